@@ -1,0 +1,47 @@
+# The two commands: `make run` (demo on the embedded default) and `make test` (the whole suite).
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+PORT ?= 5000
+
+.PHONY: run test bench lint serve install translations clean-instance
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+install: $(STAMP)
+	$(BIN)/python scripts/i18n.py compile
+
+## make run: virtualenv, install, migrate, seed the demo, serve on http://127.0.0.1:$(PORT)
+run: install
+	PORT=$(PORT) bash scripts/run.sh
+
+## make test: everything the tests need (Chromium and ffmpeg included), lint, then the whole suite
+test: install
+	bash scripts/system-deps.sh
+	$(MAKE) --no-print-directory lint
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+	$(BIN)/python scripts/i18n.py check
+
+bench: install
+	bash scripts/system-deps.sh
+	$(BIN)/python -m bench
+
+## make serve: the production-like stack (gunicorn+gevent, Celery worker and beat) on PostgreSQL and Redis
+serve: install
+	bash deploy/serve-local.sh
+
+translations: install
+	$(BIN)/python scripts/i18n.py update
+	$(BIN)/python scripts/i18n.py check || true

@@ -1,0 +1,1 @@
+"""The carrier: accounts, org tree, permissions, coverage, audit, and the app factory."""

@@ -1,0 +1,113 @@
+"""Tokens and the caller's identity."""
+
+from __future__ import annotations
+
+from flask import current_app, jsonify, request
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from elearn.api import bp
+from elearn.api.helpers import json_body
+from elearn.extensions import db, limiter
+from elearn.service import accounts, coverage_hooks
+
+
+def _login_limit() -> str:
+    return current_app.config["LOGIN_IP_LIMIT"]
+
+
+@bp.route("/auth/token", methods=["POST"])
+@limiter.limit(_login_limit)
+def issue_token():
+    """Exchange a username (or phone) and password for a bearer token.
+    ---
+    post:
+      tags: [auth]
+      security: []
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              type: object
+              required: [username, password]
+              properties:
+                username: {type: string, description: username or phone number}
+                password: {type: string}
+      responses:
+        200:
+          description: a token to send as `Authorization: Bearer <token>`
+          content:
+            application/json:
+              schema:
+                type: object
+                properties:
+                  token: {type: string}
+                  expires_at: {type: string, format: date-time}
+        401: {description: wrong credentials or a locked account, with a message}
+    """
+    data = json_body()
+    username, password = data.get("username"), data.get("password")
+    if not isinstance(username, str) or not isinstance(password, str):
+        return jsonify(error=400, message=_("Send username and password.")), 400
+    result = accounts.authenticate(
+        username,
+        password,
+        ip=request.remote_addr,
+        max_failures=current_app.config["LOGIN_MAX_FAILURES"],
+        lock_minutes=current_app.config["LOGIN_LOCK_MINUTES"],
+    )
+    if result.user is None:
+        db.session.commit()
+        return jsonify(error=401, message=result.error), 401
+    if result.first_login:
+        coverage_hooks.user_activated(result.user)
+    token, expires_at = accounts.issue_api_token(
+        user=result.user, hours=current_app.config["API_TOKEN_HOURS"]
+    )
+    db.session.commit()
+    return jsonify(token=token, expires_at=expires_at.isoformat())
+
+
+@bp.route("/me")
+@login_required
+def me():
+    """The caller and the roles they hold.
+    ---
+    get:
+      tags: [auth]
+      responses:
+        200:
+          description: the caller
+          content:
+            application/json:
+              schema:
+                type: object
+                properties:
+                  id: {type: integer}
+                  username: {type: string}
+                  display_name: {type: string}
+                  roles:
+                    type: array
+                    items:
+                      type: object
+                      properties:
+                        role: {type: string}
+                        unit_id: {type: integer}
+                        unit_type: {type: string}
+        401: {description: not signed in}
+    """
+    return jsonify(
+        id=current_user.id,
+        username=current_user.username,
+        display_name=current_user.display_name,
+        roles=[
+            {
+                "role": a.role,
+                "unit_id": a.unit_id,
+                "unit_type": a.unit.type,
+                "unit_name": a.unit.name,
+            }
+            for a in current_user.roles
+        ],
+    )

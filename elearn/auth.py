@@ -1,0 +1,60 @@
+"""Login plumbing: loading the user from a login session or a bearer token; the UI language."""
+
+from __future__ import annotations
+
+from flask import Flask, current_app, g, jsonify, redirect, request, session, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import LoginManager
+
+from elearn.models import User
+from elearn.service import accounts
+
+
+def init_app(app: Flask, login_manager: LoginManager) -> None:
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = _l("Please sign in to see this page.")
+    login_manager.login_message_category = "info"
+    login_manager.session_protection = None  # the session row is the protection
+    login_manager.user_loader(_load_session_user)
+    login_manager.request_loader(_load_bearer_user)
+    login_manager.unauthorized_handler(_unauthorized)
+
+
+def _load_session_user(token: str) -> User | None:
+    return accounts.load_session_user(token)
+
+
+def bearer_token() -> str | None:
+    header = request.headers.get("Authorization", "")
+    if header.lower().startswith("bearer "):
+        return header[7:].strip() or None
+    return None
+
+
+def _load_bearer_user(req) -> User | None:  # type: ignore[no-untyped-def]
+    token = bearer_token()
+    if token is None:
+        return None
+    check = accounts.load_token_user(token)
+    if check.user is None:
+        g.auth_error = check.error
+        return None
+    g.via_token = True
+    return check.user
+
+
+def _unauthorized():  # type: ignore[no-untyped-def]
+    if request.path.startswith("/api/"):
+        message = g.get("auth_error") or _("Sign in or send a valid access token.")
+        return jsonify(error="unauthorized", message=message), 401
+    return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+
+
+def select_locale() -> str:
+    languages = current_app.config["LANGUAGES"]
+    chosen = request.cookies.get("lang") or session.get("lang")
+    if chosen in languages:
+        return chosen
+    return current_app.config["BABEL_DEFAULT_LOCALE"]

@@ -1,0 +1,138 @@
+"""Configuration read from the environment at start-up and validated there.
+
+Every setting comes from an ``ELEARN_``-prefixed variable; the three that deployments share with
+other software (``DATABASE_URL``, ``REDIS_URL`` and ``S3_*``) are read under their usual names too.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+
+class ConfigError(RuntimeError):
+    """Raised at start-up when the environment cannot make a working app."""
+
+
+def _env(name: str, default: str | None = None) -> str | None:
+    value = os.environ.get(f"ELEARN_{name}")
+    if value is None or value == "":
+        return default
+    return value
+
+
+def _flag(name: str, default: bool = False) -> bool:
+    value = _env(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _demo_secret(instance_path: Path) -> str:
+    """A per-installation secret for the embedded demo, kept in instance/ and never in the repo."""
+    instance_path.mkdir(parents=True, exist_ok=True)
+    path = instance_path / "secret_key"
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(48))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def load(instance_path: Path) -> dict[str, Any]:
+    """Build the Flask config mapping from the environment; raise ConfigError when it can't."""
+    demo = _flag("DEMO")
+    secret = _env("SECRET_KEY")
+    if secret is None:
+        if not demo:
+            raise ConfigError(
+                "ELEARN_SECRET_KEY is not set. Set it to a long random string "
+                "(or ELEARN_DEMO=1 for the embedded demo)."
+            )
+        secret = _demo_secret(instance_path)
+    if len(secret) < 32:
+        raise ConfigError("ELEARN_SECRET_KEY must be at least 32 characters long.")
+
+    database_url = _env("DATABASE_URL") or os.environ.get("DATABASE_URL")
+    if not database_url:
+        database_url = f"sqlite:///{instance_path / 'elearn.sqlite3'}"
+    if database_url.startswith("postgresql://") or database_url.startswith("postgres://"):
+        database_url = "postgresql+psycopg://" + database_url.split("://", 1)[1]
+
+    redis_url = _env("REDIS_URL") or os.environ.get("REDIS_URL") or None
+    broker_url = _env("BROKER_URL") or redis_url
+    if broker_url is None:
+        broker_dir = instance_path / "celery-broker"
+        broker_url = "filesystem://"
+
+    s3_endpoint = _env("S3_ENDPOINT") or os.environ.get("S3_ENDPOINT")
+
+    cookie_secure = _flag("COOKIE_SECURE", default=not demo)
+    engine_options: dict[str, Any] = {"pool_pre_ping": True}
+    if database_url.startswith("sqlite"):
+        engine_options = {"connect_args": {"timeout": 30}}
+
+    config: dict[str, Any] = {
+        "SECRET_KEY": secret,
+        "ELEARN_DEMO": demo,
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "SQLALCHEMY_ENGINE_OPTIONS": engine_options,
+        "REDIS_URL": redis_url,
+        "CELERY": {
+            "broker_url": broker_url,
+            "task_ignore_result": True,
+            "task_acks_late": True,
+            "task_reject_on_worker_lost": True,
+            "worker_prefetch_multiplier": 1,
+            "task_serializer": "json",
+            "accept_content": ["json"],
+            "task_always_eager": _flag("CELERY_EAGER"),
+            "task_eager_propagates": True,
+            "task_routes": {"media.*": {"queue": "media"}},
+            "beat_schedule": {},
+        },
+        "S3_ENDPOINT": s3_endpoint,
+        "S3_ACCESS_KEY": _env("S3_ACCESS_KEY") or os.environ.get("S3_ACCESS_KEY"),
+        "S3_SECRET_KEY": _env("S3_SECRET_KEY") or os.environ.get("S3_SECRET_KEY"),
+        "S3_BUCKET": _env("S3_BUCKET") or os.environ.get("S3_BUCKET") or "elearn-media",
+        "S3_SECURE": _flag("S3_SECURE"),
+        "MEDIA_DIR": _env("MEDIA_DIR", str(instance_path / "media")),
+        "SESSION_COOKIE_SECURE": cookie_secure,
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_NAME": "elearn_session",
+        "PERMANENT_SESSION_LIFETIME": timedelta(hours=12),
+        "REMEMBER_COOKIE_SECURE": cookie_secure,
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "WTF_CSRF_TIME_LIMIT": None,
+        "BABEL_DEFAULT_LOCALE": "zh_Hans_CN",
+        "BABEL_DEFAULT_TIMEZONE": "Asia/Shanghai",
+        "LANGUAGES": {"zh_Hans_CN": "中文", "en": "English"},
+        "MAX_CONTENT_LENGTH": int(_env("MAX_UPLOAD_BYTES", str(20 * 1024 * 1024)) or 0),
+        "ROSTER_MAX_BYTES": int(_env("ROSTER_MAX_BYTES", str(10 * 1024 * 1024)) or 0),
+        "ROSTER_MAX_ROWS": int(_env("ROSTER_MAX_ROWS", "50000") or 0),
+        "RATELIMIT_STORAGE_URI": redis_url or "memory://",
+        "RATELIMIT_HEADERS_ENABLED": True,
+        # A school lab logs in from one NAT address: 60 pupils, a couple of tries each.
+        "LOGIN_IP_LIMIT": _env("LOGIN_IP_LIMIT", "300 per 5 minutes"),
+        "LOGIN_MAX_FAILURES": int(_env("LOGIN_MAX_FAILURES", "5") or 5),
+        "LOGIN_LOCK_MINUTES": int(_env("LOGIN_LOCK_MINUTES", "15") or 15),
+        "API_TOKEN_HOURS": int(_env("API_TOKEN_HOURS", "12") or 12),
+        "SOCKETIO_ASYNC_MODE": _env("ASYNC_MODE"),
+        "LOG_JSON": _flag("LOG_JSON", default=not demo),
+        "PAGE_SIZE": 50,
+    }
+    if broker_url == "filesystem://":
+        broker_dir = instance_path / "celery-broker"
+        for sub in ("out", "processed", "control"):
+            (broker_dir / sub).mkdir(parents=True, exist_ok=True)
+        config["CELERY"]["broker_transport_options"] = {
+            "data_folder_in": str(broker_dir / "out"),
+            "data_folder_out": str(broker_dir / "out"),
+            "processed_folder": str(broker_dir / "processed"),
+            "control_folder": str(broker_dir / "control"),
+            "store_processed": False,
+        }
+    return config

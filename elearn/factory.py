@@ -1,0 +1,90 @@
+"""The composition root: builds the app and wires every feature package in."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+from elearn import config as config_module
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    """Create the Flask app from the environment (and ``test_config`` overrides)."""
+    app = Flask("elearn", instance_path=str(Path.cwd() / "instance"))
+    app.config.from_mapping(config_module.load(Path(app.instance_path)))
+    if test_config:
+        celery_overrides = test_config.pop("CELERY", None)
+        app.config.from_mapping(test_config)
+        if celery_overrides:
+            app.config["CELERY"] = {**app.config["CELERY"], **celery_overrides}
+
+    from elearn import logging_setup
+
+    logging_setup.configure(app.config["LOG_JSON"])
+
+    _init_extensions(app)
+
+    from elearn import api, cli, routes, web
+
+    web.init_app(app)
+    routes.init_app(app)
+    api.init_app(app)
+    cli.init_app(app)
+
+    import courses
+    import live
+    import media
+    import parents
+    import quizzes
+
+    for package in (media, courses, quizzes, live, parents):
+        package.init_app(app)
+    return app
+
+
+def _init_extensions(app: Flask) -> None:
+    from elearn import auth
+    from elearn.celery_app import celery_init_app
+    from elearn.extensions import babel, csrf, db, limiter, login_manager, migrate, socketio
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(Path(__file__).parent / "migrations"))
+    auth.init_app(app, login_manager)
+    csrf.init_app(app)
+    babel.init_app(
+        app,
+        locale_selector=auth.select_locale,
+        default_translation_directories=str(Path(__file__).parent / "translations"),
+    )
+    limiter.init_app(app)
+    socketio.init_app(
+        app,
+        message_queue=app.config["REDIS_URL"],
+        async_mode=app.config["SOCKETIO_ASYNC_MODE"],
+        cors_allowed_origins=app.config.get("SOCKETIO_ORIGINS", []),
+        max_http_buffer_size=app.config.get("SOCKETIO_MAX_BYTES", 1_000_000),
+        logger=False,
+        engineio_logger=False,
+    )
+    celery_init_app(app)
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        _tune_sqlite(app)
+
+
+def _tune_sqlite(app: Flask) -> None:
+    """WAL mode lets the embedded worker write while the web process reads."""
+    from sqlalchemy import event
+
+    from elearn.extensions import db
+
+    with app.app_context():
+        engine = db.engine
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()

@@ -1,0 +1,24 @@
+"""JSON log lines for every process type (web, worker, beat)."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+from pythonjsonlogger.json import JsonFormatter
+
+
+def configure(json_lines: bool) -> None:
+    root = logging.getLogger()
+    if getattr(root, "_elearn_configured", False):
+        return
+    handler = logging.StreamHandler(sys.stderr)
+    if json_lines:
+        handler.setFormatter(
+            JsonFormatter("%(asctime)s %(levelname)s %(name)s %(message)s", timestamp=True)
+        )
+    else:
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)
+    root._elearn_configured = True  # type: ignore[attr-defined]

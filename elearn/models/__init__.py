@@ -1,0 +1,34 @@
+"""The carrier's tables: org tree, terms, accounts, sessions and tokens, coverage, audit, jobs."""
+
+from elearn.models.accounts import (
+    ApiToken,
+    GuardianLink,
+    Role,
+    RoleAssignment,
+    User,
+    UserSession,
+)
+from elearn.models.audit import AuditEvent
+from elearn.models.coverage import CoverageFact, CoverageRollup, FactKind, UnitPopulation
+from elearn.models.jobs import Job, JobStatus
+from elearn.models.org import SchoolKind, Term, Unit, UnitType
+
+__all__ = [
+    "ApiToken",
+    "AuditEvent",
+    "CoverageFact",
+    "CoverageRollup",
+    "FactKind",
+    "GuardianLink",
+    "Job",
+    "JobStatus",
+    "Role",
+    "RoleAssignment",
+    "SchoolKind",
+    "Term",
+    "Unit",
+    "UnitPopulation",
+    "UnitType",
+    "User",
+    "UserSession",
+]

@@ -1,0 +1,7 @@
+"""Column helpers shared by the carrier's models."""
+
+from datetime import UTC, datetime
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)

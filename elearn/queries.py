@@ -1,0 +1,72 @@
+"""Read-only query builders for the carrier's lists and dashboards."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.sql import Select
+
+from elearn.extensions import db
+from elearn.models import AuditEvent, GuardianLink, RoleAssignment, Unit, User
+
+
+def members_of(unit: Unit, *, role: str | None = None, q: str | None = None) -> Select[tuple[User]]:
+    """People holding a role anywhere under ``unit``, optionally filtered by role and a search."""
+    holders = (
+        select(RoleAssignment.user_id)
+        .join(Unit, Unit.id == RoleAssignment.unit_id)
+        .where(Unit.path.startswith(unit.path))
+    )
+    if role:
+        holders = holders.where(RoleAssignment.role == role)
+    query = (
+        select(User)
+        .where(User.id.in_(holders.scalar_subquery()))
+        .order_by(User.display_name, User.id)
+    )
+    if q:
+        like = f"%{q.strip()}%"
+        query = query.where(
+            or_(User.display_name.ilike(like), User.username.ilike(like), User.phone.ilike(like))
+        )
+    return query
+
+
+def paginate(query: Select, *, page: int, per_page: int):  # type: ignore[no-untyped-def]
+    return db.paginate(query, page=page, per_page=per_page, error_out=False)
+
+
+def children_of(unit: Unit) -> list[Unit]:
+    return list(
+        db.session.scalars(
+            select(Unit).where(Unit.parent_id == unit.id).order_by(Unit.code, Unit.name)
+        )
+    )
+
+
+def child_counts(unit: Unit) -> dict[int, int]:
+    """How many children each child of ``unit`` has (for the tree browser)."""
+    child = select(Unit.id).where(Unit.parent_id == unit.id).scalar_subquery()
+    rows = db.session.execute(
+        select(Unit.parent_id, func.count())
+        .where(Unit.parent_id.in_(child))
+        .group_by(Unit.parent_id)
+    )
+    return {parent_id: count for parent_id, count in rows}
+
+
+def children_of_guardian(guardian: User) -> list[tuple[User, str]]:
+    rows = db.session.execute(
+        select(User, GuardianLink.relation)
+        .join(GuardianLink, GuardianLink.student_id == User.id)
+        .where(GuardianLink.guardian_id == guardian.id)
+        .order_by(User.display_name)
+    )
+    return [(user, relation) for user, relation in rows]
+
+
+def audit_page(
+    query: Select[tuple[AuditEvent]], *, action: str | None
+) -> Select[tuple[AuditEvent]]:
+    if action:
+        query = query.where(AuditEvent.action.startswith(action))
+    return query.order_by(AuditEvent.at.desc(), AuditEvent.id.desc())

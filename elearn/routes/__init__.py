@@ -1,0 +1,10 @@
+"""The carrier's HTML pages."""
+
+from flask import Flask
+
+
+def init_app(app: Flask) -> None:
+    from elearn.routes import admin, auth, home, ops
+
+    for blueprint in (auth.bp, home.bp, admin.bp, ops.bp):
+        app.register_blueprint(blueprint)

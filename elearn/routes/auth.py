@@ -1,0 +1,128 @@
+"""Sign in, sign out, change password, switch language."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_login import current_user, login_required, login_user, logout_user
+
+from elearn.extensions import db, limiter
+from elearn.forms import LoginForm, PasswordChangeForm
+from elearn.service import accounts, coverage_hooks
+from elearn.service.errors import ServiceError
+
+bp = Blueprint("auth", __name__)
+
+
+def _login_limit() -> str:
+    return current_app.config["LOGIN_IP_LIMIT"]
+
+
+def _safe_next(target: str | None) -> str:
+    if (
+        target
+        and urlsplit(target).netloc == ""
+        and target.startswith("/")
+        and not target.startswith("//")
+    ):
+        return target
+    return url_for("home.index")
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(_login_limit, methods=["POST"])
+def login():
+    if current_user.is_authenticated:
+        return redirect(url_for("home.index"))
+    form = LoginForm(next=request.args.get("next", ""))
+    error = None
+    status = 200
+    if form.validate_on_submit():
+        result = accounts.authenticate(
+            form.login.data,
+            form.password.data,
+            ip=request.remote_addr,
+            max_failures=current_app.config["LOGIN_MAX_FAILURES"],
+            lock_minutes=current_app.config["LOGIN_LOCK_MINUTES"],
+        )
+        if result.user is None:
+            db.session.commit()  # keep the failure count and the audit row
+            error, status = result.error, 401
+        else:
+            if result.first_login:
+                coverage_hooks.user_activated(result.user)
+            accounts.start_session(
+                user=result.user, ip=request.remote_addr, user_agent=request.user_agent.string
+            )
+            db.session.commit()
+            session.clear()
+            login_user(result.user)
+            if result.user.must_change_password:
+                flash(_("Please choose a new password before you go on."), "info")
+                return redirect(url_for("auth.change_password"))
+            return redirect(_safe_next(form.next.data))
+    elif request.method == "POST":
+        status = 400
+    return render_template("elearn/login.html", form=form, error=error), status
+
+
+@bp.route("/logout", methods=["POST"])
+@login_required
+def logout():
+    accounts.end_session(current_user.get_id(), user=current_user)
+    db.session.commit()
+    logout_user()
+    session.clear()
+    flash(_("You have signed out."), "info")
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+@login_required
+def change_password():
+    form = PasswordChangeForm()
+    status = 200
+    if form.validate_on_submit():
+        try:
+            accounts.change_password(
+                user=current_user, current=form.current_password.data, new=form.new_password.data
+            )
+        except ServiceError as error:
+            db.session.rollback()
+            field = getattr(form, error.field or "new_password")
+            field.errors = [error.message]
+            status = 400
+        else:
+            db.session.commit()
+            flash(_("Your password has been changed."), "success")
+            return redirect(url_for("home.index"))
+    elif request.method == "POST":
+        status = 400
+    return render_template("elearn/password.html", form=form), status
+
+
+@bp.route("/lang/<code>")
+def set_language(code: str):
+    if code not in current_app.config["LANGUAGES"]:
+        code = current_app.config["BABEL_DEFAULT_LOCALE"]
+    response = redirect(_safe_next(request.args.get("next")))
+    response.set_cookie(
+        "lang",
+        code,
+        max_age=365 * 24 * 3600,
+        samesite="Lax",
+        secure=current_app.config["SESSION_COOKIE_SECURE"],
+        httponly=True,
+    )
+    return response

@@ -1,0 +1,48 @@
+"""Liveness and readiness probes for the load balancer."""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, jsonify
+from sqlalchemy import text
+
+from elearn.extensions import db, limiter
+
+bp = Blueprint("ops", __name__)
+
+#: feature packages add named readiness checks (e.g. media storage); each returns None or an error
+READINESS_CHECKS: dict[str, object] = {}
+
+
+@bp.route("/healthz")
+@limiter.exempt
+def healthz():
+    return jsonify(status="ok")
+
+
+@bp.route("/readyz")
+@limiter.exempt
+def readyz():
+    checks: dict[str, str] = {}
+    try:
+        db.session.execute(text("SELECT 1"))
+        checks["database"] = "ok"
+    except Exception as error:  # noqa: BLE001 - report, don't raise
+        checks["database"] = f"error: {type(error).__name__}"
+        db.session.rollback()
+    redis_url = current_app.config.get("REDIS_URL")
+    if redis_url:
+        import redis
+
+        try:
+            redis.Redis.from_url(redis_url, socket_timeout=2).ping()
+            checks["redis"] = "ok"
+        except Exception as error:  # noqa: BLE001
+            checks["redis"] = f"error: {type(error).__name__}"
+    for name, check in READINESS_CHECKS.items():
+        try:
+            problem = check()  # type: ignore[operator]
+            checks[name] = "ok" if problem is None else f"error: {problem}"
+        except Exception as error:  # noqa: BLE001
+            checks[name] = f"error: {type(error).__name__}"
+    ready = all(value == "ok" for value in checks.values())
+    return jsonify(status="ok" if ready else "unavailable", checks=checks), (200 if ready else 503)

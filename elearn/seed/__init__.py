@@ -1,0 +1,1 @@
+"""Seed data: the demo prefecture, and county- and prefecture-scale bulk data."""

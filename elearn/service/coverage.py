@@ -1,0 +1,241 @@
+"""Coverage: facts written once, folded into per-unit, per-term rollups in the same transaction.
+
+Features report evidence here ("student completed course", "teacher attended training", "parent
+activated"); dashboards read only the rollups and the population counts, so a prefecture of two
+million people answers as fast as one school.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.dialects import postgresql, sqlite
+
+from elearn.extensions import db
+from elearn.models import (
+    CoverageFact,
+    CoverageRollup,
+    FactKind,
+    Role,
+    RoleAssignment,
+    Term,
+    Unit,
+    UnitPopulation,
+)
+from elearn.models.coverage import CUMULATIVE_KINDS
+
+RURAL_PARENT_TARGET = 0.8
+
+
+def _insert(model: type) -> Any:
+    if db.engine.dialect.name == "postgresql":
+        return postgresql.insert(model)
+    return sqlite.insert(model)
+
+
+def _is_rural(unit: Unit) -> bool:
+    ids = unit.ancestor_ids
+    if len(ids) < 3:
+        return False
+    school = unit if unit.type == "school" else db.session.get(Unit, ids[2])
+    return bool(school and school.is_rural)
+
+
+def record_fact(kind: FactKind | str, subject_id: int, unit: Unit, term: Term) -> bool:
+    """Record that ``subject_id`` did ``kind`` under ``unit`` in ``term``; idempotent.
+
+    Returns True when the fact is new (and the rollups of the unit and its ancestors moved).
+    """
+    kind = FactKind(kind)
+    rural = _is_rural(unit)
+    inserted = db.session.execute(
+        _insert(CoverageFact)
+        .values(
+            kind=kind.value,
+            subject_id=subject_id,
+            unit_id=unit.id,
+            term_id=term.id,
+            is_rural=rural,
+            recorded_at=func.now(),
+        )
+        .on_conflict_do_nothing(index_elements=["kind", "subject_id", "term_id"])
+        .returning(CoverageFact.id)
+    ).scalar()
+    if inserted is None:
+        return False
+    keys = [kind.value] + ([f"{kind.value}:rural"] if rural else [])
+    for unit_id in unit.ancestor_ids:
+        for key in keys:
+            statement = _insert(CoverageRollup).values(
+                unit_id=unit_id, term_id=term.id, kind=key, count=1
+            )
+            db.session.execute(
+                statement.on_conflict_do_update(
+                    index_elements=["unit_id", "term_id", "kind"],
+                    set_={"count": CoverageRollup.count + 1},
+                )
+            )
+    return True
+
+
+def has_fact(kind: FactKind | str, subject_id: int, term: Term) -> bool:
+    return (
+        db.session.scalar(
+            select(CoverageFact.id).filter_by(
+                kind=str(kind), subject_id=subject_id, term_id=term.id
+            )
+        )
+        is not None
+    )
+
+
+@dataclass
+class Metric:
+    numerator: int
+    denominator: int
+    target: float
+
+    @property
+    def rate(self) -> float:
+        return round(self.numerator / self.denominator, 4) if self.denominator else 0.0
+
+    @property
+    def meets_target(self) -> bool:
+        return self.denominator > 0 and self.rate >= self.target
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "numerator": self.numerator,
+            "denominator": self.denominator,
+            "rate": self.rate,
+            "target": self.target,
+        }
+
+
+def _counts(unit: Unit, term: Term) -> dict[str, int]:
+    """Rollup counts for the unit: this term's, plus earlier terms' for cumulative kinds."""
+    earlier = select(Term.id).where(Term.starts_on <= term.starts_on).scalar_subquery()
+    rows = db.session.execute(
+        select(CoverageRollup.kind, CoverageRollup.term_id, CoverageRollup.count).where(
+            CoverageRollup.unit_id == unit.id, CoverageRollup.term_id.in_(earlier)
+        )
+    )
+    counts: dict[str, int] = defaultdict(int)
+    for kind, term_id, count in rows:
+        base = kind.split(":", 1)[0]
+        if term_id == term.id or base in CUMULATIVE_KINDS:
+            counts[kind] += count
+    return counts
+
+
+def coverage(unit: Unit, term: Term) -> dict[str, Metric]:
+    """The four coverages of a unit in a term: schools, teachers, students, parents."""
+    population = db.session.get(UnitPopulation, unit.id) or UnitPopulation(
+        unit_id=unit.id,
+        schools=0,
+        rural_schools=0,
+        teachers=0,
+        students=0,
+        guardians=0,
+        rural_guardians=0,
+    )
+    counts = _counts(unit, term)
+    guardians = population.guardians or 0
+    rural = population.rural_guardians or 0
+    parent_target = (
+        round(((guardians - rural) * 1.0 + rural * RURAL_PARENT_TARGET) / guardians, 4)
+        if guardians
+        else 1.0
+    )
+    return {
+        "schools": Metric(counts[FactKind.SCHOOL_CONNECTED], population.schools or 0, 1.0),
+        "teachers": Metric(counts[FactKind.TEACHER_TRAINED], population.teachers or 0, 1.0),
+        "students": Metric(counts[FactKind.STUDENT_COURSE], population.students or 0, 1.0),
+        "parents": Metric(counts[FactKind.PARENT_ACTIVATED], guardians, parent_target),
+    }
+
+
+def recount_population(root: Unit) -> None:
+    """Recount the denominators for every unit under ``root`` and for ``root``'s ancestors."""
+    units = db.session.execute(
+        select(Unit.id, Unit.path, Unit.type, Unit.is_rural).where(Unit.path.startswith(root.path))
+    ).all()
+    totals: dict[int, dict[str, int]] = {u.id: defaultdict(int) for u in units}
+    paths = {u.id: u.path for u in units}
+    root_depth = len(root.ancestor_ids)
+
+    def ancestors_within(unit_id: int) -> list[int]:
+        ids = [int(p) for p in paths[unit_id].strip("/").split("/")]
+        return ids[root_depth - 1 :]
+
+    rural_school_of: dict[int, bool] = {}
+    for u in units:
+        if u.type == "school":
+            for ident in ancestors_within(u.id):
+                totals[ident]["schools"] += 1
+                if u.is_rural:
+                    totals[ident]["rural_schools"] += 1
+    school_rural = {u.id: bool(u.is_rural) for u in units if u.type == "school"}
+    for u in units:
+        ids = [int(p) for p in u.path.strip("/").split("/")]
+        school_id = ids[2] if len(ids) >= 3 else None
+        rural_school_of[u.id] = bool(school_id and school_rural.get(school_id))
+
+    counted = db.session.execute(
+        select(
+            RoleAssignment.unit_id,
+            RoleAssignment.role,
+            func.count(RoleAssignment.user_id.distinct()),
+        )
+        .join(Unit, Unit.id == RoleAssignment.unit_id)
+        .where(
+            Unit.path.startswith(root.path),
+            RoleAssignment.role.in_([Role.TEACHER, Role.STUDENT, Role.GUARDIAN]),
+        )
+        .group_by(RoleAssignment.unit_id, RoleAssignment.role)
+    ).all()
+    field = {Role.TEACHER: "teachers", Role.STUDENT: "students", Role.GUARDIAN: "guardians"}
+    for unit_id, role, count in counted:
+        for ident in ancestors_within(unit_id):
+            totals[ident][field[Role(role)]] += count
+            if role == Role.GUARDIAN and rural_school_of.get(unit_id):
+                totals[ident]["rural_guardians"] += count
+    _store_populations(totals)
+    # Above the root, a unit's population is the sum of its children's.
+    for ancestor_id in reversed(root.ancestor_ids[:-1]):
+        summed = db.session.execute(
+            select(
+                func.coalesce(func.sum(UnitPopulation.schools), 0),
+                func.coalesce(func.sum(UnitPopulation.rural_schools), 0),
+                func.coalesce(func.sum(UnitPopulation.teachers), 0),
+                func.coalesce(func.sum(UnitPopulation.students), 0),
+                func.coalesce(func.sum(UnitPopulation.guardians), 0),
+                func.coalesce(func.sum(UnitPopulation.rural_guardians), 0),
+            )
+            .join(Unit, Unit.id == UnitPopulation.unit_id)
+            .where(Unit.parent_id == ancestor_id)
+        ).one()
+        names = ("schools", "rural_schools", "teachers", "students", "guardians", "rural_guardians")
+        _store_populations({ancestor_id: dict(zip(names, summed, strict=True))})
+
+
+def _store_populations(totals: dict[int, dict[str, int]]) -> None:
+    names = ("schools", "rural_schools", "teachers", "students", "guardians", "rural_guardians")
+    rows = [
+        {"unit_id": unit_id, **{name: int(values.get(name, 0)) for name in names}}
+        for unit_id, values in totals.items()
+    ]
+    for start in range(0, len(rows), 1000):
+        batch = rows[start : start + 1000]
+        statement = _insert(UnitPopulation).values(batch)
+        db.session.execute(
+            statement.on_conflict_do_update(
+                index_elements=["unit_id"],
+                set_={name: getattr(statement.excluded, name) for name in names}
+                | {"counted_at": func.now()},
+            )
+        )
+    db.session.flush()

@@ -1,0 +1,101 @@
+"""What every page shares: error pages in the user's language, template globals, security headers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask, jsonify, render_template, request
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_login import current_user
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from elearn.extensions import db
+from elearn.service.errors import ServiceError
+
+
+def _message_for(code: int) -> str:
+    messages = {
+        400: _("The request could not be understood."),
+        401: _("Please sign in first."),
+        403: _("You do not have permission to do this."),
+        404: _("This page does not exist, or is not within your scope."),
+        405: _("This action is not allowed here."),
+        409: _("This conflicts with the current state; reload and try again."),
+        413: _("The file is too large."),
+        422: _("Some of what you entered is not valid."),
+        429: _("Too many requests. Wait a moment and try again."),
+        500: _("Something went wrong on our side. Try again later."),
+    }
+    return messages.get(code, messages[500 if code >= 500 else 400])
+
+
+def wants_json() -> bool:
+    return request.path.startswith("/api/")
+
+
+def error_response(code: int, message: str, **extra: Any):  # type: ignore[no-untyped-def]
+    if wants_json():
+        return jsonify(error=code, message=message, **extra), code
+    return render_template("elearn/error.html", code=code, message=message), code
+
+
+def init_app(app: Flask) -> None:
+    @app.errorhandler(CSRFError)
+    def _csrf(error: CSRFError):  # type: ignore[no-untyped-def]
+        db.session.rollback()
+        return error_response(
+            400,
+            _(
+                "The form has expired or is missing its security token. Reload the page and try again."
+            ),
+        )
+
+    @app.errorhandler(ServiceError)
+    def _service(error: ServiceError):  # type: ignore[no-untyped-def]
+        db.session.rollback()
+        return error_response(error.status, error.message)
+
+    @app.errorhandler(HTTPException)
+    def _http(error: HTTPException):  # type: ignore[no-untyped-def]
+        db.session.rollback()
+        code = error.code or 500
+        if code == 429:
+            return error_response(429, _message_for(429))
+        description = getattr(error, "elearn_message", None)
+        return error_response(code, description or _message_for(code))
+
+    @app.errorhandler(Exception)
+    def _unexpected(error: Exception):  # type: ignore[no-untyped-def]
+        db.session.rollback()
+        app.logger.exception("unhandled error")
+        return error_response(500, _message_for(500))
+
+    @app.context_processor
+    def _globals() -> dict[str, Any]:
+        return {
+            "current_locale": str(get_locale()),
+            "languages": app.config["LANGUAGES"],
+            "nav_items": nav_items(),
+        }
+
+    @app.after_request
+    def _headers(response):  # type: ignore[no-untyped-def]
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "SAMEORIGIN")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        return response
+
+
+def nav_items() -> list[tuple[str, str]]:
+    """(endpoint, label) pairs for the current user's menu; features add to NAV_PROVIDERS."""
+    if not current_user.is_authenticated:
+        return []
+    items: list[tuple[str, str]] = [("home.index", _("Home"))]
+    for provider in NAV_PROVIDERS:
+        items.extend(provider(current_user))
+    return items
+
+
+NAV_PROVIDERS: list[Any] = []

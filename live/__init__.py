@@ -1,0 +1,7 @@
+"""The `live` feature package (see ARCHITECTURE.md)."""
+
+from flask import Flask
+
+
+def init_app(app: Flask) -> None:
+    """Register this package's blueprints, namespaces, CLI and signal receivers."""
