@@ -17,7 +17,7 @@ export ELEARN_COOKIE_SECURE="${ELEARN_COOKIE_SECURE:-0}"   # plain http on local
 dbname="${DATABASE_URL##*/}"
 psql "${DATABASE_URL%/*}/postgres" -tAc "SELECT 1 FROM pg_database WHERE datname='${dbname}'" | grep -q 1 \
   || psql "${DATABASE_URL%/*}/postgres" -c "CREATE DATABASE \"${dbname}\""
-$BIN/flask --app app db upgrade            # migrations are a deploy step, never inside create_app
+$BIN/flask --app app db upgrade heads            # migrations are a deploy step, never inside create_app
 $BIN/celery -A app.celery_app worker -Q celery,media --concurrency 2 --loglevel=info & WORKER=$!
 $BIN/celery -A app.celery_app beat --schedule instance/celerybeat-schedule --loglevel=info & BEAT=$!
 trap 'kill $WORKER $BEAT 2>/dev/null || true' EXIT INT TERM

@@ -9,6 +9,8 @@ from flask import Flask
 
 from elearn import config as config_module
 
+PACKAGES = ("elearn", "media", "courses", "quizzes", "live", "parents")
+
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     """Create the Flask app from the environment (and ``test_config`` overrides)."""
@@ -56,7 +58,10 @@ def _init_extensions(app: Flask) -> None:
     babel.init_app(
         app,
         locale_selector=auth.select_locale,
-        default_translation_directories=str(Path(__file__).parent / "translations"),
+        # one catalog per package, merged by Flask-Babel
+        default_translation_directories=";".join(
+            str(Path(__file__).parent.parent / package / "translations") for package in PACKAGES
+        ),
     )
     limiter.init_app(app)
     socketio.init_app(

@@ -1,9 +1,12 @@
-"""Keep the Chinese catalog in step with the code.
+"""Keep each package's Chinese catalog in step with its code.
 
-python scripts/i18n.py update   # extract every string, merge into the .po (keeps translations)
-python scripts/i18n.py check    # list strings without a Chinese translation; exit 1 if any
-python scripts/i18n.py compile  # build the .mo files the app loads
-python scripts/i18n.py apply F  # merge translations from a JSON file {english: chinese}
+Every package has its own catalog (``<package>/translations/zh_Hans_CN/LC_MESSAGES/messages.po``);
+Flask-Babel merges them at run time, so packages never edit each other's catalogs.
+
+    python scripts/i18n.py update [PKG]   # extract strings, merge into the .po (keeps translations)
+    python scripts/i18n.py check [PKG]    # list strings without a Chinese translation; exit 1 if any
+    python scripts/i18n.py compile        # build the .mo files the app loads
+    python scripts/i18n.py apply PKG F    # merge translations from a JSON file {english: chinese}
 """
 
 from __future__ import annotations
@@ -11,97 +14,112 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
+from babel.messages.catalog import Catalog
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po, write_po
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ["elearn", "media", "courses", "quizzes", "live", "parents"]
-PO = ROOT / "elearn/translations/zh_Hans_CN/LC_MESSAGES/messages.po"
-POT = ROOT / "instance/messages.pot"
 
 
-def _read() -> object:
-    with PO.open("rb") as handle:
+def _po(package: str) -> Path:
+    return ROOT / package / "translations/zh_Hans_CN/LC_MESSAGES/messages.po"
+
+
+def _read(package: str) -> Catalog:
+    path = _po(package)
+    if not path.exists():
+        return Catalog(locale="zh_Hans_CN")
+    with path.open("rb") as handle:
         return read_po(handle, locale="zh_Hans_CN")
 
 
-def _write(catalog: object) -> None:
-    with PO.open("wb") as handle:
-        write_po(handle, catalog, width=100, omit_header=False, no_location=True, sort_output=True)
+def _write(package: str, catalog: Catalog) -> None:
+    path = _po(package)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("wb") as handle:
+        write_po(handle, catalog, width=100, no_location=True, sort_output=True)
 
 
-def update() -> None:
-    POT.parent.mkdir(exist_ok=True)
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "babel.messages.frontend",
-            "extract",
-            "-F",
-            "babel.cfg",
-            "-k",
-            "_l",
-            "-k",
-            "lazy_gettext",
-            "--no-location",
-            "--sort-output",
-            "-o",
-            str(POT),
-            *PACKAGES,
-        ],
-        check=True,
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    with POT.open("rb") as handle:
-        template = read_po(handle)
-    catalog = _read()
-    catalog.update(template, no_fuzzy_matching=True)
+def _template(package: str) -> Catalog:
+    with tempfile.TemporaryDirectory() as folder:
+        pot = Path(folder) / "messages.pot"
+        subprocess.run(
+            [
+                sys.executable, "-m", "babel.messages.frontend", "extract", "-F", "babel.cfg",
+                "-k", "_l", "-k", "lazy_gettext", "--no-location", "--sort-output",
+                "-o", str(pot), package,
+            ],
+            check=True, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        with pot.open("rb") as handle:
+            return read_po(handle)
+
+
+def update(package: str) -> None:
+    catalog = _read(package)
+    catalog.update(_template(package), no_fuzzy_matching=True)
     catalog.obsolete.clear()
-    _write(catalog)
+    _write(package, catalog)
 
 
-def untranslated() -> list[str]:
-    catalog = _read()
-    return [m.id for m in catalog if m.id and (not m.string or m.fuzzy)]  # type: ignore[attr-defined]
+def untranslated(package: str) -> list[str]:
+    """Strings in the code without a Chinese translation (read from the code, not the .po)."""
+    catalog = _read(package)
+    missing = []
+    for message in _template(package):
+        if not message.id:
+            continue
+        translated = catalog.get(message.id, message.context)
+        if translated is None or not translated.string or translated.fuzzy:
+            missing.append(message.id if isinstance(message.id, str) else message.id[0])
+    return missing
 
 
-def check() -> int:
-    missing = untranslated()
-    for message in missing:
-        print(f"untranslated: {message!r}")
-    return 1 if missing else 0
+def check(packages: list[str]) -> int:
+    status = 0
+    for package in packages:
+        for message in untranslated(package):
+            print(f"{package}: untranslated: {message!r}")
+            status = 1
+    return status
 
 
-def compile_catalog() -> None:
-    catalog = _read()
-    with PO.with_suffix(".mo").open("wb") as handle:
-        write_mo(handle, catalog)
+def compile_catalogs() -> None:
+    for package in PACKAGES:
+        path = _po(package)
+        if path.exists():
+            with path.with_suffix(".mo").open("wb") as handle:
+                write_mo(handle, _read(package))
 
 
-def apply(path: str) -> None:
+def apply(package: str, path: str) -> None:
     mapping = json.loads(Path(path).read_text(encoding="utf-8"))
-    catalog = _read()
-    for message in catalog:  # type: ignore[attr-defined]
-        if message.id and message.id in mapping:
-            message.string = mapping[message.id]
+    catalog = _read(package)
+    for english, chinese in mapping.items():
+        message = catalog.get(english)
+        if message is None:
+            catalog.add(english, chinese)
+        else:
+            message.string = chinese
             message.flags.discard("fuzzy")
-    _write(catalog)
+    _write(package, catalog)
 
 
 if __name__ == "__main__":
     command = sys.argv[1] if len(sys.argv) > 1 else "check"
+    rest = sys.argv[2:]
     if command == "update":
-        update()
+        for name in rest or PACKAGES:
+            update(name)
     elif command == "check":
-        sys.exit(check())
+        sys.exit(check(rest or PACKAGES))
     elif command == "compile":
-        compile_catalog()
-    elif command == "apply":
-        apply(sys.argv[2])
+        compile_catalogs()
+    elif command == "apply" and len(rest) == 2:
+        apply(rest[0], rest[1])
     else:
         sys.exit(__doc__)

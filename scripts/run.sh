@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 export ELEARN_DEMO=1
 export PORT="${PORT:-5000}"
 BIN=.venv/bin
-$BIN/flask --app app db upgrade
+$BIN/flask --app app db upgrade heads
 $BIN/flask --app app elearn seed --scale demo
 $BIN/celery -A app.celery_app worker -B -Q celery,media --pool=solo --loglevel=warning \
   --schedule instance/celerybeat-schedule &

@@ -104,7 +104,7 @@ def app(database_url: str, tmp_path_factory: pytest.TempPathFactory):
         from elearn.extensions import db
         from elearn.seed import demo
 
-        upgrade()
+        upgrade(revision="heads")
         demo.seed_demo()
         for seeder in DEMO_SEEDERS:
             seeder()
