@@ -30,7 +30,7 @@ test: install
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy
+	$(BIN)/mypy $$(ls -d */models.py */models */service.py */service */tasks.py 2>/dev/null)
 	$(BIN)/lint-imports
 	$(BIN)/python scripts/i18n.py check
 
