@@ -86,12 +86,13 @@ def database_url() -> Iterator[str]:
 @pytest.fixture(scope="session")
 def app(database_url: str, tmp_path_factory: pytest.TempPathFactory):
     os.environ.update(app_env(database_url))
-    redis_lib.Redis.from_url(REDIS_URL).flushdb()
     from elearn.factory import create_app
 
     application = create_app(
         {
             "TESTING": True,
+            # runs of the suite may overlap (several developers, one Redis): keep keys apart
+            "RATELIMIT_KEY_PREFIX": f"elearn-test-{os.getpid()}",
             "MEDIA_DIR": str(tmp_path_factory.mktemp("media")),
             "CELERY": {"task_always_eager": True, "broker_url": "memory://"},
         }
