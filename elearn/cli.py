@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import click
 from flask import Flask
 from flask.cli import AppGroup
@@ -70,6 +72,9 @@ def serve(host: str, port: int) -> None:
 
     from elearn.extensions import socketio
 
+    # Flask's CLI sets this so that app.run() inside a command is ignored; in threading mode
+    # socketio.run() is app.run(), and the server would exit at once without serving.
+    os.environ.pop("FLASK_RUN_FROM_CLI", None)
     socketio.run(
         current_app._get_current_object(),  # type: ignore[attr-defined]
         host=host,

@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# Debian packages the tests and benches need: ffmpeg/ffprobe and Chromium (for Playwright).
+# Debian packages the tests and benches need: ffmpeg/ffprobe, Chromium (for Playwright) and a
+# Chinese font, without which the browser tests' screenshots show empty boxes instead of text.
 set -euo pipefail
 need=()
 command -v ffmpeg >/dev/null && command -v ffprobe >/dev/null || need+=(ffmpeg)
 [ -x /usr/bin/chromium ] || need+=(chromium)
+fc-list :lang=zh family 2>/dev/null | grep -q . || need+=(fonts-wqy-microhei)
 if [ ${#need[@]} -eq 0 ]; then
   exit 0
 fi

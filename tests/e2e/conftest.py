@@ -1,0 +1,346 @@
+"""Browser tests: a real server in a subprocess (as `make run` starts it, but on PostgreSQL and
+Redis), an opt-in Celery worker beside it, and headless Chromium driven by Playwright.
+
+Fixtures for feature tests:
+
+- ``live_url``: base URL of the server (migrated to heads, seeded with ``elearn seed --scale demo``);
+- ``e2e_worker``: opt-in, a Celery worker (queues ``celery`` and ``media``) on the server's broker;
+- ``browser`` (session), ``new_page(viewport=...)`` (a fresh context each: its own cookies);
+- ``sign_in(page, username)``: signs in through the real login form;
+- ``shot(page, name)``: a full-page screenshot in ``test-artifacts/e2e/<test>-<name>.png``.
+
+Each run gets its own database and its own Redis database number (1–14, claimed with a key), so
+runs of several developers on one machine don't cross. The server's and worker's logs are written
+to ``test-artifacts/e2e/`` and their tails are attached to the report of a failing test.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import re
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import redis as redis_lib
+
+from tests.conftest import (
+    REDIS_URL,
+    _require_services,
+    app_env,
+    create_database,
+    drop_database,
+    free_port,
+)
+
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = ROOT / "test-artifacts" / "e2e"
+BIN = Path(sys.executable).parent
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+    "--autoplay-policy=no-user-gesture-required",
+    # a fake camera and microphone, allowed without a prompt (the lecturer's page needs them)
+    "--use-fake-device-for-media-stream",
+    "--use-fake-ui-for-media-stream",
+]
+PHONE = {"width": 360, "height": 740}
+DESKTOP = {"width": 1280, "height": 800}
+DEMO_PASSWORD = "demo1234"
+CLAIM_KEY = "elearn-e2e:claim"
+START_TIMEOUT = 40.0
+
+#: log files of the processes this run started; their tails go into failing tests' reports
+_LOGS: list[Path] = []
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    here = Path(__file__).parent
+    for item in items:
+        if here in Path(str(item.fspath)).parents:
+            item.add_marker(pytest.mark.e2e)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[Any]):
+    outcome = yield
+    report = outcome.get_result()
+    if report.failed and Path(__file__).parent in Path(str(item.fspath)).parents:
+        for path in _LOGS:
+            report.sections.append((f"log {path.name} (last 80 lines)", _tail(path, 80)))
+
+
+def _tail(path: Path, lines: int) -> str:
+    try:
+        text = path.read_text(errors="replace")
+    except OSError as error:
+        return f"(cannot read {path}: {error})"
+    return "\n".join(text.splitlines()[-lines:]) or "(empty)"
+
+
+def _run_step(argv: list[str], env: dict[str, str], log: Path) -> None:
+    """Run one set-up command (migrate, seed) to completion; fail with its output if it fails."""
+    with log.open("ab") as out:
+        out.write(f"$ {' '.join(argv)}\n".encode())
+        out.flush()
+        result = subprocess.run(
+            argv, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, timeout=300
+        )
+    if result.returncode != 0:
+        pytest.fail(
+            f"`{' '.join(argv)}` exited with {result.returncode}:\n{_tail(log, 60)}", pytrace=False
+        )
+
+
+def _start(argv: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    out = log.open("ab")
+    try:
+        # its own process group, so stopping it also stops anything it forked
+        return subprocess.Popen(
+            argv, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
+    finally:
+        out.close()
+
+
+def _stop(process: subprocess.Popen[bytes], grace: float = 8.0) -> None:
+    if process.poll() is not None:
+        return
+    try:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=5)
+    except ProcessLookupError:
+        pass
+
+
+def _claim_redis_db() -> tuple[int, redis_lib.Redis]:
+    """A Redis database number no other run is using: claimed with a key that expires."""
+    numbers = list(range(1, 15))
+    random.shuffle(numbers)
+    for number in numbers:
+        client = redis_lib.Redis.from_url(_redis_url(number), socket_timeout=3)
+        if client.set(CLAIM_KEY, os.getpid(), nx=True, ex=3 * 3600):
+            for key in client.scan_iter(count=500):  # leftovers of a run that crashed
+                if key != CLAIM_KEY.encode():
+                    client.delete(key)
+            return number, client
+        client.close()
+    pytest.fail("every Redis database 1–14 is claimed by another e2e run", pytrace=False)
+
+
+def _redis_url(number: int) -> str:
+    base = REDIS_URL.rsplit("/", 1)[0] if re.search(r"/\d+$", REDIS_URL) else REDIS_URL
+    return f"{base}/{number}"
+
+
+@pytest.fixture(scope="session")
+def e2e_artifacts() -> Path:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    return ARTIFACTS
+
+
+@pytest.fixture(scope="session")
+def e2e_redis_url() -> Iterator[str]:
+    """redis://…/<n>: this run's own Redis database, emptied at the start and at the end."""
+    _require_services()
+    number, client = _claim_redis_db()
+    try:
+        yield _redis_url(number)
+    finally:
+        client.flushdb()
+        client.close()
+
+
+@pytest.fixture(scope="session")
+def e2e_env(
+    e2e_redis_url: str, e2e_artifacts: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[dict[str, str]]:
+    """The environment of the server and worker, over a fresh database migrated and seeded."""
+    name = f"elearn_e2e_{os.getpid()}"
+    database_url = create_database(name)
+    env = {
+        **os.environ,
+        **app_env(database_url),
+        "REDIS_URL": e2e_redis_url,
+        "ELEARN_BROKER_URL": e2e_redis_url,
+        "ELEARN_MEDIA_DIR": str(tmp_path_factory.mktemp("e2e-media")),
+        # the Werkzeug threading server of `elearn serve`, as `make run` uses
+        "ELEARN_ASYNC_MODE": "threading",
+        "PYTHONUNBUFFERED": "1",
+    }
+    env.pop("ELEARN_DEMO", None)
+    log = e2e_artifacts / "setup.log"
+    log.write_text("")
+    try:
+        _run_step([str(BIN / "flask"), "--app", "app", "db", "upgrade", "heads"], env, log)
+        _run_step(
+            [str(BIN / "flask"), "--app", "app", "elearn", "seed", "--scale", "demo"], env, log
+        )
+        yield env
+    finally:
+        drop_database(name)
+
+
+@pytest.fixture(scope="session")
+def live_url(e2e_env: dict[str, str], e2e_artifacts: Path) -> Iterator[str]:
+    """http://127.0.0.1:<port> of `flask elearn serve` running in a subprocess."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    log = e2e_artifacts / "server.log"
+    log.write_text("")
+    argv = [str(BIN / "flask"), "--app", "app", "elearn", "serve"]
+    server = _start([*argv, "--host", "127.0.0.1", "--port", str(port)], e2e_env, log)
+    _LOGS.append(log)
+    try:
+        deadline = time.monotonic() + START_TIMEOUT
+        while True:
+            if server.poll() is not None:
+                pytest.fail(
+                    f"the server exited with {server.returncode}:\n{_tail(log, 60)}",
+                    pytrace=False,
+                )
+            try:
+                with urllib.request.urlopen(f"{url}/healthz", timeout=2) as response:
+                    if response.status == 200:
+                        break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail(
+                    f"the server did not answer /healthz within {START_TIMEOUT:.0f} s:\n"
+                    + _tail(log, 60),
+                    pytrace=False,
+                )
+            time.sleep(0.2)
+        yield url
+    finally:
+        _stop(server)
+        _LOGS.remove(log)
+
+
+@pytest.fixture(scope="session")
+def e2e_worker(
+    live_url: str, e2e_env: dict[str, str], e2e_artifacts: Path
+) -> Iterator[subprocess.Popen[bytes]]:
+    """A Celery worker on the server's broker, answering a ping before the test starts."""
+    from celery import Celery
+
+    log = e2e_artifacts / "worker.log"
+    log.write_text("")
+    node = f"e2e-{os.getpid()}@%h"
+    argv = [str(BIN / "celery"), "-A", "app.celery_app", "worker", "-Q", "celery,media"]
+    worker = _start(
+        [*argv, "--pool=solo", "-l", "warning", "-n", node, "--without-gossip", "--without-mingle"],
+        e2e_env,
+        log,
+    )
+    _LOGS.append(log)
+    probe = Celery(broker=e2e_env["ELEARN_BROKER_URL"])
+    try:
+        deadline = time.monotonic() + START_TIMEOUT
+        while not probe.control.ping(timeout=1.0):
+            if worker.poll() is not None:
+                pytest.fail(
+                    f"the Celery worker exited with {worker.returncode}:\n{_tail(log, 60)}",
+                    pytrace=False,
+                )
+            if time.monotonic() > deadline:
+                pytest.fail(
+                    f"the Celery worker did not answer within {START_TIMEOUT:.0f} s:\n"
+                    + _tail(log, 60),
+                    pytrace=False,
+                )
+        yield worker
+    finally:
+        probe.close()
+        _stop(worker, grace=15.0)
+        _LOGS.remove(log)
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    """Debian's Chromium, headless, through Playwright; a missing Chromium fails the test."""
+    if not os.access(CHROMIUM, os.X_OK):
+        pytest.fail(
+            f"{CHROMIUM} is missing: the browser tests need Debian's chromium package "
+            "(run `bash scripts/system-deps.sh`, which `make test` does).",
+            pytrace=False,
+        )
+    fonts = subprocess.run(
+        ["fc-list", ":lang=zh", "family"], capture_output=True, text=True, check=False
+    )
+    if not fonts.stdout.strip():
+        pytest.fail(
+            "no Chinese font is installed, so screenshots would show boxes instead of text "
+            "(run `bash scripts/system-deps.sh`, which `make test` does).",
+            pytrace=False,
+        )
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+@pytest.fixture
+def new_page(browser: Any, live_url: str) -> Iterator[Callable[..., Any]]:
+    """``new_page(viewport=PHONE)`` → a page in its own browser context (own cookies)."""
+    contexts: list[Any] = []
+
+    def make(viewport: dict[str, int] | None = None, **options: Any) -> Any:
+        context = browser.new_context(
+            base_url=live_url,
+            viewport=viewport or DESKTOP,
+            is_mobile=bool(viewport and viewport["width"] < 720),
+            has_touch=bool(viewport and viewport["width"] < 720),
+            **options,
+        )
+        context.set_default_timeout(10_000)
+        contexts.append(context)
+        return context.new_page()
+
+    yield make
+    for context in contexts:
+        context.close()
+
+
+def sign_in(page: Any, username: str, password: str = DEMO_PASSWORD) -> None:
+    """Sign in through the real login form; leaves the page on wherever the app redirects."""
+    page.goto("/login")
+    page.fill("input[name=login]", username)
+    page.fill("input[name=password]", password)
+    with page.expect_navigation():
+        page.click("form button[type=submit]")
+
+
+@pytest.fixture
+def shot(request: pytest.FixtureRequest, e2e_artifacts: Path) -> Callable[[Any, str], Path]:
+    """``shot(page, "home")`` → test-artifacts/e2e/<test>-home.png, the whole page."""
+    test = re.sub(r"[^\w.-]+", "_", request.node.name).strip("_")
+
+    def take(page: Any, name: str) -> Path:
+        path = e2e_artifacts / f"{test}-{name}.png"
+        page.screenshot(path=str(path), full_page=True)
+        return path
+
+    return take

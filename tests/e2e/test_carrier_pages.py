@@ -1,0 +1,138 @@
+"""The carrier's pages in a real browser: every demo role's home page on a phone and a desktop,
+signing out, the language switch, a wrong password, the unit browser on a phone."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tests.e2e.conftest import DESKTOP, PHONE, sign_in
+
+pytestmark = pytest.mark.e2e
+
+#: demo login → (the Chinese role chip, is an admin, shows a child)
+ROLES = {
+    "pref_admin": ("州管理员", True),
+    "county_admin": ("县管理员", True),
+    "school_admin": ("学校管理员", True),
+    "teacher1": ("教师", False),
+    "student1": ("学生", False),
+    "parent1": ("家长", False),
+    "expert1": ("禁毒专家", False),
+}
+
+
+def page_width(page) -> int:
+    return page.evaluate("document.documentElement.scrollWidth")
+
+
+def assert_fits(page, viewport: dict[str, int]) -> None:
+    """No horizontal scrolling: nothing is wider than the screen."""
+    width = page_width(page)
+    assert width <= viewport["width"], f"page is {width}px wide at {viewport['width']}px"
+
+
+@pytest.mark.parametrize("username", list(ROLES))
+def test_home_page_for_each_role(new_page, shot, username):
+    chip, is_admin = ROLES[username]
+    for label, viewport in (("phone", PHONE), ("desktop", DESKTOP)):
+        page = new_page(viewport=viewport)
+        sign_in(page, username)
+        assert page.url.endswith("/"), page.url
+        assert page.locator("html").get_attribute("lang") == "zh-CN"
+        assert "欢迎" in page.locator("h1").first.inner_text()
+        chips = page.locator(".hero .chip").all_inner_texts()
+        assert any(text.startswith(chip) for text in chips), chips
+        coverage = page.locator(".metrics .metric")
+        if is_admin:
+            assert "覆盖率" in page.locator("main").inner_text()
+            assert coverage.count() == 4
+            assert all("%" in text for text in page.locator(".metric-rate").all_inner_texts())
+        else:
+            assert coverage.count() == 0
+        if username == "parent1":
+            assert "王小明" in page.locator("main").inner_text()
+        assert_fits(page, viewport)
+        shot(page, label)
+
+
+def test_sign_out_really_signs_out(new_page, shot):
+    page = new_page(viewport=PHONE)
+    sign_in(page, "teacher1")
+    assert "欢迎" in page.inner_text("h1")
+    with page.expect_navigation():
+        page.get_by_role("button", name="退出").click()
+    assert "/login" in page.url
+    assert page.locator("input[name=password]").is_visible()
+    shot(page, "signed-out")
+    # the page before, whether from the back button or reloaded, is the login form again
+    page.go_back()
+    page.reload()
+    assert "/login" in page.url
+    assert page.locator("input[name=password]").is_visible()
+    assert "欢迎" not in page.inner_text("body")
+    page.goto("/")
+    assert "/login" in page.url
+
+
+def test_back_button_after_sign_out_shows_no_private_page(new_page):
+    page = new_page(viewport=PHONE)
+    sign_in(page, "parent1")
+    assert "王小明" in page.inner_text("main")
+    with page.expect_navigation():
+        page.get_by_role("button", name="退出").click()
+    page.go_back()
+    page.wait_for_load_state()
+    assert "王小明" not in page.inner_text("body")
+
+
+def test_english_switch(new_page, shot):
+    page = new_page(viewport=PHONE)
+    sign_in(page, "student1")
+    with page.expect_navigation():
+        page.get_by_role("link", name="English").click()
+    assert page.locator("html").get_attribute("lang") == "en"
+    assert "Welcome" in page.inner_text("h1")
+    assert "Student" in page.locator(".hero .chip").first.inner_text()
+    assert page.get_by_role("button", name="Sign out").is_visible()
+    assert_fits(page, PHONE)
+    shot(page, "english")
+    with page.expect_navigation():
+        page.get_by_role("link", name="中文").click()
+    assert page.locator("html").get_attribute("lang") == "zh-CN"
+    assert "欢迎" in page.inner_text("h1")
+
+
+def test_wrong_password_shows_the_error_in_chinese(new_page, shot):
+    page = new_page(viewport=PHONE)
+    sign_in(page, "expert1", "not-the-password")
+    assert "/login" in page.url
+    assert page.get_by_role("alert").inner_text() == "用户名或密码错误。"
+    assert page.locator("input[name=password]").is_visible()
+    assert_fits(page, PHONE)
+    shot(page, "wrong-password")
+    sign_in(page, "expert1")  # the right one still works after one mistake
+    assert "欢迎" in page.inner_text("h1")
+
+
+def test_unit_browser_on_a_phone(new_page, shot):
+    page = new_page(viewport=PHONE)
+    sign_in(page, "county_admin")
+    with page.expect_navigation():
+        page.get_by_role("link", name=re.compile("管理单位和人员")).click()
+    assert re.search(r"/admin/units/\d+$", page.url), page.url
+    assert "示范市" in page.inner_text("h1")
+    assert page.locator(".metrics .metric").count() == 4
+    assert_fits(page, PHONE)
+    shot(page, "county")
+    with page.expect_navigation():
+        page.get_by_role("link", name="示范市第一小学").click()
+    assert "示范市第一小学" in page.inner_text("h1")
+    assert_fits(page, PHONE)
+    shot(page, "school")
+    with page.expect_navigation():
+        page.locator("main .actions").get_by_role("link", name="人员").click()
+    assert page.locator("table.table tbody tr").count() > 0
+    assert_fits(page, PHONE)
+    shot(page, "people")
