@@ -14,6 +14,7 @@ from wtforms import (
     SelectField,
     StringField,
 )
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
 
@@ -38,12 +39,12 @@ class UnitForm(FlaskForm):
     school_kind = SelectField(
         _l("Kind of school"),
         choices=[
-            ("kindergarten", _l("Kindergarten")),
-            ("primary", _l("Primary school")),
-            ("junior", _l("Junior secondary school")),
-            ("senior", _l("Senior secondary school")),
-            ("vocational", _l("Vocational school")),
-            ("university", _l("University")),
+            SelectChoice("kindergarten", _l("Kindergarten")),
+            SelectChoice("primary", _l("Primary school")),
+            SelectChoice("junior", _l("Junior secondary school")),
+            SelectChoice("senior", _l("Senior secondary school")),
+            SelectChoice("vocational", _l("Vocational school")),
+            SelectChoice("university", _l("University")),
         ],
         validators=[Optional()],
     )

@@ -21,6 +21,8 @@ PG_ADMIN_URL = os.environ.get("ELEARN_TEST_PG", "postgresql://postgres@127.0.0.1
 REDIS_URL = os.environ.get("ELEARN_TEST_REDIS", "redis://127.0.0.1:6379/15")
 TEST_DB = os.environ.get("ELEARN_TEST_DB", f"elearn_test_{os.getpid()}")
 SECRET = "test-secret-key-that-is-long-enough-0123456789"
+#: the connection the current test's transaction runs on (see ``_isolated``)
+CONNECTION = None
 
 
 def _require_services() -> None:
@@ -130,6 +132,8 @@ def _isolated(request: pytest.FixtureRequest):
     with application.app_context():
         connection = db.engine.connect()
     transaction = connection.begin()
+    global CONNECTION
+    CONNECTION = connection
     original = db.session
     db.session = scoped_session(
         sessionmaker(bind=connection, join_transaction_mode="create_savepoint")
@@ -144,6 +148,18 @@ def _isolated(request: pytest.FixtureRequest):
         if transaction.is_active:
             transaction.rollback()
         connection.close()
+
+
+def undo_after(func):
+    """Run ``func()`` and then roll back what it wrote (a savepoint inside the test's transaction)."""
+    from elearn.extensions import db
+
+    savepoint = CONNECTION.begin_nested()
+    try:
+        return func()
+    finally:
+        db.session.remove()
+        savepoint.rollback()
 
 
 @pytest.fixture
@@ -203,3 +219,30 @@ def unit_by_code(code: str):
     from elearn.models import Unit
 
     return db.session.scalar(select(Unit).where(Unit.code == code))
+
+
+def signed_in_client(app, username: str):
+    """A test client with a live login session for ``username``, without the (slow) password check."""
+    from elearn.extensions import db
+    from elearn.service import accounts
+
+    with app.app_context():
+        token = accounts.start_session(user=user(username), ip="127.0.0.1", user_agent="pytest")
+        db.session.commit()
+    c = app.test_client()
+    with c.session_transaction() as session:
+        session["_user_id"] = token
+        session["_fresh"] = True
+    return c
+
+
+@pytest.fixture
+def signed_in(app):
+    """``signed_in("teacher1")`` → a client signed in as that demo user (fast: no scrypt)."""
+    return lambda username: signed_in_client(app, username)
+
+
+def post_form(client, path: str, data: dict | None = None, *, page: str = "/"):
+    """POST a form with the CSRF token a page of the client's session carries."""
+    token = csrf_token(client, page)
+    return client.post(path, data={**(data or {}), "csrf_token": token})

@@ -2,20 +2,27 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Flask, g, request
+from flask import Blueprint, Flask, current_app, request
 
 from elearn.extensions import csrf
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
 
-@bp.before_request
-def _csrf_for_cookie_sessions():
-    # Bearer-token clients carry no ambient credentials, so CSRF can't touch them; pages calling
-    # the API with their session cookie must send the CSRF token like any form.
-    if request.method not in {"GET", "HEAD", "OPTIONS"} and "Authorization" not in request.headers:
+def protect_cookie_sessions() -> None:
+    """CSRF for API calls that ride on the session cookie.
+
+    Bearer-token clients (and callers with no session at all) carry no ambient credentials, so a
+    forged cross-site request gains nothing; pages calling the API with their session cookie must
+    send the CSRF token (``X-CSRFToken``) like any form. Feature APIs call this too.
+    """
+    if request.method in {"GET", "HEAD", "OPTIONS"} or "Authorization" in request.headers:
+        return
+    if current_app.config["SESSION_COOKIE_NAME"] in request.cookies:
         csrf.protect()
-    g.api = True
+
+
+bp.before_request(protect_cookie_sessions)
 
 
 def init_app(app: Flask) -> None:

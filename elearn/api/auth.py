@@ -36,7 +36,7 @@ def issue_token():
                 password: {type: string}
       responses:
         200:
-          description: a token to send as `Authorization: Bearer <token>`
+          description: "a token to send as `Authorization: Bearer <token>`"
           content:
             application/json:
               schema:

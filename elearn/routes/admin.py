@@ -6,6 +6,7 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
+from wtforms.fields.choices import SelectChoice
 
 from elearn import permissions, queries
 from elearn.extensions import db
@@ -158,7 +159,7 @@ def unit_members(unit_id: int):
 def user_detail(user_id: int):
     user = permissions.get_or_404(User, user_id, current_user, "view")
     form = RoleForm()
-    form.role.choices = [(r, r) for r in ROLE_UNIT_TYPES]
+    form.role.choices = [SelectChoice(r) for r in ROLE_UNIT_TYPES]
     return render_template(
         "elearn/admin/user.html",
         user=user,
@@ -196,7 +197,7 @@ def user_reset_password(user_id: int):
 def user_add_role(user_id: int):
     user = permissions.get_or_404(User, user_id, current_user, "manage_roles")
     form = RoleForm()
-    form.role.choices = [(r, r) for r in ROLE_UNIT_TYPES]
+    form.role.choices = [SelectChoice(r) for r in ROLE_UNIT_TYPES]
     if not form.validate_on_submit():
         abort(400)
     unit = permissions.get_or_404(Unit, form.unit_id.data, current_user, "manage_members")

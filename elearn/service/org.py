@@ -5,10 +5,19 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from flask_babel import gettext as _
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select, update
 
 from elearn.extensions import db
-from elearn.models import RoleAssignment, Term, Unit, User
+from elearn.models import (
+    AuditEvent,
+    CoverageFact,
+    CoverageRollup,
+    RoleAssignment,
+    Term,
+    Unit,
+    UnitPopulation,
+    User,
+)
 from elearn.models.org import CHILD_TYPE, SchoolKind, UnitType
 from elearn.service import audit
 from elearn.service.errors import ServiceError
@@ -120,6 +129,19 @@ def delete_unit(*, actor: User, unit: Unit) -> None:
         raise ServiceError(
             _("Only an empty unit can be deleted: move or remove its units and people first.")
         )
+    has_evidence = db.session.scalar(
+        select(func.count()).select_from(CoverageFact).where(CoverageFact.unit_id == unit.id)
+    )
+    if has_evidence:
+        raise ServiceError(
+            _("This unit has coverage records, which are kept as evidence; it cannot be deleted.")
+        )
+    # The audit trail outlives the unit: its events move up to the parent's scope.
+    db.session.execute(
+        update(AuditEvent).where(AuditEvent.unit_id == unit.id).values(unit_id=unit.parent_id)
+    )
+    db.session.execute(delete(CoverageRollup).where(CoverageRollup.unit_id == unit.id))
+    db.session.execute(delete(UnitPopulation).where(UnitPopulation.unit_id == unit.id))
     audit.record(
         "unit.deleted",
         actor=actor,

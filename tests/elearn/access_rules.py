@@ -1,0 +1,55 @@
+"""Access rules of the carrier's routes (see tests/access.py)."""
+
+from tests.access import ADMINS, EVERYONE, SIGNED_IN, Rule
+
+SCHOOL_SIGHT = ADMINS | {"teacher1", "expert1"}
+
+RULES = {
+    "auth.login": Rule(lambda ids: "/login", EVERYONE),
+    "auth.logout": Rule(lambda ids: "/logout", SIGNED_IN, method="POST"),
+    "auth.change_password": Rule(lambda ids: "/account/password", SIGNED_IN),
+    "auth.set_language": Rule(lambda ids: "/lang/en", EVERYONE),
+    "home.index": Rule(lambda ids: "/", SIGNED_IN),
+    "admin.units": Rule(lambda ids: "/admin/units", ADMINS),
+    "admin.unit_detail": Rule(lambda ids: f"/admin/units/{ids['school']}", ADMINS),
+    "admin.unit_edit": Rule(lambda ids: f"/admin/units/{ids['school']}/edit", ADMINS),
+    "admin.unit_new_child": Rule(lambda ids: f"/admin/units/{ids['school']}/children/new", ADMINS),
+    "admin.unit_delete": Rule(
+        lambda ids: f"/admin/units/{ids['empty_class']}/delete", ADMINS, method="POST"
+    ),
+    "admin.unit_members": Rule(lambda ids: f"/admin/units/{ids['school']}/members", ADMINS),
+    "admin.user_detail": Rule(lambda ids: f"/admin/users/{ids['student1']}", ADMINS),
+    "admin.user_reset_password": Rule(
+        lambda ids: f"/admin/users/{ids['student1']}/reset-password",
+        ADMINS,
+        method="POST",
+        data=lambda ids: {"new_password": "new-password-1"},
+    ),
+    "admin.user_add_role": Rule(
+        lambda ids: f"/admin/users/{ids['student1']}/roles",
+        ADMINS,
+        method="POST",
+        data=lambda ids: {"role": "guardian", "unit_id": ids["class"]},
+    ),
+    "admin.user_remove_role": Rule(
+        lambda ids: f"/admin/users/{ids['student1']}/roles/{ids['student1_role']}/delete",
+        ADMINS,
+        method="POST",
+    ),
+    "admin.terms": Rule(lambda ids: "/admin/terms", ADMINS),
+    "admin.audit_log": Rule(lambda ids: "/admin/audit", ADMINS),
+    "ops.healthz": Rule(lambda ids: "/healthz", EVERYONE),
+    "ops.readyz": Rule(lambda ids: "/readyz", EVERYONE),
+    "api.issue_token": Rule(
+        lambda ids: "/api/v1/auth/token",
+        EVERYONE,
+        method="POST",
+        json=True,
+        data=lambda ids: {"username": "student1", "password": "demo1234"},
+    ),
+    "api.me": Rule(lambda ids: "/api/v1/me", SIGNED_IN),
+    "api.unit": Rule(lambda ids: f"/api/v1/units/{ids['school']}", SCHOOL_SIGHT),
+    "api.unit_children": Rule(lambda ids: f"/api/v1/units/{ids['school']}/children", SCHOOL_SIGHT),
+    "api.coverage_of_unit": Rule(lambda ids: f"/api/v1/coverage?unit={ids['school']}", ADMINS),
+    "api.openapi_document": Rule(lambda ids: "/api/v1/openapi.json", EVERYONE),
+}

@@ -1,0 +1,155 @@
+"""Admin pages: the org tree within scope, people, password resets, roles, terms, audit log."""
+
+from sqlalchemy import select
+
+from elearn.extensions import db
+from elearn.models import AuditEvent, Unit
+from tests.conftest import login, post_form, unit_by_code, user
+
+
+def ids(app, *codes):
+    with app.app_context():
+        return [unit_by_code(code).id for code in codes]
+
+
+def test_school_admin_sees_own_school_and_404_elsewhere(signed_in, app):
+    school, other, county = ids(app, "S0101", "S0201", "C01")
+    admin = signed_in("school_admin")
+    page = admin.get(f"/admin/units/{school}")
+    assert page.status_code == 200 and "示范市第一小学" in page.get_data(as_text=True)
+    assert admin.get(f"/admin/units/{other}").status_code == 404
+    assert admin.get(f"/admin/units/{other}/members").status_code == 404
+    # the county above is out of a school admin's sight too
+    assert admin.get(f"/admin/units/{county}").status_code == 404
+
+
+def test_county_admin_cannot_reach_other_county_people(signed_in, app):
+    with app.app_context():
+        other_student = db.session.scalar(select(Unit).where(Unit.code == "S0201")).id
+    admin = signed_in("county_admin")
+    assert admin.get(f"/admin/units/{other_student}/members").status_code == 404
+    with app.app_context():
+        from elearn.models import User
+
+        far = db.session.scalar(select(User).where(User.username.like("s_S0201_%")))
+    assert admin.get(f"/admin/users/{far.id}").status_code == 404
+
+
+def test_students_and_teachers_cannot_open_admin_pages(signed_in):
+    assert signed_in("student1").get("/admin/units").status_code == 403
+    assert signed_in("teacher1").get("/admin/audit").status_code == 403
+
+
+def test_create_edit_and_delete_a_class(signed_in, app):
+    (school,) = ids(app, "S0101")
+    admin = signed_in("school_admin")
+    with app.app_context():
+        grade = db.session.scalar(
+            select(Unit).where(Unit.parent_id == school, Unit.code == "G5")
+        ).id
+    response = post_form(
+        admin, f"/admin/units/{grade}/children/new", {"name": "五年级9班", "code": "5-9"}
+    )
+    assert response.status_code == 302
+    with app.app_context():
+        klass = db.session.scalar(select(Unit).where(Unit.code == "5-9"))
+        assert klass.type == "class" and klass.path.startswith("/") and klass.parent_id == grade
+        klass_id = klass.id
+    duplicate = post_form(
+        admin, f"/admin/units/{grade}/children/new", {"name": "重复", "code": "5-9"}
+    )
+    assert duplicate.status_code == 400 and "5-9" in duplicate.get_data(as_text=True)
+    assert (
+        post_form(
+            admin, f"/admin/units/{klass_id}/edit", {"name": "五年级十班", "code": "5-10"}
+        ).status_code
+        == 302
+    )
+    assert post_form(admin, f"/admin/units/{klass_id}/delete").status_code == 302
+    with app.app_context():
+        assert db.session.get(Unit, klass_id) is None
+        assert db.session.scalar(select(AuditEvent).filter_by(action="unit.deleted")) is not None
+
+
+def test_a_unit_with_people_cannot_be_deleted(signed_in, app):
+    admin = signed_in("school_admin")
+    klass = user_class(app, "student1")
+    response = post_form(admin, f"/admin/units/{klass}/delete")
+    assert response.status_code == 400 and "只能删除空的单位" in response.get_data(as_text=True)
+
+
+def user_class(app, username):
+    with app.app_context():
+        return user(username).roles[0].unit_id
+
+
+def test_admin_resets_password_and_every_session_ends(signed_in, app):
+    student = signed_in("student1")
+    assert student.get("/").status_code == 200
+    with app.app_context():
+        student_id = user("student1").id
+    admin = signed_in("school_admin")
+    response = post_form(
+        admin, f"/admin/users/{student_id}/reset-password", {"new_password": "fresh-pass-1"}
+    )
+    assert response.status_code == 302
+    assert student.get("/").status_code == 302  # signed out everywhere
+    fresh = app.test_client()
+    assert (
+        login(fresh, "student1", "fresh-pass-1").headers["Location"].endswith("/account/password")
+    )
+    with app.app_context():
+        assert db.session.scalar(select(AuditEvent).filter_by(action="password.reset")).actor_id
+
+
+def test_a_school_admin_cannot_reset_a_county_admin(signed_in, app):
+    with app.app_context():
+        target = user("county_admin").id
+    assert signed_in("school_admin").get(f"/admin/users/{target}").status_code == 404
+
+
+def test_members_search_and_pagination(signed_in, app):
+    (school,) = ids(app, "S0101")
+    admin = signed_in("school_admin")
+    page = admin.get(f"/admin/units/{school}/members?role=student&q=student1")
+    text = page.get_data(as_text=True)
+    assert "王小明" in text and "共 1 人" in text
+    everyone = admin.get(f"/admin/units/{school}/members").get_data(as_text=True)
+    assert "第 1 / " in everyone
+
+
+def test_audit_log_is_scoped(signed_in, app, client):
+    login(client, "teacher1")
+    login(app.test_client(), "t_S0201_5", "wrong-password")
+    school_page = signed_in("school_admin").get("/admin/audit").get_data(as_text=True)
+    assert "login.succeeded" in school_page and "李老师" in school_page
+    assert "login.failed" not in school_page  # that failure was at another county's school
+    assert "login.failed" in signed_in("pref_admin").get("/admin/audit?action=login").get_data(
+        as_text=True
+    )
+
+
+def test_terms_page_and_overlap_refused(signed_in):
+    admin = signed_in("pref_admin")
+    assert admin.get("/admin/terms").status_code == 200
+    response = post_form(
+        admin, "/admin/terms", {"name": "x", "starts_on": "2000-01-01", "ends_on": "2099-01-01"}
+    )
+    assert response.status_code == 400 and "不能重叠" in response.get_data(as_text=True)
+
+
+def test_role_add_and_remove(signed_in, app):
+    with app.app_context():
+        teacher = user("teacher1")
+        klass = teacher.roles[0].unit_id
+        teacher_id = teacher.id
+    admin = signed_in("school_admin")
+    assert (
+        post_form(
+            admin, f"/admin/users/{teacher_id}/roles", {"role": "guardian", "unit_id": klass}
+        ).status_code
+        == 302
+    )
+    with app.app_context():
+        roles = {a.role for a in user("teacher1").roles}
+        assert roles == {"teacher", "guardian"}  # a teacher who is also a guardian
