@@ -12,6 +12,7 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from elearn.extensions import db
+from elearn.models.accounts import ADMIN_ROLES
 from elearn.service.errors import ServiceError
 
 
@@ -93,6 +94,12 @@ def nav_items() -> list[tuple[str, str]]:
     if not current_user.is_authenticated:
         return []
     items: list[tuple[str, str]] = [("home.index", _("Home"))]
+    if current_user.has_role(*ADMIN_ROLES):
+        items += [
+            ("admin.units", _("Units")),
+            ("admin.terms", _("Terms")),
+            ("admin.audit_log", _("Audit log")),
+        ]
     for provider in NAV_PROVIDERS:
         items.extend(provider(current_user))
     return items

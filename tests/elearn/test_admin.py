@@ -153,3 +153,9 @@ def test_role_add_and_remove(signed_in, app):
     with app.app_context():
         roles = {a.role for a in user("teacher1").roles}
         assert roles == {"teacher", "guardian"}  # a teacher who is also a guardian
+
+
+def test_admins_get_the_admin_menu_and_students_do_not(signed_in):
+    admin_home = signed_in("county_admin").get("/").get_data(as_text=True)
+    assert "/admin/units" in admin_home and "审计日志" in admin_home
+    assert "/admin/units" not in signed_in("student1").get("/").get_data(as_text=True)

@@ -76,3 +76,22 @@ def test_change_password(as_user):
         data={"csrf_token": token, "current_password": "demo1234", "new_password": "abcdefgh1"},
     )
     assert ok.status_code == 302
+
+
+def test_per_address_login_limit_answers_429_in_chinese(app, client):
+    original = app.config["LOGIN_IP_LIMIT"]
+    app.config["LOGIN_IP_LIMIT"] = "3 per minute"
+    try:
+        statuses = [login(client, "teacher1", "wrong-password").status_code for _ in range(3)]
+        refused = login(client, "teacher1")
+    finally:
+        app.config["LOGIN_IP_LIMIT"] = original
+    assert statuses == [401, 401, 401]
+    assert refused.status_code == 429
+    assert "请求过于频繁" in refused.get_data(as_text=True)
+
+
+def test_the_default_limit_fits_a_school_lab(app):
+    # a class of 60 behind one address signs in, a few of them twice, within minutes
+    count = int(app.config["LOGIN_IP_LIMIT"].split()[0])
+    assert count >= 120
