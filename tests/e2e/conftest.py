@@ -313,7 +313,7 @@ def new_page(browser: Any, live_url: str) -> Iterator[Callable[..., Any]]:
             viewport=viewport or DESKTOP,
             is_mobile=bool(viewport and viewport["width"] < 720),
             has_touch=bool(viewport and viewport["width"] < 720),
-            **options,
+            **{"locale": "zh-CN", "timezone_id": "Asia/Shanghai", **options},
         )
         context.set_default_timeout(10_000)
         contexts.append(context)

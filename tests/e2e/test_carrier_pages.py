@@ -136,3 +136,38 @@ def test_unit_browser_on_a_phone(new_page, shot):
     assert page.locator("table.table tbody tr").count() > 0
     assert_fits(page, PHONE)
     shot(page, "people")
+
+
+def test_admin_pages_fit_a_phone(new_page, shot):
+    page = new_page(viewport=PHONE)
+    sign_in(page, "pref_admin")
+    for label, name in (("学期", "terms"), ("审计日志", "audit"), ("单位", "units")):
+        with page.expect_navigation():
+            page.locator("nav.menu").get_by_role("link", name=label).click()
+        assert_fits(page, PHONE)
+        shot(page, name)
+        if name == "audit":
+            assert page.locator("nav.menu a[aria-current=page]").inner_text() == label
+            assert page.locator("table.table tbody tr").count() > 0  # this run's sign-ins
+    # the prefecture admin administers one unit: "Units" opens it
+    assert "示范州" in page.inner_text("h1")
+    with page.expect_navigation():
+        page.locator("main").get_by_role("link", name="示范市", exact=True).click()
+    with page.expect_navigation():
+        page.locator("main .actions").get_by_role("link", name="人员").click()
+    page.fill("input[name=q]", "student1")
+    with page.expect_navigation():
+        page.locator("form.filters button[type=submit]").click()
+    with page.expect_navigation():
+        page.locator("table.table").get_by_role("link", name="王小明").click()
+    assert "王小明" in page.inner_text("h1")
+    assert_fits(page, PHONE)
+    shot(page, "user")
+    page.goto("/account/password")
+    assert_fits(page, PHONE)
+    shot(page, "password")
+    response = page.goto("/admin/units/999999")
+    assert response.status == 404
+    assert "404" in page.inner_text("h1")
+    assert_fits(page, PHONE)
+    shot(page, "not-found")
