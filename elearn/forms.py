@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from flask_wtf.file import FileAllowed, FileField, FileRequired
+from flask_wtf.file import FileField, FileRequired
 from wtforms import (
     BooleanField,
     DateField,
@@ -68,10 +68,9 @@ class ConfirmForm(FlaskForm):
 
 
 class RosterUploadForm(FlaskForm):
+    # No check of the file name's extension here: the service recognises .xlsx and .csv by their
+    # content and says what to do with anything else (an old .xls, a Word file, a renamed PDF).
     file = FileField(
         _l("Roster file (.xlsx or .csv)"),
-        validators=[
-            FileRequired(),
-            FileAllowed(["xlsx", "csv"], _l("Upload an .xlsx or .csv file.")),
-        ],
+        validators=[FileRequired(_l("Choose the roster file to upload."))],
     )

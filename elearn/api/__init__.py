@@ -26,7 +26,7 @@ bp.before_request(protect_cookie_sessions)
 
 
 def init_app(app: Flask) -> None:
-    from elearn.api import auth, coverage, openapi, units  # noqa: F401 - routes register on import
+    from elearn.api import auth, coverage, openapi, rosters, units  # noqa: F401 - routes register on import
 
     csrf.exempt(bp)
     app.register_blueprint(bp)

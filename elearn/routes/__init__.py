@@ -4,7 +4,7 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    from elearn.routes import admin, auth, home, ops
+    from elearn.routes import admin, auth, home, ops, rosters
 
-    for blueprint in (auth.bp, home.bp, admin.bp, ops.bp):
+    for blueprint in (auth.bp, home.bp, admin.bp, ops.bp, rosters.bp):
         app.register_blueprint(blueprint)

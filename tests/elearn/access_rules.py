@@ -4,6 +4,28 @@ from tests.access import ADMINS, EVERYONE, SIGNED_IN, Rule
 
 SCHOOL_SIGHT = ADMINS | {"teacher1", "expert1"}
 
+
+def _job_of_school_admin(ids: dict) -> str:
+    """A finished roster import of school_admin's (jobs are seen by their creator only)."""
+    from elearn.extensions import db
+    from elearn.models import Job
+    from tests.conftest import user
+
+    job = Job(
+        kind="roster_import",
+        status="done",
+        progress=100,
+        created_by_id=user("school_admin").id,
+        unit_id=ids["school"],
+        errors=[],
+        result={},
+        attempts=0,
+    )
+    db.session.add(job)
+    db.session.commit()
+    return job.id
+
+
 RULES = {
     "auth.login": Rule(lambda ids: "/login", EVERYONE),
     "auth.logout": Rule(lambda ids: "/logout", SIGNED_IN, method="POST"),
@@ -52,4 +74,17 @@ RULES = {
     "api.unit_children": Rule(lambda ids: f"/api/v1/units/{ids['school']}/children", SCHOOL_SIGHT),
     "api.coverage_of_unit": Rule(lambda ids: f"/api/v1/coverage?unit={ids['school']}", ADMINS),
     "api.openapi_document": Rule(lambda ids: "/api/v1/openapi.json", EVERYONE),
+    "rosters.upload": Rule(lambda ids: f"/admin/units/{ids['school']}/roster", ADMINS),
+    "rosters.job": Rule(lambda ids: f"/admin/jobs/{_job_of_school_admin(ids)}", {"school_admin"}),
+    "api.roster_template": Rule(lambda ids: "/api/v1/rosters/template?format=csv", SIGNED_IN),
+    # without a file: admins of the school get past the permission check to a 400
+    "api.roster_upload": Rule(
+        lambda ids: "/api/v1/rosters",
+        ADMINS,
+        method="POST",
+        data=lambda ids: {"unit": str(ids["school"])},
+    ),
+    "api.job_status": Rule(
+        lambda ids: f"/api/v1/jobs/{_job_of_school_admin(ids)}", {"school_admin"}
+    ),
 }

@@ -1,0 +1,699 @@
+"""Roster import, phase 1: check every row against the file and the database; write nothing.
+
+The result is either a list of row errors (the job fails, nothing is imported) or a ``Plan``:
+who to create or update, at which grade and class, which guardian belongs to which student.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from flask_babel import gettext as _
+from sqlalchemy import or_, select
+
+from elearn.extensions import db
+from elearn.models import Role, Unit, User
+from elearn.service.accounts import normalise_phone, validate_phone
+from elearn.service.errors import ServiceError
+from elearn.service.roster_files import (
+    CLASS,
+    EXTERNAL_ID,
+    GRADE,
+    NAME,
+    PHONE,
+    RELATION,
+    ROLE,
+    SCHOOL_CODE,
+    STUDENT_ID,
+    RosterRow,
+    RosterTable,
+)
+
+ROLE_WORDS = {
+    "学生": Role.STUDENT,
+    "student": Role.STUDENT,
+    "教师": Role.TEACHER,
+    "老师": Role.TEACHER,
+    "teacher": Role.TEACHER,
+    "家长": Role.GUARDIAN,
+    "监护人": Role.GUARDIAN,
+    "parent": Role.GUARDIAN,
+    "guardian": Role.GUARDIAN,
+}
+ROLE_NAMES = {Role.STUDENT: "学生", Role.TEACHER: "教师", Role.GUARDIAN: "家长"}
+RELATIONS = ("父亲", "母亲", "祖父", "祖母", "外祖父", "外祖母", "其他监护人")
+RELATION_WORDS = {
+    "爸爸": "父亲",
+    "妈妈": "母亲",
+    "爷爷": "祖父",
+    "奶奶": "祖母",
+    "外公": "外祖父",
+    "姥爷": "外祖父",
+    "外婆": "外祖母",
+    "姥姥": "外祖母",
+    "其他": "其他监护人",
+}
+EXTERNAL_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+SCIENTIFIC_RE = re.compile(r"^\d(\.\d+)?[eE][+]?\d+$")
+CN_DIGITS = {"一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
+GRADE_WORDS = {"初一": 7, "初二": 8, "初三": 9, "高一": 10, "高二": 11, "高三": 12}
+KINDERGARTEN = {"小班": "K1", "中班": "K2", "大班": "K3"}
+MAX_NAME = 64
+
+
+@dataclass(frozen=True)
+class RowError:
+    row: int | None
+    message: str
+
+    def as_dict(self) -> dict[str, object]:
+        return {"row": self.row, "message": self.message}
+
+
+@dataclass(eq=False)
+class Place:
+    """A grade or class of a school: one that exists, or one the import will create."""
+
+    school: Unit
+    name: str
+    code: str | None
+    grade_level: int | None = None
+    unit: Unit | None = None
+    parent: Place | None = None  # a class's grade
+
+    @property
+    def is_new(self) -> bool:
+        return self.unit is None
+
+
+@dataclass(eq=False)
+class Person:
+    role: str
+    key: str  # the 编号 of students and teachers, the phone of guardians
+    name: str
+    phone: str | None
+    school: Unit
+    first_row: int
+    #: students: exactly one class; teachers: the classes/grades they teach (None: whole school)
+    places: list[Place | None] = field(default_factory=list)
+    #: guardians: student 编号 → (relation, row)
+    children: dict[str, tuple[str, int]] = field(default_factory=dict)
+    existing: User | None = None
+    #: an existing account outside this school (a parent with children in two schools): link it,
+    #: but leave its name alone
+    may_rename: bool = True
+
+
+@dataclass
+class Plan:
+    schools: list[Unit]
+    people: list[Person]
+    places: list[Place]
+    rows: int
+    #: students already in the school (not in the file) whom a guardian row names
+    school_students: dict[str, User] = field(default_factory=dict)
+
+
+def _number(text: str) -> int | None:
+    if text.isdigit():
+        return int(text)
+    if text == "十":
+        return 10
+    if len(text) == 2 and text[0] == "十" and text[1] in CN_DIGITS:
+        return 10 + CN_DIGITS[text[1]]
+    if len(text) == 1 and text in CN_DIGITS:
+        return CN_DIGITS[text]
+    return None
+
+
+def grade_name(level: int) -> str:
+    if 1 <= level <= 9:
+        return "一二三四五六七八九"[level - 1] + "年级"
+    if 10 <= level <= 12:
+        return ("高一", "高二", "高三")[level - 10]
+    return f"{level}年级"
+
+
+def parse_grade(text: str) -> tuple[int | None, str, str | None] | None:
+    """(level, name, code) of a grade as people write it: 七年级, 7, G7, 初一; None if not a grade."""
+    t = re.sub(r"\s+", "", text)
+    if t in GRADE_WORDS:
+        return GRADE_WORDS[t], t, f"G{GRADE_WORDS[t]}"
+    if t in KINDERGARTEN:
+        return 0, t, KINDERGARTEN[t]
+    match = re.fullmatch(r"[Gg]?(\d{1,2})(?:年级)?|([一二三四五六七八九十]{1,2})年级", t)
+    if match:
+        level = _number(match.group(1) or match.group(2))
+        if level is not None and 1 <= level <= 16:
+            return level, grade_name(level), f"G{level}"
+    return None
+
+
+class _Places:
+    """Finds grades and classes of the schools by code or name, and plans the missing ones."""
+
+    def __init__(self, schools: Iterable[Unit]):
+        self.planned: list[Place] = []
+        self._grades: dict[int, list[Unit]] = {}
+        self._classes: dict[int, list[Unit]] = {}
+        self._memo: dict[tuple, Place] = {}
+        schools = list(schools)
+        if not schools:
+            return
+        below = db.session.scalars(
+            select(Unit).where(
+                Unit.type.in_(["grade", "class"]),
+                or_(*[Unit.path.startswith(s.path) for s in schools]),
+            )
+        ).all()
+        for unit in below:
+            bucket = self._grades if unit.type == "grade" else self._classes
+            bucket.setdefault(unit.parent_id or 0, []).append(unit)
+
+    def _existing(self, units: list[Unit], code: str | None, names: list[str]) -> Unit | None:
+        if code:
+            for unit in units:
+                if unit.code == code:
+                    return unit
+        for name in names:
+            for unit in units:
+                if unit.name == name:
+                    return unit
+        return None
+
+    def grade(self, school: Unit, text: str) -> Place | None:
+        parsed = parse_grade(text)
+        existing_grades = self._grades.get(school.id, [])
+        if parsed is None:
+            unit = self._existing(existing_grades, None, [text])
+            if unit is None:
+                return None
+            parsed = (unit.grade_level, unit.name, unit.code)
+        level, name, code = parsed
+        unit = self._existing(existing_grades, code, [name, text])
+        if unit is None and level:
+            same_level = [g for g in existing_grades if g.grade_level == level]
+            unit = same_level[0] if len(same_level) == 1 else None
+        key = ("grade", school.id, unit.id if unit else code or name)
+        if key not in self._memo:
+            if unit is not None:
+                place = Place(school, unit.name, unit.code, unit.grade_level, unit=unit)
+            else:
+                place = Place(school, name, code, level)
+                self.planned.append(place)
+            self._memo[key] = place
+        return self._memo[key]
+
+    def klass(self, grade: Place, text: str) -> Place | str:
+        """The class, or a message saying why the text names none."""
+        t = re.sub(r"\s+", "", text).removeprefix(grade.name)  # "七年级1班" → "1班"
+        level = grade.grade_level
+        number: int | None = None
+        dashed = re.fullmatch(r"(\d{1,2})-(\d{1,3})", t)
+        if dashed:
+            if level is not None and int(dashed.group(1)) != level:
+                return _("Class %(klass)s is not in grade %(grade)s.", klass=text, grade=grade.name)
+            number = int(dashed.group(2))
+        else:
+            plain = re.fullmatch(r"第?[（(]?(\d{1,3}|[一二三四五六七八九十]{1,3})[)）]?班?", t)
+            if plain:
+                number = _number(plain.group(1))
+        siblings = self._classes.get(grade.unit.id, []) if grade.unit else []
+        if number is not None:
+            code = f"{level}-{number}" if level is not None else None
+            name = f"{grade.name}{number}班"
+            unit = self._existing(siblings, code, [name, f"{number}班", t])
+        else:
+            code, name = None, t
+            unit = self._existing(siblings, None, [t])
+        if len(name) > 120:
+            return _("The class name %(klass)s is too long.", klass=text[:40])
+        key = ("class", id(grade), unit.id if unit else code or name)
+        if key not in self._memo:
+            if unit is not None:
+                place = Place(grade.school, unit.name, unit.code, unit=unit, parent=grade)
+            else:
+                place = Place(grade.school, name, code, parent=grade)
+                self.planned.append(place)
+            self._memo[key] = place
+        return self._memo[key]
+
+
+class _Checker:
+    def __init__(self, unit: Unit, table: RosterTable):
+        self.unit = unit
+        self.table = table
+        self.errors: list[RowError] = []
+        self.schools: dict[int, Unit] = {}
+        self.students: dict[str, Person] = {}
+        self.teachers: dict[str, Person] = {}
+        self.guardians: dict[str, Person] = {}
+        #: phone → (person, row), to find one number given for two people
+        self.phones: dict[str, tuple[Person, int]] = {}
+        self.student_rows: dict[str, tuple[str, Place | None, int]] = {}
+
+    def error(self, row: int | None, message: str) -> None:
+        self.errors.append(RowError(row, message))
+
+    # --- schools -----------------------------------------------------------------------------
+
+    def school_of(self, row: RosterRow) -> Unit | None:
+        code = row.get(SCHOOL_CODE)
+        if self.unit.type == "school":
+            if code and code != (self.unit.code or ""):
+                self.error(
+                    row.number,
+                    _(
+                        "学校代码 %(code)s is not the code of %(school)s (%(own)s). Leave it empty "
+                        "or correct it.",
+                        code=code,
+                        school=self.unit.name,
+                        own=self.unit.code or "-",
+                    ),
+                )
+                return None
+            return self.unit
+        if not code:
+            self.error(
+                row.number,
+                _("学校代码 is empty: when a county imports, every row names its school."),
+            )
+            return None
+        school = self._county_schools.get(code)
+        if school is None:
+            self.error(
+                row.number,
+                _("No school with code %(code)s in %(county)s.", code=code, county=self.unit.name),
+            )
+        return school
+
+    # --- the rows ------------------------------------------------------------------------------
+
+    def run(self) -> Plan | list[RowError]:
+        self._county_schools = {}
+        if self.unit.type == "county":
+            self._county_schools = {
+                s.code: s
+                for s in db.session.scalars(
+                    select(Unit).where(Unit.parent_id == self.unit.id, Unit.type == "school")
+                )
+                if s.code
+            }
+        parsed = []
+        for row in self.table.rows:
+            school = self.school_of(row)
+            if school is not None:
+                self.schools[school.id] = school
+            parsed.append((row, school))
+        self.places = _Places(self.schools.values())
+        for row, school in parsed:
+            self.check_row(row, school)
+        self.check_children()
+        self.check_database()
+        if self.errors:
+            return sorted(self.errors, key=lambda e: e.row or 0)
+        people = [*self.students.values(), *self.teachers.values(), *self.guardians.values()]
+        return Plan(
+            schools=sorted(self.schools.values(), key=lambda s: s.id),
+            people=people,
+            places=self.places.planned,
+            rows=len(self.table.rows),
+            school_students=self.school_students,
+        )
+
+    def check_row(self, row: RosterRow, school: Unit | None) -> None:
+        n = row.number
+        role_text = row.get(ROLE)
+        role = ROLE_WORDS.get(role_text.lower())
+        if role is None:
+            if role_text:
+                self.error(
+                    n, _("Role %(role)s is unknown: write 学生, 教师 or 家长.", role=role_text)
+                )
+            else:
+                self.error(n, _("角色 is empty: write 学生, 教师 or 家长."))
+        name = row.get(NAME)
+        if not name:
+            self.error(n, _("姓名 (name) is empty."))
+        elif len(name) > MAX_NAME:
+            self.error(n, _("The name is longer than %(n)d characters.", n=MAX_NAME))
+        phone = self.phone(row)
+        if role is None or school is None or not name or len(name) > MAX_NAME:
+            return
+        if role == Role.GUARDIAN:
+            self.guardian_row(row, school, name, phone)
+            return
+        external_id = self.external_id(row)
+        place = self.place(row, school, role)
+        if external_id is None or isinstance(place, bool):
+            return
+        self.person_row(row, school, role, external_id, name, phone, place)
+
+    def phone(self, row: RosterRow) -> str | None | bool:
+        raw = row.get(PHONE)
+        if not raw:
+            return None
+        try:
+            return validate_phone(raw)
+        except ServiceError as error:
+            self.error(row.number, error.message)
+            return False
+
+    def external_id(self, row: RosterRow) -> str | None:
+        value = row.get(EXTERNAL_ID)
+        if not value:
+            self.error(row.number, _("编号 is empty: students and teachers need their number."))
+            return None
+        if SCIENTIFIC_RE.match(value):
+            self.error(
+                row.number,
+                _(
+                    "编号 %(id)s was turned into a number by Excel. Format the 编号 column as Text, "
+                    "type the numbers again and save.",
+                    id=value,
+                ),
+            )
+            return None
+        if not EXTERNAL_ID_RE.match(value):
+            self.error(
+                row.number,
+                _(
+                    "编号 %(id)s may contain only letters, digits, “-”, “_” and “.” (at most 64).",
+                    id=value,
+                ),
+            )
+            return None
+        return value
+
+    def place(self, row: RosterRow, school: Unit, role: str) -> Place | None | bool:
+        grade_text, class_text = row.get(GRADE), row.get(CLASS)
+        if not grade_text:
+            if role == Role.TEACHER and not class_text:
+                return None  # a teacher of the whole school
+            self.error(
+                row.number,
+                _("年级 is empty.")
+                if role == Role.TEACHER
+                else _("A student needs a grade (年级) and a class (班级)."),
+            )
+            return False
+        grade = self.places.grade(school, grade_text)
+        if grade is None:
+            self.error(
+                row.number,
+                _(
+                    "Grade %(grade)s is not understood: write it like 七年级, 初一 or 7, or use the "
+                    "name of an existing grade.",
+                    grade=grade_text,
+                ),
+            )
+            return False
+        if not class_text:
+            if role == Role.TEACHER:
+                return grade
+            self.error(row.number, _("A student needs a grade (年级) and a class (班级)."))
+            return False
+        klass = self.places.klass(grade, class_text)
+        if isinstance(klass, str):
+            self.error(row.number, klass)
+            return False
+        return klass
+
+    def claim_phone(self, person: Person, phone: str | None | bool, row: int) -> None:
+        if not isinstance(phone, str):
+            return
+        holder = self.phones.get(phone)
+        if holder is None:
+            self.phones[phone] = (person, row)
+        elif holder[0] is not person:
+            self.error(
+                row,
+                _(
+                    "Phone %(phone)s is also given for %(name)s in row %(other)d; two people "
+                    "cannot share a phone number.",
+                    phone=phone,
+                    name=holder[0].name,
+                    other=holder[1],
+                ),
+            )
+
+    def person_row(
+        self,
+        row: RosterRow,
+        school: Unit,
+        role: str,
+        external_id: str,
+        name: str,
+        phone: str | None | bool,
+        place: Place | None,
+    ) -> None:
+        n = row.number
+        mine = self.students if role == Role.STUDENT else self.teachers
+        other = self.teachers if role == Role.STUDENT else self.students
+        if external_id in other:
+            first = other[external_id]
+            self.error(
+                n,
+                _(
+                    "编号 %(id)s is a %(role)s here but a %(other_role)s in row %(other)d.",
+                    id=external_id,
+                    role=ROLE_NAMES[Role(role)],
+                    other_role=ROLE_NAMES[Role(first.role)],
+                    other=first.first_row,
+                ),
+            )
+            return
+        person = mine.get(external_id)
+        phone_value = phone if isinstance(phone, str) else None
+        if person is None:
+            person = Person(role, external_id, name, phone_value, school, n, places=[place])
+            mine[external_id] = person
+        else:
+            same_place = (
+                place in person.places if role == Role.TEACHER else person.places == [place]
+            )
+            if (
+                person.name != name
+                or person.school is not school
+                or (phone_value or None) != person.phone
+                or (role == Role.STUDENT and not same_place)
+            ):
+                self.error(
+                    n,
+                    _(
+                        "编号 %(id)s also appears in row %(other)d with a different name, school, "
+                        "class or phone. Keep one row per person (teachers: the same name and phone "
+                        "on each of their classes).",
+                        id=external_id,
+                        other=person.first_row,
+                    ),
+                )
+                return
+            if not same_place:
+                person.places.append(place)
+        self.claim_phone(person, phone, n)
+
+    def guardian_row(
+        self, row: RosterRow, school: Unit, name: str, phone: str | None | bool
+    ) -> None:
+        n = row.number
+        student_id = row.get(STUDENT_ID)
+        relation_text = row.get(RELATION)
+        relation = RELATION_WORDS.get(relation_text, relation_text)
+        ok = True
+        if phone is None:
+            self.error(n, _("A parent needs a phone number (手机号): it is their login name."))
+            ok = False
+        if not student_id:
+            self.error(n, _("A parent needs the 编号 of their child (关联学生编号)."))
+            ok = False
+        if relation not in RELATIONS:
+            self.error(
+                n,
+                _(
+                    "关系 %(relation)s is unknown: write one of %(choices)s.",
+                    relation=relation_text or "-",
+                    choices="、".join(RELATIONS),
+                ),
+            )
+            ok = False
+        if not ok or not isinstance(phone, str):
+            return
+        person = self.guardians.get(phone)
+        if person is None:
+            person = Person(Role.GUARDIAN, phone, name, phone, school, n)
+            self.guardians[phone] = person
+        elif person.name != name:
+            self.error(
+                n,
+                _(
+                    "Phone %(phone)s is also given for %(name)s in row %(other)d; two people "
+                    "cannot share a phone number.",
+                    phone=phone,
+                    name=person.name,
+                    other=person.first_row,
+                ),
+            )
+            return
+        elif person.school is not school:
+            self.error(
+                n,
+                _(
+                    "Row %(other)d puts this parent in another school; import each school's "
+                    "parents with that school.",
+                    other=person.first_row,
+                ),
+            )
+            return
+        known = person.children.get(student_id)
+        if known is not None and known[0] != relation:
+            self.error(
+                n,
+                _(
+                    "Row %(other)d gives another relation between this parent and student %(id)s.",
+                    other=known[1],
+                    id=student_id,
+                ),
+            )
+            return
+        person.children.setdefault(student_id, (relation, n))
+        self.claim_phone(person, phone, n)
+
+    # --- guardians' children ---------------------------------------------------------------
+
+    def check_children(self) -> None:
+        """Each parent's child is a student of the file, or already a student of the school."""
+        wanted = {
+            sid for g in self.guardians.values() for sid in g.children if sid not in self.students
+        }
+        self.school_students: dict[str, User] = {}
+        for chunk in _chunks(sorted(wanted)):
+            for user in db.session.scalars(select(User).where(User.external_id.in_(chunk))):
+                assert user.external_id is not None
+                self.school_students[user.external_id] = user
+        for guardian in self.guardians.values():
+            for student_id, (_relation, n) in guardian.children.items():
+                student = self.students.get(student_id)
+                if student is not None:
+                    if student.school is not guardian.school:
+                        self.error(n, _("Student %(id)s is in another school.", id=student_id))
+                    continue
+                found = self.school_students.get(student_id)
+                in_school = found is not None and any(
+                    a.role == Role.STUDENT and a.unit.is_within(guardian.school)
+                    for a in found.roles
+                )
+                if not in_school:
+                    self.error(
+                        n,
+                        _(
+                            "No student with 编号 %(id)s in this file or in %(school)s.",
+                            id=student_id,
+                            school=guardian.school.name,
+                        ),
+                    )
+
+    # --- the accounts already in the database ------------------------------------------------
+
+    def check_database(self) -> None:
+        keyed = [*self.students.values(), *self.teachers.values()]
+        by_external = _load(User.external_id, [p.key for p in keyed])
+        by_phone = _load(User.phone, list(self.phones))
+        by_username = _load(
+            User.username, [p.key for p in keyed] + [g.key for g in self.guardians.values()]
+        )
+        for person in keyed:
+            user = by_external.get(person.key)
+            if user is not None:
+                if _outside(user, person.school):
+                    self.error(
+                        person.first_row,
+                        _(
+                            "编号 %(id)s belongs to a person of another school. A person moving "
+                            "school must first be removed there by its admin.",
+                            id=person.key,
+                        ),
+                    )
+                    continue
+                clash = Role.TEACHER if person.role == Role.STUDENT else Role.STUDENT
+                if any(a.role == clash for a in user.roles):
+                    self.error(
+                        person.first_row,
+                        _(
+                            "编号 %(id)s belongs to a %(role)s of this school, not a %(wanted)s.",
+                            id=person.key,
+                            role=ROLE_NAMES[clash],
+                            wanted=ROLE_NAMES[Role(person.role)],
+                        ),
+                    )
+                    continue
+                person.existing = user
+            else:
+                taken = by_username.get(person.key)
+                if taken is not None:
+                    self.error(
+                        person.first_row,
+                        _(
+                            "编号 %(id)s cannot be this person's login name: another account "
+                            "already has it.",
+                            id=person.key,
+                        ),
+                    )
+                    continue
+            if person.phone:
+                holder = by_phone.get(person.phone)
+                if holder is not None and holder is not person.existing:
+                    self.phone_taken(person, holder)
+        for guardian in self.guardians.values():
+            user = by_phone.get(guardian.key)
+            if user is None:
+                if guardian.key in by_username:
+                    self.phone_taken(guardian, by_username[guardian.key])
+                continue
+            if any(
+                a.role != Role.GUARDIAN and not a.unit.is_within(guardian.school)
+                for a in user.roles
+            ):
+                self.phone_taken(guardian, user)
+                continue
+            guardian.existing = user
+            guardian.may_rename = not _outside(user, guardian.school)
+
+    def phone_taken(self, person: Person, holder: User) -> None:
+        self.error(
+            person.first_row,
+            _(
+                "Phone %(phone)s already belongs to another account%(where)s.",
+                phone=person.phone,
+                where=""
+                if not _outside(holder, person.school)
+                else _(" outside %(school)s", school=person.school.name),
+            ),
+        )
+
+
+def _outside(user: User, school: Unit) -> bool:
+    return any(not a.unit.is_within(school) for a in user.roles)
+
+
+def _chunks(values: list[str], size: int = 1000) -> Iterable[list[str]]:
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
+
+
+def _load(column, values: list[str]) -> dict[str, User]:  # type: ignore[no-untyped-def]
+    found: dict[str, User] = {}
+    for chunk in _chunks(sorted(set(values))):
+        for user in db.session.scalars(select(User).where(column.in_(chunk))):
+            found[getattr(user, column.key)] = user
+    return found
+
+
+def check(unit: Unit, table: RosterTable) -> Plan | list[RowError]:
+    """Check every row; return the plan of the import, or every problem found (by row)."""
+    return _Checker(unit, table).run()
+
+
+__all__ = ["Place", "Person", "Plan", "RowError", "check", "grade_name", "normalise_phone"]
