@@ -90,7 +90,7 @@ class Asset(Model):
     )
     ready_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
-    owner: Mapped[User] = relationship(lazy="joined")
+    owner: Mapped[User] = relationship()
     unit: Mapped[Unit | None] = relationship()
 
     @property

@@ -1,0 +1,185 @@
+"""Processing use cases the ``media.process_asset`` task strings together. Flush, never commit.
+
+The lock is a lease on the asset row (``lock_owner`` + ``locked_until``) taken under a row lock;
+a worker that dies leaves a lease that runs out, and the next worker (or the sweep) takes over.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy import or_, select
+
+from elearn.extensions import db
+from media import transcode
+from media.containers import FORMATS, MediaRejected, Sniffed
+from media.models import Asset, AssetStatus
+from media.service import fail
+from media.settings import setting
+from media.storage import Storage
+
+CONTENT_TYPES = {
+    ".m3u8": "application/vnd.apple.mpegurl",
+    ".ts": "video/mp2t",
+    ".jpg": "image/jpeg",
+    ".png": "image/png",
+}
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _aware(moment: datetime | None) -> datetime | None:
+    if moment is not None and moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC)
+    return moment
+
+
+@dataclass(frozen=True)
+class Claim:
+    asset: Asset | None
+    #: why nothing is to be done: "missing", "not_processing", "busy", "exhausted"
+    skipped: str | None = None
+
+
+def lease() -> timedelta:
+    return timedelta(seconds=int(setting("MEDIA_LEASE_SECONDS")))
+
+
+def claim(asset_id: str, *, worker: str) -> Claim:
+    """Take the asset's lease for this worker and count the attempt, if it is ours to take."""
+    asset = db.session.execute(
+        select(Asset).where(Asset.id == asset_id).with_for_update(of=Asset)
+    ).scalar_one_or_none()
+    if asset is None:
+        return Claim(None, "missing")
+    if asset.status != AssetStatus.PROCESSING:
+        return Claim(None, "not_processing")
+    now = _now()
+    held_until = _aware(asset.locked_until)
+    if asset.lock_owner not in (None, worker) and held_until is not None and held_until > now:
+        return Claim(None, "busy")
+    if asset.attempts >= asset.max_attempts:
+        fail(asset, "processing_failed")
+        return Claim(None, "exhausted")
+    asset.attempts += 1
+    asset.lock_owner = worker
+    asset.locked_until = now + lease()
+    asset.progress = max(asset.progress, 1)
+    db.session.flush()
+    return Claim(asset)
+
+
+def report_progress(asset: Asset, *, worker: str, fraction: float) -> bool:
+    """Record progress (5–95 % while ffmpeg runs) and extend the lease; False if the lease is lost."""
+    db.session.refresh(asset, with_for_update=True)
+    if asset.lock_owner != worker or asset.status != AssetStatus.PROCESSING:
+        return False
+    asset.progress = max(asset.progress, min(95, 5 + int(90 * fraction)))
+    asset.locked_until = _now() + lease()
+    db.session.flush()
+    return True
+
+
+def limits() -> transcode.Limits:
+    return transcode.Limits(
+        max_duration=float(setting("MEDIA_MAX_DURATION_SECONDS")),
+        max_output_bytes=int(setting("MEDIA_MAX_OUTPUT_BYTES")),
+        threads=int(setting("MEDIA_FFMPEG_THREADS")),
+    )
+
+
+def sniffed_of(asset: Asset) -> Sniffed:
+    found = FORMATS.get(asset.sniffed_type or "")
+    if found is None:
+        raise MediaRejected("unsupported_format")
+    return found
+
+
+def publish(asset: Asset, outputs: transcode.Outputs, out_dir: Path, *, storage: Storage,
+            worker: str) -> bool:  # fmt: skip
+    """Upload the outputs under keys from the asset id and ladder version, then mark it ready.
+
+    A rerun writes the same keys (after clearing them), so it replaces and never duplicates.
+    Returns False (and publishes nothing) if another worker took the lease meanwhile.
+    """
+    db.session.refresh(asset, with_for_update=True)
+    if asset.lock_owner != worker or asset.status != AssetStatus.PROCESSING:
+        return False
+    version = transcode.LADDER_VERSION
+    prefix = asset.output_prefix(version)
+    storage.remove_prefix(prefix)
+    for name in outputs.files:
+        path = out_dir / name
+        storage.put_file(prefix + name, path,
+                         content_type=CONTENT_TYPES.get(path.suffix, "application/octet-stream"))  # fmt: skip
+    old_version = asset.ladder_version
+    asset.kind = outputs.kind
+    asset.duration_seconds = outputs.duration
+    asset.width = outputs.width
+    asset.height = outputs.height
+    asset.page_count = outputs.page_count
+    asset.renditions = [
+        {"name": r["name"], "bandwidth": r["bandwidth"], "kind": r["kind"],
+         "playlist_key": prefix + r["playlist"]}
+        for r in outputs.renditions
+    ]  # fmt: skip
+    asset.master_key = prefix + "master.m3u8" if outputs.renditions else None
+    asset.poster_key = (
+        prefix + (outputs.poster or outputs.image or "")
+        if (outputs.poster or outputs.image)
+        else None
+    )
+    asset.thumbs_key = prefix + outputs.thumbs if outputs.thumbs else None
+    meta = dict(outputs.meta)
+    if outputs.image:
+        meta["image_key"] = prefix + outputs.image
+    asset.meta = meta
+    asset.ladder_version = version
+    asset.status = AssetStatus.READY
+    asset.progress = 100
+    asset.reason = None
+    asset.reason_params = {}
+    asset.ready_at = _now()
+    asset.locked_until = None
+    asset.lock_owner = None
+    db.session.flush()
+    if old_version and old_version != version:
+        storage.remove_prefix(asset.output_prefix(old_version))
+    return True
+
+
+def reject(asset: Asset, rejected: MediaRejected, *, storage: Storage) -> None:
+    """The file is refused for good: failed with its reason, partial outputs removed."""
+    storage.remove_prefix(asset.output_prefix(transcode.LADDER_VERSION))
+    fail(asset, rejected.code, **rejected.params)
+
+
+def give_up_or_retry(asset: Asset, *, worker: str) -> bool:
+    """After a transient error: release the lease; True if another attempt should be queued."""
+    db.session.refresh(asset, with_for_update=True)
+    if asset.lock_owner not in (None, worker):
+        return False
+    if asset.attempts >= asset.max_attempts:
+        fail(asset, "processing_failed")
+        return False
+    asset.lock_owner = None
+    asset.locked_until = None
+    db.session.flush()
+    return True
+
+
+def stale_assets(limit: int = 100) -> list[str]:
+    """Ids of assets still processing whose lease ran out (their worker died) or never started."""
+    now = _now()
+    query = (
+        select(Asset.id)
+        .where(Asset.status == AssetStatus.PROCESSING)
+        .where(or_(Asset.locked_until.is_(None), Asset.locked_until < now))
+        .where(Asset.updated_at < now - timedelta(seconds=60))
+        .limit(limit)
+    )
+    return list(db.session.scalars(query))

@@ -1,0 +1,167 @@
+"""Media pages and the signed URLs: the upload page, local-backend parts and objects, playback.
+
+Playback URLs carry a short-lived token (``service.playback_token``) in their path, so hls.js
+resolves the playlists' relative URIs under it; every segment URI is re-signed on each request.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, Flask, abort, jsonify, render_template, request, send_file
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from elearn.extensions import csrf, db, limiter
+from elearn.models import User
+from media import queries, service
+from media.models import Asset, AssetStatus
+from media.settings import setting
+from media.storage import LocalStorage, StorageError, get_storage
+
+# "/media/static" is ours: Flask's own /static route would shadow a blueprint path under /static
+bp = Blueprint(
+    "media",
+    __name__,
+    url_prefix="/media",
+    template_folder="templates",
+    static_folder="static",
+    static_url_path="/static",
+)
+
+HLS = "application/vnd.apple.mpegurl"
+
+
+def init_app(app: Flask) -> None:
+    from elearn import web
+
+    app.register_blueprint(bp)
+    if nav_items not in web.NAV_PROVIDERS:
+        web.NAV_PROVIDERS.append(nav_items)
+
+
+def nav_items(user: User) -> list[tuple[str, str]]:
+    """The upload page, for the roles that may upload."""
+    if service.upload_limit(user) is None:
+        return []
+    return [("media.upload_page", _("Upload media"))]
+
+
+@bp.route("/upload")
+@login_required
+def upload_page():
+    """The teachers' upload page: choose a file, watch the upload and then the processing."""
+    limit = service.upload_limit(current_user)
+    if limit is None:
+        abort(403)
+    return render_template(
+        "media/upload.html",
+        limit_mb=limit // (1024 * 1024),
+        recent=[service.asset_json(a) for a in queries.assets_of(current_user, limit=10)],
+    )
+
+
+def _local() -> LocalStorage:
+    storage = get_storage()
+    if not isinstance(storage, LocalStorage):
+        abort(404)
+    return storage
+
+
+@bp.route("/part/<token>", methods=["PUT"])
+@csrf.exempt  # the signed URL is the credential, as with a presigned S3 URL
+@limiter.exempt
+def local_part(token: str):
+    """Receive one part of an upload (local backend only)."""
+    storage = _local()
+    try:
+        payload = storage.unsign(token)
+        asset = db.session.get(Asset, payload["k"].split("/")[1])
+        if asset is None or asset.upload_id != payload["u"] or asset.source_key != payload["k"]:
+            abort(404)
+        if asset.status != AssetStatus.UPLOADING or not asset.part_size:
+            abort(409)
+        part = storage.write_part(
+            asset.source_key,
+            payload["u"],
+            int(payload["n"]),
+            iter(lambda: request.stream.read(256 * 1024), b""),
+            max_bytes=asset.part_size,
+        )
+    except StorageError:
+        abort(403)
+    response = jsonify(number=part.number, size=part.size)
+    response.headers["ETag"] = f'"{part.etag}"'
+    return response
+
+
+@bp.route("/o/<token>")
+@limiter.exempt
+def local_object(token: str):
+    """One stored object behind a signed, expiring URL (local backend only)."""
+    storage = _local()
+    try:
+        path = storage.open(storage.unsign(token)["k"])
+    except StorageError:
+        abort(403)
+    mimetypes = {".ts": "video/mp2t", ".m3u8": HLS, ".jpg": "image/jpeg", ".png": "image/png"}
+    response = send_file(
+        path, mimetype=mimetypes.get(path.suffix, "application/octet-stream"), conditional=True
+    )
+    response.headers["Cache-Control"] = "private, max-age=60"
+    return response
+
+
+def _playable(token: str) -> tuple[Asset, dict]:
+    payload = service.read_playback_token(token)
+    if payload is None:
+        abort(403)
+    asset = db.session.get(Asset, payload["a"])
+    if asset is None or not asset.is_ready or not asset.renditions:
+        abort(404)
+    return asset, payload
+
+
+def _playlist(text: str | None):  # type: ignore[no-untyped-def]
+    if text is None:
+        abort(404)
+    return text, 200, {"Content-Type": HLS, "Cache-Control": "private, no-store"}
+
+
+@bp.route("/play/<token>/master.m3u8")
+@limiter.exempt
+def play_master(token: str):
+    """The master playlist of a ready asset (variants resolve under the same token)."""
+    asset, _payload = _playable(token)
+    try:
+        return _playlist(service.master_playlist(asset))
+    except StorageError:
+        abort(503)
+
+
+@bp.route("/play/<token>/<name>/index.m3u8")
+@limiter.exempt
+def play_variant(token: str, name: str):
+    """One rendition's playlist, each segment URI freshly signed for a few minutes."""
+    asset, _payload = _playable(token)
+    try:
+        return _playlist(service.signed_variant_playlist(asset, name))
+    except StorageError:
+        abort(503)
+
+
+@bp.route("/play/<token>/renew")
+@login_required
+def play_renew(token: str):
+    """A fresh playback token for the same viewer, while they keep watching."""
+    grace = int(setting("MEDIA_RENEW_GRACE_MINUTES")) * 60
+    payload = service.read_playback_token(token, grace_seconds=grace)
+    if payload is None or payload.get("v") != current_user.id:
+        abort(404)
+    asset = db.session.get(Asset, payload["a"])
+    if asset is None or not asset.is_ready:
+        abort(404)
+    context = service.player_context(asset, current_user)
+    return jsonify(
+        playlist_url=context["playlist_url"],
+        audio_url=context["audio_url"],
+        renew_url=context["renew_url"],
+    )

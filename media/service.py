@@ -1,0 +1,382 @@
+"""Media use cases: uploads, processing state, playback tokens. Flush, never commit."""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from datetime import timedelta
+from typing import Any
+
+from flask import current_app
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from itsdangerous import BadSignature, URLSafeSerializer
+
+from elearn import permissions
+from elearn.extensions import db
+from elearn.models import Role, Unit, User
+from elearn.models.accounts import ADMIN_ROLES
+from elearn.service.errors import Forbidden, ServiceError
+from media.containers import ACCEPTED_TYPES, SNIFF_BYTES, sniff
+from media.models import Asset, AssetKind, AssetStatus
+from media.settings import setting
+from media.storage import Storage, StorageError, get_storage
+
+#: reason codes (stored on the asset) → what the uploader reads
+REASONS: dict[str, Any] = {
+    "empty_file": _l("The file is empty."),
+    "unsupported_format": _l(
+        "This file type is not supported. Upload MP4, WebM, MP3, M4A, WAV, OGG, PNG, JPEG, WebP, PDF or EPUB."
+    ),
+    "type_mismatch": _l("The file's contents do not match its declared type."),
+    "size_mismatch": _l("The uploaded file is not the size that was announced. Upload it again."),
+    "incomplete_upload": _l("The upload is incomplete. Upload the file again."),
+    "corrupt_media": _l("The file is damaged or incomplete and cannot be played."),
+    "corrupt_document": _l("The document is damaged or not a valid PDF or EPUB."),
+    "no_media_streams": _l("The file contains no video or audio."),
+    "too_long": _l("The recording is longer than the limit of %(limit_minutes)s minutes."),
+    "dimensions_too_large": _l("The picture is too large (%(width)s×%(height)s)."),
+    "limit_exceeded": _l("The file exceeds a processing limit (%(what)s)."),
+    "archive_bomb": _l("The archive expands to an unreasonable size and was refused."),
+    "processing_timeout": _l("Processing took too long and was stopped."),
+    "processing_failed": _l("Processing failed several times. Try a different file."),
+}
+
+
+#: what a "limit_exceeded" reason names
+LIMITS: dict[str, Any] = {
+    "streams": _l("number of streams"),
+    "frame_rate": _l("frame rate"),
+    "output_size": _l("size of the processed files"),
+    "index": _l("size of the file index"),
+}
+
+
+def reason_text(asset: Asset) -> str | None:
+    """The failure reason in the current user's language."""
+    if not asset.reason:
+        return None
+    message = REASONS.get(asset.reason, REASONS["processing_failed"])
+    params = dict(asset.reason_params or {})
+    if "what" in params:
+        params["what"] = str(LIMITS.get(str(params["what"]), params["what"]))
+    try:
+        return str(message) % params if params else str(message)
+    except (KeyError, TypeError, ValueError):
+        return str(REASONS["processing_failed"])
+
+
+# --- permissions ------------------------------------------------------------------------------
+
+
+def asset_rule(actor: User, action: str, asset: Asset) -> bool:
+    """Owner and admins of the owner's unit manage; playback goes through ``playback_token``."""
+    if action not in {"view", "manage", "delete"}:
+        return False
+    if asset.owner_id == actor.id:
+        return True
+    if asset.unit is None:
+        return False
+    return any(asset.unit.path.startswith(path) for path in permissions.admin_paths(actor))
+
+
+def upload_limit(actor: User) -> int | None:
+    """The largest file this actor may upload, or None when they may not upload."""
+    limits = []
+    if actor.has_role(*ADMIN_ROLES):
+        limits.append(int(setting("MEDIA_UPLOAD_LIMIT_ADMIN")))
+    if actor.has_role(Role.EXPERT):
+        limits.append(int(setting("MEDIA_UPLOAD_LIMIT_EXPERT")))
+    if actor.has_role(Role.TEACHER):
+        limits.append(int(setting("MEDIA_UPLOAD_LIMIT_TEACHER")))
+    return max(limits) if limits else None
+
+
+def _home_unit(actor: User) -> Unit | None:
+    order = [Role.PREFECTURE_ADMIN, Role.COUNTY_ADMIN, Role.SCHOOL_ADMIN, Role.EXPERT, Role.TEACHER]
+    for role in order:
+        units = actor.units_for(role)
+        if units:
+            unit = units[0]
+            if role == Role.TEACHER and unit.type in {"grade", "class"}:
+                # a teacher's uploads belong to the school, where its admins can see them
+                school_id = unit.ancestor_ids[2] if len(unit.ancestor_ids) > 2 else unit.id
+                return db.session.get(Unit, school_id)
+            return unit
+    return None
+
+
+# --- uploads ----------------------------------------------------------------------------------
+
+
+def _part_size(size: int) -> int:
+    part = int(setting("MEDIA_PART_SIZE"))
+    # S3 allows 10,000 parts; grow the part size for very large files
+    while size / part > 10_000:
+        part *= 2
+    return part
+
+
+def create_upload(*, actor: User, filename: str, size: int, content_type: str,
+                  storage: Storage | None = None) -> Asset:  # fmt: skip
+    """Check the declared size and type against the actor's limit, open a multipart upload."""
+    limit = upload_limit(actor)
+    if limit is None:
+        raise Forbidden(_("Your role cannot upload media."))
+    filename = (filename or "").strip().replace("\\", "/").rsplit("/", 1)[-1][:255]
+    if not filename:
+        raise ServiceError(_("Give the file's name."), status=422, field="filename")
+    if not isinstance(size, int) or isinstance(size, bool) or size <= 0:
+        raise ServiceError(_("The file is empty."), status=422, field="size")
+    if size > limit:
+        raise ServiceError(
+            _(
+                "The file is too large: the limit for your role is %(mb)s MB.",
+                mb=limit // (1024 * 1024),
+            ),
+            status=413,
+            field="size",
+        )
+    content_type = (content_type or "").split(";")[0].strip().lower()
+    kind = ACCEPTED_TYPES.get(content_type)
+    if kind is None:
+        raise ServiceError(str(REASONS["unsupported_format"]), status=415, field="content_type")
+    storage = storage or get_storage()
+    unit = _home_unit(actor)
+    asset = Asset(
+        owner_id=actor.id,
+        unit_id=unit.id if unit else None,
+        kind=kind,
+        status=AssetStatus.UPLOADING,
+        original_filename=filename,
+        declared_size=size,
+        declared_type=content_type,
+        part_size=_part_size(size),
+        max_attempts=int(setting("MEDIA_MAX_ATTEMPTS")),
+        renditions=[],
+        meta={},
+        reason_params={},
+    )
+    db.session.add(asset)
+    db.session.flush()
+    try:
+        asset.upload_id = storage.create_multipart(asset.source_key, "application/octet-stream")
+    except StorageError as error:
+        raise ServiceError(_("Storage is unavailable. Try again later."), status=503) from error
+    db.session.flush()
+    return asset
+
+
+def upload_plan(asset: Asset, storage: Storage | None = None) -> dict[str, Any]:
+    """The part URLs still to send (offset and length each), and those already received."""
+    storage = storage or get_storage()
+    if asset.status != AssetStatus.UPLOADING or not asset.upload_id or not asset.part_size:
+        return {"method": "multipart", "parts": [], "received": []}
+    received = {p.number for p in storage.list_parts(asset.source_key, asset.upload_id)}
+    expires = timedelta(minutes=int(setting("MEDIA_UPLOAD_URL_MINUTES")))
+    parts = []
+    count = max(1, -(-asset.declared_size // asset.part_size))
+    for number in range(1, count + 1):
+        offset = (number - 1) * asset.part_size
+        if number in received:
+            continue
+        parts.append({
+            "number": number,
+            "offset": offset,
+            "size": min(asset.part_size, asset.declared_size - offset),
+            "url": storage.part_url(asset.source_key, asset.upload_id, number, expires),
+        })  # fmt: skip
+    return {
+        "method": "multipart",
+        "part_size": asset.part_size,
+        "size": asset.declared_size,
+        "expires_in": int(expires.total_seconds()),
+        "headers": {"Content-Type": "application/octet-stream"},
+        "parts": parts,
+        "received": sorted(received),
+    }
+
+
+def fail(asset: Asset, code: str, **params: Any) -> None:
+    """Mark an asset failed with a reason code; clear its lock."""
+    asset.status = AssetStatus.FAILED
+    asset.reason = code
+    asset.reason_params = {k: v for k, v in params.items() if isinstance(v, str | int | float)}
+    asset.locked_until = None
+    asset.lock_owner = None
+    db.session.flush()
+
+
+def complete_upload(*, actor: User, asset: Asset, storage: Storage | None = None) -> Asset:
+    """Join the parts, check the size and the magic bytes, and mark the asset for processing.
+
+    The caller commits, then queues ``media.process_asset``; a refused file ends failed.
+    """
+    storage = storage or get_storage()
+    if asset.status != AssetStatus.UPLOADING:
+        raise ServiceError(_("This upload is already complete."), status=409)
+    assert asset.upload_id
+    try:
+        parts = storage.list_parts(asset.source_key, asset.upload_id)
+        received = sum(p.size for p in parts)
+        if received != asset.declared_size:
+            storage.abort_multipart(asset.source_key, asset.upload_id)
+            asset.upload_id = None
+            asset.size = received
+            fail(asset, "empty_file" if received == 0 else "size_mismatch")
+            return asset
+        info = storage.complete_multipart(asset.source_key, asset.upload_id)
+        head = storage.read_range(asset.source_key, 0, SNIFF_BYTES)
+    except StorageError as error:
+        raise ServiceError(_("Storage is unavailable. Try again later."), status=503) from error
+    asset.upload_id = None
+    asset.size = info.size
+    if info.size != asset.declared_size:
+        fail(asset, "size_mismatch")
+        return asset
+    found = sniff(head)
+    if found is None:
+        fail(asset, "unsupported_format")
+        return asset
+    declared = ACCEPTED_TYPES.get(asset.declared_type)
+    media_kinds = {AssetKind.VIDEO, AssetKind.AUDIO}
+    if found.kind != declared and not (found.kind in media_kinds and declared in media_kinds):
+        fail(asset, "type_mismatch")
+        return asset
+    asset.sniffed_type = found.fmt
+    asset.kind = found.kind
+    asset.status = AssetStatus.PROCESSING
+    asset.progress = 0
+    asset.attempts = 0
+    db.session.flush()
+    return asset
+
+
+def abort_upload(*, actor: User, asset: Asset, storage: Storage | None = None) -> None:
+    """Give up an upload in progress."""
+    storage = storage or get_storage()
+    if asset.status != AssetStatus.UPLOADING:
+        raise ServiceError(_("This upload is already complete."), status=409)
+    if asset.upload_id:
+        with contextlib.suppress(StorageError):  # nothing left to clean up
+            storage.abort_multipart(asset.source_key, asset.upload_id)
+    asset.upload_id = None
+    fail(asset, "incomplete_upload")
+
+
+# --- playback ---------------------------------------------------------------------------------
+
+
+def _play_signer() -> URLSafeSerializer:
+    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt="elearn.media.play")
+
+
+def playback_token(asset: Asset, viewer: User, *, minutes: int | None = None) -> str:
+    """A short-lived token letting ``viewer`` play ``asset``.
+
+    Call it only after checking that the viewer may see what uses the asset (courses does, for
+    its lessons); the token is the permission from then on.
+    """
+    ttl = int(minutes if minutes is not None else setting("MEDIA_PLAYBACK_MINUTES")) * 60
+    return _play_signer().dumps({"a": asset.id, "v": viewer.id, "e": int(time.time()) + ttl})
+
+
+def read_playback_token(token: str, *, grace_seconds: int = 0) -> dict[str, Any] | None:
+    """The payload of a valid (or, with grace, recently expired) playback token, else None."""
+    try:
+        payload = _play_signer().loads(token)
+    except BadSignature:
+        return None
+    if not isinstance(payload, dict) or not isinstance(payload.get("e"), int):
+        return None
+    if payload["e"] + grace_seconds < time.time():
+        return None
+    return payload
+
+
+def playlist_url(token: str) -> str:
+    return f"/media/play/{token}/master.m3u8"
+
+
+def player_context(asset: Asset, viewer: User) -> dict[str, Any]:
+    """What the player partial needs for one viewer (call after your own permission check)."""
+    token = playback_token(asset, viewer)
+    storage = get_storage()
+    minutes = timedelta(minutes=int(setting("MEDIA_PLAYBACK_MINUTES")))
+    audio = next((r for r in asset.renditions if r.get("kind") == "audio"), None)
+    has_video = any(r.get("kind") == "video" for r in asset.renditions)
+    return {
+        "asset_id": asset.id,
+        "ready": asset.is_ready,
+        "kind": asset.kind,
+        "playlist_url": playlist_url(token) if asset.is_ready and asset.renditions else None,
+        "audio_url": f"/media/play/{token}/audio/index.m3u8" if audio and has_video else None,
+        "renew_url": f"/media/play/{token}/renew",
+        "poster_url": storage.presigned_get(asset.poster_key, minutes)
+        if asset.poster_key
+        else None,
+        "duration": asset.duration_seconds,
+    }
+
+
+def rendition_for(asset: Asset, name: str) -> dict[str, Any] | None:
+    return next((r for r in asset.renditions if r.get("name") == name), None)
+
+
+def signed_variant_playlist(asset: Asset, name: str, storage: Storage | None = None) -> str | None:
+    """A rendition's playlist with every segment URI replaced by a short-lived signed URL."""
+    rendition = rendition_for(asset, name)
+    if rendition is None:
+        return None
+    storage = storage or get_storage()
+    key = rendition["playlist_key"]
+    base = key.rsplit("/", 1)[0] + "/"
+    expires = timedelta(minutes=int(setting("MEDIA_PLAYBACK_MINUTES")))
+    lines = []
+    for line in storage.get(key).decode("utf-8").splitlines():
+        if line and not line.startswith("#"):
+            segment = line.strip()
+            # only names ffmpeg wrote; anything else never reaches a signer
+            if "/" in segment or ".." in segment or not segment.endswith(".ts"):
+                continue
+            line = storage.presigned_get(base + segment, expires)
+        lines.append(line)
+    return "\n".join(lines) + "\n"
+
+
+def master_playlist(asset: Asset, storage: Storage | None = None) -> str | None:
+    """The master playlist (variant URIs stay relative to the signed playback path)."""
+    if not asset.master_key:
+        return None
+    storage = storage or get_storage()
+    names = {r["name"] for r in asset.renditions}
+    lines = []
+    for line in storage.get(asset.master_key).decode("utf-8").splitlines():
+        if line and not line.startswith("#") and line.split("/", 1)[0] not in names:
+            continue
+        lines.append(line)
+    return "\n".join(lines) + "\n"
+
+
+def asset_json(asset: Asset, viewer: User | None = None) -> dict[str, Any]:
+    """The public shape of an asset for the API."""
+    url = None
+    if viewer is not None and asset.is_ready and asset.renditions:
+        url = playlist_url(playback_token(asset, viewer))
+    return {
+        "id": asset.id,
+        "kind": asset.kind,
+        "status": asset.status,
+        "progress": asset.progress,
+        "reason": reason_text(asset),
+        "filename": asset.original_filename,
+        "duration": asset.duration_seconds,
+        "width": asset.width,
+        "height": asset.height,
+        "page_count": asset.page_count,
+        "renditions": [
+            {"name": r["name"], "bandwidth": r["bandwidth"], "kind": r["kind"]}
+            for r in asset.renditions
+        ],
+        "playlist_url": url,
+    }

@@ -1,0 +1,116 @@
+// Upload a file in parts straight to storage (presigned URLs), resume after a drop, then follow
+// the processing on the asset API until it is ready or failed.
+(function () {
+  "use strict";
+  var root = document.getElementById("media-upload");
+  if (!root) return;
+  var input = document.getElementById("media-file");
+  var start = document.getElementById("media-start");
+  var bar = document.getElementById("media-bar");
+  var phase = document.getElementById("media-phase");
+  var percent = document.getElementById("media-percent");
+  var reasonBox = document.getElementById("media-reason");
+  var csrf = document.querySelector('meta[name="csrf-token"]').getAttribute("content");
+  var msg = function (name) { return root.dataset["msg" + name]; };
+  var TYPES = { mp4: "video/mp4", m4v: "video/mp4", mov: "video/quicktime", webm: "video/webm",
+    mkv: "video/x-matroska", ts: "video/mp2t", mp3: "audio/mpeg", m4a: "audio/mp4",
+    aac: "audio/aac", wav: "audio/wav", ogg: "audio/ogg", oga: "audio/ogg", flac: "audio/flac",
+    png: "image/png", jpg: "image/jpeg", jpeg: "image/jpeg", webp: "image/webp",
+    pdf: "application/pdf", epub: "application/epub+zip" };
+
+  function show(kind, value) {
+    var v = Math.max(0, Math.min(100, Math.round(value)));
+    phase.textContent = msg(kind);
+    percent.textContent = v + "%";
+    bar.style.width = v + "%";
+    bar.parentNode.setAttribute("aria-valuenow", v);
+    root.dataset.state = kind.toLowerCase();
+  }
+
+  function api(method, url, body) {
+    return fetch(url, {
+      method: method, credentials: "same-origin",
+      headers: { "Content-Type": "application/json", "X-CSRFToken": csrf, "Accept": "application/json" },
+      body: body ? JSON.stringify(body) : undefined
+    }).then(function (response) {
+      return response.json().catch(function () { return {}; }).then(function (data) {
+        if (!response.ok) { throw new Error(data.message || msg("Error")); }
+        return data;
+      });
+    });
+  }
+
+  function putPart(file, part, headers, onProgress) {
+    return new Promise(function (resolve, reject) {
+      var xhr = new XMLHttpRequest();
+      xhr.open("PUT", part.url);
+      Object.keys(headers || {}).forEach(function (h) { xhr.setRequestHeader(h, headers[h]); });
+      xhr.upload.onprogress = function (e) { onProgress(e.loaded); };
+      xhr.onload = function () { (xhr.status >= 200 && xhr.status < 300) ? resolve() : reject(new Error(xhr.status)); };
+      xhr.onerror = function () { reject(new Error("network")); };
+      xhr.send(file.slice(part.offset, part.offset + part.size));
+    });
+  }
+
+  function sendParts(file, assetId, plan, tries) {
+    var done = file.size - plan.parts.reduce(function (n, p) { return n + p.size; }, 0);
+    var queue = plan.parts.slice();
+    function next() {
+      if (!queue.length) return Promise.resolve();
+      var part = queue.shift();
+      return putPart(file, part, plan.headers, function (loaded) {
+        show("Uploading", 100 * (done + loaded) / file.size);
+      }).then(function () { done += part.size; return next(); });
+    }
+    return next().catch(function () {
+      if (tries >= 5) throw new Error(msg("Error"));
+      show("Resuming", 100 * done / file.size);
+      // ask which parts arrived and get fresh URLs for the rest
+      return new Promise(function (r) { setTimeout(r, 1000 * (tries + 1)); })
+        .then(function () { return api("GET", root.dataset.createUrl + "/" + assetId); })
+        .then(function (data) { return sendParts(file, assetId, data.upload, tries + 1); });
+    });
+  }
+
+  function follow(assetId) {
+    return api("GET", "/api/v1/media/assets/" + assetId).then(function (asset) {
+      if (asset.status === "ready") { show("Ready", 100); return asset; }
+      if (asset.status === "failed") { fail(asset.reason); return asset; }
+      show("Processing", asset.progress);
+      return new Promise(function (r) { setTimeout(r, 1500); }).then(function () { return follow(assetId); });
+    });
+  }
+
+  function fail(text) {
+    phase.textContent = msg("Failed");
+    root.dataset.state = "failed";
+    reasonBox.textContent = text || msg("Error");
+    reasonBox.hidden = false;
+    start.disabled = false;
+  }
+
+  input.addEventListener("change", function () { start.disabled = !input.files.length; });
+  start.addEventListener("click", function () {
+    var file = input.files[0];
+    if (!file) return;
+    reasonBox.hidden = true;
+    document.getElementById("media-status").hidden = false;
+    document.getElementById("media-name").textContent = file.name;
+    if (file.size > Number(root.dataset.limitBytes)) { fail(msg("TooLarge")); return; }
+    start.disabled = true;
+    var ext = (file.name.split(".").pop() || "").toLowerCase();
+    var type = file.type || TYPES[ext] || "application/octet-stream";
+    show("Uploading", 0);
+    api("POST", root.dataset.createUrl, { filename: file.name, size: file.size, content_type: type })
+      .then(function (data) {
+        root.dataset.assetId = data.asset_id;
+        return sendParts(file, data.asset_id, data.upload, 0).then(function () {
+          return api("POST", root.dataset.createUrl + "/" + data.asset_id + "/complete");
+        }).then(function (asset) {
+          if (asset.status === "failed") { fail(asset.reason); return asset; }
+          return follow(data.asset_id);
+        });
+      })
+      .catch(function (error) { fail(error.message); });
+  });
+})();

@@ -1,0 +1,632 @@
+"""The only module that runs ffmpeg, ffprobe (and pdftoppm): pure argv builders and one runner.
+
+Untrusted bytes reach ffmpeg through a pipe (``pipe:0``) with ``-protocol_whitelist pipe`` and a
+demuxer forced from the sniffed magic bytes, so no playlist, concat script or reference inside a
+file can open another file or a network connection. Every run has caps (duration, dimensions,
+frame rate, streams, output size, memory, wall time).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import os
+import resource
+import shutil
+import signal
+import subprocess
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+from media.containers import MediaRejected, Sniffed, mp4_faststart, read_epub, sniff
+
+FFMPEG = os.environ.get("ELEARN_FFMPEG", "ffmpeg")
+FFPROBE = os.environ.get("ELEARN_FFPROBE", "ffprobe")
+
+
+class TranscodeError(RuntimeError):
+    """ffmpeg failed in a way that may pass on another try (crash, killed, out of disk)."""
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_duration: float = 3 * 3600.0
+    max_width: int = 4096
+    max_height: int = 4096
+    max_pixels: int = 4096 * 2304
+    max_fps: float = 120.0
+    max_streams: int = 8
+    max_image_side: int = 16384
+    max_image_pixels: int = 50_000_000
+    image_output_side: int = 2048
+    max_output_bytes: int = 4 * 1024**3
+    max_memory_bytes: int = 3 * 1024**3
+    #: wall time allowed: base + factor × media duration
+    timeout_base: float = 60.0
+    timeout_factor: float = 3.0
+    probe_timeout: float = 30.0
+    threads: int = 0
+
+
+@dataclass(frozen=True)
+class Rung:
+    name: str
+    height: int
+    video_bitrate: int
+    audio_bitrate: int
+
+
+#: the ladder recipe; bump LADDER_VERSION when it changes so outputs land under new keys
+LADDER_VERSION = 1
+VIDEO_RUNGS = (Rung("360p", 360, 600_000, 96_000), Rung("720p", 720, 2_500_000, 128_000))
+AUDIO_BITRATE = 64_000
+SEGMENT_SECONDS = 2
+OUTPUT_FPS_CAP = 30.0
+THUMB_WIDTH = 160
+THUMB_COLUMNS = 10
+MAX_THUMBS = 100
+
+
+# --- probing ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Probe:
+    format_name: str
+    duration: float | None
+    streams: int
+    video: dict[str, Any] | None
+    audio: dict[str, Any] | None
+
+    @property
+    def width(self) -> int | None:
+        return int(self.video["width"]) if self.video and self.video.get("width") else None
+
+    @property
+    def height(self) -> int | None:
+        return int(self.video["height"]) if self.video and self.video.get("height") else None
+
+    @property
+    def fps(self) -> Fraction | None:
+        if not self.video:
+            return None
+        for key in ("avg_frame_rate", "r_frame_rate"):
+            raw = self.video.get(key) or "0/0"
+            num, _, den = raw.partition("/")
+            if num.isdigit() and den.isdigit() and int(den) and int(num):
+                return Fraction(int(num), int(den))
+        return None
+
+
+def build_probe_argv(demuxer: str) -> list[str]:
+    """ffprobe reading stdin as ``demuxer`` and nothing else."""
+    return [
+        FFPROBE, "-v", "error", "-hide_banner",
+        "-protocol_whitelist", "pipe",
+        "-probesize", "20000000", "-analyzeduration", "20000000",
+        "-f", demuxer, "-i", "pipe:0",
+        "-show_format", "-show_streams", "-of", "json",
+    ]  # fmt: skip
+
+
+def parse_probe(data: dict[str, Any]) -> Probe:
+    """The facts we use from ffprobe's JSON (pure)."""
+    streams = data.get("streams") or []
+    video = next(
+        (
+            s
+            for s in streams
+            if s.get("codec_type") == "video"
+            and not (s.get("disposition") or {}).get("attached_pic")
+        ),
+        None,
+    )
+    audio = next((s for s in streams if s.get("codec_type") == "audio"), None)
+    fmt = data.get("format") or {}
+    duration = None
+    for raw in (fmt.get("duration"), (video or {}).get("duration"), (audio or {}).get("duration")):
+        if raw is None:
+            continue
+        try:
+            duration = float(raw)
+            break
+        except (TypeError, ValueError):
+            continue
+    return Probe(
+        format_name=str(fmt.get("format_name", "")),
+        duration=duration,
+        streams=len(streams),
+        video=video,
+        audio=audio,
+    )
+
+
+def validate(probe: Probe, sniffed: Sniffed, limits: Limits) -> str:
+    """The asset kind (video/audio/image) if within limits; MediaRejected otherwise (pure)."""
+    if probe.streams > limits.max_streams:
+        raise MediaRejected("limit_exceeded", what="streams")
+    if sniffed.kind == "image":
+        if not probe.width or not probe.height:
+            raise MediaRejected("corrupt_media")
+        side = max(probe.width, probe.height)
+        if side > limits.max_image_side or probe.width * probe.height > limits.max_image_pixels:
+            raise MediaRejected("dimensions_too_large", width=probe.width, height=probe.height)
+        return "image"
+    if probe.video is None and probe.audio is None:
+        raise MediaRejected("no_media_streams")
+    if probe.duration is None or probe.duration <= 0:
+        raise MediaRejected("corrupt_media")
+    if probe.duration > limits.max_duration:
+        raise MediaRejected("too_long", limit_minutes=int(limits.max_duration // 60))
+    if probe.video is None:
+        return "audio"
+    width, height = probe.width or 0, probe.height or 0
+    if not width or not height:
+        raise MediaRejected("corrupt_media")
+    if width > limits.max_width or height > limits.max_height or width * height > limits.max_pixels:
+        raise MediaRejected("dimensions_too_large", width=width, height=height)
+    fps = probe.fps
+    if fps is None or fps > limits.max_fps:
+        raise MediaRejected("limit_exceeded", what="frame_rate")
+    return "video"
+
+
+def probe(path: Path, demuxer: str, limits: Limits) -> Probe:
+    """Run ffprobe on a file fed through the pipe."""
+    result = _run_simple(build_probe_argv(demuxer), path, limits, limits.probe_timeout)
+    if result.returncode != 0:
+        raise MediaRejected("corrupt_media")
+    try:
+        return parse_probe(json.loads(result.stdout or b"{}"))
+    except json.JSONDecodeError as error:
+        raise MediaRejected("corrupt_media") from error
+
+
+def build_measure_argv(demuxer: str, max_duration: float) -> list[str]:
+    """Read every packet without decoding, to learn the duration a pipe can't tell (pure)."""
+    return [
+        FFMPEG, "-hide_banner", "-nostdin", "-loglevel", "error", "-nostats",
+        "-progress", "pipe:1", *_input_args(demuxer),
+        "-t", f"{max_duration + 1:g}", "-map", "0:a:0?", "-map", "0:v:0?",
+        "-c", "copy", "-f", "null", "-",
+    ]  # fmt: skip
+
+
+def measure_duration(path: Path, demuxer: str, limits: Limits) -> float | None:
+    """The media duration from a packet-copy pass (MP3, recorder WebM without a duration)."""
+    result = _run_simple(build_measure_argv(demuxer, limits.max_duration), path, limits,
+                         limits.probe_timeout * 4)  # fmt: skip
+    if result.returncode != 0:
+        raise MediaRejected("corrupt_media")
+    seconds = None
+    for line in result.stdout.decode("ascii", "replace").splitlines():
+        key, _, value = line.partition("=")
+        if key == "out_time_us" and value.isdigit():
+            seconds = int(value) / 1e6
+    return seconds if seconds and seconds > 0 else None
+
+
+# --- the ladder -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LadderPlan:
+    demuxer: str
+    duration: float
+    has_audio: bool
+    has_video: bool
+    width: int = 0
+    height: int = 0
+    fps: Fraction = Fraction(25)
+    rungs: tuple[Rung, ...] = ()
+    poster_at: float = 0.0
+    thumb_interval: float = 0.0
+    thumb_count: int = 0
+    thumb_height: int = 0
+    threads: int = 0
+    max_duration: float = 3 * 3600.0
+
+    @property
+    def gop(self) -> int:
+        """Frames per keyframe interval: one segment, so every rung cuts at the same instants."""
+        return max(1, round(SEGMENT_SECONDS * self.fps))
+
+    @property
+    def thumb_rows(self) -> int:
+        return max(1, math.ceil(self.thumb_count / THUMB_COLUMNS))
+
+
+def _even(value: float) -> int:
+    return max(2, int(round(value / 2)) * 2)
+
+
+def plan_ladder(probe: Probe, demuxer: str, limits: Limits) -> LadderPlan:
+    """Which rungs, frame rate, poster time and thumbnail strip a source gets (pure)."""
+    duration = float(probe.duration or 0)
+    if probe.video is None:
+        return LadderPlan(
+            demuxer=demuxer, duration=duration, has_audio=True, has_video=False,
+            threads=limits.threads, max_duration=limits.max_duration,
+        )  # fmt: skip
+    width, height = probe.width or 0, probe.height or 0
+    short_side = min(width, height)
+    rungs = tuple(r for r in VIDEO_RUNGS if r.height <= short_side)
+    if not rungs:
+        # smaller than the lowest rung: one rung at the source's own size
+        base = VIDEO_RUNGS[0]
+        bitrate = max(150_000, int(base.video_bitrate * short_side / base.height))
+        rungs = (Rung(f"{_even(short_side)}p", _even(short_side), bitrate, base.audio_bitrate),)
+    fps = probe.fps or Fraction(25)
+    if fps > OUTPUT_FPS_CAP:
+        fps = Fraction(OUTPUT_FPS_CAP)
+    interval = max(2.0, duration / MAX_THUMBS)
+    count = max(1, min(MAX_THUMBS, math.ceil(duration / interval)))
+    thumb_height = (
+        _even(THUMB_WIDTH * height / width) if width >= height else _even(THUMB_WIDTH * 16 / 9)
+    )
+    return LadderPlan(
+        demuxer=demuxer,
+        duration=duration,
+        has_audio=probe.audio is not None,
+        has_video=True,
+        width=width,
+        height=height,
+        fps=fps,
+        rungs=rungs,
+        poster_at=round(min(5.0, duration * 0.1), 3),
+        thumb_interval=round(interval, 3),
+        thumb_count=count,
+        thumb_height=thumb_height,
+        threads=limits.threads,
+        max_duration=limits.max_duration,
+    )
+
+
+def _input_args(demuxer: str) -> list[str]:
+    args = ["-protocol_whitelist", "pipe", "-f", demuxer]
+    if demuxer == "mov":
+        args += ["-enable_drefs", "0"]  # never follow references to other files
+    return [*args, "-i", "pipe:0"]
+
+
+def _scale(rung: Rung, plan: LadderPlan) -> str:
+    if plan.width >= plan.height:
+        return f"scale=-2:{rung.height}"
+    return f"scale={rung.height}:-2"
+
+
+def build_ladder_argv(plan: LadderPlan, out_dir: str) -> list[str]:
+    """One ffmpeg run: decode once, encode each rung once, HLS + master, poster, thumbnails (pure)."""
+    argv = [
+        FFMPEG, "-hide_banner", "-nostdin", "-loglevel", "error", "-nostats",
+        "-progress", "pipe:1",
+        *_input_args(plan.demuxer),
+        "-t", f"{plan.max_duration:g}",
+        "-map_metadata", "-1", "-map_chapters", "-1",
+    ]  # fmt: skip
+    if plan.threads:
+        argv += ["-threads", str(plan.threads)]
+    stream_map: list[str] = []
+    audio_index = 0
+    if plan.has_video:
+        n = len(plan.rungs)
+        fps = f"{plan.fps.numerator}/{plan.fps.denominator}"
+        graph = [
+            f"[0:v:0]fps={fps},format=yuv420p,split={n + 2}"
+            + "".join(f"[s{i}]" for i in range(n))
+            + "[sp][st]"
+        ]
+        for i, rung in enumerate(plan.rungs):
+            graph.append(f"[s{i}]{_scale(rung, plan)}[v{i}]")
+        graph.append(
+            f"[sp]trim=start={plan.poster_at:g},setpts=PTS-STARTPTS,scale=-2:'min(720,ih)'[poster]"
+        )
+        graph.append(
+            f"[st]fps=1/{plan.thumb_interval:g},scale={THUMB_WIDTH}:{plan.thumb_height},"
+            f"tile={THUMB_COLUMNS}x{plan.thumb_rows}[thumbs]"
+        )
+        argv += ["-filter_complex", ";".join(graph)]
+        for i, rung in enumerate(plan.rungs):
+            argv += ["-map", f"[v{i}]"]
+            entry = f"v:{i}"
+            if plan.has_audio:
+                argv += ["-map", "0:a:0"]
+                entry += f",a:{audio_index}"
+                audio_index += 1
+            stream_map.append(f"{entry},name:{rung.name}")
+        argv += [
+            "-c:v", "libx264", "-preset", "veryfast", "-profile:v", "main",
+            "-g", str(plan.gop), "-keyint_min", str(plan.gop), "-sc_threshold", "0",
+            "-flags", "+cgop",
+        ]  # fmt: skip
+        for i, rung in enumerate(plan.rungs):
+            argv += [
+                f"-b:v:{i}", str(rung.video_bitrate),
+                f"-maxrate:v:{i}", str(int(rung.video_bitrate * 1.1)),
+                f"-bufsize:v:{i}", str(rung.video_bitrate * 2),
+            ]  # fmt: skip
+    if plan.has_audio:
+        argv += ["-map", "0:a:0"]
+        stream_map.append(f"a:{audio_index},name:audio")
+        argv += ["-c:a", "aac", "-ac", "2", "-ar", "48000"]
+        for i, rung in enumerate(plan.rungs if plan.has_video else ()):
+            argv += [f"-b:a:{i}", str(rung.audio_bitrate)]
+        argv += [f"-b:a:{audio_index}", str(AUDIO_BITRATE)]
+    argv += [
+        "-sn", "-dn",
+        "-f", "hls", "-hls_time", str(SEGMENT_SECONDS), "-hls_playlist_type", "vod",
+        "-hls_flags", "independent_segments", "-hls_segment_type", "mpegts",
+        "-hls_segment_filename", f"{out_dir}/%v/seg_%05d.ts",
+        "-master_pl_name", "master.m3u8",
+        "-var_stream_map", " ".join(stream_map),
+        f"{out_dir}/%v/index.m3u8",
+    ]  # fmt: skip
+    if plan.has_video:
+        argv += ["-map", "[poster]", "-frames:v", "1", "-q:v", "3", "-an", "-sn", "-dn",
+                 f"{out_dir}/poster.jpg"]  # fmt: skip
+        argv += ["-map", "[thumbs]", "-frames:v", "1", "-q:v", "5", "-an", "-sn", "-dn",
+                 f"{out_dir}/thumbs.jpg"]  # fmt: skip
+    return argv
+
+
+def build_image_argv(demuxer: str, out_path: str, max_side: int) -> list[str]:
+    """Re-encode one image: first frame only, metadata stripped, longest side capped (pure)."""
+    scale = (
+        f"scale=w='min(iw,{max_side})':h='min(ih,{max_side})':force_original_aspect_ratio=decrease"
+    )
+    return [
+        FFMPEG, "-hide_banner", "-nostdin", "-loglevel", "error", "-nostats",
+        *_input_args(demuxer),
+        "-map", "0:v:0", "-frames:v", "1", "-vf", scale,
+        "-map_metadata", "-1", "-an", "-sn", "-dn", "-y", out_path,
+    ]  # fmt: skip
+
+
+def build_pdf_cover_argv(pdf_path: str, out_base: str) -> list[str]:
+    """pdftoppm rendering page 1 to ``out_base``.jpg, at most 1024 px on its long side (pure)."""
+    return ["pdftoppm", "-f", "1", "-l", "1", "-singlefile", "-scale-to", "1024", "-jpeg",
+            pdf_path, out_base]  # fmt: skip
+
+
+# --- running ----------------------------------------------------------------------------------
+
+
+def _limit_resources(memory: int, file_size: int) -> Callable[[], None]:
+    def apply() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+        resource.setrlimit(resource.RLIMIT_FSIZE, (file_size, file_size))
+        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+
+    return apply
+
+
+def _run_simple(argv: list[str], stdin_path: Path | None, limits: Limits, timeout: float,
+                ) -> subprocess.CompletedProcess[bytes]:  # fmt: skip
+    stdin = stdin_path.open("rb") if stdin_path else subprocess.DEVNULL
+    try:
+        return subprocess.run(
+            argv,
+            stdin=stdin,
+            capture_output=True,
+            timeout=timeout,
+            preexec_fn=_limit_resources(limits.max_memory_bytes, limits.max_output_bytes),
+            check=False,
+        )
+    except subprocess.TimeoutExpired as error:
+        raise MediaRejected("processing_timeout") from error
+    finally:
+        if stdin_path:
+            stdin.close()  # type: ignore[union-attr]
+
+
+def _dir_size(path: Path) -> int:
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+
+
+def run_ffmpeg(argv: list[str], input_path: Path, *, duration: float, out_dir: Path,
+               limits: Limits, on_progress: Callable[[float], None] | None = None) -> None:  # fmt: skip
+    """Run ffmpeg with ``input_path`` on its stdin, report progress (0..1), enforce the caps."""
+    timeout = limits.timeout_base + limits.timeout_factor * duration
+    killed: list[str] = []
+    with input_path.open("rb") as stdin, tempfile.TemporaryFile() as stderr:
+        process = subprocess.Popen(
+            argv,
+            stdin=stdin,
+            stdout=subprocess.PIPE,
+            stderr=stderr,
+            preexec_fn=_limit_resources(limits.max_memory_bytes, limits.max_output_bytes),
+            start_new_session=True,
+        )
+
+        def kill(reason: str) -> None:
+            killed.append(reason)
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+
+        watchdog = threading.Timer(timeout, kill, args=("timeout",))
+        watchdog.daemon = True
+        watchdog.start()
+        last_check = 0.0
+        try:
+            assert process.stdout is not None
+            for raw in process.stdout:
+                key, _, value = raw.decode("ascii", "replace").strip().partition("=")
+                if key == "out_time_us" and value.lstrip("-").isdigit() and duration > 0:
+                    if on_progress:
+                        on_progress(min(1.0, max(0.0, int(value) / 1e6 / duration)))
+                elif key == "progress":
+                    now = time.monotonic()
+                    if now - last_check > 1.0:
+                        last_check = now
+                        if _dir_size(out_dir) > limits.max_output_bytes:
+                            kill("output")
+            process.wait()
+        finally:
+            watchdog.cancel()
+            if process.poll() is None:
+                kill("aborted")
+                process.wait()
+        stderr.seek(0)
+        errors = stderr.read()[-4000:].decode("utf-8", "replace")
+    if killed and killed[0] == "timeout":
+        raise MediaRejected("processing_timeout")
+    if killed and killed[0] == "output":
+        raise MediaRejected("limit_exceeded", what="output_size")
+    if process.returncode == -signal.SIGXFSZ:
+        raise MediaRejected("limit_exceeded", what="output_size")
+    if process.returncode < 0:
+        raise TranscodeError(f"ffmpeg killed by signal {-process.returncode}: {errors}")
+    if process.returncode != 0:
+        if "No space left" in errors:
+            raise TranscodeError(errors)
+        if "File size limit" in errors or process.returncode == 153:
+            raise MediaRejected("limit_exceeded", what="output_size")
+        raise MediaRejected("corrupt_media")
+
+
+# --- per kind ---------------------------------------------------------------------------------
+
+
+@dataclass
+class Outputs:
+    """What processing produced: files under ``out_dir`` (relative names) and the facts."""
+
+    kind: str
+    files: list[str] = field(default_factory=list)
+    duration: float | None = None
+    width: int | None = None
+    height: int | None = None
+    page_count: int | None = None
+    renditions: list[dict[str, Any]] = field(default_factory=list)
+    poster: str | None = None
+    thumbs: str | None = None
+    image: str | None = None
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
+def _files(out_dir: Path) -> list[str]:
+    return sorted(p.relative_to(out_dir).as_posix() for p in out_dir.rglob("*") if p.is_file())
+
+
+def _check_ladder_output(out_dir: Path, plan: LadderPlan) -> None:
+    """A run that stopped early (truncated input) leaves short playlists: refuse them."""
+    for name in [r.name for r in plan.rungs] + (["audio"] if plan.has_audio else []):
+        playlist = out_dir / name / "index.m3u8"
+        if not playlist.is_file():
+            raise MediaRejected("corrupt_media")
+        text = playlist.read_text("utf-8", "replace")
+        seconds = sum(
+            float(line[8:].split(",")[0])
+            for line in text.splitlines()
+            if line.startswith("#EXTINF:")
+        )
+        if (
+            "#EXT-X-ENDLIST" not in text
+            or seconds < min(plan.duration, plan.max_duration) * 0.9 - 0.5
+        ):
+            raise MediaRejected("corrupt_media")
+
+
+def process_media(src: Path, sniffed: Sniffed, out_dir: Path, limits: Limits,
+                  on_progress: Callable[[float], None] | None = None) -> Outputs:  # fmt: skip
+    """Probe, validate and transcode a video or audio file (HLS) or re-encode an image."""
+    assert sniffed.demuxer is not None
+    if sniffed.fmt == "mp4":
+        moved = src.with_name(src.name + ".faststart")
+        if mp4_faststart(src, moved):
+            os.replace(moved, src)
+    info = probe(src, sniffed.demuxer, limits)
+    if info.duration is None and sniffed.kind != "image" and (info.audio or info.video):
+        info = replace(info, duration=measure_duration(src, sniffed.demuxer, limits))
+    kind = validate(info, sniffed, limits)
+    if kind == "image":
+        ext = "jpg" if sniffed.fmt == "jpeg" else "png"
+        run_ffmpeg(build_image_argv(sniffed.demuxer, str(out_dir / f"image.{ext}"),
+                                    limits.image_output_side), src, duration=1,
+                   out_dir=out_dir, limits=limits)  # fmt: skip
+        if not (out_dir / f"image.{ext}").is_file():
+            raise MediaRejected("corrupt_media")
+        return Outputs(kind="image", files=_files(out_dir), width=info.width,
+                       height=info.height, image=f"image.{ext}")  # fmt: skip
+    plan = plan_ladder(info, sniffed.demuxer, limits)
+    run_ffmpeg(build_ladder_argv(plan, str(out_dir)), src, duration=plan.duration,
+               out_dir=out_dir, limits=limits, on_progress=on_progress)  # fmt: skip
+    _check_ladder_output(out_dir, plan)
+    renditions = [
+        {"name": "audio", "bandwidth": AUDIO_BITRATE + 6_000, "kind": "audio",
+         "playlist": "audio/index.m3u8"}
+    ] if plan.has_audio else []  # fmt: skip
+    for rung in plan.rungs:
+        renditions.append({
+            "name": rung.name,
+            "bandwidth": rung.video_bitrate + (rung.audio_bitrate if plan.has_audio else 0),
+            "kind": "video",
+            "playlist": f"{rung.name}/index.m3u8",
+        })  # fmt: skip
+    outputs = Outputs(kind=kind, files=_files(out_dir), duration=plan.duration,
+                      width=info.width, height=info.height, renditions=renditions)  # fmt: skip
+    if plan.has_video:
+        outputs.poster = "poster.jpg" if (out_dir / "poster.jpg").is_file() else None
+        if (out_dir / "thumbs.jpg").is_file():
+            outputs.thumbs = "thumbs.jpg"
+            outputs.meta["thumbs"] = {
+                "interval": plan.thumb_interval, "count": plan.thumb_count,
+                "columns": THUMB_COLUMNS, "rows": plan.thumb_rows,
+                "width": THUMB_WIDTH, "height": plan.thumb_height,
+            }  # fmt: skip
+    return outputs
+
+
+def pdf_page_count(path: Path) -> int:
+    """Pages in a PDF (pypdf, no rendering)."""
+    from pypdf import PdfReader
+    from pypdf.errors import PyPdfError
+
+    try:
+        count = len(PdfReader(str(path), strict=False).pages)
+    except (PyPdfError, ValueError, KeyError, TypeError, AttributeError, RecursionError,
+            OSError, IndexError, AssertionError, ZeroDivisionError) as error:  # fmt: skip
+        raise MediaRejected("corrupt_document") from error
+    if count <= 0:
+        raise MediaRejected("corrupt_document")
+    return count
+
+
+def process_document(src: Path, sniffed: Sniffed, out_dir: Path, limits: Limits) -> Outputs:
+    """PDF: page count and a cover image; EPUB: spine length and its cover, if any."""
+    outputs = Outputs(kind="document")
+    if sniffed.fmt == "pdf":
+        outputs.page_count = pdf_page_count(src)
+        if shutil.which("pdftoppm") is None:  # scripts/system-deps.sh installs poppler-utils
+            outputs.files = _files(out_dir)
+            return outputs
+        result = _run_simple(build_pdf_cover_argv(str(src), str(out_dir / "cover")), None,
+                             limits, limits.probe_timeout)  # fmt: skip
+        if result.returncode == 0 and (out_dir / "cover.jpg").is_file():
+            outputs.poster = "cover.jpg"
+    else:
+        epub = read_epub(src)
+        outputs.page_count = epub.spine_items
+        outputs.meta["page_count_estimated"] = True
+        if epub.cover:
+            cover_src = out_dir.parent / "epub-cover"
+            cover_src.write_bytes(epub.cover)
+            found = sniff(epub.cover[:1024])
+            if found is not None and found.kind == "image" and found.demuxer:
+                try:
+                    info = probe(cover_src, found.demuxer, limits)
+                    validate(info, found, limits)
+                    run_ffmpeg(build_image_argv(found.demuxer, str(out_dir / "cover.jpg"), 1024),
+                               cover_src, duration=1, out_dir=out_dir, limits=limits)  # fmt: skip
+                    outputs.poster = "cover.jpg"
+                except MediaRejected:
+                    outputs.poster = None  # a bad cover doesn't spoil the book
+    outputs.files = _files(out_dir)
+    return outputs

@@ -1,0 +1,124 @@
+"""Access rules of the media routes (see tests/access.py).
+
+Uploads belong to their owner (teacher1, school S0101) and the admins above that school; the
+signed URLs are the credential for parts, objects and playback (like presigned S3 URLs).
+"""
+
+from __future__ import annotations
+
+import gc
+from datetime import timedelta
+
+from tests.access import ADMINS, EVERYONE, Rule
+
+UPLOADERS = ADMINS | {"teacher1", "expert1"}
+OWNER_SIGHT = ADMINS | {"teacher1"}
+_APP: list = []
+
+
+def _app():
+    # the rules build URLs outside any app context; the storage needs the test app's config
+    if not _APP:
+        from flask import Flask
+
+        _APP.append(next(o for o in gc.get_objects() if isinstance(o, Flask) and o.testing))
+    return _APP[0]
+
+
+def _asset(*, ready: bool):
+    from elearn.extensions import db
+    from media import service
+    from media.storage import get_storage
+    from tests.conftest import user
+
+    teacher = user("teacher1")
+    asset = service.create_upload(
+        actor=teacher, filename="a.mp4", size=10, content_type="video/mp4"
+    )
+    if ready:
+        storage = get_storage()
+        prefix = asset.output_prefix(1)
+        storage.put(
+            prefix + "master.m3u8", b"#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=1\naudio/index.m3u8\n"
+        )
+        storage.put(prefix + "audio/index.m3u8",
+                    b"#EXTM3U\n#EXTINF:2.0,\nseg_00000.ts\n#EXT-X-ENDLIST\n")  # fmt: skip
+        storage.put(prefix + "audio/seg_00000.ts", b"\x47" * 188)
+        asset.status = "ready"
+        asset.master_key = prefix + "master.m3u8"
+        asset.renditions = [{"name": "audio", "bandwidth": 70000, "kind": "audio",
+                             "playlist_key": prefix + "audio/index.m3u8"}]  # fmt: skip
+    db.session.commit()  # a savepoint in the test's transaction; undone after the request
+    return asset
+
+
+def _in_app(build):
+    def url(ids: dict) -> str:
+        with _app().test_request_context():
+            return build()
+
+    return url
+
+
+def _uploading() -> str:
+    return str(_asset(ready=False).id)
+
+
+def _part_url() -> str:
+    from media import service
+
+    asset = _asset(ready=False)
+    return str(service.upload_plan(asset)["parts"][0]["url"])
+
+
+def _object_url() -> str:
+    from media.storage import get_storage
+
+    asset = _asset(ready=True)
+    return get_storage().presigned_get(asset.master_key, timedelta(minutes=5))
+
+
+def _play(suffix: str):
+    def build() -> str:
+        from media import service
+        from tests.conftest import user
+
+        token = service.playback_token(_asset(ready=True), user("teacher1"))
+        return f"/media/play/{token}/{suffix}"
+
+    return build
+
+
+RULES = {
+    "media.upload_page": Rule(lambda ids: "/media/upload", UPLOADERS),
+    "media.local_part": Rule(_in_app(_part_url), EVERYONE, method="PUT"),
+    "media.local_object": Rule(_in_app(_object_url), EVERYONE),
+    "media.play_master": Rule(_in_app(_play("master.m3u8")), EVERYONE),
+    "media.play_variant": Rule(_in_app(_play("audio/index.m3u8")), EVERYONE),
+    "media.play_renew": Rule(_in_app(_play("renew")), frozenset({"teacher1"})),
+    "media_api.upload_create": Rule(
+        lambda ids: "/api/v1/media/uploads",
+        UPLOADERS,
+        method="POST",
+        json=True,
+        data=lambda ids: {"filename": "a.mp4", "size": 10, "content_type": "video/mp4"},
+    ),
+    "media_api.upload_status": Rule(
+        _in_app(lambda: f"/api/v1/media/uploads/{_uploading()}"), OWNER_SIGHT
+    ),
+    "media_api.upload_complete": Rule(
+        _in_app(lambda: f"/api/v1/media/uploads/{_uploading()}/complete"),
+        OWNER_SIGHT,
+        method="POST",
+        json=True,
+    ),
+    "media_api.upload_abort": Rule(
+        _in_app(lambda: f"/api/v1/media/uploads/{_uploading()}"),
+        OWNER_SIGHT,
+        method="DELETE",
+        json=True,
+    ),
+    "media_api.asset_detail": Rule(
+        _in_app(lambda: f"/api/v1/media/assets/{_uploading()}"), OWNER_SIGHT
+    ),
+}
