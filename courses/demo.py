@@ -1,0 +1,118 @@
+"""Demo content for the network classroom (added after the carrier's demo seed; idempotent)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+
+from courses import service
+from courses.models import Course
+from elearn.extensions import db
+from elearn.models import Unit, User
+
+DEMO_COURSES: list[dict[str, Any]] = [
+    {
+        "title": "远离毒品，健康成长（小学高年级）",
+        "description": "面向四至六年级学生的禁毒专题课：认识毒品、识别诱惑、学会拒绝。",
+        "audience": "student",
+        "grade_band": "upper_primary",
+        "category": "audio_video",
+        "drug_type": "general",
+        "lessons": [
+            {
+                "title": "第一课：认识毒品",
+                "body_html": (
+                    "<h2>什么是毒品</h2><p>毒品是指鸦片、海洛因、甲基苯丙胺（冰毒）、吗啡、大麻、"
+                    "可卡因以及国家规定管制的其他能够使人形成瘾癖的麻醉药品和精神药品。</p>"
+                    "<h3>记住三句话</h3><ul><li>不好奇，不尝试第一口。</li>"
+                    "<li>不接受陌生人给的饮料、零食和香烟。</li>"
+                    "<li>遇到可疑情况，马上告诉老师和家长。</li></ul>"
+                ),
+            },
+            {
+                "title": "科学课渗透：毒品对大脑的伤害",
+                "role": "infiltration",
+                "subject": "biology",
+                "body_html": (
+                    "<p>毒品会直接作用于大脑的奖赏系统，让人产生依赖。长期吸毒会损害记忆力、"
+                    "注意力和判断力，还会伤害心脏、肝脏等器官。</p>"
+                    "<p>青少年的大脑仍在发育，更容易受到伤害。珍爱生命，远离毒品！</p>"
+                ),
+            },
+        ],
+    },
+    {
+        "title": "教师禁毒教育专题培训",
+        "description": "本学期全州教师禁毒教育培训：如何上好禁毒专题课与学科渗透课（一课双讲）。",
+        "audience": "teacher",
+        "category": "lecture_recording",
+        "drug_type": "general",
+        "lessons": [
+            {
+                "title": "“1+N”禁毒教学模式",
+                "body_html": (
+                    "<p>“1”是每学期一节禁毒专题课，“N”是在道德与法治、生物、化学、体育与健康等"
+                    "学科中渗透禁毒知识。</p><p>教师应做到计划、大纲、课时、师资、教材五落实。</p>"
+                ),
+            }
+        ],
+    },
+    {
+        "title": "家长学校：守护孩子远离毒品",
+        "description": "家长如何识别孩子身边的毒品风险，如何与孩子谈毒品。",
+        "audience": "parent",
+        "category": "text_pictures",
+        "drug_type": "new_psychoactive",
+        "lessons": [
+            {
+                "title": "识别伪装成零食饮料的新型毒品",
+                "body_html": (
+                    "<p>新型毒品常伪装成“奶茶”“跳跳糖”“邮票”“电子烟油”等，外观和普通商品很像。</p>"
+                    "<ul><li>留意孩子情绪、作息、交友的突然变化。</li>"
+                    "<li>告诉孩子不要接受陌生人给的食品和饮料。</li>"
+                    "<li>发现可疑物品，及时联系学校或拨打110。</li></ul>"
+                ),
+            }
+        ],
+    },
+]
+
+
+def seed_demo_courses() -> None:
+    """Publish the demo courses (students of grades 4–6, teachers' training, parent school)."""
+    author = db.session.scalar(select(User).where(User.username == "pref_admin"))
+    prefecture = db.session.scalar(
+        select(Unit).where(Unit.parent_id.is_(None), Unit.code == "DEMO")
+    )
+    if author is None or prefecture is None:
+        return
+    for spec in DEMO_COURSES:
+        exists = db.session.scalar(
+            select(Course.id).where(Course.unit_id == prefecture.id, Course.title == spec["title"])
+        )
+        if exists is not None:
+            continue
+        course = service.create_course(
+            actor=author,
+            unit=prefecture,
+            title=str(spec["title"]),
+            description=str(spec["description"]),
+            audience=str(spec["audience"]),
+            grade_band=spec.get("grade_band"),
+            category=str(spec["category"]),
+            drug_type=spec.get("drug_type"),
+        )
+        for lesson in spec["lessons"]:
+            service.add_lesson(
+                actor=author,
+                course=course,
+                title=lesson["title"],
+                kind="rich_text",
+                body_html=lesson["body_html"],
+                role=lesson.get("role", "dedicated"),
+                subject=lesson.get("subject"),
+            )
+        service.submit_for_review(actor=author, course=course)
+        service.publish(actor=author, course=course, comment="演示课程")
+    db.session.flush()

@@ -1,0 +1,377 @@
+"""The network classroom's pages: library, course, lesson player, my courses, authoring, review."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from wtforms.fields.choices import SelectChoice
+
+from courses import queries, service
+from courses.forms import LABELS, CourseForm, CourseUnitForm, LessonForm, ReviewForm, choices
+from courses.models import Course, CourseStatus, Lesson, LessonKind
+from courses.service import playback
+from elearn import permissions
+from elearn.extensions import db
+from elearn.models import User
+from elearn.service.errors import ServiceError
+
+bp = Blueprint(
+    "courses",
+    __name__,
+    template_folder="templates",
+    static_folder="static",
+    static_url_path="/courses-static",
+)
+
+
+def course_label(name: str, value: str | None) -> str:
+    """The translated label of a choice (a Jinja global, so imported macros see it too)."""
+    if value is None:
+        return ""
+    return str(LABELS.get(name, {}).get(value, value))
+
+
+def home_panel(user: User) -> list[tuple[str, dict[str, Any]]]:
+    """The "my courses" panel of the home page."""
+    rows = queries.my_courses(user, limit=5)
+    return [("courses/_home_panel.html", {"rows": rows})]
+
+
+def nav_items(user: User) -> list[tuple[str, str]]:
+    items = [("courses.library", _("Network classroom"))]
+    if service.can_author(user):
+        items.append(("courses.authoring", _("My authored courses")))
+    if service.can_review_any(user):
+        items.append(("courses.review_queue", _("Course review")))
+    return items
+
+
+def _load_course(course_id: int, action: str) -> Course:
+    """Out of sight is a 404; in sight but not allowed is a 403."""
+    course = permissions.get_or_404(Course, course_id, current_user, "view")
+    if not permissions.can(current_user, action, course):
+        abort(403)
+    return course
+
+
+def _load_lesson(lesson_id: int, action: str) -> Lesson:
+    lesson = permissions.get_or_404(Lesson, lesson_id, current_user, "view")
+    if not permissions.can(current_user, action, lesson):
+        abort(403)
+    return lesson
+
+
+# --- learners -----------------------------------------------------------------------------------
+
+
+@bp.route("/courses")
+@login_required
+def library():
+    filters = queries.LibraryFilters.from_args(request.args)
+    page = max(1, request.args.get("page", 1, type=int))
+    result = queries.library(current_user, filters, page=page)
+    return render_template(
+        "courses/library.html",
+        result=result,
+        filters=filters,
+        page=page,
+        has_next=page * 24 < result.total,
+    )
+
+
+@bp.route("/courses/mine")
+@login_required
+def mine():
+    return render_template("courses/mine.html", rows=queries.my_courses(current_user))
+
+
+@bp.route("/courses/<int:course_id>")
+@login_required
+def course_detail(course_id: int):
+    course = permissions.get_or_404(Course, course_id, current_user, "view")
+    can_edit = permissions.can(current_user, "edit", course)
+    authoring = can_edit and (not course.is_live or request.args.get("draft") == "1")
+    return render_template(
+        "courses/course.html",
+        course=course,
+        units=queries.outline(course, user=current_user, authoring=authoring),
+        authoring=authoring,
+        can_edit=can_edit,
+        progress=queries.progress_of(current_user, course) if course.is_live else None,
+    )
+
+
+@bp.route("/lessons/<int:lesson_id>")
+@login_required
+def lesson_player(lesson_id: int):
+    lesson = permissions.get_or_404(Lesson, lesson_id, current_user, "view")
+    preview = request.args.get("preview") == "1" or not lesson.is_live
+    if preview and not permissions.can(current_user, "edit", lesson):
+        preview = False
+    revision = lesson.working_revision if preview else lesson.published_revision
+    if revision is None:
+        abort(404)
+    learning = not preview and permissions.can(current_user, "learn", lesson)
+    progress = queries.lesson_progress(current_user, lesson) if learning else None
+    return render_template(
+        "courses/lesson.html",
+        lesson=lesson,
+        course=lesson.course,
+        revision=revision,
+        preview=preview,
+        learning=learning and revision.is_playable,
+        progress=progress,
+        resume_at=progress.last_position if progress and not progress.completed_at else 0,
+        player=playback.player(revision, current_user) if revision.is_playable else None,
+        is_media=revision.kind in {LessonKind.VIDEO, LessonKind.AUDIO},
+    )
+
+
+# --- authors ------------------------------------------------------------------------------------
+
+
+@bp.route("/courses/authoring")
+@login_required
+def authoring():
+    if not service.can_author(current_user):
+        abort(403)
+    return render_template("courses/authoring.html", courses=queries.authored(current_user))
+
+
+def _course_form(form: CourseForm) -> None:
+    form.unit.choices = [SelectChoice(u.id, u.name) for u in service.authoring_units(current_user)]
+
+
+def _course_fields(form: CourseForm) -> dict[str, Any]:
+    return {
+        "title": form.title.data,
+        "description": form.description.data or "",
+        "audience": form.audience.data,
+        "grade_band": form.grade_band.data or None,
+        "category": form.category.data,
+        "drug_type": form.drug_type.data or None,
+        "subject": form.subject.data or None,
+    }
+
+
+@bp.route("/courses/new", methods=["GET", "POST"])
+@login_required
+def course_new():
+    if not service.can_author(current_user):
+        abort(403)
+    form = CourseForm()
+    _course_form(form)
+    if form.validate_on_submit():
+        unit = next(u for u in service.authoring_units(current_user) if u.id == form.unit.data)
+        try:
+            course = service.create_course(actor=current_user, unit=unit, **_course_fields(form))
+        except ServiceError as error:
+            db.session.rollback()
+            flash(error.message, "error")
+        else:
+            db.session.commit()
+            flash(_("Course created. Now add its lessons."), "success")
+            return redirect(url_for("courses.course_edit", course_id=course.id))
+    status = 400 if request.method == "POST" else 200
+    return render_template("courses/course_form.html", form=form, course=None), status
+
+
+@bp.route("/courses/<int:course_id>/edit", methods=["GET", "POST"])
+@login_required
+def course_edit(course_id: int):
+    course = _load_course(course_id, "edit")
+    form = CourseForm(obj=course)
+    _course_form(form)
+    form.unit.choices = [SelectChoice(course.unit_id, course.unit.name)]
+    form.unit.data = course.unit_id
+    if form.validate_on_submit():
+        try:
+            service.update_course(actor=current_user, course=course, **_course_fields(form))
+        except ServiceError as error:
+            db.session.rollback()
+            flash(error.message, "error")
+        else:
+            db.session.commit()
+            flash(_("Saved."), "success")
+            return redirect(url_for("courses.course_edit", course_id=course.id))
+    return render_template(
+        "courses/course_edit.html",
+        form=form,
+        course=course,
+        units=queries.outline(course, user=None, authoring=True),
+        unit_form=CourseUnitForm(),
+        submit_form=ReviewForm(),
+        can_submit=course.status == CourseStatus.DRAFT,
+    ), 400 if request.method == "POST" else 200
+
+
+@bp.route("/courses/<int:course_id>/units", methods=["POST"])
+@login_required
+def unit_new(course_id: int):
+    course = _load_course(course_id, "edit")
+    form = CourseUnitForm()
+    if not form.validate_on_submit():
+        flash(_("Give it a title."), "error")
+        return redirect(url_for("courses.course_edit", course_id=course.id))
+    try:
+        service.add_course_unit(actor=current_user, course=course, title=form.title.data)
+    except ServiceError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+    else:
+        db.session.commit()
+        flash(_("Unit added."), "success")
+    return redirect(url_for("courses.course_edit", course_id=course.id))
+
+
+def _lesson_form(form: LessonForm, course: Course, current_asset: Any = None) -> None:
+    # with no unit yet, the service makes a first one named after the course
+    form.course_unit.choices = [SelectChoice(u.id, u.title) for u in course.course_units] or [
+        SelectChoice(0, course.title)
+    ]
+    assets = queries.my_assets(current_user)
+    if current_asset is not None and current_asset not in assets:
+        assets.insert(0, current_asset)
+    form.asset_id.choices = [SelectChoice("", _("— none (rich text) —"))] + [
+        SelectChoice(
+            a.id, f"{a.original_filename} · {course_label_kind(a.kind)} · {asset_status(a.status)}"
+        )
+        for a in assets
+    ]
+
+
+def course_label_kind(kind: str) -> str:
+    return str(LABELS["kind"].get(kind, kind))
+
+
+def asset_status(status: str) -> str:
+    return {
+        "ready": _("ready"),
+        "processing": _("processing"),
+        "uploading": _("uploading"),
+        "failed": _("failed"),
+    }.get(status, status)
+
+
+def _lesson_fields(form: LessonForm) -> dict[str, Any]:
+    return {
+        "title": form.title.data,
+        "kind": form.kind.data,
+        "asset_id": form.asset_id.data or None,
+        "body_html": form.body_html.data or "",
+        "role": form.role.data,
+        "subject": form.subject.data or None,
+    }
+
+
+@bp.route("/courses/<int:course_id>/lessons/new", methods=["GET", "POST"])
+@login_required
+def lesson_new(course_id: int):
+    course = _load_course(course_id, "edit")
+    form = LessonForm()
+    _lesson_form(form, course)
+    if form.validate_on_submit():
+        course_unit = next((u for u in course.course_units if u.id == form.course_unit.data), None)
+        try:
+            service.add_lesson(
+                actor=current_user, course=course, course_unit=course_unit, **_lesson_fields(form)
+            )
+        except ServiceError as error:
+            db.session.rollback()
+            flash(error.message, "error")
+        else:
+            db.session.commit()
+            flash(_("Lesson added."), "success")
+            return redirect(url_for("courses.course_edit", course_id=course.id))
+    status = 400 if request.method == "POST" else 200
+    return render_template(
+        "courses/lesson_form.html", form=form, course=course, lesson=None
+    ), status
+
+
+@bp.route("/lessons/<int:lesson_id>/edit", methods=["GET", "POST"])
+@login_required
+def lesson_edit(lesson_id: int):
+    lesson = _load_lesson(lesson_id, "edit")
+    course = lesson.course
+    revision = lesson.working_revision
+    form = LessonForm(obj=revision)
+    _lesson_form(form, course, revision.asset if revision else None)
+    form.course_unit.choices = [SelectChoice(lesson.course_unit_id, lesson.course_unit.title)]
+    form.course_unit.data = lesson.course_unit_id
+    if request.method == "GET" and revision is not None:
+        form.asset_id.data = revision.asset_id or ""
+    if form.validate_on_submit():
+        try:
+            service.update_lesson(actor=current_user, lesson=lesson, **_lesson_fields(form))
+        except ServiceError as error:
+            db.session.rollback()
+            flash(error.message, "error")
+        else:
+            db.session.commit()
+            flash(
+                _("Saved as a draft; learners see the published version until review."), "success"
+            )
+            return redirect(url_for("courses.course_edit", course_id=course.id))
+    status = 400 if request.method == "POST" else 200
+    return render_template(
+        "courses/lesson_form.html", form=form, course=course, lesson=lesson
+    ), status
+
+
+@bp.route("/courses/<int:course_id>/submit", methods=["POST"])
+@login_required
+def course_submit(course_id: int):
+    course = _load_course(course_id, "submit")
+    if not ReviewForm().validate_on_submit():
+        abort(400)
+    try:
+        service.submit_for_review(actor=current_user, course=course)
+    except ServiceError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+    else:
+        db.session.commit()
+        flash(_("Submitted for review."), "success")
+    return redirect(url_for("courses.course_edit", course_id=course.id))
+
+
+# --- reviewers ----------------------------------------------------------------------------------
+
+
+@bp.route("/courses/review")
+@login_required
+def review_queue():
+    if not service.can_review_any(current_user):
+        abort(403)
+    return render_template(
+        "courses/review.html", courses=queries.review_queue(current_user), form=ReviewForm()
+    )
+
+
+@bp.route("/courses/<int:course_id>/review", methods=["POST"])
+@login_required
+def course_review(course_id: int):
+    form = ReviewForm()
+    decision = form.decision.data if form.validate_on_submit() else None
+    if decision not in {"publish", "return"}:
+        abort(400)
+    course = _load_course(course_id, decision)
+    try:
+        if decision == "publish":
+            service.publish(actor=current_user, course=course, comment=form.comment.data)
+        else:
+            service.return_for_changes(actor=current_user, course=course, comment=form.comment.data)
+    except ServiceError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+    else:
+        db.session.commit()
+        flash(_("Published.") if decision == "publish" else _("Returned to the author."), "success")
+    return redirect(url_for("courses.review_queue"))
+
+
+__all__ = ["bp", "choices", "home_panel", "nav_items"]

@@ -1,0 +1,531 @@
+"""Authoring and review: courses, units and lessons; draft → in_review → published.
+
+Lesson content is edited in a draft revision; learners keep the published revision until the
+course is published again through review, when every draft revision is swapped in at once.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import nh3
+from flask_babel import gettext as _
+from sqlalchemy import func, select
+
+from courses.models import (
+    MIXED_FORMAT,
+    Audience,
+    Category,
+    Course,
+    CourseStatus,
+    CourseUnit,
+    DrugType,
+    GradeBand,
+    Lesson,
+    LessonKind,
+    LessonRevision,
+    LessonRole,
+    Subject,
+)
+from courses.service.access import authoring_units
+from elearn.extensions import db
+from elearn.models import Unit, User
+from elearn.service import audit
+from elearn.service.errors import ServiceError
+from media.models import Asset, AssetKind, AssetStatus
+
+#: the HTML a rich-text lesson may contain; everything else is stripped
+ALLOWED_TAGS = frozenset(
+    {
+        "p",
+        "br",
+        "strong",
+        "em",
+        "b",
+        "i",
+        "u",
+        "h2",
+        "h3",
+        "h4",
+        "ul",
+        "ol",
+        "li",
+        "blockquote",
+        "a",
+    }
+)
+ALLOWED_ATTRIBUTES = {"a": {"href", "title"}}
+#: reading speed used for a rich-text lesson's required time (characters a second), and bounds
+READING_CHARS_PER_SECOND = 10
+MIN_READING_SECONDS = 20.0
+MAX_READING_SECONDS = 600.0
+#: which asset kind each media lesson kind plays
+ASSET_KIND_FOR = {
+    LessonKind.VIDEO: AssetKind.VIDEO,
+    LessonKind.AUDIO: AssetKind.AUDIO,
+    LessonKind.DOCUMENT: AssetKind.DOCUMENT,
+}
+MAX_TITLE = 200
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def sanitize_html(html: str) -> str:
+    """Rich text as authors may write it: a small set of tags, safe links, no scripts or styles."""
+    return nh3.clean(
+        html or "",
+        tags=set(ALLOWED_TAGS),
+        attributes={k: set(v) for k, v in ALLOWED_ATTRIBUTES.items()},
+        url_schemes={"http", "https", "mailto"},
+    )
+
+
+def reading_seconds(html: str) -> float:
+    """How long a learner must spend on a rich-text lesson to complete it."""
+    text = nh3.clean(html or "", tags=set()).strip()
+    seconds = len(text) / READING_CHARS_PER_SECOND
+    return float(min(MAX_READING_SECONDS, max(MIN_READING_SECONDS, round(seconds))))
+
+
+def _choice(value: str | None, allowed: type, field: str, *, required: bool = True) -> str | None:
+    value = (value or "").strip() or None
+    if value is None:
+        if required:
+            raise ServiceError(_("Choose a value for this field."), field=field, status=422)
+        return None
+    if value not in {member.value for member in allowed}:  # type: ignore[attr-defined]
+        raise ServiceError(
+            _("%(value)s is not a valid choice.", value=value), field=field, status=422
+        )
+    return value
+
+
+def _title(value: str | None, field: str = "title") -> str:
+    title = (value or "").strip()
+    if not title:
+        raise ServiceError(_("Give it a title."), field=field, status=422)
+    if len(title) > MAX_TITLE:
+        raise ServiceError(
+            _("The title may be at most %(n)d characters long.", n=MAX_TITLE),
+            field=field,
+            status=422,
+        )
+    return title
+
+
+def _course_fields(
+    *,
+    audience: str | None,
+    grade_band: str | None,
+    category: str | None,
+    drug_type: str | None,
+    subject: str | None,
+) -> dict[str, str | None]:
+    fields = {
+        "audience": _choice(audience, Audience, "audience"),
+        "category": _choice(category, Category, "category"),
+        "drug_type": _choice(drug_type, DrugType, "drug_type", required=False),
+        "subject": _choice(subject, Subject, "subject", required=False),
+        "grade_band": _choice(grade_band, GradeBand, "grade_band", required=False),
+    }
+    if fields["audience"] == Audience.STUDENT and fields["grade_band"] is None:
+        raise ServiceError(
+            _("Choose the grade band of a course for students."), field="grade_band", status=422
+        )
+    if fields["audience"] != Audience.STUDENT:
+        fields["grade_band"] = None
+    return fields
+
+
+def _require_editable(course: Course) -> None:
+    if course.status == CourseStatus.IN_REVIEW:
+        raise ServiceError(
+            _(
+                "This course is waiting for review; it can be edited once it is published or returned."
+            ),
+            status=409,
+        )
+    if course.status == CourseStatus.ARCHIVED:
+        raise ServiceError(_("This course is archived."), status=409)
+
+
+def _touch(course: Course) -> None:
+    """An edit to a published course starts a new draft; learners keep the published version."""
+    if course.status == CourseStatus.PUBLISHED:
+        course.status = CourseStatus.DRAFT
+    course.updated_at = _now()
+
+
+def create_course(
+    *,
+    actor: User,
+    unit: Unit,
+    title: str,
+    description: str = "",
+    audience: str,
+    category: str,
+    grade_band: str | None = None,
+    drug_type: str | None = None,
+    subject: str | None = None,
+) -> Course:
+    """Create a draft course owned by ``unit`` (one of the units the actor may author at)."""
+    if unit.id not in {u.id for u in authoring_units(actor)}:
+        raise ServiceError(_("You cannot create courses for this unit."), status=403, field="unit")
+    course = Course(
+        title=_title(title),
+        description=(description or "").strip(),
+        unit=unit,
+        author=actor,
+        status=CourseStatus.DRAFT,
+        version=0,
+        **_course_fields(
+            audience=audience,
+            grade_band=grade_band,
+            category=category,
+            drug_type=drug_type,
+            subject=subject,
+        ),
+    )
+    db.session.add(course)
+    db.session.flush()
+    audit.record(
+        "course.created", actor=actor, unit_id=unit.id, target_type="course", target_id=course.id
+    )
+    return course
+
+
+def update_course(
+    *,
+    actor: User,
+    course: Course,
+    title: str,
+    description: str,
+    audience: str,
+    category: str,
+    grade_band: str | None = None,
+    drug_type: str | None = None,
+    subject: str | None = None,
+) -> Course:
+    """Change a course's description and tags (they apply at once; lessons go through review)."""
+    _require_editable(course)
+    fields = _course_fields(
+        audience=audience,
+        grade_band=grade_band,
+        category=category,
+        drug_type=drug_type,
+        subject=subject,
+    )
+    if course.version >= 1 and fields["audience"] != course.audience:
+        raise ServiceError(
+            _("The audience of a published course cannot change; create a new course instead."),
+            field="audience",
+            status=409,
+        )
+    course.title = _title(title)
+    course.description = (description or "").strip()
+    for name, value in fields.items():
+        setattr(course, name, value)
+    course.updated_at = _now()
+    audit.record(
+        "course.updated",
+        actor=actor,
+        unit_id=course.unit_id,
+        target_type="course",
+        target_id=course.id,
+    )
+    db.session.flush()
+    return course
+
+
+def add_course_unit(*, actor: User, course: Course, title: str) -> CourseUnit:
+    """Add a unit (chapter) at the end of the course."""
+    _require_editable(course)
+    position = db.session.scalar(
+        select(func.coalesce(func.max(CourseUnit.position), 0)).where(
+            CourseUnit.course_id == course.id
+        )
+    )
+    course_unit = CourseUnit(course=course, title=_title(title), position=(position or 0) + 1)
+    db.session.add(course_unit)
+    _touch(course)
+    db.session.flush()
+    return course_unit
+
+
+def _check_asset(
+    *, actor: User, kind: str, asset_id: str | None, kept_asset_id: str | None = None
+) -> Asset | None:
+    if kind == LessonKind.RICH_TEXT:
+        return None
+    if not asset_id:
+        raise ServiceError(_("Choose a file for this lesson."), field="asset_id", status=422)
+    asset = db.session.get(Asset, str(asset_id))
+    if asset is None or (asset.owner_id != actor.id and asset.id != kept_asset_id):
+        # another person's asset is as good as missing
+        raise ServiceError(_("No such file among your uploads."), field="asset_id", status=422)
+    if asset.kind != ASSET_KIND_FOR[LessonKind(kind)]:
+        raise ServiceError(
+            _("This file does not fit this kind of lesson."), field="asset_id", status=422
+        )
+    if asset.status not in {AssetStatus.READY, AssetStatus.PROCESSING}:
+        raise ServiceError(
+            _("This file cannot be used: it is still uploading or its processing failed."),
+            field="asset_id",
+            status=422,
+        )
+    return asset
+
+
+def _revision_fields(
+    *,
+    actor: User,
+    title: str,
+    kind: str,
+    asset_id: str | None,
+    body_html: str,
+    role: str,
+    subject: str | None,
+    quiz_id: int | None,
+    kept_asset_id: str | None = None,
+) -> dict[str, object]:
+    kind_value = _choice(kind, LessonKind, "kind")
+    assert kind_value is not None
+    role_value = _choice(role or LessonRole.DEDICATED, LessonRole, "role")
+    subject_value = _choice(subject, Subject, "subject", required=False)
+    if role_value == LessonRole.INFILTRATION and subject_value is None:
+        raise ServiceError(
+            _("Choose the subject an infiltration lesson is taught in."),
+            field="subject",
+            status=422,
+        )
+    asset = _check_asset(
+        actor=actor, kind=kind_value, asset_id=asset_id, kept_asset_id=kept_asset_id
+    )
+    body = sanitize_html(body_html)
+    if kind_value == LessonKind.RICH_TEXT and not nh3.clean(body, tags=set()).strip():
+        raise ServiceError(_("Write the text of the lesson."), field="body_html", status=422)
+    return {
+        "title": _title(title),
+        "kind": kind_value,
+        "asset_id": asset.id if asset is not None else None,
+        "body_html": body,
+        "role": role_value,
+        "subject": subject_value,
+        "quiz_id": quiz_id,
+        "reading_seconds": reading_seconds(body) if kind_value == LessonKind.RICH_TEXT else None,
+    }
+
+
+def add_lesson(
+    *,
+    actor: User,
+    course: Course,
+    title: str,
+    kind: str,
+    course_unit: CourseUnit | None = None,
+    asset_id: str | None = None,
+    body_html: str = "",
+    role: str = LessonRole.DEDICATED,
+    subject: str | None = None,
+    quiz_id: int | None = None,
+) -> Lesson:
+    """Add a lesson at the end of a unit (the course's last, or a first one made for it)."""
+    _require_editable(course)
+    fields = _revision_fields(
+        actor=actor,
+        title=title,
+        kind=kind,
+        asset_id=asset_id,
+        body_html=body_html,
+        role=role,
+        subject=subject,
+        quiz_id=quiz_id,
+    )
+    if course_unit is None:
+        course_unit = course.course_units[-1] if course.course_units else None
+    if course_unit is None:
+        # the first unit is named after the course; authors rename or add units as they go
+        course_unit = add_course_unit(actor=actor, course=course, title=course.title)
+    elif course_unit.course_id != course.id:
+        raise ServiceError(_("That unit belongs to another course."), field="unit", status=422)
+    position = db.session.scalar(
+        select(func.coalesce(func.max(Lesson.position), 0)).where(
+            Lesson.course_unit_id == course_unit.id
+        )
+    )
+    lesson = Lesson(course=course, course_unit=course_unit, position=(position or 0) + 1)
+    db.session.add(lesson)
+    db.session.flush()
+    revision = LessonRevision(lesson_id=lesson.id, number=1, created_by_id=actor.id, **fields)
+    db.session.add(revision)
+    db.session.flush()
+    lesson.draft_revision = revision
+    _touch(course)
+    db.session.flush()
+    return lesson
+
+
+def update_lesson(
+    *,
+    actor: User,
+    lesson: Lesson,
+    title: str,
+    kind: str,
+    asset_id: str | None = None,
+    body_html: str = "",
+    role: str = LessonRole.DEDICATED,
+    subject: str | None = None,
+    quiz_id: int | None = None,
+) -> LessonRevision:
+    """Edit a lesson. The change goes into its draft revision; the published one stays watchable."""
+    course = lesson.course
+    _require_editable(course)
+    current = lesson.working_revision
+    fields = _revision_fields(
+        actor=actor,
+        title=title,
+        kind=kind,
+        asset_id=asset_id,
+        body_html=body_html,
+        role=role,
+        subject=subject,
+        quiz_id=quiz_id,
+        # a co-editor may keep the file another author put in the lesson
+        kept_asset_id=current.asset_id if current is not None else None,
+    )
+    draft = lesson.draft_revision
+    if draft is None:
+        number = db.session.scalar(
+            select(func.max(LessonRevision.number)).where(LessonRevision.lesson_id == lesson.id)
+        )
+        draft = LessonRevision(lesson_id=lesson.id, number=(number or 0) + 1)
+        db.session.add(draft)
+    for name, value in fields.items():
+        setattr(draft, name, value)
+    draft.created_by_id = actor.id
+    db.session.flush()
+    lesson.draft_revision = draft
+    _touch(course)
+    db.session.flush()
+    return draft
+
+
+def _lessons(course: Course) -> list[Lesson]:
+    return list(
+        db.session.scalars(
+            select(Lesson)
+            .join(CourseUnit, CourseUnit.id == Lesson.course_unit_id)
+            .where(Lesson.course_id == course.id)
+            .order_by(CourseUnit.position, Lesson.position)
+        )
+    )
+
+
+def submit_for_review(*, actor: User, course: Course) -> Course:
+    """The author hands a draft to the admins of its unit for review."""
+    if course.status != CourseStatus.DRAFT:
+        raise ServiceError(_("Only a draft can be submitted for review."), status=409)
+    lessons = _lessons(course)
+    if not any(lesson.working_revision is not None for lesson in lessons):
+        raise ServiceError(_("Add at least one lesson before submitting."), status=409)
+    if not any(lesson.draft_revision is not None for lesson in lessons) and course.version >= 1:
+        raise ServiceError(_("Nothing has changed since the last publication."), status=409)
+    _check_assets_usable(lessons)
+    course.status = CourseStatus.IN_REVIEW
+    course.submitted_at = _now()
+    course.review_comment = None
+    audit.record(
+        "course.submitted",
+        actor=actor,
+        unit_id=course.unit_id,
+        target_type="course",
+        target_id=course.id,
+    )
+    db.session.flush()
+    return course
+
+
+def _check_assets_usable(lessons: list[Lesson]) -> None:
+    for lesson in lessons:
+        revision = lesson.working_revision
+        asset = revision.asset if revision is not None else None
+        if revision is not None and asset is not None and asset.status == AssetStatus.FAILED:
+            raise ServiceError(
+                _(
+                    "The file of lesson %(title)s failed processing; choose another file.",
+                    title=revision.title,
+                ),
+                status=409,
+            )
+
+
+def publish(*, actor: User, course: Course, comment: str | None = None) -> Course:
+    """A reviewer publishes a course in review: every draft revision becomes the live one."""
+    if course.status != CourseStatus.IN_REVIEW:
+        raise ServiceError(_("Only a course in review can be published."), status=409)
+    lessons = _lessons(course)
+    _check_assets_usable(lessons)
+    now = _now()
+    for lesson in lessons:
+        draft = lesson.draft_revision
+        if draft is not None:
+            draft.published_at = now
+            lesson.published_revision = draft
+            lesson.draft_revision = None
+    live = [lesson.published_revision for lesson in lessons if lesson.published_revision]
+    kinds = {revision.kind for revision in live}
+    course.format = kinds.pop() if len(kinds) == 1 else (MIXED_FORMAT if kinds else None)
+    course.duration_seconds = sum(revision.duration_seconds or 0 for revision in live) or None
+    course.version += 1
+    course.status = CourseStatus.PUBLISHED
+    course.published_at = now
+    course.published_by_id = actor.id
+    course.review_comment = (comment or "").strip() or None
+    audit.record(
+        "course.published",
+        actor=actor,
+        unit_id=course.unit_id,
+        target_type="course",
+        target_id=course.id,
+        version=course.version,
+        comment=course.review_comment,
+    )
+    db.session.flush()
+    return course
+
+
+def return_for_changes(*, actor: User, course: Course, comment: str) -> Course:
+    """A reviewer sends a course back to its author with a comment saying what to change."""
+    if course.status != CourseStatus.IN_REVIEW:
+        raise ServiceError(_("Only a course in review can be returned."), status=409)
+    comment = (comment or "").strip()
+    if not comment:
+        raise ServiceError(_("Say what the author should change."), field="comment", status=422)
+    course.status = CourseStatus.DRAFT
+    course.review_comment = comment
+    audit.record(
+        "course.returned",
+        actor=actor,
+        unit_id=course.unit_id,
+        target_type="course",
+        target_id=course.id,
+        comment=comment,
+    )
+    db.session.flush()
+    return course
+
+
+def archive(*, actor: User, course: Course) -> Course:
+    """Take a course out of the library (progress and completions are kept)."""
+    course.status = CourseStatus.ARCHIVED
+    audit.record(
+        "course.archived",
+        actor=actor,
+        unit_id=course.unit_id,
+        target_type="course",
+        target_id=course.id,
+    )
+    db.session.flush()
+    return course

@@ -1,0 +1,177 @@
+"""The network classroom's pages: they render in Chinese, hide other scopes, drive the workflow."""
+
+from __future__ import annotations
+
+from courses.models import Course, CourseStatus
+from elearn.extensions import db
+from tests.conftest import post_form
+from tests.courses.test_api import STUDENT_COURSE, TEACHER_COURSE, demo_ids
+
+
+def text(response) -> str:
+    return response.get_data(as_text=True)
+
+
+def test_library_page_in_chinese_with_facets(signed_in):
+    page = signed_in("student1").get("/courses")
+    assert page.status_code == 200
+    body = text(page)
+    assert "网络课堂" in body and STUDENT_COURSE in body and TEACHER_COURSE not in body
+    assert "全部类别" in body and "音视频" in body and "小学高年级（四至六年级）" in body
+    filtered = text(signed_in("student1").get("/courses?category=typical_case"))
+    assert STUDENT_COURSE not in filtered and "没有符合条件的课程" in filtered
+
+
+def test_home_panel_and_menu(signed_in):
+    body = text(signed_in("student1").get("/"))
+    assert "我的课程" in body and STUDENT_COURSE in body
+    assert 'href="/courses"' in body and "网络课堂" in body
+    assert "课程审核" not in body  # students review nothing
+    assert "课程审核" in text(signed_in("school_admin").get("/"))
+
+
+def test_course_and_lesson_pages(signed_in):
+    course_id, (lesson_id, _) = demo_ids(STUDENT_COURSE)
+    client = signed_in("student1")
+    page = client.get(f"/courses/{course_id}")
+    assert page.status_code == 200
+    body = text(page)
+    assert "已完成 0 / 2 课时" in body and "学科渗透" in body and "生物" in body
+    player = text(client.get(f"/lessons/{lesson_id}"))
+    assert "什么是毒品" in player  # the rich text
+    assert f"/api/v1/lessons/{lesson_id}/heartbeats" in player
+    assert "player.js" in player and "已学习 0 秒" in player
+
+
+def test_my_courses_page_shows_progress_bars(signed_in):
+    body = text(signed_in("parent1").get("/courses/mine"))
+    assert "家长学校：守护孩子远离毒品" in body and 'role="progressbar"' in body
+    teacher = text(signed_in("teacher1").get("/courses/mine"))
+    assert TEACHER_COURSE in teacher
+
+
+def test_other_scopes_and_tracks_are_404(signed_in):
+    teacher_course, (lesson_id,) = demo_ids(TEACHER_COURSE)
+    student = signed_in("student1")
+    assert student.get(f"/courses/{teacher_course}").status_code == 404
+    assert student.get(f"/lessons/{lesson_id}").status_code == 404
+    assert student.get(f"/courses/{teacher_course}/edit").status_code == 404
+    missing = student.get("/courses/999999")
+    assert missing.status_code == 404 and "不存在" in text(missing)
+    # a school's course is invisible outside that school
+    course_id = _create_through_pages(signed_in)
+    outsider = signed_in("s_S0201_5_01")
+    assert outsider.get(f"/courses/{course_id}").status_code == 404
+    assert signed_in("county_admin").get(f"/courses/{course_id}").status_code == 200
+
+
+def _create_through_pages(signed_in) -> int:
+    teacher = signed_in("teacher1")
+    form = text(teacher.get("/courses/new"))
+    assert "新建课程" in form and "示范市第一小学" in form
+    created = post_form(
+        teacher,
+        "/courses/new",
+        {
+            "title": "校本禁毒课",
+            "description": "五年级校本课程",
+            "unit": _school_id(),
+            "audience": "student",
+            "grade_band": "upper_primary",
+            "category": "courseware",
+            "drug_type": "general",
+            "subject": "",
+        },
+    )
+    assert created.status_code == 302, text(created)[:2000]
+    course_id = int(created.headers["Location"].rstrip("/").split("/")[-2])
+    added = post_form(
+        teacher,
+        f"/courses/{course_id}/lessons/new",
+        {
+            "title": "第一课",
+            "course_unit": "0",
+            "kind": "rich_text",
+            "asset_id": "",
+            "body_html": "<p>珍爱生命，远离毒品。</p><script>alert(1)</script>",
+            "role": "dedicated",
+            "subject": "",
+        },
+    )
+    assert added.status_code == 302, text(added)[:2000]
+    submitted = post_form(teacher, f"/courses/{course_id}/submit")
+    assert submitted.status_code == 302
+    admin = signed_in("school_admin")
+    queue = text(admin.get("/courses/review"))
+    assert "校本禁毒课" in queue and "发布" in queue
+    published = post_form(admin, f"/courses/{course_id}/review", {"decision": "publish"})
+    assert published.status_code == 302
+    course = db.session.get(Course, course_id)
+    assert course.status == CourseStatus.PUBLISHED
+    lesson = course.course_units[0].lessons[0]
+    assert "<script" not in lesson.published_revision.body_html
+    return course_id
+
+
+def _school_id() -> int:
+    from tests.conftest import unit_by_code
+
+    return unit_by_code("S0101").id
+
+
+def test_review_return_with_comment_shows_to_the_author(signed_in):
+    teacher = signed_in("teacher1")
+    created = post_form(
+        teacher,
+        "/courses/new",
+        {
+            "title": "待修改课程",
+            "unit": _school_id(),
+            "audience": "teacher",
+            "category": "typical_case",
+        },
+    )
+    course_id = int(created.headers["Location"].rstrip("/").split("/")[-2])
+    post_form(
+        teacher,
+        f"/courses/{course_id}/lessons/new",
+        {
+            "title": "案例",
+            "course_unit": "0",
+            "kind": "rich_text",
+            "body_html": "<p>案例</p>",
+            "role": "dedicated",
+        },
+    )
+    post_form(teacher, f"/courses/{course_id}/submit")
+    admin = signed_in("school_admin")
+    no_comment = post_form(admin, f"/courses/{course_id}/review", {"decision": "return"})
+    assert no_comment.status_code == 302
+    assert db.session.get(Course, course_id).status == CourseStatus.IN_REVIEW
+    post_form(
+        admin, f"/courses/{course_id}/review", {"decision": "return", "comment": "补充案例来源"}
+    )
+    page = text(teacher.get(f"/courses/{course_id}/edit"))
+    assert "审核意见：补充案例来源" in page and "提交审核" in page
+    # a teacher cannot review: the course is in sight, so 403
+    post_form(teacher, f"/courses/{course_id}/submit")
+    assert (
+        post_form(teacher, f"/courses/{course_id}/review", {"decision": "publish"}).status_code
+        == 403
+    )
+
+
+def test_invalid_course_form_is_400_with_chinese_message(signed_in):
+    response = post_form(
+        signed_in("teacher1"),
+        "/courses/new",
+        {"title": "缺学段", "unit": _school_id(), "audience": "student", "category": "courseware"},
+    )
+    assert response.status_code == 400
+    assert "面向学生的课程请选择适用学段" in text(response)
+
+
+def test_pages_work_in_english_too(signed_in):
+    client = signed_in("student1")
+    client.set_cookie("lang", "en")
+    assert "Network classroom" in text(client.get("/courses"))
