@@ -11,7 +11,8 @@ Fixtures for feature tests:
 
 Each run gets its own database and its own Redis database number (1–14, claimed with a key), so
 runs of several developers on one machine don't cross. The server's and worker's logs are written
-to ``test-artifacts/e2e/`` and their tails are attached to the report of a failing test.
+to ``test-artifacts/e2e/<name>-<pid>.log`` and their tails are attached to the report of a failing
+test.
 """
 
 from __future__ import annotations
@@ -153,7 +154,18 @@ def _redis_url(number: int) -> str:
 @pytest.fixture(scope="session")
 def e2e_artifacts() -> Path:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    stale = time.time() - 24 * 3600
+    for old in ARTIFACTS.glob("*.log"):  # logs of earlier runs (each run names its own)
+        if old.stat().st_mtime < stale:
+            old.unlink(missing_ok=True)
     return ARTIFACTS
+
+
+def _log_file(folder: Path, name: str) -> Path:
+    """test-artifacts/e2e/<name>-<pid>.log: runs that overlap keep their logs apart."""
+    path = folder / f"{name}-{os.getpid()}.log"
+    path.write_text("")
+    return path
 
 
 @pytest.fixture(scope="session")
@@ -186,8 +198,7 @@ def e2e_env(
         "PYTHONUNBUFFERED": "1",
     }
     env.pop("ELEARN_DEMO", None)
-    log = e2e_artifacts / "setup.log"
-    log.write_text("")
+    log = _log_file(e2e_artifacts, "setup")
     try:
         _run_step([str(BIN / "flask"), "--app", "app", "db", "upgrade", "heads"], env, log)
         _run_step(
@@ -203,8 +214,7 @@ def live_url(e2e_env: dict[str, str], e2e_artifacts: Path) -> Iterator[str]:
     """http://127.0.0.1:<port> of `flask elearn serve` running in a subprocess."""
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    log = e2e_artifacts / "server.log"
-    log.write_text("")
+    log = _log_file(e2e_artifacts, "server")
     argv = [str(BIN / "flask"), "--app", "app", "elearn", "serve"]
     server = _start([*argv, "--host", "127.0.0.1", "--port", str(port)], e2e_env, log)
     _LOGS.append(log)
@@ -242,8 +252,7 @@ def e2e_worker(
     """A Celery worker on the server's broker, answering a ping before the test starts."""
     from celery import Celery
 
-    log = e2e_artifacts / "worker.log"
-    log.write_text("")
+    log = _log_file(e2e_artifacts, "worker")
     node = f"e2e-{os.getpid()}@%h"
     argv = [str(BIN / "celery"), "-A", "app.celery_app", "worker", "-Q", "celery,media"]
     worker = _start(

@@ -124,11 +124,18 @@ def test_unit_browser_on_a_phone(new_page, shot):
     assert re.search(r"/admin/units/\d+$", page.url), page.url
     assert "示范市" in page.inner_text("h1")
     assert page.locator(".metrics .metric").count() == 4
+    schools = page.locator("main ul.list li").all_inner_texts()
+    assert any("S0101" in text and "小学" in text and "年级 2" in text for text in schools), schools
     assert_fits(page, PHONE)
     shot(page, "county")
     with page.expect_navigation():
         page.get_by_role("link", name="示范市第一小学").click()
     assert "示范市第一小学" in page.inner_text("h1")
+    grades = page.locator("main ul.list li").all_inner_texts()
+    assert [" ".join(text.split()) for text in grades] == [
+        "五年级 G5 · 班级 1",
+        "六年级 G6 · 班级 1",
+    ]
     assert_fits(page, PHONE)
     shot(page, "school")
     with page.expect_navigation():
