@@ -1,7 +1,96 @@
-"""The `live` feature package (see ARCHITECTURE.md)."""
+"""The `live` feature package: live lectures (在线教育), see ARCHITECTURE.md."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any
 
 from flask import Flask
 
+from elearn.config import ConfigError
+
+
+def _origins() -> list[str] | None:
+    """Origins allowed to open a Socket.IO connection; None means the page's own origin only."""
+    raw = os.environ.get("ELEARN_LIVE_ORIGINS", "").strip()
+    if not raw:
+        return None
+    origins = [origin.strip().rstrip("/") for origin in raw.split(",") if origin.strip()]
+    for origin in origins:
+        if not origin.startswith(("http://", "https://")):
+            raise ConfigError(
+                "ELEARN_LIVE_ORIGINS must be a comma-separated list of origins such as "
+                "https://elearn.example.org."
+            )
+    return origins
+
+
+def _share() -> float:
+    raw = os.environ.get("ELEARN_LIVE_TRAINING_SHARE", "").strip()
+    if not raw:
+        return 0.8
+    try:
+        share = float(raw)
+    except ValueError:
+        raise ConfigError("ELEARN_LIVE_TRAINING_SHARE must be a number such as 0.8.") from None
+    if not 0 < share <= 1:
+        raise ConfigError("ELEARN_LIVE_TRAINING_SHARE must lie in (0, 1].")
+    return share
+
+
+def _number(name: str, default: float) -> float:
+    raw = os.environ.get(f"ELEARN_{name}", "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"ELEARN_{name} must be a number.") from None
+    if value <= 0:
+        raise ConfigError(f"ELEARN_{name} must be above 0.")
+    return value
+
+
+@dataclass
+class LiveState:
+    """This process's Socket.IO helpers (stored in ``app.extensions["live"]``)."""
+
+    presence: Any
+    throttle: Any
+    summaries: Any
+
 
 def init_app(app: Flask) -> None:
-    """Register this package's blueprints, namespaces, CLI and signal receivers."""
+    """Register the API, pages, Socket.IO namespace, permission rule, panels, seeder and signal."""
+    from elearn import cli, permissions, signals, web
+    from elearn.api.openapi import EXTRA_COMPONENTS
+    from elearn.extensions import socketio
+    from elearn.routes.home import HOME_PANELS
+    from live import api, demo, events, presence, routes, service, summaries, throttle
+    from live.models import Lecture
+
+    app.config.setdefault("LIVE_TRAINING_SHARE", _share())
+    app.config.setdefault("LIVE_ORIGINS", _origins())
+    app.config.setdefault("LIVE_RATE_PER_SECOND", _number("LIVE_RATE_PER_SECOND", 1.0))
+    app.config.setdefault("LIVE_RATE_BURST", int(_number("LIVE_RATE_BURST", 5)))
+    # The carrier passes cors_allowed_origins=[] (no check at all); a live room must refuse
+    # cross-site sockets riding on the session cookie, so same-origin unless configured.
+    if socketio.server is not None:
+        socketio.server.eio.cors_allowed_origins = app.config["LIVE_ORIGINS"]
+    app.extensions["live"] = LiveState(
+        presence=presence.from_app(app),
+        throttle=throttle.from_app(app),
+        summaries=summaries.PollSummaries(app),
+    )
+    permissions.register_rule(Lecture, service.lecture_rule)
+    api.init_app(app)
+    EXTRA_COMPONENTS.update(api.COMPONENTS)
+    app.register_blueprint(routes.bp)
+    if routes.home_panel not in HOME_PANELS:
+        HOME_PANELS.append(routes.home_panel)
+    if routes.nav_items not in web.NAV_PROVIDERS:
+        web.NAV_PROVIDERS.append(routes.nav_items)
+    if demo.seed_demo_lecture not in cli.DEMO_SEEDERS:
+        cli.DEMO_SEEDERS.append(demo.seed_demo_lecture)
+    signals.user_logged_out.connect(events.on_logout, sender=app, weak=False)

@@ -17,6 +17,7 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
+from elearn import signals
 from elearn.extensions import db, limiter
 from elearn.forms import LoginForm, PasswordChangeForm
 from elearn.service import accounts, coverage_hooks
@@ -80,10 +81,13 @@ def login():
 @bp.route("/logout", methods=["POST"])
 @login_required
 def logout():
-    accounts.end_session(current_user.get_id(), user=current_user)
+    token = current_user.get_id()
+    user = current_user._get_current_object()
+    accounts.end_session(token, user=user)
     db.session.commit()
     logout_user()
     session.clear()
+    signals.user_logged_out.send(current_app._get_current_object(), user=user, session_token=token)
     flash(_("You have signed out."), "info")
     return redirect(url_for("auth.login"))
 

@@ -1,0 +1,373 @@
+"""The Socket.IO namespace ``/live``: thin handlers around ``live.service``.
+
+Each handler authenticates the connection again (a revoked session stops at its next event even
+if the disconnect were lost), applies the per-user rate limit, makes one service call, commits,
+and emits. Refusals go back as an ``error`` event ``{"event", "message"}`` in the user's language
+and as the acknowledgement ``{"ok": false, "error"}``. The events are documented in
+``live/EVENTS.md``.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from flask import current_app, request
+from flask_babel import gettext as _
+from flask_login import current_user
+from flask_socketio import ConnectionRefusedError, emit, join_room, leave_room
+
+from elearn.extensions import db, socketio
+from elearn.models import Unit, User
+from elearn.service import accounts
+from elearn.service.errors import ServiceError
+from live import service
+from live.models import Lecture, LectureStatus, MessageKind
+from live.summaries import NAMESPACE, room_of
+
+log = logging.getLogger(__name__)
+
+
+def hosts_room(lecture_id: int) -> str:
+    return f"lecture:{lecture_id}:hosts"
+
+
+def user_room(user_id: int) -> str:
+    return f"user:{user_id}"
+
+
+@dataclass
+class Connection:
+    """What this process knows of one of its sockets."""
+
+    user_id: int
+    #: "session" (page cookie) or "token" (API token), and the secret to re-check it with
+    kind: str
+    secret: str
+    lecture_id: int | None = None
+
+
+_CONNECTIONS: dict[str, Connection] = {}
+_LOCK = threading.Lock()
+
+
+def _live() -> Any:
+    return current_app.extensions["live"]
+
+
+def _refuse(message: str) -> None:
+    raise ConnectionRefusedError(message)
+
+
+@socketio.on("connect", namespace=NAMESPACE)
+def on_connect(auth: Any = None) -> None:
+    token = auth.get("token") if isinstance(auth, dict) else None
+    user: User | None
+    if isinstance(token, str) and token:
+        check = accounts.load_token_user(token)
+        if check.user is None:
+            db.session.rollback()
+            _refuse(check.error or _("Sign in first."))
+        user, kind, secret = check.user, "token", token
+    elif current_user.is_authenticated and current_user.current_session_id:
+        user, kind, secret = current_user, "session", current_user.current_session_id
+    else:
+        _refuse(_("Sign in first."))
+    assert user is not None
+    sid = request.sid  # type: ignore[attr-defined]
+    with _LOCK:
+        _CONNECTIONS[sid] = Connection(user_id=user.id, kind=kind, secret=secret)
+    session_key = accounts.hash_token(secret) if kind == "session" else None
+    _live().presence.add(sid, user_id=user.id, session_key=session_key)
+    join_room(user_room(user.id))
+    db.session.rollback()
+
+
+@socketio.on("disconnect", namespace=NAMESPACE)
+def on_disconnect(*_reason: Any) -> None:
+    sid = request.sid  # type: ignore[attr-defined]
+    with _LOCK:
+        _CONNECTIONS.pop(sid, None)
+    _live().presence.remove(sid)
+    try:
+        service.close_interval(sid=sid)
+        db.session.commit()
+    except Exception:  # noqa: BLE001 - a failed count must not break the disconnect
+        db.session.rollback()
+        log.exception("closing attendance of %s failed", sid)
+
+
+def _connection() -> Connection | None:
+    with _LOCK:
+        return _CONNECTIONS.get(request.sid)  # type: ignore[attr-defined]
+
+
+def _current_actor(conn: Connection) -> User | None:
+    if conn.kind == "session":
+        return accounts.load_session_user(conn.secret)
+    return accounts.load_token_user(conn.secret).user
+
+
+def _lecture_of(conn: Connection, actor: User) -> Lecture:
+    if conn.lecture_id is None:
+        raise ServiceError(_("Join a lecture first."))
+    lecture = db.session.get(Lecture, conn.lecture_id)
+    if lecture is None:
+        raise ServiceError(_("This lecture does not exist, or is not for you."), status=404)
+    if service.is_banned(actor, lecture) and not service.is_host(actor, lecture):
+        raise ServiceError(_("You have been removed from this lecture."), status=403)
+    return lecture
+
+
+def _handler(name: str, *, limited: bool = False) -> Callable[..., Any]:
+    """Wrap an event: re-authenticate, rate-limit, commit or roll back, report refusals."""
+
+    def decorate(func: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(func)
+        def wrapper(data: Any = None) -> Any:
+            sid = request.sid  # type: ignore[attr-defined]
+            conn = _connection()
+            actor = _current_actor(conn) if conn else None
+            if conn is None or actor is None:
+                db.session.rollback()
+                message = _("Your sign-in has ended. Sign in again.")
+                emit("error", {"event": name, "message": message})
+                socketio.server.disconnect(sid, namespace=NAMESPACE)
+                return {"ok": False, "error": message}
+            try:
+                if limited and not _live().throttle.allow(f"user:{actor.id}"):
+                    raise ServiceError(
+                        _("You are sending messages too fast. Wait a moment."), status=429
+                    )
+                result = func(conn, actor, data if data is not None else {})
+                db.session.commit()
+            except ServiceError as error:
+                db.session.rollback()
+                emit("error", {"event": name, "message": error.message})
+                return {"ok": False, "error": error.message}
+            except Exception:  # noqa: BLE001 - the socket must get an answer, never a hang
+                db.session.rollback()
+                log.exception("live event %s failed", name)
+                message = _("Something went wrong on our side. Try again later.")
+                emit("error", {"event": name, "message": message})
+                return {"ok": False, "error": message}
+            return {"ok": True, **(result or {})}
+
+        socketio.on_event(name, wrapper, namespace=NAMESPACE)
+        return wrapper
+
+    return decorate
+
+
+def _field(data: Any, key: str) -> Any:
+    return data.get(key) if isinstance(data, dict) else None
+
+
+def _leave_current(conn: Connection) -> None:
+    if conn.lecture_id is None:
+        return
+    leave_room(room_of(conn.lecture_id))
+    leave_room(hosts_room(conn.lecture_id))
+    service.close_interval(sid=request.sid)  # type: ignore[attr-defined]
+    conn.lecture_id = None
+
+
+@_handler("join")
+def on_join(conn: Connection, actor: User, data: Any) -> dict[str, Any]:
+    try:
+        lecture = db.session.get(Lecture, int(_field(data, "lecture_id")))
+    except (TypeError, ValueError):
+        lecture = None
+    if lecture is None:
+        raise ServiceError(_("This lecture does not exist, or is not for you."), status=404)
+    service.check_can_join(actor, lecture)
+    class_unit = None
+    screen = _field(data, "class_screen")
+    if isinstance(screen, dict):
+        try:
+            class_unit = db.session.get(Unit, int(screen.get("class_id")))  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            class_unit = None
+        if class_unit is None:
+            raise ServiceError(
+                _("Only a teacher of this class can open its class screen."), status=403
+            )
+    _leave_current(conn)
+    host = service.is_host(actor, lecture)
+    sid = request.sid  # type: ignore[attr-defined]
+    if lecture.status != LectureStatus.ENDED:
+        service.open_interval(
+            actor=actor,
+            lecture=lecture,
+            sid=sid,
+            class_unit=class_unit,
+            headcount=screen.get("headcount") if isinstance(screen, dict) else None,
+        )
+    join_room(room_of(lecture.id))
+    if host:
+        join_room(hosts_room(lecture.id))
+    conn.lecture_id = lecture.id
+    _live().presence.set_lecture(sid, lecture.id)
+    messages = service.replay(actor=actor, lecture=lecture, after_id=_field(data, "last_seen_id"))
+    poll = service.current_poll(lecture)
+    payload = {
+        "lecture": service.lecture_json(lecture, actor),
+        "settings": service.room_settings(lecture),
+        "is_host": host,
+        "me": {"id": actor.id, "name": actor.display_name},
+        "messages": [service.message_json(m) for m in messages],
+        "poll": service.poll_summary(poll) if poll else None,
+    }
+    emit("joined", payload)
+    return payload
+
+
+def _say(conn: Connection, actor: User, data: Any, kind: MessageKind) -> dict[str, Any]:
+    lecture = _lecture_of(conn, actor)
+    message = service.post_message(
+        actor=actor, lecture=lecture, kind=kind, text=_field(data, "text")
+    )
+    db.session.commit()
+    body = service.message_json(message)
+    socketio.emit(kind.value, body, to=room_of(lecture.id), namespace=NAMESPACE)
+    return {"message": body}
+
+
+@_handler("chat", limited=True)
+def on_chat(conn: Connection, actor: User, data: Any) -> dict[str, Any]:
+    return _say(conn, actor, data, MessageKind.CHAT)
+
+
+@_handler("question", limited=True)
+def on_question(conn: Connection, actor: User, data: Any) -> dict[str, Any]:
+    return _say(conn, actor, data, MessageKind.QUESTION)
+
+
+@_handler("hand", limited=True)
+def on_hand(conn: Connection, actor: User, data: Any) -> dict[str, Any]:
+    lecture = _lecture_of(conn, actor)
+    message = service.raise_hand(actor=actor, lecture=lecture)
+    db.session.commit()
+    body = service.message_json(message)
+    socketio.emit("hand", body, to=hosts_room(lecture.id), namespace=NAMESPACE)
+    return {"message": body}
+
+
+@_handler("upvote", limited=True)
+def on_upvote(conn: Connection, actor: User, data: Any) -> dict[str, Any]:
+    lecture = _lecture_of(conn, actor)
+    message = service.upvote(actor=actor, lecture=lecture, message_id=_field(data, "message_id"))
+    db.session.commit()
+    body = service.message_json(message)
+    socketio.emit("question", body, to=room_of(lecture.id), namespace=NAMESPACE)
+    return {"message": body}
+
+
+@_handler("poll_answer", limited=True)
+def on_poll_answer(conn: Connection, actor: User, data: Any) -> dict[str, Any]:
+    lecture = _lecture_of(conn, actor)
+    poll = service.poll_of(lecture, _field(data, "poll_id"))
+    service.vote(actor=actor, lecture=lecture, poll=poll, choice=_field(data, "choice"))
+    db.session.commit()
+    _live().summaries.mark(poll.id)
+    return {}
+
+
+@_handler("poll_start")
+def on_poll_start(conn: Connection, actor: User, data: Any) -> dict[str, Any]:
+    lecture = _lecture_of(conn, actor)
+    poll = service.start_poll(
+        actor=actor,
+        lecture=lecture,
+        question=_field(data, "question"),
+        choices=_field(data, "choices"),
+    )
+    db.session.commit()
+    socketio.emit("poll", poll.as_dict(), to=room_of(lecture.id), namespace=NAMESPACE)
+    _live().summaries.mark(poll.id)
+    return {"poll": poll.as_dict()}
+
+
+@_handler("poll_end")
+def on_poll_end(conn: Connection, actor: User, data: Any) -> dict[str, Any]:
+    lecture = _lecture_of(conn, actor)
+    poll = service.poll_of(lecture, _field(data, "poll_id"))
+    service.end_poll(actor=actor, lecture=lecture, poll=poll)
+    db.session.commit()
+    _live().summaries.mark(poll.id)
+    return {"poll": poll.as_dict()}
+
+
+def kick(user_id: int, lecture_id: int | None, message: str) -> int:
+    """Close a user's sockets (in one lecture, or all of them), on whichever process holds them."""
+    sids = _live().presence.sids_of_user(user_id, lecture_id)
+    return _close(sids, message)
+
+
+def _close(sids: list[str], message: str) -> int:
+    for sid in sids:
+        socketio.emit("kicked", {"message": message}, to=sid, namespace=NAMESPACE)
+        # with a message queue this reaches the process that owns the socket
+        socketio.server.disconnect(sid, namespace=NAMESPACE)
+    return len(sids)
+
+
+@_handler("moderate")
+def on_moderate(conn: Connection, actor: User, data: Any) -> dict[str, Any]:
+    lecture = _lecture_of(conn, actor)
+    result = service.moderate(actor=actor, lecture=lecture, data=data)
+    db.session.commit()
+    room = room_of(lecture.id)
+    if result.message is not None:
+        socketio.emit("message_deleted", {"id": result.message.id}, to=room, namespace=NAMESPACE)
+    elif result.user_id is not None:
+        notice = {"action": result.action, "user_id": result.user_id}
+        socketio.emit("moderation", notice, to=hosts_room(lecture.id), namespace=NAMESPACE)
+        socketio.emit("moderation", notice, to=user_room(result.user_id), namespace=NAMESPACE)
+        if result.action == "ban":
+            kick(result.user_id, lecture.id, _("You have been removed from this lecture."))
+    else:
+        socketio.emit("settings", result.settings, to=room, namespace=NAMESPACE)
+    return {"action": result.action}
+
+
+def _set_status(conn: Connection, actor: User, status: LectureStatus) -> dict[str, Any]:
+    lecture = _lecture_of(conn, actor)
+    service.set_status(actor=actor, lecture=lecture, status=status)
+    db.session.commit()
+    settings = service.room_settings(lecture)
+    socketio.emit("settings", settings, to=room_of(lecture.id), namespace=NAMESPACE)
+    return {"settings": settings}
+
+
+@_handler("go_live")
+def on_go_live(conn: Connection, actor: User, data: Any) -> dict[str, Any]:
+    return _set_status(conn, actor, LectureStatus.LIVE)
+
+
+@_handler("end")
+def on_end(conn: Connection, actor: User, data: Any) -> dict[str, Any]:
+    return _set_status(conn, actor, LectureStatus.ENDED)
+
+
+@_handler("room")
+def on_room(conn: Connection, actor: User, data: Any) -> dict[str, Any]:
+    """Hosts ask how many screens and people are watching."""
+    lecture = _lecture_of(conn, actor)
+    if not service.is_host(actor, lecture):
+        raise ServiceError(_("Only the lecturer and co-hosts can do this."), status=403)
+    return {"watching": service.watching_now(lecture)}
+
+
+def on_logout(
+    sender: Any, *, user: User | None = None, session_token: str | None = None, **extra: Any
+) -> None:
+    """elearn's ``user_logged_out`` signal: close the sockets of that login session at once."""
+    if not session_token:
+        return
+    sids = _live().presence.sids_of_session(accounts.hash_token(session_token))
+    _close(sids, _("You have signed out."))

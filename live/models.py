@@ -1,0 +1,248 @@
+"""Live lectures (直播课): schedule and audience, the room's messages, polls, sanctions, attendance."""
+
+from __future__ import annotations
+
+import enum
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from elearn.extensions import Model
+from elearn.models import Unit, User
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class LectureStatus(enum.StrEnum):
+    SCHEDULED = "scheduled"
+    LIVE = "live"
+    ENDED = "ended"
+
+
+class MessageKind(enum.StrEnum):
+    CHAT = "chat"
+    QUESTION = "question"
+    HAND = "hand"
+    POLL = "poll"
+    SYSTEM = "system"
+
+
+class SanctionKind(enum.StrEnum):
+    MUTE = "mute"
+    BAN = "ban"
+
+
+class Lecture(Model):
+    """One live lecture: a lecturer (and co-hosts) speaking to an audience of units and roles."""
+
+    __tablename__ = "lectures"
+    __table_args__ = (Index("ix_lectures_status_starts_at", "status", "starts_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    title: Mapped[str] = mapped_column(String(200))
+    lecturer_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    #: the unit the lecture was scheduled from (the lecturer's highest); admins above it see it
+    owner_unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), index=True)
+    starts_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    status: Mapped[str] = mapped_column(String(16), default=LectureStatus.SCHEDULED)
+    is_training: Mapped[bool] = mapped_column(Boolean, default=False)
+    chat_enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    slow_mode_seconds: Mapped[int] = mapped_column(Integer, default=0)
+    #: words masked in chat and questions (lower-cased)
+    word_filter: Mapped[list[str]] = mapped_column(JSON, default=list)
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    #: set when the recording has been handed to media/courses (no FK: those tables are theirs)
+    recording_asset_id: Mapped[str | None] = mapped_column(String(64))
+    recording_lesson_id: Mapped[int | None] = mapped_column(Integer)
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    lecturer: Mapped[User] = relationship(foreign_keys=[lecturer_id], lazy="joined")
+    owner_unit: Mapped[Unit] = relationship(lazy="joined")
+    audience: Mapped[list[LectureAudience]] = relationship(
+        back_populates="lecture", cascade="all, delete-orphan", lazy="selectin"
+    )
+    cohosts: Mapped[list[LectureCohost]] = relationship(
+        back_populates="lecture", cascade="all, delete-orphan", lazy="selectin"
+    )
+
+    def __repr__(self) -> str:
+        return f"<Lecture {self.id} {self.title!r} {self.status}>"
+
+
+class LectureAudience(Model):
+    """One audience row: everyone under ``unit`` (or only those holding ``role`` there)."""
+
+    __tablename__ = "lecture_audiences"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    lecture_id: Mapped[int] = mapped_column(
+        ForeignKey("lectures.id", ondelete="CASCADE"), index=True
+    )
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), index=True)
+    #: student, teacher or guardian; None means every role under the unit
+    role: Mapped[str | None] = mapped_column(String(24))
+
+    lecture: Mapped[Lecture] = relationship(back_populates="audience")
+    unit: Mapped[Unit] = relationship(lazy="joined")
+
+
+class LectureCohost(Model):
+    __tablename__ = "lecture_cohosts"
+    __table_args__ = (UniqueConstraint("lecture_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    lecture_id: Mapped[int] = mapped_column(ForeignKey("lectures.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+
+    lecture: Mapped[Lecture] = relationship(back_populates="cohosts")
+    user: Mapped[User] = relationship(lazy="joined")
+
+
+class LectureMessage(Model):
+    """Everything said in the room, in order; the id is what a reconnecting client resumes from."""
+
+    __tablename__ = "lecture_messages"
+    __table_args__ = (Index("ix_lecture_messages_lecture_id_id", "lecture_id", "id"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    lecture_id: Mapped[int] = mapped_column(ForeignKey("lectures.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(16))
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    #: stored raw; every page renders it escaped
+    text: Mapped[str] = mapped_column(Text, default="")
+    poll_id: Mapped[int | None] = mapped_column(Integer)
+    is_deleted: Mapped[bool] = mapped_column(Boolean, default=False)
+    upvotes: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    author: Mapped[User | None] = relationship(lazy="joined")
+
+
+class QuestionUpvote(Model):
+    __tablename__ = "lecture_question_upvotes"
+    __table_args__ = (UniqueConstraint("message_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    message_id: Mapped[int] = mapped_column(
+        ForeignKey("lecture_messages.id", ondelete="CASCADE"), index=True
+    )
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+
+
+class Poll(Model):
+    """A poll or quick quiz run by a host; ``correct_choice`` makes it a quiz."""
+
+    __tablename__ = "lecture_polls"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    lecture_id: Mapped[int] = mapped_column(
+        ForeignKey("lectures.id", ondelete="CASCADE"), index=True
+    )
+    question: Mapped[str] = mapped_column(String(500))
+    choices: Mapped[list[str]] = mapped_column(JSON)
+    correct_choice: Mapped[int | None] = mapped_column(Integer)
+    is_open: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "question": self.question,
+            "choices": list(self.choices),
+            "is_open": self.is_open,
+        }
+
+
+class PollVote(Model):
+    __tablename__ = "lecture_poll_votes"
+    __table_args__ = (UniqueConstraint("poll_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    poll_id: Mapped[int] = mapped_column(ForeignKey("lecture_polls.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    choice: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Sanction(Model):
+    """A mute (may watch, may not speak) or a ban (may not join) in one lecture."""
+
+    __tablename__ = "lecture_sanctions"
+    __table_args__ = (UniqueConstraint("lecture_id", "user_id", "kind"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    lecture_id: Mapped[int] = mapped_column(ForeignKey("lectures.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(8))
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Attendance(Model):
+    """Who watched a lecture, and for how long, decided on the server from connection time.
+
+    A class screen (班班通) is a teacher's connection on behalf of a class, with a headcount.
+    """
+
+    __tablename__ = "lecture_attendances"
+    __table_args__ = (
+        # one row per person, and one per class screen: NULLs must collide too
+        UniqueConstraint(
+            "lecture_id", "user_id", "class_unit_id", postgresql_nulls_not_distinct=True
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    lecture_id: Mapped[int] = mapped_column(
+        ForeignKey("lectures.id", ondelete="CASCADE"), index=True
+    )
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    #: set for a class screen: the class watching together
+    class_unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
+    headcount: Mapped[int | None] = mapped_column(Integer)
+    #: seconds of closed intervals, merged so two tabs don't count twice
+    watched_seconds: Mapped[int] = mapped_column(Integer, default=0)
+    first_joined_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    user: Mapped[User] = relationship(lazy="joined")
+    class_unit: Mapped[Unit | None] = relationship(lazy="joined")
+    intervals: Mapped[list[AttendanceInterval]] = relationship(
+        back_populates="attendance", cascade="all, delete-orphan", order_by="AttendanceInterval.id"
+    )
+
+
+class AttendanceInterval(Model):
+    """One connection's time in the room: opened on join, closed on disconnect."""
+
+    __tablename__ = "lecture_attendance_intervals"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    attendance_id: Mapped[int] = mapped_column(
+        ForeignKey("lecture_attendances.id", ondelete="CASCADE"), index=True
+    )
+    #: the Socket.IO sid that opened it, so its disconnect closes exactly this one
+    sid: Mapped[str] = mapped_column(String(64), index=True)
+    joined_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    left_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    attendance: Mapped[Attendance] = relationship(back_populates="intervals")

@@ -1,0 +1,77 @@
+"""Per-user message rate limits in the room: a token bucket (1 a second, bursts of 5 by default).
+
+With ``REDIS_URL`` set the buckets live in Redis, so a user with sockets on two processes (or two
+tabs behind different processes) has one budget.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+
+import redis as redis_lib
+from flask import Flask
+
+_BUCKET = """
+local rate = tonumber(ARGV[1])
+local burst = tonumber(ARGV[2])
+local now = tonumber(ARGV[3])
+local data = redis.call('HMGET', KEYS[1], 'tokens', 'ts')
+local tokens = tonumber(data[1]) or burst
+local ts = tonumber(data[2]) or now
+tokens = math.min(burst, tokens + math.max(0, now - ts) * rate)
+local allowed = 0
+if tokens >= 1 then
+  tokens = tokens - 1
+  allowed = 1
+end
+redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'ts', tostring(now))
+redis.call('EXPIRE', KEYS[1], tonumber(ARGV[4]))
+return allowed
+"""
+
+
+class MemoryThrottle:
+    def __init__(self, rate: float, burst: int) -> None:
+        self.rate, self.burst = rate, burst
+        self._lock = threading.Lock()
+        self._buckets: dict[str, tuple[float, float]] = {}
+
+    def allow(self, key: str) -> bool:
+        now = time.monotonic()
+        with self._lock:
+            tokens, ts = self._buckets.get(key, (float(self.burst), now))
+            tokens = min(self.burst, tokens + (now - ts) * self.rate)
+            allowed = tokens >= 1
+            self._buckets[key] = (tokens - 1 if allowed else tokens, now)
+            return allowed
+
+
+class RedisThrottle:
+    def __init__(self, url: str, prefix: str, rate: float, burst: int) -> None:
+        self.rate, self.burst = rate, burst
+        self._redis = redis_lib.Redis.from_url(url)
+        self._script = self._redis.register_script(_BUCKET)
+        self._prefix = prefix
+        self._ttl = math.ceil(burst / rate) + 1
+
+    def allow(self, key: str) -> bool:
+        return bool(
+            self._script(
+                keys=[f"{self._prefix}:rate:{key}"],
+                args=[self.rate, self.burst, time.time(), self._ttl],
+            )
+        )
+
+
+Throttle = MemoryThrottle | RedisThrottle
+
+
+def from_app(app: Flask) -> Throttle:
+    rate = float(app.config.get("LIVE_RATE_PER_SECOND", 1.0))
+    burst = int(app.config.get("LIVE_RATE_BURST", 5))
+    url = app.config.get("REDIS_URL")
+    if url:
+        return RedisThrottle(url, app.config.get("LIVE_KEY_PREFIX", "elearn-live"), rate, burst)
+    return MemoryThrottle(rate, burst)
