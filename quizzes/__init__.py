@@ -1,7 +1,51 @@
-"""The `quizzes` feature package (see ARCHITECTURE.md)."""
+"""The `quizzes` feature package (see ARCHITECTURE.md): assessment (调度考核)."""
+
+from __future__ import annotations
+
+import os
 
 from flask import Flask
 
+#: how often the beat closes expired and abandoned attempts
+SWEEP_SECONDS = 60.0
+
 
 def init_app(app: Flask) -> None:
-    """Register this package's blueprints, namespaces, CLI and signal receivers."""
+    """Register this package's blueprints, permission rules, beat schedule and demo content."""
+    from elearn import permissions, web
+    from elearn.cli import DEMO_SEEDERS
+    from elearn.routes.home import HOME_PANELS
+    from quizzes import access, api, models, routes, tasks  # noqa: F401 - tables and tasks register
+
+    app.config.setdefault(
+        "QUIZ_SUBMIT_GRACE_SECONDS", int(os.environ.get("ELEARN_QUIZ_GRACE_SECONDS", "30"))
+    )
+    app.config.setdefault(
+        "QUIZ_ABANDON_HOURS", int(os.environ.get("ELEARN_QUIZ_ABANDON_HOURS", "24"))
+    )
+    permissions.register_rule(models.QuestionBank, access.bank_rule)
+    permissions.register_rule(models.Quiz, access.quiz_rule)
+    permissions.register_rule(models.QuizAttempt, access.attempt_rule)
+
+    schedule = {
+        "quizzes-close-expired-attempts": {
+            "task": "quizzes.close_expired_attempts",
+            "schedule": SWEEP_SECONDS,
+        }
+    }
+    app.config["CELERY"].setdefault("beat_schedule", {}).update(schedule)
+    celery_app = app.extensions.get("celery")
+    if celery_app is not None:
+        celery_app.conf.beat_schedule = {**(celery_app.conf.beat_schedule or {}), **schedule}
+
+    api.init_app(app)
+    app.register_blueprint(routes.bp)
+    if routes.nav_items not in web.NAV_PROVIDERS:
+        web.NAV_PROVIDERS.append(routes.nav_items)
+    if routes.home_panel not in HOME_PANELS:
+        HOME_PANELS.append(routes.home_panel)
+
+    from quizzes.seed import seed_demo_quiz
+
+    if seed_demo_quiz not in DEMO_SEEDERS:
+        DEMO_SEEDERS.append(seed_demo_quiz)

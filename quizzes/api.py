@@ -1,0 +1,531 @@
+"""The assessment JSON API under /api/v1 (OpenAPI in each view's docstring)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from flask import Blueprint, Flask, Response, abort, g, jsonify, request
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlalchemy import select
+
+from elearn import permissions
+from elearn.api.helpers import bad_request, json_body, require_int
+from elearn.api.openapi import EXTRA_COMPONENTS
+from elearn.extensions import csrf, db
+from elearn.models import Unit
+from elearn.service.errors import ServiceError
+from quizzes import queries, service
+from quizzes.models import Question, QuestionBank, Quiz, QuizAttempt
+
+bp = Blueprint("quizzes_api", __name__, url_prefix="/api/v1")
+
+
+@bp.before_request
+def _csrf_for_cookie_sessions():
+    # as elearn.api: bearer clients carry no ambient credentials; cookie sessions need the token
+    if request.method not in {"GET", "HEAD", "OPTIONS"} and "Authorization" not in request.headers:
+        csrf.protect()
+    g.api = True
+
+
+def _datetime(value: Any, name: str) -> datetime | None:
+    if value in (None, ""):
+        return None
+    try:
+        parsed = datetime.fromisoformat(str(value))
+    except ValueError:
+        bad_request(_("%(name)s must be a date and time (ISO 8601).", name=name))
+        raise
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _iso(value: datetime | None) -> str | None:
+    if value is None:
+        return None
+    return (value if value.tzinfo else value.replace(tzinfo=UTC)).isoformat()
+
+
+@bp.route("/question-banks")
+@login_required
+def banks():
+    """The question banks the caller may use.
+    ---
+    get:
+      tags: [quizzes]
+      responses:
+        200:
+          description: the banks
+          content:
+            application/json:
+              schema: {type: array, items: {$ref: '#/components/schemas/QuestionBank'}}
+    """
+    found = queries.banks_for(current_user)
+    counts = queries.question_counts([b.id for b in found])
+    return jsonify(
+        [
+            {
+                "id": b.id,
+                "name": b.name,
+                "unit_id": b.unit_id,
+                "unit_name": b.unit.name,
+                "questions": counts.get(b.id, 0),
+                "can_edit": permissions.can(current_user, "edit", b),
+            }
+            for b in found
+        ]
+    )
+
+
+@bp.route("/question-banks", methods=["POST"])
+@login_required
+def create_bank():
+    """Create a question bank owned at a unit.
+    ---
+    post:
+      tags: [quizzes]
+      requestBody:
+        content:
+          application/json:
+            schema:
+              type: object
+              required: [name, unit_id]
+              properties: {name: {type: string}, unit_id: {type: integer}}
+      responses:
+        201: {description: 'created: {"id"}'}
+        403: {description: the caller cannot author at that unit}
+        404: {description: no such unit within the caller's scope}
+    """
+    body = json_body()
+    unit = permissions.get_or_404(Unit, require_int(body.get("unit_id"), "unit_id"), current_user)
+    bank = service.create_bank(actor=current_user, name=str(body.get("name") or ""), unit=unit)
+    db.session.commit()
+    return jsonify({"id": bank.id}), 201
+
+
+@bp.route("/question-banks/<int:bank_id>/questions")
+@login_required
+def bank_questions(bank_id: int):
+    """The current questions of a bank (without answers).
+    ---
+    get:
+      tags: [quizzes]
+      parameters:
+        - {name: bank_id, in: path, required: true, schema: {type: integer}}
+      responses:
+        200: {description: the questions}
+        404: {description: no such bank within the caller's reach}
+    """
+    bank = permissions.get_or_404(QuestionBank, bank_id, current_user, "use")
+    questions = db.session.scalars(
+        select(Question)
+        .where(Question.bank_id == bank.id, Question.is_archived.is_(False))
+        .order_by(Question.id)
+    ).all()
+    return jsonify(
+        [
+            {
+                "id": q.id,
+                "type": q.current_version.type if q.current_version else None,
+                "name": q.current_version.name if q.current_version else "",
+                "version": q.current_version.number if q.current_version else None,
+                "category_id": q.category_id,
+                "topic": q.topic,
+                "grade_band": q.grade_band,
+                "difficulty": q.difficulty,
+            }
+            for q in questions
+        ]
+    )
+
+
+@bp.route("/question-banks/<int:bank_id>/imports", methods=["POST"])
+@login_required
+def import_questions(bank_id: int):
+    """Import a GIFT, Moodle XML or .xlsx file: all its questions, or none.
+    ---
+    post:
+      tags: [quizzes]
+      parameters:
+        - {name: bank_id, in: path, required: true, schema: {type: integer}}
+      requestBody:
+        content:
+          multipart/form-data:
+            schema:
+              type: object
+              properties:
+                file: {type: string, format: binary}
+                format: {type: string, enum: [gift, moodlexml, xlsx]}
+      responses:
+        200:
+          description: imported
+          content:
+            application/json:
+              schema: {$ref: '#/components/schemas/ImportResult'}
+        422:
+          description: the file was rejected whole; nothing was imported
+          content:
+            application/json:
+              schema: {$ref: '#/components/schemas/ImportResult'}
+    """
+    bank = permissions.get_or_404(QuestionBank, bank_id, current_user, "use")
+    permissions.require(current_user, "edit", bank)
+    upload = request.files.get("file")
+    if upload is None:
+        bad_request(_("Choose a file to import."))
+    assert upload is not None
+    fmt = (request.form.get("format") or "").strip().lower()
+    if fmt not in service.bank.FORMATS:
+        bad_request(_("Choose a format: gift, moodlexml or xlsx."))
+    result = service.import_questions(actor=current_user, bank=bank, fmt=fmt, payload=upload.read())
+    if result.errors:
+        db.session.rollback()
+        body = result.as_dict()
+        body["message"] = _(
+            "The file was rejected; nothing was imported. Fix the errors and try again."
+        )
+        return jsonify(body), 422
+    db.session.commit()
+    return jsonify(result.as_dict())
+
+
+@bp.route("/question-banks/<int:bank_id>/export")
+@login_required
+def export_questions(bank_id: int):
+    """Export a bank as GIFT, Moodle XML or .xlsx (with answers: authors only).
+    ---
+    get:
+      tags: [quizzes]
+      parameters:
+        - {name: bank_id, in: path, required: true, schema: {type: integer}}
+        - {name: format, in: query, required: true, schema: {type: string, enum: [gift, moodlexml, xlsx]}}
+      responses:
+        200: {description: the file}
+        404: {description: no such bank within the caller's reach}
+    """
+    bank = permissions.get_or_404(QuestionBank, bank_id, current_user, "use")
+    permissions.require(current_user, "edit", bank)
+    content, mimetype, extension = service.export_questions(
+        bank=bank, fmt=request.args.get("format", "")
+    )
+    response = Response(content, mimetype=mimetype)
+    response.headers["Content-Disposition"] = f'attachment; filename="bank-{bank.id}.{extension}"'
+    return response
+
+
+@bp.route("/quizzes")
+@login_required
+def quizzes():
+    """The quizzes open to the caller.
+    ---
+    get:
+      tags: [quizzes]
+      responses:
+        200:
+          description: the quizzes
+          content:
+            application/json:
+              schema: {type: array, items: {$ref: '#/components/schemas/QuizSummary'}}
+    """
+    now = datetime.now(UTC)
+    found = db.session.scalars(queries.quizzes_open_to(current_user, now)).all()
+    return jsonify(
+        [
+            {
+                "id": quiz.id,
+                "title": quiz.title,
+                "opens_at": _iso(quiz.opens_at),
+                "closes_at": _iso(quiz.closes_at),
+                "time_limit": quiz.time_limit_seconds,
+                "attempts_left": service.attempts_left(quiz, current_user),
+            }
+            for quiz in found
+        ]
+    )
+
+
+@bp.route("/quizzes", methods=["POST"])
+@login_required
+def create_quiz():
+    """Create a quiz from bank questions or random draws, with its settings and audience.
+    ---
+    post:
+      tags: [quizzes]
+      requestBody:
+        content:
+          application/json:
+            schema: {$ref: '#/components/schemas/QuizCreate'}
+      responses:
+        201: {description: 'created: {"id"}'}
+        400: {description: a setting is not valid (the message says which)}
+        403: {description: the caller cannot author at that unit}
+    """
+    body = json_body()
+    unit = permissions.get_or_404(Unit, require_int(body.get("unit_id"), "unit_id"), current_user)
+    audience = []
+    for entry in body.get("audience") or []:
+        if not isinstance(entry, dict):
+            bad_request(_('Each audience entry is {"unit_id", "role"}.'))
+        target = permissions.get_or_404(
+            Unit, require_int(entry.get("unit_id"), "unit_id"), current_user
+        )
+        audience.append((target, str(entry.get("role") or "student")))
+    items = body.get("items") or []
+    if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
+        bad_request(_('items is a list of {"question_id"} or {"category_id", "count"}.'))
+    quiz = service.create_quiz(
+        actor=current_user,
+        unit=unit,
+        title=str(body.get("title") or ""),
+        description=str(body.get("description") or ""),
+        items=items,
+        audience=audience,
+        opens_at=_datetime(body.get("opens_at"), "opens_at"),
+        closes_at=_datetime(body.get("closes_at"), "closes_at"),
+        time_limit_seconds=body.get("time_limit"),
+        attempts_allowed=body.get("attempts_allowed", 1),
+        pass_mark=float(body.get("pass_mark", 60)),
+        review_policy=str(body.get("review_policy") or "immediately"),
+        mode=str(body.get("mode") or "self_paced"),
+        shuffle_questions=bool(body.get("shuffle_questions", True)),
+        shuffle_options=bool(body.get("shuffle_options", True)),
+        one_per_page=bool(body.get("one_per_page", True)),
+        publish=bool(body.get("publish", False)),
+    )
+    db.session.commit()
+    return jsonify({"id": quiz.id}), 201
+
+
+@bp.route("/quizzes/<int:quiz_id>/attempts", methods=["POST"])
+@login_required
+def start_attempt(quiz_id: int):
+    """Start an attempt (or resume the one in progress); the clock is the server's.
+    ---
+    post:
+      tags: [quizzes]
+      parameters:
+        - {name: quiz_id, in: path, required: true, schema: {type: integer}}
+      responses:
+        201:
+          description: the attempt, its deadline and its questions (no answers, no grading data)
+          content:
+            application/json:
+              schema: {$ref: '#/components/schemas/Attempt'}
+        404: {description: no such quiz open to the caller}
+        409: {description: not open yet, closed, or no attempts left}
+    """
+    quiz = permissions.get_or_404(Quiz, quiz_id, current_user, "take")
+    attempt = service.start_attempt(actor=current_user, quiz=quiz)
+    db.session.commit()
+    return jsonify(service.attempt_view(attempt)), 201
+
+
+@bp.route("/attempts/<int:attempt_id>")
+@login_required
+def attempt(attempt_id: int):
+    """One's own attempt: the questions and saved answers (resume), or the result when finished.
+    ---
+    get:
+      tags: [quizzes]
+      parameters:
+        - {name: attempt_id, in: path, required: true, schema: {type: integer}}
+      responses:
+        200: {description: the attempt}
+        404: {description: not the caller's attempt}
+    """
+    found = permissions.get_or_404(QuizAttempt, attempt_id, current_user, "view")
+    if found.state == "in_progress":
+        return jsonify(service.attempt_view(found))
+    return jsonify(service.review_view(found))
+
+
+@bp.route("/attempts/<int:attempt_id>/answers/<int:question_id>", methods=["PUT"])
+@login_required
+def save_answer(attempt_id: int, question_id: int):
+    """Autosave one answer; ``seq`` must be higher than the saved one's.
+    ---
+    put:
+      tags: [quizzes]
+      parameters:
+        - {name: attempt_id, in: path, required: true, schema: {type: integer}}
+        - {name: question_id, in: path, required: true, schema: {type: integer}}
+      requestBody:
+        content:
+          application/json:
+            schema:
+              type: object
+              required: [seq]
+              properties: {answer: {}, seq: {type: integer}}
+      responses:
+        200: {description: saved}
+        404: {description: not the caller's attempt, or not its question}
+        409: {description: a newer answer is saved, the attempt is finished, or time is up}
+    """
+    body = json_body()
+    if "seq" not in body:
+        bad_request(_("seq must be a positive whole number."))
+    slot = service.save_answer(
+        actor=current_user,
+        attempt_id=attempt_id,
+        question_id=question_id,
+        answer=body.get("answer"),
+        seq=body.get("seq"),
+    )
+    db.session.commit()
+    return jsonify({"question_id": question_id, "seq": slot.seq, "saved_at": _iso(slot.saved_at)})
+
+
+@bp.route("/attempts/<int:attempt_id>/submit", methods=["POST"])
+@login_required
+def submit(attempt_id: int):
+    """Submit: the attempt is graded from what the server saved.
+    ---
+    post:
+      tags: [quizzes]
+      parameters:
+        - {name: attempt_id, in: path, required: true, schema: {type: integer}}
+      responses:
+        200:
+          description: the result, with the review as the policy allows
+          content:
+            application/json:
+              schema: {$ref: '#/components/schemas/AttemptResult'}
+        404: {description: not the caller's attempt}
+        409: {description: already submitted, or too late (then closed and graded from saved answers)}
+    """
+    try:
+        result = service.submit_attempt(actor=current_user, attempt_id=attempt_id)
+    except ServiceError:
+        db.session.rollback()
+        raise
+    db.session.commit()
+    body = service.review_view(result.attempt)
+    if result.late:
+        body["error"] = 409
+        body["message"] = _(
+            "Time was up before you submitted. Your attempt was closed and graded from the answers saved in time."
+        )
+        return jsonify(body), 409
+    return jsonify(body)
+
+
+@bp.route("/attempts/<int:attempt_id>/review")
+@login_required
+def review(attempt_id: int):
+    """The result of one's finished attempt, with what the review policy allows.
+    ---
+    get:
+      tags: [quizzes]
+      parameters:
+        - {name: attempt_id, in: path, required: true, schema: {type: integer}}
+      responses:
+        200: {description: the result}
+        404: {description: not the caller's attempt}
+    """
+    found = permissions.get_or_404(QuizAttempt, attempt_id, current_user, "view")
+    if found.state == "in_progress":
+        abort(409)
+    return jsonify(service.review_view(found))
+
+
+COMPONENTS = {
+    "QuestionBank": {
+        "type": "object",
+        "properties": {
+            "id": {"type": "integer"},
+            "name": {"type": "string"},
+            "unit_id": {"type": "integer"},
+            "unit_name": {"type": "string"},
+            "questions": {"type": "integer"},
+            "can_edit": {"type": "boolean"},
+        },
+    },
+    "ImportResult": {
+        "type": "object",
+        "properties": {
+            "imported": {"type": "integer"},
+            "errors": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "properties": {"line": {"type": "integer"}, "message": {"type": "string"}},
+                },
+            },
+            "skipped": {"type": "array", "items": {"type": "object"}},
+        },
+    },
+    "QuizSummary": {
+        "type": "object",
+        "properties": {
+            "id": {"type": "integer"},
+            "title": {"type": "string"},
+            "opens_at": {"type": "string", "format": "date-time", "nullable": True},
+            "closes_at": {"type": "string", "format": "date-time", "nullable": True},
+            "time_limit": {"type": "integer", "nullable": True},
+            "attempts_left": {"type": "integer", "nullable": True},
+        },
+    },
+    "QuizCreate": {
+        "type": "object",
+        "required": ["title", "unit_id", "items", "audience"],
+        "properties": {
+            "title": {"type": "string"},
+            "unit_id": {"type": "integer"},
+            "items": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "question_id": {"type": "integer"},
+                        "category_id": {"type": "integer"},
+                        "count": {"type": "integer"},
+                        "mark": {"type": "number"},
+                    },
+                },
+            },
+            "audience": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "properties": {"unit_id": {"type": "integer"}, "role": {"type": "string"}},
+                },
+            },
+            "opens_at": {"type": "string", "format": "date-time"},
+            "closes_at": {"type": "string", "format": "date-time"},
+            "time_limit": {"type": "integer", "description": "seconds"},
+            "attempts_allowed": {"type": "integer"},
+            "pass_mark": {"type": "number"},
+            "review_policy": {"type": "string", "enum": ["immediately", "after_close", "never"]},
+            "mode": {"type": "string", "enum": ["self_paced", "class"]},
+            "shuffle_questions": {"type": "boolean"},
+            "shuffle_options": {"type": "boolean"},
+            "publish": {"type": "boolean"},
+        },
+    },
+    "Attempt": {
+        "type": "object",
+        "properties": {
+            "attempt_id": {"type": "integer"},
+            "deadline": {"type": "string", "format": "date-time", "nullable": True},
+            "server_now": {"type": "string", "format": "date-time"},
+            "questions": {"type": "array", "items": {"type": "object"}},
+            "answers": {"type": "object"},
+        },
+    },
+    "AttemptResult": {
+        "type": "object",
+        "properties": {
+            "score": {"type": "number", "nullable": True},
+            "max_score": {"type": "number"},
+            "passed": {"type": "boolean", "nullable": True},
+            "review": {"type": "array", "nullable": True, "items": {"type": "object"}},
+        },
+    },
+}
+
+
+def init_app(app: Flask) -> None:
+    EXTRA_COMPONENTS.update(COMPONENTS)
+    csrf.exempt(bp)
+    app.register_blueprint(bp)

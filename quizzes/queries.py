@@ -1,0 +1,120 @@
+"""Read-only queries for lists: the banks one may use, the quizzes open to one."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import and_, false, func, literal, or_, select
+from sqlalchemy.sql import Select
+
+from elearn.extensions import db
+from elearn.models import Unit, User
+from quizzes.access import STAFF_ROLES, may_author_at, may_use_bank
+from quizzes.models import Question, QuestionBank, QuestionCategory, Quiz, QuizAttempt, QuizAudience
+
+
+def banks_for(actor: User) -> list[QuestionBank]:
+    """Banks owned at, above (shared downward) or below the actor's staff units."""
+    staff_paths = [a.unit.path for a in actor.roles if a.role in STAFF_ROLES]
+    if not staff_paths:
+        return []
+    conditions = []
+    for path in staff_paths:
+        conditions.append(literal(path).startswith(Unit.path))  # at or above: shared down
+        conditions.append(Unit.path.startswith(path))  # below: in an author's scope
+    banks = db.session.scalars(
+        select(QuestionBank)
+        .join(Unit, Unit.id == QuestionBank.unit_id)
+        .where(or_(*conditions))
+        .order_by(QuestionBank.name)
+    ).all()
+    return [bank for bank in banks if may_use_bank(actor, bank)]
+
+
+def question_counts(bank_ids: list[int]) -> dict[int, int]:
+    if not bank_ids:
+        return {}
+    rows = db.session.execute(
+        select(Question.bank_id, func.count(Question.id))
+        .where(Question.bank_id.in_(bank_ids), Question.is_archived.is_(False))
+        .group_by(Question.bank_id)
+    )
+    return {bank_id: count for bank_id, count in rows}
+
+
+def quizzes_open_to(actor: User, now: datetime) -> Select:  # type: ignore[type-arg]
+    """Published quizzes whose audience holds one of the actor's roles, not yet closed."""
+    matches = [
+        and_(QuizAudience.role == a.role, literal(a.unit.path).startswith(Unit.path))
+        for a in actor.roles
+    ]
+    audience = (
+        select(QuizAudience.quiz_id)
+        .join(Unit, Unit.id == QuizAudience.unit_id)
+        .where(or_(*matches) if matches else false())
+    )
+    return (
+        select(Quiz)
+        .where(
+            Quiz.is_published.is_(True),
+            Quiz.id.in_(audience),
+            or_(Quiz.closes_at.is_(None), Quiz.closes_at > now),
+        )
+        .order_by(Quiz.closes_at.nulls_last(), Quiz.id)
+    )
+
+
+def attempts_of(quiz: Quiz, user: User) -> list[QuizAttempt]:
+    return list(
+        db.session.scalars(
+            select(QuizAttempt)
+            .where(QuizAttempt.quiz_id == quiz.id, QuizAttempt.user_id == user.id)
+            .order_by(QuizAttempt.number)
+        )
+    )
+
+
+def quizzes_managed_by(user: User) -> list[Quiz]:
+    """Quizzes owned at units the user may author at (their school, or below their admin unit)."""
+    paths = set()
+    for a in user.roles:
+        if a.role in STAFF_ROLES:
+            ids = a.unit.ancestor_ids
+            school = "/" + "/".join(str(i) for i in ids[: min(len(ids), 3)]) + "/"
+            paths.add(school if a.role == "teacher" else a.unit.path)
+    if not paths:
+        return []
+    found = db.session.scalars(
+        select(Quiz)
+        .join(Unit, Unit.id == Quiz.unit_id)
+        .where(or_(*[Unit.path.startswith(p) for p in paths]))
+        .order_by(Quiz.created_at.desc())
+        .limit(100)
+    ).all()
+    return [q for q in found if may_author_at(user, q.unit)]
+
+
+def bank_contents(banks: list[QuestionBank]) -> list[dict]:
+    """For the quiz builder: each bank's categories (with sizes) and questions."""
+    rows = []
+    for bank in banks:
+        questions = db.session.scalars(
+            select(Question)
+            .where(Question.bank_id == bank.id, Question.is_archived.is_(False))
+            .order_by(Question.id)
+        ).all()
+        sizes: dict[int, int] = {}
+        for q in questions:
+            if q.category_id:
+                sizes[q.category_id] = sizes.get(q.category_id, 0) + 1
+        categories = db.session.scalars(
+            select(QuestionCategory).where(QuestionCategory.id.in_(sizes.keys()))
+        ).all()
+        rows.append(
+            {
+                "bank": bank,
+                "questions": questions,
+                "categories": [(c, sizes[c.id]) for c in categories],
+            }
+        )
+    return rows

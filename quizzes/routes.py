@@ -1,0 +1,268 @@
+"""Assessment pages: my quizzes, the attempt page, banks, the quiz builder, results."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask_babel import get_timezone
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlalchemy import select
+from wtforms.fields.choices import SelectChoice
+
+from elearn import permissions
+from elearn.extensions import db
+from elearn.models import Role, Unit, User
+from elearn.service.errors import ServiceError
+from quizzes import analysis, queries, service
+from quizzes.access import STAFF_ROLES, may_author_at
+from quizzes.forms import BankForm, ImportForm, QuizForm
+from quizzes.models import Question, QuestionBank, QuestionCategory, Quiz, QuizAttempt
+from quizzes.qtypes import QUESTION_TYPES
+
+bp = Blueprint(
+    "quizzes",
+    __name__,
+    template_folder="templates",
+    static_folder="static",
+    static_url_path="/quizzes-static",
+)
+
+
+def is_staff(user: User) -> bool:
+    return any(a.role in STAFF_ROLES for a in user.roles)
+
+
+def nav_items(user: User) -> list[tuple[str, str]]:
+    items = [("quizzes.mine", _("Quizzes"))]
+    if is_staff(user):
+        items.append(("quizzes.banks", _("Question banks")))
+    return items
+
+
+def home_panel(user: User) -> list[tuple[str, dict[str, Any]]]:
+    """Open quizzes on the home page of the people they are for."""
+    open_quizzes = db.session.scalars(
+        queries.quizzes_open_to(user, datetime.now(UTC)).limit(5)
+    ).all()
+    if not open_quizzes:
+        return []
+    return [("quizzes/_home_panel.html", {"quizzes": open_quizzes})]
+
+
+def _local(value: datetime | None) -> datetime | None:
+    """A time typed in the page (local) as UTC."""
+    if value is None:
+        return None
+    return value.replace(tzinfo=get_timezone()).astimezone(UTC)
+
+
+def _author_units(user: User) -> list[Unit]:
+    units = {a.unit for a in user.roles if a.role in STAFF_ROLES and may_author_at(user, a.unit)}
+    return sorted(units, key=lambda u: (len(u.path), u.name))
+
+
+@bp.route("/quizzes")
+@login_required
+def mine():
+    now = datetime.now(UTC)
+    open_quizzes = db.session.scalars(queries.quizzes_open_to(current_user, now)).all()
+    rows = [
+        {
+            "quiz": quiz,
+            "attempts_left": service.attempts_left(quiz, current_user),
+            "attempts": queries.attempts_of(quiz, current_user),
+        }
+        for quiz in open_quizzes
+    ]
+    managed = queries.quizzes_managed_by(current_user) if is_staff(current_user) else []
+    return render_template(
+        "quizzes/mine.html", rows=rows, managed=managed, now=now, staff=is_staff(current_user)
+    )
+
+
+@bp.route("/quizzes/<int:quiz_id>/start", methods=["POST"])
+@login_required
+def start(quiz_id: int):
+    quiz = permissions.get_or_404(Quiz, quiz_id, current_user, "take")
+    try:
+        attempt = service.start_attempt(actor=current_user, quiz=quiz)
+    except ServiceError as error:
+        if error.status == 404:
+            raise
+        db.session.rollback()
+        flash(error.message, "error")
+        return redirect(url_for("quizzes.mine"))
+    db.session.commit()
+    return redirect(url_for("quizzes.attempt_page", attempt_id=attempt.id))
+
+
+@bp.route("/quizzes/attempts/<int:attempt_id>")
+@login_required
+def attempt_page(attempt_id: int):
+    attempt = permissions.get_or_404(QuizAttempt, attempt_id, current_user, "view")
+    if attempt.state == "in_progress":
+        return render_template(
+            "quizzes/attempt.html", view=service.attempt_view(attempt), attempt=attempt
+        )
+    result = service.review_view(attempt)
+    rows = service.review_rows(result["review"]) if result["review"] else None
+    return render_template("quizzes/result.html", attempt=attempt, result=result, rows=rows)
+
+
+@bp.route("/quizzes/banks", methods=["GET", "POST"])
+@login_required
+def banks():
+    if not is_staff(current_user):
+        abort(403)
+    form = BankForm()
+    form.unit_id.choices = [SelectChoice(u.id, u.name) for u in _author_units(current_user)]
+    if form.validate_on_submit():
+        unit = permissions.get_or_404(Unit, form.unit_id.data, current_user)
+        bank = service.create_bank(actor=current_user, name=form.name.data or "", unit=unit)
+        db.session.commit()
+        flash(_("Question bank created."), "success")
+        return redirect(url_for("quizzes.bank_detail", bank_id=bank.id))
+    found = queries.banks_for(current_user)
+    return render_template(
+        "quizzes/banks.html",
+        banks=found,
+        counts=queries.question_counts([b.id for b in found]),
+        form=form,
+    )
+
+
+@bp.route("/quizzes/banks/<int:bank_id>", methods=["GET", "POST"])
+@login_required
+def bank_detail(bank_id: int):
+    bank = permissions.get_or_404(QuestionBank, bank_id, current_user, "use")
+    can_edit = permissions.can(current_user, "edit", bank)
+    form = ImportForm()
+    result = None
+    if request.method == "POST":
+        permissions.require(current_user, "edit", bank)
+        if form.validate_on_submit():
+            result = service.import_questions(
+                actor=current_user,
+                bank=bank,
+                fmt=form.format.data or "",
+                payload=form.file.data.read(),
+            )
+            if result.errors:
+                db.session.rollback()
+            else:
+                db.session.commit()
+                flash(_("%(n)s questions imported.", n=result.imported), "success")
+                return redirect(url_for("quizzes.bank_detail", bank_id=bank.id))
+    questions = db.session.scalars(
+        select(Question)
+        .where(Question.bank_id == bank.id, Question.is_archived.is_(False))
+        .order_by(Question.id)
+    ).all()
+    categories = {
+        c.id: c.name
+        for c in db.session.scalars(
+            select(QuestionCategory).where(QuestionCategory.bank_id == bank.id)
+        )
+    }
+    status = 422 if result is not None and result.errors else 200
+    return render_template(
+        "quizzes/bank.html",
+        bank=bank,
+        questions=questions,
+        categories=categories,
+        type_labels={name: t.label for name, t in QUESTION_TYPES.items()},
+        form=form,
+        result=result,
+        can_edit=can_edit,
+    ), status
+
+
+@bp.route("/quizzes/banks/<int:bank_id>/export")
+@login_required
+def bank_export(bank_id: int):
+    bank = permissions.get_or_404(QuestionBank, bank_id, current_user, "use")
+    permissions.require(current_user, "edit", bank)
+    content, mimetype, extension = service.export_questions(
+        bank=bank, fmt=request.args.get("format", "xlsx")
+    )
+    response = Response(content, mimetype=mimetype)
+    response.headers["Content-Disposition"] = f'attachment; filename="bank-{bank.id}.{extension}"'
+    return response
+
+
+@bp.route("/quizzes/new", methods=["GET", "POST"])
+@login_required
+def quiz_new():
+    if not is_staff(current_user):
+        abort(403)
+    form = QuizForm()
+    form.unit_id.choices = [SelectChoice(u.id, u.name) for u in _author_units(current_user)]
+    found = queries.banks_for(current_user)
+    if form.validate_on_submit():
+        unit = permissions.get_or_404(Unit, form.unit_id.data, current_user)
+        items = [
+            {"question_id": int(q), "mark": 1}
+            for q in request.form.getlist("question_id")
+            if q.isdigit()
+        ]
+        items += [
+            {"category_id": int(key.split("_", 1)[1]), "count": int(value), "mark": 1}
+            for key, value in request.form.items()
+            if key.startswith("draw_") and value.isdigit() and int(value) > 0
+        ]
+        try:
+            quiz = service.create_quiz(
+                actor=current_user,
+                unit=unit,
+                title=form.title.data or "",
+                items=items,
+                audience=[(unit, Role.STUDENT)],
+                opens_at=_local(form.opens_at.data),
+                closes_at=_local(form.closes_at.data),
+                time_limit_seconds=form.time_limit_minutes.data * 60
+                if form.time_limit_minutes.data
+                else None,
+                attempts_allowed=form.attempts_allowed.data or 0,
+                pass_mark=form.pass_mark.data or 0,
+                review_policy=form.review_policy.data or "immediately",
+                mode=form.mode.data or "self_paced",
+                one_per_page=bool(form.one_per_page.data),
+                publish=bool(form.publish.data),
+            )
+        except ServiceError as error:
+            db.session.rollback()
+            flash(error.message, "error")
+        else:
+            db.session.commit()
+            flash(_("Quiz created."), "success")
+            return redirect(url_for("quizzes.results", quiz_id=quiz.id))
+    bank_rows = queries.bank_contents(found)
+    return render_template("quizzes/quiz_form.html", form=form, bank_rows=bank_rows), (
+        400 if form.errors or request.method == "POST" else 200
+    )
+
+
+@bp.route("/quizzes/<int:quiz_id>/results")
+@login_required
+def results(quiz_id: int):
+    quiz = permissions.get_or_404(Quiz, quiz_id, current_user, "view")
+    permissions.require(current_user, "results", quiz)
+    data = analysis.results(quiz)
+    peak = max(data.distribution) or 1
+    return render_template("quizzes/results.html", quiz=quiz, data=data, peak=peak)
+
+
+@bp.route("/quizzes/<int:quiz_id>/results.xlsx")
+@login_required
+def results_export(quiz_id: int):
+    quiz = permissions.get_or_404(Quiz, quiz_id, current_user, "view")
+    permissions.require(current_user, "results", quiz)
+    content = analysis.results_workbook(quiz, analysis.results(quiz))
+    response = Response(
+        content, mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    )
+    response.headers["Content-Disposition"] = f'attachment; filename="quiz-{quiz.id}-results.xlsx"'
+    return response

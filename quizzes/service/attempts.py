@@ -1,0 +1,449 @@
+"""Attempts decided by the server: its clock, its deadline, its grading.
+
+The browser only ever sends answers with a per-question sequence number. The deadline is
+min(start + time limit, close); answers are accepted until the deadline plus a short grace for
+requests in flight; a late submission closes and grades the attempt from what was saved.
+Finishing is one conditional UPDATE (in_progress → finished), so of any number of parallel
+"finish" requests exactly one grades.
+"""
+
+from __future__ import annotations
+
+import random
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from flask import current_app
+from flask_babel import gettext as _
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+
+from elearn.extensions import db
+from elearn.models import User
+from elearn.service import audit
+from elearn.service.errors import NotFound, ServiceError
+from quizzes import richtext
+from quizzes.access import in_audience
+from quizzes.models import (
+    AttemptSlot,
+    AttemptState,
+    Quiz,
+    QuizAttempt,
+    QuizMode,
+    ReviewPolicy,
+)
+from quizzes.qtypes import get_type
+from quizzes.service.quizzes import attempts_left, draw_questions
+
+
+def _now(now: datetime | None) -> datetime:
+    return now or datetime.now(UTC)
+
+
+def grace() -> timedelta:
+    return timedelta(seconds=int(current_app.config.get("QUIZ_SUBMIT_GRACE_SECONDS", 30)))
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    # SQLite hands back naive datetimes; they were written as UTC
+    if value is not None and value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value
+
+
+def start_attempt(*, actor: User, quiz: Quiz, now: datetime | None = None) -> QuizAttempt:
+    """Start (or resume) the actor's attempt; the clock starts now, on the server."""
+    now = _now(now)
+    if not quiz.is_published or not in_audience(actor, quiz):
+        raise NotFound(_("This quiz does not exist, or is not open to you."))
+    current = db.session.scalar(
+        select(QuizAttempt).where(
+            QuizAttempt.quiz_id == quiz.id,
+            QuizAttempt.user_id == actor.id,
+            QuizAttempt.state == AttemptState.IN_PROGRESS,
+        )
+    )
+    if current is not None:
+        deadline = _aware(current.deadline_at)
+        if deadline is None or now <= deadline + grace():
+            return current  # resume where they were
+        finish_attempt(attempt=current, now=now, reason="expired")
+    opens_at, closes_at = _aware(quiz.opens_at), _aware(quiz.closes_at)
+    if opens_at and now < opens_at:
+        raise ServiceError(_("This quiz has not opened yet."), status=409)
+    if closes_at and now >= closes_at:
+        raise ServiceError(_("This quiz has closed."), status=409)
+    left = attempts_left(quiz, actor)
+    if left is not None and left <= 0:
+        raise ServiceError(_("You have no attempts left at this quiz."), status=409)
+    number = 1 + (
+        db.session.scalar(
+            select(func.max(QuizAttempt.number)).where(
+                QuizAttempt.quiz_id == quiz.id, QuizAttempt.user_id == actor.id
+            )
+        )
+        or 0
+    )
+    deadlines = [d for d in (closes_at,) if d]
+    if quiz.time_limit_seconds:
+        deadlines.append(now + timedelta(seconds=quiz.time_limit_seconds))
+    attempt = QuizAttempt(
+        quiz_id=quiz.id,
+        user_id=actor.id,
+        number=number,
+        state=AttemptState.IN_PROGRESS,
+        seed=secrets.randbelow(2**31),
+        started_at=now,
+        deadline_at=min(deadlines) if deadlines else None,
+        max_score=0.0,
+        needs_manual_grading=False,
+    )
+    rng = random.Random(attempt.seed)
+    drawn = draw_questions(quiz, rng)
+    if not drawn:
+        raise ServiceError(_("This quiz has no questions yet."), status=409)
+    if quiz.shuffle_questions and quiz.mode == QuizMode.SELF_PACED:
+        rng.shuffle(drawn)
+    try:
+        # a second tab starting at the same moment hits the unique (quiz, user, number)
+        with db.session.begin_nested():
+            db.session.add(attempt)
+            db.session.flush()
+    except IntegrityError:
+        existing = db.session.scalar(
+            select(QuizAttempt).where(
+                QuizAttempt.quiz_id == quiz.id,
+                QuizAttempt.user_id == actor.id,
+                QuizAttempt.state == AttemptState.IN_PROGRESS,
+            )
+        )
+        if existing is None:
+            raise ServiceError(_("You have no attempts left at this quiz."), status=409) from None
+        return existing
+    for position, (question, mark) in enumerate(drawn, start=1):
+        attempt.slots.append(
+            AttemptSlot(
+                position=position,
+                question_id=question.id,
+                version_id=question.current_version_id,
+                mark=mark,
+                seq=0,
+            )
+        )
+    attempt.max_score = sum(mark for _q, mark in drawn)
+    db.session.flush()
+    return attempt
+
+
+def _option_rng(attempt: QuizAttempt, quiz: Quiz, question_id: int) -> random.Random | None:
+    if not quiz.shuffle_options or quiz.mode != QuizMode.SELF_PACED:
+        return None
+    return random.Random(f"{attempt.seed}:{question_id}")
+
+
+def _iso(value: datetime | None) -> str | None:
+    value = _aware(value)
+    return value.isoformat() if value else None
+
+
+def attempt_view(attempt: QuizAttempt, *, now: datetime | None = None) -> dict[str, Any]:
+    """What the attempt page and the API send: questions without answers, the saved answers."""
+    now = _now(now)
+    quiz = attempt.quiz
+    questions = []
+    for slot in attempt.slots:
+        version = slot.version
+        question_type = get_type(version.type)
+        view = {
+            "id": slot.question_id,
+            "position": slot.position,
+            "type": version.type,
+            "stem": richtext.clean(version.stem),
+            "mark": slot.mark,
+        }
+        view.update(
+            question_type.public_view(version.data, _option_rng(attempt, quiz, slot.question_id))
+        )
+        questions.append(view)
+    deadline = _aware(attempt.deadline_at)
+    return {
+        "attempt_id": attempt.id,
+        "quiz_id": quiz.id,
+        "title": quiz.title,
+        "state": attempt.state,
+        "started_at": _iso(attempt.started_at),
+        "deadline": _iso(deadline),
+        "server_now": now.isoformat(),
+        "seconds_left": max(0, int((deadline - now).total_seconds())) if deadline else None,
+        "one_per_page": quiz.one_per_page,
+        "questions": questions,
+        "answers": {
+            str(slot.question_id): {"answer": slot.answer, "seq": slot.seq}
+            for slot in attempt.slots
+            if slot.seq
+        },
+    }
+
+
+def _load_for_write(actor: User, attempt_id: int) -> QuizAttempt:
+    """The actor's attempt, share-locked so a concurrent finish waits for this save."""
+    attempt = db.session.scalar(
+        select(QuizAttempt)
+        .where(QuizAttempt.id == attempt_id)
+        .with_for_update(read=True)
+        .execution_options(populate_existing=True)
+    )
+    if attempt is None or attempt.user_id != actor.id:
+        raise NotFound(_("This page does not exist, or is not within your scope."))
+    return attempt
+
+
+def save_answer(
+    *,
+    actor: User,
+    attempt_id: int,
+    question_id: int,
+    answer: Any,
+    seq: Any,
+    now: datetime | None = None,
+) -> AttemptSlot:
+    """Save one answer if its sequence number is newer than the stored one (autosave)."""
+    now = _now(now)
+    attempt = _load_for_write(actor, attempt_id)
+    if attempt.state != AttemptState.IN_PROGRESS:
+        raise ServiceError(_("This attempt has been submitted; it can't be changed."), status=409)
+    deadline = _aware(attempt.deadline_at)
+    if deadline is not None and now > deadline + grace():
+        raise ServiceError(_("Time is up: answers can no longer be saved."), status=409)
+    if isinstance(seq, bool) or not isinstance(seq, int) or seq < 1 or seq > 2**31 - 1:
+        raise ServiceError(_("seq must be a positive whole number."), field="seq")
+    slot = db.session.scalar(
+        select(AttemptSlot).where(
+            AttemptSlot.attempt_id == attempt.id, AttemptSlot.question_id == question_id
+        )
+    )
+    if slot is None:
+        raise NotFound(_("This question is not part of the attempt."))
+    if not get_type(slot.version.type).accepts(slot.version.data, answer):
+        raise ServiceError(_("This answer does not fit the question."), field="answer")
+    # one conditional UPDATE: a replayed or older save (double click, back button, second tab)
+    # changes nothing, even when two arrive at the same instant
+    saved = db.session.execute(
+        update(AttemptSlot)
+        .where(AttemptSlot.id == slot.id, AttemptSlot.seq < seq)
+        .values(answer=answer, seq=seq, saved_at=now)
+        .execution_options(synchronize_session=False)
+    ).rowcount  # type: ignore[attr-defined]
+    if not saved:
+        db.session.refresh(slot)
+        raise ServiceError(
+            _(
+                "A newer answer to this question is already saved (from another tab or a repeated click)."
+            ),
+            status=409,
+        )
+    db.session.refresh(slot)
+    return slot
+
+
+@dataclass
+class FinishResult:
+    attempt: QuizAttempt
+    #: True when the submission came after the deadline and its grace
+    late: bool = False
+
+
+def finish_attempt(*, attempt: QuizAttempt, now: datetime | None = None, reason: str) -> bool:
+    """Close and grade an attempt once; False when someone else closed it first."""
+    now = _now(now)
+    closed = db.session.execute(
+        update(QuizAttempt)
+        .where(QuizAttempt.id == attempt.id, QuizAttempt.state == AttemptState.IN_PROGRESS)
+        .values(state=AttemptState.FINISHED, finished_at=now, closed_reason=reason)
+        .execution_options(synchronize_session=False)
+    ).rowcount  # type: ignore[attr-defined]
+    db.session.refresh(attempt)
+    if not closed:
+        return False
+    _grade(attempt)
+    audit.record(
+        "quiz.attempt_graded",
+        actor=None,
+        unit_id=attempt.quiz.unit_id,
+        target_type="attempt",
+        target_id=attempt.id,
+        reason=reason,
+        score=attempt.score,
+    )
+    return True
+
+
+def _grade(attempt: QuizAttempt) -> None:
+    deadline = _aware(attempt.deadline_at)
+    limit = deadline + grace() if deadline else None
+    score, manual = 0.0, False
+    for slot in attempt.slots:
+        question_type = get_type(slot.version.type)
+        saved_at = _aware(slot.saved_at)
+        saved_in_time = saved_at is not None and (limit is None or saved_at <= limit)
+        answer = slot.answer if saved_in_time else None
+        if not question_type.auto_graded:
+            manual = manual or answer is not None
+            slot.fraction = None if answer is not None else 0.0
+            continue
+        slot.fraction = question_type.grade(slot.version.data, slot.version.grading, answer) or 0.0
+        score += slot.fraction * slot.mark
+    attempt.score = round(score, 4)
+    attempt.needs_manual_grading = manual
+    attempt.passed = None if manual else _passed(attempt)
+    db.session.flush()
+
+
+def _passed(attempt: QuizAttempt) -> bool:
+    if not attempt.max_score:
+        return False
+    return (attempt.score or 0) * 100 >= attempt.quiz.pass_mark * attempt.max_score - 1e-9
+
+
+def submit_attempt(*, actor: User, attempt_id: int, now: datetime | None = None) -> FinishResult:
+    """The student's "submit": refused (but the attempt closed and graded) after the grace."""
+    now = _now(now)
+    attempt = db.session.scalar(select(QuizAttempt).where(QuizAttempt.id == attempt_id))
+    if attempt is None or attempt.user_id != actor.id:
+        raise NotFound(_("This page does not exist, or is not within your scope."))
+    deadline = _aware(attempt.deadline_at)
+    late = deadline is not None and now > deadline + grace()
+    if not finish_attempt(attempt=attempt, now=now, reason="late" if late else "submitted"):
+        raise ServiceError(_("This attempt has already been submitted."), status=409)
+    return FinishResult(attempt=attempt, late=late)
+
+
+def grade_slot(*, actor: User, slot: AttemptSlot, fraction: float) -> QuizAttempt:
+    """A teacher's grade for a hand-graded answer; the attempt's score follows."""
+    if not 0 <= fraction <= 1:
+        raise ServiceError(_("The grade is a fraction from 0 to 1."), field="fraction")
+    attempt = slot.attempt
+    if attempt.state != AttemptState.FINISHED:
+        raise ServiceError(_("The attempt is still in progress."), status=409)
+    slot.fraction = fraction
+    slot.graded_by_id = actor.id
+    attempt.score = round(sum((s.fraction or 0) * s.mark for s in attempt.slots), 4)
+    attempt.needs_manual_grading = any(s.fraction is None for s in attempt.slots)
+    attempt.passed = None if attempt.needs_manual_grading else _passed(attempt)
+    db.session.flush()
+    return attempt
+
+
+def close_expired_attempts(*, now: datetime | None = None) -> int:
+    """Close attempts past their deadline (and grace), and abandoned ones without a deadline."""
+    now = _now(now)
+    abandoned_before = now - timedelta(hours=int(current_app.config.get("QUIZ_ABANDON_HOURS", 24)))
+    last_save = (
+        select(func.max(AttemptSlot.saved_at))
+        .where(AttemptSlot.attempt_id == QuizAttempt.id)
+        .scalar_subquery()
+    )
+    expired = db.session.scalars(
+        select(QuizAttempt).where(
+            QuizAttempt.state == AttemptState.IN_PROGRESS,
+            (QuizAttempt.deadline_at < now - grace())
+            | (
+                QuizAttempt.deadline_at.is_(None)
+                & (func.coalesce(last_save, QuizAttempt.started_at) < abandoned_before)
+            ),
+        )
+    ).all()
+    closed = 0
+    for attempt in expired:
+        reason = "expired" if attempt.deadline_at is not None else "abandoned"
+        closed += finish_attempt(attempt=attempt, now=now, reason=reason)
+    return closed
+
+
+def review_allowed(attempt: QuizAttempt, now: datetime) -> bool:
+    quiz = attempt.quiz
+    if attempt.state != AttemptState.FINISHED:
+        return False
+    if quiz.review_policy == ReviewPolicy.IMMEDIATELY:
+        return True
+    if quiz.review_policy == ReviewPolicy.AFTER_CLOSE:
+        closes_at = _aware(quiz.closes_at)
+        return closes_at is not None and now >= closes_at
+    return False
+
+
+def review_view(attempt: QuizAttempt, *, now: datetime | None = None) -> dict[str, Any]:
+    """The result; answers and feedback only as the quiz's review policy allows."""
+    now = _now(now)
+    result: dict[str, Any] = {
+        "attempt_id": attempt.id,
+        "state": attempt.state,
+        "score": attempt.score,
+        "max_score": attempt.max_score,
+        "passed": attempt.passed,
+        "needs_manual_grading": attempt.needs_manual_grading,
+        "closed_reason": attempt.closed_reason,
+        "review": None,
+    }
+    if not review_allowed(attempt, now):
+        return result
+    items = []
+    for slot in attempt.slots:
+        version = slot.version
+        question_type = get_type(version.type)
+        items.append(
+            {
+                "id": slot.question_id,
+                "position": slot.position,
+                "type": version.type,
+                "stem": richtext.clean(version.stem),
+                **question_type.public_view(
+                    version.data, _option_rng(attempt, attempt.quiz, slot.question_id)
+                ),
+                "your_answer": slot.answer,
+                "correct_answer": question_type.correct_answer(version.data, version.grading),
+                "fraction": slot.fraction,
+                "mark": slot.mark,
+                "feedback": richtext.clean(version.general_feedback),
+            }
+        )
+    result["review"] = items
+    return result
+
+
+def _answer_text(item: dict[str, Any], answer: Any) -> str:
+    """An answer in words, for the review page (option ids become their texts)."""
+    if answer is None or answer == [] or answer == {}:
+        return "—"
+    texts = {
+        o["id"]: richtext.plain(o["text"])
+        for key in ("options", "items", "choices", "prompts")
+        for o in item.get(key, [])
+    }
+    kind = item["type"]
+    if kind == "true_false":
+        return _("True") if answer else _("False")
+    if kind in {"single_choice"}:
+        return texts.get(answer, "—")
+    if kind in {"multiple_choice", "ordering"}:
+        separator = "、" if kind == "multiple_choice" else " → "
+        return separator.join(texts.get(a, "?") for a in answer)
+    if kind == "matching":
+        return "；".join(f"{texts.get(k, '?')} → {texts.get(v, '—')}" for k, v in answer.items())
+    if isinstance(answer, list):
+        return " / ".join(str(a or "—") for a in answer)
+    return str(answer)
+
+
+def review_rows(review: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The review items with both answers put into words."""
+    return [
+        {
+            **item,
+            "your_text": _answer_text(item, item["your_answer"]),
+            "correct_text": _answer_text(item, item["correct_answer"]),
+        }
+        for item in review
+    ]

@@ -1,0 +1,96 @@
+"""Access rules of the assessment routes (see tests/access.py).
+
+The demo seed has a prefecture-wide bank (authored by pref_admin; shared down to every staff
+member) and a published quiz for student1's class (owned by that class, managed by the school's
+staff and the admins above it). An attempt belongs to its student alone.
+"""
+
+from sqlalchemy import select
+
+from elearn.extensions import db
+from elearn.models import User
+from quizzes import service
+from quizzes.models import QuestionBank, Quiz
+from quizzes.seed import BANK_NAME, QUIZ_TITLE
+from tests.access import ADMINS, SIGNED_IN, Rule
+
+STAFF = ADMINS | {"teacher1", "expert1"}
+BANK_AUTHORS = frozenset({"pref_admin", "expert1"})
+STUDENT = frozenset({"student1"})
+
+
+def bank_id(ids: dict) -> int:
+    return db.session.scalar(select(QuestionBank.id).where(QuestionBank.name == BANK_NAME))
+
+
+def quiz_id(ids: dict) -> int:
+    return db.session.scalar(select(Quiz.id).where(Quiz.title == QUIZ_TITLE))
+
+
+def attempt(ids: dict):
+    """An attempt of student1 at the demo quiz (rolled back after each request)."""
+    student = db.session.get(User, ids["student1"])
+    found = service.start_attempt(actor=student, quiz=db.session.get(Quiz, quiz_id(ids)))
+    db.session.commit()
+    return found
+
+
+def attempt_url(suffix: str = ""):
+    return lambda ids: f"/api/v1/attempts/{attempt(ids).id}{suffix}"
+
+
+def answer_url(ids: dict) -> str:
+    found = attempt(ids)
+    return f"/api/v1/attempts/{found.id}/answers/{found.slots[0].question_id}"
+
+
+RULES = {
+    "quizzes.mine": Rule(lambda ids: "/quizzes", SIGNED_IN),
+    "quizzes.start": Rule(lambda ids: f"/quizzes/{quiz_id(ids)}/start", STUDENT, method="POST"),
+    "quizzes.attempt_page": Rule(lambda ids: f"/quizzes/attempts/{attempt(ids).id}", STUDENT),
+    "quizzes.banks": Rule(lambda ids: "/quizzes/banks", STAFF),
+    "quizzes.bank_detail": Rule(lambda ids: f"/quizzes/banks/{bank_id(ids)}", STAFF),
+    "quizzes.bank_export": Rule(
+        lambda ids: f"/quizzes/banks/{bank_id(ids)}/export?format=gift", BANK_AUTHORS
+    ),
+    "quizzes.quiz_new": Rule(lambda ids: "/quizzes/new", STAFF),
+    "quizzes.results": Rule(lambda ids: f"/quizzes/{quiz_id(ids)}/results", STAFF),
+    "quizzes.results_export": Rule(lambda ids: f"/quizzes/{quiz_id(ids)}/results.xlsx", STAFF),
+    "quizzes_api.banks": Rule(lambda ids: "/api/v1/question-banks", SIGNED_IN),
+    "quizzes_api.create_bank": Rule(
+        lambda ids: "/api/v1/question-banks",
+        STAFF,
+        method="POST",
+        json=True,
+        data=lambda ids: {"name": "新题库", "unit_id": ids["school"]},
+    ),
+    "quizzes_api.bank_questions": Rule(
+        lambda ids: f"/api/v1/question-banks/{bank_id(ids)}/questions", STAFF
+    ),
+    "quizzes_api.import_questions": Rule(
+        lambda ids: f"/api/v1/question-banks/{bank_id(ids)}/imports",
+        BANK_AUTHORS,
+        method="POST",
+        json=True,
+    ),
+    "quizzes_api.export_questions": Rule(
+        lambda ids: f"/api/v1/question-banks/{bank_id(ids)}/export?format=moodlexml", BANK_AUTHORS
+    ),
+    "quizzes_api.quizzes": Rule(lambda ids: "/api/v1/quizzes", SIGNED_IN),
+    "quizzes_api.create_quiz": Rule(
+        lambda ids: "/api/v1/quizzes",
+        STAFF,
+        method="POST",
+        json=True,
+        data=lambda ids: {"title": "小测", "unit_id": ids["class"], "items": [], "audience": []},
+    ),
+    "quizzes_api.start_attempt": Rule(
+        lambda ids: f"/api/v1/quizzes/{quiz_id(ids)}/attempts", STUDENT, method="POST", json=True
+    ),
+    "quizzes_api.attempt": Rule(attempt_url(), STUDENT),
+    "quizzes_api.save_answer": Rule(
+        answer_url, STUDENT, method="PUT", json=True, data=lambda ids: {"answer": None, "seq": 1}
+    ),
+    "quizzes_api.submit": Rule(attempt_url("/submit"), STUDENT, method="POST", json=True),
+    "quizzes_api.review": Rule(attempt_url("/review"), STUDENT),
+}

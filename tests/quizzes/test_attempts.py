@@ -1,0 +1,419 @@
+"""Attempts decided by the server: each rule of the issue's point 4, each by a test."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import select
+
+from elearn.extensions import db
+from elearn.models import AuditEvent
+from elearn.service.errors import ServiceError
+from quizzes import service
+from quizzes.models import AttemptSlot, QuizAttempt
+from tests.conftest import user
+from tests.quizzes.conftest import SECRET, bearer
+
+
+def slot_of(attempt, qtype):
+    return next(s for s in attempt.slots if s.version.type == qtype)
+
+
+def test_deadline_is_the_earlier_of_limit_and_close(quiz_factory):
+    now = datetime.now(UTC)
+    quiz = quiz_factory(time_limit_seconds=600, closes_at=now + timedelta(seconds=300))
+    attempt = service.start_attempt(actor=user("student1"), quiz=quiz, now=now)
+    assert attempt.deadline_at == now + timedelta(seconds=300)
+    other = quiz_factory(time_limit_seconds=600, closes_at=now + timedelta(days=1))
+    attempt = service.start_attempt(actor=user("student1"), quiz=other, now=now)
+    assert attempt.deadline_at == now + timedelta(seconds=600)
+
+
+def test_window_and_attempts_allowed(quiz_factory):
+    now = datetime.now(UTC)
+    later = quiz_factory(opens_at=now + timedelta(hours=1))
+    with pytest.raises(ServiceError) as error:
+        service.start_attempt(actor=user("student1"), quiz=later)
+    assert error.value.status == 409
+    once = quiz_factory(attempts_allowed=1)
+    attempt = service.start_attempt(actor=user("student1"), quiz=once)
+    service.submit_attempt(actor=user("student1"), attempt_id=attempt.id)
+    with pytest.raises(ServiceError):
+        service.start_attempt(actor=user("student1"), quiz=once)
+
+
+def test_outside_the_audience_is_not_found(quiz_factory):
+    quiz = quiz_factory()
+    with pytest.raises(ServiceError) as error:
+        service.start_attempt(actor=user("s_S0201_5_01"), quiz=quiz)
+    assert error.value.status == 404
+
+
+def test_starting_again_resumes_with_saved_answers(quiz_factory):
+    quiz = quiz_factory()
+    student = user("student1")
+    first = service.start_attempt(actor=student, quiz=quiz)
+    tf = slot_of(first, "true_false")
+    service.save_answer(
+        actor=student, attempt_id=first.id, question_id=tf.question_id, answer=False, seq=1
+    )
+    again = service.start_attempt(actor=student, quiz=quiz)
+    assert again.id == first.id
+    view = service.attempt_view(again)
+    assert view["answers"][str(tf.question_id)] == {"answer": False, "seq": 1}
+    assert [q["id"] for q in view["questions"]] == [
+        q["id"] for q in service.attempt_view(first)["questions"]
+    ]
+
+
+def test_sequence_numbers_reject_replays_and_older_saves(quiz_factory):
+    quiz = quiz_factory()
+    student = user("student1")
+    attempt = service.start_attempt(actor=student, quiz=quiz)
+    qid = slot_of(attempt, "single_choice").question_id
+    service.save_answer(
+        actor=student, attempt_id=attempt.id, question_id=qid, answer="opt-wrong", seq=1
+    )
+    service.save_answer(
+        actor=student, attempt_id=attempt.id, question_id=qid, answer="opt-right", seq=3
+    )
+    for stale in (3, 2):  # a double click replays 3; the back button or a second tab sends 2
+        with pytest.raises(ServiceError) as error:
+            service.save_answer(
+                actor=student, attempt_id=attempt.id, question_id=qid, answer="opt-wrong", seq=stale
+            )
+        assert error.value.status == 409
+    slot = db.session.scalar(
+        select(AttemptSlot).where(
+            AttemptSlot.attempt_id == attempt.id, AttemptSlot.question_id == qid
+        )
+    )
+    assert (slot.answer, slot.seq) == ("opt-right", 3)
+    with pytest.raises(ServiceError) as error:
+        service.save_answer(
+            actor=student, attempt_id=attempt.id, question_id=qid, answer="opt-right", seq=0
+        )
+    assert error.value.status == 400
+    with pytest.raises(ServiceError):
+        service.save_answer(
+            actor=student, attempt_id=attempt.id, question_id=qid, answer="no-such-option", seq=4
+        )
+
+
+def test_only_the_owner_can_write(quiz_factory):
+    quiz = quiz_factory()
+    attempt = service.start_attempt(actor=user("student1"), quiz=quiz)
+    qid = attempt.slots[0].question_id
+    classmate = user("s_S0101_5_01")
+    with pytest.raises(ServiceError) as error:
+        service.save_answer(
+            actor=classmate, attempt_id=attempt.id, question_id=qid, answer=None, seq=1
+        )
+    assert error.value.status == 404
+    with pytest.raises(ServiceError) as error:
+        service.submit_attempt(actor=classmate, attempt_id=attempt.id)
+    assert error.value.status == 404
+
+
+def test_finished_attempt_cannot_be_written(quiz_factory):
+    quiz = quiz_factory()
+    student = user("student1")
+    attempt = service.start_attempt(actor=student, quiz=quiz)
+    qid = slot_of(attempt, "true_false").question_id
+    service.submit_attempt(actor=student, attempt_id=attempt.id)
+    with pytest.raises(ServiceError) as error:
+        service.save_answer(
+            actor=student, attempt_id=attempt.id, question_id=qid, answer=False, seq=9
+        )
+    assert error.value.status == 409
+    with pytest.raises(ServiceError) as error:
+        service.submit_attempt(actor=student, attempt_id=attempt.id)
+    assert error.value.status == 409
+
+
+def test_grading_and_score(quiz_factory):
+    quiz = quiz_factory(pass_mark=50)
+    student = user("student1")
+    attempt = service.start_attempt(actor=student, quiz=quiz)
+    answers = {
+        "single_choice": "opt-right",
+        "multiple_choice": ["m1"],
+        "true_false": True,
+        "fill_blank": [f"{SECRET}吸"],
+        "matching": {"p1": "c1", "p2": "c2"},
+        "ordering": ["o1", "o2", "o3"],
+        "short_answer": "我会告诉他毒品的危害",
+    }
+    for seq, (qtype, answer) in enumerate(answers.items(), start=1):
+        service.save_answer(
+            actor=student,
+            attempt_id=attempt.id,
+            question_id=slot_of(attempt, qtype).question_id,
+            answer=answer,
+            seq=seq,
+        )
+    result = service.submit_attempt(actor=student, attempt_id=attempt.id).attempt
+    # 2 marks each: 2 + 1 + 0 + 2 + 2 + 2, the short answer waits for the teacher
+    assert result.score == 9.0 and result.max_score == 14.0
+    assert result.needs_manual_grading and result.passed is None
+    graded = service.grade_slot(
+        actor=user("teacher1"), slot=slot_of(result, "short_answer"), fraction=1.0
+    )
+    assert graded.score == 11.0 and graded.passed is True and not graded.needs_manual_grading
+
+
+def test_late_submission_is_refused_but_closes_and_grades_what_was_saved(app, quiz_factory):
+    quiz = quiz_factory(time_limit_seconds=60, types={"true_false", "single_choice"})
+    student = user("student1")
+    start = datetime.now(UTC) - timedelta(seconds=200)
+    attempt = service.start_attempt(actor=student, quiz=quiz, now=start)
+    tf = slot_of(attempt, "true_false").question_id
+    sc = slot_of(attempt, "single_choice").question_id
+    service.save_answer(
+        actor=student,
+        attempt_id=attempt.id,
+        question_id=tf,
+        answer=False,
+        seq=1,
+        now=start + timedelta(seconds=30),
+    )
+    grace = app.config["QUIZ_SUBMIT_GRACE_SECONDS"]
+    with pytest.raises(ServiceError) as error:  # after the deadline and its grace, no more saves
+        service.save_answer(
+            actor=student,
+            attempt_id=attempt.id,
+            question_id=sc,
+            answer="opt-right",
+            seq=1,
+            now=start + timedelta(seconds=60 + grace + 1),
+        )
+    assert error.value.status == 409
+    result = service.submit_attempt(actor=student, attempt_id=attempt.id)
+    assert result.late
+    assert result.attempt.state == "finished" and result.attempt.closed_reason == "late"
+    assert result.attempt.score == 2.0  # the true/false saved in time; nothing else
+
+
+def test_submission_within_the_grace_is_accepted(app, quiz_factory):
+    quiz = quiz_factory(time_limit_seconds=60)
+    student = user("student1")
+    grace = app.config["QUIZ_SUBMIT_GRACE_SECONDS"]
+    start = datetime.now(UTC) - timedelta(seconds=60 + grace - 5)
+    attempt = service.start_attempt(actor=student, quiz=quiz, now=start)
+    result = service.submit_attempt(actor=student, attempt_id=attempt.id)
+    assert not result.late and result.attempt.closed_reason == "submitted"
+
+
+def test_late_submit_over_the_api_is_409_with_a_message(app, client, quiz_factory):
+    quiz = quiz_factory(time_limit_seconds=60)
+    attempt = service.start_attempt(
+        actor=user("student1"), quiz=quiz, now=datetime.now(UTC) - timedelta(minutes=10)
+    )
+    headers = bearer("student1")
+    db.session.commit()
+    response = client.post(f"/api/v1/attempts/{attempt.id}/submit", headers=headers)
+    assert response.status_code == 409
+    body = response.get_json()
+    assert "时间" in body["message"] and body["state"] == "finished" and body["score"] == 0.0
+
+
+def test_periodic_task_closes_expired_and_abandoned_attempts(app, quiz_factory):
+    from quizzes.tasks import close_expired_attempts
+
+    timed = quiz_factory(time_limit_seconds=60)
+    untimed = quiz_factory(
+        time_limit_seconds=None, closes_at=None, opens_at=datetime.now(UTC) - timedelta(days=3)
+    )
+    running = quiz_factory(time_limit_seconds=600)
+    now = datetime.now(UTC)
+    expired = service.start_attempt(
+        actor=user("student1"), quiz=timed, now=now - timedelta(minutes=5)
+    )
+    abandoned = service.start_attempt(
+        actor=user("student1"), quiz=untimed, now=now - timedelta(days=2)
+    )
+    current = service.start_attempt(actor=user("student1"), quiz=running)
+    db.session.commit()
+    ids = (expired.id, abandoned.id, current.id)
+    close_expired_attempts.apply()  # run here and now, whatever the Celery config
+    expired, abandoned, current = (db.session.get(QuizAttempt, i) for i in ids)
+    assert (expired.state, expired.closed_reason) == ("finished", "expired")
+    assert (abandoned.state, abandoned.closed_reason) == ("finished", "abandoned")
+    assert current.state == "in_progress"
+    assert close_expired_attempts.apply().get() == 0  # idempotent
+
+
+def test_beat_schedule_runs_the_sweep(app):
+    schedule = app.extensions["celery"].conf.beat_schedule
+    assert any(entry["task"] == "quizzes.close_expired_attempts" for entry in schedule.values())
+
+
+def test_editing_a_question_does_not_change_a_served_attempt(quiz_factory):
+    from quizzes.models import Question
+    from quizzes.service.bank import draft_of
+
+    quiz = quiz_factory(types={"true_false"})
+    student = user("student1")
+    attempt = service.start_attempt(actor=student, quiz=quiz)
+    slot = attempt.slots[0]
+    question = db.session.get(Question, slot.question_id)
+    draft = draft_of(question)
+    draft.grading = {"correct": True}
+    version = service.edit_question(actor=user("teacher1"), question=question, draft=draft)
+    assert version.number == 2 and question.current_version_id == version.id
+    service.save_answer(
+        actor=student, attempt_id=attempt.id, question_id=slot.question_id, answer=False, seq=1
+    )
+    result = service.submit_attempt(actor=student, attempt_id=attempt.id).attempt
+    assert result.score == 2.0  # graded against version 1, the one served
+
+
+def _payloads_before_review(client, headers, quiz_id):
+    seen = []
+    response = client.get("/api/v1/quizzes", headers=headers)
+    seen.append(response.get_data(as_text=True))
+    started = client.post(f"/api/v1/quizzes/{quiz_id}/attempts", headers=headers)
+    assert started.status_code == 201
+    seen.append(started.get_data(as_text=True))
+    body = started.get_json()
+    for seq, question in enumerate(body["questions"], start=1):
+        saved = client.put(
+            f"/api/v1/attempts/{body['attempt_id']}/answers/{question['id']}",
+            headers=headers,
+            json={"answer": None, "seq": seq},
+        )
+        assert saved.status_code == 200
+        seen.append(saved.get_data(as_text=True))
+    seen.append(
+        client.get(f"/api/v1/attempts/{body['attempt_id']}", headers=headers).get_data(as_text=True)
+    )
+    seen.append(
+        client.get(f"/quizzes/attempts/{body['attempt_id']}", headers=headers).get_data(
+            as_text=True
+        )
+    )
+    return body, seen
+
+
+@pytest.mark.parametrize("policy", ["never", "after_close", "immediately"])
+def test_answers_never_reach_the_client_before_review(client, quiz_factory, policy):
+    quiz = quiz_factory(review_policy=policy)
+    headers = bearer("student1")
+    db.session.commit()
+    body, seen = _payloads_before_review(client, headers, quiz.id)
+    for payload in seen:
+        assert SECRET not in payload
+        for key in ("fractions", "pairs", "order", "correct_answer", "reference", "grading"):
+            assert f'"{key}"' not in payload
+    submitted = client.post(f"/api/v1/attempts/{body['attempt_id']}/submit", headers=headers)
+    assert submitted.status_code == 200
+    text = submitted.get_data(as_text=True)
+    assert (SECRET in text) is (policy == "immediately")
+    review = submitted.get_json()["review"]
+    assert (review is not None) is (policy == "immediately")
+
+
+def test_review_after_close_opens_when_the_quiz_closes(quiz_factory):
+    now = datetime.now(UTC)
+    quiz = quiz_factory(review_policy="after_close", closes_at=now + timedelta(hours=1))
+    student = user("student1")
+    attempt = service.start_attempt(actor=student, quiz=quiz)
+    service.submit_attempt(actor=student, attempt_id=attempt.id)
+    assert service.review_view(attempt)["review"] is None
+    after = service.review_view(attempt, now=now + timedelta(hours=2))
+    assert after["review"] and SECRET in json.dumps(after, ensure_ascii=False)
+
+
+def test_twenty_parallel_finishes_grade_once(app, quiz_factory):
+    """20 real connections submit at once; exactly one grades (committed data, cleaned up)."""
+    import threading
+
+    from sqlalchemy.orm import scoped_session, sessionmaker
+
+    from elearn.service import accounts
+
+    test_session = db.session
+    # leave the test's rolled-back transaction: concurrency needs real, committed rows
+    db.session = scoped_session(sessionmaker(bind=db.engine))
+    attempt_id = quiz_id = None
+    try:
+        with app.test_request_context():
+            quiz = quiz_factory(types={"true_false"})
+            attempt = service.start_attempt(actor=user("student1"), quiz=quiz)
+            token, _ = accounts.issue_api_token(user=user("student1"), hours=1)
+            attempt_id, quiz_id = attempt.id, quiz.id
+            db.session.commit()
+            db.session.remove()
+        barrier = threading.Barrier(20)
+        statuses: list[int] = []
+
+        def finish():
+            c = app.test_client()
+            barrier.wait()
+            response = c.post(
+                f"/api/v1/attempts/{attempt_id}/submit",
+                headers={"Authorization": f"Bearer {token}"},
+            )
+            statuses.append(response.status_code)
+            db.session.remove()
+
+        threads = [threading.Thread(target=finish) for _ in range(20)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert sorted(statuses) == [200] + [409] * 19
+        with app.app_context():
+            graded = db.session.scalars(
+                select(AuditEvent).where(
+                    AuditEvent.action == "quiz.attempt_graded",
+                    AuditEvent.target_id == str(attempt_id),
+                )
+            ).all()
+            assert len(graded) == 1
+            assert db.session.get(QuizAttempt, attempt_id).state == "finished"
+    finally:
+        _cleanup(app, quiz_id)
+        db.session.remove()
+        db.session = test_session
+
+
+def _cleanup(app, quiz_id):
+    from sqlalchemy import delete
+
+    from elearn.models import ApiToken
+    from quizzes.models import QuestionBank, Quiz
+
+    if quiz_id is None:
+        return
+    with app.app_context():
+        quiz = db.session.get(Quiz, quiz_id)
+        bank_ids = {item.question.bank_id for item in quiz.items if item.question}
+        attempt_ids = db.session.scalars(
+            select(QuizAttempt.id).where(QuizAttempt.quiz_id == quiz_id)
+        ).all()
+        db.session.execute(
+            delete(AuditEvent).where(
+                AuditEvent.target_type == "attempt",
+                AuditEvent.target_id.in_([str(a) for a in attempt_ids]),
+            )
+        )
+        db.session.execute(
+            delete(AuditEvent).where(
+                AuditEvent.target_type == "quiz", AuditEvent.target_id == str(quiz_id)
+            )
+        )
+        db.session.execute(
+            delete(AuditEvent).where(
+                AuditEvent.target_type == "bank",
+                AuditEvent.target_id.in_([str(b) for b in bank_ids]),
+            )
+        )
+        db.session.delete(quiz)
+        db.session.flush()
+        for bank_id in bank_ids:
+            db.session.delete(db.session.get(QuestionBank, bank_id))
+        db.session.execute(delete(ApiToken).where(ApiToken.user_id == user("student1").id))
+        db.session.commit()
