@@ -1,0 +1,70 @@
+"""A student takes the demo's timed quiz on a phone: answers autosave, a reload resumes where they
+were, the countdown comes from the server, submitting shows the review the policy allows."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tests.e2e.conftest import PHONE, sign_in
+
+pytestmark = pytest.mark.e2e
+
+
+def answer_current(page) -> str:
+    """Answer the question on screen, whatever its type; returns its id."""
+    question = page.locator(".question.shown")
+    kind = question.get_attribute("data-type")
+    if kind in {"single_choice", "multiple_choice", "true_false"}:
+        question.locator("input").first.check()
+    elif kind in {"fill_blank", "numerical"}:
+        question.locator("input.blank").first.fill("吸")
+    elif kind == "short_answer":
+        question.locator("textarea").fill("告诉他毒品的危害，一起远离毒品。")
+    elif kind == "matching":
+        for select in question.locator("select").all():
+            select.select_option(index=1)
+    elif kind == "ordering":
+        question.locator("button.down").first.click()
+    return question.get_attribute("data-qid")
+
+
+def wait_saved(page) -> None:
+    page.wait_for_function(
+        "document.getElementById('save-state').textContent.includes('所有答案已保存')"
+    )
+
+
+def test_student_takes_a_timed_quiz_on_a_phone(new_page, shot):
+    page = new_page(viewport=PHONE)
+    sign_in(page, "student1")
+    page.goto("/quizzes")
+    card = page.locator("section.card", has_text="禁毒知识小测验")
+    with page.expect_navigation():
+        card.get_by_role("button").click()
+    assert re.search(r"/quizzes/attempts/\d+$", page.url)
+    countdown = page.locator("#countdown")
+    assert re.fullmatch(r"(09:[0-5]\d|10:00)", countdown.inner_text())
+    first = answer_current(page)
+    wait_saved(page)
+    page.click("#next")
+    second = answer_current(page)
+    wait_saved(page)
+    shot(page, "answering")
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+
+    page.reload()  # a lost connection, a closed tab: the server has the answers and the clock
+    assert page.locator(".question.shown").get_attribute("data-qid") == second
+    for qid in (first, second):
+        assert int(page.locator(f'.question[data-qid="{qid}"]').get_attribute("data-seq")) >= 1
+    assert page.locator(".qdot.answered").count() >= 2
+    assert re.fullmatch(r"(09:[0-5]\d|10:00)", countdown.inner_text())
+    shot(page, "resumed")
+
+    page.on("dialog", lambda dialog: dialog.accept())
+    with page.expect_navigation():
+        page.click("#submit")
+    assert page.locator("#score").is_visible()
+    assert "答案解析" in page.content() and "正确答案" in page.content()
+    shot(page, "review")
