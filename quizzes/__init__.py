@@ -38,6 +38,12 @@ def init_app(app: Flask) -> None:
     if celery_app is not None:
         celery_app.conf.beat_schedule = {**(celery_app.conf.beat_schedule or {}), **schedule}
 
+    from courses.service import LESSON_COMPLETION_CHECKS
+    from quizzes.service.lessons import lesson_quiz_passed
+
+    if lesson_quiz_passed not in LESSON_COMPLETION_CHECKS:
+        LESSON_COMPLETION_CHECKS.append(lesson_quiz_passed)
+
     api.init_app(app)
     app.register_blueprint(routes.bp)
     if routes.nav_items not in web.NAV_PROVIDERS:

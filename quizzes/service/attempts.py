@@ -268,6 +268,7 @@ def finish_attempt(*, attempt: QuizAttempt, now: datetime | None = None, reason:
     if not closed:
         return False
     _grade(attempt)
+    _after_grading(attempt)
     audit.record(
         "quiz.attempt_graded",
         actor=None,
@@ -299,6 +300,14 @@ def _grade(attempt: QuizAttempt) -> None:
     attempt.needs_manual_grading = manual
     attempt.passed = None if manual else _passed(attempt)
     db.session.flush()
+
+
+def _after_grading(attempt: QuizAttempt) -> None:
+    """What a graded attempt means elsewhere: lesson completion (and, for exams, coverage)."""
+    from quizzes.service import lessons
+
+    if attempt.passed:
+        lessons.quiz_passed(user=attempt.user, quiz_id=attempt.quiz_id)
 
 
 def _passed(attempt: QuizAttempt) -> bool:
@@ -333,6 +342,7 @@ def grade_slot(*, actor: User, slot: AttemptSlot, fraction: float) -> QuizAttemp
     attempt.needs_manual_grading = any(s.fraction is None for s in attempt.slots)
     attempt.passed = None if attempt.needs_manual_grading else _passed(attempt)
     db.session.flush()
+    _after_grading(attempt)
     return attempt
 
 
