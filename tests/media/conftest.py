@@ -196,3 +196,16 @@ def upload(actor, path: Path | bytes, content_type: str, filename: str = "upload
     service.complete_upload(actor=actor, asset=asset)
     db.session.flush()
     return asset
+
+
+# the browser tests' fixtures (tests/e2e/conftest.py), for the upload page journey
+from tests.e2e import conftest as _e2e  # noqa: E402
+
+e2e_artifacts = _e2e.e2e_artifacts
+e2e_redis_url = _e2e.e2e_redis_url
+e2e_env = _e2e.e2e_env
+live_url = _e2e.live_url
+e2e_worker = _e2e.e2e_worker
+browser = _e2e.browser
+new_page = _e2e.new_page
+shot = _e2e.shot

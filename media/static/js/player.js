@@ -19,8 +19,17 @@
       select.appendChild(o);
     }
 
+    function seekOnce(position) {
+      // resume where the viewer was: after a source switch or a renewal, and at the start
+      media.addEventListener("loadedmetadata", function once() {
+        media.removeEventListener("loadedmetadata", once);
+        if (position > 0 && Math.abs(media.currentTime - position) > 0.5) media.currentTime = position;
+      });
+    }
+
     function load(url, position) {
       if (hls) { hls.destroy(); hls = null; }
+      seekOnce(position);
       if (window.Hls && window.Hls.isSupported()) {
         hls = new window.Hls({ startPosition: position, capLevelToPlayerSize: true });
         hls.on(window.Hls.Events.MANIFEST_PARSED, function (_e, data) {
@@ -41,10 +50,6 @@
         hls.attachMedia(media);
       } else if (media.canPlayType("application/vnd.apple.mpegurl")) {
         media.src = url;
-        media.addEventListener("loadedmetadata", function once() {
-          media.removeEventListener("loadedmetadata", once);
-          if (position > 0) media.currentTime = position;
-        });
         if (urls.audio && !select.dataset.filled) { select.dataset.filled = "1"; option("audio", root.dataset.labelAudio); }
       } else {
         showError();
