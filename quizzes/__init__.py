@@ -16,6 +16,7 @@ def init_app(app: Flask) -> None:
     from elearn.cli import DEMO_SEEDERS
     from elearn.routes.home import HOME_PANELS
     from quizzes import access, api, models, routes, tasks  # noqa: F401 - tables and tasks register
+    from quizzes.service.campaigns import campaign_rule
 
     app.config.setdefault(
         "QUIZ_SUBMIT_GRACE_SECONDS", int(os.environ.get("ELEARN_QUIZ_GRACE_SECONDS", "30"))
@@ -26,6 +27,7 @@ def init_app(app: Flask) -> None:
     permissions.register_rule(models.QuestionBank, access.bank_rule)
     permissions.register_rule(models.Quiz, access.quiz_rule)
     permissions.register_rule(models.QuizAttempt, access.attempt_rule)
+    permissions.register_rule(models.Campaign, campaign_rule)
 
     schedule = {
         "quizzes-close-expired-attempts": {

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from flask import Blueprint, Flask, Response, abort, g, jsonify, request
+from flask import Blueprint, Flask, Response, abort, g, jsonify, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
@@ -20,6 +20,8 @@ from quizzes import queries, service
 from quizzes.models import Question, QuestionBank, Quiz, QuizAttempt
 
 bp = Blueprint("quizzes_api", __name__, url_prefix="/api/v1")
+#: the same API; routes registered below share the blueprint
+campaigns_bp = bp
 
 
 @bp.before_request
@@ -394,12 +396,18 @@ def submit(attempt_id: int):
         404: {description: not the caller's attempt}
         409: {description: already submitted, or too late (then closed and graded from saved answers)}
     """
-    try:
-        result = service.submit_attempt(actor=current_user, attempt_id=attempt_id)
-    except ServiceError:
-        db.session.rollback()
-        raise
+    result = service.submit_attempt(actor=current_user, attempt_id=attempt_id)
     db.session.commit()
+    if result.anonymous:
+        # an anonymous survey: the answers went into a response that names nobody
+        return jsonify(
+            {
+                "state": "finished",
+                "anonymous": True,
+                "review": None,
+                "next_url": url_for("quizzes.mine"),
+            }
+        )
     body = service.review_view(result.attempt)
     if result.late:
         body["error"] = 409
@@ -521,6 +529,203 @@ COMPONENTS = {
             "passed": {"type": "boolean", "nullable": True},
             "review": {"type": "array", "nullable": True, "items": {"type": "object"}},
         },
+    },
+}
+
+
+def _ids(value: Any, name: str) -> list[int]:
+    if value in (None, ""):
+        return []
+    if not isinstance(value, list):
+        bad_request(_("%(name)s must be a list.", name=name))
+    return [require_int(v, name) for v in value]
+
+
+@campaigns_bp.route("/campaigns", methods=["POST"])
+@login_required
+def create_campaign():
+    """Send a term exam or a survey (调度) to grades, schools and roles (county and prefecture admins).
+    ---
+    post:
+      tags: [campaigns]
+      requestBody:
+        content:
+          application/json:
+            schema: {$ref: '#/components/schemas/CampaignCreate'}
+      responses:
+        201: {description: 'created: {"id", "quiz_id"}'}
+        400: {description: a setting is not valid (the message says which)}
+        403: {description: only county and prefecture admins send campaigns}
+    """
+    from quizzes.service import campaigns
+
+    body = json_body()
+    sender = permissions.get_or_404(Unit, require_int(body.get("unit_id"), "unit_id"), current_user)
+    targets = body.get("targets") or {}
+    if not isinstance(targets, dict):
+        bad_request(_("targets is an object: unit_ids, grade_levels, roles."))
+    units = [
+        permissions.get_or_404(Unit, unit_id, current_user)
+        for unit_id in _ids(targets.get("unit_ids"), "unit_ids")
+    ]
+    if not campaigns.may_dispatch(current_user, sender):
+        raise ServiceError(_("Only county and prefecture admins send campaigns."), status=403)
+    items = body.get("items") or []
+    if body.get("template"):
+        items = campaigns.template_items(
+            actor=current_user, sender=sender, template=str(body["template"])
+        )
+    campaign = campaigns.create_campaign(
+        actor=current_user,
+        sender=sender,
+        title=str(body.get("title") or ""),
+        kind=str(body.get("kind") or ""),
+        items=items,
+        unit_targets=units,
+        grade_levels=_ids(targets.get("grade_levels"), "grade_levels"),
+        roles=[str(r) for r in targets.get("roles") or ["student"]],
+        opens_at=_datetime(body.get("opens_at"), "opens_at"),
+        closes_at=_datetime(body.get("closes_at"), "closes_at"),
+        time_limit_seconds=body.get("time_limit"),
+        pass_mark=float(body.get("pass_mark", 60)),
+        excellent_mark=float(body.get("excellent_mark", 85)),
+        anonymous=bool(body.get("anonymous", False)),
+    )
+    db.session.commit()
+    return jsonify({"id": campaign.id, "quiz_id": campaign.quiz_id}), 201
+
+
+def _campaign_unit(campaign_id: int):
+    from quizzes.models import Campaign
+    from quizzes.service import campaigns
+
+    campaign = permissions.get_or_404(Campaign, campaign_id, current_user)
+    unit_id = request.args.get("unit") or (request.get_json(silent=True) or {}).get("unit_id")
+    unit = (
+        permissions.get_or_404(Unit, require_int(unit_id, "unit"), current_user)
+        if unit_id
+        else campaign.unit
+    )
+    if not campaigns.may_follow(current_user, campaign, unit):
+        abort(404)
+    return campaign, unit
+
+
+@campaigns_bp.route("/campaigns/<int:campaign_id>/participation")
+@login_required
+def participation(campaign_id: int):
+    """Participation, pass and excellent rates under a unit and per child unit, and who has not taken it.
+    ---
+    get:
+      tags: [campaigns]
+      parameters:
+        - {name: campaign_id, in: path, required: true, schema: {type: integer}}
+        - {name: unit, in: query, required: false, schema: {type: integer}, description: a county, school or class; the sender by default}
+      responses:
+        200:
+          description: the rates and the list of those yet to take it
+          content:
+            application/json:
+              schema: {$ref: '#/components/schemas/Participation'}
+        404: {description: no such campaign or unit within the caller's reach}
+    """
+    from quizzes.service import campaigns
+
+    campaign, unit = _campaign_unit(campaign_id)
+    result = campaigns.participation(campaign, unit)
+    anonymous = campaign.quiz.is_anonymous
+    return jsonify(
+        {
+            "campaign_id": campaign.id,
+            "title": campaign.title,
+            "unit": result.total.as_dict(anonymous),
+            "children": [row.as_dict(anonymous) for row in result.children],
+            "not_taken": result.not_taken,
+            "not_taken_count": result.not_taken_count,
+        }
+    )
+
+
+@campaigns_bp.route("/campaigns/<int:campaign_id>/reminders", methods=["POST"])
+@login_required
+def remind(campaign_id: int):
+    """Remind those under a unit who have not taken it yet (recorded in the ledger).
+    ---
+    post:
+      tags: [campaigns]
+      parameters:
+        - {name: campaign_id, in: path, required: true, schema: {type: integer}}
+      requestBody:
+        content:
+          application/json:
+            schema: {type: object, properties: {unit_id: {type: integer}}}
+      responses:
+        200: {description: '{"reminded": n}'}
+        404: {description: no such campaign or unit within the caller's reach}
+    """
+    from quizzes.service import campaigns
+
+    campaign, unit = _campaign_unit(campaign_id)
+    count = campaigns.send_reminder(actor=current_user, campaign=campaign, unit=unit)
+    db.session.commit()
+    return jsonify({"reminded": count})
+
+
+@campaigns_bp.route("/campaigns/<int:campaign_id>/survey-results")
+@login_required
+def survey_results(campaign_id: int):
+    """A survey's answers counted, 知晓率 and 满意率; nothing for groups smaller than five.
+    ---
+    get:
+      tags: [campaigns]
+      parameters:
+        - {name: campaign_id, in: path, required: true, schema: {type: integer}}
+        - {name: unit, in: query, required: false, schema: {type: integer}}
+      responses:
+        200: {description: the counts and rates, or "hidden" for a small group}
+        404: {description: no such campaign or unit within the caller's reach}
+    """
+    from quizzes.service import campaigns
+
+    campaign, unit = _campaign_unit(campaign_id)
+    return jsonify(campaigns.survey_results(campaign.quiz, unit))
+
+
+COMPONENTS["CampaignCreate"] = {
+    "type": "object",
+    "required": ["title", "kind", "unit_id"],
+    "properties": {
+        "title": {"type": "string"},
+        "kind": {"type": "string", "enum": ["exam", "survey"]},
+        "unit_id": {"type": "integer", "description": "the sending county or prefecture"},
+        "targets": {
+            "type": "object",
+            "properties": {
+                "unit_ids": {"type": "array", "items": {"type": "integer"}},
+                "grade_levels": {"type": "array", "items": {"type": "integer"}},
+                "roles": {
+                    "type": "array",
+                    "items": {"type": "string", "enum": ["student", "teacher", "guardian"]},
+                },
+            },
+        },
+        "items": {"type": "array", "items": {"type": "object"}},
+        "template": {"type": "string", "enum": ["knowledge", "satisfaction"]},
+        "anonymous": {"type": "boolean"},
+        "opens_at": {"type": "string", "format": "date-time"},
+        "closes_at": {"type": "string", "format": "date-time"},
+        "time_limit": {"type": "integer"},
+        "pass_mark": {"type": "number"},
+        "excellent_mark": {"type": "number"},
+    },
+}
+COMPONENTS["Participation"] = {
+    "type": "object",
+    "properties": {
+        "unit": {"type": "object"},
+        "children": {"type": "array", "items": {"type": "object"}},
+        "not_taken": {"type": "array", "items": {"type": "object"}},
+        "not_taken_count": {"type": "integer"},
     },
 }
 

@@ -52,6 +52,8 @@ class QuestionType:
     label: ClassVar[Any]
     #: False for types a teacher grades by hand
     auto_graded: ClassVar[bool] = True
+    #: False for opinions (surveys): no right answer, no marks
+    scored: ClassVar[bool] = True
 
     def validate(self, data: dict[str, Any], grading: dict[str, Any]) -> list[str]:
         """What is wrong with this content (translated messages); empty when it is usable."""
@@ -373,6 +375,35 @@ class Numerical(QuestionType):
         return None if best is None else best["value"]
 
 
+class Opinion(QuestionType):
+    """A survey question without a right answer (满意度); ``grading.positive`` lists the options
+    that count as satisfied for the satisfaction rate."""
+
+    name = "opinion"
+    label = _l("Opinion (survey)")
+    scored = False
+
+    def validate(self, data, grading):
+        ids = _option_ids(data)
+        if len(ids) < 2:
+            return [_("A choice question needs at least two options.")]
+        if not set(grading.get("positive") or []) <= set(ids):
+            return [_("A grade refers to an option that does not exist.")]
+        return []
+
+    def grade(self, data, grading, answer):
+        return 0.0
+
+    def public_view(self, data, rng):
+        return {"options": _public_options(_options(data), None)}  # a scale keeps its order
+
+    def accepts(self, data, answer):
+        return answer is None or (isinstance(answer, str) and answer in _option_ids(data))
+
+    def correct_answer(self, data, grading):
+        return None
+
+
 QUESTION_TYPES: dict[str, QuestionType] = {
     t.name: t
     for t in (
@@ -384,6 +415,7 @@ QUESTION_TYPES: dict[str, QuestionType] = {
         Ordering(),
         ShortAnswer(),
         Numerical(),
+        Opinion(),
     )
 }
 

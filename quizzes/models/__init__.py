@@ -1,6 +1,7 @@
 """The assessment tables: question banks and versions, quizzes, attempts."""
 
 from quizzes.models.bank import Question, QuestionBank, QuestionCategory, QuestionVersion
+from quizzes.models.campaign import Campaign, QuizKind, SurveyParticipation, SurveyResponse
 from quizzes.models.quiz import (
     AttemptSlot,
     AttemptState,
@@ -15,6 +16,7 @@ from quizzes.models.quiz import (
 __all__ = [
     "AttemptSlot",
     "AttemptState",
+    "Campaign",
     "Question",
     "QuestionBank",
     "QuestionCategory",
@@ -23,6 +25,9 @@ __all__ = [
     "QuizAttempt",
     "QuizAudience",
     "QuizItem",
+    "QuizKind",
     "QuizMode",
     "ReviewPolicy",
+    "SurveyParticipation",
+    "SurveyResponse",
 ]

@@ -18,6 +18,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
+from sqlalchemy import false as sa_false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from elearn.extensions import Model
@@ -66,6 +67,10 @@ class Quiz(Model):
     pass_mark: Mapped[float] = mapped_column(Float, default=60.0)
     review_policy: Mapped[str] = mapped_column(String(16), default=ReviewPolicy.IMMEDIATELY)
     is_published: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: quiz | exam (a term exam: records the assessment coverage) | survey
+    kind: Mapped[str] = mapped_column(String(16), default="quiz", server_default="quiz")
+    #: surveys only: answers are kept without any link to the person (see SurveyResponse)
+    is_anonymous: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
     unit: Mapped[Unit] = relationship(lazy="joined")

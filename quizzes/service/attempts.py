@@ -132,7 +132,11 @@ def start_attempt(*, actor: User, quiz: Quiz, now: datetime | None = None) -> Qu
                 seq=0,
             )
         )
-    attempt.max_score = sum(mark for _q, mark in drawn)
+    attempt.max_score = sum(
+        mark
+        for question, mark in drawn
+        if question.current_version is not None and get_type(question.current_version.type).scored
+    )
     db.session.flush()
     return attempt
 
@@ -253,6 +257,8 @@ class FinishResult:
     attempt: QuizAttempt
     #: True when the submission came after the deadline and its grace
     late: bool = False
+    #: an anonymous survey: the attempt was turned into a response that names nobody
+    anonymous: bool = False
 
 
 def finish_attempt(*, attempt: QuizAttempt, now: datetime | None = None, reason: str) -> bool:
@@ -268,6 +274,11 @@ def finish_attempt(*, attempt: QuizAttempt, now: datetime | None = None, reason:
     if not closed:
         return False
     _grade(attempt)
+    if attempt.quiz.is_anonymous:
+        from quizzes.service.campaigns import store_anonymous_response
+
+        store_anonymous_response(attempt)  # and the attempt is gone: nothing names the person
+        return True
     _after_grading(attempt)
     audit.record(
         "quiz.attempt_graded",
@@ -287,6 +298,9 @@ def _grade(attempt: QuizAttempt) -> None:
     score, manual = 0.0, False
     for slot in attempt.slots:
         question_type = get_type(slot.version.type)
+        if not question_type.scored:
+            slot.fraction = None
+            continue
         saved_at = _aware(slot.saved_at)
         saved_in_time = saved_at is not None and (limit is None or saved_at <= limit)
         answer = slot.answer if saved_in_time else None
@@ -305,7 +319,9 @@ def _grade(attempt: QuizAttempt) -> None:
 def _after_grading(attempt: QuizAttempt) -> None:
     """What a graded attempt means elsewhere: lesson completion (and, for exams, coverage)."""
     from quizzes.service import lessons
+    from quizzes.service.campaigns import record_exam_coverage
 
+    record_exam_coverage(attempt)
     if attempt.passed:
         lessons.quiz_passed(user=attempt.user, quiz_id=attempt.quiz_id)
 
@@ -324,9 +340,10 @@ def submit_attempt(*, actor: User, attempt_id: int, now: datetime | None = None)
         raise NotFound(_("This page does not exist, or is not within your scope."))
     deadline = _aware(attempt.deadline_at)
     late = deadline is not None and now > deadline + grace()
+    anonymous = attempt.quiz.is_anonymous
     if not finish_attempt(attempt=attempt, now=now, reason="late" if late else "submitted"):
         raise ServiceError(_("This attempt has already been submitted."), status=409)
-    return FinishResult(attempt=attempt, late=late)
+    return FinishResult(attempt=attempt, late=late, anonymous=anonymous)
 
 
 def grade_slot(*, actor: User, slot: AttemptSlot, fraction: float) -> QuizAttempt:

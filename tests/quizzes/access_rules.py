@@ -94,3 +94,69 @@ RULES = {
     "quizzes_api.submit": Rule(attempt_url("/submit"), STUDENT, method="POST", json=True),
     "quizzes_api.review": Rule(attempt_url("/review"), STUDENT),
 }
+
+
+def campaign_id(ids: dict) -> int:
+    """A county exam campaign to grade 5 (rolled back after each request)."""
+    from elearn.models import Unit
+    from quizzes.service import campaigns
+
+    county = db.session.scalar(select(Unit).where(Unit.code == "C01"))
+    campaign = campaigns.create_campaign(
+        actor=db.session.scalar(select(User).where(User.username == "county_admin")),
+        sender=county,
+        title="期末测评",
+        kind="exam",
+        items=[{"question_id": demo_question_id(), "mark": 10}],
+        unit_targets=[],
+        grade_levels=[5],
+        roles=["student"],
+        opens_at=None,
+        closes_at=None,
+    )
+    db.session.commit()
+    return campaign.id
+
+
+def demo_question_id() -> int:
+    from quizzes.models import Question
+
+    return db.session.scalar(
+        select(Question.id)
+        .join(QuestionBank, QuestionBank.id == Question.bank_id)
+        .where(QuestionBank.name == BANK_NAME)
+        .order_by(Question.id)
+        .limit(1)
+    )
+
+
+DISPATCHERS = frozenset({"pref_admin", "county_admin"})
+
+RULES.update(
+    {
+        "quizzes_api.create_campaign": Rule(
+            lambda ids: "/api/v1/campaigns",
+            DISPATCHERS,
+            method="POST",
+            json=True,
+            data=lambda ids: {
+                "title": "期末测评",
+                "kind": "exam",
+                "unit_id": ids["county"],
+                "items": [],
+            },
+        ),
+        "quizzes_api.participation": Rule(
+            lambda ids: f"/api/v1/campaigns/{campaign_id(ids)}/participation", DISPATCHERS
+        ),
+        "quizzes_api.remind": Rule(
+            lambda ids: f"/api/v1/campaigns/{campaign_id(ids)}/reminders",
+            DISPATCHERS,
+            method="POST",
+            json=True,
+        ),
+        "quizzes_api.survey_results": Rule(
+            lambda ids: f"/api/v1/campaigns/{campaign_id(ids)}/survey-results", DISPATCHERS
+        ),
+    }
+)

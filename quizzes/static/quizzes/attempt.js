@@ -23,7 +23,7 @@
   // --- reading and restoring answers -------------------------------------------------------
   function readAnswer(q) {
     var type = q.dataset.type;
-    if (type === "single_choice") {
+    if (type === "single_choice" || type === "opinion") {
       var checked = q.querySelector("input:checked");
       return checked ? checked.value : null;
     }
@@ -53,7 +53,7 @@
   function restore(q, answer) {
     if (answer === null || answer === undefined) return;
     var type = q.dataset.type;
-    if (type === "single_choice" || type === "multiple_choice") {
+    if (type === "single_choice" || type === "multiple_choice" || type === "opinion") {
       var chosen = [].concat(answer);
       q.querySelectorAll("input").forEach(function (i) { i.checked = chosen.indexOf(i.value) >= 0; });
     } else if (type === "true_false") {
@@ -211,7 +211,12 @@
       });
     }).then(function (response) {
       closed = true;
-      if (response.ok || response.status === 409) { window.location.assign(root.dataset.resultUrl); return; }
+      if (response.ok) {
+        return response.json().then(function (data) {
+          window.location.assign(data.next_url || root.dataset.resultUrl);
+        });
+      }
+      if (response.status === 409) { window.location.assign(root.dataset.resultUrl); return; }
       submitting = false;
       document.getElementById("submit").disabled = false;
       return response.json().then(function (data) { showError(data.message || ""); });

@@ -1,0 +1,427 @@
+"""Campaigns (调度): a term exam or survey sent to grades, schools and roles; participation,
+pass and excellent rates per unit, who has not taken it yet, reminders; anonymous surveys."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from flask_babel import gettext as _
+from sqlalchemy import and_, or_, select
+
+from elearn.extensions import db
+from elearn.models import FactKind, Role, RoleAssignment, Unit, User
+from elearn.models.accounts import ADMIN_ROLES
+from elearn.service import audit, coverage, org
+from elearn.service.errors import ServiceError
+from quizzes.interchange import QuestionDraft
+from quizzes.models import (
+    AttemptState,
+    Campaign,
+    QuestionVersion,
+    Quiz,
+    QuizAttempt,
+    QuizKind,
+    SurveyParticipation,
+    SurveyResponse,
+)
+from quizzes.qtypes import get_type, new_option_id
+from quizzes.service.quizzes import AUDIENCE_ROLES, create_quiz
+
+#: results of a group smaller than this are never shown for an anonymous survey
+MIN_GROUP = 5
+NOT_TAKEN_LIMIT = 500
+
+
+def may_dispatch(actor: User, unit: Unit) -> bool:
+    """County and prefecture admins send campaigns from their unit."""
+    return unit.type in {"prefecture", "county"} and any(
+        a.role in ADMIN_ROLES and unit.path.startswith(a.unit.path) for a in actor.roles
+    )
+
+
+def _expand_targets(
+    sender: Unit, units: list[Unit], grade_levels: list[int], roles: list[str]
+) -> list[tuple[Unit, str]]:
+    if not roles or any(role not in AUDIENCE_ROLES for role in roles):
+        raise ServiceError(
+            _("Choose who takes it: students, teachers or guardians."), field="roles"
+        )
+    targets = units or [sender]
+    if any(not unit.path.startswith(sender.path) for unit in targets):
+        raise ServiceError(_("The audience must lie within your units."), field="unit_ids")
+    if grade_levels:
+        grades = db.session.scalars(
+            select(Unit).where(
+                Unit.type == "grade",
+                Unit.grade_level.in_(grade_levels),
+                or_(*[Unit.path.startswith(t.path) for t in targets]),
+            )
+        ).all()
+        if not grades:
+            raise ServiceError(_("No such grade in the chosen units."), field="grade_levels")
+        targets = list(grades)
+    return [(unit, role) for unit in targets for role in roles]
+
+
+def create_campaign(
+    *,
+    actor: User,
+    sender: Unit,
+    title: str,
+    kind: str,
+    items: list[dict[str, Any]],
+    unit_targets: list[Unit],
+    grade_levels: list[int],
+    roles: list[str],
+    opens_at: datetime | None,
+    closes_at: datetime | None,
+    time_limit_seconds: int | None = None,
+    pass_mark: float = 60.0,
+    excellent_mark: float = 85.0,
+    anonymous: bool = False,
+) -> Campaign:
+    """Send a term exam or a survey to many units at once (published at once)."""
+    if not may_dispatch(actor, sender):
+        raise ServiceError(_("Only county and prefecture admins send campaigns."), status=403)
+    if kind not in {QuizKind.EXAM, QuizKind.SURVEY}:
+        raise ServiceError(_("A campaign is a term exam or a survey."), field="kind")
+    if anonymous and kind != QuizKind.SURVEY:
+        raise ServiceError(_("Only surveys can be anonymous."), field="anonymous")
+    if not 0 <= excellent_mark <= 100:
+        raise ServiceError(
+            _("The pass mark is a percentage from 0 to 100."), field="excellent_mark"
+        )
+    quiz = create_quiz(
+        actor=actor,
+        unit=sender,
+        title=title,
+        items=items,
+        audience=_expand_targets(sender, unit_targets, grade_levels, roles),
+        opens_at=opens_at,
+        closes_at=closes_at,
+        time_limit_seconds=time_limit_seconds,
+        attempts_allowed=1,
+        pass_mark=pass_mark,
+        review_policy="after_close" if kind == QuizKind.EXAM else "never",
+        publish=True,
+    )
+    quiz.kind = kind
+    quiz.is_anonymous = anonymous
+    term = org.current_term()
+    campaign = Campaign(
+        title=quiz.title,
+        unit_id=sender.id,
+        unit=sender,
+        quiz_id=quiz.id,
+        quiz=quiz,
+        term_id=term.id if term else None,
+        excellent_mark=excellent_mark,
+        created_by_id=actor.id,
+    )
+    db.session.add(campaign)
+    db.session.flush()
+    audit.record(
+        "quiz.campaign_sent",
+        actor=actor,
+        unit_id=sender.id,
+        target_type="campaign",
+        target_id=campaign.id,
+    )
+    return campaign
+
+
+def may_follow(actor: User, campaign: Campaign, unit: Unit) -> bool:
+    """Admins of a unit (or above it), and teachers of it, follow the campaign there."""
+    for a in actor.roles:
+        if a.role in ADMIN_ROLES and unit.path.startswith(a.unit.path):
+            return True
+        if a.role == Role.TEACHER and unit.path.startswith(a.unit.path):
+            return True
+    return False
+
+
+def campaign_rule(actor: User, action: str, campaign: Campaign) -> bool:
+    """Admins above or below the sender, and teachers under it, see a campaign."""
+    if action != "view":
+        return False
+    for a in actor.roles:
+        staff = a.role in ADMIN_ROLES or a.role == Role.TEACHER
+        related = a.unit.path.startswith(campaign.unit.path) or campaign.unit.path.startswith(
+            a.unit.path
+        )
+        if staff and related:
+            return True
+    return False
+
+
+def _people(quiz: Quiz, unit: Unit) -> list[tuple[int, str, str, int]]:
+    """(user id, name, unit path, unit id) of the audience under ``unit``."""
+    matches = [
+        and_(RoleAssignment.role == audience.role, Unit.path.startswith(audience.unit.path))
+        for audience in quiz.audiences
+    ]
+    rows = db.session.execute(
+        select(User.id, User.display_name, Unit.path, Unit.id)
+        .join(RoleAssignment, RoleAssignment.user_id == User.id)
+        .join(Unit, Unit.id == RoleAssignment.unit_id)
+        .where(or_(*matches), Unit.path.startswith(unit.path))
+    ).all()
+    seen: dict[int, tuple[int, str, str, int]] = {}
+    for row in rows:
+        seen.setdefault(row[0], (row[0], row[1], row[2], row[3]))
+    return list(seen.values())
+
+
+def _rate(part: int, whole: int) -> float:
+    return round(part / whole, 4) if whole else 0.0
+
+
+@dataclass
+class UnitRates:
+    unit_id: int
+    name: str
+    expected: int = 0
+    took: int = 0
+    passed: int = 0
+    excellent: int = 0
+
+    def as_dict(self, anonymous: bool) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "unit_id": self.unit_id,
+            "name": self.name,
+            "expected": self.expected,
+            "took": self.took,
+            "participation_rate": _rate(self.took, self.expected),
+        }
+        if not anonymous:
+            body["pass_rate"] = _rate(self.passed, self.took)
+            body["excellent_rate"] = _rate(self.excellent, self.took)
+        return body
+
+
+@dataclass
+class Participation:
+    total: UnitRates
+    children: list[UnitRates] = field(default_factory=list)
+    not_taken: list[dict[str, Any]] = field(default_factory=list)
+    not_taken_count: int = 0
+
+
+def participation(campaign: Campaign, unit: Unit) -> Participation:
+    """Rates under ``unit`` and per child unit (county, school or class), and who has not taken it."""
+    quiz = campaign.quiz
+    people = _people(quiz, unit)
+    ids = [p[0] for p in people]
+    best: dict[int, float] = {}
+    if quiz.is_anonymous:
+        took = set(
+            db.session.scalars(
+                select(SurveyParticipation.user_id).where(
+                    SurveyParticipation.quiz_id == quiz.id, SurveyParticipation.user_id.in_(ids)
+                )
+            )
+        )
+    else:
+        rows = db.session.execute(
+            select(QuizAttempt.user_id, QuizAttempt.score, QuizAttempt.max_score).where(
+                QuizAttempt.quiz_id == quiz.id,
+                QuizAttempt.state == AttemptState.FINISHED,
+                QuizAttempt.user_id.in_(ids),
+            )
+        ).all()
+        for user_id, score, max_score in rows:
+            percent = (score or 0) * 100 / max_score if max_score else 0.0
+            best[user_id] = max(best.get(user_id, 0.0), percent)
+        took = set(best)
+    depth = len(unit.ancestor_ids)
+    child_ids = {
+        int(parts[depth])
+        for parts in (p[2].strip("/").split("/") for p in people)
+        if len(parts) > depth
+    }
+    names: dict[int, str] = {}
+    if child_ids:
+        names = {
+            unit_id: name
+            for unit_id, name in db.session.execute(
+                select(Unit.id, Unit.name).where(Unit.id.in_(child_ids))
+            )
+        }
+    total = UnitRates(unit.id, unit.name)
+    children: dict[int, UnitRates] = {}
+    not_taken = []
+    for user_id, name, path, unit_id in people:
+        parts = path.strip("/").split("/")
+        groups = [total]
+        if len(parts) > depth:
+            child = int(parts[depth])
+            groups.append(children.setdefault(child, UnitRates(child, names.get(child, ""))))
+        for group in groups:
+            group.expected += 1
+            if user_id in took:
+                group.took += 1
+                if user_id in best and best[user_id] >= quiz.pass_mark:
+                    group.passed += 1
+                if user_id in best and best[user_id] >= campaign.excellent_mark:
+                    group.excellent += 1
+        if user_id not in took:
+            not_taken.append({"user_id": user_id, "name": name, "unit_id": unit_id})
+    return Participation(
+        total=total,
+        children=sorted(children.values(), key=lambda r: r.name),
+        not_taken=sorted(not_taken, key=lambda r: (r["unit_id"], r["name"]))[:NOT_TAKEN_LIMIT],
+        not_taken_count=len(not_taken),
+    )
+
+
+def send_reminder(*, actor: User, campaign: Campaign, unit: Unit) -> int:
+    """Remind those under ``unit`` who have not taken it yet; returns how many.
+
+    Recorded in the audit log for the ledger (台账); delivery to phones belongs to ``parents``'
+    messaging, which quizzes may not import.
+    """
+    result = participation(campaign, unit)
+    audit.record(
+        "quiz.campaign_reminder",
+        actor=actor,
+        unit_id=unit.id,
+        target_type="campaign",
+        target_id=campaign.id,
+        count=result.not_taken_count,
+        user_ids=[row["user_id"] for row in result.not_taken],
+    )
+    return result.not_taken_count
+
+
+def record_exam_coverage(attempt: QuizAttempt) -> None:
+    """A finished term exam is evidence that the student was assessed this term."""
+    if attempt.quiz.kind != QuizKind.EXAM:
+        return
+    term = org.current_term()
+    klass = next((a.unit for a in attempt.user.roles if a.role == Role.STUDENT), None)
+    if term is None or klass is None:
+        return
+    coverage.record_fact(FactKind.STUDENT_ASSESSED, attempt.user_id, klass, term)
+
+
+def store_anonymous_response(attempt: QuizAttempt) -> None:
+    """Move an anonymous survey's answers into a row that names nobody, then forget the attempt."""
+    unit = next((a.unit for a in attempt.user.roles if a.role in AUDIENCE_ROLES), None)
+    school_id = unit.ancestor_ids[2] if unit is not None and len(unit.ancestor_ids) > 2 else None
+    # keyed by question version: the rates need the version's options and grading
+    answers = {
+        str(slot.version_id): slot.answer for slot in attempt.slots if slot.answer is not None
+    }
+    db.session.add(
+        SurveyResponse(
+            quiz_id=attempt.quiz_id,
+            unit_id=school_id,
+            answers=answers,
+            submitted_on=datetime.now(UTC).date(),
+        )
+    )
+    db.session.add(SurveyParticipation(quiz_id=attempt.quiz_id, user_id=attempt.user_id))
+    db.session.delete(attempt)
+    db.session.flush()
+
+
+def survey_results(quiz: Quiz, unit: Unit | None = None) -> dict[str, Any]:
+    """Counts of each answer, 知晓率 and 满意率; nothing for a group of fewer than five."""
+    query = select(SurveyResponse).where(SurveyResponse.quiz_id == quiz.id)
+    if unit is not None:
+        schools = select(Unit.id).where(Unit.path.startswith(unit.path))
+        query = query.where(SurveyResponse.unit_id.in_(schools))
+    responses = db.session.scalars(query).all()
+    if len(responses) < MIN_GROUP:
+        return {"responses": len(responses), "hidden": True, "questions": {}}
+    counts: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    known, right, positive, opinions = 0, 0.0, 0, 0
+    versions: dict[str, QuestionVersion | None] = {}
+    for response in responses:
+        for version_id, answer in response.answers.items():
+            if version_id not in versions:
+                versions[version_id] = db.session.get(QuestionVersion, int(version_id))
+            version = versions[version_id]
+            if version is None:
+                continue
+            for value in answer if isinstance(answer, list) else [answer]:
+                counts[str(version.question_id)][str(value)] += 1
+            question_type = get_type(version.type)
+            if question_type.scored and question_type.auto_graded:
+                known += 1
+                right += question_type.grade(version.data, version.grading, answer) or 0.0
+            elif version.type == "opinion":
+                opinions += 1
+                positive += answer in (version.grading.get("positive") or [])
+    return {
+        "responses": len(responses),
+        "hidden": False,
+        "questions": {q: dict(c) for q, c in counts.items()},
+        # 知晓率: the share of knowledge answers that were right
+        "awareness_rate": round(right / known, 4) if known else None,
+        # 满意率: the share of opinions on the satisfied side of the scale
+        "satisfaction_rate": round(positive / opinions, 4) if opinions else None,
+    }
+
+
+def _opinion(stem: str) -> QuestionDraft:
+    scale = ["非常满意", "满意", "一般", "不满意"]
+    ids = [new_option_id() for _ in scale]
+    return QuestionDraft(
+        type="opinion",
+        stem=stem,
+        name=stem[:40],
+        data={"options": [{"id": i, "text": t} for i, t in zip(ids, scale, strict=True)]},
+        grading={"positive": ids[:2]},
+        category="满意度调查",
+    )
+
+
+def _knowledge(stem: str, correct: bool) -> QuestionDraft:
+    return QuestionDraft(
+        type="true_false",
+        stem=stem,
+        name=stem[:40],
+        grading={"correct": correct},
+        category="知晓率调查",
+    )
+
+
+TEMPLATES: dict[str, Callable[[], list[QuestionDraft]]] = {
+    # 知晓率: knowledge statements a pupil, parent or teacher should know
+    "knowledge": lambda: [
+        _knowledge("每年的6月26日是国际禁毒日。", True),
+        _knowledge("吸毒一次不会成瘾。", False),
+        _knowledge("“笑气”“聪明药”等新型毒品同样会损害身体健康。", True),
+        _knowledge("未成年人吸毒不需要承担任何责任。", False),
+        _knowledge("发现有人贩卖毒品，可以向公安机关举报。", True),
+    ],
+    # 满意率: how the school's drug-prevention education is received
+    "satisfaction": lambda: [
+        _opinion("你对学校开展的禁毒教育课程是否满意？"),
+        _opinion("你对禁毒教育直播课、专题讲座是否满意？"),
+        _opinion("你对学校与家庭共同开展的禁毒宣传活动是否满意？"),
+        _opinion("你对禁毒教育平台的使用体验是否满意？"),
+    ],
+}
+
+
+def template_items(*, actor: User, sender: Unit, template: str) -> list[dict[str, Any]]:
+    """The template's questions, put into a bank at the sender's unit, as quiz items."""
+    from quizzes.models import QuestionBank
+    from quizzes.service.bank import add_question, create_bank
+
+    if template not in TEMPLATES:
+        raise ServiceError(_("Unknown survey template."), field="template")
+    name = _("Survey templates")
+    bank = db.session.scalar(
+        select(QuestionBank).where(QuestionBank.unit_id == sender.id, QuestionBank.name == name)
+    ) or create_bank(actor=actor, name=name, unit=sender)
+    return [
+        {"question_id": add_question(actor=actor, bank=bank, draft=draft).id, "mark": 1}
+        for draft in TEMPLATES[template]()
+    ]

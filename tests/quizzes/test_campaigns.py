@@ -1,0 +1,234 @@
+"""Campaigns (调度): exams and surveys to grades and schools, rates, reminders, coverage, anonymity."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import func, inspect, select
+
+from elearn.extensions import db
+from elearn.models import AuditEvent, CoverageFact, FactKind
+from quizzes import service
+from quizzes.models import Question, QuestionBank, QuizAttempt, SurveyParticipation, SurveyResponse
+from quizzes.service import campaigns
+from tests.conftest import unit_by_code, user
+from tests.quizzes.conftest import bearer
+
+
+def demo_items(n=3):
+    bank = db.session.scalar(
+        select(QuestionBank).where(QuestionBank.name == "禁毒知识题库（示范）")
+    )
+    questions = db.session.scalars(
+        select(Question).where(Question.bank_id == bank.id).order_by(Question.id).limit(n)
+    ).all()
+    return [{"question_id": q.id, "mark": 10} for q in questions]
+
+
+def send(kind="exam", **extra):
+    now = datetime.now(UTC)
+    options = {
+        "actor": user("county_admin"),
+        "sender": unit_by_code("C01"),
+        "title": "2026 秋季学期禁毒知识考试",
+        "kind": kind,
+        "items": demo_items(),
+        "unit_targets": [],
+        "grade_levels": [5],
+        "roles": ["student"],
+        "opens_at": now - timedelta(hours=1),
+        "closes_at": now + timedelta(days=7),
+        **extra,
+    }
+    return campaigns.create_campaign(**options)
+
+
+def take(username, campaign, right: bool):
+    from quizzes.qtypes import get_type
+
+    student = user(username)
+    attempt = service.start_attempt(actor=student, quiz=campaign.quiz)
+    for seq, slot in enumerate(attempt.slots, start=1):
+        version = slot.version
+        answer = get_type(version.type).correct_answer(version.data, version.grading)
+        if not right:  # a wrong true/false, nothing for the rest
+            answer = (not answer) if version.type == "true_false" else None
+        service.save_answer(
+            actor=student,
+            attempt_id=attempt.id,
+            question_id=slot.question_id,
+            answer=answer,
+            seq=seq,
+        )
+    return service.submit_attempt(actor=student, attempt_id=attempt.id)
+
+
+def test_only_county_and_prefecture_admins_send(ctx):
+    import pytest
+
+    from elearn.service.errors import ServiceError
+
+    with pytest.raises(ServiceError) as error:
+        send(actor=user("school_admin"))
+    assert error.value.status == 403
+
+
+def test_grade_targets_reach_that_grade_in_every_school_of_the_county(ctx):
+    campaign = send()
+    audience_units = {a.unit.code for a in campaign.quiz.audiences}
+    assert audience_units == {"G5"}  # grade 5 of 示范市第一小学 (the only primary school in C01)
+    assert service.start_attempt(actor=user("student1"), quiz=campaign.quiz)
+
+
+def test_participation_pass_and_excellent_rates_and_who_has_not_taken_it(ctx):
+    campaign = send()
+    take("student1", campaign, right=True)
+    take("s_S0101_5_01", campaign, right=False)
+    result = campaigns.participation(campaign, unit_by_code("C01"))
+    total = result.total.as_dict(False)
+    expected = total["expected"]
+    assert expected == 26  # 25 demo pupils + student1 in grade 5 class 1
+    assert total["took"] == 2 and total["pass_rate"] == 0.5 and total["excellent_rate"] == 0.5
+    assert [c.name for c in result.children] == ["示范市第一小学"]
+    assert result.not_taken_count == expected - 2
+    assert user("student1").id not in {row["user_id"] for row in result.not_taken}
+
+
+def test_completing_a_term_exam_records_the_assessment_fact(ctx):
+    campaign = send()
+    take("student1", campaign, right=False)
+    fact = db.session.scalar(
+        select(CoverageFact).where(
+            CoverageFact.kind == FactKind.STUDENT_ASSESSED,
+            CoverageFact.subject_id == user("student1").id,
+        )
+    )
+    assert fact is not None
+
+
+def test_reminder_is_recorded_for_those_who_have_not_taken_it(ctx):
+    campaign = send()
+    take("student1", campaign, right=True)
+    count = campaigns.send_reminder(
+        actor=user("school_admin"), campaign=campaign, unit=unit_by_code("S0101")
+    )
+    assert count == 25
+    event = db.session.scalar(
+        select(AuditEvent).where(AuditEvent.action == "quiz.campaign_reminder")
+    )
+    assert event.details["count"] == 25 and user("student1").id not in event.details["user_ids"]
+
+
+def test_anonymous_survey_stores_no_link_to_the_person(ctx):
+    county = unit_by_code("C01")
+    items = campaigns.template_items(
+        actor=user("county_admin"), sender=county, template="satisfaction"
+    )
+    campaign = send(kind="survey", items=items, anonymous=True, title="满意度调查")
+    student = user("student1")
+    attempt = service.start_attempt(actor=student, quiz=campaign.quiz)
+    attempt_id = attempt.id
+    options = attempt.slots[0].version.data["options"]
+    service.save_answer(
+        actor=student,
+        attempt_id=attempt_id,
+        question_id=attempt.slots[0].question_id,
+        answer=options[0]["id"],
+        seq=1,
+    )
+    result = service.submit_attempt(actor=student, attempt_id=attempt_id)
+    assert result.anonymous
+    db.session.expire_all()
+    assert db.session.get(QuizAttempt, attempt_id) is None
+    response = db.session.scalar(
+        select(SurveyResponse).where(SurveyResponse.quiz_id == campaign.quiz_id)
+    )
+    columns = {c.key for c in inspect(SurveyResponse).columns}
+    assert not {"user_id", "attempt_id", "created_at"} & columns and len(response.id) == 32
+    assert str(student.id) not in str(response.answers)
+    assert db.session.get(SurveyParticipation, (campaign.quiz_id, student.id)) is not None
+    graded = db.session.scalar(
+        select(func.count(AuditEvent.id)).where(
+            AuditEvent.action == "quiz.attempt_graded", AuditEvent.target_id == str(attempt_id)
+        )
+    )
+    assert graded == 0
+    participation = campaigns.participation(campaign, county).total.as_dict(True)
+    assert participation["took"] == 1 and "pass_rate" not in participation
+
+
+def test_survey_results_hide_groups_under_five_and_give_the_rates(ctx):
+    county = unit_by_code("C01")
+    items = campaigns.template_items(
+        actor=user("county_admin"), sender=county, template="knowledge"
+    )
+    campaign = send(kind="survey", items=items, anonymous=True, title="知晓率调查")
+    names = ["student1"] + [f"s_S0101_5_{n:02d}" for n in range(1, 5)]
+    for name in names[:4]:
+        take(name, campaign, right=True)
+    assert campaigns.survey_results(campaign.quiz, county)["hidden"] is True
+    take(names[4], campaign, right=False)
+    results = campaigns.survey_results(campaign.quiz, county)
+    assert results["hidden"] is False and results["responses"] == 5
+    assert results["awareness_rate"] == 0.8  # four of five answered every statement right
+
+
+def test_participation_api(client):
+    headers = bearer("county_admin")
+    response = client.post(
+        "/api/v1/campaigns",
+        json={
+            "title": "期末禁毒知识测评",
+            "kind": "exam",
+            "unit_id": unit_by_code("C01").id,
+            "targets": {"grade_levels": [5], "roles": ["student"]},
+            "items": demo_items(),
+            "closes_at": (datetime.now(UTC) + timedelta(days=3)).isoformat(),
+        },
+        headers=headers,
+    )
+    assert response.status_code == 201, response.get_json()
+    campaign_id = response.get_json()["id"]
+    school = unit_by_code("S0101").id
+    body = client.get(
+        f"/api/v1/campaigns/{campaign_id}/participation?unit={school}",
+        headers=bearer("school_admin"),
+    ).get_json()
+    assert body["unit"]["expected"] == 26 and body["not_taken_count"] == 26 and body["children"]
+    assert (
+        client.get(
+            f"/api/v1/campaigns/{campaign_id}/participation?unit={unit_by_code('S0201').id}",
+            headers=bearer("school_admin"),
+        ).status_code
+        == 404
+    )
+    assert (
+        client.get(
+            f"/api/v1/campaigns/{campaign_id}/participation", headers=bearer("student1")
+        ).status_code
+        == 404
+    )
+    reminded = client.post(
+        f"/api/v1/campaigns/{campaign_id}/reminders",
+        json={"unit_id": school},
+        headers=bearer("teacher1"),
+    )
+    assert reminded.status_code == 404  # the teacher follows their class, not the school
+    klass = next(a.unit for a in user("teacher1").roles if a.role == "teacher").id
+    reminded = client.post(
+        f"/api/v1/campaigns/{campaign_id}/reminders",
+        json={"unit_id": klass},
+        headers=bearer("teacher1"),
+    )
+    assert reminded.status_code == 200 and reminded.get_json()["reminded"] == 26
+    refused = client.post(
+        "/api/v1/campaigns",
+        json={
+            "title": "x",
+            "kind": "exam",
+            "unit_id": unit_by_code("C01").id,
+            "items": demo_items(),
+        },
+        headers=bearer("teacher1"),
+    )
+    assert refused.status_code in (403, 404)
