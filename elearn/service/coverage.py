@@ -188,7 +188,8 @@ def recount_population(root: Unit) -> None:
         select(
             RoleAssignment.unit_id,
             RoleAssignment.role,
-            func.count(RoleAssignment.user_id.distinct()),
+            # (user_id, role, unit_id) is unique, so no DISTINCT (and its sort) is needed
+            func.count(RoleAssignment.user_id),
         )
         .join(Unit, Unit.id == RoleAssignment.unit_id)
         .where(
@@ -228,14 +229,14 @@ def _store_populations(totals: dict[int, dict[str, int]]) -> None:
         {"unit_id": unit_id, **{name: int(values.get(name, 0)) for name in names}}
         for unit_id, values in totals.items()
     ]
-    for start in range(0, len(rows), 1000):
-        batch = rows[start : start + 1000]
-        statement = _insert(UnitPopulation).values(batch)
-        db.session.execute(
-            statement.on_conflict_do_update(
-                index_elements=["unit_id"],
-                set_={name: getattr(statement.excluded, name) for name in names}
-                | {"counted_at": func.now()},
-            )
-        )
+    statement = _insert(UnitPopulation)
+    statement = statement.on_conflict_do_update(
+        index_elements=["unit_id"],
+        set_={name: getattr(statement.excluded, name) for name in names}
+        | {"counted_at": func.now()},
+    )
+    # One statement executed for many rows: compiled once (a multi-row VALUES statement is
+    # compiled anew for every batch, which took most of the time for a prefecture's 25,000 units).
+    for start in range(0, len(rows), 5000):
+        db.session.execute(statement, rows[start : start + 5000])
     db.session.flush()
