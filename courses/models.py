@@ -246,6 +246,10 @@ class LessonRevision(Model):
         """How long the lesson takes: the media's duration, or the reading time."""
         if self.kind in {LessonKind.VIDEO, LessonKind.AUDIO}:
             return self.asset.duration_seconds if self.asset is not None else None
+        if self.kind == LessonKind.DOCUMENT:
+            # half a minute a page, at least a minute
+            pages = self.asset.page_count if self.asset is not None else None
+            return float(max(60, 30 * (pages or 0)))
         return self.reading_seconds
 
     @property

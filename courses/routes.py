@@ -41,12 +41,8 @@ def home_panel(user: User) -> list[tuple[str, dict[str, Any]]]:
 
 
 def nav_items(user: User) -> list[tuple[str, str]]:
-    items = [("courses.library", _("Network classroom"))]
-    if service.can_author(user):
-        items.append(("courses.authoring", _("My authored courses")))
-    if service.can_review_any(user):
-        items.append(("courses.review_queue", _("Course review")))
-    return items
+    # one menu entry (the phone menu is one row); authoring and review are linked from the library
+    return [("courses.library", _("Network classroom"))]
 
 
 def _load_course(course_id: int, action: str) -> Course:
@@ -79,6 +75,8 @@ def library():
         filters=filters,
         page=page,
         has_next=page * 24 < result.total,
+        can_author=service.can_author(current_user),
+        can_review=service.can_review_any(current_user),
     )
 
 

@@ -26,8 +26,10 @@ def test_home_panel_and_menu(signed_in):
     body = text(signed_in("student1").get("/"))
     assert "我的课程" in body and STUDENT_COURSE in body
     assert 'href="/courses"' in body and "网络课堂" in body
-    assert "课程审核" not in body  # students review nothing
-    assert "课程审核" in text(signed_in("school_admin").get("/"))
+    library = text(signed_in("student1").get("/courses"))
+    assert "课程审核" not in library and "我编写的课程" not in library  # students neither
+    assert "课程审核" in text(signed_in("school_admin").get("/courses"))
+    assert "我编写的课程" in text(signed_in("teacher1").get("/courses"))
 
 
 def test_course_and_lesson_pages(signed_in):
@@ -175,3 +177,34 @@ def test_pages_work_in_english_too(signed_in):
     client = signed_in("student1")
     client.set_cookie("lang", "en")
     assert "Network classroom" in text(client.get("/courses"))
+
+
+def test_video_lesson_page_includes_medias_player_with_a_signed_playlist(signed_in):
+    from courses import service
+    from tests.conftest import user
+    from tests.courses.helpers import create_asset
+
+    author = user("pref_admin")
+    asset = create_asset(author, duration=30.0)
+    asset.renditions = [
+        {"name": "360p", "bandwidth": 600000, "kind": "video", "playlist_key": "x/360p/index.m3u8"}
+    ]
+    asset.master_key = "x/master.m3u8"
+    course = service.create_course(
+        actor=author,
+        unit=author.roles[0].unit,
+        title="视频课",
+        audience="student",
+        grade_band="upper_primary",
+        category="audio_video",
+    )
+    lesson = service.add_lesson(
+        actor=author, course=course, title="视频", kind="video", asset_id=asset.id
+    )
+    service.submit_for_review(actor=author, course=course)
+    service.publish(actor=author, course=course)
+    lesson_id = lesson.id
+    db.session.commit()
+    page = text(signed_in("student1").get(f"/lessons/{lesson_id}"))
+    assert 'id="lesson-player-media"' in page and "/media/play/" in page
+    assert "hls.min.js" in page and "player.js" in page

@@ -37,17 +37,9 @@
   }
 
   if (root.dataset.mode === "media") {
+    // media's player partial resumes from data-start (our last_position); we only listen
     var media = root.querySelector("video, audio");
     if (!media) { return; }
-    var resumed = false;
-    var seekToResume = function () {
-      if (!resumed && resume > 0 && media.duration && resume < media.duration - 1) {
-        media.currentTime = resume;
-      }
-      resumed = true;
-    };
-    media.addEventListener("loadedmetadata", seekToResume);
-    if (media.readyState >= 1) { seekToResume(); }
     media.addEventListener("play", function () { send(media.currentTime, true); });
     media.addEventListener("pause", function () { send(media.currentTime, false); });
     media.addEventListener("ended", function () { send(media.currentTime, false); });
