@@ -206,6 +206,25 @@ def test_county_roster_needs_the_school_code_column(ctx):
         )
 
 
+@pytest.mark.parametrize(
+    ("text", "parsed"),
+    [
+        ("七年级", (7, "七年级", "G7")),
+        ("7", (7, "七年级", "G7")),
+        ("G8", (8, "八年级", "G8")),
+        ("初一", (7, "初一", "G7")),
+        ("高三", (12, "高三", "G12")),
+        ("十二年级", (12, "高三", "G12")),
+        ("大班", (0, "大班", "K3")),
+        ("火箭", None),
+    ],
+)
+def test_grades_as_people_write_them(text, parsed):
+    from elearn.service.roster_places import parse_grade
+
+    assert parse_grade(text) == parsed
+
+
 # --- importing ------------------------------------------------------------------------------------
 
 
