@@ -68,3 +68,25 @@ def test_student_takes_a_timed_quiz_on_a_phone(new_page, shot):
     assert page.locator("#score").is_visible()
     assert "答案解析" in page.content() and "正确答案" in page.content()
     shot(page, "review")
+
+
+def test_teacher_pages_on_a_phone(new_page, shot):
+    page = new_page(viewport=PHONE)
+    sign_in(page, "teacher1")
+    for name, path in (
+        ("quizzes", "/quizzes"),
+        ("banks", "/quizzes/banks"),
+        ("builder", "/quizzes/new"),
+    ):
+        response = page.goto(path)
+        assert response.status == 200, path
+        assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"], path
+        shot(page, name)
+    page.goto("/quizzes/banks")
+    page.click("text=禁毒知识题库（示范）")
+    assert "单选题" in page.content()
+    shot(page, "bank")
+    page.goto("/quizzes")
+    page.click("text=禁毒知识小测验")
+    assert "试题分析" in page.content()
+    shot(page, "results")
