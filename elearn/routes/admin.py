@@ -62,6 +62,7 @@ def unit_detail(unit_id: int):
             if u is not None and permissions.can(current_user, "view", u)
         ],
         metrics=coverage.coverage(unit, term) if term else None,
+        child_metrics=coverage.coverage_many(children, term) if term and children else {},
         term=term,
         child_type=CHILD_TYPE[UnitType(unit.type)],
         can_edit=permissions.can(current_user, "edit", unit),

@@ -115,46 +115,51 @@ class Metric:
         }
 
 
-def _counts(unit: Unit, term: Term) -> dict[str, int]:
-    """Rollup counts for the unit: this term's, plus earlier terms' for cumulative kinds."""
-    earlier = select(Term.id).where(Term.starts_on <= term.starts_on).scalar_subquery()
-    rows = db.session.execute(
-        select(CoverageRollup.kind, CoverageRollup.term_id, CoverageRollup.count).where(
-            CoverageRollup.unit_id == unit.id, CoverageRollup.term_id.in_(earlier)
-        )
-    )
-    counts: dict[str, int] = defaultdict(int)
-    for kind, term_id, count in rows:
-        base = kind.split(":", 1)[0]
-        if term_id == term.id or base in CUMULATIVE_KINDS:
-            counts[kind] += count
-    return counts
-
-
 def coverage(unit: Unit, term: Term) -> dict[str, Metric]:
     """The four coverages of a unit in a term: schools, teachers, students, parents."""
-    population = db.session.get(UnitPopulation, unit.id) or UnitPopulation(
-        unit_id=unit.id,
-        schools=0,
-        rural_schools=0,
-        teachers=0,
-        students=0,
-        guardians=0,
-        rural_guardians=0,
+    return coverage_many([unit], term)[unit.id]
+
+
+def coverage_many(units: list[Unit], term: Term) -> dict[int, dict[str, Metric]]:
+    """The four coverages of several units (a county's schools, say) in two queries."""
+    ids = [unit.id for unit in units]
+    populations = {
+        row.unit_id: row
+        for row in db.session.scalars(select(UnitPopulation).where(UnitPopulation.unit_id.in_(ids)))
+    }
+    earlier = select(Term.id).where(Term.starts_on <= term.starts_on).scalar_subquery()
+    counts: dict[int, dict[str, int]] = {unit_id: defaultdict(int) for unit_id in ids}
+    rows = db.session.execute(
+        select(
+            CoverageRollup.unit_id,
+            CoverageRollup.kind,
+            CoverageRollup.term_id,
+            CoverageRollup.count,
+        ).where(CoverageRollup.unit_id.in_(ids), CoverageRollup.term_id.in_(earlier))
     )
-    counts = _counts(unit, term)
-    guardians = population.guardians or 0
-    rural = population.rural_guardians or 0
+    for unit_id, kind, term_id, count in rows:
+        # cumulative kinds (a school stays connected) count from earlier terms too
+        if term_id == term.id or kind.split(":", 1)[0] in CUMULATIVE_KINDS:
+            counts[unit_id][kind] += count
+    return {unit_id: _metrics(populations.get(unit_id), counts[unit_id]) for unit_id in ids}
+
+
+def _metrics(population: UnitPopulation | None, counts: dict[str, int]) -> dict[str, Metric]:
+    schools = population.schools if population else 0
+    teachers = population.teachers if population else 0
+    students = population.students if population else 0
+    guardians = population.guardians if population else 0
+    rural = population.rural_guardians if population else 0
     parent_target = (
         round(((guardians - rural) * 1.0 + rural * RURAL_PARENT_TARGET) / guardians, 4)
         if guardians
         else 1.0
     )
     return {
-        "schools": Metric(counts[FactKind.SCHOOL_CONNECTED], population.schools or 0, 1.0),
-        "teachers": Metric(counts[FactKind.TEACHER_TRAINED], population.teachers or 0, 1.0),
-        "students": Metric(counts[FactKind.STUDENT_COURSE], population.students or 0, 1.0),
-        "parents": Metric(counts[FactKind.PARENT_ACTIVATED], guardians, parent_target),
+        "schools": Metric(counts[FactKind.SCHOOL_CONNECTED], schools or 0, 1.0),
+        "teachers": Metric(counts[FactKind.TEACHER_TRAINED], teachers or 0, 1.0),
+        "students": Metric(counts[FactKind.STUDENT_COURSE], students or 0, 1.0),
+        "parents": Metric(counts[FactKind.PARENT_ACTIVATED], guardians or 0, parent_target),
     }
 
 

@@ -159,3 +159,10 @@ def test_admins_get_the_admin_menu_and_students_do_not(signed_in):
     admin_home = signed_in("county_admin").get("/").get_data(as_text=True)
     assert "/admin/units" in admin_home and "审计日志" in admin_home
     assert "/admin/units" not in signed_in("student1").get("/").get_data(as_text=True)
+
+
+def test_a_county_page_breaks_coverage_down_by_school(signed_in, app):
+    (county,) = ids(app, "C01")
+    text = signed_in("county_admin").get(f"/admin/units/{county}").get_data(as_text=True)
+    assert "示范市第一小学" in text and "示范市第二中学" in text
+    assert text.count("学校 100%") == 2  # each school connected by its roster
