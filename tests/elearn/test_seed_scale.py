@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import random
 import subprocess
 import sys
 from dataclasses import replace
@@ -14,6 +15,8 @@ from sqlalchemy import func, select, text
 from elearn.extensions import db
 from elearn.models import GuardianLink, Role, RoleAssignment, Unit, UnitPopulation, User
 from elearn.seed import scale
+from elearn.seed.scale_plan import KIND_GRADES, plan_schools
+from elearn.seed.scale_rows import account_count
 from elearn.service import accounts
 from tests.conftest import SECRET
 
@@ -256,3 +259,18 @@ def test_the_foreign_keys_are_back_as_they_were(ctx):
     _seed()
     assert db.session.execute(query).all() == before
     assert len(before) == 4
+
+
+@pytest.mark.parametrize("spec", [scale.PREFECTURE, scale.COUNTY], ids=["prefecture", "county"])
+def test_the_real_specs_plan_their_exact_numbers(spec):
+    schools = plan_schools(spec, random.Random(spec.seed))
+    assert len(schools) == spec.schools
+    assert sum(s.students for s in schools) == spec.students
+    assert sum(s.teachers for s in schools) == spec.teachers
+    assert sum(account_count(s) for s in schools) == spec.teachers + spec.students + spec.guardians
+    ordinary = [s for s in schools if s.kind != "university"]
+    assert 0.6 <= sum(s.is_rural for s in ordinary) / len(ordinary) <= 0.7
+    classes = [size for s in schools for size in s.class_sizes]
+    assert 40 <= sum(classes) / len(classes) <= 50
+    assert all(len(s.class_sizes) % len(KIND_GRADES[s.kind]) == 0 for s in schools)
+    assert all(s.teachers >= len(s.class_sizes) for s in schools)  # a head teacher per class
