@@ -47,12 +47,12 @@ def _under_any(column: Any, paths: list[str]) -> Any:
     return or_(*[column.startswith(path, autoescape=False) for path in paths])
 
 
-def visible_units(actor: User) -> Select[tuple[Unit]]:
+def visible_units(actor: User) -> Select:
     """A query of the units this actor can see."""
     return select(Unit).where(_under_any(Unit.path, scope_paths(actor)))
 
 
-def administered_units(actor: User) -> Select[tuple[Unit]]:
+def administered_units(actor: User) -> Select:
     """A query of the units this actor administers."""
     return select(Unit).where(_under_any(Unit.path, admin_paths(actor)))
 
@@ -161,7 +161,7 @@ def get_or_404(model: type, ident: Any, actor: User | None, action: str = "view"
     return obj
 
 
-def audit_events_visible(actor: User) -> Select[tuple[AuditEvent]]:
+def audit_events_visible(actor: User) -> Select:
     """A query of the audit events this actor may read."""
     units = select(Unit.id).where(_under_any(Unit.path, admin_paths(actor)))
     return select(AuditEvent).where(AuditEvent.unit_id.in_(units.scalar_subquery()))

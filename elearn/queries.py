@@ -9,7 +9,7 @@ from elearn.extensions import db
 from elearn.models import AuditEvent, GuardianLink, RoleAssignment, Unit, User
 
 
-def members_of(unit: Unit, *, role: str | None = None, q: str | None = None) -> Select[tuple[User]]:
+def members_of(unit: Unit, *, role: str | None = None, q: str | None = None) -> Select:
     """People holding a role anywhere under ``unit``, optionally filtered by role and a search."""
     holders = (
         select(RoleAssignment.user_id)
@@ -51,7 +51,7 @@ def child_counts(unit: Unit) -> dict[int, int]:
         .where(Unit.parent_id.in_(child))
         .group_by(Unit.parent_id)
     )
-    return {parent_id: count for parent_id, count in rows}
+    return {parent_id: count for parent_id, count in rows if parent_id is not None}
 
 
 def children_of_guardian(guardian: User) -> list[tuple[User, str]]:
@@ -64,9 +64,7 @@ def children_of_guardian(guardian: User) -> list[tuple[User, str]]:
     return [(user, relation) for user, relation in rows]
 
 
-def audit_page(
-    query: Select[tuple[AuditEvent]], *, action: str | None
-) -> Select[tuple[AuditEvent]]:
+def audit_page(query: Select, *, action: str | None) -> Select:
     if action:
         query = query.where(AuditEvent.action.startswith(action))
     return query.order_by(AuditEvent.at.desc(), AuditEvent.id.desc())

@@ -112,7 +112,9 @@ def seed_demo() -> list[tuple[str, str]]:
                     accounts.assign_role(actor=None, user=guardian, role=Role.GUARDIAN, unit=klass)
                     _link(guardian, student, RELATIONS[serial % len(RELATIONS)])
     assert first_class is not None
-    school1, county1 = schools[0], schools[0].parent
+    school1 = schools[0]
+    county1 = school1.parent
+    assert county1 is not None
     named = [
         (
             "pref_admin",
