@@ -68,3 +68,28 @@ def attempt_rule(actor: User, action: str, attempt: QuizAttempt) -> bool:
     if action == "grade":
         return may_author_at(actor, attempt.quiz.unit)
     return False
+
+
+def may_view_record(actor: User, student: User) -> bool:
+    """A student's assessment record: the student, their guardians, their school's teachers, admins."""
+    from sqlalchemy import select
+
+    from elearn.extensions import db
+    from elearn.models import GuardianLink
+
+    if actor.id == student.id:
+        return True
+    linked = db.session.scalar(
+        select(GuardianLink.id).where(
+            GuardianLink.guardian_id == actor.id, GuardianLink.student_id == student.id
+        )
+    )
+    if linked is not None:
+        return True
+    classes = [a.unit for a in student.roles if a.role == Role.STUDENT]
+    for a in actor.roles:
+        if a.role in ADMIN_ROLES and any(c.path.startswith(a.unit.path) for c in classes):
+            return True
+        if a.role == Role.TEACHER and any(c.path.startswith(_school_path(a.unit)) for c in classes):
+            return True
+    return False

@@ -85,6 +85,9 @@ def results(quiz: Quiz) -> QuizResults:
             "percent": round(percents[a.id], 1),
             "passed": a.passed,
             "finished_at": a.finished_at,
+            "attempt_id": a.id,
+            "needs_grading": a.needs_manual_grading,
+            "user_id": a.user_id,
         }
         for a in sorted(chosen, key=lambda a: -percents[a.id])
     ]

@@ -118,3 +118,39 @@ def bank_contents(banks: list[QuestionBank]) -> list[dict]:
             }
         )
     return rows
+
+
+def assessment_record(student: User) -> list[dict]:
+    """The student's best finished attempt at each quiz, newest first, with the term it fell in."""
+    from elearn.models import Term
+
+    attempts = db.session.scalars(
+        select(QuizAttempt)
+        .where(QuizAttempt.user_id == student.id, QuizAttempt.state == "finished")
+        .order_by(QuizAttempt.finished_at.desc())
+    ).all()
+    terms = db.session.scalars(select(Term).order_by(Term.starts_on.desc())).all()
+    best: dict[int, QuizAttempt] = {}
+    for attempt in attempts:
+        current = best.get(attempt.quiz_id)
+        if current is None or (attempt.score or 0) > (current.score or 0):
+            best[attempt.quiz_id] = attempt
+    rows = []
+    for attempt in sorted(best.values(), key=lambda a: a.finished_at or a.started_at, reverse=True):
+        finished = attempt.finished_at or attempt.started_at
+        day = finished.date()
+        term = next((t for t in terms if t.starts_on <= day <= t.ends_on), None)
+        rows.append(
+            {
+                "quiz_id": attempt.quiz_id,
+                "title": attempt.quiz.title,
+                "kind": attempt.quiz.kind,
+                "term": term.name if term else "",
+                "score": attempt.score,
+                "max_score": attempt.max_score,
+                "passed": attempt.passed,
+                "finished_at": finished,
+                "attempt_id": attempt.id,
+            }
+        )
+    return rows

@@ -17,7 +17,7 @@ from elearn.extensions import db
 from elearn.models import Role, Unit, User
 from elearn.service.errors import ServiceError
 from quizzes import analysis, queries, service
-from quizzes.access import STAFF_ROLES, may_author_at
+from quizzes.access import STAFF_ROLES, may_author_at, may_view_record
 from quizzes.forms import BankForm, ImportForm, QuizForm
 from quizzes.models import Question, QuestionBank, QuestionCategory, Quiz, QuizAttempt
 from quizzes.qtypes import QUESTION_TYPES
@@ -43,13 +43,20 @@ def nav_items(user: User) -> list[tuple[str, str]]:
 
 
 def home_panel(user: User) -> list[tuple[str, dict[str, Any]]]:
-    """Open quizzes on the home page of the people they are for."""
+    """Open quizzes for the people they are for; guardians get their children's records."""
+    from elearn.queries import children_of_guardian
+
+    panels: list[tuple[str, dict[str, Any]]] = []
     open_quizzes = db.session.scalars(
         queries.quizzes_open_to(user, datetime.now(UTC)).limit(5)
     ).all()
-    if not open_quizzes:
-        return []
-    return [("quizzes/_home_panel.html", {"quizzes": open_quizzes})]
+    if open_quizzes:
+        panels.append(("quizzes/_home_panel.html", {"quizzes": open_quizzes}))
+    if user.has_role(Role.GUARDIAN):
+        children = [child for child, _relation in children_of_guardian(user)]
+        if children:
+            panels.append(("quizzes/_record_panel.html", {"children": children}))
+    return panels
 
 
 def _local(value: datetime | None) -> datetime | None:
@@ -266,3 +273,42 @@ def results_export(quiz_id: int):
     )
     response.headers["Content-Disposition"] = f'attachment; filename="quiz-{quiz.id}-results.xlsx"'
     return response
+
+
+@bp.route("/quizzes/record/<int:user_id>")
+@login_required
+def record(user_id: int):
+    """A student's assessment record (综合素质测评, drug-prevention part), term by term."""
+    student = db.session.get(User, user_id)
+    if student is None or not may_view_record(current_user, student):
+        abort(404)
+    return render_template(
+        "quizzes/record.html", student=student, rows=queries.assessment_record(student)
+    )
+
+
+@bp.route("/quizzes/attempts/<int:attempt_id>/grade", methods=["GET", "POST"])
+@login_required
+def grade(attempt_id: int):
+    """A teacher grades the hand-graded answers of one attempt."""
+    attempt = permissions.get_or_404(QuizAttempt, attempt_id, current_user, "grade")
+    if request.method == "POST":
+        for slot in attempt.slots:
+            value = request.form.get(f"fraction_{slot.question_id}")
+            if value in (None, ""):
+                continue
+            try:
+                fraction = float(value)
+            except ValueError:
+                fraction = -1.0
+            service.grade_slot(actor=current_user, slot=slot, fraction=fraction)
+        db.session.commit()
+        flash(_("Grades saved."), "success")
+        return redirect(url_for("quizzes.results", quiz_id=attempt.quiz_id))
+    result = service.review_view(attempt, now=datetime.now(UTC))
+    rows = [
+        {"slot": slot, "stem": slot.version.stem, "answer": slot.answer}
+        for slot in attempt.slots
+        if not QUESTION_TYPES[slot.version.type].auto_graded
+    ]
+    return render_template("quizzes/grade.html", attempt=attempt, result=result, rows=rows)

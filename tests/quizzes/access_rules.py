@@ -160,3 +160,14 @@ RULES.update(
         ),
     }
 )
+
+
+RULES.update(
+    {
+        "quizzes.record": Rule(
+            lambda ids: f"/quizzes/record/{ids['student1']}",
+            ADMINS | {"student1", "parent1", "teacher1"},
+        ),
+        "quizzes.grade": Rule(lambda ids: f"/quizzes/attempts/{attempt(ids).id}/grade", STAFF),
+    }
+)
