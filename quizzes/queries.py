@@ -154,3 +154,40 @@ def assessment_record(student: User) -> list[dict]:
             }
         )
     return rows
+
+
+def campaigns_for(user: User) -> list:
+    """Campaigns sent from, above or below the units the user administers or teaches."""
+    from elearn.models.accounts import ADMIN_ROLES
+    from quizzes.models import Campaign
+
+    paths = [a.unit.path for a in user.roles if a.role in ADMIN_ROLES or a.role == "teacher"]
+    if not paths:
+        return []
+    conditions = []
+    for path in paths:
+        conditions.append(literal(path).startswith(Unit.path))
+        conditions.append(Unit.path.startswith(path))
+    return list(
+        db.session.scalars(
+            select(Campaign)
+            .join(Unit, Unit.id == Campaign.unit_id)
+            .where(or_(*conditions))
+            .order_by(Campaign.created_at.desc())
+            .limit(100)
+        )
+    )
+
+
+def followed_unit(user: User, campaign) -> Unit:
+    """The highest unit under which the user follows a campaign (the sender, or their own unit)."""
+    from elearn.models.accounts import ADMIN_ROLES
+
+    own = sorted(
+        (a.unit for a in user.roles if a.role in ADMIN_ROLES or a.role == "teacher"),
+        key=lambda u: len(u.path),
+    )
+    for unit in own:
+        if campaign.unit.path.startswith(unit.path):
+            return campaign.unit
+    return own[0] if own else campaign.unit

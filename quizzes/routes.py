@@ -15,6 +15,7 @@ from wtforms.fields.choices import SelectChoice
 from elearn import permissions
 from elearn.extensions import db
 from elearn.models import Role, Unit, User
+from elearn.models.accounts import ADMIN_ROLES
 from elearn.service.errors import ServiceError
 from quizzes import analysis, queries, service
 from quizzes.access import STAFF_ROLES, may_author_at, may_view_record
@@ -39,6 +40,8 @@ def nav_items(user: User) -> list[tuple[str, str]]:
     items = [("quizzes.mine", _("Quizzes"))]
     if is_staff(user):
         items.append(("quizzes.banks", _("Question banks")))
+    if any(a.role in ADMIN_ROLES or a.role == Role.TEACHER for a in user.roles):
+        items.append(("quizzes.campaigns", _("Campaigns")))
     return items
 
 
@@ -312,3 +315,47 @@ def grade(attempt_id: int):
         if not QUESTION_TYPES[slot.version.type].auto_graded
     ]
     return render_template("quizzes/grade.html", attempt=attempt, result=result, rows=rows)
+
+
+@bp.route("/quizzes/campaigns")
+@login_required
+def campaigns():
+    """Term exams and surveys sent to the user's units (调度)."""
+    if not any(a.role in ADMIN_ROLES or a.role == Role.TEACHER for a in current_user.roles):
+        abort(403)
+    return render_template("quizzes/campaigns.html", campaigns=queries.campaigns_for(current_user))
+
+
+@bp.route("/quizzes/campaigns/<int:campaign_id>", methods=["GET", "POST"])
+@login_required
+def campaign_detail(campaign_id: int):
+    """Participation under a unit, per child unit, who has not taken it; send a reminder."""
+    from quizzes.models import Campaign
+    from quizzes.service import campaigns as campaign_service
+
+    campaign = permissions.get_or_404(Campaign, campaign_id, current_user)
+    unit_id = request.values.get("unit", type=int)
+    unit = (
+        permissions.get_or_404(Unit, unit_id, current_user)
+        if unit_id
+        else queries.followed_unit(current_user, campaign)
+    )
+    if not campaign_service.may_follow(current_user, campaign, unit):
+        abort(404)
+    if request.method == "POST":
+        count = campaign_service.send_reminder(actor=current_user, campaign=campaign, unit=unit)
+        db.session.commit()
+        flash(_("Reminder recorded for %(n)s people.", n=count), "success")
+        return redirect(url_for("quizzes.campaign_detail", campaign_id=campaign.id, unit=unit.id))
+    result = campaign_service.participation(campaign, unit)
+    anonymous = campaign.quiz.is_anonymous
+    return render_template(
+        "quizzes/campaign.html",
+        campaign=campaign,
+        unit=unit,
+        total=result.total.as_dict(anonymous),
+        children=[row.as_dict(anonymous) for row in result.children],
+        not_taken=result.not_taken,
+        not_taken_count=result.not_taken_count,
+        anonymous=anonymous,
+    )

@@ -171,3 +171,13 @@ RULES.update(
         "quizzes.grade": Rule(lambda ids: f"/quizzes/attempts/{attempt(ids).id}/grade", STAFF),
     }
 )
+
+
+RULES.update(
+    {
+        "quizzes.campaigns": Rule(lambda ids: "/quizzes/campaigns", ADMINS | {"teacher1"}),
+        "quizzes.campaign_detail": Rule(
+            lambda ids: f"/quizzes/campaigns/{campaign_id(ids)}", ADMINS | {"teacher1"}
+        ),
+    }
+)

@@ -232,3 +232,27 @@ def test_participation_api(client):
         headers=bearer("teacher1"),
     )
     assert refused.status_code in (403, 404)
+
+
+def test_campaign_pages_drill_down_and_remind(app, signed_in):
+    from tests.conftest import csrf_token
+
+    with app.test_request_context():
+        campaign = send()
+        take("student1", campaign, right=True)
+        campaign_id, school_id = campaign.id, unit_by_code("S0101").id
+        db.session.commit()
+    county = signed_in("county_admin")
+    listing = county.get("/quizzes/campaigns").get_data(as_text=True)
+    assert "2026 秋季学期禁毒知识考试" in listing
+    page = county.get(f"/quizzes/campaigns/{campaign_id}").get_data(as_text=True)
+    assert "1 / 26" in page and "示范市第一小学" in page
+    school = signed_in("school_admin")
+    drill = school.get(f"/quizzes/campaigns/{campaign_id}?unit={school_id}")
+    assert drill.status_code == 200 and "尚未参加（25）" in drill.get_data(as_text=True)
+    token = csrf_token(school, f"/quizzes/campaigns/{campaign_id}?unit={school_id}")
+    reminded = school.post(
+        f"/quizzes/campaigns/{campaign_id}?unit={school_id}", data={"csrf_token": token}
+    )
+    assert reminded.status_code == 302
+    assert signed_in("student1").get(f"/quizzes/campaigns/{campaign_id}").status_code == 404
