@@ -17,7 +17,8 @@ DEMO_COURSES: list[dict[str, Any]] = [
         "description": "面向四至六年级学生的禁毒专题课：认识毒品、识别诱惑、学会拒绝。",
         "audience": "student",
         "grade_band": "upper_primary",
-        "category": "audio_video",
+        # text and pictures until media offers a way to ingest a local demo clip at seed time
+        "category": "text_pictures",
         "drug_type": "general",
         "lessons": [
             {

@@ -251,6 +251,15 @@ def my_courses(user: User, *, limit: int = 50) -> list[CourseProgress]:
     return _progress_for(user, courses)
 
 
+def next_lesson(units: list[OutlineUnit]) -> OutlineLesson | None:
+    """The first live lesson the learner has not completed (where "continue" leads)."""
+    for unit in units:
+        for row in unit.lessons:
+            if row.is_live and not row.completed:
+                return row
+    return None
+
+
 def progress_of(user: User, course: Course) -> CourseProgress:
     return _progress_for(user, [course])[0]
 

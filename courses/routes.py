@@ -92,10 +92,12 @@ def course_detail(course_id: int):
     course = permissions.get_or_404(Course, course_id, current_user, "view")
     can_edit = permissions.can(current_user, "edit", course)
     authoring = can_edit and (not course.is_live or request.args.get("draft") == "1")
+    units = queries.outline(course, user=current_user, authoring=authoring)
     return render_template(
         "courses/course.html",
         course=course,
-        units=queries.outline(course, user=current_user, authoring=authoring),
+        units=units,
+        next_lesson=None if authoring else queries.next_lesson(units),
         authoring=authoring,
         can_edit=can_edit,
         progress=queries.progress_of(current_user, course) if course.is_live else None,

@@ -17,7 +17,7 @@ def test_library_page_in_chinese_with_facets(signed_in):
     assert page.status_code == 200
     body = text(page)
     assert "网络课堂" in body and STUDENT_COURSE in body and TEACHER_COURSE not in body
-    assert "全部类别" in body and "音视频" in body and "小学高年级（四至六年级）" in body
+    assert "全部类别" in body and "图文" in body and "小学高年级（四至六年级）" in body
     filtered = text(signed_in("student1").get("/courses?category=typical_case"))
     assert STUDENT_COURSE not in filtered and "没有符合条件的课程" in filtered
 
@@ -39,6 +39,7 @@ def test_course_and_lesson_pages(signed_in):
     assert page.status_code == 200
     body = text(page)
     assert "已完成 0 / 2 课时" in body and "学科渗透" in body and "生物" in body
+    assert f'href="/lessons/{lesson_id}">开始学习：第一课：认识毒品' in body
     player = text(client.get(f"/lessons/{lesson_id}"))
     assert "什么是毒品" in player  # the rich text
     assert f"/api/v1/lessons/{lesson_id}/heartbeats" in player

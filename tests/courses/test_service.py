@@ -469,3 +469,24 @@ def test_progress_rows_are_one_per_learner_and_lesson(ctx):
     assert len(rows) == 1
     mine = queries.my_courses(learner)
     assert course.id in {row.course.id for row in mine}
+
+
+def test_completion_share_comes_from_the_environment(monkeypatch):
+    import courses
+    from elearn.config import ConfigError
+
+    monkeypatch.delenv("ELEARN_COMPLETION_SHARE", raising=False)
+    assert courses._completion_share() == 0.9
+    monkeypatch.setenv("ELEARN_COMPLETION_SHARE", "0.75")
+    assert courses._completion_share() == 0.75
+    for bad in ("1.5", "0", "most"):
+        monkeypatch.setenv("ELEARN_COMPLETION_SHARE", bad)
+        with pytest.raises(ConfigError):
+            courses._completion_share()
+
+
+def test_completion_share_is_read_at_call_time(ctx, app, monkeypatch):
+    monkeypatch.setitem(app.config, "COURSES_COMPLETION_SHARE", 0.5)
+    course = make_course(video_seconds=60)
+    lesson, learner = first_lesson(course), user("student1")
+    assert _watch(learner, lesson, 30).completed

@@ -82,7 +82,7 @@ def test_teacher_uploads_builds_a_lesson_and_a_student_watches_it(
     with student.expect_navigation():
         student.get_by_role("link", name="五年级禁毒视频课").click()
     with student.expect_navigation():
-        student.get_by_role("link", name="短片：远离毒品").click()
+        student.get_by_role("link", name="短片：远离毒品", exact=True).click()
     video = student.locator("#lesson-player-media")
     video.wait_for()
     student.evaluate("document.getElementById('lesson-player-media').muted = true")
