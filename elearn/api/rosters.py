@@ -91,8 +91,9 @@ def roster_upload():
     post:
       tags: [rosters]
       description: >
-        The file's type, size and header row are checked at once (400 or 413, no job). Then a job
-        checks every row and imports all of them or none; follow it at /api/v1/jobs/{job_id}.
+        The file's type, size, unpacked size and header row are checked at once (400 or 413, no
+        job; a CSV file's number of rows too). Then a job counts a workbook's rows, checks every
+        row and imports all of them or none; follow it at /api/v1/jobs/{job_id}.
       requestBody:
         required: true
         content:

@@ -158,8 +158,15 @@ def _header_name(value: Any) -> str:
     return text.strip("*＊")
 
 
-def read_roster(data: bytes, *, max_rows: int, max_unpacked_bytes: int) -> RosterTable:
-    """Recognise the file by its content, read its first sheet and check its header row."""
+def read_roster(
+    data: bytes, *, max_rows: int, max_unpacked_bytes: int, quick: bool = False
+) -> RosterTable:
+    """Recognise the file by its content, read its first sheet and check its header row.
+
+    ``quick`` (while the uploader waits): a workbook is read only up to its first person, since
+    parsing the XML of 50,000 rows takes longer than a request should; its rows are counted by the
+    import job. A CSV file is cheap to read whole, so its rows are counted at once.
+    """
     if not data or not data.strip():
         raise RosterFileError(_("The roster file is empty."))
     rows: Iterator[Iterable[Any]]
@@ -175,8 +182,8 @@ def read_roster(data: bytes, *, max_rows: int, max_unpacked_bytes: int) -> Roste
     elif data.startswith(_BINARY_SIGNATURES) or b"\x00" in data[:8192]:
         raise _not_a_roster()
     else:
-        rows = _csv_rows(data)
-    return _table(rows, max_rows=max_rows)
+        return _table(_csv_rows(data), max_rows=max_rows)
+    return _table(rows, max_rows=max_rows, stop_after=1 if quick else None)
 
 
 def _xlsx_rows(data: bytes, *, max_unpacked_bytes: int) -> Iterator[tuple[Any, ...]]:
@@ -209,6 +216,7 @@ def _xlsx_rows(data: bytes, *, max_unpacked_bytes: int) -> Iterator[tuple[Any, .
             ),
             status=413,
         )
+    workbook = None
     try:
         workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
         sheet = workbook.worksheets[0]
@@ -218,13 +226,15 @@ def _xlsx_rows(data: bytes, *, max_unpacked_bytes: int) -> Iterator[tuple[Any, .
         yield tuple(header[:width])
         # rows are read lazily, so a sheet of a million rows stops at the row limit
         yield from sheet.iter_rows(min_row=2, max_col=max(width, 1), values_only=True)
-        workbook.close()
     except RosterFileError:
         raise
     except Exception:  # noqa: BLE001 - openpyxl raises many kinds on a broken workbook
         raise RosterFileError(
             _("The workbook is damaged. Open it in Excel or WPS, save it again as .xlsx and retry.")
         ) from None
+    finally:
+        if workbook is not None:
+            workbook.close()
 
 
 def _csv_rows(data: bytes) -> Iterator[list[str]]:
@@ -245,7 +255,9 @@ def _csv_rows(data: bytes) -> Iterator[list[str]]:
         ) from None
 
 
-def _table(rows: Iterator[Iterable[Any]], *, max_rows: int) -> RosterTable:
+def _table(
+    rows: Iterator[Iterable[Any]], *, max_rows: int, stop_after: int | None = None
+) -> RosterTable:
     header = [_header_name(value) for value in next(rows, [])]
     if not any(header):
         raise RosterFileError(_("The roster file is empty."))
@@ -282,6 +294,8 @@ def _table(rows: Iterator[Iterable[Any]], *, max_rows: int) -> RosterTable:
                 status=413,
             )
         table.rows.append(RosterRow(number=number, cells=texts))
+        if stop_after is not None and len(table.rows) >= stop_after:
+            break
     if not table.rows:
         raise RosterFileError(
             _("The file has a header row but nobody in it. Add one row per person.")

@@ -509,8 +509,11 @@ class _Checker:
                 if guardian.key in by_username:
                     self.phone_taken(guardian, by_username[guardian.key])
                 continue
+            # a parent's account may be a teacher's of this school, never a student's, nor anyone
+            # else's outside it (a parent with children in two schools holds guardian roles only)
             if any(
-                a.role != Role.GUARDIAN and not a.unit.is_within(guardian.school)
+                a.role == Role.STUDENT
+                or (a.role != Role.GUARDIAN and not a.unit.is_within(guardian.school))
                 for a in user.roles
             ):
                 self.phone_taken(guardian, user)

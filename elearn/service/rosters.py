@@ -67,11 +67,19 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def read_upload(data: bytes, *, limits: RosterLimits) -> RosterTable:
-    """The roster table of an uploaded file, or a ``RosterFileError`` saying what is wrong."""
+def read_upload(data: bytes, *, limits: RosterLimits, quick: bool = False) -> RosterTable:
+    """The roster table of an uploaded file, or a ``RosterFileError`` saying what is wrong.
+
+    ``quick``: only what can be checked while the uploader waits (see ``read_roster``).
+    """
     if len(data) > limits.max_bytes:
         raise too_large(limits.max_bytes)
-    return read_roster(data, max_rows=limits.max_rows, max_unpacked_bytes=limits.max_unpacked_bytes)
+    return read_roster(
+        data,
+        max_rows=limits.max_rows,
+        max_unpacked_bytes=limits.max_unpacked_bytes,
+        quick=quick,
+    )
 
 
 def start_import(
@@ -86,7 +94,7 @@ def start_import(
     """Check the file's shape and create the import job holding it (queue it after commit)."""
     if unit.type not in {"school", "county"}:
         raise ServiceError(_("Rosters are imported for a school or a county."))
-    table = read_upload(data, limits=limits)
+    table = read_upload(data, limits=limits, quick=True)
     if unit.type == "county" and SCHOOL_CODE not in table.columns:
         raise RosterFileError(
             _(
@@ -104,7 +112,7 @@ def start_import(
         payload=data,
         errors=[],
         # the uploader's language, for the messages the worker writes
-        result={"locale": locale, "rows": len(table.rows)},
+        result={"locale": locale},
         attempts=0,
     )
     db.session.add(job)

@@ -193,6 +193,17 @@ def test_unusable_files_are_refused_before_any_job(ctx, data, status, says):
     assert count(Job) == jobs
 
 
+def test_a_workbook_with_too_many_rows_fails_its_job(app, ctx, monkeypatch):
+    # the request reads a workbook only up to its first person; the job counts the rows
+    monkeypatch.setitem(app.config, "ROSTER_MAX_ROWS", 10)
+    users = count(User)
+    rows = [["", "五年级", "1班", "学生", f"W{i}", "某", "", "", ""] for i in range(12)]
+    limits = rosters.RosterLimits(max_bytes=1 << 20, max_rows=10, max_unpacked_bytes=1 << 22)
+    job = run_job("S0101", xlsx(rows), limits=limits)
+    assert job.status == "failed" and count(User) == users
+    assert job.errors[0]["row"] is None and "超过 10 人" in job.errors[0]["message"]
+
+
 def test_county_roster_needs_the_school_code_column(ctx):
     header = [c for c in HEADER if c != "学校代码"]
     with pytest.raises(RosterFileError, match="学校代码"):
@@ -425,6 +436,13 @@ def test_accounts_of_another_school_are_not_taken(ctx):
     assert re.search(r"^4: .*teacher1.*登录名", report, re.M), report
     assert re.search(r"^5: .*DEMO-S0201-5-02", report, re.M), report
     assert "冒名" not in {u.display_name for u in db.session.scalars(select(User))}
+
+
+def test_a_parent_cannot_take_over_a_students_account(ctx):
+    first = [["", "五年级", "1班", "学生", "K0001", "有手机的学生", "13700000041", "", ""]]
+    assert run_job("S0101", csv_bytes(first)).status == "done"
+    report = _errors_of([["", "", "", "家长", "", "家长", "13700000041", "K0001", "父亲"]])
+    assert re.search(r"^2: .*13700000041.*已属于另一个账号", report, re.M), report
 
 
 def test_school_code_must_be_the_schools_own(ctx):
