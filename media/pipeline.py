@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import or_, select
+from sqlalchemy import and_, or_, select
 
 from elearn.extensions import db
 from media import transcode
@@ -89,6 +89,8 @@ def limits() -> transcode.Limits:
         max_duration=float(setting("MEDIA_MAX_DURATION_SECONDS")),
         max_output_bytes=int(setting("MEDIA_MAX_OUTPUT_BYTES")),
         threads=int(setting("MEDIA_FFMPEG_THREADS")),
+        timeout_base=float(setting("MEDIA_TIMEOUT_BASE_SECONDS")),
+        timeout_factor=float(setting("MEDIA_TIMEOUT_FACTOR")),
     )
 
 
@@ -173,13 +175,15 @@ def give_up_or_retry(asset: Asset, *, worker: str) -> bool:
 
 
 def stale_assets(limit: int = 100) -> list[str]:
-    """Ids of assets still processing whose lease ran out (their worker died) or never started."""
+    """Ids of assets whose worker died (lease ran out) or whose message was lost."""
     now = _now()
+    died = and_(Asset.lock_owner.is_not(None), Asset.locked_until < now)
+    # a message that never reached a worker (a broker restart); waiting in a long queue is normal
+    lost = and_(Asset.lock_owner.is_(None), Asset.updated_at < now - timedelta(minutes=30))
     query = (
         select(Asset.id)
         .where(Asset.status == AssetStatus.PROCESSING)
-        .where(or_(Asset.locked_until.is_(None), Asset.locked_until < now))
-        .where(Asset.updated_at < now - timedelta(seconds=60))
+        .where(or_(died, lost))
         .limit(limit)
     )
     return list(db.session.scalars(query))

@@ -115,8 +115,23 @@ class MinioStorage(Storage):
         host = endpoint.split("://", 1)[-1].rstrip("/")
         if endpoint.startswith("https://"):
             secure = True
+        import urllib3
+
+        # short connect timeouts and few retries: a readiness probe must answer, not hang
+        http = urllib3.PoolManager(
+            timeout=urllib3.Timeout(connect=5.0, read=120.0),
+            retries=urllib3.Retry(
+                total=3, backoff_factor=0.2, status_forcelist=[500, 502, 503, 504]
+            ),
+            maxsize=10,
+        )
         self.client = Minio(
-            host, access_key=access_key, secret_key=secret_key, secure=secure, region=region
+            host,
+            access_key=access_key,
+            secret_key=secret_key,
+            secure=secure,
+            region=region,
+            http_client=http,
         )
         self.bucket = bucket
         self._bucket_checked = False

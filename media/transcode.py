@@ -49,8 +49,8 @@ class Limits:
     max_output_bytes: int = 4 * 1024**3
     max_memory_bytes: int = 3 * 1024**3
     #: wall time allowed: base + factor × media duration
-    timeout_base: float = 60.0
-    timeout_factor: float = 3.0
+    timeout_base: float = 300.0
+    timeout_factor: float = 8.0
     probe_timeout: float = 30.0
     threads: int = 0
 
@@ -86,12 +86,33 @@ class Probe:
     audio: dict[str, Any] | None
 
     @property
+    def rotated(self) -> bool:
+        """A quarter turn in the display matrix (phones): ffmpeg turns the frames upright."""
+        if not self.video:
+            return False
+        angles = [(self.video.get("tags") or {}).get("rotate")]
+        angles += [d.get("rotation") for d in self.video.get("side_data_list") or []]
+        for angle in angles:
+            if angle is None:
+                continue
+            try:
+                if int(float(angle)) % 180 == 90:
+                    return True
+            except (TypeError, ValueError):
+                continue
+        return False
+
+    def _side(self, key: str) -> int | None:
+        return int(self.video[key]) if self.video and self.video.get(key) else None
+
+    @property
     def width(self) -> int | None:
-        return int(self.video["width"]) if self.video and self.video.get("width") else None
+        """Width as displayed (after any quarter-turn rotation)."""
+        return self._side("height" if self.rotated else "width")
 
     @property
     def height(self) -> int | None:
-        return int(self.video["height"]) if self.video and self.video.get("height") else None
+        return self._side("width" if self.rotated else "height")
 
     @property
     def fps(self) -> Fraction | None:

@@ -74,6 +74,23 @@ def test_audio_only_ladder():
     assert argv[argv.index("-f") + 1] == "mp3"
 
 
+def test_silent_video_has_no_audio_rungs():
+    plan = plan_ladder(_probe(audio=False), "matroska", Limits())
+    argv = build_ladder_argv(plan, "/o")
+    assert argv[argv.index("-var_stream_map") + 1] == "v:0,name:360p v:1,name:720p"
+    assert "0:a:0" not in argv and "-c:a" not in argv
+    assert argv[argv.index("-f") + 1] == "matroska"
+
+
+def test_phone_video_rotated_a_quarter_turn_counts_as_portrait():
+    video = {"codec_type": "video", "width": 1920, "height": 1080, "avg_frame_rate": "30/1",
+             "side_data_list": [{"rotation": -90}]}  # fmt: skip
+    probe = Probe("mov", 10.0, 2, video, {"codec_type": "audio"})
+    assert (probe.width, probe.height) == (1080, 1920)
+    plan = plan_ladder(probe, "mov", Limits())
+    assert "scale=720:-2" in " ".join(build_ladder_argv(plan, "/o"))
+
+
 def test_image_argv_strips_metadata_and_caps_size():
     argv = build_image_argv("png_pipe", "/o/image.png", 2048)
     assert argv[argv.index("-f") + 1] == "png_pipe"
