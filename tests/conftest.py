@@ -95,6 +95,9 @@ def app(database_url: str, tmp_path_factory: pytest.TempPathFactory):
             "TESTING": True,
             # runs of the suite may overlap (several developers, one Redis): keep keys apart
             "RATELIMIT_KEY_PREFIX": f"elearn-test-{os.getpid()}",
+            # the storage's reset() (called before each test) deletes every key under its own
+            # prefix: give each run its own, or overlapping runs wipe each other's counters
+            "RATELIMIT_STORAGE_OPTIONS": {"key_prefix": f"LIMITS-test-{os.getpid()}"},
             "MEDIA_DIR": str(tmp_path_factory.mktemp("media")),
             "CELERY": {"task_always_eager": True, "broker_url": "memory://"},
         }
