@@ -71,7 +71,7 @@ def _open(base: str, token: str, lecture_id: int) -> Any:
     return ws
 
 
-def load(base: str, token: str, sender_token: str, lecture_id: int) -> dict[str, Any]:
+def load(base: str, tokens: list[str], sender_token: str, lecture_id: int) -> dict[str, Any]:
     import gevent
     import gevent.event
     from gevent.pool import Pool
@@ -79,12 +79,7 @@ def load(base: str, token: str, sender_token: str, lecture_id: int) -> dict[str,
     latencies: list[float] = []
     sockets: list[Any] = []
     done = gevent.event.Event()
-    expected = CLIENTS * MESSAGES
-
-    def connect(_: int) -> None:
-        sockets.append(_open(base, token, lecture_id))
-
-    Pool(100).map(connect, range(CLIENTS))
+    expected = CLIENTS * MESSAGES  # corrected below for clients that failed to join
 
     def listen(ws: Any) -> None:
         while True:
@@ -109,7 +104,28 @@ def load(base: str, token: str, sender_token: str, lecture_id: int) -> dict[str,
             except Exception:  # noqa: BLE001 - the socket closed at the end
                 return
 
-    listeners = [gevent.spawn(listen, ws) for ws in sockets]
+    listeners: list[Any] = []
+
+    failures: list[str] = []
+
+    def connect(n: int) -> None:
+        try:
+            ws = _open(base, tokens[n % len(tokens)], lecture_id)
+        except Exception as error:  # noqa: BLE001 - counted and reported, never hung on
+            failures.append(f"{type(error).__name__}: {error}")
+            return
+        sockets.append(ws)
+        # read (and answer pings) from the start: a silent client is dropped after the ping timeout
+        listeners.append(gevent.spawn(listen, ws))
+
+    pool = Pool(100)
+    for n in range(CLIENTS):
+        pool.spawn(connect, n)
+    pool.join(timeout=600)
+    pool.kill(timeout=5)
+    if failures:
+        print(f"{len(failures)} clients failed to join, e.g. {failures[0]}", file=sys.stderr)
+    expected = len(sockets) * MESSAGES
     sender = _open(base, sender_token, lecture_id)
     listeners.append(gevent.spawn(pong, sender))  # its own copies of the lines are not counted
     time.sleep(1.0)
@@ -126,6 +142,7 @@ def load(base: str, token: str, sender_token: str, lecture_id: int) -> dict[str,
     return {
         "deliveries": count,
         "expected": expected,
+        "failed_joins": len(failures),
         "seconds": last - first,
         "per_second": count / (last - first) if last > first else 0.0,
         "p50_ms": 1000 * latencies[count // 2] if count else None,
@@ -223,14 +240,14 @@ def _post_json(url: str, body: dict, token: str | None = None) -> dict:
         return json.loads(response.read())
 
 
-def _run_load(base: str, token: str, sender: str, lecture_id: int) -> dict[str, Any]:
+def _run_load(base: str, tokens: list[str], sender: str, lecture_id: int) -> dict[str, Any]:
     out = subprocess.run(
         [
             sys.executable,
             str(Path(__file__).resolve()),
             "--load",
             base,
-            token,
+            ",".join(tokens),
             sender,
             str(lecture_id),
         ],
@@ -241,6 +258,8 @@ def _run_load(base: str, token: str, sender: str, lecture_id: int) -> dict[str, 
     )
     if out.returncode != 0:
         raise RuntimeError(f"the load generator failed:\n{out.stderr[-3000:]}")
+    if out.stderr.strip():
+        print("    | " + out.stderr.strip().splitlines()[-1], flush=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -248,6 +267,7 @@ def _line(name: str, result: dict[str, Any]) -> str:
     return (
         f"{name:<22} {result['deliveries']:>6}/{result['expected']} delivered in "
         f"{result['seconds']:.2f} s: {result['per_second']:,.0f} deliveries/s, "
+        f"{result['failed_joins']} joins failed, "
         f"p50 {result['p50_ms']:.0f} ms, p95 {result['p95_ms']:.0f} ms"
     )
 
@@ -273,7 +293,11 @@ def run() -> list[str]:
     flask = [sys.executable, "-m", "flask", "--app", "app"]
     try:
         for step in (["db", "upgrade", "heads"], ["elearn", "seed", "--scale", "demo"]):
-            subprocess.run([*flask, *step], cwd=REPO, env=env, check=True, capture_output=True)
+            done = subprocess.run(
+                [*flask, *step], cwd=REPO, env=env, capture_output=True, text=True
+            )
+            if done.returncode != 0:
+                raise RuntimeError(f"{' '.join(step)} failed:\n{done.stderr[-3000:]}")
         port = _free_port()
         base = f"http://127.0.0.1:{port}"
         server = subprocess.Popen(
@@ -294,15 +318,21 @@ def run() -> list[str]:
         )
         try:
             _wait_http(f"{base}/healthz", server)
-            token = _post_json(
-                f"{base}/api/v1/auth/token", {"username": "student1", "password": "demo1234"}
-            )["token"]
+            # 50 pupils of the demo county, each with several tabs/devices
+            tokens = [
+                _post_json(
+                    f"{base}/api/v1/auth/token",
+                    {"username": f"s_S0101_{grade}_{n:02d}", "password": "demo1234"},
+                )["token"]
+                for grade in (5, 6)
+                for n in range(1, 26)
+            ]
             sender = _post_json(
                 f"{base}/api/v1/auth/token", {"username": "expert1", "password": "demo1234"}
             )["token"]
             with psycopg.connect(f"postgresql://{netloc}/{name}") as conn:
                 lecture_id = conn.execute("SELECT min(id) FROM lectures").fetchone()[0]  # type: ignore[index]
-            ours = _run_load(base, token, sender, lecture_id)
+            ours = _run_load(base, tokens, sender, lecture_id)
         finally:
             _stop(server)
         port = _free_port()
@@ -317,7 +347,7 @@ def run() -> list[str]:
         )
         try:
             _wait_http(f"{base}/socket.io/?EIO=4&transport=polling", server)
-            theirs = _run_load(base, "x", "x", 1)
+            theirs = _run_load(base, ["x"], "x", 1)
         finally:
             _stop(server)
     finally:
@@ -336,7 +366,7 @@ def run() -> list[str]:
 
 if __name__ == "__main__":
     if sys.argv[1] == "--load":
-        result = load(sys.argv[2], sys.argv[3], sys.argv[4], int(sys.argv[5]))
+        result = load(sys.argv[2], sys.argv[3].split(","), sys.argv[4], int(sys.argv[5]))
         print(json.dumps(result))
     elif sys.argv[1] == "--bare":
         bare(int(sys.argv[2]))

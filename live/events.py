@@ -118,9 +118,14 @@ def _lecture_of(conn: Connection, actor: User) -> Lecture:
     lecture = db.session.get(Lecture, conn.lecture_id)
     if lecture is None:
         raise ServiceError(_("This lecture does not exist, or is not for you."), status=404)
-    if service.is_banned(actor, lecture) and not service.is_host(actor, lecture):
+    if not service.is_host(actor, lecture) and service.is_banned(actor, lecture):
         raise ServiceError(_("You have been removed from this lecture."), status=403)
     return lecture
+
+
+def _disconnect_soon(sid: str) -> None:
+    socketio.sleep(0.2)
+    socketio.server.disconnect(sid, namespace=NAMESPACE)
 
 
 def _handler(name: str, *, limited: bool = False) -> Callable[..., Any]:
@@ -136,7 +141,8 @@ def _handler(name: str, *, limited: bool = False) -> Callable[..., Any]:
                 db.session.rollback()
                 message = _("Your sign-in has ended. Sign in again.")
                 emit("error", {"event": name, "message": message})
-                socketio.server.disconnect(sid, namespace=NAMESPACE)
+                # after the acknowledgement has gone out, not before it
+                socketio.start_background_task(_disconnect_soon, sid)
                 return {"ok": False, "error": message}
             try:
                 if limited and not _live().throttle.allow(f"user:{actor.id}"):

@@ -73,10 +73,11 @@ class Lecture(Model):
     created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
-    lecturer: Mapped[User] = relationship(foreign_keys=[lecturer_id], lazy="joined")
-    owner_unit: Mapped[Unit] = relationship(lazy="joined")
+    # loaded when used: a chat line in the room needs none of them but the co-host ids
+    lecturer: Mapped[User] = relationship(foreign_keys=[lecturer_id])
+    owner_unit: Mapped[Unit] = relationship()
     audience: Mapped[list[LectureAudience]] = relationship(
-        back_populates="lecture", cascade="all, delete-orphan", lazy="selectin"
+        back_populates="lecture", cascade="all, delete-orphan"
     )
     cohosts: Mapped[list[LectureCohost]] = relationship(
         back_populates="lecture", cascade="all, delete-orphan", lazy="selectin"
@@ -112,7 +113,7 @@ class LectureCohost(Model):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
 
     lecture: Mapped[Lecture] = relationship(back_populates="cohosts")
-    user: Mapped[User] = relationship(lazy="joined")
+    user: Mapped[User] = relationship()
 
 
 class LectureMessage(Model):

@@ -14,6 +14,7 @@ from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import func, literal, or_, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.sql import Select
 
 from elearn.extensions import db
@@ -108,12 +109,19 @@ def lecture_rule(actor: User, action: str, lecture: Lecture) -> bool:
     return False
 
 
+def sanctions_on(user: User, lecture: Lecture) -> set[str]:
+    """The sanctions (mute, ban) the user is under in this lecture, in one query."""
+    return set(
+        db.session.scalars(select(Sanction.kind).filter_by(lecture_id=lecture.id, user_id=user.id))
+    )
+
+
 def is_banned(user: User, lecture: Lecture) -> bool:
-    return _sanction(lecture, user.id, SanctionKind.BAN) is not None
+    return SanctionKind.BAN in sanctions_on(user, lecture)
 
 
 def is_muted(user: User, lecture: Lecture) -> bool:
-    return _sanction(lecture, user.id, SanctionKind.MUTE) is not None
+    return SanctionKind.MUTE in sanctions_on(user, lecture)
 
 
 def _sanction(lecture: Lecture, user_id: int, kind: SanctionKind) -> Sanction | None:
@@ -242,7 +250,16 @@ def visible_lectures(user: User) -> Select[Any]:
             )
         )
         conditions.append(Lecture.id.in_(reached))
-    return select(Lecture).where(or_(*conditions)).order_by(Lecture.starts_at, Lecture.id)
+    return (
+        select(Lecture)
+        .where(or_(*conditions))
+        .options(
+            joinedload(Lecture.lecturer),
+            joinedload(Lecture.owner_unit),
+            selectinload(Lecture.audience),
+        )
+        .order_by(Lecture.starts_at, Lecture.id)
+    )
 
 
 def upcoming_for(user: User, *, now: datetime | None = None, limit: int = 5) -> list[Lecture]:
@@ -331,7 +348,10 @@ def post_message(
     if lecture.status == LectureStatus.ENDED:
         raise ServiceError(_("This lecture has ended."), status=409)
     if not host:
-        if is_muted(actor, lecture):
+        sanctions = sanctions_on(actor, lecture)
+        if SanctionKind.BAN in sanctions:
+            raise Forbidden(_("You have been removed from this lecture."))
+        if SanctionKind.MUTE in sanctions:
             raise Forbidden(_("You have been muted in this lecture."))
         if kind == MessageKind.CHAT and not lecture.chat_enabled:
             raise Forbidden(_("Chat is turned off."))
@@ -728,9 +748,10 @@ def open_interval(
                 db.session.add(attendance)
         except IntegrityError:
             attendance = db.session.scalars(query).one()
-    if count is not None:
-        attendance.headcount = max(count, attendance.headcount or 0)
-    attendance.last_seen_at = now
+    # no write to the attendance row itself unless the headcount grows: many tabs (or screens)
+    # of one person joining at once would queue on its row lock
+    if count is not None and count > (attendance.headcount or 0):
+        attendance.headcount = count
     db.session.flush()
     db.session.add(AttendanceInterval(attendance_id=attendance.id, sid=sid, joined_at=now))
     db.session.flush()

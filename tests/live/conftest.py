@@ -31,7 +31,7 @@ shot = e2e.shot
 
 NAMESPACE = "/live"
 PASSWORD = "demo1234"
-WAIT = 10.0
+WAIT = 30.0  # patience on a busy machine; no test measures time
 
 
 @pytest.fixture(scope="session")

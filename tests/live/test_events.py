@@ -276,3 +276,45 @@ def test_logout_on_one_process_closes_the_socket_on_another(
     csrf = page.split('name="csrf-token" content="', 1)[1].split('"', 1)[0]
     assert session.post(f"{live_url}/logout", data={"csrf_token": csrf}, timeout=10).ok
     peer.wait_for(lambda: peer.disconnected, "the disconnect after logout on the other process")
+
+
+def test_class_screen_counts_its_headcount(live_url, token, peers, county_lecture):
+    klass = unit_id(live_url, token("pref_admin"), ["C01", "S0101", "G5", "5-1"])
+    expert = peers(live_url).connect(token=token("expert1"))
+    _joined(expert, county_lecture)
+    screen = peers(live_url).connect(token=token("teacher1"))
+    refused = screen.call(
+        "join", {"lecture_id": county_lecture, "class_screen": {"class_id": klass, "headcount": 0}}
+    )
+    assert refused["ok"] is False and "1 到 500" in refused["error"]
+    _joined(screen, county_lecture, class_screen={"class_id": klass, "headcount": 42})
+    student = peers(live_url).connect(token=token("student1"))
+    refused = student.call(
+        "join", {"lecture_id": county_lecture, "class_screen": {"class_id": klass, "headcount": 40}}
+    )
+    assert refused == {"ok": False, "error": "只有本班教师才能开启班级大屏。"}
+    # the expert's own connection and the class screen's 42 pupils
+    assert expert.call("room")["watching"] == {"screens": 2, "people": 43}
+    headers = {"Authorization": f"Bearer {token('school_admin')}"}
+    report = requests.get(
+        f"{live_url}/api/v1/lectures/{county_lecture}/attendance", headers=headers, timeout=10
+    ).json()
+    assert report["class_screens"] == 1 and report["class_headcount"] == 42
+
+
+def test_a_revoked_login_is_refused_at_its_next_event(live_url, token, peers, county_lecture):
+    """A password reset revokes every session and token: the open socket stops at once."""
+    peer = peers(live_url).connect(token=token("s_S0101_5_03"))
+    me = _joined(peer, county_lecture)["me"]["id"]
+    admin = browser_session(live_url, "school_admin")
+    page = admin.get(f"{live_url}/admin/users/{me}", timeout=10).text
+    csrf = page.split('name="csrf-token" content="', 1)[1].split('"', 1)[0]
+    response = admin.post(
+        f"{live_url}/admin/users/{me}/reset-password",
+        data={"csrf_token": csrf, "new_password": "a-new-password-1"},
+        timeout=10,
+    )
+    assert response.status_code == 200
+    reply = peer.call("chat", {"text": "还在吗"})
+    assert reply == {"ok": False, "error": "登录已失效，请重新登录。"}
+    peer.wait_for(lambda: peer.disconnected, "the disconnect of a revoked login")
