@@ -98,6 +98,9 @@ def course_detail(course_id: int):
         course=course,
         units=units,
         next_lesson=None if authoring else queries.next_lesson(units),
+        can_archive=permissions.can(current_user, "archive", course)
+        and course.status != CourseStatus.ARCHIVED,
+        archive_form=ReviewForm(),
         authoring=authoring,
         can_edit=can_edit,
         progress=queries.progress_of(current_user, course) if course.is_live else None,
@@ -372,6 +375,18 @@ def course_review(course_id: int):
         db.session.commit()
         flash(_("Published.") if decision == "publish" else _("Returned to the author."), "success")
     return redirect(url_for("courses.review_queue"))
+
+
+@bp.route("/courses/<int:course_id>/archive", methods=["POST"])
+@login_required
+def course_archive(course_id: int):
+    course = _load_course(course_id, "archive")
+    if not ReviewForm().validate_on_submit():
+        abort(400)
+    service.archive(actor=current_user, course=course)
+    db.session.commit()
+    flash(_("Archived: the course left the library; progress and completions are kept."), "success")
+    return redirect(url_for("courses.library"))
 
 
 __all__ = ["bp", "choices", "home_panel", "nav_items"]

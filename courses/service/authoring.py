@@ -519,6 +519,8 @@ def return_for_changes(*, actor: User, course: Course, comment: str) -> Course:
 
 def archive(*, actor: User, course: Course) -> Course:
     """Take a course out of the library (progress and completions are kept)."""
+    if course.status == CourseStatus.ARCHIVED:
+        raise ServiceError(_("This course is archived."), status=409)
     course.status = CourseStatus.ARCHIVED
     audit.record(
         "course.archived",

@@ -48,6 +48,9 @@ RULES = {
     "courses.course_submit": Rule(
         lambda ids: f"/courses/{course_id(ids)}/submit", OWNER, method="POST"
     ),
+    "courses.course_archive": Rule(
+        lambda ids: f"/courses/{course_id(ids)}/archive", OWNER, method="POST"
+    ),
     "courses.review_queue": Rule(lambda ids: "/courses/review", ADMINS),
     "courses.course_review": Rule(
         lambda ids: f"/courses/{course_id(ids)}/review",

@@ -209,3 +209,17 @@ def test_video_lesson_page_includes_medias_player_with_a_signed_playlist(signed_
     page = text(signed_in("student1").get(f"/lessons/{lesson_id}"))
     assert 'id="lesson-player-media"' in page and "/media/play/" in page
     assert "hls.min.js" in page and "player.js" in page
+
+
+def test_an_admin_archives_a_course_out_of_the_library(signed_in):
+    course_id, (lesson_id, _) = demo_ids(STUDENT_COURSE)
+    student = signed_in("student1")
+    assert "归档" not in text(student.get(f"/courses/{course_id}"))
+    admin = signed_in("pref_admin")
+    assert "归档" in text(admin.get(f"/courses/{course_id}"))
+    # a county admin sees the prefecture's course but does not administer it
+    assert post_form(signed_in("county_admin"), f"/courses/{course_id}/archive").status_code == 403
+    assert post_form(admin, f"/courses/{course_id}/archive").status_code == 302
+    assert STUDENT_COURSE not in text(student.get("/courses"))
+    assert student.get(f"/lessons/{lesson_id}").status_code == 404
+    assert db.session.get(Course, course_id).status == CourseStatus.ARCHIVED
