@@ -82,6 +82,8 @@ class Person:
     places: list[Place | None] = field(default_factory=list)
     #: guardians: student 编号 → (relation, row)
     children: dict[str, tuple[str, int]] = field(default_factory=dict)
+    #: id() of each place → the row that gave it
+    place_rows: dict[int, int] = field(default_factory=dict)
     existing: User | None = None
     #: an existing account outside this school (a parent with children in two schools): link it,
     #: but leave its name alone
@@ -348,9 +350,16 @@ class _Checker:
                     ),
                 )
                 return
-            if not same_place:
-                person.places.append(place)
+            if same_place:
+                # the same person at the same class again: the file has a stray copy
+                self.repeated(n, person.place_rows.get(id(place), person.first_row))
+                return
+            person.places.append(place)
+        person.place_rows.setdefault(id(place), n)
         self.claim_phone(person, phone, n)
+
+    def repeated(self, row: int, other: int) -> None:
+        self.error(row, _("This row repeats row %(other)d. Delete one of them.", other=other))
 
     def guardian_row(
         self, row: RosterRow, school: Unit, name: str, phone: str | None | bool
@@ -405,7 +414,10 @@ class _Checker:
             )
             return
         known = person.children.get(student_id)
-        if known is not None and known[0] != relation:
+        if known is not None and known[0] == relation:
+            self.repeated(n, known[1])
+            return
+        if known is not None:
             self.error(
                 n,
                 _(

@@ -402,7 +402,7 @@ def test_every_bad_row_is_reported_and_nothing_is_imported(ctx):
 def test_contradicting_rows_name_both_rows(ctx):
     rows = [
         ["", "五年级", "1班", "学生", "D0001", "张三", "", "", ""],
-        ["", "五年级", "1班", "学生", "D0001", "张三", "", "", ""],  # an exact repeat is fine
+        ["", "五年级", "1班", "学生", "D0001", "张三", "", "", ""],  # a stray copy
         ["", "六年级", "1班", "学生", "D0001", "张三", "", "", ""],
         ["", "五年级", "1班", "教师", "D0001", "张三", "", "", ""],
         ["", "五年级", "1班", "家长", "", "家长甲", "13700000021", "D0001", "父亲"],
@@ -412,14 +412,30 @@ def test_contradicting_rows_name_both_rows(ctx):
     ]
     report = _errors_of(rows)
     said = {int(line.split(":")[0]): line for line in report.splitlines()}
-    assert set(said) == {4, 5, 7, 9}, report
+    assert set(said) == {3, 4, 5, 7, 9}, report
     for row, needles in {
+        3: ["重复", "第 2 行"],
         4: ["D0001", "第 2 行"],
         5: ["D0001", "第 2 行", "学生"],
         7: ["13700000021", "家长甲", "第 6 行"],
         9: ["13700000022", "李四", "第 8 行"],
     }.items():
         assert all(needle in said[row] for needle in needles), said[row]
+
+
+def test_repeated_teacher_and_parent_rows_are_reported(ctx):
+    rows = [
+        ["", "五年级", "1班", "学生", "J0001", "甲", "", "", ""],
+        ["", "五年级", "1班", "教师", "JT01", "乙老师", "", "", ""],
+        ["", "六年级", "1班", "教师", "JT01", "乙老师", "", "", ""],  # a second class: fine
+        ["", "五年级", "1班", "教师", "JT01", "乙老师", "", "", ""],
+        ["", "", "", "家长", "", "甲爸爸", "13700000051", "J0001", "父亲"],
+        ["", "", "", "家长", "", "甲爸爸", "13700000051", "J0001", "父亲"],
+    ]
+    report = _errors_of(rows)
+    said = {int(line.split(":")[0]): line for line in report.splitlines()}
+    assert set(said) == {5, 7}, report
+    assert "第 3 行" in said[5] and "第 6 行" in said[7]
 
 
 def test_accounts_of_another_school_are_not_taken(ctx):
