@@ -17,6 +17,7 @@ test.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
 import re
@@ -80,7 +81,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[Any]):
     outcome = yield
     report = outcome.get_result()
-    if report.failed and Path(__file__).parent in Path(str(item.fspath)).parents:
+    if report.failed and {"live_url", "e2e_worker"} & set(getattr(item, "fixturenames", ())):
         for path in _LOGS:
             report.sections.append((f"log {path.name} (last 80 lines)", _tail(path, 80)))
 
@@ -168,9 +169,35 @@ def _log_file(folder: Path, name: str) -> Path:
     return path
 
 
-@pytest.fixture(scope="session")
-def e2e_redis_url() -> Iterator[str]:
-    """redis://…/<n>: this run's own Redis database, emptied at the start and at the end."""
+# Other test folders re-export these fixtures in their conftest.py (``live_url = e2e.live_url``);
+# pytest then holds one session instance per folder. The resources behind them exist once per
+# process, counted by users, so every folder shares one database, server, worker and Chromium
+# (two Playwright instances can't even run in one thread).
+_SHARED: dict[str, list[Any]] = {}  # key -> [value, users, ExitStack]
+
+
+@contextlib.contextmanager
+def _shared(key: str, open_: Callable[[], contextlib.AbstractContextManager[Any]]) -> Iterator[Any]:
+    if key not in _SHARED:
+        stack = contextlib.ExitStack()
+        with contextlib.ExitStack() as guard:
+            guard.push(stack)  # closes what was opened if opening fails
+            value = stack.enter_context(open_())
+            guard.pop_all()
+        _SHARED[key] = [value, 0, stack]
+    entry = _SHARED[key]
+    entry[1] += 1
+    try:
+        yield entry[0]
+    finally:
+        entry[1] -= 1
+        if entry[1] == 0:
+            del _SHARED[key]
+            entry[2].close()
+
+
+@contextlib.contextmanager
+def _own_redis_db() -> Iterator[str]:
     _require_services()
     number, client = _claim_redis_db()
     try:
@@ -180,25 +207,24 @@ def e2e_redis_url() -> Iterator[str]:
         client.close()
 
 
-@pytest.fixture(scope="session")
-def e2e_env(
-    e2e_redis_url: str, e2e_artifacts: Path, tmp_path_factory: pytest.TempPathFactory
+@contextlib.contextmanager
+def _seeded_environment(
+    redis_url: str, artifacts: Path, media_dir: Path
 ) -> Iterator[dict[str, str]]:
-    """The environment of the server and worker, over a fresh database migrated and seeded."""
     name = f"elearn_e2e_{os.getpid()}"
     database_url = create_database(name)
     env = {
         **os.environ,
         **app_env(database_url),
-        "REDIS_URL": e2e_redis_url,
-        "ELEARN_BROKER_URL": e2e_redis_url,
-        "ELEARN_MEDIA_DIR": str(tmp_path_factory.mktemp("e2e-media")),
+        "REDIS_URL": redis_url,
+        "ELEARN_BROKER_URL": redis_url,
+        "ELEARN_MEDIA_DIR": str(media_dir),
         # the Werkzeug threading server of `elearn serve`, as `make run` uses
         "ELEARN_ASYNC_MODE": "threading",
         "PYTHONUNBUFFERED": "1",
     }
     env.pop("ELEARN_DEMO", None)
-    log = _log_file(e2e_artifacts, "setup")
+    log = _log_file(artifacts, "setup")
     try:
         _run_step([str(BIN / "flask"), "--app", "app", "db", "upgrade", "heads"], env, log)
         _run_step(
@@ -209,14 +235,13 @@ def e2e_env(
         drop_database(name)
 
 
-@pytest.fixture(scope="session")
-def live_url(e2e_env: dict[str, str], e2e_artifacts: Path) -> Iterator[str]:
-    """http://127.0.0.1:<port> of `flask elearn serve` running in a subprocess."""
+@contextlib.contextmanager
+def _server(env: dict[str, str], artifacts: Path) -> Iterator[str]:
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    log = _log_file(e2e_artifacts, "server")
+    log = _log_file(artifacts, "server")
     argv = [str(BIN / "flask"), "--app", "app", "elearn", "serve"]
-    server = _start([*argv, "--host", "127.0.0.1", "--port", str(port)], e2e_env, log)
+    server = _start([*argv, "--host", "127.0.0.1", "--port", str(port)], env, log)
     _LOGS.append(log)
     try:
         deadline = time.monotonic() + START_TIMEOUT
@@ -245,23 +270,20 @@ def live_url(e2e_env: dict[str, str], e2e_artifacts: Path) -> Iterator[str]:
         _LOGS.remove(log)
 
 
-@pytest.fixture(scope="session")
-def e2e_worker(
-    live_url: str, e2e_env: dict[str, str], e2e_artifacts: Path
-) -> Iterator[subprocess.Popen[bytes]]:
-    """A Celery worker on the server's broker, answering a ping before the test starts."""
+@contextlib.contextmanager
+def _worker(env: dict[str, str], artifacts: Path) -> Iterator[subprocess.Popen[bytes]]:
     from celery import Celery
 
-    log = _log_file(e2e_artifacts, "worker")
+    log = _log_file(artifacts, "worker")
     node = f"e2e-{os.getpid()}@%h"
     argv = [str(BIN / "celery"), "-A", "app.celery_app", "worker", "-Q", "celery,media"]
     worker = _start(
         [*argv, "--pool=solo", "-l", "warning", "-n", node, "--without-gossip", "--without-mingle"],
-        e2e_env,
+        env,
         log,
     )
     _LOGS.append(log)
-    probe = Celery(broker=e2e_env["ELEARN_BROKER_URL"])
+    probe = Celery(broker=env["ELEARN_BROKER_URL"])
     try:
         deadline = time.monotonic() + START_TIMEOUT
         while not probe.control.ping(timeout=1.0):
@@ -283,9 +305,8 @@ def e2e_worker(
         _LOGS.remove(log)
 
 
-@pytest.fixture(scope="session")
-def browser() -> Iterator[Any]:
-    """Debian's Chromium, headless, through Playwright; a missing Chromium fails the test."""
+@contextlib.contextmanager
+def _chromium() -> Iterator[Any]:
     if not os.access(CHROMIUM, os.X_OK):
         pytest.fail(
             f"{CHROMIUM} is missing: the browser tests need Debian's chromium package "
@@ -309,6 +330,50 @@ def browser() -> Iterator[Any]:
             yield chromium
         finally:
             chromium.close()
+
+
+@pytest.fixture(scope="session")
+def e2e_redis_url() -> Iterator[str]:
+    """redis://…/<n>: this run's own Redis database, emptied at the start and at the end."""
+    with _shared("redis", _own_redis_db) as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def e2e_env(
+    e2e_redis_url: str, e2e_artifacts: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[dict[str, str]]:
+    """The environment of the server and worker, over a fresh database migrated and seeded."""
+
+    def open_() -> contextlib.AbstractContextManager[dict[str, str]]:
+        media = tmp_path_factory.mktemp("e2e-media")
+        return _seeded_environment(e2e_redis_url, e2e_artifacts, media)
+
+    with _shared("env", open_) as env:
+        yield env
+
+
+@pytest.fixture(scope="session")
+def live_url(e2e_env: dict[str, str], e2e_artifacts: Path) -> Iterator[str]:
+    """http://127.0.0.1:<port> of `flask elearn serve` running in a subprocess."""
+    with _shared("server", lambda: _server(e2e_env, e2e_artifacts)) as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def e2e_worker(
+    live_url: str, e2e_env: dict[str, str], e2e_artifacts: Path
+) -> Iterator[subprocess.Popen[bytes]]:
+    """A Celery worker (queues celery and media) on the server's broker, answering a ping."""
+    with _shared("worker", lambda: _worker(e2e_env, e2e_artifacts)) as worker:
+        yield worker
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    """Debian's Chromium, headless, through Playwright; a missing Chromium fails the test."""
+    with _shared("browser", _chromium) as chromium:
+        yield chromium
 
 
 @pytest.fixture
