@@ -31,7 +31,7 @@ TEMPLATE_TYPES = {
 def template_response(kind: str) -> Response:
     """The roster template as a download (shared with the upload page)."""
     build, mimetype = TEMPLATE_TYPES[kind]
-    response = Response(build(), mimetype=mimetype)
+    response = Response(build(), content_type=mimetype)
     # RFC 6266: an ASCII fallback and the Chinese name for browsers that read filename*
     response.headers["Content-Disposition"] = (
         f"attachment; filename=roster-template.{kind}; "

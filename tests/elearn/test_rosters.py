@@ -535,6 +535,7 @@ def test_api_template_downloads(as_user):
         response = client.get(f"/api/v1/rosters/template?format={kind}")
         assert response.status_code == 200
         assert "attachment" in response.headers["Content-Disposition"]
+        assert response.headers["Content-Type"].count("charset") <= 1
         table = read_roster(response.data, max_rows=100, max_unpacked_bytes=1 << 24)
         assert table.columns == COLUMNS
         assert {row.get("角色") for row in table.rows} == {"学生", "教师", "家长"}
