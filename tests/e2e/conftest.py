@@ -283,7 +283,7 @@ def _worker(env: dict[str, str], artifacts: Path) -> Iterator[subprocess.Popen[b
         log,
     )
     _LOGS.append(log)
-    probe = Celery(broker=env["ELEARN_BROKER_URL"])
+    probe = Celery(broker=env["ELEARN_BROKER_URL"], set_as_current=False)  # never the tests' app
     try:
         deadline = time.monotonic() + START_TIMEOUT
         while not probe.control.ping(timeout=1.0):

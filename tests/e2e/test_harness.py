@@ -21,7 +21,7 @@ def test_server_is_ready_on_postgresql_and_redis(live_url, e2e_env):
 def test_worker_consumes_the_default_and_media_queues(e2e_worker, e2e_env):
     from celery import Celery
 
-    probe = Celery(broker=e2e_env["ELEARN_BROKER_URL"])
+    probe = Celery(broker=e2e_env["ELEARN_BROKER_URL"], set_as_current=False)
     try:
         replies = probe.control.inspect(timeout=2.0).active_queues() or {}
     finally:
