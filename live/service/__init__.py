@@ -1,0 +1,96 @@
+"""Use cases of live lectures: scheduling and audience, the room's rules, polls, attendance.
+
+Every function takes its actor explicitly, flushes and never commits; the boundary (API view,
+Socket.IO handler, task) commits. Refusals are ``ServiceError``s with a translated message.
+The modules: ``audience`` (who is who, scheduling), ``room`` (messages, moderation, status),
+``polls`` and ``attendance``; everything public is re-exported here.
+"""
+
+from live.service.attendance import (
+    attendance_report,
+    close_all_intervals,
+    close_interval,
+    open_interval,
+    record_training_facts,
+    training_share,
+    watching_now,
+)
+from live.service.audience import (
+    create_lecture,
+    in_audience,
+    is_banned,
+    is_host,
+    is_muted,
+    lecture_json,
+    lecture_rule,
+    may_schedule,
+    sanctions_on,
+    upcoming_for,
+    visible_lectures,
+)
+from live.service.base import (
+    AUDIENCE_ROLES,
+    HOST_ROLES,
+    MAX_HEADCOUNT,
+    MAX_POLL_CHOICES,
+    MAX_TEXT,
+    MAX_TITLE,
+    REPLAY_LIMIT,
+)
+from live.service.polls import current_poll, end_poll, poll_of, poll_summary, start_poll, vote
+from live.service.room import (
+    Moderation,
+    check_can_join,
+    message_json,
+    moderate,
+    post_message,
+    raise_hand,
+    replay,
+    room_settings,
+    set_status,
+    upvote,
+)
+
+__all__ = [
+    "AUDIENCE_ROLES",
+    "HOST_ROLES",
+    "MAX_HEADCOUNT",
+    "MAX_POLL_CHOICES",
+    "MAX_TEXT",
+    "MAX_TITLE",
+    "REPLAY_LIMIT",
+    "Moderation",
+    "attendance_report",
+    "check_can_join",
+    "close_all_intervals",
+    "close_interval",
+    "create_lecture",
+    "current_poll",
+    "end_poll",
+    "in_audience",
+    "is_banned",
+    "is_host",
+    "is_muted",
+    "lecture_json",
+    "lecture_rule",
+    "may_schedule",
+    "message_json",
+    "moderate",
+    "open_interval",
+    "poll_of",
+    "poll_summary",
+    "post_message",
+    "raise_hand",
+    "record_training_facts",
+    "replay",
+    "room_settings",
+    "sanctions_on",
+    "set_status",
+    "start_poll",
+    "training_share",
+    "upcoming_for",
+    "upvote",
+    "visible_lectures",
+    "vote",
+    "watching_now",
+]

@@ -1,0 +1,30 @@
+"""Limits and helpers the live use cases share."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from elearn.models import Role
+from elearn.models.accounts import ADMIN_ROLES
+
+#: who may schedule and host a lecture
+HOST_ROLES = frozenset({Role.EXPERT, Role.TEACHER, *ADMIN_ROLES})
+#: roles an audience row may name
+AUDIENCE_ROLES = frozenset({Role.STUDENT, Role.TEACHER, Role.GUARDIAN})
+MAX_TEXT = 500
+MAX_TITLE = 200
+MAX_POLL_CHOICES = 10
+MAX_FILTER_WORDS = 200
+MAX_SLOW_MODE = 3600
+MAX_HEADCOUNT = 500
+REPLAY_LIMIT = 500
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _aware(moment: datetime | None) -> datetime | None:
+    if moment is not None and moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC)
+    return moment
