@@ -166,3 +166,20 @@ def test_a_county_page_breaks_coverage_down_by_school(signed_in, app):
     text = signed_in("county_admin").get(f"/admin/units/{county}").get_data(as_text=True)
     assert "示范市第一小学" in text and "示范市第二中学" in text
     assert text.count("学校 100%") == 2  # each school connected by its roster
+
+
+def test_audit_times_are_shown_in_beijing_time(signed_in, app):
+    from datetime import UTC, datetime
+
+    with app.app_context():
+        event = AuditEvent(
+            action="test.marker",
+            actor_id=user("pref_admin").id,
+            unit_id=unit_by_code("DEMO").id,
+            at=datetime(2026, 1, 1, 16, 30, tzinfo=UTC),
+            details={},
+        )
+        db.session.add(event)
+        db.session.commit()
+    text = signed_in("pref_admin").get("/admin/audit?action=test.marker").get_data(as_text=True)
+    assert "2026-01-02 00:30:00" in text  # UTC+8
