@@ -68,7 +68,8 @@ def _init_extensions(app: Flask) -> None:
         app,
         message_queue=app.config["REDIS_URL"],
         async_mode=app.config["SOCKETIO_ASYNC_MODE"],
-        cors_allowed_origins=app.config.get("SOCKETIO_ORIGINS", []),
+        # None: same origin only (an empty list would switch python-engineio's check off)
+        cors_allowed_origins=app.config.get("SOCKETIO_ORIGINS"),
         max_http_buffer_size=app.config.get("SOCKETIO_MAX_BYTES", 1_000_000),
         logger=False,
         engineio_logger=False,

@@ -74,7 +74,7 @@ def init_app(app: Flask) -> None:
     app.config.setdefault("LIVE_ORIGINS", _origins())
     app.config.setdefault("LIVE_RATE_PER_SECOND", _number("LIVE_RATE_PER_SECOND", 1.0))
     app.config.setdefault("LIVE_RATE_BURST", int(_number("LIVE_RATE_BURST", 5)))
-    # The carrier passes cors_allowed_origins=[] (no check at all); a live room must refuse
+    # The carrier checks the same origin by default; a live room may name more origins, and must refuse
     # cross-site sockets riding on the session cookie, so same-origin unless configured.
     if socketio.server is not None:
         socketio.server.eio.cors_allowed_origins = app.config["LIVE_ORIGINS"]
