@@ -30,6 +30,20 @@ def answer_current(page) -> str:
     return question.get_attribute("data-qid")
 
 
+def answer_and_wait(page) -> str:
+    """Answer the question on screen and wait until the server has acknowledged the save.
+
+    Typed answers are saved 800 ms after the last keystroke, and the status line already says
+    "saved" from before, so waiting on it alone can let a reload overtake the save.
+    """
+    with page.expect_response(
+        lambda r: "/answers/" in r.url and r.request.method == "PUT" and r.ok
+    ):
+        qid = answer_current(page)
+    wait_saved(page)
+    return qid
+
+
 def wait_saved(page) -> None:
     page.wait_for_function(
         "document.getElementById('save-state').textContent.includes('所有答案已保存')"
@@ -46,11 +60,9 @@ def test_student_takes_a_timed_quiz_on_a_phone(new_page, shot):
     assert re.search(r"/quizzes/attempts/\d+$", page.url)
     countdown = page.locator("#countdown")
     assert re.fullmatch(r"(09:[0-5]\d|10:00)", countdown.inner_text())
-    first = answer_current(page)
-    wait_saved(page)
+    first = answer_and_wait(page)
     page.click("#next")
-    second = answer_current(page)
-    wait_saved(page)
+    second = answer_and_wait(page)
     shot(page, "answering")
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
 
