@@ -209,8 +209,9 @@ def export_questions(bank_id: int):
     bank = permissions.get_or_404(QuestionBank, bank_id, current_user, "use")
     permissions.require(current_user, "edit", bank)
     content, mimetype, extension = service.export_questions(
-        bank=bank, fmt=request.args.get("format", "")
+        actor=current_user, bank=bank, fmt=request.args.get("format", "")
     )
+    db.session.commit()  # the audit row of the export
     response = Response(content, mimetype=mimetype)
     response.headers["Content-Disposition"] = f'attachment; filename="bank-{bank.id}.{extension}"'
     return response

@@ -196,8 +196,9 @@ def bank_export(bank_id: int):
     bank = permissions.get_or_404(QuestionBank, bank_id, current_user, "use")
     permissions.require(current_user, "edit", bank)
     content, mimetype, extension = service.export_questions(
-        bank=bank, fmt=request.args.get("format", "xlsx")
+        actor=current_user, bank=bank, fmt=request.args.get("format", "xlsx")
     )
+    db.session.commit()  # the audit row of the export
     response = Response(content, mimetype=mimetype)
     response.headers["Content-Disposition"] = f'attachment; filename="bank-{bank.id}.{extension}"'
     return response
@@ -270,7 +271,8 @@ def results(quiz_id: int):
 def results_export(quiz_id: int):
     quiz = permissions.get_or_404(Quiz, quiz_id, current_user, "view")
     permissions.require(current_user, "results", quiz)
-    content = analysis.results_workbook(quiz, analysis.results(quiz))
+    content = analysis.export_results(actor=current_user, quiz=quiz)
+    db.session.commit()  # the audit row of the export
     response = Response(
         content, mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     )

@@ -228,8 +228,8 @@ EXPORT_TYPES = {
 }
 
 
-def export_questions(*, bank: QuestionBank, fmt: str) -> tuple[bytes, str, str]:
-    """The bank's current questions as a file: (content, mimetype, file extension)."""
+def export_questions(*, actor: User, bank: QuestionBank, fmt: str) -> tuple[bytes, str, str]:
+    """The bank's current questions as a file: (content, mimetype, file extension); audited."""
     if fmt not in EXPORT_TYPES:
         raise ServiceError(_("Choose a format: gift, moodlexml or xlsx."), field="format")
     questions = db.session.scalars(
@@ -248,4 +248,13 @@ def export_questions(*, bank: QuestionBank, fmt: str) -> tuple[bytes, str, str]:
     except ValueError as error:
         raise ServiceError(str(error), status=422) from None
     mimetype, extension = EXPORT_TYPES[fmt]
+    audit.record(
+        "quiz.questions_exported",
+        actor=actor,
+        unit_id=bank.unit_id,
+        target_type="bank",
+        target_id=bank.id,
+        format=fmt,
+        count=len(drafts),
+    )
     return content, mimetype, extension

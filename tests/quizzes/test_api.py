@@ -76,6 +76,10 @@ def test_gift_import_and_export_round_trip(client):
     assert "全角符号｛题干｝＝～＃：" in text and "$CATEGORY: $course$/禁毒知识/新型毒品" in text
     again = new_bank(client, headers, name="副本")
     assert upload(client, headers, again, exported.data, "gift").get_json()["imported"] == 6
+    from elearn.models import AuditEvent
+
+    audited = db.session.scalar(select(AuditEvent).filter_by(action="quiz.questions_exported"))
+    assert audited is not None and audited.details["count"] == 6
 
 
 def test_rejected_files_import_nothing_and_say_where(client):

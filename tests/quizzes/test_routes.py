@@ -118,6 +118,10 @@ def test_quiz_builder_and_results(ctx, signed_in):
     assert results.status_code == 200 and "王小明" in results.get_data(as_text=True)
     export = client.get(f"/quizzes/{quiz.id}/results.xlsx")
     assert export.status_code == 200 and export.data[:2] == b"PK"
+    from elearn.models import AuditEvent
+
+    exported = db.session.scalar(select(AuditEvent).filter_by(action="quiz.results_exported"))
+    assert exported is not None and exported.target_id == str(quiz.id)
 
 
 def test_item_analysis_by_county(ctx):
