@@ -44,18 +44,18 @@
       var count = el("b", String(message.upvotes), "live-upvotes");
       actions.appendChild(count);
       actions.appendChild(button(T.upvote, function () {
-        socket.emit("upvote", { message_id: message.id });
+        send("upvote", { message_id: message.id });
       }));
     }
     if (isHost && message.author && !message.deleted) {
       actions.appendChild(button(T["delete"], function () {
-        socket.emit("moderate", { action: "delete", message_id: message.id });
+        send("moderate", { action: "delete", message_id: message.id });
       }));
       actions.appendChild(button(T.mute, function () {
-        socket.emit("moderate", { action: "mute", user_id: message.author.id });
+        send("moderate", { action: "mute", user_id: message.author.id });
       }));
       actions.appendChild(button(T.ban, function () {
-        socket.emit("moderate", { action: "ban", user_id: message.author.id });
+        send("moderate", { action: "ban", user_id: message.author.id });
       }));
     }
     li.appendChild(actions);
@@ -103,7 +103,7 @@
       li.appendChild(el("span", " " + n, "muted"));
       if (summary.is_open && !isHost && !answered[summary.id]) {
         li.appendChild(button(T.vote, function () {
-          socket.emit("poll_answer", { poll_id: summary.id, choice: i }, function (reply) {
+          send("poll_answer", { poll_id: summary.id, choice: i }, function (reply) {
             if (reply && reply.ok) {
               answered[summary.id] = true;
               showPoll(currentPoll);
@@ -121,10 +121,30 @@
     if (classScreen) data.class_screen = classScreen;
     socket.emit("join", data);
   }
+  // Room events wait for the join: after a reconnect, socket.io flushes what was emitted while
+  // offline before our "connect" handler re-joins, and the server refuses events from a socket
+  // that has not joined. Queue them here and send once the room has answered "joined".
+  var joined = false;
+  var waiting = [];
+  function emitNow(event, data, ack) {
+    if (ack) socket.emit(event, data, ack);
+    else socket.emit(event, data);
+  }
+  function send(event, data, ack) {
+    if (joined) emitNow(event, data, ack);
+    else waiting.push([event, data, ack]);
+  }
   socket.on("connect", function () { showError(""); join(); });
-  socket.on("disconnect", function () { showError(T.disconnected); });
+  socket.on("disconnect", function () {
+    joined = false;
+    root.dataset.joined = "";
+    showError(T.disconnected);
+  });
   socket.on("connect_error", function (err) { showError(err && err.message ? err.message : T.disconnected); });
   socket.on("joined", function (payload) {
+    joined = true;
+    root.dataset.joined = "1";
+    waiting.splice(0).forEach(function (item) { emitNow(item[0], item[1], item[2]); });
     setStatus(payload.settings.status);
     payload.messages.forEach(showMessage);
     if (payload.poll) showPoll(payload.poll);
@@ -153,11 +173,11 @@
     });
   }
   onSubmit("chat-form", function (form) {
-    socket.emit("chat", { text: form.text.value });
+    send("chat", { text: form.text.value });
     form.text.value = "";
   });
   onSubmit("question-form", function (form) {
-    socket.emit("question", { text: form.text.value });
+    send("question", { text: form.text.value });
     form.text.value = "";
   });
   onSubmit("class-screen-form", function (form) {
@@ -167,30 +187,30 @@
   onSubmit("poll-form", function (form) {
     var choices = form.choices.value.split(/[,，]/).map(function (s) { return s.trim(); })
       .filter(Boolean);
-    socket.emit("poll_start", { question: form.question.value, choices: choices });
+    send("poll_start", { question: form.question.value, choices: choices });
     form.reset();
   });
   function click(id, handler) {
     var node = document.getElementById(id);
     if (node) node.addEventListener("click", handler);
   }
-  click("raise-hand", function () { socket.emit("hand", {}); });
-  click("go-live", function () { socket.emit("go_live", {}); });
-  click("end-lecture", function () { socket.emit("end", {}); });
+  click("raise-hand", function () { send("hand", {}); });
+  click("go-live", function () { send("go_live", {}); });
+  click("end-lecture", function () { send("end", {}); });
   click("poll-end", function () {
-    if (currentPoll) socket.emit("poll_end", { poll_id: currentPoll.id });
+    if (currentPoll) send("poll_end", { poll_id: currentPoll.id });
   });
   var toggle = document.getElementById("chat-enabled");
   if (toggle) toggle.addEventListener("change", function () {
-    socket.emit("moderate", { action: "chat", enabled: toggle.checked });
+    send("moderate", { action: "chat", enabled: toggle.checked });
   });
   var slow = document.getElementById("slow-mode");
   if (slow) slow.addEventListener("change", function () {
-    socket.emit("moderate", { action: "slow_mode", seconds: Number(slow.value) });
+    send("moderate", { action: "slow_mode", seconds: Number(slow.value) });
   });
   if (isHost) {
     setInterval(function () {
-      socket.emit("room", {}, function (reply) {
+      send("room", {}, function (reply) {
         if (reply && reply.ok) {
           document.getElementById("watching").textContent = String(reply.watching.people);
         }
