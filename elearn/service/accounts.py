@@ -7,9 +7,11 @@ import re
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from flask_babel import gettext as _
 from sqlalchemy import or_, select
+from sqlalchemy.orm import joinedload
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from elearn.extensions import db
@@ -236,14 +238,24 @@ def start_session(*, user: User, ip: str | None, user_agent: str | None) -> str:
     return token
 
 
+def _with_user(model: type[UserSession] | type[ApiToken]) -> Any:
+    """Load the login's user and roles in the same query: every request and every live event
+    re-checks its login, so one round trip instead of three (login row, user, roles)."""
+    return joinedload(model.user).joinedload(User.roles)
+
+
 def load_session_user(token: str) -> User | None:
     """The user of a live login session, or None when the session is unknown or ended."""
     if not token:
         return None
-    row = db.session.scalar(
-        select(UserSession).where(
-            UserSession.token_hash == hash_token(token), UserSession.revoked_at.is_(None)
+    row = (
+        db.session.execute(
+            select(UserSession)
+            .where(UserSession.token_hash == hash_token(token), UserSession.revoked_at.is_(None))
+            .options(_with_user(UserSession))
         )
+        .unique()
+        .scalar_one_or_none()
     )
     if row is None or not row.user.is_active_account:
         return None
@@ -293,7 +305,15 @@ class TokenCheck:
 
 def load_token_user(token: str) -> TokenCheck:
     """The user of a bearer token, or why it is refused."""
-    row = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(token)))
+    row = (
+        db.session.execute(
+            select(ApiToken)
+            .where(ApiToken.token_hash == hash_token(token))
+            .options(_with_user(ApiToken))
+        )
+        .unique()
+        .scalar_one_or_none()
+    )
     if row is None or row.revoked_at is not None:
         return TokenCheck(None, _("The access token is not valid. Request a new one."))
     if _aware(row.expires_at) <= _now():  # type: ignore[operator]
