@@ -27,6 +27,7 @@ from courses.service.authoring import (
     update_course,
     update_lesson,
 )
+from courses.service.recordings import publish_recording
 from courses.service.progress import (
     LESSON_COMPLETION_CHECKS,
     HeartbeatResult,
@@ -54,6 +55,7 @@ __all__ = [
     "heartbeat",
     "merge_intervals",
     "publish",
+    "publish_recording",
     "refresh_completion",
     "return_for_changes",
     "sanitize_html",
