@@ -1,5 +1,9 @@
 """The only module that runs ffmpeg, ffprobe (and pdftoppm): pure argv builders and one runner.
 
+ffmpeg's argv is built with ffmpeg-python (inputs, filter graph, outputs, ``.compile()``) and run
+by our own runner, never by ffmpeg-python's ``run()``: stdin is the upload, with rlimits and a
+watchdog.
+
 Untrusted bytes reach ffmpeg through a pipe (``pipe:0``) with ``-protocol_whitelist pipe`` and a
 demuxer forced from the sniffed magic bytes, so no playlist, concat script or reference inside a
 file can open another file or a network connection. Every run has caps (duration, dimensions,
@@ -24,6 +28,8 @@ from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
+
+import ffmpeg  # ffmpeg-python: builds the argv; the runner below runs it
 
 from media.containers import MediaRejected, Sniffed, mp4_faststart, read_epub, sniff
 
@@ -127,7 +133,12 @@ class Probe:
 
 
 def build_probe_argv(demuxer: str) -> list[str]:
-    """ffprobe reading stdin as ``demuxer`` and nothing else."""
+    """ffprobe reading stdin as ``demuxer`` and nothing else (pure).
+
+    Built by hand, unlike the ffmpeg argv below: ffmpeg-python's ``probe()`` runs ffprobe on a
+    file name itself, with no stdin pipe, no forced demuxer placement before ``-i``, no resource
+    limits and no kill on timeout, so it cannot read an untrusted upload the way we must.
+    """
     return [
         FFPROBE, "-v", "error", "-hide_banner",
         "-protocol_whitelist", "pipe",
@@ -212,12 +223,10 @@ def probe(path: Path, demuxer: str, limits: Limits) -> Probe:
 
 def build_measure_argv(demuxer: str, max_duration: float) -> list[str]:
     """Read every packet without decoding, to learn the duration a pipe can't tell (pure)."""
-    return [
-        FFMPEG, "-hide_banner", "-nostdin", "-loglevel", "error", "-nostats",
-        "-progress", "pipe:1", *_input_args(demuxer),
-        "-t", f"{max_duration + 1:g}", "-map", "0:a:0?", "-map", "0:v:0?",
-        "-c", "copy", "-f", "null", "-",
-    ]  # fmt: skip
+    source = _source(demuxer)
+    copy = ffmpeg.output(source["a:0?"], source["v:0?"], "-", f="null", c="copy",
+                         t=f"{max_duration + 1:g}")  # fmt: skip
+    return _compile([copy], progress=True)
 
 
 def measure_duration(path: Path, demuxer: str, limits: Limits) -> float | None:
@@ -310,104 +319,121 @@ def plan_ladder(probe: Probe, demuxer: str, limits: Limits) -> LadderPlan:
     )
 
 
-def _input_args(demuxer: str) -> list[str]:
-    args = ["-protocol_whitelist", "pipe", "-f", demuxer]
+#: every ffmpeg run: no banner, no reading the terminal, errors only, no stats line
+QUIET_ARGS = ("-hide_banner", "-nostdin", "-loglevel", "error", "-nostats")
+#: no subtitle, data or attachment stream leaves ffmpeg, whatever the source carries
+NO_SIDE_STREAMS = {"sn": None, "dn": None}
+
+
+def _source(demuxer: str) -> Any:
+    """The untrusted input as an ffmpeg-python node: ``pipe:0`` read as the sniffed demuxer.
+
+    ``-protocol_whitelist pipe`` lets no playlist, concat script or reference inside the file
+    open anything but the pipe; ``-enable_drefs 0`` stops QuickTime references to other files.
+    """
+    options: dict[str, Any] = {"f": demuxer, "protocol_whitelist": "pipe"}
     if demuxer == "mov":
-        args += ["-enable_drefs", "0"]  # never follow references to other files
-    return [*args, "-i", "pipe:0"]
+        options["enable_drefs"] = 0
+    return ffmpeg.input("pipe:0", **options)
 
 
-def _scale(rung: Rung, plan: LadderPlan) -> str:
-    if plan.width >= plan.height:
-        return f"scale=-2:{rung.height}"
-    return f"scale={rung.height}:-2"
+def _compile(outputs: list[Any], *, progress: bool = False, overwrite: bool = False) -> list[str]:
+    """The argv ffmpeg-python compiles for ``outputs``, with the quiet global flags (pure).
+
+    ffmpeg-python puts global options after the outputs, where ffmpeg still honours them.
+    """
+    node = outputs[0] if len(outputs) == 1 else ffmpeg.merge_outputs(*outputs)
+    flags = [*QUIET_ARGS, *(("-progress", "pipe:1") if progress else ())]
+    argv = node.global_args(*flags).compile(cmd=FFMPEG, overwrite_output=overwrite)
+    return [str(arg) for arg in argv]
+
+
+def _scale(rung: Rung, plan: LadderPlan) -> tuple[int, int]:
+    """scale's (width, height): the short side to the rung's height, the other side even."""
+    return (-2, rung.height) if plan.width >= plan.height else (rung.height, -2)
 
 
 def build_ladder_argv(plan: LadderPlan, out_dir: str) -> list[str]:
-    """One ffmpeg run: decode once, encode each rung once, HLS + master, poster, thumbnails (pure)."""
-    argv = [
-        FFMPEG, "-hide_banner", "-nostdin", "-loglevel", "error", "-nostats",
-        "-progress", "pipe:1",
-        *_input_args(plan.demuxer),
-        "-t", f"{plan.max_duration:g}",
-        "-map_metadata", "-1", "-map_chapters", "-1",
-    ]  # fmt: skip
-    if plan.threads:
-        argv += ["-threads", str(plan.threads)]
+    """One ffmpeg run: decode once, encode each rung once, HLS + master, poster, thumbnails (pure).
+
+    Built with ffmpeg-python: one ``split`` of the decoded video feeds every rung, the poster and
+    the thumbnail strip; every rung has the same fixed GOP (one segment, no scene-cut keyframes),
+    so segments cut at the same instants on every rung.
+    """
+    source = _source(plan.demuxer)
+    audio = source["a:0"]
+    hls_streams: list[Any] = []
     stream_map: list[str] = []
+    options: dict[str, Any] = {
+        "t": f"{plan.max_duration:g}", "map_metadata": -1, "map_chapters": -1,
+    }  # fmt: skip
+    if plan.threads:
+        options["threads"] = plan.threads
+    extra_outputs: list[Any] = []
     audio_index = 0
     if plan.has_video:
-        n = len(plan.rungs)
         fps = f"{plan.fps.numerator}/{plan.fps.denominator}"
-        graph = [
-            f"[0:v:0]fps={fps},format=yuv420p,split={n + 2}"
-            + "".join(f"[s{i}]" for i in range(n))
-            + "[sp][st]"
-        ]
+        split = source["v:0"].filter("fps", fps=fps).filter("format", "yuv420p").split()
         for i, rung in enumerate(plan.rungs):
-            graph.append(f"[s{i}]{_scale(rung, plan)}[v{i}]")
-        graph.append(
-            f"[sp]trim=start={plan.poster_at:g},setpts=PTS-STARTPTS,scale=-2:'min(720,ih)'[poster]"
-        )
-        graph.append(
-            f"[st]fps=1/{plan.thumb_interval:g},scale={THUMB_WIDTH}:{plan.thumb_height},"
-            f"tile={THUMB_COLUMNS}x{plan.thumb_rows}[thumbs]"
-        )
-        argv += ["-filter_complex", ";".join(graph)]
-        for i, rung in enumerate(plan.rungs):
-            argv += ["-map", f"[v{i}]"]
+            hls_streams.append(split[i].filter("scale", *_scale(rung, plan)))
             entry = f"v:{i}"
             if plan.has_audio:
-                argv += ["-map", "0:a:0"]
+                hls_streams.append(audio)
                 entry += f",a:{audio_index}"
                 audio_index += 1
             stream_map.append(f"{entry},name:{rung.name}")
-        argv += [
-            "-c:v", "libx264", "-preset", "veryfast", "-profile:v", "main",
-            "-g", str(plan.gop), "-keyint_min", str(plan.gop), "-sc_threshold", "0",
-            "-flags", "+cgop",
-        ]  # fmt: skip
-        for i, rung in enumerate(plan.rungs):
-            argv += [
-                f"-b:v:{i}", str(rung.video_bitrate),
-                f"-maxrate:v:{i}", str(int(rung.video_bitrate * 1.1)),
-                f"-bufsize:v:{i}", str(rung.video_bitrate * 2),
-            ]  # fmt: skip
+            options[f"b:v:{i}"] = rung.video_bitrate
+            options[f"maxrate:v:{i}"] = int(rung.video_bitrate * 1.1)
+            options[f"bufsize:v:{i}"] = rung.video_bitrate * 2
+        n = len(plan.rungs)
+        options.update({
+            "c:v": "libx264", "preset": "veryfast", "profile:v": "main",
+            "g": plan.gop, "keyint_min": plan.gop, "sc_threshold": 0, "flags": "+cgop",
+        })  # fmt: skip
+        poster = (
+            split[n]
+            .filter("trim", start=f"{plan.poster_at:g}")
+            .filter("setpts", "PTS-STARTPTS")
+            .filter("scale", -2, "min(720,ih)")
+        )
+        thumbs = (
+            split[n + 1]
+            .filter("fps", fps=f"1/{plan.thumb_interval:g}")
+            .filter("scale", THUMB_WIDTH, plan.thumb_height)
+            .filter("tile", f"{THUMB_COLUMNS}x{plan.thumb_rows}")
+        )
+        for stream, name, quality in ((poster, "poster.jpg", 3), (thumbs, "thumbs.jpg", 5)):
+            extra_outputs.append(ffmpeg.output(
+                stream, f"{out_dir}/{name}",
+                **{"frames:v": 1, "q:v": quality, "an": None, **NO_SIDE_STREAMS},
+            ))  # fmt: skip
     if plan.has_audio:
-        argv += ["-map", "0:a:0"]
+        hls_streams.append(audio)
         stream_map.append(f"a:{audio_index},name:audio")
-        argv += ["-c:a", "aac", "-ac", "2", "-ar", "48000"]
+        options.update({"c:a": "aac", "ac": 2, "ar": 48000})
         for i, rung in enumerate(plan.rungs if plan.has_video else ()):
-            argv += [f"-b:a:{i}", str(rung.audio_bitrate)]
-        argv += [f"-b:a:{audio_index}", str(AUDIO_BITRATE)]
-    argv += [
-        "-sn", "-dn",
-        "-f", "hls", "-hls_time", str(SEGMENT_SECONDS), "-hls_playlist_type", "vod",
-        "-hls_flags", "independent_segments", "-hls_segment_type", "mpegts",
-        "-hls_segment_filename", f"{out_dir}/%v/seg_%05d.ts",
-        "-master_pl_name", "master.m3u8",
-        "-var_stream_map", " ".join(stream_map),
-        f"{out_dir}/%v/index.m3u8",
-    ]  # fmt: skip
-    if plan.has_video:
-        argv += ["-map", "[poster]", "-frames:v", "1", "-q:v", "3", "-an", "-sn", "-dn",
-                 f"{out_dir}/poster.jpg"]  # fmt: skip
-        argv += ["-map", "[thumbs]", "-frames:v", "1", "-q:v", "5", "-an", "-sn", "-dn",
-                 f"{out_dir}/thumbs.jpg"]  # fmt: skip
-    return argv
+            options[f"b:a:{i}"] = rung.audio_bitrate
+        options[f"b:a:{audio_index}"] = AUDIO_BITRATE
+    hls = ffmpeg.output(
+        *hls_streams, f"{out_dir}/%v/index.m3u8",
+        f="hls", hls_time=SEGMENT_SECONDS, hls_playlist_type="vod",
+        hls_flags="independent_segments", hls_segment_type="mpegts",
+        hls_segment_filename=f"{out_dir}/%v/seg_%05d.ts",
+        master_pl_name="master.m3u8", var_stream_map=" ".join(stream_map),
+        **options, **NO_SIDE_STREAMS,
+    )  # fmt: skip
+    return _compile([hls, *extra_outputs], progress=True)
 
 
 def build_image_argv(demuxer: str, out_path: str, max_side: int) -> list[str]:
     """Re-encode one image: first frame only, metadata stripped, longest side capped (pure)."""
-    scale = (
-        f"scale=w='min(iw,{max_side})':h='min(ih,{max_side})':force_original_aspect_ratio=decrease"
-    )
-    return [
-        FFMPEG, "-hide_banner", "-nostdin", "-loglevel", "error", "-nostats",
-        *_input_args(demuxer),
-        "-map", "0:v:0", "-frames:v", "1", "-vf", scale,
-        "-map_metadata", "-1", "-an", "-sn", "-dn", "-y", out_path,
-    ]  # fmt: skip
+    image = _source(demuxer)["v:0"].filter(
+        "scale", w=f"min(iw,{max_side})", h=f"min(ih,{max_side})",
+        force_original_aspect_ratio="decrease",
+    )  # fmt: skip
+    out = ffmpeg.output(image, out_path, **{"frames:v": 1, "map_metadata": -1, "an": None},
+                        **NO_SIDE_STREAMS)  # fmt: skip
+    return _compile([out], overwrite=True)
 
 
 def build_pdf_cover_argv(pdf_path: str, out_base: str) -> list[str]:
