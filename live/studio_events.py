@@ -130,4 +130,3 @@ def after_end(lecture: Lecture) -> None:
     ingest = media_live.finish_ingest(lecture.recording_asset_id)
     if ingest is None and lecture.recording_asset_id:
         _queue_recording(lecture.id)
-

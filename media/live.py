@@ -145,7 +145,9 @@ def live_variant_playlist(asset: Asset, name: str, storage: Storage) -> str | No
     if storage.stat(key) is None:
         return None
     text = storage.get(key).decode("utf-8", "replace")
-    return windowed_playlist(text, sign=lambda segment: storage.presigned_get(base + segment, expires))
+    return windowed_playlist(
+        text, sign=lambda segment: storage.presigned_get(base + segment, expires)
+    )
 
 
 def is_playable(asset: Asset, storage: Storage) -> bool:

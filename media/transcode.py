@@ -735,8 +735,6 @@ def build_live_argv(plan: LivePlan, out_dir: str) -> list[str]:
     stamps are regenerated (``+genpts``) because a recorder's stream starts anywhere; the frame
     rate is made constant so that a key frame every two seconds cuts equal segments.
     """
-    import ffmpeg  # ffmpeg-python
-
     source = ffmpeg.input(
         "pipe:0", f="webm", protocol_whitelist="pipe", fflags="+genpts+discardcorrupt"
     )
@@ -772,8 +770,7 @@ def build_live_argv(plan: LivePlan, out_dir: str) -> list[str]:
         options["threads"] = plan.threads
     options.update(
         {
-            "sn": None,
-            "dn": None,
+            **NO_SIDE_STREAMS,
             "map_metadata": -1,
             "f": "hls",
             "hls_time": LIVE_SEGMENT_SECONDS,
@@ -804,7 +801,7 @@ class LiveTranscode:
     def __init__(self, plan: LivePlan, out_dir: Path, limits: Limits) -> None:
         self.plan = plan
         self.out_dir = out_dir
-        self._stderr = tempfile.TemporaryFile()
+        self._stderr = tempfile.TemporaryFile()  # noqa: SIM115 - lives as long as the run
         for rendition in live_renditions(plan):
             (out_dir / rendition["name"]).mkdir(parents=True, exist_ok=True)
         self.process = subprocess.Popen(
@@ -815,9 +812,7 @@ class LiveTranscode:
             preexec_fn=_limit_resources(limits.max_memory_bytes, limits.max_output_bytes),
             start_new_session=True,
         )
-        self._watchdog = threading.Timer(
-            limits.max_duration + LIVE_SLACK_SECONDS, self.kill
-        )
+        self._watchdog = threading.Timer(limits.max_duration + LIVE_SLACK_SECONDS, self.kill)
         self._watchdog.daemon = True
         self._watchdog.start()
 

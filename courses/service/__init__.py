@@ -27,7 +27,6 @@ from courses.service.authoring import (
     update_course,
     update_lesson,
 )
-from courses.service.recordings import publish_recording
 from courses.service.progress import (
     LESSON_COMPLETION_CHECKS,
     HeartbeatResult,
@@ -36,6 +35,7 @@ from courses.service.progress import (
     merge_intervals,
     refresh_completion,
 )
+from courses.service.recordings import publish_recording
 
 __all__ = [
     "LESSON_COMPLETION_CHECKS",

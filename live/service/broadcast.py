@@ -16,7 +16,8 @@ from flask import current_app
 from flask_babel import gettext as _
 
 from courses.models import Audience, GradeBand
-from courses.service import grade_band_of, publish_recording as publish_course_recording
+from courses.service import grade_band_of
+from courses.service import publish_recording as publish_course_recording
 from elearn.extensions import db
 from elearn.models import Role, Unit, User
 from elearn.service.errors import Forbidden, ServiceError

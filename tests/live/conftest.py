@@ -228,4 +228,3 @@ def recorder_webm(tmp_path_factory: pytest.TempPathFactory) -> bytes:
         timeout=120,
     )  # fmt: skip
     return path.read_bytes()
-
