@@ -32,7 +32,7 @@ def _send(host, data: bytes) -> None:
             reply = host.call("media_chunk", data[start : start + CHUNK])
             if reply["ok"]:
                 break
-            assert "太快" in reply["error"] or "too fast" in reply["error"], reply
+            assert "过快" in reply["error"], reply
             time.sleep(0.3)  # the chunk rate limit: wait as a recorder would
         else:
             raise AssertionError("chunk never accepted")
