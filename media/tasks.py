@@ -5,16 +5,14 @@ from __future__ import annotations
 import logging
 import os
 import socket
-import tempfile
 import time
 import uuid
-from pathlib import Path
 
 from celery import shared_task
 
 from elearn.extensions import db
-from media import pipeline, transcode
-from media.containers import MediaRejected, sniff_file
+from media import pipeline, service, transcode
+from media.containers import MediaRejected
 from media.models import Asset
 from media.settings import setting
 from media.storage import StorageError, get_storage
@@ -36,32 +34,21 @@ def process_asset(asset_id: str) -> str:
         return claim.skipped or "skipped"
     asset: Asset = claim.asset
     storage = get_storage()
-    work_root = setting("MEDIA_WORK_DIR")
     try:
-        with tempfile.TemporaryDirectory(prefix="elearn-media-", dir=work_root) as tmp:
-            src = Path(tmp) / "source"
-            out_dir = Path(tmp) / "out"
-            out_dir.mkdir()
-            storage.download(asset.source_key, src)
-            sniffed = sniff_file(src)  # the stored bytes decide, again, never the name
-            last = [0.0]
+        last = [0.0]
 
-            def on_progress(fraction: float) -> None:
-                now = time.monotonic()
-                if now - last[0] < 1.0 and fraction < 1.0:
-                    return
-                last[0] = now
-                pipeline.report_progress(asset, worker=worker, fraction=fraction)
-                db.session.commit()
-
-            limits = pipeline.limits()
-            if sniffed.kind == "document":
-                outputs = transcode.process_document(src, sniffed, out_dir, limits)
-            else:
-                outputs = transcode.process_media(src, sniffed, out_dir, limits, on_progress)
-            published = pipeline.publish(asset, outputs, out_dir, storage=storage, worker=worker)
+        def on_progress(fraction: float) -> None:
+            now = time.monotonic()
+            if now - last[0] < 1.0 and fraction < 1.0:
+                return
+            last[0] = now
+            pipeline.report_progress(asset, worker=worker, fraction=fraction)
             db.session.commit()
-            return "ready" if published else "lost_lease"
+
+        published = pipeline.process(asset, worker=worker, storage=storage,
+                                     on_progress=on_progress)  # fmt: skip
+        db.session.commit()
+        return "ready" if published else "lost_lease"
     except MediaRejected as rejected:
         db.session.rollback()
         pipeline.reject(asset, rejected, storage=storage)
@@ -88,3 +75,26 @@ def requeue_stale() -> int:
     for asset_id in ids:
         process_asset.delay(asset_id)
     return len(ids)
+
+
+@shared_task(name="media.abandon_uploads", ignore_result=True)
+def abandon_uploads() -> int:
+    """Abort uploads nobody finished within MEDIA_UPLOAD_ABANDON_HOURS (assets end failed)."""
+    storage = get_storage()
+    abandoned = 0
+    stale = service.stale_upload_ids()
+    db.session.commit()
+    for asset_id in stale:  # each in its own short transaction (a row lock)
+        try:
+            abandoned += int(service.abandon_if_stale(asset_id, storage=storage))
+            db.session.commit()
+        except StorageError as error:
+            db.session.rollback()
+            log.warning("media: could not abandon upload %s: %s", asset_id, error)
+    try:
+        orphans = service.abort_orphan_uploads(storage=storage)
+    except StorageError as error:
+        log.warning("media: could not list open uploads: %s", error)
+        orphans = 0
+    db.session.commit()
+    return abandoned + orphans
