@@ -165,3 +165,50 @@ def play_renew(token: str):
         audio_url=context["audio_url"],
         renew_url=context["renew_url"],
     )
+
+
+# --- live streams -------------------------------------------------------------------------------
+
+
+def _streamable(token: str) -> Asset:
+    payload = service.read_playback_token(token)
+    if payload is None:
+        abort(403)
+    asset = db.session.get(Asset, payload["a"])
+    if asset is None or asset.status not in {AssetStatus.LIVE, AssetStatus.READY}:
+        abort(404)
+    return asset
+
+
+def _live_playlist(text: str | None):  # type: ignore[no-untyped-def]
+    if text is None:
+        abort(404)  # not written yet: players retry
+    # a live playlist changes every segment: never from a cache
+    return text, 200, {"Content-Type": HLS, "Cache-Control": "no-cache, no-store, max-age=0"}
+
+
+@bp.route("/live/<token>/master.m3u8")
+@limiter.exempt
+def live_master(token: str):
+    """The master playlist of a live stream (or of its recording once it has ended)."""
+    asset = _streamable(token)
+    try:
+        storage = get_storage()
+        if asset.master_key is None or storage.stat(asset.master_key) is None:
+            abort(404)
+        return _live_playlist(service.master_playlist(asset, storage))
+    except StorageError:
+        abort(503)
+
+
+@bp.route("/live/<token>/<name>/index.m3u8")
+@limiter.exempt
+def live_variant(token: str, name: str):
+    """A rendition's live playlist: the newest segments, each URI signed for a few minutes."""
+    from media import live
+
+    asset = _streamable(token)
+    try:
+        return _live_playlist(live.live_variant_playlist(asset, name, get_storage()))
+    except StorageError:
+        abort(503)

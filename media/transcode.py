@@ -436,6 +436,43 @@ def build_image_argv(demuxer: str, out_path: str, max_side: int) -> list[str]:
     return _compile([out], overwrite=True)
 
 
+#: the font the demo clip's title is drawn in (scripts/system-deps.sh installs it)
+DEMO_FONT = "WenQuanYi Micro Hei"
+
+
+def build_demo_clip_argv(out_path: str, *, title: str, seconds: float, width: int = 640,
+                         height: int = 360, text: bool = True) -> list[str]:  # fmt: skip
+    """A generated MP4 for the demo seed (no upload involved): a dark blue field with moving
+    film-grain noise, the title and a running clock, over a quiet 440 Hz tone (pure)."""
+    video = ffmpeg.input(f"color=c=0x173f5f:s={width}x{height}:r=25:d={seconds:g}", f="lavfi")
+    video = video.filter("noise", alls=16, allf="t+u")
+    if text:
+        box = {"box": 1, "boxcolor": "black@0.45", "boxborderw": 14, "font": DEMO_FONT,
+               "fontcolor": "white", "expansion": "none"}  # fmt: skip
+        video = video.filter("drawtext", text=title, fontsize=max(18, height // 12),
+                             x="(w-tw)/2", y="(h-th)/2", **box)  # fmt: skip
+        video = video.filter("drawtext", text="%{pts:hms}", fontsize=max(12, height // 24),
+                             x="w-tw-16", y="h-th-16", font=DEMO_FONT, fontcolor="white@0.8")  # fmt: skip
+    tone = ffmpeg.input(f"sine=frequency=440:sample_rate=48000:d={seconds:g}", f="lavfi")
+    tone = tone.filter("volume", 0.2)
+    out = ffmpeg.output(
+        video, tone, out_path, f="mp4", t=f"{seconds:g}", pix_fmt="yuv420p", movflags="+faststart",
+        **{"c:v": "libx264", "preset": "veryfast", "crf": 26, "c:a": "aac", "b:a": "96k"},
+    )  # fmt: skip
+    return _compile([out], overwrite=True)
+
+
+def make_demo_clip(out_path: Path, *, title: str, seconds: float = 7.0) -> None:
+    """Write a demo clip; without the title if the font or drawtext is missing."""
+    limits = Limits()
+    for text in (True, False):
+        argv = build_demo_clip_argv(str(out_path), title=title, seconds=seconds, text=text)
+        result = _run_simple(argv, None, limits, limits.probe_timeout * 4)
+        if result.returncode == 0 and out_path.is_file() and out_path.stat().st_size > 0:
+            return
+    raise TranscodeError(result.stderr[-2000:].decode("utf-8", "replace"))
+
+
 def build_pdf_cover_argv(pdf_path: str, out_base: str) -> list[str]:
     """pdftoppm rendering page 1 to ``out_base``.jpg, at most 1024 px on its long side (pure)."""
     return ["pdftoppm", "-f", "1", "-l", "1", "-singlefile", "-scale-to", "1024", "-jpeg",
@@ -677,3 +714,186 @@ def process_document(src: Path, sniffed: Sniffed, out_dir: Path, limits: Limits)
                     outputs.poster = None  # a bad cover doesn't spoil the book
     outputs.files = _files(out_dir)
     return outputs
+
+
+# --- live: one ffmpeg per lecture, fed through its stdin while the lecture runs ----------------
+#
+# The lecturer's browser records WebM (MediaRecorder: VP8/VP9/H.264 + Opus, no duration, no cues);
+# its chunks reach ffmpeg's stdin as they arrive. Out come live HLS playlists (2 s segments, every
+# one starting on a key frame): the lecturer's picture at one size, and an audio-only rendition for
+# weak connections, under a master playlist. Closing stdin ends the run cleanly: ffmpeg flushes the
+# last segment and writes ``#EXT-X-ENDLIST``.
+
+
+@dataclass(frozen=True)
+class LivePlan:
+    has_audio: bool = True
+    height: int = 480
+    fps: int = 25
+    video_bitrate: int = 900_000
+    audio_bitrate: int = 96_000
+    preset: str = "veryfast"
+    threads: int = 0
+
+    @property
+    def video_name(self) -> str:
+        return f"{self.height}p"
+
+
+LIVE_AUDIO_NAME = "audio"
+LIVE_SEGMENT_SECONDS = SEGMENT_SECONDS
+#: wall-time cap of one live run beyond the lecture cap (a forgotten "end")
+LIVE_SLACK_SECONDS = 600.0
+
+
+def live_renditions(plan: LivePlan) -> list[dict[str, Any]]:
+    """The renditions a live run writes, in the shape ``Asset.renditions`` keeps (pure)."""
+    video = {
+        "name": plan.video_name,
+        "bandwidth": plan.video_bitrate + (plan.audio_bitrate if plan.has_audio else 0),
+        "kind": "video",
+        "playlist": f"{plan.video_name}/index.m3u8",
+    }
+    if not plan.has_audio:
+        return [video]
+    audio = {
+        "name": LIVE_AUDIO_NAME,
+        "bandwidth": AUDIO_BITRATE + 6_000,
+        "kind": "audio",
+        "playlist": f"{LIVE_AUDIO_NAME}/index.m3u8",
+    }
+    return [audio, video]
+
+
+def build_live_argv(plan: LivePlan, out_dir: str) -> list[str]:
+    """ffmpeg reading a recorder WebM from stdin and writing live HLS into ``out_dir`` (pure).
+
+    The demuxer is forced (webm) and only the pipe protocol is allowed, as for uploads; time
+    stamps are regenerated (``+genpts``) because a recorder's stream starts anywhere; the frame
+    rate is made constant so that a key frame every two seconds cuts equal segments.
+    """
+    source = ffmpeg.input(
+        "pipe:0", f="webm", protocol_whitelist="pipe", fflags="+genpts+discardcorrupt"
+    )
+    video = (
+        source["v:0"]
+        .filter("fps", plan.fps)
+        .filter("scale", -2, plan.height)
+        .filter("format", "yuv420p")
+    )
+    streams: list[Any] = [video]
+    stream_map = f"v:0,name:{plan.video_name}"
+    options: dict[str, Any] = {
+        "c:v": "libx264",
+        "preset": plan.preset,
+        "tune": "zerolatency",
+        "profile:v": "main",
+        "g": LIVE_SEGMENT_SECONDS * plan.fps,
+        "keyint_min": LIVE_SEGMENT_SECONDS * plan.fps,
+        "sc_threshold": 0,
+        "force_key_frames": f"expr:gte(t,n_forced*{LIVE_SEGMENT_SECONDS})",
+        "b:v:0": plan.video_bitrate,
+        "maxrate:v:0": int(plan.video_bitrate * 1.2),
+        "bufsize:v:0": plan.video_bitrate * 2,
+    }
+    if plan.has_audio:
+        streams += [source["a:0"], source["a:0"]]
+        stream_map = f"v:0,a:0,name:{plan.video_name} a:1,name:{LIVE_AUDIO_NAME}"
+        options.update(
+            {"c:a": "aac", "ac": 2, "ar": 48000, "b:a:0": plan.audio_bitrate,
+             "b:a:1": AUDIO_BITRATE}
+        )  # fmt: skip
+    if plan.threads:
+        options["threads"] = plan.threads
+    options.update(
+        {
+            **NO_SIDE_STREAMS,
+            "map_metadata": -1,
+            "f": "hls",
+            "hls_time": LIVE_SEGMENT_SECONDS,
+            "hls_list_size": 0,
+            "hls_playlist_type": "event",
+            # playlists are renamed into place, so an uploader never reads half of one
+            "hls_flags": "independent_segments+temp_file",
+            "hls_segment_type": "mpegts",
+            "hls_segment_filename": f"{out_dir}/%v/seg_%05d.ts",
+            "master_pl_name": "master.m3u8",
+            "var_stream_map": stream_map,
+        }
+    )
+    output = ffmpeg.output(*streams, f"{out_dir}/%v/index.m3u8", **options)
+    compiled: list[str] = output.compile(cmd=FFMPEG)
+    # general options first (ffmpeg ignores trailing ones); no -nostdin: stdin is the input
+    return [FFMPEG, "-hide_banner", "-nostats", "-loglevel", "error", *compiled[1:]]
+
+
+class LiveTranscode:
+    """One running live ffmpeg; ``feed`` writes recorder bytes, ``finish`` ends it cleanly.
+
+    ``feed`` may block while ffmpeg is busy (a pipe is a bounded buffer): call it from a worker
+    thread (or greenlet), never from an event handler. Under gevent the patched ``subprocess``
+    makes the write cooperative.
+    """
+
+    def __init__(self, plan: LivePlan, out_dir: Path, limits: Limits) -> None:
+        self.plan = plan
+        self.out_dir = out_dir
+        self._stderr = tempfile.TemporaryFile()  # noqa: SIM115 - lives as long as the run
+        for rendition in live_renditions(plan):
+            (out_dir / rendition["name"]).mkdir(parents=True, exist_ok=True)
+        self.process = subprocess.Popen(
+            build_live_argv(plan, str(out_dir)),
+            stdin=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            stderr=self._stderr,
+            preexec_fn=_limit_resources(limits.max_memory_bytes, limits.max_output_bytes),
+            start_new_session=True,
+        )
+        self._watchdog = threading.Timer(limits.max_duration + LIVE_SLACK_SECONDS, self.kill)
+        self._watchdog.daemon = True
+        self._watchdog.start()
+
+    @property
+    def running(self) -> bool:
+        return self.process.poll() is None
+
+    def feed(self, data: bytes) -> bool:
+        """Write one chunk; False once ffmpeg has gone (crashed, killed, refused the input)."""
+        stdin = self.process.stdin
+        if stdin is None or stdin.closed or not self.running:
+            return False
+        try:
+            stdin.write(data)
+            stdin.flush()
+        except (BrokenPipeError, ValueError, OSError):
+            return False
+        return True
+
+    def finish(self, timeout: float = 30.0) -> int:
+        """Close stdin so ffmpeg writes the last segment and ENDLIST; kill it if it hangs."""
+        with contextlib.suppress(BrokenPipeError, ValueError, OSError):
+            if self.process.stdin is not None and not self.process.stdin.closed:
+                self.process.stdin.close()
+        try:
+            code = self.process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            code = self.process.wait()
+        self._watchdog.cancel()
+        return code
+
+    def kill(self) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGKILL)
+
+    def errors(self) -> str:
+        """The tail of ffmpeg's error output (after it has ended)."""
+        self._stderr.seek(0)
+        return self._stderr.read()[-4000:].decode("utf-8", "replace")
+
+    def close(self) -> None:
+        if self.running:
+            self.kill()
+            self.process.wait()
+        self._watchdog.cancel()
+        self._stderr.close()

@@ -244,3 +244,16 @@ def test_sniff_file_refuses_empty(tmp_path):
     with pytest.raises(MediaRejected) as refused:
         sniff_file(empty)
     assert refused.value.code == "empty_file"
+
+
+def test_demo_clip_argv_reads_only_generated_sources_and_draws_the_title_verbatim():
+    argv = transcode.build_demo_clip_argv("/o/demo.mp4", title="远离毒品: 100%", seconds=7)
+    inputs = [argv[i + 1] for i, arg in enumerate(argv) if arg == "-i"]
+    assert [argv[argv.index(i) - 2] for i in inputs] == ["lavfi", "lavfi"]
+    assert inputs[0].startswith("color=") and inputs[1].startswith("sine=")
+    graph = argv[argv.index("-filter_complex") + 1]
+    # the title is text, not an expansion, and its ':' is escaped for the option parser
+    assert "expansion=none" in graph and "text=远离毒品\\\\: 100%" in graph
+    assert "noise=" in graph and argv[argv.index("-t") + 1] == "7" and argv[-1] == "-y"
+    plain = transcode.build_demo_clip_argv("/o/demo.mp4", title="x", seconds=7, text=False)
+    assert "drawtext" not in plain[plain.index("-filter_complex") + 1]
