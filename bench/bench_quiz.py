@@ -188,43 +188,45 @@ def _gunicorn(env: dict[str, str], app: str | None = None) -> Iterator[str]:
         "--log-level",
         "warning",
     ]
-    log = tempfile.TemporaryFile()  # never a pipe: a full pipe would stall the server
-    server = subprocess.Popen(
-        [*command, *([app] if app else [])],
-        cwd=REPO,
-        env={**os.environ, **env, "ELEARN_BIND": f"127.0.0.1:{port}"},
-        stdout=subprocess.DEVNULL,
-        stderr=log,
-        start_new_session=True,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if server.poll() is not None:
-                log.seek(0)
-                raise RuntimeError(f"gunicorn exited: {log.read().decode()[-2000:]}")
-            try:
-                with urllib.request.urlopen(f"{base}/healthz", timeout=2):
-                    break
-            except OSError as error:
-                if getattr(error, "code", None):
-                    break
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"{base} did not answer within 60 s")
-            time.sleep(0.3)
-        yield base
-    finally:
-        if server.poll() is None:
-            os.killpg(server.pid, signal.SIGTERM)
-            try:
-                server.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(server.pid, signal.SIGKILL)
-                server.wait()
-        log.seek(0)
-        GUNICORN_LOGS.append(log.read().decode(errors="replace"))
-        log.close()
+    # a file, never a pipe: a full pipe would stall the server (it logs every request)
+    with tempfile.TemporaryFile() as log:
+        server = subprocess.Popen(
+            [*command, *([app] if app else [])],
+            cwd=REPO,
+            env={**os.environ, **env, "ELEARN_BIND": f"127.0.0.1:{port}"},
+            stdout=subprocess.DEVNULL,
+            stderr=log,
+            start_new_session=True,
+        )
+        try:
+            yield _wait_up(f"http://127.0.0.1:{port}", server, log)
+        finally:
+            if server.poll() is None:
+                os.killpg(server.pid, signal.SIGTERM)
+                try:
+                    server.wait(timeout=15)
+                except subprocess.TimeoutExpired:
+                    os.killpg(server.pid, signal.SIGKILL)
+                    server.wait()
+            log.seek(max(0, log.seek(0, os.SEEK_END) - 5000))
+            GUNICORN_LOGS.append(log.read().decode(errors="replace"))
+
+
+def _wait_up(base: str, server: subprocess.Popen, log: Any) -> str:
+    deadline = time.monotonic() + 60
+    while True:
+        if server.poll() is not None:
+            log.seek(0)
+            raise RuntimeError(f"gunicorn exited: {log.read().decode()[-2000:]}")
+        try:
+            with urllib.request.urlopen(f"{base}/healthz", timeout=2):
+                return base
+        except OSError as error:
+            if getattr(error, "code", None):  # any HTTP answer means it is up
+                return base
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{base} did not answer within 60 s")
+        time.sleep(0.3)
 
 
 # --- 5,000 starts at once (asyncio) ---------------------------------------------------------------
@@ -532,8 +534,10 @@ def run() -> list[str]:
         env = app_env(url)
         with _gunicorn(env) as base:
             wave = asyncio.run(_start_wave(int(base.rsplit(":", 1)[1]), quiz_id, tokens))
-            slots = _save_slots(wave["bodies"])
-            owner = {body["attempt_id"]: body["token"] for body in wave["bodies"]}
+        slots = _save_slots(wave["bodies"])
+        owner = {body["attempt_id"]: body["token"] for body in wave["bodies"]}
+        # a fresh server, as for the hello-world: nothing left over from the starts
+        with _gunicorn(env) as base:
             ours = _wrk(base, slots, owner)
         with _gunicorn(env, "bench.bench_quiz:hello_app()") as base:
             theirs = _wrk(base, slots, owner)
