@@ -99,7 +99,12 @@ def load(instance_path: Path) -> dict[str, Any]:
             "task_always_eager": _flag("CELERY_EAGER"),
             "task_eager_propagates": True,
             "task_routes": {"media.*": {"queue": "media"}},
-            "beat_schedule": {},
+            "beat_schedule": {
+                "elearn-purge-read-notifications": {
+                    "task": "elearn.purge_read_notifications",
+                    "schedule": 24 * 3600,
+                }
+            },
         },
         "S3_ENDPOINT": s3_endpoint,
         "S3_ACCESS_KEY": _env("S3_ACCESS_KEY") or os.environ.get("S3_ACCESS_KEY"),
@@ -131,6 +136,8 @@ def load(instance_path: Path) -> dict[str, Any]:
         "SOCKETIO_ASYNC_MODE": _env("ASYNC_MODE"),
         "LOG_JSON": _flag("LOG_JSON", default=not demo),
         "PAGE_SIZE": 50,
+        #: read notifications are deleted after this many days
+        "NOTIFICATION_RETENTION_DAYS": int(_env("NOTIFICATION_RETENTION_DAYS") or 180),
     }
     if broker_url == "filesystem://":
         broker_dir = instance_path / "celery-broker"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from celery import shared_task
 from flask import current_app
@@ -12,7 +12,7 @@ from sqlalchemy import update
 
 from elearn.extensions import db
 from elearn.models import Job, JobStatus
-from elearn.service import rosters
+from elearn.service import notifications, rosters
 
 log = logging.getLogger(__name__)
 
@@ -71,3 +71,12 @@ def import_roster(job_id: str) -> None:
                 return
             rosters.fail_unexpectedly(job)
             db.session.commit()
+
+
+@shared_task(name="elearn.purge_read_notifications", ignore_result=True)
+def purge_read_notifications() -> int:
+    """Daily: drop notices read longer ago than the retention (idempotent)."""
+    days = current_app.config["NOTIFICATION_RETENTION_DAYS"]
+    purged = notifications.purge_read(timedelta(days=days))
+    db.session.commit()
+    return purged

@@ -13,6 +13,7 @@ from werkzeug.exceptions import HTTPException
 
 from elearn.extensions import db
 from elearn.models.accounts import ADMIN_ROLES
+from elearn.service import notifications
 from elearn.service.errors import ServiceError
 
 
@@ -94,6 +95,13 @@ def nav_items() -> list[tuple[str, str]]:
     if not current_user.is_authenticated:
         return []
     items: list[tuple[str, str]] = [("home.index", _("Home"))]
+    unread = notifications.unread_count(current_user)
+    items.append(
+        (
+            "notifications.inbox",
+            _("Messages (%(count)d)", count=unread) if unread else _("Messages"),
+        )
+    )
     if current_user.has_role(*ADMIN_ROLES):
         items += [
             ("admin.units", _("Units")),

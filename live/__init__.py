@@ -67,7 +67,18 @@ def init_app(app: Flask) -> None:
     from elearn.api.openapi import EXTRA_COMPONENTS
     from elearn.extensions import socketio
     from elearn.routes.home import HOME_PANELS
-    from live import api, demo, events, presence, routes, service, summaries, throttle
+    from live import (  # noqa: F401 - register the video events and tasks
+        api,
+        demo,
+        events,
+        presence,
+        routes,
+        service,
+        studio_events,
+        summaries,
+        tasks,
+        throttle,
+    )
     from live.models import Lecture
 
     app.config.setdefault("LIVE_TRAINING_SHARE", _share())

@@ -357,7 +357,11 @@ def on_go_live(conn: Connection, actor: User, data: Any) -> dict[str, Any]:
 
 @_handler("end")
 def on_end(conn: Connection, actor: User, data: Any) -> dict[str, Any]:
-    return _set_status(conn, actor, LectureStatus.ENDED)
+    from live import studio_events
+
+    result = _set_status(conn, actor, LectureStatus.ENDED)
+    studio_events.after_end(_lecture_of(conn, actor))
+    return result
 
 
 @_handler("room")

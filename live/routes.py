@@ -104,4 +104,17 @@ def room(lecture_id: int):
         lecture=lecture,
         is_host=is_host,
         teacher_classes=teacher_classes,
+        studio=False,
+    )
+
+
+@bp.route("/lectures/<int:lecture_id>/studio")
+@login_required
+def studio(lecture_id: int):
+    """The lecturer's studio: camera or screen, preview, go live / end, and the room."""
+    lecture = permissions.get_or_404(Lecture, lecture_id, current_user)
+    if not service.is_host(current_user, lecture):
+        abort(403)
+    return render_template(
+        "live/room.html", lecture=lecture, is_host=True, teacher_classes=[], studio=True
     )

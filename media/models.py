@@ -27,6 +27,8 @@ class AssetStatus(enum.StrEnum):
     PROCESSING = "processing"
     READY = "ready"
     FAILED = "failed"
+    #: a live stream being written (a lecture); becomes ready (a recording) when it ends
+    LIVE = "live"
 
 
 def _new_id() -> str:

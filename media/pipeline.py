@@ -6,6 +6,9 @@ a worker that dies leaves a lease that runs out, and the next worker (or the swe
 
 from __future__ import annotations
 
+import tempfile
+import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -13,12 +16,13 @@ from pathlib import Path
 from sqlalchemy import and_, or_, select
 
 from elearn.extensions import db
+from elearn.models import User
 from media import transcode
-from media.containers import FORMATS, MediaRejected, Sniffed
+from media.containers import FORMATS, SNIFF_BYTES, MediaRejected, Sniffed, sniff_file
 from media.models import Asset, AssetStatus
-from media.service import fail
+from media.service import accept_source, fail, new_asset
 from media.settings import setting
-from media.storage import Storage
+from media.storage import Storage, StorageError, get_storage
 
 CONTENT_TYPES = {
     ".m3u8": "application/vnd.apple.mpegurl",
@@ -152,6 +156,58 @@ def publish(asset: Asset, outputs: transcode.Outputs, out_dir: Path, *, storage:
     if old_version and old_version != version:
         storage.remove_prefix(asset.output_prefix(old_version))
     return True
+
+
+def process(asset: Asset, *, worker: str, storage: Storage,
+            on_progress: Callable[[float], None] | None = None) -> bool:  # fmt: skip
+    """Fetch the source, sniff it again, probe and transcode it, publish the outputs.
+
+    The caller holds the lease (``claim``). Raises MediaRejected for a refused file, and
+    TranscodeError, StorageError or OSError for what may pass on another try. False if the
+    lease was lost before publishing.
+    """
+    with tempfile.TemporaryDirectory(prefix="elearn-media-", dir=setting("MEDIA_WORK_DIR")) as tmp:
+        src = Path(tmp) / "source"
+        out_dir = Path(tmp) / "out"
+        out_dir.mkdir()
+        storage.download(asset.source_key, src)
+        sniffed = sniff_file(src)  # the stored bytes decide, again, never the name
+        if sniffed.kind == "document":
+            outputs = transcode.process_document(src, sniffed, out_dir, limits())
+        else:
+            outputs = transcode.process_media(src, sniffed, out_dir, limits(), on_progress)
+        return publish(asset, outputs, out_dir, storage=storage, worker=worker)
+
+
+def ingest_file(*, actor: User, path: Path, content_type: str, filename: str | None = None,
+                storage: Storage | None = None) -> Asset:  # fmt: skip
+    """Bring a local file in through the upload pipeline, synchronously (the demo seed, imports).
+
+    The checks of a browser upload (role limit, declared type, then size and magic bytes of the
+    stored source) and the processing of the task (probe, transcode, outputs stored under the
+    asset's keys, asset ready), run in this process. A refused or failing file ends as a failed
+    asset with its reason, as an upload would. Flush, never commit.
+    """
+    storage = storage or get_storage()
+    size = path.stat().st_size
+    asset = new_asset(actor=actor, filename=filename or path.name, size=size,
+                      content_type=content_type)  # fmt: skip
+    storage.put_file(asset.source_key, path, content_type="application/octet-stream")
+    accept_source(asset, size=size, head=storage.read_range(asset.source_key, 0, SNIFF_BYTES))
+    if asset.status != AssetStatus.PROCESSING:
+        return asset
+    worker = f"ingest:{uuid.uuid4().hex[:12]}"
+    claimed = claim(asset.id, worker=worker)
+    if claimed.asset is None:
+        return asset
+    try:
+        process(asset, worker=worker, storage=storage)
+    except MediaRejected as rejected:
+        reject(asset, rejected, storage=storage)
+    except (transcode.TranscodeError, StorageError, OSError):
+        storage.remove_prefix(asset.output_prefix(transcode.LADDER_VERSION))
+        fail(asset, "processing_failed")
+    return asset
 
 
 def reject(asset: Asset, rejected: MediaRejected, *, storage: Storage) -> None:

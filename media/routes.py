@@ -6,7 +6,16 @@ resolves the playlists' relative URIs under it; every segment URI is re-signed o
 
 from __future__ import annotations
 
-from flask import Blueprint, Flask, abort, jsonify, render_template, request, send_file
+from flask import (
+    Blueprint,
+    Flask,
+    abort,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    send_file,
+)
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
@@ -165,3 +174,70 @@ def play_renew(token: str):
         audio_url=context["audio_url"],
         renew_url=context["renew_url"],
     )
+
+
+# --- live streams -------------------------------------------------------------------------------
+
+
+def _streamable(token: str) -> Asset:
+    payload = service.read_playback_token(token)
+    if payload is None:
+        abort(403)
+    asset = db.session.get(Asset, payload["a"])
+    if asset is None or asset.status not in {AssetStatus.LIVE, AssetStatus.READY}:
+        abort(404)
+    return asset
+
+
+def _live_playlist(text: str | None):  # type: ignore[no-untyped-def]
+    if text is None:
+        abort(404)  # not written yet: players retry
+    # a live playlist changes every segment: never from a cache
+    return text, 200, {"Content-Type": HLS, "Cache-Control": "no-cache, no-store, max-age=0"}
+
+
+@bp.route("/live/<token>/master.m3u8")
+@limiter.exempt
+def live_master(token: str):
+    """The master playlist of a live stream (or of its recording once it has ended)."""
+    asset = _streamable(token)
+    try:
+        storage = get_storage()
+        if asset.master_key is None or storage.stat(asset.master_key) is None:
+            abort(404)
+        return _live_playlist(service.master_playlist(asset, storage))
+    except StorageError:
+        abort(503)
+
+
+@bp.route("/live/<token>/<name>/index.m3u8")
+@limiter.exempt
+def live_variant(token: str, name: str):
+    """A rendition's live playlist: the newest segments, each URI signed for a few minutes."""
+    from media import live
+
+    asset = _streamable(token)
+    try:
+        return _live_playlist(live.live_variant_playlist(asset, name, get_storage()))
+    except StorageError:
+        abort(503)
+
+
+@bp.route("/live/<token>/<name>/<segment>")
+@limiter.exempt
+def live_segment(token: str, name: str, segment: str):
+    """A live segment: the token is checked, then a redirect to a briefly signed storage URL."""
+    from media import live
+
+    payload = service.read_playback_token(token)
+    if payload is None:
+        abort(403)
+    try:
+        url = live.segment_url(str(payload["a"]), name, segment, get_storage())
+    except StorageError:
+        abort(503)
+    if url is None:
+        abort(404)
+    response = redirect(url, code=302)
+    response.headers["Cache-Control"] = "private, max-age=60"
+    return response

@@ -117,9 +117,9 @@ def _part_size(size: int) -> int:
     return part
 
 
-def create_upload(*, actor: User, filename: str, size: int, content_type: str,
-                  storage: Storage | None = None) -> Asset:  # fmt: skip
-    """Check the declared size and type against the actor's limit, open a multipart upload."""
+def check_declared(*, actor: User, filename: str, size: int, content_type: str,
+                   ) -> tuple[str, str]:  # fmt: skip
+    """The declared name, size and type against the actor's limit: (clean name, asset kind)."""
     limit = upload_limit(actor)
     if limit is None:
         raise Forbidden(_("Your role cannot upload media."))
@@ -141,7 +141,13 @@ def create_upload(*, actor: User, filename: str, size: int, content_type: str,
     kind = ACCEPTED_TYPES.get(content_type)
     if kind is None:
         raise ServiceError(str(REASONS["unsupported_format"]), status=415, field="content_type")
-    storage = storage or get_storage()
+    return filename, kind
+
+
+def new_asset(*, actor: User, filename: str, size: int, content_type: str) -> Asset:
+    """An asset row for a file about to arrive (status uploading), after the declared checks."""
+    filename, kind = check_declared(actor=actor, filename=filename, size=size,
+                                    content_type=content_type)  # fmt: skip
     unit = _home_unit(actor)
     asset = Asset(
         owner_id=actor.id,
@@ -150,7 +156,7 @@ def create_upload(*, actor: User, filename: str, size: int, content_type: str,
         status=AssetStatus.UPLOADING,
         original_filename=filename,
         declared_size=size,
-        declared_type=content_type,
+        declared_type=(content_type or "").split(";")[0].strip().lower(),
         part_size=_part_size(size),
         max_attempts=int(setting("MEDIA_MAX_ATTEMPTS")),
         renditions=[],
@@ -159,6 +165,14 @@ def create_upload(*, actor: User, filename: str, size: int, content_type: str,
     )
     db.session.add(asset)
     db.session.flush()
+    return asset
+
+
+def create_upload(*, actor: User, filename: str, size: int, content_type: str,
+                  storage: Storage | None = None) -> Asset:  # fmt: skip
+    """Check the declared size and type against the actor's limit, open a multipart upload."""
+    asset = new_asset(actor=actor, filename=filename, size=size, content_type=content_type)
+    storage = storage or get_storage()
     try:
         asset.upload_id = storage.create_multipart(asset.source_key, "application/octet-stream")
     except StorageError as error:
@@ -230,8 +244,13 @@ def complete_upload(*, actor: User, asset: Asset, storage: Storage | None = None
     except StorageError as error:
         raise ServiceError(_("Storage is unavailable. Try again later."), status=503) from error
     asset.upload_id = None
-    asset.size = info.size
-    if info.size != asset.declared_size:
+    return accept_source(asset, size=info.size, head=head)
+
+
+def accept_source(asset: Asset, *, size: int, head: bytes) -> Asset:
+    """The stored source's size and magic bytes decide: processing, or failed with a reason."""
+    asset.size = size
+    if size != asset.declared_size:
         fail(asset, "size_mismatch")
         return asset
     found = sniff(head)

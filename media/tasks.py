@@ -5,16 +5,14 @@ from __future__ import annotations
 import logging
 import os
 import socket
-import tempfile
 import time
 import uuid
-from pathlib import Path
 
 from celery import shared_task
 
 from elearn.extensions import db
 from media import pipeline, transcode
-from media.containers import MediaRejected, sniff_file
+from media.containers import MediaRejected
 from media.models import Asset
 from media.settings import setting
 from media.storage import StorageError, get_storage
@@ -36,32 +34,21 @@ def process_asset(asset_id: str) -> str:
         return claim.skipped or "skipped"
     asset: Asset = claim.asset
     storage = get_storage()
-    work_root = setting("MEDIA_WORK_DIR")
     try:
-        with tempfile.TemporaryDirectory(prefix="elearn-media-", dir=work_root) as tmp:
-            src = Path(tmp) / "source"
-            out_dir = Path(tmp) / "out"
-            out_dir.mkdir()
-            storage.download(asset.source_key, src)
-            sniffed = sniff_file(src)  # the stored bytes decide, again, never the name
-            last = [0.0]
+        last = [0.0]
 
-            def on_progress(fraction: float) -> None:
-                now = time.monotonic()
-                if now - last[0] < 1.0 and fraction < 1.0:
-                    return
-                last[0] = now
-                pipeline.report_progress(asset, worker=worker, fraction=fraction)
-                db.session.commit()
-
-            limits = pipeline.limits()
-            if sniffed.kind == "document":
-                outputs = transcode.process_document(src, sniffed, out_dir, limits)
-            else:
-                outputs = transcode.process_media(src, sniffed, out_dir, limits, on_progress)
-            published = pipeline.publish(asset, outputs, out_dir, storage=storage, worker=worker)
+        def on_progress(fraction: float) -> None:
+            now = time.monotonic()
+            if now - last[0] < 1.0 and fraction < 1.0:
+                return
+            last[0] = now
+            pipeline.report_progress(asset, worker=worker, fraction=fraction)
             db.session.commit()
-            return "ready" if published else "lost_lease"
+
+        published = pipeline.process(asset, worker=worker, storage=storage,
+                                     on_progress=on_progress)  # fmt: skip
+        db.session.commit()
+        return "ready" if published else "lost_lease"
     except MediaRejected as rejected:
         db.session.rollback()
         pipeline.reject(asset, rejected, storage=storage)

@@ -1,5 +1,9 @@
 """The only module that runs ffmpeg, ffprobe (and pdftoppm): pure argv builders and one runner.
 
+ffmpeg's argv is built with ffmpeg-python (inputs, filter graph, outputs, ``.compile()``) and run
+by our own runner, never by ffmpeg-python's ``run()``: stdin is the upload, with rlimits and a
+watchdog.
+
 Untrusted bytes reach ffmpeg through a pipe (``pipe:0``) with ``-protocol_whitelist pipe`` and a
 demuxer forced from the sniffed magic bytes, so no playlist, concat script or reference inside a
 file can open another file or a network connection. Every run has caps (duration, dimensions,
@@ -24,6 +28,8 @@ from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
+
+import ffmpeg  # ffmpeg-python: builds the argv; the runner below runs it
 
 from media.containers import MediaRejected, Sniffed, mp4_faststart, read_epub, sniff
 
@@ -127,7 +133,12 @@ class Probe:
 
 
 def build_probe_argv(demuxer: str) -> list[str]:
-    """ffprobe reading stdin as ``demuxer`` and nothing else."""
+    """ffprobe reading stdin as ``demuxer`` and nothing else (pure).
+
+    Built by hand, unlike the ffmpeg argv below: ffmpeg-python's ``probe()`` runs ffprobe on a
+    file name itself, with no stdin pipe, no forced demuxer placement before ``-i``, no resource
+    limits and no kill on timeout, so it cannot read an untrusted upload the way we must.
+    """
     return [
         FFPROBE, "-v", "error", "-hide_banner",
         "-protocol_whitelist", "pipe",
@@ -212,12 +223,10 @@ def probe(path: Path, demuxer: str, limits: Limits) -> Probe:
 
 def build_measure_argv(demuxer: str, max_duration: float) -> list[str]:
     """Read every packet without decoding, to learn the duration a pipe can't tell (pure)."""
-    return [
-        FFMPEG, "-hide_banner", "-nostdin", "-loglevel", "error", "-nostats",
-        "-progress", "pipe:1", *_input_args(demuxer),
-        "-t", f"{max_duration + 1:g}", "-map", "0:a:0?", "-map", "0:v:0?",
-        "-c", "copy", "-f", "null", "-",
-    ]  # fmt: skip
+    source = _source(demuxer)
+    copy = ffmpeg.output(source["a:0?"], source["v:0?"], "-", f="null", c="copy",
+                         t=f"{max_duration + 1:g}")  # fmt: skip
+    return _compile([copy], progress=True)
 
 
 def measure_duration(path: Path, demuxer: str, limits: Limits) -> float | None:
@@ -310,104 +319,158 @@ def plan_ladder(probe: Probe, demuxer: str, limits: Limits) -> LadderPlan:
     )
 
 
-def _input_args(demuxer: str) -> list[str]:
-    args = ["-protocol_whitelist", "pipe", "-f", demuxer]
+#: every ffmpeg run: no banner, no reading the terminal, errors only, no stats line
+QUIET_ARGS = ("-hide_banner", "-nostdin", "-loglevel", "error", "-nostats")
+#: no subtitle, data or attachment stream leaves ffmpeg, whatever the source carries
+NO_SIDE_STREAMS = {"sn": None, "dn": None}
+
+
+def _source(demuxer: str) -> Any:
+    """The untrusted input as an ffmpeg-python node: ``pipe:0`` read as the sniffed demuxer.
+
+    ``-protocol_whitelist pipe`` lets no playlist, concat script or reference inside the file
+    open anything but the pipe; ``-enable_drefs 0`` stops QuickTime references to other files.
+    """
+    options: dict[str, Any] = {"f": demuxer, "protocol_whitelist": "pipe"}
     if demuxer == "mov":
-        args += ["-enable_drefs", "0"]  # never follow references to other files
-    return [*args, "-i", "pipe:0"]
+        options["enable_drefs"] = 0
+    return ffmpeg.input("pipe:0", **options)
 
 
-def _scale(rung: Rung, plan: LadderPlan) -> str:
-    if plan.width >= plan.height:
-        return f"scale=-2:{rung.height}"
-    return f"scale={rung.height}:-2"
+def _compile(outputs: list[Any], *, progress: bool = False, overwrite: bool = False) -> list[str]:
+    """The argv ffmpeg-python compiles for ``outputs``, with the quiet global flags (pure).
+
+    ffmpeg-python puts global options after the outputs, where ffmpeg still honours them.
+    """
+    node = outputs[0] if len(outputs) == 1 else ffmpeg.merge_outputs(*outputs)
+    flags = [*QUIET_ARGS, *(("-progress", "pipe:1") if progress else ())]
+    argv = node.global_args(*flags).compile(cmd=FFMPEG, overwrite_output=overwrite)
+    return [str(arg) for arg in argv]
+
+
+def _scale(rung: Rung, plan: LadderPlan) -> tuple[int, int]:
+    """scale's (width, height): the short side to the rung's height, the other side even."""
+    return (-2, rung.height) if plan.width >= plan.height else (rung.height, -2)
 
 
 def build_ladder_argv(plan: LadderPlan, out_dir: str) -> list[str]:
-    """One ffmpeg run: decode once, encode each rung once, HLS + master, poster, thumbnails (pure)."""
-    argv = [
-        FFMPEG, "-hide_banner", "-nostdin", "-loglevel", "error", "-nostats",
-        "-progress", "pipe:1",
-        *_input_args(plan.demuxer),
-        "-t", f"{plan.max_duration:g}",
-        "-map_metadata", "-1", "-map_chapters", "-1",
-    ]  # fmt: skip
-    if plan.threads:
-        argv += ["-threads", str(plan.threads)]
+    """One ffmpeg run: decode once, encode each rung once, HLS + master, poster, thumbnails (pure).
+
+    Built with ffmpeg-python: one ``split`` of the decoded video feeds every rung, the poster and
+    the thumbnail strip; every rung has the same fixed GOP (one segment, no scene-cut keyframes),
+    so segments cut at the same instants on every rung.
+    """
+    source = _source(plan.demuxer)
+    audio = source["a:0"]
+    hls_streams: list[Any] = []
     stream_map: list[str] = []
+    options: dict[str, Any] = {
+        "t": f"{plan.max_duration:g}", "map_metadata": -1, "map_chapters": -1,
+    }  # fmt: skip
+    if plan.threads:
+        options["threads"] = plan.threads
+    extra_outputs: list[Any] = []
     audio_index = 0
     if plan.has_video:
-        n = len(plan.rungs)
         fps = f"{plan.fps.numerator}/{plan.fps.denominator}"
-        graph = [
-            f"[0:v:0]fps={fps},format=yuv420p,split={n + 2}"
-            + "".join(f"[s{i}]" for i in range(n))
-            + "[sp][st]"
-        ]
+        split = source["v:0"].filter("fps", fps=fps).filter("format", "yuv420p").split()
         for i, rung in enumerate(plan.rungs):
-            graph.append(f"[s{i}]{_scale(rung, plan)}[v{i}]")
-        graph.append(
-            f"[sp]trim=start={plan.poster_at:g},setpts=PTS-STARTPTS,scale=-2:'min(720,ih)'[poster]"
-        )
-        graph.append(
-            f"[st]fps=1/{plan.thumb_interval:g},scale={THUMB_WIDTH}:{plan.thumb_height},"
-            f"tile={THUMB_COLUMNS}x{plan.thumb_rows}[thumbs]"
-        )
-        argv += ["-filter_complex", ";".join(graph)]
-        for i, rung in enumerate(plan.rungs):
-            argv += ["-map", f"[v{i}]"]
+            hls_streams.append(split[i].filter("scale", *_scale(rung, plan)))
             entry = f"v:{i}"
             if plan.has_audio:
-                argv += ["-map", "0:a:0"]
+                hls_streams.append(audio)
                 entry += f",a:{audio_index}"
                 audio_index += 1
             stream_map.append(f"{entry},name:{rung.name}")
-        argv += [
-            "-c:v", "libx264", "-preset", "veryfast", "-profile:v", "main",
-            "-g", str(plan.gop), "-keyint_min", str(plan.gop), "-sc_threshold", "0",
-            "-flags", "+cgop",
-        ]  # fmt: skip
-        for i, rung in enumerate(plan.rungs):
-            argv += [
-                f"-b:v:{i}", str(rung.video_bitrate),
-                f"-maxrate:v:{i}", str(int(rung.video_bitrate * 1.1)),
-                f"-bufsize:v:{i}", str(rung.video_bitrate * 2),
-            ]  # fmt: skip
+            options[f"b:v:{i}"] = rung.video_bitrate
+            options[f"maxrate:v:{i}"] = int(rung.video_bitrate * 1.1)
+            options[f"bufsize:v:{i}"] = rung.video_bitrate * 2
+        n = len(plan.rungs)
+        options.update({
+            "c:v": "libx264", "preset": "veryfast", "profile:v": "main",
+            "g": plan.gop, "keyint_min": plan.gop, "sc_threshold": 0, "flags": "+cgop",
+        })  # fmt: skip
+        poster = (
+            split[n]
+            .filter("trim", start=f"{plan.poster_at:g}")
+            .filter("setpts", "PTS-STARTPTS")
+            .filter("scale", -2, "min(720,ih)")
+        )
+        thumbs = (
+            split[n + 1]
+            .filter("fps", fps=f"1/{plan.thumb_interval:g}")
+            .filter("scale", THUMB_WIDTH, plan.thumb_height)
+            .filter("tile", f"{THUMB_COLUMNS}x{plan.thumb_rows}")
+        )
+        for stream, name, quality in ((poster, "poster.jpg", 3), (thumbs, "thumbs.jpg", 5)):
+            extra_outputs.append(ffmpeg.output(
+                stream, f"{out_dir}/{name}",
+                **{"frames:v": 1, "q:v": quality, "an": None, **NO_SIDE_STREAMS},
+            ))  # fmt: skip
     if plan.has_audio:
-        argv += ["-map", "0:a:0"]
+        hls_streams.append(audio)
         stream_map.append(f"a:{audio_index},name:audio")
-        argv += ["-c:a", "aac", "-ac", "2", "-ar", "48000"]
+        options.update({"c:a": "aac", "ac": 2, "ar": 48000})
         for i, rung in enumerate(plan.rungs if plan.has_video else ()):
-            argv += [f"-b:a:{i}", str(rung.audio_bitrate)]
-        argv += [f"-b:a:{audio_index}", str(AUDIO_BITRATE)]
-    argv += [
-        "-sn", "-dn",
-        "-f", "hls", "-hls_time", str(SEGMENT_SECONDS), "-hls_playlist_type", "vod",
-        "-hls_flags", "independent_segments", "-hls_segment_type", "mpegts",
-        "-hls_segment_filename", f"{out_dir}/%v/seg_%05d.ts",
-        "-master_pl_name", "master.m3u8",
-        "-var_stream_map", " ".join(stream_map),
-        f"{out_dir}/%v/index.m3u8",
-    ]  # fmt: skip
-    if plan.has_video:
-        argv += ["-map", "[poster]", "-frames:v", "1", "-q:v", "3", "-an", "-sn", "-dn",
-                 f"{out_dir}/poster.jpg"]  # fmt: skip
-        argv += ["-map", "[thumbs]", "-frames:v", "1", "-q:v", "5", "-an", "-sn", "-dn",
-                 f"{out_dir}/thumbs.jpg"]  # fmt: skip
-    return argv
+            options[f"b:a:{i}"] = rung.audio_bitrate
+        options[f"b:a:{audio_index}"] = AUDIO_BITRATE
+    hls = ffmpeg.output(
+        *hls_streams, f"{out_dir}/%v/index.m3u8",
+        f="hls", hls_time=SEGMENT_SECONDS, hls_playlist_type="vod",
+        hls_flags="independent_segments", hls_segment_type="mpegts",
+        hls_segment_filename=f"{out_dir}/%v/seg_%05d.ts",
+        master_pl_name="master.m3u8", var_stream_map=" ".join(stream_map),
+        **options, **NO_SIDE_STREAMS,
+    )  # fmt: skip
+    return _compile([hls, *extra_outputs], progress=True)
 
 
 def build_image_argv(demuxer: str, out_path: str, max_side: int) -> list[str]:
     """Re-encode one image: first frame only, metadata stripped, longest side capped (pure)."""
-    scale = (
-        f"scale=w='min(iw,{max_side})':h='min(ih,{max_side})':force_original_aspect_ratio=decrease"
-    )
-    return [
-        FFMPEG, "-hide_banner", "-nostdin", "-loglevel", "error", "-nostats",
-        *_input_args(demuxer),
-        "-map", "0:v:0", "-frames:v", "1", "-vf", scale,
-        "-map_metadata", "-1", "-an", "-sn", "-dn", "-y", out_path,
-    ]  # fmt: skip
+    image = _source(demuxer)["v:0"].filter(
+        "scale", w=f"min(iw,{max_side})", h=f"min(ih,{max_side})",
+        force_original_aspect_ratio="decrease",
+    )  # fmt: skip
+    out = ffmpeg.output(image, out_path, **{"frames:v": 1, "map_metadata": -1, "an": None},
+                        **NO_SIDE_STREAMS)  # fmt: skip
+    return _compile([out], overwrite=True)
+
+
+#: the font the demo clip's title is drawn in (scripts/system-deps.sh installs it)
+DEMO_FONT = "WenQuanYi Micro Hei"
+
+
+def build_demo_clip_argv(out_path: str, *, title: str, seconds: float, width: int = 640,
+                         height: int = 360, text: bool = True) -> list[str]:  # fmt: skip
+    """A generated MP4 for the demo seed (no upload involved): a dark blue field with moving
+    film-grain noise, the title and a running clock, over a quiet 440 Hz tone (pure)."""
+    video = ffmpeg.input(f"color=c=0x173f5f:s={width}x{height}:r=25:d={seconds:g}", f="lavfi")
+    video = video.filter("noise", alls=16, allf="t+u")
+    if text:
+        box = {"box": 1, "boxcolor": "black@0.45", "boxborderw": 14, "font": DEMO_FONT,
+               "fontcolor": "white", "expansion": "none"}  # fmt: skip
+        video = video.filter("drawtext", text=title, fontsize=max(18, height // 12),
+                             x="(w-tw)/2", y="(h-th)/2", **box)  # fmt: skip
+        video = video.filter("drawtext", text="%{pts:hms}", fontsize=max(12, height // 24),
+                             x="w-tw-16", y="h-th-16", font=DEMO_FONT, fontcolor="white@0.8")  # fmt: skip
+    tone = ffmpeg.input(f"sine=frequency=440:sample_rate=48000:d={seconds:g}", f="lavfi")
+    tone = tone.filter("volume", 0.2)
+    out = ffmpeg.output(
+        video, tone, out_path, f="mp4", t=f"{seconds:g}", pix_fmt="yuv420p", movflags="+faststart",
+        **{"c:v": "libx264", "preset": "veryfast", "crf": 26, "c:a": "aac", "b:a": "96k"},
+    )  # fmt: skip
+    return _compile([out], overwrite=True)
+
+
+def make_demo_clip(out_path: Path, *, title: str, seconds: float = 7.0) -> None:
+    """Write a demo clip; without the title if the font or drawtext is missing."""
+    limits = Limits()
+    for text in (True, False):
+        argv = build_demo_clip_argv(str(out_path), title=title, seconds=seconds, text=text)
+        result = _run_simple(argv, None, limits, limits.probe_timeout * 4)
+        if result.returncode == 0 and out_path.is_file() and out_path.stat().st_size > 0:
+            return
+    raise TranscodeError(result.stderr[-2000:].decode("utf-8", "replace"))
 
 
 def build_pdf_cover_argv(pdf_path: str, out_base: str) -> list[str]:
@@ -651,3 +714,186 @@ def process_document(src: Path, sniffed: Sniffed, out_dir: Path, limits: Limits)
                     outputs.poster = None  # a bad cover doesn't spoil the book
     outputs.files = _files(out_dir)
     return outputs
+
+
+# --- live: one ffmpeg per lecture, fed through its stdin while the lecture runs ----------------
+#
+# The lecturer's browser records WebM (MediaRecorder: VP8/VP9/H.264 + Opus, no duration, no cues);
+# its chunks reach ffmpeg's stdin as they arrive. Out come live HLS playlists (2 s segments, every
+# one starting on a key frame): the lecturer's picture at one size, and an audio-only rendition for
+# weak connections, under a master playlist. Closing stdin ends the run cleanly: ffmpeg flushes the
+# last segment and writes ``#EXT-X-ENDLIST``.
+
+
+@dataclass(frozen=True)
+class LivePlan:
+    has_audio: bool = True
+    height: int = 480
+    fps: int = 25
+    video_bitrate: int = 900_000
+    audio_bitrate: int = 96_000
+    preset: str = "veryfast"
+    threads: int = 0
+
+    @property
+    def video_name(self) -> str:
+        return f"{self.height}p"
+
+
+LIVE_AUDIO_NAME = "audio"
+LIVE_SEGMENT_SECONDS = SEGMENT_SECONDS
+#: wall-time cap of one live run beyond the lecture cap (a forgotten "end")
+LIVE_SLACK_SECONDS = 600.0
+
+
+def live_renditions(plan: LivePlan) -> list[dict[str, Any]]:
+    """The renditions a live run writes, in the shape ``Asset.renditions`` keeps (pure)."""
+    video = {
+        "name": plan.video_name,
+        "bandwidth": plan.video_bitrate + (plan.audio_bitrate if plan.has_audio else 0),
+        "kind": "video",
+        "playlist": f"{plan.video_name}/index.m3u8",
+    }
+    if not plan.has_audio:
+        return [video]
+    audio = {
+        "name": LIVE_AUDIO_NAME,
+        "bandwidth": AUDIO_BITRATE + 6_000,
+        "kind": "audio",
+        "playlist": f"{LIVE_AUDIO_NAME}/index.m3u8",
+    }
+    return [audio, video]
+
+
+def build_live_argv(plan: LivePlan, out_dir: str) -> list[str]:
+    """ffmpeg reading a recorder WebM from stdin and writing live HLS into ``out_dir`` (pure).
+
+    The demuxer is forced (webm) and only the pipe protocol is allowed, as for uploads; time
+    stamps are regenerated (``+genpts``) because a recorder's stream starts anywhere; the frame
+    rate is made constant so that a key frame every two seconds cuts equal segments.
+    """
+    source = ffmpeg.input(
+        "pipe:0", f="webm", protocol_whitelist="pipe", fflags="+genpts+discardcorrupt"
+    )
+    video = (
+        source["v:0"]
+        .filter("fps", plan.fps)
+        .filter("scale", -2, plan.height)
+        .filter("format", "yuv420p")
+    )
+    streams: list[Any] = [video]
+    stream_map = f"v:0,name:{plan.video_name}"
+    options: dict[str, Any] = {
+        "c:v": "libx264",
+        "preset": plan.preset,
+        "tune": "zerolatency",
+        "profile:v": "main",
+        "g": LIVE_SEGMENT_SECONDS * plan.fps,
+        "keyint_min": LIVE_SEGMENT_SECONDS * plan.fps,
+        "sc_threshold": 0,
+        "force_key_frames": f"expr:gte(t,n_forced*{LIVE_SEGMENT_SECONDS})",
+        "b:v:0": plan.video_bitrate,
+        "maxrate:v:0": int(plan.video_bitrate * 1.2),
+        "bufsize:v:0": plan.video_bitrate * 2,
+    }
+    if plan.has_audio:
+        streams += [source["a:0"], source["a:0"]]
+        stream_map = f"v:0,a:0,name:{plan.video_name} a:1,name:{LIVE_AUDIO_NAME}"
+        options.update(
+            {"c:a": "aac", "ac": 2, "ar": 48000, "b:a:0": plan.audio_bitrate,
+             "b:a:1": AUDIO_BITRATE}
+        )  # fmt: skip
+    if plan.threads:
+        options["threads"] = plan.threads
+    options.update(
+        {
+            **NO_SIDE_STREAMS,
+            "map_metadata": -1,
+            "f": "hls",
+            "hls_time": LIVE_SEGMENT_SECONDS,
+            "hls_list_size": 0,
+            "hls_playlist_type": "event",
+            # playlists are renamed into place, so an uploader never reads half of one
+            "hls_flags": "independent_segments+temp_file",
+            "hls_segment_type": "mpegts",
+            "hls_segment_filename": f"{out_dir}/%v/seg_%05d.ts",
+            "master_pl_name": "master.m3u8",
+            "var_stream_map": stream_map,
+        }
+    )
+    output = ffmpeg.output(*streams, f"{out_dir}/%v/index.m3u8", **options)
+    compiled: list[str] = output.compile(cmd=FFMPEG)
+    # general options first (ffmpeg ignores trailing ones); no -nostdin: stdin is the input
+    return [FFMPEG, "-hide_banner", "-nostats", "-loglevel", "error", *compiled[1:]]
+
+
+class LiveTranscode:
+    """One running live ffmpeg; ``feed`` writes recorder bytes, ``finish`` ends it cleanly.
+
+    ``feed`` may block while ffmpeg is busy (a pipe is a bounded buffer): call it from a worker
+    thread (or greenlet), never from an event handler. Under gevent the patched ``subprocess``
+    makes the write cooperative.
+    """
+
+    def __init__(self, plan: LivePlan, out_dir: Path, limits: Limits) -> None:
+        self.plan = plan
+        self.out_dir = out_dir
+        self._stderr = tempfile.TemporaryFile()  # noqa: SIM115 - lives as long as the run
+        for rendition in live_renditions(plan):
+            (out_dir / rendition["name"]).mkdir(parents=True, exist_ok=True)
+        self.process = subprocess.Popen(
+            build_live_argv(plan, str(out_dir)),
+            stdin=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            stderr=self._stderr,
+            preexec_fn=_limit_resources(limits.max_memory_bytes, limits.max_output_bytes),
+            start_new_session=True,
+        )
+        self._watchdog = threading.Timer(limits.max_duration + LIVE_SLACK_SECONDS, self.kill)
+        self._watchdog.daemon = True
+        self._watchdog.start()
+
+    @property
+    def running(self) -> bool:
+        return self.process.poll() is None
+
+    def feed(self, data: bytes) -> bool:
+        """Write one chunk; False once ffmpeg has gone (crashed, killed, refused the input)."""
+        stdin = self.process.stdin
+        if stdin is None or stdin.closed or not self.running:
+            return False
+        try:
+            stdin.write(data)
+            stdin.flush()
+        except (BrokenPipeError, ValueError, OSError):
+            return False
+        return True
+
+    def finish(self, timeout: float = 30.0) -> int:
+        """Close stdin so ffmpeg writes the last segment and ENDLIST; kill it if it hangs."""
+        with contextlib.suppress(BrokenPipeError, ValueError, OSError):
+            if self.process.stdin is not None and not self.process.stdin.closed:
+                self.process.stdin.close()
+        try:
+            code = self.process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            code = self.process.wait()
+        self._watchdog.cancel()
+        return code
+
+    def kill(self) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGKILL)
+
+    def errors(self) -> str:
+        """The tail of ffmpeg's error output (after it has ended)."""
+        self._stderr.seek(0)
+        return self._stderr.read()[-4000:].decode("utf-8", "replace")
+
+    def close(self) -> None:
+        if self.running:
+            self.kill()
+            self.process.wait()
+        self._watchdog.cancel()
+        self._stderr.close()

@@ -15,7 +15,7 @@ def init_app(app: Flask) -> None:
     from elearn import permissions, web
     from elearn.cli import DEMO_SEEDERS
     from elearn.routes.home import HOME_PANELS
-    from quizzes import access, api, models, routes, tasks  # noqa: F401 - tables and tasks register
+    from quizzes import access, api, models, routes, survey_api, survey_store, tasks  # noqa: F401
     from quizzes.service.campaigns import campaign_rule
 
     app.config.setdefault(
@@ -29,11 +29,19 @@ def init_app(app: Flask) -> None:
     permissions.register_rule(models.QuizAttempt, access.attempt_rule)
     permissions.register_rule(models.Campaign, campaign_rule)
 
+    app.config.setdefault(
+        "QUIZ_KEY_PREFIX", os.environ.get("ELEARN_QUIZ_KEY_PREFIX", "elearn-quiz")
+    )
+    survey_store.init_app(app)
     schedule = {
         "quizzes-close-expired-attempts": {
             "task": "quizzes.close_expired_attempts",
             "schedule": SWEEP_SECONDS,
-        }
+        },
+        "quizzes-release-survey-responses": {
+            "task": "quizzes.release_survey_responses",
+            "schedule": SWEEP_SECONDS,
+        },
     }
     app.config["CELERY"].setdefault("beat_schedule", {}).update(schedule)
     celery_app = app.extensions.get("celery")

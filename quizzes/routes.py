@@ -22,6 +22,7 @@ from quizzes.access import STAFF_ROLES, may_author_at, may_view_record
 from quizzes.forms import BankForm, ImportForm, QuizForm
 from quizzes.models import Question, QuestionBank, QuestionCategory, Quiz, QuizAttempt
 from quizzes.qtypes import QUESTION_TYPES
+from quizzes.service import surveys
 
 bp = Blueprint(
     "quizzes",
@@ -85,6 +86,14 @@ def mine():
             "attempts_left": service.attempts_left(quiz, current_user),
             "attempts": queries.attempts_of(quiz, current_user),
         }
+        if not quiz.is_anonymous
+        else {
+            "quiz": quiz,
+            # anonymous: no attempt rows; only whether the person has taken part
+            "attempts_left": 0 if surveys.has_taken(quiz, current_user) else 1,
+            "attempts": [],
+            "anonymous_taken": surveys.has_taken(quiz, current_user),
+        }
         for quiz in open_quizzes
     ]
     managed = queries.quizzes_managed_by(current_user) if is_staff(current_user) else []
@@ -98,6 +107,9 @@ def mine():
 def start(quiz_id: int):
     quiz = permissions.get_or_404(Quiz, quiz_id, current_user, "take")
     try:
+        if quiz.is_anonymous:  # a session outside the database, no attempt row
+            session = surveys.start_survey(actor=current_user, quiz=quiz)
+            return redirect(url_for("quizzes.survey_page", token=session.token))
         attempt = service.start_attempt(actor=current_user, quiz=quiz)
     except ServiceError as error:
         if error.status == 404:
@@ -107,6 +119,20 @@ def start(quiz_id: int):
         return redirect(url_for("quizzes.mine"))
     db.session.commit()
     return redirect(url_for("quizzes.attempt_page", attempt_id=attempt.id))
+
+
+@bp.route("/quizzes/surveys/<token>")
+@login_required
+def survey_page(token: str):
+    """An anonymous survey in progress: the attempt page, saving to the session's own API."""
+    from quizzes.survey_api import session_urls
+
+    session = surveys.load_survey(actor=current_user, token=token)
+    return render_template(
+        "quizzes/attempt.html",
+        view=surveys.survey_view(session),
+        urls=session_urls(token),
+    )
 
 
 @bp.route("/quizzes/attempts/<int:attempt_id>")

@@ -15,3 +15,11 @@ def close_expired_attempts() -> int:
     closed = service.close_expired_attempts()
     db.session.commit()
     return closed
+
+
+@shared_task(name="quizzes.release_survey_responses", ignore_result=True)
+def release_survey_responses() -> int:
+    """Release the responses still pooled for anonymous surveys that have closed; idempotent."""
+    from quizzes.service import surveys
+
+    return surveys.release_closed()

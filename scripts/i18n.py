@@ -61,7 +61,8 @@ def _template(package: str) -> Catalog:
 
 def update(package: str) -> None:
     catalog = _read(package)
-    catalog.update(_template(package), no_fuzzy_matching=True)
+    # keep the header date: a date that changes on every run makes every branch collide
+    catalog.update(_template(package), no_fuzzy_matching=True, update_creation_date=False)
     catalog.obsolete.clear()
     _write(package, catalog)
 

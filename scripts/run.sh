@@ -6,6 +6,9 @@ cd "$(dirname "$0")/.."
 export ELEARN_DEMO=1
 export PORT="${PORT:-5000}"
 BIN=.venv/bin
+# ffmpeg before the seed: the demo courses' video lessons are generated and transcoded by it
+bash scripts/system-deps.sh --runtime ||
+  echo "warning: could not install ffmpeg/poppler-utils; media processing and the demo videos need them" >&2
 $BIN/flask --app app db upgrade heads
 $BIN/flask --app app elearn seed --scale demo
 $BIN/celery -A app.celery_app worker -B -Q celery,media --pool=solo --loglevel=warning \

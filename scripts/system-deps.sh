@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
 # Debian packages the tests and benches need: ffmpeg/ffprobe, Chromium (for Playwright) and a
 # Chinese font, without which the browser tests' screenshots show empty boxes instead of text.
+# `system-deps.sh --runtime` (what `make run` calls) installs only what the app itself runs:
+# ffmpeg/ffprobe (media processing, the demo seed's video lessons), pdftoppm and the font.
 set -euo pipefail
 need=()
 command -v ffmpeg >/dev/null && command -v ffprobe >/dev/null || need+=(ffmpeg)
-[ -x /usr/bin/chromium ] || need+=(chromium)
+if [ "${1:-}" != "--runtime" ]; then
+  [ -x /usr/bin/chromium ] || need+=(chromium)
+fi
 command -v pdftoppm >/dev/null || need+=(poppler-utils)
 command -v wrk >/dev/null || need+=(wrk)  # the HTTP load generator of `make bench`
 fc-list :lang=zh family 2>/dev/null | grep -q . || need+=(fonts-wqy-microhei)

@@ -74,6 +74,8 @@ def app_env(database_url: str) -> dict[str, str]:
         "REDIS_URL": REDIS_URL,
         "ELEARN_COOKIE_SECURE": "0",
         "ELEARN_LOG_JSON": "0",
+        # overlapping runs share one Redis: keep anonymous survey sessions and pools apart
+        "ELEARN_QUIZ_KEY_PREFIX": f"elearn-quiz-test-{os.getpid()}",
     }
 
 

@@ -35,6 +35,7 @@ from courses.service.progress import (
     merge_intervals,
     refresh_completion,
 )
+from courses.service.recordings import publish_recording
 
 __all__ = [
     "LESSON_COMPLETION_CHECKS",
@@ -54,6 +55,7 @@ __all__ = [
     "heartbeat",
     "merge_intervals",
     "publish",
+    "publish_recording",
     "refresh_completion",
     "return_for_changes",
     "sanitize_html",

@@ -26,7 +26,14 @@ bp.before_request(protect_cookie_sessions)
 
 
 def init_app(app: Flask) -> None:
-    from elearn.api import auth, coverage, openapi, rosters, units  # noqa: F401 - routes register on import
+    from elearn.api import (  # noqa: F401 - routes register on import
+        auth,
+        coverage,
+        notifications,
+        openapi,
+        rosters,
+        units,
+    )
 
     csrf.exempt(bp)
     app.register_blueprint(bp)

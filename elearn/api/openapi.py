@@ -34,6 +34,18 @@ COMPONENTS = {
             "target": {"type": "number"},
         },
     },
+    "Notification": {
+        "type": "object",
+        "properties": {
+            "id": {"type": "integer"},
+            "kind": {"type": "string"},
+            "title": {"type": "string"},
+            "body": {"type": "string"},
+            "link": {"type": "string", "nullable": True},
+            "created_at": {"type": "string", "format": "date-time"},
+            "read": {"type": "boolean"},
+        },
+    },
     "Error": {
         "type": "object",
         "properties": {"error": {"type": "integer"}, "message": {"type": "string"}},

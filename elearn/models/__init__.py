@@ -11,6 +11,7 @@ from elearn.models.accounts import (
 from elearn.models.audit import AuditEvent
 from elearn.models.coverage import CoverageFact, CoverageRollup, FactKind, UnitPopulation
 from elearn.models.jobs import Job, JobStatus
+from elearn.models.notifications import Notification
 from elearn.models.org import SchoolKind, Term, Unit, UnitType
 
 __all__ = [
@@ -22,6 +23,7 @@ __all__ = [
     "GuardianLink",
     "Job",
     "JobStatus",
+    "Notification",
     "Role",
     "RoleAssignment",
     "SchoolKind",

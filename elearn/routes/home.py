@@ -11,6 +11,7 @@ from flask_login import current_user, login_required
 from elearn.models import Role, User
 from elearn.models.accounts import ADMIN_ROLES
 from elearn.queries import children_of_guardian
+from elearn.routes.notifications import home_panel as notifications_panel
 from elearn.service import coverage, org
 
 bp = Blueprint("home", __name__)
@@ -52,7 +53,7 @@ def _carrier_panels(user: User) -> list[tuple[str, dict[str, Any]]]:
 @login_required
 def index():
     roles = sorted({a.role for a in current_user.roles}, key=lambda r: ROLE_ORDER.index(Role(r)))
-    panels = _carrier_panels(current_user)
+    panels = notifications_panel(current_user) + _carrier_panels(current_user)
     for provider in HOME_PANELS:
         panels.extend(provider(current_user))
     return render_template(

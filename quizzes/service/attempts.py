@@ -59,6 +59,9 @@ def start_attempt(*, actor: User, quiz: Quiz, now: datetime | None = None) -> Qu
     now = _now(now)
     if not quiz.is_published or not in_audience(actor, quiz):
         raise NotFound(_("This quiz does not exist, or is not open to you."))
+    if quiz.is_anonymous:
+        # an attempt row names its person: anonymous surveys run in quizzes.service.surveys
+        raise ServiceError(_("An anonymous survey is answered without an attempt."), status=409)
     # one query for the resume, the attempts used and the next number
     mine = db.session.scalars(
         select(QuizAttempt).where(QuizAttempt.quiz_id == quiz.id, QuizAttempt.user_id == actor.id)
@@ -261,8 +264,6 @@ class FinishResult:
     attempt: QuizAttempt
     #: True when the submission came after the deadline and its grace
     late: bool = False
-    #: an anonymous survey: the attempt was turned into a response that names nobody
-    anonymous: bool = False
 
 
 def finish_attempt(*, attempt: QuizAttempt, now: datetime | None = None, reason: str) -> bool:
@@ -278,11 +279,6 @@ def finish_attempt(*, attempt: QuizAttempt, now: datetime | None = None, reason:
     if not closed:
         return False
     _grade(attempt)
-    if attempt.quiz.is_anonymous:
-        from quizzes.service.campaigns import store_anonymous_response
-
-        store_anonymous_response(attempt)  # and the attempt is gone: nothing names the person
-        return True
     _after_grading(attempt)
     audit.record(
         "quiz.attempt_graded",
@@ -344,10 +340,9 @@ def submit_attempt(*, actor: User, attempt_id: int, now: datetime | None = None)
         raise NotFound(_("This page does not exist, or is not within your scope."))
     deadline = _aware(attempt.deadline_at)
     late = deadline is not None and now > deadline + grace()
-    anonymous = attempt.quiz.is_anonymous
     if not finish_attempt(attempt=attempt, now=now, reason="late" if late else "submitted"):
         raise ServiceError(_("This attempt has already been submitted."), status=409)
-    return FinishResult(attempt=attempt, late=late, anonymous=anonymous)
+    return FinishResult(attempt=attempt, late=late)
 
 
 def grade_slot(*, actor: User, slot: AttemptSlot, fraction: float) -> QuizAttempt:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from flask_babel import gettext as _
@@ -306,27 +306,6 @@ def record_exam_coverage(attempt: QuizAttempt) -> None:
     if term is None or klass is None:
         return
     coverage.record_fact(FactKind.STUDENT_ASSESSED, attempt.user_id, klass, term)
-
-
-def store_anonymous_response(attempt: QuizAttempt) -> None:
-    """Move an anonymous survey's answers into a row that names nobody, then forget the attempt."""
-    unit = next((a.unit for a in attempt.user.roles if a.role in AUDIENCE_ROLES), None)
-    school_id = unit.ancestor_ids[2] if unit is not None and len(unit.ancestor_ids) > 2 else None
-    # keyed by question version: the rates need the version's options and grading
-    answers = {
-        str(slot.version_id): slot.answer for slot in attempt.slots if slot.answer is not None
-    }
-    db.session.add(
-        SurveyResponse(
-            quiz_id=attempt.quiz_id,
-            unit_id=school_id,
-            answers=answers,
-            submitted_on=datetime.now(UTC).date(),
-        )
-    )
-    db.session.add(SurveyParticipation(quiz_id=attempt.quiz_id, user_id=attempt.user_id))
-    db.session.delete(attempt)
-    db.session.flush()
 
 
 def survey_results(quiz: Quiz, unit: Unit | None = None) -> dict[str, Any]:

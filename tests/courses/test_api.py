@@ -48,9 +48,10 @@ def test_course_detail_has_units_and_lessons(signed_in):
     course_id, _ = demo_ids(STUDENT_COURSE)
     data = signed_in("student1").get(f"/api/v1/courses/{course_id}").get_json()
     lessons = [lesson for unit in data["units"] for lesson in unit["lessons"]]
-    assert len(lessons) == 2
+    assert len(lessons) == 3
     assert {lesson["role"] for lesson in lessons} == {"dedicated", "infiltration"}
-    assert data["progress"] == {"lessons_total": 2, "lessons_done": 0, "completed": False}
+    assert [lesson["kind"] for lesson in lessons] == ["rich_text", "rich_text", "video"]
+    assert data["progress"] == {"lessons_total": 3, "lessons_done": 0, "completed": False}
 
 
 def test_another_scope_or_track_is_404(signed_in):
@@ -133,7 +134,7 @@ def test_create_course_validation_is_422_in_chinese(signed_in):
 
 
 def test_heartbeats_over_the_api(signed_in):
-    course_id, (lesson_id, _) = demo_ids(STUDENT_COURSE)
+    course_id, (lesson_id, *_) = demo_ids(STUDENT_COURSE)
     duration = (
         course_named(STUDENT_COURSE).course_units[0].lessons[0].published_revision.duration_seconds
     )
@@ -160,7 +161,7 @@ def test_heartbeats_over_the_api(signed_in):
 
 
 def test_heartbeat_without_csrf_token_is_refused_for_cookie_sessions(signed_in):
-    _, (lesson_id, _) = demo_ids(STUDENT_COURSE)
+    _, (lesson_id, *_) = demo_ids(STUDENT_COURSE)
     response = signed_in("student1").post(
         f"/api/v1/lessons/{lesson_id}/heartbeats", json={"position": 0}
     )
@@ -171,7 +172,7 @@ def test_bearer_token_clients_need_no_csrf(client):
     token = client.post(
         "/api/v1/auth/token", json={"username": "student1", "password": "demo1234"}
     ).get_json()["token"]
-    _, (lesson_id, _) = demo_ids(STUDENT_COURSE)
+    _, (lesson_id, *_) = demo_ids(STUDENT_COURSE)
     response = client.post(
         f"/api/v1/lessons/{lesson_id}/heartbeats",
         json={"position": 0, "playing": True},

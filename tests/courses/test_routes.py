@@ -17,7 +17,7 @@ def test_library_page_in_chinese_with_facets(signed_in):
     assert page.status_code == 200
     body = text(page)
     assert "网络课堂" in body and STUDENT_COURSE in body and TEACHER_COURSE not in body
-    assert "全部类别" in body and "图文" in body and "小学高年级（四至六年级）" in body
+    assert "全部类别" in body and "音视频" in body and "小学高年级（四至六年级）" in body
     filtered = text(signed_in("student1").get("/courses?category=typical_case"))
     assert STUDENT_COURSE not in filtered and "没有符合条件的课程" in filtered
 
@@ -33,12 +33,12 @@ def test_home_panel_and_menu(signed_in):
 
 
 def test_course_and_lesson_pages(signed_in):
-    course_id, (lesson_id, _) = demo_ids(STUDENT_COURSE)
+    course_id, (lesson_id, *_) = demo_ids(STUDENT_COURSE)
     client = signed_in("student1")
     page = client.get(f"/courses/{course_id}")
     assert page.status_code == 200
     body = text(page)
-    assert "已完成 0 / 2 课时" in body and "学科渗透" in body and "生物" in body
+    assert "已完成 0 / 3 课时" in body and "学科渗透" in body and "生物" in body
     assert f'href="/lessons/{lesson_id}">开始学习：第一课：认识毒品' in body
     player = text(client.get(f"/lessons/{lesson_id}"))
     assert "什么是毒品" in player  # the rich text
@@ -54,7 +54,7 @@ def test_my_courses_page_shows_progress_bars(signed_in):
 
 
 def test_other_scopes_and_tracks_are_404(signed_in):
-    teacher_course, (lesson_id,) = demo_ids(TEACHER_COURSE)
+    teacher_course, (lesson_id, *_) = demo_ids(TEACHER_COURSE)
     student = signed_in("student1")
     assert student.get(f"/courses/{teacher_course}").status_code == 404
     assert student.get(f"/lessons/{lesson_id}").status_code == 404
@@ -212,7 +212,7 @@ def test_video_lesson_page_includes_medias_player_with_a_signed_playlist(signed_
 
 
 def test_an_admin_archives_a_course_out_of_the_library(signed_in):
-    course_id, (lesson_id, _) = demo_ids(STUDENT_COURSE)
+    course_id, (lesson_id, *_) = demo_ids(STUDENT_COURSE)
     student = signed_in("student1")
     assert "归档" not in text(student.get(f"/courses/{course_id}"))
     admin = signed_in("pref_admin")

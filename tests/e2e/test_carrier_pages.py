@@ -189,3 +189,27 @@ def test_admin_pages_fit_a_phone(new_page, shot):
     assert "404" in page.inner_text("h1")
     assert_fits(page, PHONE)
     shot(page, "not-found")
+
+
+def test_a_reminder_shows_on_the_phone_home_and_opens_its_link(new_page, shot, e2e_env):
+    import psycopg
+
+    url = e2e_env["DATABASE_URL"].replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(url) as connection:
+        connection.execute(
+            "INSERT INTO notifications (user_id, kind, title, body, link, created_at) "
+            "SELECT id, 'e2e', '本周五前完成《禁毒知识》期末测试', '还没有参加的同学请尽快完成。', "
+            "'/notifications', now() FROM users WHERE username = 'parent1'"
+        )
+    page = new_page(viewport=PHONE)
+    sign_in(page, "parent1")
+    main = page.locator("main").inner_text()
+    assert "新消息" in main and "期末测试" in main
+    assert "消息 (1)" in page.locator(".menu").inner_text()
+    assert_fits(page, PHONE)
+    shot(page, "home-with-reminder")
+    with page.expect_navigation():
+        page.get_by_role("button", name="本周五前完成《禁毒知识》期末测试").click()
+    assert page.url.endswith("/notifications")
+    assert "消息 (" not in page.locator(".menu").inner_text()
+    shot(page, "inbox")

@@ -26,6 +26,17 @@ def _job_of_school_admin(ids: dict) -> str:
     return job.id
 
 
+def _notice_of_student1(ids: dict) -> str:
+    """A notice sent to student1 (only its recipient may open it)."""
+    from elearn.extensions import db
+    from elearn.models import Notification
+
+    notice = Notification(user_id=ids["student1"], kind="test", title="提醒", body="", link="/")
+    db.session.add(notice)
+    db.session.commit()
+    return f"/notifications/{notice.id}/open"
+
+
 RULES = {
     "auth.login": Rule(lambda ids: "/login", EVERYONE),
     "auth.logout": Rule(lambda ids: "/logout", SIGNED_IN, method="POST"),
@@ -70,6 +81,19 @@ RULES = {
         data=lambda ids: {"username": "student1", "password": "demo1234"},
     ),
     "api.me": Rule(lambda ids: "/api/v1/me", SIGNED_IN),
+    "api.my_notifications": Rule(lambda ids: "/api/v1/me/notifications", SIGNED_IN),
+    "api.read_notifications": Rule(
+        lambda ids: "/api/v1/me/notifications/read",
+        SIGNED_IN,
+        method="POST",
+        json=True,
+        data=lambda ids: {"all": True},
+    ),
+    "notifications.inbox": Rule(lambda ids: "/notifications", SIGNED_IN),
+    "notifications.open_one": Rule(_notice_of_student1, frozenset({"student1"}), method="POST"),
+    "notifications.mark_all_read": Rule(
+        lambda ids: "/notifications/read", SIGNED_IN, method="POST"
+    ),
     "api.unit": Rule(lambda ids: f"/api/v1/units/{ids['school']}", SCHOOL_SIGHT),
     "api.unit_children": Rule(lambda ids: f"/api/v1/units/{ids['school']}/children", SCHOOL_SIGHT),
     "api.coverage_of_unit": Rule(lambda ids: f"/api/v1/coverage?unit={ids['school']}", ADMINS),

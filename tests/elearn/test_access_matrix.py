@@ -71,7 +71,8 @@ def demo_ids(app):
 
 def _request(app, role: str, rule: Rule, ids: dict):
     client = app.test_client() if role == "anonymous" else signed_in_client(app, role)
-    url = rule.url(ids)
+    with app.test_request_context():  # url builders may call services that read config
+        url = rule.url(ids)
     if rule.method == "GET":
         return client.get(url)
     token = csrf_token(client, "/login" if role == "anonymous" else "/")

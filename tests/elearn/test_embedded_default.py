@@ -27,6 +27,10 @@ def test_migrations_and_demo_seed_run_on_the_embedded_sqlite(tmp_path):
     seeded = flask("elearn", "seed", "--scale", "demo")
     assert seeded.returncode == 0, seeded.stderr[-3000:]
     assert "student1" in seeded.stdout and "demo1234" in seeded.stdout
+    # the three demo courses' video lessons, transcoded into the local media folder
+    masters = sorted((tmp_path / "instance" / "media").rglob("master.m3u8"))
+    assert len(masters) == 3
     again = flask("elearn", "seed", "--scale", "demo")  # idempotent
     assert again.returncode == 0, again.stderr[-3000:]
+    assert sorted((tmp_path / "instance" / "media").rglob("master.m3u8")) == masters
     assert (tmp_path / "instance" / "elearn.sqlite3").exists()

@@ -37,4 +37,8 @@ RULES = {
     "live.lectures": Rule(lambda ids: "/lectures", SIGNED_IN),
     "live.new_lecture": Rule(lambda ids: "/lectures/new", HOSTS),
     "live.room": Rule(lambda ids: f"/lectures/{demo_lecture_id()}", SIGNED_IN),
+    # the studio is the lecturer's (and co-hosts'): everyone else in the audience is refused
+    "live.studio": Rule(
+        lambda ids: f"/lectures/{demo_lecture_id()}/studio", frozenset({"expert1"})
+    ),
 }

@@ -6,6 +6,7 @@ same database and Redis.
 from __future__ import annotations
 
 import re
+import subprocess
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -25,6 +26,7 @@ e2e_artifacts = e2e.e2e_artifacts
 e2e_redis_url = e2e.e2e_redis_url
 e2e_env = e2e.e2e_env
 live_url = e2e.live_url
+e2e_worker = e2e.e2e_worker
 browser = e2e.browser
 new_page = e2e.new_page
 shot = e2e.shot
@@ -211,3 +213,18 @@ def browser_session(base_url: str, username: str) -> requests.Session:
 
 def cookie_header(session: requests.Session) -> str:
     return "; ".join(f"{c.name}={c.value}" for c in session.cookies)
+
+
+@pytest.fixture(scope="session")
+def recorder_webm(tmp_path_factory: pytest.TempPathFactory) -> bytes:
+    """8 s of what MediaRecorder sends: VP8 + Opus WebM without duration or cues (``-live 1``)."""
+    path = tmp_path_factory.mktemp("webm") / "recorder.webm"
+    subprocess.run(
+        ["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", "testsrc2=size=640x360:rate=25",
+         "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000", "-t", "8",
+         "-c:v", "libvpx", "-deadline", "realtime", "-cpu-used", "8", "-b:v", "800k",
+         "-c:a", "libopus", "-f", "webm", "-live", "1", str(path)],
+        check=True,
+        timeout=120,
+    )  # fmt: skip
+    return path.read_bytes()

@@ -89,7 +89,31 @@ def _play(suffix: str):
     return build
 
 
+def _live(suffix: str):
+    def build() -> str:
+        from elearn.extensions import db
+        from media import live, service, transcode
+        from media.storage import get_storage
+        from tests.conftest import user
+
+        teacher = user("teacher1")
+        asset = live.start_live_asset(owner=teacher, unit_id=None, title="直播",
+                                      plan=transcode.LivePlan())  # fmt: skip
+        storage = get_storage()
+        storage.put(asset.master_key, b"#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=1\naudio/index.m3u8\n")
+        audio = next(r for r in asset.renditions if r["name"] == "audio")
+        storage.put(audio["playlist_key"], b"#EXTM3U\n#EXTINF:2.0,\nseg_00000.ts\n")
+        db.session.commit()
+        return f"/media/live/{service.playback_token(asset, teacher)}/{suffix}"
+
+    return build
+
+
 RULES = {
+    # live playlists: the signed token is the credential, as for VOD playback
+    "media.live_master": Rule(_in_app(_live("master.m3u8")), EVERYONE),
+    "media.live_variant": Rule(_in_app(_live("audio/index.m3u8")), EVERYONE),
+    "media.live_segment": Rule(_in_app(_live("audio/seg_00000.ts")), EVERYONE),
     "media.upload_page": Rule(lambda ids: "/media/upload", UPLOADERS),
     "media.local_part": Rule(_in_app(_part_url), EVERYONE, method="PUT"),
     "media.local_object": Rule(_in_app(_object_url), EVERYONE),

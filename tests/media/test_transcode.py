@@ -1,4 +1,4 @@
-"""The pure argv builders (exact flags), sniffing, planning, and ffmpeg's own defences."""
+"""The pure argv builders (ffmpeg-python; exact flags), sniffing, planning, ffmpeg's defences."""
 
 from __future__ import annotations
 
@@ -17,21 +17,36 @@ def _probe(width=1280, height=720, fps="25/1", duration=60.0, audio=True, stream
                  audio={"codec_type": "audio"} if audio else None)  # fmt: skip
 
 
+def _assert_untrusted_input_is_locked(argv: list[str], demuxer: str) -> None:
+    """One input, stdin, its demuxer forced and only the pipe protocol allowed, all before -i."""
+    assert argv[0] == "ffmpeg" and argv.count("-i") == 1
+    before_input = argv[: argv.index("-i")]
+    assert argv[argv.index("-i") + 1] == "pipe:0"
+    assert before_input[before_input.index("-f") + 1] == demuxer
+    assert before_input[before_input.index("-protocol_whitelist") + 1] == "pipe"
+    assert "-nostdin" in argv
+    if demuxer == "mov":
+        assert before_input[before_input.index("-enable_drefs") + 1] == "0"
+
+
 def test_ladder_argv_for_720p_source_is_exact():
     plan = plan_ladder(_probe(), "mov", Limits())
     assert [r.name for r in plan.rungs] == ["360p", "720p"]
     argv = build_ladder_argv(plan, "/out")
-    assert argv[:15] == [
-        "ffmpeg", "-hide_banner", "-nostdin", "-loglevel", "error", "-nostats",
-        "-progress", "pipe:1", "-protocol_whitelist", "pipe", "-f", "mov",
-        "-enable_drefs", "0", "-i",
+    _assert_untrusted_input_is_locked(argv, "mov")
+    assert argv[1:9] == [
+        "-f", "mov", "-enable_drefs", "0", "-protocol_whitelist", "pipe", "-i", "pipe:0",
     ]  # fmt: skip
-    assert argv[15] == "pipe:0"
+    assert argv[-7:] == [
+        "-hide_banner", "-nostdin", "-loglevel", "error", "-nostats", "-progress", "pipe:1",
+    ]  # fmt: skip
     joined = " ".join(argv)
     graph = argv[argv.index("-filter_complex") + 1]
     # decode once, one split feeding every rung, the poster and the thumbnail strip
-    assert graph.count("[0:v:0]") == 1 and "split=4[s0][s1][sp][st]" in graph
-    assert "[s0]scale=-2:360[v0]" in graph and "[s1]scale=-2:720[v1]" in graph
+    assert graph.count("[0:v:0]") == 1 and graph.count("split=4") == 1
+    assert graph.count("scale=-2:360[") == 1 and graph.count("scale=-2:720[") == 1
+    # ffmpeg-python escapes the comma for the filtergraph level
+    assert "trim=start=5" in graph and "scale=-2:min(720\\,ih)" in graph
     assert "tile=10x3" in graph and "fps=1/2" in graph
     # fixed GOP of 2 s at 25 fps, no scene-cut keyframes: segments align across rungs
     for flag, value in (("-g", "50"), ("-keyint_min", "50"), ("-sc_threshold", "0"),
@@ -43,7 +58,7 @@ def test_ladder_argv_for_720p_source_is_exact():
         "v:0,a:0,name:360p v:1,a:1,name:720p a:2,name:audio"
     )
     assert argv.count("libx264") == 1
-    assert "-sn" in argv and "-dn" in argv and "-map_metadata" in argv
+    assert argv.count("-sn") == argv.count("-dn") == 3 and "-map_metadata" in argv  # every output
     assert argv.count("-map") == 7  # 2 video + 2 audio + audio-only + poster + thumbs
     assert "0:s" not in joined and "0:d" not in joined
     assert "/out/%v/index.m3u8" in argv and "/out/poster.jpg" in argv
@@ -71,7 +86,8 @@ def test_audio_only_ladder():
     assert "-filter_complex" not in argv and "libx264" not in argv
     assert argv[argv.index("-var_stream_map") + 1] == "a:0,name:audio"
     assert argv[argv.index("-b:a:0") + 1] == "64000"
-    assert argv[argv.index("-f") + 1] == "mp3"
+    _assert_untrusted_input_is_locked(argv, "mp3")
+    assert argv[argv.index("-hls_time") + 1] == "2" and "-sn" in argv and "-dn" in argv
 
 
 def test_silent_video_has_no_audio_rungs():
@@ -79,7 +95,7 @@ def test_silent_video_has_no_audio_rungs():
     argv = build_ladder_argv(plan, "/o")
     assert argv[argv.index("-var_stream_map") + 1] == "v:0,name:360p v:1,name:720p"
     assert "0:a:0" not in argv and "-c:a" not in argv
-    assert argv[argv.index("-f") + 1] == "matroska"
+    _assert_untrusted_input_is_locked(argv, "matroska")
 
 
 def test_phone_video_rotated_a_quarter_turn_counts_as_portrait():
@@ -93,11 +109,22 @@ def test_phone_video_rotated_a_quarter_turn_counts_as_portrait():
 
 def test_image_argv_strips_metadata_and_caps_size():
     argv = build_image_argv("png_pipe", "/o/image.png", 2048)
-    assert argv[argv.index("-f") + 1] == "png_pipe"
-    assert argv[argv.index("-protocol_whitelist") + 1] == "pipe"
-    assert "pipe:0" in argv and argv[argv.index("-map_metadata") + 1] == "-1"
-    assert "min(iw,2048)" in argv[argv.index("-vf") + 1]
+    _assert_untrusted_input_is_locked(argv, "png_pipe")
+    assert argv[argv.index("-map_metadata") + 1] == "-1"
+    graph = argv[argv.index("-filter_complex") + 1]
+    assert graph.startswith("[0:v:0]scale=") and "min(iw\\,2048)" in graph
+    assert "force_original_aspect_ratio=decrease" in graph
     assert argv[argv.index("-frames:v") + 1] == "1"
+    assert {"-an", "-sn", "-dn", "-y"} <= set(argv) and argv[-2:] == ["-nostats", "-y"]
+
+
+def test_measure_argv_copies_packets_of_the_first_audio_and_video_only():
+    argv = transcode.build_measure_argv("mp3", 3600)
+    _assert_untrusted_input_is_locked(argv, "mp3")
+    maps = [argv[i + 1] for i, arg in enumerate(argv) if arg == "-map"]
+    assert maps == ["0:a:0?", "0:v:0?"]
+    assert argv[argv.index("-c") + 1] == "copy" and argv[argv.index("-t") + 1] == "3601"
+    assert argv[argv.index("-progress") + 1] == "pipe:1"
 
 
 @pytest.mark.parametrize(
@@ -217,3 +244,16 @@ def test_sniff_file_refuses_empty(tmp_path):
     with pytest.raises(MediaRejected) as refused:
         sniff_file(empty)
     assert refused.value.code == "empty_file"
+
+
+def test_demo_clip_argv_reads_only_generated_sources_and_draws_the_title_verbatim():
+    argv = transcode.build_demo_clip_argv("/o/demo.mp4", title="远离毒品: 100%", seconds=7)
+    inputs = [argv[i + 1] for i, arg in enumerate(argv) if arg == "-i"]
+    assert [argv[argv.index(i) - 2] for i in inputs] == ["lavfi", "lavfi"]
+    assert inputs[0].startswith("color=") and inputs[1].startswith("sine=")
+    graph = argv[argv.index("-filter_complex") + 1]
+    # the title is text, not an expansion, and its ':' is escaped for the option parser
+    assert "expansion=none" in graph and "text=远离毒品\\\\: 100%" in graph
+    assert "noise=" in graph and argv[argv.index("-t") + 1] == "7" and argv[-1] == "-y"
+    plain = transcode.build_demo_clip_argv("/o/demo.mp4", title="x", seconds=7, text=False)
+    assert "drawtext" not in plain[plain.index("-filter_complex") + 1]

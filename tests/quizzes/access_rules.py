@@ -181,3 +181,60 @@ RULES.update(
         ),
     }
 )
+
+
+def survey_token(ids: dict) -> str:
+    """student1's session of an anonymous county survey (its quiz rolled back after each request)."""
+    from elearn.models import Unit
+    from quizzes.service import campaigns, surveys
+
+    county = db.session.scalar(select(Unit).where(Unit.code == "C01"))
+    admin = db.session.scalar(select(User).where(User.username == "county_admin"))
+    campaign = campaigns.create_campaign(
+        actor=admin,
+        sender=county,
+        title="满意度调查",
+        kind="survey",
+        items=campaigns.template_items(actor=admin, sender=county, template="satisfaction"),
+        unit_targets=[],
+        grade_levels=[5],
+        roles=["student"],
+        opens_at=None,
+        closes_at=None,
+        anonymous=True,
+    )
+    student = db.session.get(User, ids["student1"])
+    token = surveys.start_survey(actor=student, quiz=campaign.quiz).token
+    db.session.commit()
+    return token
+
+
+def survey_answer_url(ids: dict) -> str:
+    from quizzes.service import surveys
+
+    token = survey_token(ids)
+    session = surveys.load_survey(actor=db.session.get(User, ids["student1"]), token=token)
+    return f"/api/v1/survey-sessions/{token}/answers/{session.slots[0][0]}"
+
+
+RULES.update(
+    {
+        "quizzes.survey_page": Rule(lambda ids: f"/quizzes/surveys/{survey_token(ids)}", STUDENT),
+        "quizzes_api.survey_session": Rule(
+            lambda ids: f"/api/v1/survey-sessions/{survey_token(ids)}", STUDENT
+        ),
+        "quizzes_api.survey_save_answer": Rule(
+            survey_answer_url,
+            STUDENT,
+            method="PUT",
+            json=True,
+            data=lambda ids: {"answer": None, "seq": 1},
+        ),
+        "quizzes_api.survey_submit": Rule(
+            lambda ids: f"/api/v1/survey-sessions/{survey_token(ids)}/submit",
+            STUDENT,
+            method="POST",
+            json=True,
+        ),
+    }
+)

@@ -150,6 +150,7 @@
     if (payload.poll) showPoll(payload.poll);
     var toggle = document.getElementById("chat-enabled");
     if (toggle) toggle.checked = payload.settings.chat_enabled;
+    root.dispatchEvent(new CustomEvent("live:joined", { detail: payload }));
   });
   socket.on("chat", function (m) { upsert("chat", m); });
   socket.on("question", function (m) { upsert("questions", m); });
@@ -160,7 +161,10 @@
     var node = document.getElementById("msg-" + d.id);
     if (node) node.querySelector(".live-text").textContent = T.deleted;
   });
-  socket.on("settings", function (s) { setStatus(s.status); });
+  socket.on("settings", function (s) {
+    setStatus(s.status);
+    root.dispatchEvent(new CustomEvent("live:settings", { detail: s }));
+  });
   socket.on("error", function (e) { showError(e.message); });
   socket.on("kicked", function (e) { showError(e.message); socket.io.opts.reconnection = false; });
 
@@ -208,11 +212,15 @@
   if (slow) slow.addEventListener("change", function () {
     send("moderate", { action: "slow_mode", seconds: Number(slow.value) });
   });
+  // the video scripts (studio.js, viewer.js) share this socket and its join queue
+  window.liveRoom = { socket: socket, send: send, root: root, isHost: isHost, showError: showError };
   if (isHost) {
     setInterval(function () {
       send("room", {}, function (reply) {
         if (reply && reply.ok) {
           document.getElementById("watching").textContent = String(reply.watching.people);
+          var screens = document.getElementById("watching-screens");
+          if (screens) screens.textContent = String(reply.watching.screens);
         }
       });
     }, 5000);

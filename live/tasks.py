@@ -1,0 +1,39 @@
+"""Celery tasks of live lectures: ids in, idempotent, safe to retry."""
+
+from __future__ import annotations
+
+import logging
+
+from celery import shared_task
+
+from elearn.extensions import db, socketio
+from live.models import Lecture
+from live.service import broadcast
+from live.summaries import NAMESPACE, room_of
+
+log = logging.getLogger(__name__)
+
+RETRY_SECONDS = 5
+
+
+@shared_task(name="live.publish_recording", bind=True, acks_late=True, ignore_result=True,
+             max_retries=40)  # fmt: skip
+def publish_recording(self, lecture_id: int) -> str:  # type: ignore[no-untyped-def]
+    """Make an ended lecture's stream a ready recording and a lesson in the library (media queue)."""
+    lecture = db.session.get(Lecture, lecture_id, with_for_update=True)
+    if lecture is None:
+        return "missing"
+    result = broadcast.publish_recording(lecture)
+    lesson_id = lecture.recording_lesson_id
+    db.session.commit()
+    if result == "waiting":
+        raise self.retry(countdown=RETRY_SECONDS)
+    if result == "published":
+        socketio.emit(
+            "recording",
+            {"lesson_id": lesson_id, "url": f"/lessons/{lesson_id}"},
+            to=room_of(lecture_id),
+            namespace=NAMESPACE,
+        )
+    log.info("recording of lecture %s: %s", lecture_id, result)
+    return result

@@ -1,0 +1,371 @@
+"""Anonymous surveys: no database row ever links a response, or its answers, to a person.
+
+* While someone answers, the session (who, which questions, the answers so far) lives only in
+  the survey store (Redis), keyed by a random token and expiring with the survey's window.
+* On submit the session is claimed (deleted) and a participation row records *that* the person
+  took part (for the "not yet taken" list and the rates); what they said goes to the release pool.
+* The pool reaches the database in shuffled batches of at least ``MIN_GROUP`` responses of one
+  school, each dated to the day, with a random id, and no user, attempt or time of day; once the
+  survey closes, what is left is released with the county instead of the school. So neither a
+  row's order, its transaction (``xmin``) nor its date lines up with one participation row.
+"""
+
+from __future__ import annotations
+
+import random
+import secrets
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from flask import current_app
+from flask_babel import gettext as _
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from elearn.extensions import db
+from elearn.models import Unit, User
+from elearn.service.errors import NotFound, ServiceError
+from quizzes import richtext
+from quizzes.access import in_audience
+from quizzes.models import Quiz, QuizMode, SurveyParticipation, SurveyResponse
+from quizzes.qtypes import get_type
+from quizzes.service.quizzes import AUDIENCE_ROLES, draw_questions
+from quizzes.survey_store import survey_store
+
+#: responses reach the database in batches of at least this many (one school, shuffled)
+MIN_GROUP = 5
+
+
+def _grace() -> timedelta:
+    return timedelta(seconds=int(current_app.config.get("QUIZ_SUBMIT_GRACE_SECONDS", 30)))
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    if value is not None and value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value
+
+
+@dataclass
+class SurveySession:
+    """An anonymous survey being answered (held in the survey store, never in the database)."""
+
+    token: str
+    quiz: Quiz
+    user_id: int
+    school_id: int | None
+    seed: int
+    started_at: datetime
+    deadline_at: datetime | None
+    #: [question id, version id, mark] in the order served
+    slots: list[list[Any]]
+    answers: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+def _owner(quiz_id: int, user_id: int) -> str:
+    return f"{quiz_id}:{user_id}"
+
+
+def _school_of(actor: User) -> int | None:
+    unit = next((a.unit for a in actor.roles if a.role in AUDIENCE_ROLES), None)
+    return unit.ancestor_ids[2] if unit is not None and len(unit.ancestor_ids) > 2 else None
+
+
+def has_taken(quiz: Quiz, user: User) -> bool:
+    return (
+        db.session.scalar(
+            select(SurveyParticipation.user_id).where(
+                SurveyParticipation.quiz_id == quiz.id, SurveyParticipation.user_id == user.id
+            )
+        )
+        is not None
+    )
+
+
+def in_progress_token(quiz: Quiz, user: User) -> str | None:
+    """The token of the user's unfinished session of this survey, if any."""
+    return survey_store().token_of(_owner(quiz.id, user.id))
+
+
+def _session(token: str, quiz: Quiz, meta: dict[str, Any], answers: dict[str, Any]):
+    return SurveySession(
+        token=token,
+        quiz=quiz,
+        user_id=int(meta["user_id"]),
+        school_id=meta.get("school_id"),
+        seed=int(meta["seed"]),
+        started_at=datetime.fromisoformat(meta["started_at"]),
+        deadline_at=datetime.fromisoformat(meta["deadline"]) if meta.get("deadline") else None,
+        slots=meta["slots"],
+        answers=answers,
+    )
+
+
+def start_survey(*, actor: User, quiz: Quiz, now: datetime | None = None) -> SurveySession:
+    """Start (or resume) the actor's anonymous survey session; nothing is written to the database."""
+    now = now or datetime.now(UTC)
+    if not quiz.is_published or not quiz.is_anonymous or not in_audience(actor, quiz):
+        raise NotFound(_("This quiz does not exist, or is not open to you."))
+    store = survey_store()
+    token = store.token_of(_owner(quiz.id, actor.id))
+    if token is not None:
+        found = store.load(token)
+        if found is not None:
+            return _session(token, quiz, *found)
+    if has_taken(quiz, actor):
+        raise ServiceError(_("You have already taken this survey."), status=409)
+    opens_at, closes_at = _aware(quiz.opens_at), _aware(quiz.closes_at)
+    if opens_at and now < opens_at:
+        raise ServiceError(_("This quiz has not opened yet."), status=409)
+    if closes_at and now >= closes_at:
+        raise ServiceError(_("This quiz has closed."), status=409)
+    deadlines = [d for d in (closes_at,) if d]
+    if quiz.time_limit_seconds:
+        deadlines.append(now + timedelta(seconds=quiz.time_limit_seconds))
+    deadline = min(deadlines) if deadlines else None
+    seed = secrets.randbelow(2**31)
+    rng = random.Random(seed)
+    drawn = draw_questions(quiz, rng)
+    if not drawn:
+        raise ServiceError(_("This quiz has no questions yet."), status=409)
+    if quiz.shuffle_questions and quiz.mode == QuizMode.SELF_PACED:
+        rng.shuffle(drawn)
+    meta = {
+        "quiz_id": quiz.id,
+        "user_id": actor.id,
+        "school_id": _school_of(actor),
+        "seed": seed,
+        "started_at": now.isoformat(),
+        "deadline": deadline.isoformat() if deadline else None,
+        "slots": [[q.id, q.current_version_id, mark] for q, mark in drawn],
+    }
+    # the session ends with the survey's window (or the attempt's time limit), plus the grace
+    if deadline is not None:
+        ttl = int((deadline - now + _grace()).total_seconds()) + 60
+    else:
+        ttl = int(current_app.config.get("QUIZ_ABANDON_HOURS", 24)) * 3600
+    token = store.create(secrets.token_urlsafe(24), _owner(quiz.id, actor.id), meta, ttl)
+    loaded = store.load(token)
+    if loaded is None:  # pragma: no cover - expired between two calls
+        raise ServiceError(_("This quiz has closed."), status=409)
+    return _session(token, quiz, *loaded)
+
+
+def load_survey(*, actor: User, token: str) -> SurveySession:
+    """The actor's own session; anyone else's (or an expired one) is a 404."""
+    found = survey_store().load(token)
+    if found is None or int(found[0]["user_id"]) != actor.id:
+        raise NotFound(_("This page does not exist, or is not within your scope."))
+    quiz = db.session.get(Quiz, int(found[0]["quiz_id"]))
+    if quiz is None:
+        raise NotFound(_("This page does not exist, or is not within your scope."))
+    return _session(token, quiz, *found)
+
+
+def _versions(session: SurveySession) -> dict[int, Any]:
+    from quizzes.models import QuestionVersion
+
+    ids = [int(slot[1]) for slot in session.slots]
+    return {
+        v.id: v
+        for v in db.session.scalars(select(QuestionVersion).where(QuestionVersion.id.in_(ids)))
+    }
+
+
+def survey_view(session: SurveySession, *, now: datetime | None = None) -> dict[str, Any]:
+    """The same shape as an attempt's view (the attempt page renders both); no answers, no grading."""
+    now = now or datetime.now(UTC)
+    quiz = session.quiz
+    versions = _versions(session)
+    questions = []
+    for position, (question_id, version_id, mark) in enumerate(session.slots, start=1):
+        version = versions[int(version_id)]
+        rng = (
+            random.Random(f"{session.seed}:{question_id}")
+            if quiz.shuffle_options and quiz.mode == QuizMode.SELF_PACED
+            else None
+        )
+        view = {
+            "id": question_id,
+            "position": position,
+            "type": version.type,
+            "stem": richtext.clean(version.stem),
+            "mark": mark,
+        }
+        view.update(get_type(version.type).public_view(version.data, rng))
+        questions.append(view)
+    deadline = session.deadline_at
+    return {
+        "attempt_id": session.token,
+        "anonymous": True,
+        "quiz_id": quiz.id,
+        "title": quiz.title,
+        "state": "in_progress",
+        "started_at": session.started_at.isoformat(),
+        "deadline": deadline.isoformat() if deadline else None,
+        "server_now": now.isoformat(),
+        "seconds_left": max(0, int((deadline - now).total_seconds())) if deadline else None,
+        "one_per_page": quiz.one_per_page,
+        "questions": questions,
+        "answers": session.answers,
+    }
+
+
+def save_survey_answer(
+    *,
+    actor: User,
+    token: str,
+    question_id: int,
+    answer: Any,
+    seq: Any,
+    now: datetime | None = None,
+) -> int:
+    """Keep one answer in the session if its sequence number is newer; returns the seq."""
+    now = now or datetime.now(UTC)
+    session = load_survey(actor=actor, token=token)
+    if session.deadline_at is not None and now > session.deadline_at + _grace():
+        raise ServiceError(_("Time is up: answers can no longer be saved."), status=409)
+    if isinstance(seq, bool) or not isinstance(seq, int) or seq < 1 or seq > 2**31 - 1:
+        raise ServiceError(_("seq must be a positive whole number."), field="seq")
+    slot = next((s for s in session.slots if int(s[0]) == question_id), None)
+    if slot is None:
+        raise NotFound(_("This question is not part of the attempt."))
+    version = _versions(session)[int(slot[1])]
+    if not get_type(version.type).accepts(version.data, answer):
+        raise ServiceError(_("This answer does not fit the question."), field="answer")
+    saved = survey_store().save(token, question_id, answer, seq)
+    if saved < 0:
+        raise ServiceError(_("This attempt has been submitted; it can't be changed."), status=409)
+    if saved == 0:
+        raise ServiceError(
+            _(
+                "A newer answer to this question is already saved (from another tab or a repeated click)."
+            ),
+            status=409,
+        )
+    return seq
+
+
+@dataclass
+class PendingResponse:
+    """A submitted response on its way to the release pool (deposited after the commit)."""
+
+    quiz_id: int
+    school_id: int | None
+    answers: dict[str, Any]
+    submitted_on: date
+
+
+def submit_survey(*, actor: User, token: str, now: datetime | None = None) -> PendingResponse:
+    """Claim the session, record that the actor took part; the answers wait for ``deposit``."""
+    now = now or datetime.now(UTC)
+    session = load_survey(actor=actor, token=token)
+    claimed = survey_store().claim(token)
+    if claimed is None:  # a parallel submit got there first
+        raise ServiceError(_("This attempt has already been submitted."), status=409)
+    meta, answers = claimed
+    by_question = {int(s[0]): int(s[1]) for s in meta["slots"]}
+    try:
+        with db.session.begin_nested():
+            db.session.add(SurveyParticipation(quiz_id=session.quiz.id, user_id=actor.id))
+            db.session.flush()
+    except IntegrityError:
+        raise ServiceError(_("You have already taken this survey."), status=409) from None
+    # keyed by question version: the rates need the version's options and grading
+    return PendingResponse(
+        quiz_id=session.quiz.id,
+        school_id=meta.get("school_id"),
+        answers={
+            str(by_question[int(q)]): saved["answer"]
+            for q, saved in answers.items()
+            if int(q) in by_question and saved.get("answer") is not None
+        },
+        submitted_on=now.date(),
+    )
+
+
+def _pool(quiz_id: int, unit_id: int | None) -> str:
+    return f"{quiz_id}:{unit_id or 0}"
+
+
+def deposit(pending: PendingResponse) -> int:
+    """After the participation's commit: pool the response, release the school's batch when full.
+
+    Returns how many responses reached the database (0 while the batch is filling).
+    """
+    store = survey_store()
+    pool = _pool(pending.quiz_id, pending.school_id)
+    size = store.pool_add(
+        pool,
+        {
+            "quiz_id": pending.quiz_id,
+            "unit_id": pending.school_id,
+            "answers": pending.answers,
+            "on": pending.submitted_on.isoformat(),
+        },
+    )
+    if size < MIN_GROUP:
+        return 0
+    return _release(store.pool_take(pool))
+
+
+def _release(responses: list[dict[str, Any]], unit_id: Any = False) -> int:
+    """Write a batch in a random order, in one transaction of its own.
+
+    This commits (unlike other services): the batch was taken out of the pool, and goes back
+    into it if the write fails, so the write must be settled here.
+    """
+    if not responses:
+        return 0
+    random.SystemRandom().shuffle(responses)
+    try:
+        for item in responses:
+            db.session.add(
+                SurveyResponse(
+                    quiz_id=item["quiz_id"],
+                    unit_id=item["unit_id"] if unit_id is False else unit_id,
+                    answers=item["answers"],
+                    submitted_on=date.fromisoformat(item["on"]),
+                )
+            )
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        store = survey_store()
+        for item in responses:  # back into the pool: nothing submitted is lost
+            store.pool_add(_pool(item["quiz_id"], item["unit_id"]), item)
+        raise
+    return len(responses)
+
+
+def pending_count(quiz: Quiz) -> int:
+    """Responses submitted but not yet released (their batch is still filling)."""
+    store = survey_store()
+    return sum(store.pool_size(p) for p in store.pools() if p.split(":")[0] == str(quiz.id))
+
+
+def release_closed(*, now: datetime | None = None) -> int:
+    """Release what is left in the pools of closed surveys, dated and placed by county only."""
+    now = now or datetime.now(UTC)
+    store = survey_store()
+    by_quiz: dict[int, list[str]] = {}
+    for pool in store.pools():
+        by_quiz.setdefault(int(pool.split(":")[0]), []).append(pool)
+    released = 0
+    for quiz_id, pools in by_quiz.items():
+        quiz = db.session.get(Quiz, quiz_id)
+        closes_at = _aware(quiz.closes_at) if quiz else None
+        if quiz is not None and (closes_at is None or closes_at + _grace() > now):
+            continue
+        leftovers = [item for pool in pools for item in store.pool_take(pool)]
+        if quiz is None:
+            continue
+        by_county: dict[int | None, list[dict[str, Any]]] = {}
+        for item in leftovers:
+            school = db.session.get(Unit, item["unit_id"]) if item["unit_id"] else None
+            county = school.ancestor_ids[1] if school and len(school.ancestor_ids) > 1 else None
+            by_county.setdefault(county, []).append(item)
+        for county, items in by_county.items():
+            released += _release(items, unit_id=county)
+    return released
