@@ -22,4 +22,9 @@ def init_app(app: Flask) -> None:
             "task": "media.requeue_stale",
             "schedule": 60.0,
         }
+        # uploads nobody finished: abort them, fail their assets, leave no parts behind
+        celery.conf.beat_schedule["media.abandon_uploads"] = {
+            "task": "media.abandon_uploads",
+            "schedule": 3600.0,
+        }
     from media import tasks  # noqa: F401 - registers the Celery tasks

@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import queue
+import re
 import shutil
 import tempfile
 import threading
@@ -46,6 +47,11 @@ QUEUE_CHUNKS = 30
 #: an ingest nobody feeds for this long ends (the lecturer's tab closed without ending)
 IDLE_SECONDS = 45.0
 POLL_SECONDS = 0.25
+#: how long the storage URL a segment request is redirected to stays valid
+SEGMENT_URL_SECONDS = 120
+SEGMENT_RE = re.compile(r"seg_\d{5,8}\.ts")
+RENDITION_RE = re.compile(r"[0-9a-z]{1,16}")
+ASSET_ID_RE = re.compile(r"[0-9a-f]{32}")
 
 
 def live_prefix(asset: Asset) -> str:
@@ -135,19 +141,38 @@ def windowed_playlist(text: str, *, sign: Callable[[str], str], window: int = LI
 
 
 def live_variant_playlist(asset: Asset, name: str, storage: Storage) -> str | None:
-    """One rendition's playlist for a player, segment URIs signed; None before it exists."""
+    """One rendition's playlist for a player; None before it exists.
+
+    Segment URIs stay relative: they resolve under the same signed app URL
+    (``/media/live/<token>/<name>/<segment>``), which redirects to a storage URL signed for a
+    minute or two. A live player re-reads the playlist every segment and insists that a segment
+    keeps its URI, so the URIs in the playlist can't carry a fresh signature each time.
+    """
     rendition = next((r for r in asset.renditions if r.get("name") == name), None)
     if rendition is None:
         return None
     key = rendition["playlist_key"]
-    base = key.rsplit("/", 1)[0] + "/"
-    expires = timedelta(minutes=int(setting("MEDIA_PLAYBACK_MINUTES")))
     if storage.stat(key) is None:
         return None
     text = storage.get(key).decode("utf-8", "replace")
-    return windowed_playlist(
-        text, sign=lambda segment: storage.presigned_get(base + segment, expires)
-    )
+    return windowed_playlist(text, sign=lambda segment: segment)
+
+
+def segment_key(asset_id: str, name: str, segment: str) -> str | None:
+    """Where a live segment of an asset lives, for names ffmpeg writes only (pure)."""
+    if not SEGMENT_RE.fullmatch(segment) or not RENDITION_RE.fullmatch(name):
+        return None
+    if not ASSET_ID_RE.fullmatch(asset_id):
+        return None
+    return f"assets/{asset_id}/live/{name}/{segment}"
+
+
+def segment_url(asset_id: str, name: str, segment: str, storage: Storage) -> str | None:
+    """A storage URL for one live segment, signed for ``SEGMENT_URL_SECONDS``."""
+    key = segment_key(asset_id, name, segment)
+    if key is None:
+        return None
+    return storage.presigned_get(key, timedelta(seconds=SEGMENT_URL_SECONDS))
 
 
 def is_playable(asset: Asset, storage: Storage) -> bool:

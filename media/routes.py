@@ -6,7 +6,16 @@ resolves the playlists' relative URIs under it; every segment URI is re-signed o
 
 from __future__ import annotations
 
-from flask import Blueprint, Flask, abort, jsonify, render_template, request, send_file
+from flask import (
+    Blueprint,
+    Flask,
+    abort,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    send_file,
+)
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
@@ -212,3 +221,23 @@ def live_variant(token: str, name: str):
         return _live_playlist(live.live_variant_playlist(asset, name, get_storage()))
     except StorageError:
         abort(503)
+
+
+@bp.route("/live/<token>/<name>/<segment>")
+@limiter.exempt
+def live_segment(token: str, name: str, segment: str):
+    """A live segment: the token is checked, then a redirect to a briefly signed storage URL."""
+    from media import live
+
+    payload = service.read_playback_token(token)
+    if payload is None:
+        abort(403)
+    try:
+        url = live.segment_url(str(payload["a"]), name, segment, get_storage())
+    except StorageError:
+        abort(503)
+    if url is None:
+        abort(404)
+    response = redirect(url, code=302)
+    response.headers["Cache-Control"] = "private, max-age=60"
+    return response

@@ -16,6 +16,8 @@ DEFAULTS: dict[str, Any] = {
     "MEDIA_UPLOAD_LIMIT_ADMIN": 2048 * MB,
     "MEDIA_PART_SIZE": 8 * MB,
     "MEDIA_UPLOAD_URL_MINUTES": 60,
+    # an upload that received no part for this long is aborted and its asset marked failed
+    "MEDIA_UPLOAD_ABANDON_HOURS": 24,
     "MEDIA_PLAYBACK_MINUTES": 15,
     "MEDIA_RENEW_GRACE_MINUTES": 360,
     "MEDIA_MAX_ATTEMPTS": 3,

@@ -13,7 +13,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import IO, Any
 
@@ -40,6 +40,17 @@ class UploadedPart:
     number: int
     size: int
     etag: str
+    #: when the part arrived (None if the backend doesn't say)
+    modified: datetime | None = None
+
+
+@dataclass(frozen=True)
+class OpenUpload:
+    """A multipart upload started and neither completed nor aborted."""
+
+    key: str | None
+    upload_id: str
+    started: datetime | None
 
 
 class Storage:
@@ -95,6 +106,10 @@ class Storage:
         raise NotImplementedError
 
     def abort_multipart(self, key: str, upload_id: str) -> None:
+        raise NotImplementedError
+
+    def open_uploads(self, prefix: str) -> list[OpenUpload]:
+        """Multipart uploads still open under ``prefix`` (the local backend can't tell keys)."""
         raise NotImplementedError
 
     def check(self) -> str | None:
@@ -244,7 +259,12 @@ class MinioStorage(Storage):
             )
             for part in result.parts:
                 parts.append(
-                    UploadedPart(number=part.part_number, size=int(part.size), etag=part.etag)
+                    UploadedPart(
+                        number=part.part_number,
+                        size=int(part.size),
+                        etag=part.etag,
+                        modified=part.last_modified,
+                    )
                 )
             if not result.is_truncated:
                 break
@@ -271,6 +291,28 @@ class MinioStorage(Storage):
 
     def abort_multipart(self, key: str, upload_id: str) -> None:
         self._call(self.client._abort_multipart_upload, self.bucket, key, upload_id)
+
+    def open_uploads(self, prefix: str) -> list[OpenUpload]:
+        uploads: list[OpenUpload] = []
+        key_marker: str | None = None
+        id_marker: str | None = None
+        while True:
+            result = self._call(
+                self.client._list_multipart_uploads,
+                self.bucket,
+                prefix=prefix,
+                key_marker=key_marker,
+                upload_id_marker=id_marker,
+            )
+            for upload in result.uploads:
+                if upload.upload_id:
+                    uploads.append(
+                        OpenUpload(upload.object_name, upload.upload_id, upload.initiated_time)
+                    )
+            if not result.is_truncated or not result.uploads:
+                break
+            key_marker, id_marker = result.uploads[-1].object_name, result.uploads[-1].upload_id
+        return uploads
 
     def check(self) -> str | None:
         try:
@@ -409,7 +451,8 @@ class LocalStorage(Storage):
                     raise StorageError("part too large")
                 handle.write(chunk)
         os.replace(partial, target)
-        return UploadedPart(number=number, size=written, etag=f"{number}-{written}")
+        return UploadedPart(number=number, size=written, etag=f"{number}-{written}",
+                            modified=datetime.now(UTC))  # fmt: skip
 
     def list_parts(self, key: str, upload_id: str) -> list[UploadedPart]:
         directory = self._upload_dir(upload_id)
@@ -418,9 +461,16 @@ class LocalStorage(Storage):
         parts = []
         for path in sorted(directory.iterdir()):
             if path.name.isdigit():
-                size = path.stat().st_size
+                stat = path.stat()
                 number = int(path.name)
-                parts.append(UploadedPart(number=number, size=size, etag=f"{number}-{size}"))
+                parts.append(
+                    UploadedPart(
+                        number=number,
+                        size=stat.st_size,
+                        etag=f"{number}-{stat.st_size}",
+                        modified=datetime.fromtimestamp(stat.st_mtime, UTC),
+                    )
+                )
         return parts
 
     def complete_multipart(self, key: str, upload_id: str) -> ObjectInfo:
@@ -441,6 +491,24 @@ class LocalStorage(Storage):
 
     def abort_multipart(self, key: str, upload_id: str) -> None:
         shutil.rmtree(self._upload_dir(upload_id), ignore_errors=True)
+
+    def open_uploads(self, prefix: str) -> list[OpenUpload]:
+        """Every upload folder (with partial parts too); started = its last change."""
+        root = self.root / "multipart"
+        if not root.is_dir():
+            return []
+        uploads = []
+        for directory in root.iterdir():
+            if not directory.name.isalnum():
+                continue
+            try:
+                changed = max(
+                    [directory.stat().st_mtime] + [p.stat().st_mtime for p in directory.iterdir()]
+                )
+            except (FileNotFoundError, NotADirectoryError):
+                continue  # completed or aborted meanwhile
+            uploads.append(OpenUpload(None, directory.name, datetime.fromtimestamp(changed, UTC)))
+        return uploads
 
     def check(self) -> str | None:
         if not os.access(self.root, os.W_OK):

@@ -11,7 +11,7 @@ import uuid
 from celery import shared_task
 
 from elearn.extensions import db
-from media import pipeline, transcode
+from media import pipeline, service, transcode
 from media.containers import MediaRejected
 from media.models import Asset
 from media.settings import setting
@@ -75,3 +75,26 @@ def requeue_stale() -> int:
     for asset_id in ids:
         process_asset.delay(asset_id)
     return len(ids)
+
+
+@shared_task(name="media.abandon_uploads", ignore_result=True)
+def abandon_uploads() -> int:
+    """Abort uploads nobody finished within MEDIA_UPLOAD_ABANDON_HOURS (assets end failed)."""
+    storage = get_storage()
+    abandoned = 0
+    stale = service.stale_upload_ids()
+    db.session.commit()
+    for asset_id in stale:  # each in its own short transaction (a row lock)
+        try:
+            abandoned += int(service.abandon_if_stale(asset_id, storage=storage))
+            db.session.commit()
+        except StorageError as error:
+            db.session.rollback()
+            log.warning("media: could not abandon upload %s: %s", asset_id, error)
+    try:
+        orphans = service.abort_orphan_uploads(storage=storage)
+    except StorageError as error:
+        log.warning("media: could not list open uploads: %s", error)
+        orphans = 0
+    db.session.commit()
+    return abandoned + orphans

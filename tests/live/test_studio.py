@@ -73,9 +73,11 @@ def test_host_stream_becomes_live_hls_and_a_recording(
     assert playlist.status_code == 200 and "no-store" in playlist.headers["Cache-Control"]
     assert "#EXT-X-ENDLIST" not in playlist.text
     segments = [line for line in playlist.text.splitlines() if line and not line.startswith("#")]
-    assert segments and all("seg_" not in line or "/media/" in line for line in segments)
-    segment = _get(segments[-1], live_url)
+    assert segments and all(line.startswith("seg_") for line in segments)  # stable URIs
+    segment = _get(variant_url.replace("index.m3u8", segments[-1]), live_url)
     assert segment.status_code == 200 and segment.content[:1] == b"\x47"  # MPEG-TS sync byte
+    assert segment.history and segment.history[0].status_code == 302  # to a signed storage URL
+    assert _get(variant_url.replace("index.m3u8", "..%2Fsecret.ts"), live_url).status_code == 404
     audio = _get(urls["audio_url"], live_url)
     assert audio.status_code == 200 and "#EXTINF" in audio.text
     # a forged or foreign token plays nothing

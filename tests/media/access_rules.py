@@ -113,6 +113,7 @@ RULES = {
     # live playlists: the signed token is the credential, as for VOD playback
     "media.live_master": Rule(_in_app(_live("master.m3u8")), EVERYONE),
     "media.live_variant": Rule(_in_app(_live("audio/index.m3u8")), EVERYONE),
+    "media.live_segment": Rule(_in_app(_live("audio/seg_00000.ts")), EVERYONE),
     "media.upload_page": Rule(lambda ids: "/media/upload", UPLOADERS),
     "media.local_part": Rule(_in_app(_part_url), EVERYONE, method="PUT"),
     "media.local_object": Rule(_in_app(_object_url), EVERYONE),

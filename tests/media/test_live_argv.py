@@ -79,3 +79,14 @@ def test_vod_playlist_is_typed_and_ended_once():
     assert "#EXT-X-PLAYLIST-TYPE:VOD" in text and "EVENT" not in text
     assert text.count("#EXT-X-ENDLIST") == 1
     assert vod_playlist(text).count("#EXT-X-ENDLIST") == 1
+
+
+def test_segment_keys_only_for_names_ffmpeg_writes():
+    from media.live import segment_key
+
+    asset = "0123456789abcdef0123456789abcdef"
+    assert segment_key(asset, "480p", "seg_00012.ts") == f"assets/{asset}/live/480p/seg_00012.ts"
+    for name, segment in [("480p", "../x.ts"), ("../v1", "seg_00001.ts"), ("480p", "seg_1.m3u8"),
+                          ("480p", "seg_00001.ts/x"), ("A B", "seg_00001.ts")]:  # fmt: skip
+        assert segment_key(asset, name, segment) is None
+    assert segment_key("../../etc", "480p", "seg_00001.ts") is None

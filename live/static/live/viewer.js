@@ -20,6 +20,7 @@
   var stalls = 0;
   var videoBandwidth = 0;
   var status = null;
+  var errors = [];
 
   function showMode(which, reason) {
     mode = which;
@@ -77,6 +78,8 @@
         if (slow >= 3) fallback("bandwidth");
       });
       hls.on(Hls.Events.ERROR, function (event, data) {
+        errors.push((data.fatal ? "fatal:" : "") + data.details + ":" + (data.reason || (data.error && data.error.message) || ""));
+        if (errors.length > 20) errors.shift();
         if (data.details === Hls.ErrorDetails.BUFFER_STALLED_ERROR && mode === "video") {
           if (++stalls >= 3) fallback("stalls");
           return;
@@ -139,5 +142,6 @@
     get mode() { return mode; },
     get hls() { return hls; },
     fallback: fallback,
+    errors: errors,
   };
 })();

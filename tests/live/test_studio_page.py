@@ -1,0 +1,88 @@
+"""The whole lecture in Chromium with a fake camera and microphone: expert1 goes live from the
+studio page, a student's viewer page plays the stream (hls.js, ``currentTime`` advances), the
+student's question reaches the expert, the expert's poll summary reaches the student, and after
+the end the recording is in the course library.
+"""
+
+from __future__ import annotations
+
+from tests.e2e.conftest import DESKTOP, PHONE, sign_in
+from tests.live.conftest import create_lecture, unit_id
+
+# the machine may be busy (other suites, ffmpeg): be patient, never time-sensitive
+PATIENT = {"timeout": 60_000}
+
+
+def _current_time(page) -> float:
+    return float(page.evaluate("document.getElementById('live-video').currentTime"))
+
+
+def test_studio_to_viewer_to_recording(live_url, token, new_page, shot, e2e_worker):
+    county = unit_id(live_url, token("pref_admin"), ["C01"])
+    title = "直播课：远离新型毒品"
+    lecture_id = create_lecture(live_url, token("expert1"), [{"unit_id": county}], title=title)
+
+    expert = new_page(viewport=DESKTOP)
+    expert.context.grant_permissions(["camera", "microphone"])
+    sign_in(expert, "expert1")
+    expert.goto(f"/lectures/{lecture_id}/studio")
+    # the fake camera's picture in the preview before going on air
+    expert.wait_for_function("document.getElementById('studio-preview').videoWidth > 0", **PATIENT)
+    assert expert.get_attribute("#studio-state", "data-state") == "preview"
+    expert.get_by_role("button", name="开始直播").click()
+    expert.wait_for_function("window.liveStudio && window.liveStudio.sentSeconds >= 2", **PATIENT)
+    assert expert.get_attribute("#studio-state", "data-state") == "live"
+
+    student = new_page(viewport=PHONE)
+    sign_in(student, "student1")
+    student.goto(f"/lectures/{lecture_id}")
+    student.wait_for_function(
+        "document.getElementById('live-player').dataset.state === 'playing'", **PATIENT
+    )
+    student.wait_for_function("document.getElementById('live-video').currentTime > 1", **PATIENT)
+    first = _current_time(student)
+    student.wait_for_function(
+        f"document.getElementById('live-video').currentTime > {first + 2}", **PATIENT
+    )
+    assert student.evaluate("window.liveViewer.mode") == "video", student.evaluate(
+        "window.liveViewer.errors"
+    )
+    assert student.evaluate("document.getElementById('live-video').videoWidth") > 0
+    assert student.get_attribute("#live-quality", "data-mode") == "video"
+    shot(student, "viewer-playing")
+    shot(expert, "studio-live")
+
+    student.fill("#question-form input[name=text]", "怎样识别伪装成零食的毒品？")
+    student.click("#question-form button[type=submit]")
+    expert.locator("#questions li", has_text="怎样识别伪装成零食的毒品？").wait_for(**PATIENT)
+
+    expert.fill("#poll-form input[name=question]", "你见过“奶茶粉”包装的毒品吗？")
+    expert.fill("#poll-form input[name=choices]", "见过，没见过")
+    expert.click("#poll-form button[type=submit]")
+    student.locator("#poll-choices li", has_text="没见过").wait_for(**PATIENT)
+    student.locator("#poll-choices li", has_text="没见过").get_by_role("button").click()
+    for page in (student, expert):
+        page.wait_for_function(
+            "document.getElementById('poll-total').textContent === '1'", **PATIENT
+        )
+    assert "1" in student.inner_text("#poll-choices li:nth-child(2)")
+    shot(student, "viewer-poll")
+    shot(expert, "studio-room")
+
+    # the stream still plays after the interaction
+    now = _current_time(student)
+    student.wait_for_function(
+        f"document.getElementById('live-video').currentTime > {now + 1}", **PATIENT
+    )
+
+    expert.get_by_role("button", name="结束直播").click()
+    expert.wait_for_function(
+        "document.getElementById('studio-state').dataset.state === 'ended'", **PATIENT
+    )
+    link = student.locator("#live-recording")
+    link.wait_for(state="visible", timeout=180_000)  # ffmpeg's last segment, then a Celery task
+    shot(student, "viewer-ended")
+
+    student.goto("/courses?category=lecture_recording")
+    student.get_by_text(title).first.wait_for(**PATIENT)
+    shot(student, "library")
