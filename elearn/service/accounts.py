@@ -7,11 +7,10 @@ import re
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 from flask_babel import gettext as _
 from sqlalchemy import or_, select
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import joinedload, lazyload
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from elearn.extensions import db
@@ -238,21 +237,17 @@ def start_session(*, user: User, ip: str | None, user_agent: str | None) -> str:
     return token
 
 
-def _with_user(model: type[UserSession] | type[ApiToken]) -> Any:
-    """Load the login's user and roles in the same query: every request and every live event
-    re-checks its login, so one round trip instead of three (login row, user, roles)."""
-    return joinedload(model.user).joinedload(User.roles)
-
-
 def load_session_user(token: str) -> User | None:
     """The user of a live login session, or None when the session is unknown or ended."""
     if not token:
         return None
+    # the login row, its user and the roles (pages need them) in one round trip, not three:
+    # every page request and every live event re-checks its login
     row = (
         db.session.execute(
             select(UserSession)
             .where(UserSession.token_hash == hash_token(token), UserSession.revoked_at.is_(None))
-            .options(_with_user(UserSession))
+            .options(joinedload(UserSession.user).joinedload(User.roles))
         )
         .unique()
         .scalar_one_or_none()
@@ -305,22 +300,21 @@ class TokenCheck:
 
 def load_token_user(token: str) -> TokenCheck:
     """The user of a bearer token, or why it is refused."""
-    row = (
-        db.session.execute(
-            select(ApiToken)
-            .where(ApiToken.token_hash == hash_token(token))
-            .options(_with_user(ApiToken))
-        )
-        .unique()
-        .scalar_one_or_none()
-    )
-    if row is None or row.revoked_at is not None:
+    # one query for the token and its user; the user's roles load when first used (an answer
+    # autosave never needs them), not eagerly with every API request
+    found = db.session.execute(
+        select(User, ApiToken.revoked_at, ApiToken.expires_at)
+        .join(ApiToken, ApiToken.user_id == User.id)
+        .where(ApiToken.token_hash == hash_token(token))
+        .options(lazyload(User.roles))
+    ).one_or_none()
+    if found is None or found.revoked_at is not None:
         return TokenCheck(None, _("The access token is not valid. Request a new one."))
-    if _aware(row.expires_at) <= _now():  # type: ignore[operator]
+    if _aware(found.expires_at) <= _now():  # type: ignore[operator]
         return TokenCheck(None, _("The access token has expired. Request a new one."))
-    if not row.user.is_active_account:
+    if not found.User.is_active_account:
         return TokenCheck(None, _("This account is disabled. Ask your school admin."))
-    return TokenCheck(row.user, None)
+    return TokenCheck(found.User, None)
 
 
 def change_password(*, user: User, current: str, new: str) -> None:
