@@ -70,7 +70,15 @@ def load(instance_path: Path) -> dict[str, Any]:
     s3_endpoint = _env("S3_ENDPOINT") or os.environ.get("S3_ENDPOINT")
 
     cookie_secure = _flag("COOKIE_SECURE", default=not demo)
-    engine_options: dict[str, Any] = {"pool_pre_ping": True}
+    engine_options: dict[str, Any] = {
+        "pool_pre_ping": True,
+        # One gevent worker serves many requests at once (5,000 students starting an exam):
+        # keep enough connections open that the pool does not open and close overflow ones
+        # under load, and let a request queue for a connection rather than fail after 30 s.
+        "pool_size": int(_env("DB_POOL_SIZE", "20") or 20),
+        "max_overflow": int(_env("DB_MAX_OVERFLOW", "10") or 10),
+        "pool_timeout": int(_env("DB_POOL_TIMEOUT", "120") or 120),
+    }
     if database_url.startswith("sqlite"):
         engine_options = {"connect_args": {"timeout": 30}}
 

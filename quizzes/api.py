@@ -324,8 +324,9 @@ def start_attempt(quiz_id: int):
 
         return start_anonymous(quiz)
     attempt = service.start_attempt(actor=current_user, quiz=quiz)
+    view = service.attempt_view(attempt)  # before the commit expires what it reads
     db.session.commit()
-    return jsonify(service.attempt_view(attempt)), 201
+    return jsonify(view), 201
 
 
 @bp.route("/attempts/<int:attempt_id>")
@@ -372,7 +373,7 @@ def save_answer(attempt_id: int, question_id: int):
     body = json_body()
     if "seq" not in body:
         bad_request(_("seq must be a positive whole number."))
-    slot = service.save_answer(
+    saved = service.save_answer(
         actor=current_user,
         attempt_id=attempt_id,
         question_id=question_id,
@@ -380,7 +381,7 @@ def save_answer(attempt_id: int, question_id: int):
         seq=body.get("seq"),
     )
     db.session.commit()
-    return jsonify({"question_id": question_id, "seq": slot.seq, "saved_at": _iso(slot.saved_at)})
+    return jsonify({"question_id": question_id, "seq": saved.seq, "saved_at": _iso(saved.saved_at)})
 
 
 @bp.route("/attempts/<int:attempt_id>/submit", methods=["POST"])

@@ -10,6 +10,7 @@ if [ "${1:-}" != "--runtime" ]; then
   [ -x /usr/bin/chromium ] || need+=(chromium)
 fi
 command -v pdftoppm >/dev/null || need+=(poppler-utils)
+command -v wrk >/dev/null || need+=(wrk)  # the HTTP load generator of `make bench`
 fc-list :lang=zh family 2>/dev/null | grep -q . || need+=(fonts-wqy-microhei)
 if [ ${#need[@]} -eq 0 ]; then
   exit 0

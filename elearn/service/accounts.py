@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 from flask_babel import gettext as _
 from sqlalchemy import or_, select
+from sqlalchemy.orm import lazyload
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from elearn.extensions import db
@@ -293,14 +294,21 @@ class TokenCheck:
 
 def load_token_user(token: str) -> TokenCheck:
     """The user of a bearer token, or why it is refused."""
-    row = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(token)))
-    if row is None or row.revoked_at is not None:
+    # one query for the token and its user; the user's roles load when first used (an answer
+    # autosave never needs them), not eagerly with every API request
+    found = db.session.execute(
+        select(User, ApiToken.revoked_at, ApiToken.expires_at)
+        .join(ApiToken, ApiToken.user_id == User.id)
+        .where(ApiToken.token_hash == hash_token(token))
+        .options(lazyload(User.roles))
+    ).one_or_none()
+    if found is None or found.revoked_at is not None:
         return TokenCheck(None, _("The access token is not valid. Request a new one."))
-    if _aware(row.expires_at) <= _now():  # type: ignore[operator]
+    if _aware(found.expires_at) <= _now():  # type: ignore[operator]
         return TokenCheck(None, _("The access token has expired. Request a new one."))
-    if not row.user.is_active_account:
+    if not found.User.is_active_account:
         return TokenCheck(None, _("This account is disabled. Ask your school admin."))
-    return TokenCheck(row.user, None)
+    return TokenCheck(found.User, None)
 
 
 def change_password(*, user: User, current: str, new: str) -> None:

@@ -29,13 +29,14 @@ from quizzes.access import in_audience
 from quizzes.models import (
     AttemptSlot,
     AttemptState,
+    QuestionVersion,
     Quiz,
     QuizAttempt,
     QuizMode,
     ReviewPolicy,
 )
 from quizzes.qtypes import get_type
-from quizzes.service.quizzes import attempts_left, draw_questions
+from quizzes.service.quizzes import draw_questions
 
 
 def _now(now: datetime | None) -> datetime:
@@ -61,13 +62,11 @@ def start_attempt(*, actor: User, quiz: Quiz, now: datetime | None = None) -> Qu
     if quiz.is_anonymous:
         # an attempt row names its person: anonymous surveys run in quizzes.service.surveys
         raise ServiceError(_("An anonymous survey is answered without an attempt."), status=409)
-    current = db.session.scalar(
-        select(QuizAttempt).where(
-            QuizAttempt.quiz_id == quiz.id,
-            QuizAttempt.user_id == actor.id,
-            QuizAttempt.state == AttemptState.IN_PROGRESS,
-        )
-    )
+    # one query for the resume, the attempts used and the next number
+    mine = db.session.scalars(
+        select(QuizAttempt).where(QuizAttempt.quiz_id == quiz.id, QuizAttempt.user_id == actor.id)
+    ).all()
+    current = next((a for a in mine if a.state == AttemptState.IN_PROGRESS), None)
     if current is not None:
         deadline = _aware(current.deadline_at)
         if deadline is None or now <= deadline + grace():
@@ -78,22 +77,14 @@ def start_attempt(*, actor: User, quiz: Quiz, now: datetime | None = None) -> Qu
         raise ServiceError(_("This quiz has not opened yet."), status=409)
     if closes_at and now >= closes_at:
         raise ServiceError(_("This quiz has closed."), status=409)
-    left = attempts_left(quiz, actor)
-    if left is not None and left <= 0:
+    if quiz.attempts_allowed and len(mine) >= quiz.attempts_allowed:
         raise ServiceError(_("You have no attempts left at this quiz."), status=409)
-    number = 1 + (
-        db.session.scalar(
-            select(func.max(QuizAttempt.number)).where(
-                QuizAttempt.quiz_id == quiz.id, QuizAttempt.user_id == actor.id
-            )
-        )
-        or 0
-    )
+    number = 1 + max((a.number for a in mine), default=0)
     deadlines = [d for d in (closes_at,) if d]
     if quiz.time_limit_seconds:
         deadlines.append(now + timedelta(seconds=quiz.time_limit_seconds))
     attempt = QuizAttempt(
-        quiz_id=quiz.id,
+        quiz=quiz,
         user_id=actor.id,
         number=number,
         state=AttemptState.IN_PROGRESS,
@@ -130,7 +121,7 @@ def start_attempt(*, actor: User, quiz: Quiz, now: datetime | None = None) -> Qu
             AttemptSlot(
                 position=position,
                 question_id=question.id,
-                version_id=question.current_version_id,
+                version=question.current_version,  # loaded with the question: no query per slot
                 mark=mark,
                 seq=0,
             )
@@ -194,17 +185,11 @@ def attempt_view(attempt: QuizAttempt, *, now: datetime | None = None) -> dict[s
     }
 
 
-def _load_for_write(actor: User, attempt_id: int) -> QuizAttempt:
-    """The actor's attempt, share-locked so a concurrent finish waits for this save."""
-    attempt = db.session.scalar(
-        select(QuizAttempt)
-        .where(QuizAttempt.id == attempt_id)
-        .with_for_update(read=True)
-        .execution_options(populate_existing=True)
-    )
-    if attempt is None or attempt.user_id != actor.id:
-        raise NotFound(_("This page does not exist, or is not within your scope."))
-    return attempt
+@dataclass(frozen=True)
+class SavedAnswer:
+    question_id: int
+    seq: int
+    saved_at: datetime
 
 
 def save_answer(
@@ -215,44 +200,63 @@ def save_answer(
     answer: Any,
     seq: Any,
     now: datetime | None = None,
-) -> AttemptSlot:
-    """Save one answer if its sequence number is newer than the stored one (autosave)."""
+) -> SavedAnswer:
+    """Save one answer if its sequence number is newer than the stored one (autosave).
+
+    Two statements: the attempt (share-locked, so a concurrent finish waits for this save) with
+    the question's slot and its version's type and data; then one conditional UPDATE.
+    """
     now = _now(now)
-    attempt = _load_for_write(actor, attempt_id)
-    if attempt.state != AttemptState.IN_PROGRESS:
+    row = db.session.execute(
+        select(
+            QuizAttempt.user_id,
+            QuizAttempt.state,
+            QuizAttempt.deadline_at,
+            AttemptSlot.id.label("slot_id"),
+            QuestionVersion.type,
+            QuestionVersion.data,
+        )
+        .outerjoin(
+            AttemptSlot,
+            (AttemptSlot.attempt_id == QuizAttempt.id) & (AttemptSlot.question_id == question_id),
+        )
+        .outerjoin(QuestionVersion, QuestionVersion.id == AttemptSlot.version_id)
+        .where(QuizAttempt.id == attempt_id)
+        .with_for_update(read=True, of=QuizAttempt)
+    ).one_or_none()
+    if row is None or row.user_id != actor.id:
+        raise NotFound(_("This page does not exist, or is not within your scope."))
+    if row.state != AttemptState.IN_PROGRESS:
         raise ServiceError(_("This attempt has been submitted; it can't be changed."), status=409)
-    deadline = _aware(attempt.deadline_at)
+    deadline = _aware(row.deadline_at)
     if deadline is not None and now > deadline + grace():
         raise ServiceError(_("Time is up: answers can no longer be saved."), status=409)
     if isinstance(seq, bool) or not isinstance(seq, int) or seq < 1 or seq > 2**31 - 1:
         raise ServiceError(_("seq must be a positive whole number."), field="seq")
-    slot = db.session.scalar(
-        select(AttemptSlot).where(
-            AttemptSlot.attempt_id == attempt.id, AttemptSlot.question_id == question_id
-        )
-    )
-    if slot is None:
+    if row.slot_id is None:
         raise NotFound(_("This question is not part of the attempt."))
-    if not get_type(slot.version.type).accepts(slot.version.data, answer):
+    if not get_type(row.type).accepts(row.data, answer):
         raise ServiceError(_("This answer does not fit the question."), field="answer")
     # one conditional UPDATE: a replayed or older save (double click, back button, second tab)
     # changes nothing, even when two arrive at the same instant
     saved = db.session.execute(
         update(AttemptSlot)
-        .where(AttemptSlot.id == slot.id, AttemptSlot.seq < seq)
+        .where(AttemptSlot.id == row.slot_id, AttemptSlot.seq < seq)
         .values(answer=answer, seq=seq, saved_at=now)
+        .returning(AttemptSlot.id)
         .execution_options(synchronize_session=False)
-    ).rowcount  # type: ignore[attr-defined]
-    if not saved:
-        db.session.refresh(slot)
+    ).first()
+    loaded = db.session.identity_map.get(db.session.identity_key(AttemptSlot, row.slot_id))
+    if loaded is not None:
+        db.session.expire(loaded)  # loaded in this session (a page, a test): read it again
+    if saved is None:
         raise ServiceError(
             _(
                 "A newer answer to this question is already saved (from another tab or a repeated click)."
             ),
             status=409,
         )
-    db.session.refresh(slot)
-    return slot
+    return SavedAnswer(question_id=question_id, seq=seq, saved_at=now)
 
 
 @dataclass

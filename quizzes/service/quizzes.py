@@ -9,6 +9,7 @@ from typing import Any
 
 from flask_babel import gettext as _
 from sqlalchemy import func, select
+from sqlalchemy.orm import joinedload
 
 from elearn.extensions import db
 from elearn.models import Role, Unit, User
@@ -177,8 +178,15 @@ def draw_questions(quiz: Quiz, rng: random.Random) -> list[tuple[Question, float
     """The questions of one attempt, in quiz order: fixed ones and stratified random draws."""
     drawn: list[tuple[Question, float]] = []
     taken: set[int] = set()
-    fixed_ids = {item.question_id for item in quiz.items if item.question_id}
-    for item in quiz.items:
+    # the items with their questions and current versions in one query (not one per item)
+    items = db.session.scalars(
+        select(QuizItem)
+        .where(QuizItem.quiz_id == quiz.id)
+        .order_by(QuizItem.position)
+        .options(joinedload(QuizItem.question))
+    ).all()
+    fixed_ids = {item.question_id for item in items if item.question_id}
+    for item in items:
         if item.question_id is not None and item.question is not None:
             drawn.append((item.question, item.mark))
             taken.add(item.question_id)

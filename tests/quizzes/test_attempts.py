@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from elearn.extensions import db
 from elearn.models import AuditEvent
@@ -417,3 +418,45 @@ def _cleanup(app, quiz_id):
             db.session.delete(db.session.get(QuestionBank, bank_id))
         db.session.execute(delete(ApiToken).where(ApiToken.user_id == user("student1").id))
         db.session.commit()
+
+
+@contextmanager
+def statements():
+    """The SQL statements sent while the block runs (no timing: what the hot paths cost)."""
+    seen: list[str] = []
+
+    def note(conn, cursor, statement, parameters, context, executemany):
+        if "SAVEPOINT" not in statement:  # the test's own transaction wrapping
+            seen.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", note)
+    try:
+        yield seen
+    finally:
+        event.remove(db.engine, "before_cursor_execute", note)
+
+
+def test_hot_paths_take_a_fixed_few_statements(client, quiz_factory):
+    """A start costs the same whatever the number of questions; a save is auth + 2 statements."""
+    one = quiz_factory(types={"true_false"})
+    every_type = quiz_factory()
+    headers = bearer("student1")
+    db.session.commit()
+    counts = []
+    for quiz in (one, every_type):
+        with statements() as seen:
+            started = client.post(f"/api/v1/quizzes/{quiz.id}/attempts", headers=headers)
+        assert started.status_code == 201
+        counts.append(len(seen))
+    assert counts[0] == counts[1], "a query per question crept into the start"
+    body = started.get_json()
+    question = next(q for q in body["questions"] if q["type"] == "true_false")
+    with statements() as seen:
+        saved = client.put(
+            f"/api/v1/attempts/{body['attempt_id']}/answers/{question['id']}",
+            json={"answer": True, "seq": 1},
+            headers=headers,
+        )
+    assert saved.status_code == 200 and saved.get_json()["seq"] == 1
+    # the token with its user; the attempt with its slot, share-locked; the conditional UPDATE
+    assert len(seen) == 3, seen

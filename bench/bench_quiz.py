@@ -1,0 +1,584 @@
+"""Exams under load: answer autosaves and 5,000 students starting the same exam, on gunicorn.
+
+Both servers run under the production gunicorn settings (``deploy/gunicorn.conf.py``: gevent +
+gevent-websocket, one worker, the same worker connections, keep-alive and access log), against
+PostgreSQL on this machine; only the WSGI app differs: elearn, or a Flask hello-world.
+
+1. **Attempt start.** STUDENTS students of one school (100 classes) each hold an API token; every
+   one opens a connection, then all send ``POST /api/v1/quizzes/<id>/attempts`` at the same
+   instant (an asyncio client). Printed: errors, p50/p95/max from each request's send, starts/s.
+2. **Answer saves.** wrk (Debian's, one thread, a Lua script) sends
+   ``PUT /api/v1/attempts/<id>/answers/<qid>`` round-robin over the slots of SAVE_ATTEMPTS
+   attempts started in step 1, each save with a higher ``seq`` than the last one to that slot,
+   for SAVE_SECONDS; then the same script against the hello-world. Printed: req/s, p50/p95 for
+   both, and the ratio.
+3. **Counted afterwards,** in the database: every slot holds the latest acknowledged (2xx) save,
+   or a later one that was still in flight when wrk stopped, with the answer sent with that seq;
+   no slot rows were added or lost. Anything else is a lost or duplicated answer: an error.
+
+The load generators share the machine's cores with the server and PostgreSQL, so the figures are
+lower bounds of what a separate load generator would measure. Exits non-zero only on errors
+(failed requests, lost or duplicated answers); a missed target is printed as MISS.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import random
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import psycopg
+
+from bench import REPO, app_env, build_app, load, throwaway_database
+
+STUDENTS = int(os.environ.get("ELEARN_BENCH_QUIZ_STUDENTS", "5000"))
+SAVE_ATTEMPTS = int(os.environ.get("ELEARN_BENCH_QUIZ_SAVE_ATTEMPTS", "1000"))
+SAVE_SECONDS = int(os.environ.get("ELEARN_BENCH_QUIZ_SECONDS", "20"))
+SAVE_CONNECTIONS = int(os.environ.get("ELEARN_BENCH_QUIZ_CONNECTIONS", "64"))
+TARGET_RPS = 1000
+TARGET_P95_MS = 200
+TARGET_RATIO = 0.55
+TARGET_START_P95_MS = 2000
+CLASSES = 100
+WRK_THREADS = 1
+#: what each gunicorn wrote to stderr (warnings and errors), for a failed run
+GUNICORN_LOGS: list[str] = []
+
+
+def hello_app() -> Any:
+    """The baseline: a Flask hello-world answering every path and method with a little JSON."""
+    from flask import Flask
+
+    app = Flask("hello")
+
+    @app.route("/", defaults={"path": ""}, methods=["GET", "POST", "PUT"])
+    @app.route("/<path:path>", methods=["GET", "POST", "PUT"])
+    def hello(path: str) -> dict[str, str]:
+        return {"hello": "world"}
+
+    return app
+
+
+# --- the data -------------------------------------------------------------------------------------
+
+
+def _setup(url: str) -> tuple[int, list[str]]:
+    """The demo prefecture, a school of STUDENTS students with tokens, a published exam."""
+    from sqlalchemy import insert, select
+
+    from elearn.extensions import db
+    from elearn.models import ApiToken, Role, RoleAssignment, Unit, User
+    from elearn.seed import demo
+    from elearn.service import accounts, org
+    from quizzes import service
+    from quizzes.models import Question
+    from quizzes.seed import seed_demo_quiz
+
+    app = build_app(url)
+    with app.app_context():
+        demo.seed_demo()
+        seed_demo_quiz()
+        county = db.session.scalar(select(Unit).where(Unit.code == "C01"))
+        admin = db.session.scalar(select(User).where(User.username == "pref_admin"))
+        assert county is not None and admin is not None
+        school = org.create_unit(
+            actor=None, parent=county, name="压测中学", code="BENCH", school_kind="junior"
+        )
+        classes = []
+        for level in (7, 8, 9, 10):
+            grade = org.create_unit(
+                actor=None, parent=school, name=f"{level}年级", code=f"G{level}", grade_level=level
+            )
+            classes += [
+                org.create_unit(actor=None, parent=grade, name=f"{n}班", code=f"{level}-{n}")
+                for n in range(1, CLASSES // 4 + 1)
+            ]
+        password_hash = accounts.hash_password(secrets.token_urlsafe(12))
+        now = datetime.now(UTC)
+        ids = db.session.scalars(
+            insert(User).returning(User.id),
+            [
+                {
+                    "username": f"bench_{n:05d}",
+                    "display_name": f"学生{n}",
+                    "password_hash": password_hash,
+                    "is_active_account": True,
+                    "must_change_password": False,
+                    "failed_login_count": 0,
+                    "activated_at": now,
+                    "created_at": now,
+                }
+                for n in range(STUDENTS)
+            ],
+        ).all()
+        db.session.execute(
+            insert(RoleAssignment),
+            [
+                {"user_id": uid, "role": Role.STUDENT, "unit_id": classes[n % len(classes)].id}
+                for n, uid in enumerate(ids)
+            ],
+        )
+        tokens = [secrets.token_urlsafe(32) for _ in ids]
+        db.session.execute(
+            insert(ApiToken),
+            [
+                {
+                    "token_hash": accounts.hash_token(token),
+                    "user_id": uid,
+                    "expires_at": now + timedelta(hours=12),
+                    "created_at": now,
+                }
+                for uid, token in zip(ids, tokens, strict=True)
+            ],
+        )
+        questions = db.session.scalars(select(Question).order_by(Question.id)).all()
+        quiz = service.create_quiz(
+            actor=admin,
+            unit=school,
+            title="压测期末考试",
+            items=[{"question_id": q.id, "mark": 10} for q in questions],
+            audience=[(school, Role.STUDENT)],
+            opens_at=now - timedelta(minutes=5),
+            closes_at=now + timedelta(days=1),
+            time_limit_seconds=3600,
+            attempts_allowed=1,
+            publish=True,
+        )
+        db.session.commit()
+        quiz_id = quiz.id
+        db.session.remove()
+        db.engine.dispose()
+    return quiz_id, tokens
+
+
+# --- the servers ----------------------------------------------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextmanager
+def _gunicorn(env: dict[str, str], app: str | None = None) -> Iterator[str]:
+    """gunicorn with the production settings serving ``app`` (default: elearn); yields its URL."""
+    port = _free_port()
+    command = [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "-c",
+        "deploy/gunicorn.conf.py",
+        "--log-level",
+        "warning",
+    ]
+    # a file, never a pipe: a full pipe would stall the server (it logs every request)
+    with tempfile.TemporaryFile() as log:
+        server = subprocess.Popen(
+            [*command, *([app] if app else [])],
+            cwd=REPO,
+            env={**os.environ, **env, "ELEARN_BIND": f"127.0.0.1:{port}"},
+            stdout=subprocess.DEVNULL,
+            stderr=log,
+            start_new_session=True,
+        )
+        try:
+            yield _wait_up(f"http://127.0.0.1:{port}", server, log)
+        finally:
+            if server.poll() is None:
+                os.killpg(server.pid, signal.SIGTERM)
+                try:
+                    server.wait(timeout=15)
+                except subprocess.TimeoutExpired:
+                    os.killpg(server.pid, signal.SIGKILL)
+                    server.wait()
+            log.seek(max(0, log.seek(0, os.SEEK_END) - 5000))
+            GUNICORN_LOGS.append(log.read().decode(errors="replace"))
+
+
+def _wait_up(base: str, server: subprocess.Popen, log: Any) -> str:
+    deadline = time.monotonic() + 60
+    while True:
+        if server.poll() is not None:
+            log.seek(0)
+            raise RuntimeError(f"gunicorn exited: {log.read().decode()[-2000:]}")
+        try:
+            with urllib.request.urlopen(f"{base}/healthz", timeout=2):
+                return base
+        except OSError as error:
+            if getattr(error, "code", None):  # any HTTP answer means it is up
+                return base
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{base} did not answer within 60 s")
+        time.sleep(0.3)
+
+
+# --- 5,000 starts at once (asyncio) ---------------------------------------------------------------
+
+
+async def _http(
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, request: bytes
+) -> tuple[int, bytes]:
+    writer.write(request)
+    head = await reader.readuntil(b"\r\n\r\n")
+    status = int(head.split(b" ", 2)[1])
+    length = 0
+    for line in head.split(b"\r\n")[1:]:
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length":
+            length = int(value)
+    return status, await reader.readexactly(length)
+
+
+async def _start_wave(port: int, quiz_id: int, tokens: list[str]) -> dict[str, Any]:
+    connect_gate = asyncio.Semaphore(200)  # below the listen backlog: no SYN retries
+    go = asyncio.Event()
+    ready = 0
+    latencies: list[float] = []
+    errors: list[str] = []
+    bodies: list[dict[str, Any]] = []
+
+    async def student(token: str) -> None:
+        nonlocal ready
+        try:
+            async with connect_gate:
+                reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        except OSError as error:
+            errors.append(f"connect: {error}")
+            ready += 1
+            return
+        ready += 1
+        await go.wait()
+        request = (
+            f"POST /api/v1/quizzes/{quiz_id}/attempts HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            f"Authorization: Bearer {token}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+        ).encode()
+        started = time.perf_counter()
+        try:
+            status, body = await asyncio.wait_for(_http(reader, writer, request), 120)
+        except (OSError, asyncio.IncompleteReadError, TimeoutError) as error:
+            errors.append(f"{type(error).__name__}: {error}")
+            return
+        finally:
+            writer.close()
+        latencies.append(time.perf_counter() - started)
+        if status != 201:
+            errors.append(f"HTTP {status}: {body[:200]!r}")
+            return
+        bodies.append({"token": token, **json.loads(body)})
+
+    tasks = [asyncio.create_task(student(token)) for token in tokens]
+    while ready < len(tokens):
+        await asyncio.sleep(0.05)
+    await asyncio.sleep(0.5)  # let the server settle after accepting the connections
+    began = time.perf_counter()
+    go.set()
+    await asyncio.gather(*tasks)
+    wall = time.perf_counter() - began
+    latencies.sort()
+    return {"latencies": latencies, "errors": errors, "bodies": bodies, "wall": wall}
+
+
+# --- answer saves (wrk + Lua) ---------------------------------------------------------------------
+
+#: each wrk thread takes every n-th slot; seq is one counter per thread times the thread count plus
+#: the thread's index, so it rises for every slot and names one request across the whole run
+WRK_SCRIPT = r"""
+threads = {}
+counter = 0
+lines = {}
+acked = {}
+statuses = {}
+
+function setup(thread)
+  thread:set("tid", #threads)
+  table.insert(threads, thread)
+end
+
+function init(args)
+  nthreads = tonumber(args[2])
+  local i = 0
+  for line in io.lines(args[1]) do
+    if i % nthreads == tid then
+      local fields = {}
+      for field in string.gmatch(line, "[^\t]+") do table.insert(fields, field) end
+      table.insert(lines, fields)
+    end
+    i = i + 1
+  end
+end
+
+function request()
+  local f = lines[counter % #lines + 1]
+  counter = counter + 1
+  local seq = counter * nthreads + tid + 1
+  local answer = f[3 + (seq % (#f - 2))]
+  local body = '{"answer": ' .. answer .. ', "seq": ' .. seq .. '}'
+  return wrk.format("PUT", f[2], {["Authorization"] = "Bearer " .. f[1],
+    ["Content-Type"] = "application/json"}, body)
+end
+
+function response(status, headers, body)
+  statuses[status] = (statuses[status] or 0) + 1
+  if status == 200 then
+    local seq = string.match(body, '"seq":%s*(%d+)')
+    if seq then table.insert(acked, seq) end
+  end
+end
+
+function done(summary, latency, requests)
+  local out = io.open(os.getenv("WRK_OUT"), "w")
+  local counts = {}
+  for _, thread in ipairs(threads) do
+    for status, n in pairs(thread:get("statuses")) do
+      counts[tostring(status)] = (counts[tostring(status)] or 0) + n
+    end
+    out:write("acked ", table.concat(thread:get("acked"), " "), "\n")
+    out:write("built ", thread:get("tid"), " ", thread:get("counter"), "\n")
+  end
+  local parts = {}
+  for status, n in pairs(counts) do table.insert(parts, '"' .. status .. '": ' .. n) end
+  out:write(string.format(
+    'summary {"requests": %d, "seconds": %.3f, "p50_ms": %.2f, "p95_ms": %.2f, "p99_ms": %.2f,'
+    .. ' "max_ms": %.2f, "socket_errors": %d, "statuses": {%s}}\n',
+    summary.requests, summary.duration / 1e6, latency:percentile(50) / 1000,
+    latency:percentile(95) / 1000, latency:percentile(99) / 1000, latency.max / 1000,
+    summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout,
+    table.concat(parts, ", ")))
+  out:close()
+end
+"""
+
+
+def _variants(question: dict[str, Any]) -> list[Any]:
+    """A few different, valid answers to one question (a save's seq picks one)."""
+    kind = question["type"]
+    ids = [o["id"] for o in question.get("options", [])]
+    if kind == "single_choice":
+        return ids
+    if kind == "multiple_choice":
+        return [ids[:1], ids[:2], ids[1:3], ids]
+    if kind == "true_false":
+        return [True, False]
+    if kind == "fill_blank":
+        return [["吸"], ["毒"], ["贩"]]
+    if kind == "matching":
+        prompts = [p["id"] for p in question["prompts"]]
+        choices = [c["id"] for c in question["choices"]]
+        return [
+            {p: choices[(i + shift) % len(choices)] for i, p in enumerate(prompts)}
+            for shift in range(len(choices))
+        ]
+    if kind == "ordering":
+        items = [o["id"] for o in question["items"]]
+        return [items[shift:] + items[:shift] for shift in range(len(items))]
+    return ["远离毒品，珍爱生命。", "告诉老师和家长。", "坚决拒绝，马上离开！"]
+
+
+def _save_slots(bodies: list[dict[str, Any]]) -> dict[tuple[int, int], list[Any]]:
+    slots = {}
+    for body in bodies[:SAVE_ATTEMPTS]:
+        for question in body["questions"]:
+            slots[(body["attempt_id"], question["id"])] = _variants(question)
+    return slots
+
+
+def _ordered(slots: dict[tuple[int, int], list[Any]]) -> list[tuple[int, int]]:
+    order = sorted(slots)
+    random.Random(7).shuffle(order)  # consecutive saves go to different attempts
+    return order
+
+
+def _wrk(base: str, slots: dict[tuple[int, int], list[Any]], tokens: dict[int, str]) -> dict:
+    """wrk's figures, the acknowledged seqs and how many requests each thread built."""
+    with tempfile.TemporaryDirectory(prefix="bench_quiz_") as folder:
+        script, data, out = (Path(folder) / name for name in ("save.lua", "slots.tsv", "out.txt"))
+        script.write_text(WRK_SCRIPT)
+        data.write_text(
+            "".join(
+                f"{tokens[attempt]}\t/api/v1/attempts/{attempt}/answers/{question}\t"
+                + "\t".join(json.dumps(v, ensure_ascii=False) for v in slots[(attempt, question)])
+                + "\n"
+                for attempt, question in _ordered(slots)
+            )
+        )
+        done = subprocess.run(
+            [
+                *("wrk", f"-t{WRK_THREADS}", f"-c{SAVE_CONNECTIONS}", f"-d{SAVE_SECONDS}s"),
+                *("--timeout", "10s", "-s", str(script), base, "--", str(data), str(WRK_THREADS)),
+            ],
+            env={**os.environ, "WRK_OUT": str(out)},
+            capture_output=True,
+            text=True,
+            timeout=SAVE_SECONDS + 60,
+        )
+        if done.returncode != 0 or not out.exists():
+            raise RuntimeError(f"wrk failed: {done.stderr[-2000:]}{done.stdout[-2000:]}")
+        result: dict[str, Any] = {"acked": [], "built": {}}
+        for line in out.read_text().splitlines():
+            kind, _, rest = line.partition(" ")
+            if kind == "acked":
+                result["acked"] += [int(s) for s in rest.split()]
+            elif kind == "built":
+                tid, count = rest.split()
+                result["built"][int(tid)] = int(count)
+            elif kind == "summary":
+                result.update(json.loads(rest))
+    result["per_second"] = result["requests"] / result["seconds"]
+    return result
+
+
+def _count(url: str, slots: dict[tuple[int, int], list[Any]], save: dict[str, Any]) -> dict:
+    """Compare the stored answers with what wrk was told was saved; see the module's docstring."""
+    order = _ordered(slots)
+    per_thread = [order[tid::WRK_THREADS] for tid in range(WRK_THREADS)]
+
+    def slot_of(seq: int) -> tuple[int, int]:
+        tid, counter = (seq - 1) % WRK_THREADS, (seq - 1) // WRK_THREADS
+        mine = per_thread[tid]
+        return mine[(counter - 1) % len(mine)]
+
+    def built(seq: int) -> bool:
+        tid, counter = (seq - 1) % WRK_THREADS, (seq - 1) // WRK_THREADS
+        return 1 <= counter <= save["built"].get(tid, 0)
+
+    latest: dict[tuple[int, int], int] = {}
+    for seq in save["acked"]:
+        key = slot_of(seq)
+        latest[key] = max(latest.get(key, 0), seq)
+    attempts = sorted({attempt for attempt, _ in slots})
+    with psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://")) as conn:
+        rows = conn.execute(
+            "SELECT attempt_id, question_id, seq, answer FROM quiz_attempt_slots"
+            " WHERE attempt_id = ANY(%s)",
+            (attempts,),
+        ).fetchall()
+    counts = {"acked": len(save["acked"]), "stored": 0, "in_flight": 0, "lost": 0, "duplicated": 0}
+    counts["duplicated"] += len(save["acked"]) - len(set(save["acked"]))
+    counts["duplicated"] += max(0, len(rows) - len(slots))
+    counts["lost"] += max(0, len(slots) - len(rows))
+    for attempt, question, seq, answer in rows:
+        expected = latest.get((attempt, question), 0)
+        variants = slots.get((attempt, question))
+        if variants is None:
+            counts["duplicated"] += 1  # a slot nobody served
+        elif seq == expected and (seq == 0 or answer == variants[seq % len(variants)]):
+            counts["stored"] += 1
+        elif (
+            seq > expected
+            and built(seq)
+            and slot_of(seq) == (attempt, question)
+            and answer == variants[seq % len(variants)]
+        ):
+            counts["in_flight"] += 1  # saved as wrk stopped, the reply never read
+        elif seq < expected:
+            counts["lost"] += 1
+        else:
+            counts["duplicated"] += 1  # an answer stored that no request of that seq sent
+    return counts
+
+
+# --- the driver -----------------------------------------------------------------------------------
+
+
+def _pct(values: list[float], q: float) -> float:
+    return 1000 * values[min(len(values) - 1, max(0, int(len(values) * q) - 1))]
+
+
+def _verdict(ok: bool) -> str:
+    return "PASS" if ok else "MISS"
+
+
+def _save_line(name: str, result: dict[str, Any]) -> str:
+    statuses = ", ".join(f"{n} × {status}" for status, n in sorted(result["statuses"].items()))
+    return (
+        f"{name:<12} {result['per_second']:>6,.0f} req/s, p50 {result['p50_ms']:.1f} ms, "
+        f"p95 {result['p95_ms']:.1f} ms, p99 {result['p99_ms']:.1f} ms "
+        f"({result['requests']:,} in {result['seconds']:.1f} s: {statuses}; "
+        f"{result['socket_errors']} socket errors)"
+    )
+
+
+def run() -> list[str]:
+    """Set up, measure both servers, count the answers; return the printable lines."""
+    if not shutil.which("wrk"):
+        raise RuntimeError("wrk is missing: apt-get install wrk (scripts/system-deps.sh does)")
+    lines = [
+        f"{STUDENTS:,} students of one school, a 10-question exam; gunicorn as deploy/gunicorn.conf.py",
+        f"generators on the same machine: asyncio (starts); wrk, {WRK_THREADS} thread + Lua, "
+        f"{SAVE_CONNECTIONS} connections, {SAVE_SECONDS} s (saves)",
+    ]
+    errors: list[str] = []
+    with throwaway_database("bench_quiz") as url:
+        started = time.monotonic()
+        quiz_id, tokens = _setup(url)
+        lines.append(
+            f"setup (migrations, demo seed, students, exam): {time.monotonic() - started:.0f} s"
+        )
+        env = app_env(url)
+        with _gunicorn(env) as base:
+            wave = asyncio.run(_start_wave(int(base.rsplit(":", 1)[1]), quiz_id, tokens))
+        slots = _save_slots(wave["bodies"])
+        owner = {body["attempt_id"]: body["token"] for body in wave["bodies"]}
+        # a fresh server, as for the hello-world: nothing left over from the starts
+        with _gunicorn(env) as base:
+            ours = _wrk(base, slots, owner)
+        with _gunicorn(env, "bench.bench_quiz:hello_app()") as base:
+            theirs = _wrk(base, slots, owner)
+        counted = _count(url, slots, ours)
+    lat = wave["latencies"]
+    start_ok = not wave["errors"] and bool(lat) and _pct(lat, 0.95) <= TARGET_START_P95_MS
+    lines.append(
+        f"start, all at once: {len(wave['bodies']):,}/{STUDENTS:,} started, "
+        f"{len(wave['errors'])} errors, p50 {_pct(lat, 0.5):,.0f} ms, p95 {_pct(lat, 0.95):,.0f} ms, "
+        f"max {1000 * lat[-1]:,.0f} ms; the last in {wave['wall']:.1f} s "
+        f"({len(lat) / wave['wall']:,.0f} starts/s) "
+        f"[no errors, p95 ≤ {TARGET_START_P95_MS:,} ms: {_verdict(start_ok)}]"
+    )
+    if wave["errors"]:
+        errors.append(f"{len(wave['errors'])} starts failed, e.g. {wave['errors'][0]}")
+    lines.append(_save_line("answer save", ours))
+    lines.append(_save_line("hello-world", theirs))
+    ratio = ours["per_second"] / theirs["per_second"] if theirs["per_second"] else 0.0
+    lines.append(
+        f"answer save: {ours['per_second']:,.0f} req/s [≥ {TARGET_RPS:,}: "
+        f"{_verdict(ours['per_second'] >= TARGET_RPS)}], p95 {ours['p95_ms']:.0f} ms "
+        f"[≤ {TARGET_P95_MS} ms: {_verdict(ours['p95_ms'] <= TARGET_P95_MS)}], "
+        f"ratio {ratio:.2f}× hello-world [≥ {TARGET_RATIO}: {_verdict(ratio >= TARGET_RATIO)}]"
+    )
+    refused = sum(n for status, n in ours["statuses"].items() if status != "200")
+    lines.append(
+        f"counted in the database over {len(slots):,} slots of {min(SAVE_ATTEMPTS, len(owner)):,} "
+        f"attempts: {counted['acked']:,} saves acknowledged, {counted['stored']:,} slots hold the "
+        f"latest, {counted['in_flight']} a save in flight at the stop, {counted['lost']} lost, "
+        f"{counted['duplicated']} duplicated"
+    )
+    if counted["lost"] or counted["duplicated"]:
+        errors.append(f"{counted['lost']} answers lost, {counted['duplicated']} duplicated")
+    if refused or ours["socket_errors"]:
+        errors.append(f"{refused} saves answered non-200, {ours['socket_errors']} socket errors")
+    lines.append(f"load average after: {load()} (other work on the machine lowers every figure)")
+    if errors:
+        raise RuntimeError("\n".join([*lines, *errors]))
+    return lines
+
+
+if __name__ == "__main__":
+    for text in run():
+        print(text)
