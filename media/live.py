@@ -334,6 +334,7 @@ class LiveIngest:
         if self._closing.is_set():
             return
         self._closing.set()
+        # a full queue is fine: the writer drains it, then sees the flag
         with contextlib.suppress(queue.Full):
             self._queue.put_nowait(None)
 
@@ -343,17 +344,22 @@ class LiveIngest:
 
     # -- threads ---------------------------------------------------------------------------------
     def _write_loop(self) -> None:
+        last = time.monotonic()
         try:
             while True:
                 try:
-                    chunk = self._queue.get(timeout=self.idle_seconds)
+                    chunk = self._queue.get(timeout=POLL_SECONDS)
                 except queue.Empty:
-                    log.warning("live stream %s: no data for %ss, ending", self.asset_id,
-                                self.idle_seconds)  # fmt: skip
-                    self._closing.set()
-                    break
+                    if self._closing.is_set():
+                        break  # finished, and everything queued has been written
+                    if time.monotonic() - last > self.idle_seconds:
+                        log.warning("live stream %s: no data for %ss, ending", self.asset_id,
+                                    self.idle_seconds)  # fmt: skip
+                        break
+                    continue
                 if chunk is None or not self.transcode.feed(chunk):
                     break
+                last = time.monotonic()
         finally:
             self._closing.set()
             code = self.transcode.finish()

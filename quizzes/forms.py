@@ -11,7 +11,9 @@ from wtforms import (
     FloatField,
     IntegerField,
     SelectField,
+    SelectMultipleField,
     StringField,
+    TextAreaField,
 )
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
@@ -63,3 +65,60 @@ class QuizForm(FlaskForm):
     )
     one_per_page = BooleanField(_l("One question per screen"), default=True)
     publish = BooleanField(_l("Publish now"), default=True)
+
+
+class CampaignForm(FlaskForm):
+    """A term exam or survey sent to grades, schools and roles (choices filled by the view)."""
+
+    title = StringField(_l("Title"), validators=[DataRequired(), Length(max=200)])
+    unit_id = SelectField(_l("Sent by"), coerce=int)
+    kind = SelectField(
+        _l("Kind"),
+        choices=[SelectChoice("exam", _l("Term exam")), SelectChoice("survey", _l("Survey"))],
+    )
+    source = SelectField(_l("Questions from"), validators=[DataRequired()])
+    anonymous = BooleanField(_l("Anonymous (surveys only): no answer is kept with a name"))
+    roles = SelectMultipleField(
+        _l("Who takes it"),
+        choices=[
+            SelectChoice("student", _l("Students")),
+            SelectChoice("teacher", _l("Teachers of the units")),
+            SelectChoice("guardian", _l("Guardians of the students")),
+        ],
+        default=["student"],
+        validators=[DataRequired()],
+    )
+    grade_levels = SelectMultipleField(_l("Grades"), coerce=int)
+    unit_ids = SelectMultipleField(_l("Schools and units"), coerce=int)
+    opens_at = DateTimeLocalField(_l("Opens"), format="%Y-%m-%dT%H:%M", validators=[Optional()])
+    closes_at = DateTimeLocalField(
+        _l("Closes"), format="%Y-%m-%dT%H:%M", validators=[DataRequired()]
+    )
+    time_limit_minutes = IntegerField(
+        _l("Time limit (minutes, empty for none)"), validators=[Optional(), NumberRange(1, 1440)]
+    )
+    pass_mark = FloatField(_l("Pass mark (%)"), default=60, validators=[NumberRange(0, 100)])
+    excellent_mark = FloatField(
+        _l("Excellent from (%)"), default=85, validators=[NumberRange(0, 100)]
+    )
+
+
+class QuestionEditForm(FlaskForm):
+    """One question in the teachers' spreadsheet layout: stem, options A–F, answer, tags."""
+
+    stem = TextAreaField(_l("Stem"), validators=[DataRequired()])
+    option_a = StringField("A")
+    option_b = StringField("B")
+    option_c = StringField("C")
+    option_d = StringField("D")
+    option_e = StringField("E")
+    option_f = StringField("F")
+    answer = StringField(_l("Correct answer"))
+    category = StringField(_l("Question category"), validators=[Optional(), Length(max=250)])
+    topic = StringField(_l("Topic"), validators=[Optional(), Length(max=64)])
+    grade_band = StringField(_l("Grade band"), validators=[Optional(), Length(max=32)])
+    difficulty = IntegerField(_l("Difficulty (1-5)"), validators=[Optional(), NumberRange(1, 5)])
+    mark = FloatField(_l("Mark"), default=1, validators=[NumberRange(0.01, 1000)])
+    feedback = TextAreaField(_l("Feedback shown in the review"))
+
+    OPTION_FIELDS = ("option_a", "option_b", "option_c", "option_d", "option_e", "option_f")

@@ -191,3 +191,70 @@ def followed_unit(user: User, campaign) -> Unit:
         if campaign.unit.path.startswith(unit.path):
             return campaign.unit
     return own[0] if own else campaign.unit
+
+
+def dispatch_targets(senders: list[Unit]) -> tuple[list[int], list[tuple[Unit, list[Unit]]]]:
+    """What a campaign can be sent to from ``senders``: grade levels, and schools by county."""
+    if not senders:
+        return [], []
+    under = or_(*[Unit.path.startswith(s.path) for s in senders])
+    levels = sorted(
+        level
+        for level in db.session.scalars(
+            select(Unit.grade_level).where(Unit.type == "grade", under).distinct()
+        )
+        if level is not None
+    )
+    units = db.session.scalars(
+        select(Unit).where(Unit.type.in_(["county", "school"]), under).order_by(Unit.path)
+    ).all()
+    counties = {u.id: u for u in units if u.type == "county"}
+    groups: dict[int, list[Unit]] = {}
+    for unit in units:
+        if unit.type == "school":
+            county_id = unit.ancestor_ids[1] if len(unit.ancestor_ids) > 1 else 0
+            groups.setdefault(county_id, []).append(unit)
+    return levels, [
+        (counties[c], sorted(schools, key=lambda s: s.name))
+        for c, schools in groups.items()
+        if c in counties
+    ]
+
+
+def question_versions(question: Question) -> list:
+    """Every version of a question, newest first (with who made it)."""
+    from quizzes.models import QuestionVersion
+
+    return list(
+        db.session.scalars(
+            select(QuestionVersion)
+            .where(QuestionVersion.question_id == question.id)
+            .order_by(QuestionVersion.number.desc())
+        )
+    )
+
+
+def version_view(version) -> dict:  # type: ignore[no-untyped-def, type-arg]
+    """An old version as the history shows it: stem, options and the answer as words."""
+    from quizzes import richtext
+    from quizzes.qtypes import get_type
+    from quizzes.service.attempts import _answer_text
+
+    question_type = get_type(version.type)
+    view = {"type": version.type, "stem": richtext.clean(version.stem)}
+    view.update(question_type.public_view(version.data, None))
+    try:
+        correct = question_type.correct_answer(version.data, version.grading)
+    except (KeyError, TypeError, ValueError, NotImplementedError):
+        correct = None
+    view["answer_text"] = _answer_text(view, correct)
+    view["feedback"] = richtext.clean(version.general_feedback)
+    return view
+
+
+def user_names(ids: set[int]) -> dict[int, str]:
+    if not ids:
+        return {}
+    return dict(
+        db.session.execute(select(User.id, User.display_name).where(User.id.in_(ids))).all()
+    )  # type: ignore[arg-type]

@@ -19,7 +19,7 @@ from elearn.models.accounts import ADMIN_ROLES
 from elearn.service.errors import ServiceError
 from quizzes import analysis, queries, service
 from quizzes.access import STAFF_ROLES, may_author_at, may_view_record
-from quizzes.forms import BankForm, ImportForm, QuizForm
+from quizzes.forms import BankForm, CampaignForm, ImportForm, QuestionEditForm, QuizForm
 from quizzes.models import Question, QuestionBank, QuestionCategory, Quiz, QuizAttempt
 from quizzes.qtypes import QUESTION_TYPES
 from quizzes.service import surveys
@@ -351,7 +351,13 @@ def campaigns():
     """Term exams and surveys sent to the user's units (调度)."""
     if not any(a.role in ADMIN_ROLES or a.role == Role.TEACHER for a in current_user.roles):
         abort(403)
-    return render_template("quizzes/campaigns.html", campaigns=queries.campaigns_for(current_user))
+    from quizzes.service.campaigns import dispatch_units
+
+    return render_template(
+        "quizzes/campaigns.html",
+        campaigns=queries.campaigns_for(current_user),
+        can_send=bool(dispatch_units(current_user)),
+    )
 
 
 @bp.route("/quizzes/campaigns/<int:campaign_id>", methods=["GET", "POST"])
@@ -387,3 +393,131 @@ def campaign_detail(campaign_id: int):
         not_taken_count=result.not_taken_count,
         anonymous=anonymous,
     )
+
+
+@bp.route("/quizzes/campaigns/new", methods=["GET", "POST"])
+@login_required
+def campaign_new():
+    """A prefecture or county admin sends a term exam or a survey (调度)."""
+    from quizzes.service import campaigns as campaign_service
+
+    senders = campaign_service.dispatch_units(current_user)
+    if not senders:
+        abort(403)
+    form = CampaignForm()
+    form.unit_id.choices = [SelectChoice(u.id, u.name) for u in senders]
+    form.source.choices = [
+        SelectChoice("template:knowledge", _("Survey template: drug knowledge (知晓率)")),
+        SelectChoice("template:satisfaction", _("Survey template: satisfaction (满意率)")),
+    ] + [
+        SelectChoice(f"quiz:{q.id}", f"{q.title} · {q.unit.name}")
+        for q in queries.quizzes_managed_by(current_user)
+    ]
+    levels, groups = queries.dispatch_targets(senders)
+    form.grade_levels.choices = [SelectChoice(n, _("Grade %(n)s", n=n)) for n in levels]
+    form.unit_ids.choices = [
+        SelectChoice(u.id, u.name) for county, schools in groups for u in [county, *schools]
+    ]
+    if form.validate_on_submit():
+        sender = permissions.get_or_404(Unit, form.unit_id.data, current_user)
+        targets = [permissions.get_or_404(Unit, i, current_user) for i in form.unit_ids.data or []]
+        try:
+            campaign = campaign_service.send_campaign(
+                actor=current_user,
+                sender=sender,
+                source=form.source.data or "",
+                title=form.title.data or "",
+                kind=form.kind.data or "",
+                unit_targets=targets,
+                grade_levels=list(form.grade_levels.data or []),
+                roles=list(form.roles.data or []),
+                opens_at=_local(form.opens_at.data),
+                closes_at=_local(form.closes_at.data),
+                time_limit_seconds=form.time_limit_minutes.data * 60
+                if form.time_limit_minutes.data
+                else None,
+                pass_mark=form.pass_mark.data or 0,
+                excellent_mark=form.excellent_mark.data or 0,
+                anonymous=bool(form.anonymous.data),
+            )
+        except ServiceError as error:
+            db.session.rollback()
+            flash(error.message, "error")
+        else:
+            db.session.commit()
+            flash(_("Campaign sent."), "success")
+            return redirect(url_for("quizzes.campaign_detail", campaign_id=campaign.id))
+    status = 400 if request.method == "POST" else 200
+    return render_template("quizzes/campaign_form.html", form=form, groups=groups), status
+
+
+@bp.route("/quizzes/campaigns/<int:campaign_id>/survey")
+@login_required
+def survey_report(campaign_id: int):
+    """A survey's results: 知晓率, 满意率, each question's answers; groups under five hidden."""
+    from quizzes.models import Campaign
+    from quizzes.service import campaigns as campaign_service
+
+    campaign = permissions.get_or_404(Campaign, campaign_id, current_user)
+    if campaign.quiz.kind != "survey":
+        abort(404)
+    unit_id = request.args.get("unit", type=int)
+    unit = (
+        permissions.get_or_404(Unit, unit_id, current_user)
+        if unit_id
+        else queries.followed_unit(current_user, campaign)
+    )
+    if not campaign_service.may_follow(current_user, campaign, unit):
+        abort(404)
+    report = campaign_service.survey_report(campaign, unit)
+    return render_template(
+        "quizzes/survey_report.html", campaign=campaign, unit=unit, report=report
+    )
+
+
+@bp.route("/quizzes/questions/<int:question_id>", methods=["GET", "POST"])
+@login_required
+def question_edit(question_id: int):
+    """A question, its version history, and (for the bank's authors) editing: a new version."""
+    from quizzes.service import bank as bank_service
+
+    question = db.session.get(Question, question_id)
+    if question is None:
+        abort(404)
+    bank = permissions.get_or_404(QuestionBank, question.bank_id, current_user, "use")
+    can_edit = permissions.can(current_user, "edit", bank) and bank_service.editable(question)
+    form = QuestionEditForm(
+        data=bank_service.row_of(question)
+        if request.method == "GET" and bank_service.editable(question)
+        else None
+    )
+    if request.method == "POST":
+        permissions.require(current_user, "edit", bank)
+        if form.validate_on_submit():
+            row = {name: form[name].data for name in bank_service.ROW_FIELDS}
+            try:
+                version = bank_service.edit_question_row(
+                    actor=current_user, question=question, row=row
+                )
+            except ServiceError as error:
+                db.session.rollback()
+                flash(error.message, "error")
+            else:
+                db.session.commit()
+                flash(_("Saved as version %(n)s.", n=version.number), "success")
+                return redirect(url_for("quizzes.question_edit", question_id=question.id))
+    versions = queries.question_versions(question)
+    shown_number = request.args.get("version", type=int)
+    shown = next((v for v in versions if v.number == shown_number), None)
+    return render_template(
+        "quizzes/question.html",
+        question=question,
+        bank=bank,
+        form=form,
+        can_edit=can_edit,
+        versions=versions,
+        authors=queries.user_names({v.created_by_id for v in versions if v.created_by_id}),
+        shown=shown,
+        shown_view=queries.version_view(shown) if shown else None,
+        type_labels={name: t.label for name, t in QUESTION_TYPES.items()},
+    ), (422 if request.method == "POST" else 200)

@@ -209,3 +209,13 @@ def _export_row(draft: QuestionDraft) -> list[Any]:
         draft.topic or "", draft.grade_band or "", draft.difficulty or "", draft.default_mark,
         draft.general_feedback,
     ]  # fmt: skip
+
+
+def row_to_draft(cells: list[str], line: int = 0) -> QuestionDraft:
+    """One row of the template (as the question edit page fills it) → a draft; ValueError says why not."""
+    return _row([_cell(c) for c in cells] + [""] * len(HEADERS), line)
+
+
+def draft_to_row(draft: QuestionDraft) -> list[Any]:
+    """A draft as one row of the template (the question edit page's fields)."""
+    return _export_row(draft)

@@ -137,6 +137,50 @@ def edit_question(*, actor: User, question: Question, draft: QuestionDraft) -> Q
     return _new_version(question, draft, actor, number=(last or 0) + 1)
 
 
+#: the edit page's fields, in the order of the spreadsheet template's columns
+ROW_FIELDS = (
+    ["category", "stem"]
+    + [f"option_{c}" for c in "abcdef"]
+    + ["answer", "topic", "grade_band", "difficulty", "mark", "feedback"]
+)
+
+
+def editable(question: Question) -> bool:
+    """Types the edit page can hold (the spreadsheet's); others are edited by import."""
+    version = question.current_version
+    return version is not None and version.type in xlsx.EXPORT_NAMES
+
+
+def row_of(question: Question) -> dict[str, Any]:
+    """The question's current version as the edit page's fields."""
+    cells = xlsx.draft_to_row(draft_of(question))
+    return dict(zip(ROW_FIELDS, cells[1:], strict=True))
+
+
+def edit_question_row(*, actor: User, question: Question, row: dict[str, Any]) -> QuestionVersion:
+    """Save the edit page: the fields become a new version (old attempts keep theirs)."""
+    version = question.current_version
+    if version is None or version.type not in xlsx.EXPORT_NAMES:
+        raise ServiceError(_("This question type is edited by importing a file."), status=422)
+    cells = [xlsx.EXPORT_NAMES[version.type]] + [str(row.get(f) or "") for f in ROW_FIELDS]
+    try:
+        draft = xlsx.row_to_draft(cells)
+    except ValueError as error:
+        raise ServiceError(str(error), status=422) from None
+    draft.name = version.name if version.name and version.name != version.stem[:60] else ""
+    draft.name = draft.name or draft.stem[:60]
+    new = edit_question(actor=actor, question=question, draft=draft)
+    audit.record(
+        "quiz.question_edited",
+        actor=actor,
+        unit_id=question.bank.unit_id,
+        target_type="question",
+        target_id=question.id,
+        version=new.number,
+    )
+    return new
+
+
 @dataclass
 class ImportResult:
     imported: int = 0

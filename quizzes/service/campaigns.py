@@ -19,6 +19,7 @@ from elearn.service import audit, coverage, org
 from elearn.service.errors import ServiceError
 from quizzes.interchange import QuestionDraft
 from quizzes.models import (
+    AttemptSlot,
     AttemptState,
     Campaign,
     QuestionVersion,
@@ -308,20 +309,45 @@ def record_exam_coverage(attempt: QuizAttempt) -> None:
     coverage.record_fact(FactKind.STUDENT_ASSESSED, attempt.user_id, klass, term)
 
 
+def _answer_sets(quiz: Quiz, unit: Unit | None) -> list[dict[str, Any]]:
+    """Each response's answers keyed by question version: anonymous rows, or finished attempts."""
+    if quiz.is_anonymous:
+        query = select(SurveyResponse.answers).where(SurveyResponse.quiz_id == quiz.id)
+        if unit is not None:
+            schools = select(Unit.id).where(Unit.path.startswith(unit.path))
+            query = query.where(SurveyResponse.unit_id.in_(schools))
+        return list(db.session.scalars(query))
+    query = (
+        select(AttemptSlot.attempt_id, AttemptSlot.version_id, AttemptSlot.answer)
+        .join(QuizAttempt, QuizAttempt.id == AttemptSlot.attempt_id)
+        .where(QuizAttempt.quiz_id == quiz.id, QuizAttempt.state == AttemptState.FINISHED)
+    )
+    if unit is not None:
+        people = (
+            select(RoleAssignment.user_id)
+            .join(Unit, Unit.id == RoleAssignment.unit_id)
+            .where(Unit.path.startswith(unit.path), RoleAssignment.role.in_(AUDIENCE_ROLES))
+        )
+        query = query.where(QuizAttempt.user_id.in_(people))
+    sets: dict[int, dict[str, Any]] = defaultdict(dict)
+    for attempt_id, version_id, answer in db.session.execute(query):
+        if answer is not None:
+            sets[attempt_id][str(version_id)] = answer
+        else:
+            sets.setdefault(attempt_id, {})
+    return list(sets.values())
+
+
 def survey_results(quiz: Quiz, unit: Unit | None = None) -> dict[str, Any]:
     """Counts of each answer, 知晓率 and 满意率; nothing for a group of fewer than five."""
-    query = select(SurveyResponse).where(SurveyResponse.quiz_id == quiz.id)
-    if unit is not None:
-        schools = select(Unit.id).where(Unit.path.startswith(unit.path))
-        query = query.where(SurveyResponse.unit_id.in_(schools))
-    responses = db.session.scalars(query).all()
+    responses = _answer_sets(quiz, unit)
     if len(responses) < MIN_GROUP:
         return {"responses": len(responses), "hidden": True, "questions": {}}
     counts: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     known, right, positive, opinions = 0, 0.0, 0, 0
     versions: dict[str, QuestionVersion | None] = {}
     for response in responses:
-        for version_id, answer in response.answers.items():
+        for version_id, answer in response.items():
             if version_id not in versions:
                 versions[version_id] = db.session.get(QuestionVersion, int(version_id))
             version = versions[version_id]
@@ -404,3 +430,135 @@ def template_items(*, actor: User, sender: Unit, template: str) -> list[dict[str
         {"question_id": add_question(actor=actor, bank=bank, draft=draft).id, "mark": 1}
         for draft in TEMPLATES[template]()
     ]
+
+
+def dispatch_units(actor: User) -> list[Unit]:
+    """The prefectures and counties the actor may send campaigns from."""
+    units = {a.unit for a in actor.roles if may_dispatch(actor, a.unit)}
+    return sorted(units, key=lambda u: (len(u.path), u.name))
+
+
+def items_from_quiz(*, actor: User, quiz: Quiz) -> list[dict[str, Any]]:
+    """A quiz's questions and random draws, as the items of a campaign's own copy."""
+    from quizzes.access import may_author_at
+
+    if not may_author_at(actor, quiz.unit):
+        raise ServiceError(_("Choose a quiz you manage."), field="source")
+    return [
+        {"question_id": item.question_id, "mark": item.mark}
+        if item.question_id is not None
+        else {"category_id": item.category_id, "count": item.draw_count, "mark": item.mark}
+        for item in quiz.items
+    ]
+
+
+def _labels(version: QuestionVersion) -> dict[str, str]:
+    from quizzes import richtext
+
+    if version.type == "true_false":
+        return {"True": _("True"), "False": _("False")}
+    return {
+        str(o["id"]): richtext.plain(str(o.get("text", "")))
+        for key in ("options", "items", "choices")
+        for o in version.data.get(key, [])
+        if isinstance(o, dict)
+    }
+
+
+def survey_report(campaign: Campaign, unit: Unit) -> dict[str, Any]:
+    """The survey results page: rates, each question's answers counted, and each child unit.
+
+    Every group (the unit, each child) of fewer than five responses shows its size only.
+    """
+    from quizzes import richtext
+
+    quiz = campaign.quiz
+    results = survey_results(quiz, unit)
+    questions = []
+    if not results["hidden"]:
+        versions = {
+            str(v.question_id): v
+            for v in db.session.scalars(
+                select(QuestionVersion)
+                .where(QuestionVersion.question_id.in_([int(q) for q in results["questions"]]))
+                .order_by(QuestionVersion.number)
+            )
+        }
+        # in the quiz's order (fixed questions first as placed, drawn ones after)
+        placed = [str(item.question_id) for item in quiz.items if item.question_id is not None]
+        ordered = sorted(
+            results["questions"].items(),
+            key=lambda pair: placed.index(pair[0]) if pair[0] in placed else len(placed),
+        )
+        for question_id, counts in ordered:
+            version = versions.get(question_id)
+            if version is None:
+                continue
+            labels = _labels(version)
+            correct: set[str] = set()
+            question_type = get_type(version.type)
+            if question_type.scored and version.type in {
+                "true_false",
+                "single_choice",
+                "multiple_choice",
+            }:
+                right = question_type.correct_answer(version.data, version.grading)
+                correct = {str(v) for v in (right if isinstance(right, list) else [right])}
+            total = sum(counts.values()) or 1
+            order = list(labels) + sorted(set(counts) - set(labels))
+            questions.append(
+                {
+                    "stem": richtext.plain(version.stem),
+                    "type": version.type,
+                    "rows": [
+                        {
+                            "label": labels.get(value, value),
+                            "count": counts.get(value, 0),
+                            "share": round(counts.get(value, 0) / total, 4),
+                            "is_correct": value in correct,
+                        }
+                        for value in order
+                        if value in counts
+                        or version.type in {"opinion", "single_choice"}
+                        or version.type == "true_false"
+                    ],
+                }
+            )
+    children = []
+    for child in db.session.scalars(
+        select(Unit).where(Unit.parent_id == unit.id).order_by(Unit.name)
+    ):
+        part = survey_results(quiz, child)
+        if part["responses"]:
+            children.append({"unit": child, **part})
+    pending = 0
+    if quiz.is_anonymous:
+        from quizzes.service.surveys import pending_count
+
+        pending = pending_count(quiz, unit)
+    return {
+        **results,
+        "question_rows": questions,
+        "children": children,
+        "min_group": MIN_GROUP,
+        # anonymous answers wait outside the database until their school's batch of five fills
+        "pending": pending,
+    }
+
+
+def send_campaign(*, actor: User, sender: Unit, source: str, **settings: Any) -> Campaign:
+    """The campaign page: questions from a survey template ("template:knowledge") or from a quiz
+    the actor manages ("quiz:12"), then ``create_campaign`` with the page's settings."""
+    from quizzes.models import Quiz as QuizModel
+
+    kind, _sep, value = (source or "").partition(":")
+    if kind == "template":
+        items = template_items(actor=actor, sender=sender, template=value)
+    elif kind == "quiz" and value.isdigit():
+        quiz = db.session.get(QuizModel, int(value))
+        if quiz is None:
+            raise ServiceError(_("Choose a quiz you manage."), field="source")
+        items = items_from_quiz(actor=actor, quiz=quiz)
+    else:
+        raise ServiceError(_("Choose a quiz you manage."), field="source")
+    return create_campaign(actor=actor, sender=sender, items=items, **settings)

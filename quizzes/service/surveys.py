@@ -339,10 +339,20 @@ def _release(responses: list[dict[str, Any]], unit_id: Any = False) -> int:
     return len(responses)
 
 
-def pending_count(quiz: Quiz) -> int:
-    """Responses submitted but not yet released (their batch is still filling)."""
+def pending_count(quiz: Quiz, unit: Unit | None = None) -> int:
+    """Responses submitted but not yet released (their batch is still filling), under ``unit``."""
     store = survey_store()
-    return sum(store.pool_size(p) for p in store.pools() if p.split(":")[0] == str(quiz.id))
+    total = 0
+    for pool in store.pools():
+        quiz_id, school_id = pool.split(":")
+        if quiz_id != str(quiz.id):
+            continue
+        if unit is not None:
+            school = db.session.get(Unit, int(school_id)) if school_id != "0" else None
+            if school is None or not school.path.startswith(unit.path):
+                continue
+        total += store.pool_size(pool)
+    return total
 
 
 def release_closed(*, now: datetime | None = None) -> int:

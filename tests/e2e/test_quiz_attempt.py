@@ -95,10 +95,12 @@ def test_teacher_pages_on_a_phone(new_page, shot):
         assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"], path
         shot(page, name)
     page.goto("/quizzes/banks")
-    page.click("text=禁毒知识题库（示范）")
+    with page.expect_navigation():  # content() right after a click may read the old page
+        page.click("text=禁毒知识题库（示范）")
     assert "单选题" in page.content()
     shot(page, "bank")
     page.goto("/quizzes")
-    page.click("text=禁毒知识小测验")
+    with page.expect_navigation():
+        page.click("text=禁毒知识小测验")
     assert "试题分析" in page.content()
     shot(page, "results")

@@ -238,3 +238,40 @@ RULES.update(
         ),
     }
 )
+
+
+def survey_campaign_id(ids: dict) -> int:
+    """A county survey campaign to grade 5 (rolled back after each request)."""
+    from elearn.models import Unit
+    from quizzes.service import campaigns
+
+    county = db.session.scalar(select(Unit).where(Unit.code == "C01"))
+    admin = db.session.scalar(select(User).where(User.username == "county_admin"))
+    campaign = campaigns.create_campaign(
+        actor=admin,
+        sender=county,
+        title="知晓率调查",
+        kind="survey",
+        items=campaigns.template_items(actor=admin, sender=county, template="knowledge"),
+        unit_targets=[],
+        grade_levels=[5],
+        roles=["student"],
+        opens_at=None,
+        closes_at=None,
+    )
+    db.session.commit()
+    return campaign.id
+
+
+RULES.update(
+    {
+        "quizzes.campaign_new": Rule(lambda ids: "/quizzes/campaigns/new", DISPATCHERS),
+        "quizzes.survey_report": Rule(
+            lambda ids: f"/quizzes/campaigns/{survey_campaign_id(ids)}/survey",
+            ADMINS | {"teacher1"},
+        ),
+        "quizzes.question_edit": Rule(
+            lambda ids: f"/quizzes/questions/{demo_question_id()}", STAFF
+        ),
+    }
+)
