@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 from flask_babel import gettext as _
 from sqlalchemy import or_, select
-from sqlalchemy.orm import lazyload
+from sqlalchemy.orm import joinedload, lazyload
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from elearn.extensions import db
@@ -241,10 +241,16 @@ def load_session_user(token: str) -> User | None:
     """The user of a live login session, or None when the session is unknown or ended."""
     if not token:
         return None
-    row = db.session.scalar(
-        select(UserSession).where(
-            UserSession.token_hash == hash_token(token), UserSession.revoked_at.is_(None)
+    # the login row, its user and the roles (pages need them) in one round trip, not three:
+    # every page request and every live event re-checks its login
+    row = (
+        db.session.execute(
+            select(UserSession)
+            .where(UserSession.token_hash == hash_token(token), UserSession.revoked_at.is_(None))
+            .options(joinedload(UserSession.user).joinedload(User.roles))
         )
+        .unique()
+        .scalar_one_or_none()
     )
     if row is None or not row.user.is_active_account:
         return None

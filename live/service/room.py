@@ -8,6 +8,7 @@ from typing import Any
 
 from flask_babel import gettext as _
 from sqlalchemy import func, select
+from sqlalchemy.orm import joinedload
 
 from elearn.extensions import db
 from elearn.models import User
@@ -41,6 +42,11 @@ from live.service.base import (
 )
 
 # --- the room -----------------------------------------------------------------------------------
+
+
+def room_lecture(lecture_id: int) -> Lecture | None:
+    """The lecture a room event acts on, with its co-hosts, in one query."""
+    return db.session.get(Lecture, lecture_id, options=[joinedload(Lecture.cohosts)])
 
 
 def check_can_join(actor: User, lecture: Lecture) -> None:

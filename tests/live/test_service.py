@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
 
+from elearn.extensions import db
+from elearn.service import accounts
 from elearn.service.errors import ServiceError
 from live import service
 from live.models import LectureStatus, MessageKind
@@ -74,6 +80,44 @@ def test_chat_rules(ctx):
     assert muted.value.status == 403
     with pytest.raises(ServiceError):
         service.moderate(actor=student, lecture=lecture, data={"action": "chat", "enabled": True})
+
+
+@contextmanager
+def statements() -> Iterator[list[str]]:
+    """The SQL statements run inside the block (savepoints of the test's transaction left out)."""
+    seen: list[str] = []
+
+    def note(conn, cursor, statement, *args) -> None:  # type: ignore[no-untyped-def]
+        if not statement.startswith(("SAVEPOINT", "RELEASE SAVEPOINT")):
+            seen.append(statement)
+
+    event.listen(Engine, "before_cursor_execute", note)
+    try:
+        yield seen
+    finally:
+        event.remove(Engine, "before_cursor_execute", note)
+
+
+def test_a_chat_line_takes_four_statements(ctx):
+    """Each round trip of a chat line waits behind the room's fan-out (``python -m bench live``):
+    the login with its user, the lecture with its co-hosts, the sanctions, the insert;
+    the line is serialised without reloading anything."""
+    lecture_id = make_lecture().id
+    token, _expires = accounts.issue_api_token(user=user("student1"), hours=1)
+    db.session.commit()
+    db.session.expunge_all()  # a new event starts from an empty session
+    with statements() as seen:
+        actor = accounts.load_token_user(token).user
+        assert actor is not None
+        room_lecture = service.room_lecture(lecture_id)
+        assert room_lecture is not None and not service.is_host(actor, room_lecture)
+        message = service.post_message(
+            actor=actor, lecture=room_lecture, kind=MessageKind.CHAT, text="老师好"
+        )
+        body = service.message_json(message)
+    assert len(seen) == 4, seen
+    assert body["id"] == message.id and body["text"] == "老师好"
+    assert body["author"] == {"id": actor.id, "name": actor.display_name}
 
 
 def test_slow_mode(ctx):
