@@ -107,7 +107,7 @@ def test_anonymous_survey_from_campaign_page_to_results(new_page, shot):
     fits(pupil, PHONE)
     shot(pupil, "pupil-home-with-reminder-phone")
     with pupil.expect_navigation():
-        pupil.locator(f"a[href*='/quizzes#quiz-']", has_text=TITLE).first.click()
+        pupil.locator("a[href*='/quizzes#quiz-']", has_text=TITLE).first.click()
     assert pupil.locator("section.card", has_text=TITLE).get_by_role("button").is_visible()
 
 
