@@ -379,7 +379,7 @@ def campaign_detail(campaign_id: int):
     if request.method == "POST":
         count = campaign_service.send_reminder(actor=current_user, campaign=campaign, unit=unit)
         db.session.commit()
-        flash(_("Reminder recorded for %(n)s people.", n=count), "success")
+        flash(_("Reminder sent to %(n)s people.", n=count), "success")
         return redirect(url_for("quizzes.campaign_detail", campaign_id=campaign.id, unit=unit.id))
     result = campaign_service.participation(campaign, unit)
     anonymous = campaign.quiz.is_anonymous

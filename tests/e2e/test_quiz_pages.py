@@ -92,6 +92,24 @@ def test_anonymous_survey_from_campaign_page_to_results(new_page, shot):
     page.goto("/quizzes/campaigns/new")
     shot(page, "campaign-form-desktop")
 
+    # the school reminds those who have not taken it; a pupil finds the notice on the home page
+    page = new_page(viewport=PHONE)
+    sign_in(page, "school_admin")
+    page.goto(f"/{campaign_path}")
+    with page.expect_navigation():
+        page.click("text=发送提醒")
+    assert re.search(r"已向 \d+ 人发送提醒", page.content())
+    shot(page, "reminded-phone")
+    pupil = new_page(viewport=PHONE)
+    sign_in(pupil, "s_S0101_5_08")
+    main = pupil.locator("main").inner_text()
+    assert TITLE in main, main
+    fits(pupil, PHONE)
+    shot(pupil, "pupil-home-with-reminder-phone")
+    with pupil.expect_navigation():
+        pupil.locator("a[href*='/quizzes#quiz-']", has_text=TITLE).first.click()
+    assert pupil.locator("section.card", has_text=TITLE).get_by_role("button").is_visible()
+
 
 def test_question_edit_and_history(new_page, shot):
     for label, viewport in (("phone", PHONE), ("desktop", DESKTOP)):
