@@ -129,6 +129,7 @@ def lesson_player(lesson_id: int):
         progress=progress,
         resume_at=progress.last_position if progress and not progress.completed_at else 0,
         player=playback.player(revision, current_user) if revision.is_playable else None,
+        document=playback.document(revision, current_user) if revision.is_playable else None,
         is_media=revision.kind in {LessonKind.VIDEO, LessonKind.AUDIO},
     )
 

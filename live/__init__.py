@@ -85,6 +85,16 @@ def init_app(app: Flask) -> None:
     app.config.setdefault("LIVE_ORIGINS", _origins())
     app.config.setdefault("LIVE_RATE_PER_SECOND", _number("LIVE_RATE_PER_SECOND", 1.0))
     app.config.setdefault("LIVE_RATE_BURST", int(_number("LIVE_RATE_BURST", 5)))
+    # the lecture's video (live/studio_events.py, live/service/broadcast.py)
+    app.config.setdefault("LIVE_VIDEO_HEIGHT", int(_number("LIVE_VIDEO_HEIGHT", 480)))
+    app.config.setdefault("LIVE_VIDEO_BITRATE", int(_number("LIVE_VIDEO_BITRATE", 900_000)))
+    app.config.setdefault(
+        "LIVE_MEDIA_MAX_CHUNK_BYTES", int(_number("LIVE_MEDIA_MAX_CHUNK_BYTES", 512 * 1024))
+    )
+    app.config.setdefault(
+        "LIVE_MEDIA_CHUNKS_PER_SECOND", _number("LIVE_MEDIA_CHUNKS_PER_SECOND", 4.0)
+    )
+    app.config.setdefault("LIVE_MEDIA_CHUNK_BURST", int(_number("LIVE_MEDIA_CHUNK_BURST", 12)))
     # The carrier checks the same origin by default; a live room may name more origins, and must refuse
     # cross-site sockets riding on the session cookie, so same-origin unless configured.
     if socketio.server is not None:

@@ -93,6 +93,7 @@ def limits() -> transcode.Limits:
         max_duration=float(setting("MEDIA_MAX_DURATION_SECONDS")),
         max_output_bytes=int(setting("MEDIA_MAX_OUTPUT_BYTES")),
         threads=int(setting("MEDIA_FFMPEG_THREADS")),
+        max_document_pages=int(setting("MEDIA_DOCUMENT_PAGES")),
         timeout_base=float(setting("MEDIA_TIMEOUT_BASE_SECONDS")),
         timeout_factor=float(setting("MEDIA_TIMEOUT_FACTOR")),
     )

@@ -108,12 +108,19 @@ def local_object(token: str):
     """One stored object behind a signed, expiring URL (local backend only)."""
     storage = _local()
     try:
-        path = storage.open(storage.unsign(token)["k"])
+        payload = storage.unsign(token)
+        path = storage.open(payload["k"])
     except StorageError:
         abort(403)
     mimetypes = {".ts": "video/mp2t", ".m3u8": HLS, ".jpg": "image/jpeg", ".png": "image/png"}
+    mimetype = payload.get("t") or mimetypes.get(path.suffix, "application/octet-stream")
+    download = payload.get("d")
     response = send_file(
-        path, mimetype=mimetypes.get(path.suffix, "application/octet-stream"), conditional=True
+        path,
+        mimetype=mimetype,
+        conditional=True,
+        as_attachment=bool(download),
+        download_name=download or None,
     )
     response.headers["Cache-Control"] = "private, max-age=60"
     return response
@@ -174,6 +181,37 @@ def play_renew(token: str):
         audio_url=context["audio_url"],
         renew_url=context["renew_url"],
     )
+
+
+@bp.route("/doc/<token>/download")
+@login_required
+def document_download(token: str):
+    """The original PDF or EPUB, to its viewer, through a short-lived signed URL."""
+    payload = service.read_playback_token(token)
+    if payload is None or payload.get("v") != current_user.id:
+        abort(404)
+    asset = db.session.get(Asset, payload["a"])
+    if asset is None or not asset.is_ready or asset.kind != "document":
+        abort(404)
+    try:
+        return redirect(service.document_download_url(asset))
+    except StorageError:
+        abort(503)
+
+
+@bp.route("/doc/<token>/pages")
+@login_required
+def document_pages(token: str):
+    """Fresh signed page-image URLs for a reader whose page was open longer than they last."""
+    grace = int(setting("MEDIA_RENEW_GRACE_MINUTES")) * 60
+    payload = service.read_playback_token(token, grace_seconds=grace)
+    if payload is None or payload.get("v") != current_user.id:
+        abort(404)
+    asset = db.session.get(Asset, payload["a"])
+    if asset is None or not asset.is_ready or asset.kind != "document":
+        abort(404)
+    context = service.document_context(asset, current_user)
+    return jsonify(pages=context["pages"], renew_url=context["renew_url"])
 
 
 # --- live streams -------------------------------------------------------------------------------

@@ -22,6 +22,7 @@ from media.containers import ACCEPTED_TYPES, SNIFF_BYTES, sniff
 from media.models import Asset, AssetKind, AssetStatus
 from media.settings import setting
 from media.storage import Storage, StorageError, get_storage
+from media.transcode import PAGE_NAME
 
 #: reason codes (stored on the asset) → what the uploader reads
 REASONS: dict[str, Any] = {
@@ -412,6 +413,62 @@ def player_context(asset: Asset, viewer: User) -> dict[str, Any]:
         if asset.poster_key
         else None,
         "duration": asset.duration_seconds,
+    }
+
+
+def image_url(asset: Asset, *, minutes: int | None = None) -> str | None:
+    """A short-lived signed URL of a ready image's web copy (call after your own permission check)."""
+    key = (asset.meta or {}).get("image_key")
+    if not asset.is_ready or asset.kind != AssetKind.IMAGE or not key:
+        return None
+    ttl = timedelta(
+        minutes=int(minutes if minutes is not None else setting("MEDIA_PLAYBACK_MINUTES"))
+    )
+    return get_storage().presigned_get(key, ttl)
+
+
+DOCUMENT_TYPES = {"pdf": "application/pdf", "epub": "application/epub+zip"}
+
+
+def document_download_url(asset: Asset) -> str:
+    """A signed URL downloading the original document under its (display) file name."""
+    minutes = timedelta(minutes=int(setting("MEDIA_PLAYBACK_MINUTES")))
+    fmt = asset.sniffed_type or "pdf"
+    name = asset.original_filename or f"document.{fmt}"
+    if not name.lower().endswith(f".{fmt}"):
+        name = f"{name}.{fmt}"
+    return get_storage().presigned_get(asset.source_key, minutes, download_name=name,
+                                       content_type=DOCUMENT_TYPES.get(fmt))  # fmt: skip
+
+
+def document_context(asset: Asset, viewer: User) -> dict[str, Any]:
+    """What the document viewer partial needs (call after your own permission check).
+
+    A PDF's first pages come as images rendered at processing time, each behind a short-lived
+    signed URL; an EPUB shows its cover and a download.
+    """
+    token = playback_token(asset, viewer)
+    storage = get_storage()
+    minutes = timedelta(minutes=int(setting("MEDIA_PLAYBACK_MINUTES")))
+    pages = (asset.meta or {}).get("pages") or {} if asset.is_ready else {}
+    rendered = int(pages.get("rendered", 0))
+    sizes = list(pages.get("sizes") or [])
+    prefix = asset.output_prefix()
+    return {
+        "asset_id": asset.id,
+        "ready": asset.is_ready,
+        "format": asset.sniffed_type,
+        "page_count": asset.page_count,
+        "rendered": rendered,
+        "pages": [
+            storage.presigned_get(prefix + PAGE_NAME.format(n), minutes)
+            for n in range(1, rendered + 1)
+        ],  # fmt: skip
+        "sizes": [sizes[n] if n < len(sizes) else [990, 1400] for n in range(rendered)],
+        "cover_url": storage.presigned_get(asset.poster_key, minutes) if asset.poster_key else None,
+        "download_url": f"/media/doc/{token}/download" if asset.is_ready else None,
+        "renew_url": f"/media/doc/{token}/pages",
+        "filename": asset.original_filename,
     }
 
 

@@ -26,6 +26,8 @@ DEFAULTS: dict[str, Any] = {
     "MEDIA_MAX_DURATION_SECONDS": 3 * 3600,
     "MEDIA_MAX_OUTPUT_BYTES": 8 * 1024 * MB,
     "MEDIA_FFMPEG_THREADS": 0,
+    # a PDF's first pages rendered as images for reading on phones
+    "MEDIA_DOCUMENT_PAGES": 60,
     # wall time allowed for one ffmpeg run: base + factor × media duration (a hang is killed)
     "MEDIA_TIMEOUT_BASE_SECONDS": 300,
     "MEDIA_TIMEOUT_FACTOR": 8,

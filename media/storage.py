@@ -24,6 +24,15 @@ from itsdangerous import BadSignature, URLSafeSerializer
 LOCAL_URL_PREFIX = "/media"
 
 
+def _attachment(name: str) -> str:
+    """A Content-Disposition for a download under ``name`` (RFC 6266: ASCII fallback + UTF-8)."""
+    from urllib.parse import quote
+
+    fallback = "".join(c if c.isascii() and c.isprintable() and c not in '"\\' else "_"
+                       for c in name)  # fmt: skip
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(name)}"
+
+
 class StorageError(RuntimeError):
     """The storage backend failed (unreachable, refused, missing object)."""
 
@@ -88,7 +97,9 @@ class Storage:
             self.remove(key)
         return len(keys)
 
-    def presigned_get(self, key: str, expires: timedelta) -> str:
+    def presigned_get(self, key: str, expires: timedelta, *, download_name: str | None = None,
+                      content_type: str | None = None) -> str:  # fmt: skip
+        """A short-lived URL reading ``key``; with ``download_name``, served as an attachment."""
         raise NotImplementedError
 
     # -- multipart upload straight from the browser --------------------------------------------
@@ -225,8 +236,22 @@ class MinioStorage(Storage):
         objects = self._call(self.client.list_objects, self.bucket, prefix=prefix, recursive=True)
         return sorted(o.object_name for o in objects if o.object_name)
 
-    def presigned_get(self, key: str, expires: timedelta) -> str:
-        return str(self._call(self.client.presigned_get_object, self.bucket, key, expires=expires))
+    def presigned_get(self, key: str, expires: timedelta, *, download_name: str | None = None,
+                      content_type: str | None = None) -> str:  # fmt: skip
+        headers: dict[str, str | list[str] | tuple[str]] = {}
+        if download_name:
+            headers["response-content-disposition"] = _attachment(download_name)
+        if content_type:
+            headers["response-content-type"] = content_type
+        return str(
+            self._call(
+                self.client.presigned_get_object,
+                self.bucket,
+                key,
+                expires=expires,
+                response_headers=headers or None,
+            )
+        )
 
     def create_multipart(self, key: str, content_type: str) -> str:
         return str(
@@ -419,9 +444,15 @@ class LocalStorage(Storage):
             raise StorageError("expired")
         return payload
 
-    def presigned_get(self, key: str, expires: timedelta) -> str:
+    def presigned_get(self, key: str, expires: timedelta, *, download_name: str | None = None,
+                      content_type: str | None = None) -> str:  # fmt: skip
         self._path(key)
-        return f"{LOCAL_URL_PREFIX}/o/{self.sign({'k': key}, expires)}"
+        payload: dict[str, Any] = {"k": key}
+        if download_name:
+            payload["d"] = download_name
+        if content_type:
+            payload["t"] = content_type
+        return f"{LOCAL_URL_PREFIX}/o/{self.sign(payload, expires)}"
 
     def create_multipart(self, key: str, content_type: str) -> str:
         upload_id = uuid.uuid4().hex

@@ -59,6 +59,9 @@ class Limits:
     timeout_factor: float = 8.0
     probe_timeout: float = 30.0
     threads: int = 0
+    #: a PDF's first pages rendered as images for phones: how many, and their long side
+    max_document_pages: int = 60
+    page_image_side: int = 1400
 
 
 @dataclass(frozen=True)
@@ -479,6 +482,12 @@ def build_pdf_cover_argv(pdf_path: str, out_base: str) -> list[str]:
             pdf_path, out_base]  # fmt: skip
 
 
+def build_pdf_pages_argv(pdf_path: str, out_base: str, last_page: int, side: int) -> list[str]:
+    """pdftoppm rendering pages 1..``last_page`` as JPEGs, ``side`` px on the long side (pure)."""
+    return ["pdftoppm", "-f", "1", "-l", str(last_page), "-scale-to", str(side), "-jpeg",
+            "-jpegopt", "quality=72,progressive=y", pdf_path, out_base]  # fmt: skip
+
+
 # --- running ----------------------------------------------------------------------------------
 
 
@@ -683,6 +692,61 @@ def pdf_page_count(path: Path) -> int:
     return count
 
 
+PAGE_NAME = "pages/{:03d}.jpg"
+
+
+def render_pdf_pages(src: Path, out_dir: Path, page_count: int, limits: Limits,
+                     ) -> list[tuple[int, int]]:  # fmt: skip
+    """Render the first pages as ``pages/001.jpg``…; the (width, height) of each that made it.
+
+    pdftoppm runs under the same rlimits and a timeout; a document it cannot render keeps its
+    cover and download only.
+    """
+    last = min(page_count, limits.max_document_pages)
+    if last <= 0:
+        return []
+    work = out_dir.parent / "pdf-pages"
+    work.mkdir(exist_ok=True)
+    argv = build_pdf_pages_argv(str(src), str(work / "p"), last, limits.page_image_side)
+    with contextlib.suppress(MediaRejected):  # too slow: keep the pages written so far
+        _run_simple(argv, None, limits, limits.probe_timeout * 2 + 2 * last)
+    # pdftoppm pads the page number to the width of the document's page count: sort by value
+    numbered = sorted(
+        (int(path.stem.rsplit("-", 1)[1]), path)
+        for path in work.glob("p-*.jpg")
+        if path.stem.rsplit("-", 1)[1].isdigit() and path.stat().st_size > 0
+    )
+    (out_dir / "pages").mkdir(exist_ok=True)
+    sizes: list[tuple[int, int]] = []
+    for expected, (number, path) in enumerate(numbered, start=1):
+        size = jpeg_size(path)
+        if number != expected or size is None:
+            break  # a gap or a broken file: stop at the last good page in sequence
+        os.replace(path, out_dir / PAGE_NAME.format(number))
+        sizes.append(size)
+    shutil.rmtree(work, ignore_errors=True)
+    return sizes
+
+
+def jpeg_size(path: Path) -> tuple[int, int] | None:
+    """(width, height) from a JPEG's frame header, or None if it has none (pure reading)."""
+    data = path.read_bytes()[:65536]
+    if data[:2] != b"\xff\xd8":
+        return None
+    at = 2
+    while at + 9 < len(data):
+        if data[at] != 0xFF:
+            return None
+        marker = data[at + 1]
+        length = int.from_bytes(data[at + 2 : at + 4], "big")
+        if marker in (0xC0, 0xC1, 0xC2):  # baseline, extended, progressive frames
+            height = int.from_bytes(data[at + 5 : at + 7], "big")
+            width = int.from_bytes(data[at + 7 : at + 9], "big")
+            return (width, height) if width and height else None
+        at += 2 + length
+    return None
+
+
 def process_document(src: Path, sniffed: Sniffed, out_dir: Path, limits: Limits) -> Outputs:
     """PDF: page count and a cover image; EPUB: spine length and its cover, if any."""
     outputs = Outputs(kind="document")
@@ -695,6 +759,9 @@ def process_document(src: Path, sniffed: Sniffed, out_dir: Path, limits: Limits)
                              limits, limits.probe_timeout)  # fmt: skip
         if result.returncode == 0 and (out_dir / "cover.jpg").is_file():
             outputs.poster = "cover.jpg"
+        sizes = render_pdf_pages(src, out_dir, outputs.page_count, limits)
+        if sizes:
+            outputs.meta["pages"] = {"rendered": len(sizes), "sizes": [list(s) for s in sizes]}
     else:
         epub = read_epub(src)
         outputs.page_count = epub.spine_items
@@ -728,6 +795,9 @@ def process_document(src: Path, sniffed: Sniffed, out_dir: Path, limits: Limits)
 @dataclass(frozen=True)
 class LivePlan:
     has_audio: bool = True
+    #: continue a stream whose playlists are already in ``out_dir`` (the studio reconnected):
+    #: numbering goes on, and a discontinuity marks the new recorder's first segment
+    resume: bool = False
     height: int = 480
     fps: int = 25
     video_bitrate: int = 900_000
@@ -814,7 +884,8 @@ def build_live_argv(plan: LivePlan, out_dir: str) -> list[str]:
             "hls_list_size": 0,
             "hls_playlist_type": "event",
             # playlists are renamed into place, so an uploader never reads half of one
-            "hls_flags": "independent_segments+temp_file",
+            "hls_flags": "independent_segments+temp_file"
+            + ("+append_list+discont_start" if plan.resume else ""),
             "hls_segment_type": "mpegts",
             "hls_segment_filename": f"{out_dir}/%v/seg_%05d.ts",
             "master_pl_name": "master.m3u8",

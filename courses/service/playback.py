@@ -21,3 +21,11 @@ def player(revision: LessonRevision, viewer: User) -> dict[str, Any] | None:
     if revision.kind not in {LessonKind.VIDEO, LessonKind.AUDIO}:
         return None
     return media_service.player_context(asset, viewer)
+
+
+def document(revision: LessonRevision, viewer: User) -> dict[str, Any] | None:
+    """The document viewer context for a ready PDF or EPUB lesson, or None."""
+    asset = revision.asset
+    if revision.kind != LessonKind.DOCUMENT or asset is None or not asset.is_ready:
+        return None
+    return media_service.document_context(asset, viewer)

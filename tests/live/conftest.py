@@ -64,6 +64,35 @@ def second_live_url(live_url: str, e2e_env: dict[str, str], e2e_artifacts: Path)
         _stop(server)
 
 
+@pytest.fixture(scope="session")
+def gevent_live_url(live_url: str, e2e_env: dict[str, str], e2e_artifacts: Path) -> Iterator[str]:
+    """The production web process beside the e2e server: gunicorn with the gevent websocket
+    worker (deploy/gunicorn.conf.py), on the same database and Redis."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    log = e2e_artifacts / "server-gevent.log"
+    log.write_text("")
+    env = {**e2e_env, "PORT": str(port), "ELEARN_ASYNC_MODE": "gevent"}
+    server = _start([str(BIN / "gunicorn"), "-c", "deploy/gunicorn.conf.py"], env, log)
+    try:
+        deadline = time.monotonic() + START_TIMEOUT
+        while True:
+            if server.poll() is not None:
+                pytest.fail(f"gunicorn exited:\n{_tail(log, 60)}", pytrace=False)
+            try:
+                with urllib.request.urlopen(f"{url}/healthz", timeout=2) as response:
+                    if response.status == 200:
+                        break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail(f"gunicorn did not start:\n{_tail(log, 60)}", pytrace=False)
+            time.sleep(0.2)
+        yield url
+    finally:
+        _stop(server)
+
+
 _TOKENS: dict[tuple[str, str], str] = {}
 
 

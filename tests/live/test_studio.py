@@ -15,12 +15,20 @@ from tests.live.conftest import WAIT, create_lecture, unit_id
 CHUNK = 64 * 1024
 
 
+@pytest.fixture(params=["werkzeug", "gunicorn-gevent"])
+def server_url(request, live_url):
+    """Both process models: the Werkzeug threading dev server and gunicorn's gevent worker."""
+    if request.param == "werkzeug":
+        return live_url
+    return request.getfixturevalue("gevent_live_url")
+
+
 @pytest.fixture
-def live_lecture(live_url, token, peers):
+def live_lecture(server_url, live_url, token, peers):
     county = unit_id(live_url, token("pref_admin"), ["C01"])
     lecture_id = create_lecture(live_url, token("expert1"), [{"unit_id": county}],
                                 title="直播推流测试")  # fmt: skip
-    host = peers(live_url).connect(token=token("expert1"))
+    host = peers(server_url).connect(token=token("expert1"))
     assert host.call("join", {"lecture_id": lecture_id})["ok"]
     assert host.call("go_live")["ok"]
     return lecture_id, host
@@ -43,10 +51,10 @@ def _get(url: str, base: str) -> requests.Response:
 
 
 def test_host_stream_becomes_live_hls_and_a_recording(
-    live_url, token, peers, live_lecture, recorder_webm, e2e_worker
+    server_url, live_url, token, peers, live_lecture, recorder_webm, e2e_worker
 ):
     lecture_id, host = live_lecture
-    student = peers(live_url).connect(token=token("student1"))
+    student = peers(server_url).connect(token=token("student1"))
     assert student.call("join", {"lecture_id": lecture_id})["ok"]
     assert student.call("stream") == {"ok": True, "available": False}
 
@@ -64,24 +72,24 @@ def test_host_stream_becomes_live_hls_and_a_recording(
 
     urls = student.call("stream")
     assert urls["ok"] and urls["available"] and urls["live"], urls
-    master = _get(urls["master_url"], live_url)
+    master = _get(urls["master_url"], server_url)
     assert master.status_code == 200
     assert "no-store" in master.headers["Cache-Control"]
     assert "480p/index.m3u8" in master.text and "audio/index.m3u8" in master.text
     variant_url = urls["master_url"].replace("master.m3u8", "480p/index.m3u8")
-    playlist = _get(variant_url, live_url)
+    playlist = _get(variant_url, server_url)
     assert playlist.status_code == 200 and "no-store" in playlist.headers["Cache-Control"]
     assert "#EXT-X-ENDLIST" not in playlist.text
     segments = [line for line in playlist.text.splitlines() if line and not line.startswith("#")]
     assert segments and all(line.startswith("seg_") for line in segments)  # stable URIs
-    segment = _get(variant_url.replace("index.m3u8", segments[-1]), live_url)
+    segment = _get(variant_url.replace("index.m3u8", segments[-1]), server_url)
     assert segment.status_code == 200 and segment.content[:1] == b"\x47"  # MPEG-TS sync byte
     assert segment.history and segment.history[0].status_code == 302  # to a signed storage URL
-    assert _get(variant_url.replace("index.m3u8", "..%2Fsecret.ts"), live_url).status_code == 404
-    audio = _get(urls["audio_url"], live_url)
+    assert _get(variant_url.replace("index.m3u8", "..%2Fsecret.ts"), server_url).status_code == 404
+    audio = _get(urls["audio_url"], server_url)
     assert audio.status_code == 200 and "#EXTINF" in audio.text
     # a forged or foreign token plays nothing
-    assert _get(urls["master_url"].replace("/live/", "/live/x"), live_url).status_code == 403
+    assert _get(urls["master_url"].replace("/live/", "/live/x"), server_url).status_code == 403
 
     assert host.call("end")["ok"]
     student.wait_for(lambda: student.got("recording"), "the recording event")
@@ -95,7 +103,7 @@ def test_host_stream_becomes_live_hls_and_a_recording(
     titles = [course["title"] for course in library["courses"]]
     assert "直播推流测试" in titles, library
     # the recording's playlist is now a finished VOD one
-    ended = _get(variant_url, live_url)
+    ended = _get(variant_url, server_url)
     assert ended.status_code == 200 and "#EXT-X-ENDLIST" in ended.text
     seconds = sum(float(line[8:].split(",")[0]) for line in ended.text.splitlines()
                   if line.startswith("#EXTINF:"))  # fmt: skip
@@ -116,3 +124,31 @@ def test_media_events_need_a_live_lecture_and_a_host(live_url, token, peers):
     assert host.call("go_live")["ok"]
     assert not teacher.call("media_start")["ok"]
     assert WAIT > 0
+
+
+def test_a_restarted_studio_resumes_the_same_stream(live_url, token, peers, recorder_webm,
+                                                    e2e_worker):  # fmt: skip
+    county = unit_id(live_url, token("pref_admin"), ["C01"])
+    lecture_id = create_lecture(live_url, token("expert1"), [{"unit_id": county}],
+                                title="断线重连测试")  # fmt: skip
+    host = peers(live_url).connect(token=token("expert1"))
+    assert host.call("join", {"lecture_id": lecture_id})["ok"]
+    assert host.call("go_live")["ok"]
+    stream = host.call("media_start", {"audio": True})["stream"]
+    _send(host, recorder_webm)
+    host.close()  # the lecturer's connection drops
+
+    again = peers(live_url).connect(token=token("expert1"))
+    assert again.call("join", {"lecture_id": lecture_id})["ok"]
+    assert again.call("media_start", {"audio": True})["stream"] == stream  # the same stream
+    _send(again, recorder_webm)
+    student = peers(live_url).connect(token=token("student1"))
+    assert student.call("join", {"lecture_id": lecture_id})["ok"]
+    assert again.call("end")["ok"]
+    student.wait_for(lambda: student.got("recording"), "the recording event")
+    urls = student.call("stream")
+    text = _get(urls["master_url"].replace("master.m3u8", "480p/index.m3u8"), live_url).text
+    seconds = sum(float(line[8:].split(",")[0]) for line in text.splitlines()
+                  if line.startswith("#EXTINF:"))  # fmt: skip
+    assert 14.0 <= seconds <= 17.5, text  # both parts are in the recording
+    assert "#EXT-X-DISCONTINUITY" in text and "#EXT-X-ENDLIST" in text

@@ -86,3 +86,55 @@ def test_studio_to_viewer_to_recording(live_url, token, new_page, shot, e2e_work
     student.goto("/courses?category=lecture_recording")
     student.get_by_text(title).first.wait_for(**PATIENT)
     shot(student, "library")
+
+
+def test_weak_connection_falls_back_to_audio_and_says_so(live_url, token, new_page, shot):
+    county = unit_id(live_url, token("pref_admin"), ["C01"])
+    lecture_id = create_lecture(live_url, token("expert1"), [{"unit_id": county}],
+                                title="弱网直播测试")  # fmt: skip
+    expert = new_page(viewport=DESKTOP)
+    expert.context.grant_permissions(["camera", "microphone"])
+    sign_in(expert, "expert1")
+    expert.goto(f"/lectures/{lecture_id}/studio")
+    expert.wait_for_function("document.getElementById('studio-preview').videoWidth > 0", **PATIENT)
+    expert.get_by_role("button", name="开始直播").click()
+    expert.wait_for_function("window.liveStudio && window.liveStudio.sentSeconds >= 2", **PATIENT)
+
+    student = new_page(viewport=PHONE)
+    sign_in(student, "student1")
+    student.goto(f"/lectures/{lecture_id}")
+    student.wait_for_function("document.getElementById('live-video').currentTime > 1", **PATIENT)
+    assert student.get_attribute("#live-quality", "data-mode") == "video"
+    # the line degrades to a rural school's ~240 kb/s: far below the video rendition (~1 Mb/s),
+    # enough for the 64 kb/s audio
+    cdp = student.context.new_cdp_session(student)
+    cdp.send("Network.enable")
+    cdp.send(
+        "Network.emulateNetworkConditions",
+        {"offline": False, "latency": 150, "downloadThroughput": 30_000,
+         "uploadThroughput": 30_000},
+    )  # fmt: skip
+    student.wait_for_function(
+        "document.getElementById('live-quality').dataset.mode === 'audio'", timeout=120_000
+    )
+    indicator = student.locator("#live-quality")
+    assert indicator.is_visible() and "仅音频" in indicator.inner_text()
+    assert student.locator("#live-retry-video").is_visible()
+    start = _current_time(student)
+    student.wait_for_function(
+        f"document.getElementById('live-video').currentTime > {start + 2}", timeout=120_000
+    )
+    shot(student, "audio-fallback")
+
+    # the line recovers: the viewer asks for video again
+    cdp.send(
+        "Network.emulateNetworkConditions",
+        {"offline": False, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1},
+    )
+    student.click("#live-retry-video")
+    student.wait_for_function(
+        "document.getElementById('live-quality').dataset.mode === 'video'", **PATIENT
+    )
+    student.wait_for_function("document.getElementById('live-video').videoWidth > 0", **PATIENT)
+    assert not student.locator("#live-retry-video").is_visible()
+    expert.get_by_role("button", name="结束直播").click()

@@ -89,6 +89,36 @@ def _play(suffix: str):
     return build
 
 
+def _doc(suffix: str):
+    """A ready PDF asset of teacher1's, and a document URL with a token for teacher1."""
+
+    def build() -> str:
+        from elearn.extensions import db
+        from media import service
+        from media.storage import get_storage
+        from tests.conftest import user
+
+        teacher = user("teacher1")
+        asset = service.create_upload(
+            actor=teacher, filename="a.pdf", size=10, content_type="application/pdf"
+        )
+        storage = get_storage()
+        storage.put(asset.source_key, b"%PDF-1.4\n")
+        storage.put(asset.output_prefix(1) + "pages/001.jpg", b"\xff\xd8\xff")
+        asset.status, asset.kind, asset.sniffed_type, asset.page_count = (
+            "ready",
+            "document",
+            "pdf",
+            1,
+        )
+        asset.ladder_version = 1
+        asset.meta = {"pages": {"rendered": 1, "sizes": [[990, 1400]]}}
+        db.session.commit()
+        return f"/media/doc/{service.playback_token(asset, teacher)}/{suffix}"
+
+    return build
+
+
 def _live(suffix: str):
     def build() -> str:
         from elearn.extensions import db
@@ -120,6 +150,9 @@ RULES = {
     "media.play_master": Rule(_in_app(_play("master.m3u8")), EVERYONE),
     "media.play_variant": Rule(_in_app(_play("audio/index.m3u8")), EVERYONE),
     "media.play_renew": Rule(_in_app(_play("renew")), frozenset({"teacher1"})),
+    # document URLs are bound to the viewer the lesson page signed them for
+    "media.document_download": Rule(_in_app(_doc("download")), frozenset({"teacher1"})),
+    "media.document_pages": Rule(_in_app(_doc("pages")), frozenset({"teacher1"})),
     "media_api.upload_create": Rule(
         lambda ids: "/api/v1/media/uploads",
         UPLOADERS,
