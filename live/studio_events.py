@@ -110,7 +110,7 @@ def on_media_stop(conn: Connection, actor: User, data: Any) -> dict[str, Any]:
         feeder = _FEEDERS.get(lecture.recording_asset_id or "")
     if feeder != request.sid:  # type: ignore[attr-defined]
         raise ServiceError(_("Only the lecturer's studio can send video."), status=403)
-    media_live.finish_ingest(lecture.recording_asset_id)
+    media_live.finish_ingest(lecture.recording_asset_id, keep_open=True)
     return {}
 
 

@@ -25,7 +25,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -47,6 +47,8 @@ QUEUE_CHUNKS = 30
 #: an ingest nobody feeds for this long ends (the lecturer's tab closed without ending)
 IDLE_SECONDS = 45.0
 POLL_SECONDS = 0.25
+#: how long a resumed stream waits for the run it replaces to put its last segment away
+HANDOVER_SECONDS = 20.0
 #: how long the storage URL a segment request is redirected to stays valid
 SEGMENT_URL_SECONDS = 120
 SEGMENT_RE = re.compile(r"seg_\d{5,8}\.ts")
@@ -124,6 +126,8 @@ def windowed_playlist(text: str, *, sign: Callable[[str], str], window: int = LI
             pending.append(line)
             continue
         if line.startswith("#"):
+            if line.startswith("#EXT-X-DISCONTINUITY"):
+                continue  # before the first segment: nothing to be discontinuous with
             if not (line.startswith("#EXT-X-PLAYLIST-TYPE") and not ended):
                 header.append(line)
             continue
@@ -132,6 +136,9 @@ def windowed_playlist(text: str, *, sign: Callable[[str], str], window: int = LI
         pending = []
     skipped = 0 if ended else max(0, len(entries) - window)
     out = [*header, f"#EXT-X-MEDIA-SEQUENCE:{sequence + skipped}"]
+    gaps = sum(tags.count("#EXT-X-DISCONTINUITY") for tags, _name in entries[:skipped])
+    if gaps:
+        out.append(f"#EXT-X-DISCONTINUITY-SEQUENCE:{gaps}")
     for tags, name in entries[skipped:]:
         out += tags
         out.append(sign(name))
@@ -307,6 +314,10 @@ class LiveIngest:
         self._uploaded: set[tuple[str, str]] = set()
         self._playlists: dict[str, bytes] = {}
         self._ready_sent = False
+        #: end without ENDLIST (idle, or handing over to a resumed run): viewers keep waiting
+        self._keep_open = False
+        if plan.resume:
+            self._restore()
         self.transcode = transcode.LiveTranscode(plan, self.out_dir, limits)
         self._writer = threading.Thread(target=self._write_loop, name=f"live-w-{asset_id}")
         self._writer.daemon = True
@@ -329,8 +340,14 @@ class LiveIngest:
         self.stats.bytes += len(chunk)
         return True
 
-    def finish(self) -> None:
-        """End the stream: ffmpeg gets end-of-file and writes its last segment and ENDLIST."""
+    def finish(self, *, keep_open: bool = False) -> None:
+        """End the stream: ffmpeg gets end-of-file and writes its last segment and ENDLIST.
+
+        ``keep_open``: the stream goes on in another run (a resumed studio), so the playlists
+        in storage don't get ENDLIST (players would stop there).
+        """
+        if keep_open:
+            self._keep_open = True
         if self._closing.is_set():
             return
         self._closing.set()
@@ -341,6 +358,22 @@ class LiveIngest:
     @property
     def alive(self) -> bool:
         return not self.done.is_set()
+
+    def _restore(self) -> None:
+        """A resumed run starts from the playlists in storage (ffmpeg appends to them)."""
+        for rendition in self.renditions:
+            key = rendition["playlist_key"]
+            if self.storage.stat(key) is None:
+                continue
+            data = self.storage.get(key)
+            folder = self.out_dir / rendition["name"]
+            folder.mkdir(parents=True, exist_ok=True)
+            (folder / "index.m3u8").write_bytes(data)
+            self._playlists[rendition["name"]] = data
+            for segment in _segments(data.decode("utf-8", "replace")):
+                self._uploaded.add((rendition["name"], segment))
+        if self.storage.stat(self.master_key) is not None:
+            self._playlists["master"] = self.storage.get(self.master_key)
 
     # -- threads ---------------------------------------------------------------------------------
     def _write_loop(self) -> None:
@@ -353,6 +386,8 @@ class LiveIngest:
                     if self._closing.is_set():
                         break  # finished, and everything queued has been written
                     if time.monotonic() - last > self.idle_seconds:
+                        # the lecturer may come back (a resumed run); only "end" ends a stream
+                        self._keep_open = True
                         log.warning("live stream %s: no data for %ss, ending", self.asset_id,
                                     self.idle_seconds)  # fmt: skip
                         break
@@ -411,6 +446,11 @@ class LiveIngest:
                 self._uploaded.add((name, segment))
                 self.stats.segments += 1
                 path.unlink(missing_ok=True)
+            if self._keep_open:
+                data = b"".join(
+                    line for line in data.splitlines(keepends=True)
+                    if not line.startswith(b"#EXT-X-ENDLIST")
+                )  # fmt: skip
             if self._playlists.get(name) != data:
                 self.storage.put(key, data, length=len(data), content_type=HLS)
                 self._playlists[name] = data
@@ -446,24 +486,32 @@ def live_limits() -> transcode.Limits:
 def open_ingest(asset: Asset, storage: Storage, *, plan: transcode.LivePlan,
                 on_ready: Callable[[], None] | None = None,
                 on_done: Callable[[bool], None] | None = None) -> LiveIngest:  # fmt: skip
-    """Start (or return the running) ingest of a live asset in this process."""
+    """Start the ingest of a live asset in this process.
+
+    A stream that already has playlists in storage is resumed (the studio reconnected or
+    switched from camera to screen): a run still going here hands over, ending without ENDLIST,
+    and the new ffmpeg appends to the playlists after a discontinuity.
+    """
     with _LOCK:
-        running = _INGESTS.get(asset.id)
-        if running is not None and running.alive:
-            return running
-        ingest = LiveIngest(
-            asset_id=asset.id,
-            storage=storage,
-            plan=plan,
-            limits=live_limits(),
-            renditions=[dict(r) for r in asset.renditions],
-            master_key=asset.master_key or live_prefix(asset) + "master.m3u8",
-            on_ready=on_ready,
-            on_done=on_done,
-            work_root=setting("MEDIA_WORK_DIR"),
-        )
+        running = _INGESTS.pop(asset.id, None)
+    if running is not None and running.alive:
+        running.finish(keep_open=True)
+        running.done.wait(HANDOVER_SECONDS)
+    resume = any(storage.stat(r["playlist_key"]) is not None for r in asset.renditions)
+    ingest = LiveIngest(
+        asset_id=asset.id,
+        storage=storage,
+        plan=replace(plan, resume=resume),
+        limits=live_limits(),
+        renditions=[dict(r) for r in asset.renditions],
+        master_key=asset.master_key or live_prefix(asset) + "master.m3u8",
+        on_ready=on_ready,
+        on_done=on_done,
+        work_root=setting("MEDIA_WORK_DIR"),
+    )
+    with _LOCK:
         _INGESTS[asset.id] = ingest
-        return ingest
+    return ingest
 
 
 def ingest_of(asset_id: str | None) -> LiveIngest | None:
@@ -478,9 +526,9 @@ def ingest_of(asset_id: str | None) -> LiveIngest | None:
         return ingest
 
 
-def finish_ingest(asset_id: str | None) -> LiveIngest | None:
+def finish_ingest(asset_id: str | None, *, keep_open: bool = False) -> LiveIngest | None:
     """Ask this process's ingest of an asset to end cleanly; returns it (or None)."""
     ingest = ingest_of(asset_id)
     if ingest is not None:
-        ingest.finish()
+        ingest.finish(keep_open=keep_open)
     return ingest

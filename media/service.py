@@ -416,6 +416,17 @@ def player_context(asset: Asset, viewer: User) -> dict[str, Any]:
     }
 
 
+def image_url(asset: Asset, *, minutes: int | None = None) -> str | None:
+    """A short-lived signed URL of a ready image's web copy (call after your own permission check)."""
+    key = (asset.meta or {}).get("image_key")
+    if not asset.is_ready or asset.kind != AssetKind.IMAGE or not key:
+        return None
+    ttl = timedelta(
+        minutes=int(minutes if minutes is not None else setting("MEDIA_PLAYBACK_MINUTES"))
+    )
+    return get_storage().presigned_get(key, ttl)
+
+
 DOCUMENT_TYPES = {"pdf": "application/pdf", "epub": "application/epub+zip"}
 
 

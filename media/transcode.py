@@ -795,6 +795,9 @@ def process_document(src: Path, sniffed: Sniffed, out_dir: Path, limits: Limits)
 @dataclass(frozen=True)
 class LivePlan:
     has_audio: bool = True
+    #: continue a stream whose playlists are already in ``out_dir`` (the studio reconnected):
+    #: numbering goes on, and a discontinuity marks the new recorder's first segment
+    resume: bool = False
     height: int = 480
     fps: int = 25
     video_bitrate: int = 900_000
@@ -881,7 +884,8 @@ def build_live_argv(plan: LivePlan, out_dir: str) -> list[str]:
             "hls_list_size": 0,
             "hls_playlist_type": "event",
             # playlists are renamed into place, so an uploader never reads half of one
-            "hls_flags": "independent_segments+temp_file",
+            "hls_flags": "independent_segments+temp_file"
+            + ("+append_list+discont_start" if plan.resume else ""),
             "hls_segment_type": "mpegts",
             "hls_segment_filename": f"{out_dir}/%v/seg_%05d.ts",
             "master_pl_name": "master.m3u8",

@@ -650,7 +650,7 @@ def participation(campaign_id: int):
 @campaigns_bp.route("/campaigns/<int:campaign_id>/reminders", methods=["POST"])
 @login_required
 def remind(campaign_id: int):
-    """Remind those under a unit who have not taken it yet (recorded in the ledger).
+    """Notify those under a unit who have not taken it yet, with a link to take it (and audit it).
     ---
     post:
       tags: [campaigns]

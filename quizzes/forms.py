@@ -9,6 +9,7 @@ from wtforms import (
     BooleanField,
     DateTimeLocalField,
     FloatField,
+    HiddenField,
     IntegerField,
     SelectField,
     SelectMultipleField,
@@ -120,5 +121,7 @@ class QuestionEditForm(FlaskForm):
     difficulty = IntegerField(_l("Difficulty (1-5)"), validators=[Optional(), NumberRange(1, 5)])
     mark = FloatField(_l("Mark"), default=1, validators=[NumberRange(0.01, 1000)])
     feedback = TextAreaField(_l("Feedback shown in the review"))
+    media_asset_id = HiddenField(validators=[Optional(), Length(max=32)])
+    remove_media = BooleanField(_l("Remove the picture or recording"))
 
     OPTION_FIELDS = ("option_a", "option_b", "option_c", "option_d", "option_e", "option_f")

@@ -379,7 +379,7 @@ def campaign_detail(campaign_id: int):
     if request.method == "POST":
         count = campaign_service.send_reminder(actor=current_user, campaign=campaign, unit=unit)
         db.session.commit()
-        flash(_("Reminder recorded for %(n)s people.", n=count), "success")
+        flash(_("Reminder sent to %(n)s people.", n=count), "success")
         return redirect(url_for("quizzes.campaign_detail", campaign_id=campaign.id, unit=unit.id))
     result = campaign_service.participation(campaign, unit)
     anonymous = campaign.quiz.is_anonymous
@@ -479,7 +479,9 @@ def survey_report(campaign_id: int):
 @login_required
 def question_edit(question_id: int):
     """A question, its version history, and (for the bank's authors) editing: a new version."""
+    from media.service import upload_limit
     from quizzes.service import bank as bank_service
+    from quizzes.service.attachments import question_media
 
     question = db.session.get(Question, question_id)
     if question is None:
@@ -497,7 +499,11 @@ def question_edit(question_id: int):
             row = {name: form[name].data for name in bank_service.ROW_FIELDS}
             try:
                 version = bank_service.edit_question_row(
-                    actor=current_user, question=question, row=row
+                    actor=current_user,
+                    question=question,
+                    row=row,
+                    media_asset_id=form.media_asset_id.data or None,
+                    remove_media=bool(form.remove_media.data),
                 )
             except ServiceError as error:
                 db.session.rollback()
@@ -520,4 +526,8 @@ def question_edit(question_id: int):
         shown=shown,
         shown_view=queries.version_view(shown) if shown else None,
         type_labels={name: t.label for name, t in QUESTION_TYPES.items()},
+        media=question_media(question.current_version.media_asset_id, current_user)
+        if question.current_version
+        else None,
+        upload_limit_mb=(upload_limit(current_user) or 0) // (1024 * 1024),
     ), (422 if request.method == "POST" else 200)

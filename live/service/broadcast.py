@@ -52,16 +52,15 @@ def stream_asset(lecture: Lecture) -> Asset | None:
 
 
 def start_stream(*, actor: User, lecture: Lecture, has_audio: bool = True) -> Asset:
-    """A host starts the lecture's stream: a new live asset (a restart replaces the old one)."""
+    """A host starts the lecture's stream: a new live asset, or the live one again (a restarted
+    studio resumes the same stream, so the recording stays whole)."""
     if not is_host(actor, lecture):
         raise Forbidden(_("Only the lecturer and co-hosts can do this."))
     if lecture.status != LectureStatus.LIVE:
         raise ServiceError(_("Go live before you start the camera."), status=409)
     old = stream_asset(lecture)
     if old is not None and old.status == AssetStatus.LIVE:
-        media_live.finish_ingest(old.id)
-        old.status = AssetStatus.FAILED
-        old.reason = "incomplete_upload"
+        return old
     asset = media_live.start_live_asset(
         owner=lecture.lecturer,
         unit_id=lecture.owner_unit_id,

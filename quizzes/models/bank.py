@@ -112,6 +112,8 @@ class QuestionVersion(Model):
     grading: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     default_mark: Mapped[float] = mapped_column(Float, default=1.0)
     general_feedback: Mapped[str] = mapped_column(Text, default="")
+    #: an image or audio (a ready ``media`` asset) shown with the stem; part of the version
+    media_asset_id: Mapped[str | None] = mapped_column(ForeignKey("assets.id", ondelete="SET NULL"))
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 

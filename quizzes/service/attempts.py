@@ -36,6 +36,7 @@ from quizzes.models import (
     ReviewPolicy,
 )
 from quizzes.qtypes import get_type
+from quizzes.service.attachments import question_media
 from quizzes.service.quizzes import draw_questions
 
 
@@ -164,6 +165,8 @@ def attempt_view(attempt: QuizAttempt, *, now: datetime | None = None) -> dict[s
         view.update(
             question_type.public_view(version.data, _option_rng(attempt, quiz, slot.question_id))
         )
+        if version.media_asset_id:  # a picture or recording: a short-lived signed URL only
+            view["media"] = question_media(version.media_asset_id, attempt.user)
         questions.append(view)
     deadline = _aware(attempt.deadline_at)
     return {

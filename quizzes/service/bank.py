@@ -157,7 +157,14 @@ def row_of(question: Question) -> dict[str, Any]:
     return dict(zip(ROW_FIELDS, cells[1:], strict=True))
 
 
-def edit_question_row(*, actor: User, question: Question, row: dict[str, Any]) -> QuestionVersion:
+def edit_question_row(
+    *,
+    actor: User,
+    question: Question,
+    row: dict[str, Any],
+    media_asset_id: str | None = None,
+    remove_media: bool = False,
+) -> QuestionVersion:
     """Save the edit page: the fields become a new version (old attempts keep theirs)."""
     version = question.current_version
     if version is None or version.type not in xlsx.EXPORT_NAMES:
@@ -169,7 +176,14 @@ def edit_question_row(*, actor: User, question: Question, row: dict[str, Any]) -
         raise ServiceError(str(error), status=422) from None
     draft.name = version.name if version.name and version.name != version.stem[:60] else ""
     draft.name = draft.name or draft.stem[:60]
+    media = None if remove_media else version.media_asset_id
+    if media_asset_id and not remove_media:
+        from quizzes.service.attachments import attachable
+
+        media = attachable(actor=actor, asset_id=media_asset_id).id
     new = edit_question(actor=actor, question=question, draft=draft)
+    new.media_asset_id = media  # the picture or recording is part of the version
+    db.session.flush()
     audit.record(
         "quiz.question_edited",
         actor=actor,

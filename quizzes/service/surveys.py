@@ -30,6 +30,7 @@ from quizzes import richtext
 from quizzes.access import in_audience
 from quizzes.models import Quiz, QuizMode, SurveyParticipation, SurveyResponse
 from quizzes.qtypes import get_type
+from quizzes.service.attachments import question_media
 from quizzes.service.quizzes import AUDIENCE_ROLES, draw_questions
 from quizzes.survey_store import survey_store
 
@@ -194,6 +195,9 @@ def survey_view(session: SurveySession, *, now: datetime | None = None) -> dict[
             "mark": mark,
         }
         view.update(get_type(version.type).public_view(version.data, rng))
+        if version.media_asset_id:
+            viewer = db.session.get(User, session.user_id)
+            view["media"] = question_media(version.media_asset_id, viewer) if viewer else None
         questions.append(view)
     deadline = session.deadline_at
     return {

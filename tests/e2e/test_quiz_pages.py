@@ -92,6 +92,24 @@ def test_anonymous_survey_from_campaign_page_to_results(new_page, shot):
     page.goto("/quizzes/campaigns/new")
     shot(page, "campaign-form-desktop")
 
+    # the school reminds those who have not taken it; a pupil finds the notice on the home page
+    page = new_page(viewport=PHONE)
+    sign_in(page, "school_admin")
+    page.goto(f"/{campaign_path}")
+    with page.expect_navigation():
+        page.click("text=发送提醒")
+    assert re.search(r"已向 \d+ 人发送提醒", page.content())
+    shot(page, "reminded-phone")
+    pupil = new_page(viewport=PHONE)
+    sign_in(pupil, "s_S0101_5_08")
+    main = pupil.locator("main").inner_text()
+    assert TITLE in main, main
+    fits(pupil, PHONE)
+    shot(pupil, "pupil-home-with-reminder-phone")
+    with pupil.expect_navigation():
+        pupil.locator("a[href*='/quizzes#quiz-']", has_text=TITLE).first.click()
+    assert pupil.locator("section.card", has_text=TITLE).get_by_role("button").is_visible()
+
 
 def test_question_edit_and_history(new_page, shot):
     for label, viewport in (("phone", PHONE), ("desktop", DESKTOP)):
@@ -117,3 +135,48 @@ def test_question_edit_and_history(new_page, shot):
                 page.click(".versions li >> nth=1 >> a")
             assert "第 1 版" in page.locator("#shown-version").inner_text()
             shot(page, "question-history-desktop")
+
+
+def test_question_picture_uploaded_and_shown_in_the_attempt(new_page, shot, e2e_worker, tmp_path):
+    import subprocess
+
+    picture = tmp_path / "poster.png"
+    subprocess.run(
+        ["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", "testsrc2=size=480x270",
+         "-frames:v", "1", str(picture)],
+        check=True, timeout=60,
+    )  # fmt: skip
+    page = new_page(viewport=DESKTOP)
+    sign_in(page, "pref_admin")
+    page.goto("/quizzes/banks")
+    with page.expect_navigation():
+        page.click("text=禁毒知识题库（示范）")
+    with page.expect_navigation():
+        page.locator(".question-list a").nth(2).click()
+    question_url = page.url
+    page.set_input_files("#media-file", str(picture))
+    page.click("#media-start")
+    page.wait_for_selector("#media-attached:not([hidden])", timeout=60_000)
+    with page.expect_navigation():
+        page.click("#question-form button[type=submit]")
+    assert page.locator(".question-media img").count() == 1
+    shot(page, "question-with-picture-desktop")
+
+    # a pupil of the class meets it in the demo quiz, through a signed, short-lived URL
+    phone = new_page(viewport=PHONE)
+    sign_in(phone, "s_S0101_5_07")
+    phone.goto("/quizzes")
+    with phone.expect_navigation():
+        phone.locator("section.card", has_text="禁毒知识小测验").get_by_role("button").click()
+    with_picture = phone.locator(".question", has=phone.locator(".question-media img"))
+    assert with_picture.count() == 1, question_url
+    index = phone.locator(".question").evaluate_all(
+        "(qs) => qs.findIndex((q) => q.querySelector('.question-media img'))"
+    )
+    phone.locator(".qdot").nth(index).click()
+    image = with_picture.locator("img")
+    assert "/media/" in image.get_attribute("src")
+    phone.wait_for_function(
+        "(img) => img.complete && img.naturalWidth > 0", arg=image.element_handle()
+    )
+    shot(phone, "attempt-with-picture-phone")

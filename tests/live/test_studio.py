@@ -124,3 +124,31 @@ def test_media_events_need_a_live_lecture_and_a_host(live_url, token, peers):
     assert host.call("go_live")["ok"]
     assert not teacher.call("media_start")["ok"]
     assert WAIT > 0
+
+
+def test_a_restarted_studio_resumes_the_same_stream(live_url, token, peers, recorder_webm,
+                                                    e2e_worker):  # fmt: skip
+    county = unit_id(live_url, token("pref_admin"), ["C01"])
+    lecture_id = create_lecture(live_url, token("expert1"), [{"unit_id": county}],
+                                title="断线重连测试")  # fmt: skip
+    host = peers(live_url).connect(token=token("expert1"))
+    assert host.call("join", {"lecture_id": lecture_id})["ok"]
+    assert host.call("go_live")["ok"]
+    stream = host.call("media_start", {"audio": True})["stream"]
+    _send(host, recorder_webm)
+    host.close()  # the lecturer's connection drops
+
+    again = peers(live_url).connect(token=token("expert1"))
+    assert again.call("join", {"lecture_id": lecture_id})["ok"]
+    assert again.call("media_start", {"audio": True})["stream"] == stream  # the same stream
+    _send(again, recorder_webm)
+    student = peers(live_url).connect(token=token("student1"))
+    assert student.call("join", {"lecture_id": lecture_id})["ok"]
+    assert again.call("end")["ok"]
+    student.wait_for(lambda: student.got("recording"), "the recording event")
+    urls = student.call("stream")
+    text = _get(urls["master_url"].replace("master.m3u8", "480p/index.m3u8"), live_url).text
+    seconds = sum(float(line[8:].split(",")[0]) for line in text.splitlines()
+                  if line.startswith("#EXTINF:"))  # fmt: skip
+    assert 14.0 <= seconds <= 17.5, text  # both parts are in the recording
+    assert "#EXT-X-DISCONTINUITY" in text and "#EXT-X-ENDLIST" in text

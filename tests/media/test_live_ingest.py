@@ -33,8 +33,9 @@ def recorder_webm(tmp_path_factory: pytest.TempPathFactory) -> bytes:
     return path.read_bytes()
 
 
-def _ingest(storage, tmp_path: Path, **extra) -> live.LiveIngest:
-    plan = transcode.LivePlan()
+def _ingest(storage, tmp_path: Path, plan: transcode.LivePlan | None = None,
+            **extra) -> live.LiveIngest:  # fmt: skip
+    plan = plan or transcode.LivePlan()
     prefix = f"assets/{ASSET}/live/"
     return live.LiveIngest(
         asset_id=ASSET,
@@ -108,4 +109,36 @@ def test_an_idle_stream_ends_by_itself(tmp_path, recorder_webm):
     _feed(ingest, recorder_webm[: len(recorder_webm) // 2])
     assert ingest.done.wait(60), "a stream nobody feeds must end (the lecturer's tab closed)"
     text = storage.get(f"assets/{ASSET}/live/480p/index.m3u8").decode()
-    assert "#EXT-X-ENDLIST" in text
+    # but only the end of the lecture ends the playlists: the lecturer may come back (resume)
+    assert "#EXT-X-ENDLIST" not in text and live._segments(text)
+
+
+def test_a_resumed_stream_appends_after_a_discontinuity(tmp_path, recorder_webm):
+    """The studio reconnects: the first run hands over without ENDLIST, the second appends."""
+    storage = LocalStorage(tmp_path / "store", "secret")
+    first = _ingest(storage, tmp_path)
+    _feed(first, recorder_webm)
+    first.finish(keep_open=True)
+    assert first.done.wait(120)
+    key = f"assets/{ASSET}/live/480p/index.m3u8"
+    handed_over = storage.get(key).decode()
+    assert "#EXT-X-ENDLIST" not in handed_over  # players keep waiting for more
+    before = live._segments(handed_over)
+
+    plan = transcode.LivePlan(resume=True)
+    assert "append_list" in " ".join(transcode.build_live_argv(plan, "/o"))
+    second = _ingest(storage, tmp_path, plan=plan)
+    _feed(second, recorder_webm)
+    second.finish()
+    assert second.done.wait(120)
+    text = storage.get(key).decode()
+    after = live._segments(text)
+    assert after[: len(before)] == before and len(after) >= 2 * len(before) - 1
+    assert int(after[-1][4:9]) == len(after) - 1  # numbering goes on, nothing overwritten
+    assert "#EXT-X-DISCONTINUITY" in text.split(before[-1], 1)[1]
+    assert text.rstrip().endswith("#EXT-X-ENDLIST")
+    seconds = sum(float(line[8:].split(",")[0]) for line in text.splitlines()
+                  if line.startswith("#EXTINF:"))  # fmt: skip
+    assert 11.0 <= seconds <= 13.5  # both runs: the recording stays whole
+    window = live.windowed_playlist(text.replace("#EXT-X-ENDLIST", ""), sign=str, window=2)
+    assert "#EXT-X-DISCONTINUITY-SEQUENCE:1" in window

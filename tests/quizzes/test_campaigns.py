@@ -131,17 +131,62 @@ def test_completing_a_term_exam_records_the_assessment_fact(ctx):
     assert fact is not None
 
 
-def test_reminder_is_recorded_for_those_who_have_not_taken_it(ctx):
+def test_reminder_notifies_each_person_not_yet_taken_with_a_link(ctx):
+    from elearn.models import Notification
+    from elearn.service import notifications
+
     campaign = send()
     take("student1", campaign, right=True)
     count = campaigns.send_reminder(
         actor=user("school_admin"), campaign=campaign, unit=unit_by_code("S0101")
     )
     assert count == 25
+    notices = db.session.scalars(
+        select(Notification).where(Notification.kind == "quiz.campaign_reminder")
+    ).all()
+    assert len(notices) == 25 and len({n.user_id for n in notices}) == 25
+    assert user("student1").id not in {n.user_id for n in notices}
+    pupil = user("s_S0101_5_01")
+    assert notifications.unread_count(pupil) == 1
+    notice = next(n for n in notices if n.user_id == pupil.id)
+    assert notice.link == f"/quizzes#quiz-{campaign.quiz_id}"
+    assert campaign.title in notice.title and "示范市第一小学" in notice.body
+    assert user("parent1").id not in {n.user_id for n in notices}  # not sent to guardians
     event = db.session.scalar(
         select(AuditEvent).where(AuditEvent.action == "quiz.campaign_reminder")
     )
-    assert event.details["count"] == 25 and user("student1").id not in event.details["user_ids"]
+    assert event.details["count"] == 25
+
+
+def test_reminder_reaches_guardians_when_the_campaign_is_for_them(ctx):
+    from elearn.models import Notification
+
+    county = unit_by_code("C01")
+    items = campaigns.template_items(
+        actor=user("county_admin"), sender=county, template="satisfaction"
+    )
+    campaign = send(
+        kind="survey",
+        items=items,
+        anonymous=True,
+        roles=["student", "guardian"],
+        title="家校满意度",
+    )
+    take("student1", campaign, right=True)
+    count = campaigns.send_reminder(actor=user("county_admin"), campaign=campaign, unit=county)
+    notified = set(
+        db.session.scalars(
+            select(Notification.user_id).where(Notification.kind == "quiz.campaign_reminder")
+        )
+    )
+    assert count == len(notified) == campaigns.participation(campaign, county).not_taken_count
+    assert user("parent1").id in notified and user("student1").id not in notified
+    # a second reminder after the guardian took part leaves them out
+    take_survey(user("parent1"), campaign, right=True)
+    db.session.execute(Notification.__table__.delete())
+    campaigns.send_reminder(actor=user("county_admin"), campaign=campaign, unit=county)
+    again = set(db.session.scalars(select(Notification.user_id)))
+    assert user("parent1").id not in again and len(again) == count - 1
 
 
 def test_survey_results_hide_groups_under_five_and_give_the_rates(ctx):
@@ -242,4 +287,7 @@ def test_campaign_pages_drill_down_and_remind(app, signed_in):
         f"/quizzes/campaigns/{campaign_id}?unit={school_id}", data={"csrf_token": token}
     )
     assert reminded.status_code == 302
+    # the pupil sees it on the home page, with a link to take it
+    home = signed_in("s_S0101_5_01").get("/").get_data(as_text=True)
+    assert "2026 秋季学期禁毒知识考试" in home and "/quizzes#quiz-" in home
     assert signed_in("student1").get(f"/quizzes/campaigns/{campaign_id}").status_code == 404

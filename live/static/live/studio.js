@@ -116,7 +116,9 @@
 
   room.root.addEventListener("live:joined", function (event) {
     status = event.detail.settings.status;
-    if (status === "live") startRecording();
+    // a re-join after a reconnect: the server knows this socket by its new id, so the recorder
+    // starts over and the server resumes the same stream
+    if (status === "live") { if (recorder) restart(); else startRecording(); }
     if (status === "ended") setState("ended", T.ended);
   });
   room.root.addEventListener("live:settings", function (event) {

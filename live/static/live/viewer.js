@@ -117,7 +117,7 @@
       }
       var first = !urls;
       urls = reply;
-      if (first || !hls) start(mode);
+      if (first || !hls || video.ended) start(mode);
     });
   }
   room.root.addEventListener("live:joined", function (event) {

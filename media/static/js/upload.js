@@ -74,7 +74,12 @@
 
   function follow(assetId) {
     return api("GET", "/api/v1/media/assets/" + assetId).then(function (asset) {
-      if (asset.status === "ready") { show("Ready", 100); return asset; }
+      if (asset.status === "ready") {
+        show("Ready", 100);
+        // pages that use the upload (a question's picture) take the asset from here
+        root.dispatchEvent(new CustomEvent("media:ready", { detail: asset }));
+        return asset;
+      }
       if (asset.status === "failed") { fail(asset.reason); return asset; }
       show("Processing", asset.progress);
       return new Promise(function (r) { setTimeout(r, 1500); }).then(function () { return follow(assetId); });
