@@ -156,6 +156,8 @@ def _touch(course: Course) -> None:
     """An edit to a published course starts a new draft; learners keep the published version."""
     if course.status == CourseStatus.PUBLISHED:
         course.status = CourseStatus.DRAFT
+        # the publication's comment (kept in the audit log) is no reviewer's request to change
+        course.review_comment = None
     course.updated_at = _now()
 
 

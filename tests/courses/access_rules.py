@@ -51,6 +51,26 @@ RULES = {
         method="POST",
         data=lambda ids: {"direction": "up"},
     ),
+    "courses_api.lesson_move": Rule(
+        lambda ids: f"/api/v1/lessons/{lesson_id(ids)}/move",
+        OWNER,
+        method="POST",
+        json=True,
+        data=lambda ids: {"direction": "down"},
+    ),
+    "courses_api.unit_move": Rule(
+        lambda ids: f"/api/v1/course-units/{course_unit_id(ids)}/move",
+        OWNER,
+        method="POST",
+        json=True,
+        data=lambda ids: {"direction": "up"},
+    ),
+    "courses_api.lesson_delete": Rule(
+        lambda ids: f"/api/v1/lessons/{lesson_id(ids)}", OWNER, method="DELETE", json=True
+    ),
+    "courses_api.unit_delete": Rule(
+        lambda ids: f"/api/v1/course-units/{course_unit_id(ids)}", OWNER, method="DELETE", json=True
+    ),
     "courses.lesson_remove": Rule(lambda ids: f"/lessons/{lesson_id(ids)}/remove", OWNER),
     "courses.unit_remove": Rule(lambda ids: f"/course-units/{course_unit_id(ids)}/remove", OWNER),
     "courses.library": Rule(lambda ids: "/courses", SIGNED_IN),

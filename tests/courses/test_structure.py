@@ -42,11 +42,13 @@ def _republish(course: Course) -> None:
 
 def test_moving_a_lesson_changes_the_draft_and_goes_live_at_publication(ctx):
     course = make_course(lessons=3)
+    course.review_comment = "演示课程"  # the comment the reviewer published it with
     author = user("pref_admin")
     assert service.move_lesson(actor=author, lesson=_lesson(course, "第3课"), direction="up")
     assert _titles(course, authoring=True) == [["第1课", "第3课", "第2课"]]
     assert _titles(course, authoring=False) == [["第1课", "第2课", "第3课"]]  # learners: v1
     assert course.status == CourseStatus.DRAFT and course.version == 1
+    assert course.review_comment is None  # not shown as a reviewer's request on the draft
     # at the top already: nothing to do
     assert not service.move_lesson(actor=author, lesson=_lesson(course, "第1课"), direction="up")
     with pytest.raises(ServiceError):
@@ -167,3 +169,36 @@ def test_removal_asks_for_confirmation_first(app, signed_in):
     assert moved.status_code == 302  # refused politely: the lesson is removed
     # a teacher who does not manage the course cannot even see the confirmation page
     assert signed_in("teacher1").get(f"/course-units/{unit_id}/remove").status_code in (403, 404)
+
+
+def test_the_api_moves_and_removes_and_documents_it(app, signed_in):
+    from tests.conftest import csrf_token
+
+    with app.test_request_context():
+        course = make_course(lessons=2, title="接口结构课")
+        first, second = (_lesson(course, "第1课").id, _lesson(course, "第2课").id)
+        unit_id = course.course_units[0].id
+        db.session.commit()
+    author = signed_in("pref_admin")
+    headers = {"X-CSRFToken": csrf_token(author, "/")}
+    moved = author.post(f"/api/v1/lessons/{second}/move", json={"direction": "up"},
+                        headers=headers)  # fmt: skip
+    assert moved.status_code == 200 and moved.get_json() == {"moved": True}
+    again = author.post(f"/api/v1/lessons/{second}/move", json={"direction": "up"},
+                        headers=headers)  # fmt: skip
+    assert again.get_json() == {"moved": False}
+    wrong = author.post(f"/api/v1/lessons/{second}/move", json={"direction": "left"},
+                        headers=headers)  # fmt: skip
+    assert wrong.status_code == 400
+    removed = author.delete(f"/api/v1/lessons/{first}", headers=headers)
+    assert removed.status_code == 200 and removed.get_json() == {"pending": True}
+    assert author.delete(f"/api/v1/lessons/{first}", headers=headers).status_code == 404
+    assert author.post(f"/api/v1/course-units/{unit_id}/move", json={"direction": "down"},
+                       headers=headers).get_json() == {"moved": False}  # fmt: skip
+    with app.app_context():
+        course = db.session.scalar(select(Course).where(Course.title == "接口结构课"))
+        assert _titles(course, authoring=True) == [["第2课"]]
+        assert _titles(course, authoring=False) == [["第1课", "第2课"]]
+    paths = author.get("/api/v1/openapi.json").get_json()["paths"]
+    assert "delete" in paths["/api/v1/lessons/{lesson_id}"]
+    assert "post" in paths["/api/v1/course-units/{course_unit_id}/move"]
