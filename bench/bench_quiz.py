@@ -36,6 +36,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -55,6 +56,8 @@ TARGET_P95_MS = 200
 TARGET_RATIO = 0.55
 TARGET_START_P95_MS = 2000
 CLASSES = 100
+#: a student's phone gives up on the start after this many seconds (counted as an error)
+START_TIMEOUT = 120
 WRK_THREADS = 1
 #: what each gunicorn wrote to stderr (warnings and errors), for a failed run
 GUNICORN_LOGS: list[str] = []
@@ -253,6 +256,7 @@ async def _start_wave(port: int, quiz_id: int, tokens: list[str]) -> dict[str, A
     latencies: list[float] = []
     errors: list[str] = []
     bodies: list[dict[str, Any]] = []
+    samples: list[str] = []
 
     async def student(token: str) -> None:
         nonlocal ready
@@ -271,15 +275,20 @@ async def _start_wave(port: int, quiz_id: int, tokens: list[str]) -> dict[str, A
         ).encode()
         started = time.perf_counter()
         try:
-            status, body = await asyncio.wait_for(_http(reader, writer, request), 120)
-        except (OSError, asyncio.IncompleteReadError, TimeoutError) as error:
+            status, body = await asyncio.wait_for(_http(reader, writer, request), START_TIMEOUT)
+        except TimeoutError:
+            errors.append(f"no answer within {START_TIMEOUT} s")
+            return
+        except (OSError, asyncio.IncompleteReadError) as error:
             errors.append(f"{type(error).__name__}: {error}")
             return
         finally:
             writer.close()
         latencies.append(time.perf_counter() - started)
         if status != 201:
-            errors.append(f"HTTP {status}: {body[:200]!r}")
+            errors.append(f"HTTP {status}")
+            if len(samples) < 3:
+                samples.append(f"HTTP {status}: {body[:300]!r}")
             return
         bodies.append({"token": token, **json.loads(body)})
 
@@ -292,7 +301,13 @@ async def _start_wave(port: int, quiz_id: int, tokens: list[str]) -> dict[str, A
     await asyncio.gather(*tasks)
     wall = time.perf_counter() - began
     latencies.sort()
-    return {"latencies": latencies, "errors": errors, "bodies": bodies, "wall": wall}
+    return {
+        "latencies": latencies,
+        "errors": errors,
+        "samples": samples,
+        "bodies": bodies,
+        "wall": wall,
+    }
 
 
 # --- answer saves (wrk + Lua) ---------------------------------------------------------------------
@@ -552,7 +567,10 @@ def run() -> list[str]:
         f"[no errors, p95 ≤ {TARGET_START_P95_MS:,} ms: {_verdict(start_ok)}]"
     )
     if wave["errors"]:
-        errors.append(f"{len(wave['errors'])} starts failed, e.g. {wave['errors'][0]}")
+        kinds = ", ".join(f"{n} × {kind}" for kind, n in Counter(wave["errors"]).most_common())
+        lines.append(f"  failed starts: {kinds}")
+        lines += [f"  e.g. {sample}" for sample in wave["samples"]]
+        errors.append(f"{len(wave['errors'])} starts failed")
     lines.append(_save_line("answer save", ours))
     lines.append(_save_line("hello-world", theirs))
     ratio = ours["per_second"] / theirs["per_second"] if theirs["per_second"] else 0.0

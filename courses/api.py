@@ -465,6 +465,143 @@ def lesson_create(course_id: int):
     ), 201
 
 
+def _editable(model: type, ident: int) -> Any:
+    """A lesson or unit the caller manages: out of sight 404, in sight but not theirs 403."""
+    obj = permissions.get_or_404(model, ident, current_user, "view")
+    if not permissions.can(current_user, "edit", obj) or getattr(obj, "removed_at", None):
+        abort(403 if obj.removed_at is None else 404)
+    return obj
+
+
+def _direction() -> str:
+    direction = _text(json_body(), "direction")
+    if direction not in {"up", "down"}:
+        bad_request(_("Move a lesson or unit up or down."))
+    return str(direction)
+
+
+@bp.route("/lessons/<int:lesson_id>/move", methods=["POST"])
+@login_required
+def lesson_move(lesson_id: int):
+    """Move a lesson one place up or down in its unit (the working copy).
+    ---
+    post:
+      tags: [courses]
+      parameters:
+        - {name: lesson_id, in: path, required: true, schema: {type: integer}}
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              type: object
+              required: [direction]
+              properties: {direction: {type: string, enum: [up, down]}}
+      responses:
+        200:
+          description: >-
+            moved is false when the lesson is already at that end; learners see the new order
+            once the course is published again
+          content:
+            application/json:
+              schema: {type: object, properties: {moved: {type: boolean}}}
+        403: {description: the caller does not manage the course}
+        404: {description: no such lesson within the caller's reach}
+        409: {description: the course is in review or archived}
+    """
+    lesson = _editable(Lesson, lesson_id)
+    moved = service.move_lesson(actor=current_user, lesson=lesson, direction=_direction())
+    db.session.commit()
+    return jsonify(moved=moved)
+
+
+@bp.route("/course-units/<int:course_unit_id>/move", methods=["POST"])
+@login_required
+def unit_move(course_unit_id: int):
+    """Move a unit one place up or down in its course (the working copy).
+    ---
+    post:
+      tags: [courses]
+      parameters:
+        - {name: course_unit_id, in: path, required: true, schema: {type: integer}}
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              type: object
+              required: [direction]
+              properties: {direction: {type: string, enum: [up, down]}}
+      responses:
+        200:
+          description: moved is false when the unit is already at that end
+          content:
+            application/json:
+              schema: {type: object, properties: {moved: {type: boolean}}}
+        403: {description: the caller does not manage the course}
+        404: {description: no such unit within the caller's reach}
+        409: {description: the course is in review or archived}
+    """
+    course_unit = _editable(CourseUnit, course_unit_id)
+    moved = service.move_course_unit(
+        actor=current_user, course_unit=course_unit, direction=_direction()
+    )
+    db.session.commit()
+    return jsonify(moved=moved)
+
+
+@bp.route("/lessons/<int:lesson_id>", methods=["DELETE"])
+@login_required
+def lesson_delete(lesson_id: int):
+    """Remove a lesson from the working copy (the pages ask for confirmation first).
+    ---
+    delete:
+      tags: [courses]
+      parameters:
+        - {name: lesson_id, in: path, required: true, schema: {type: integer}}
+      responses:
+        200:
+          description: >-
+            pending is true for a published lesson: learners keep it until the course is
+            published again; a lesson never published is deleted at once
+          content:
+            application/json:
+              schema: {type: object, properties: {pending: {type: boolean}}}
+        403: {description: the caller does not manage the course}
+        404: {description: no such lesson within the caller's reach}
+        409: {description: the course is in review or archived}
+    """
+    lesson = _editable(Lesson, lesson_id)
+    pending = service.remove_lesson(actor=current_user, lesson=lesson)
+    db.session.commit()
+    return jsonify(pending=pending)
+
+
+@bp.route("/course-units/<int:course_unit_id>", methods=["DELETE"])
+@login_required
+def unit_delete(course_unit_id: int):
+    """Remove a unit and its lessons from the working copy.
+    ---
+    delete:
+      tags: [courses]
+      parameters:
+        - {name: course_unit_id, in: path, required: true, schema: {type: integer}}
+      responses:
+        200:
+          description: pending is true when learners keep some of it until the next publication
+          content:
+            application/json:
+              schema: {type: object, properties: {pending: {type: boolean}}}
+        403: {description: the caller does not manage the course}
+        404: {description: no such unit within the caller's reach}
+        409: {description: the course is in review or archived}
+    """
+    course_unit = _editable(CourseUnit, course_unit_id)
+    pending = service.remove_course_unit(actor=current_user, course_unit=course_unit)
+    db.session.commit()
+    return jsonify(pending=pending)
+
+
 def _review_action(course_id: int, action: str):  # type: ignore[no-untyped-def]
     course = _load_course(course_id, action)
     body = request.get_json(silent=True) or {}

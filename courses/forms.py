@@ -108,6 +108,12 @@ class LessonForm(FlaskForm):
     )
 
 
+class StructureForm(FlaskForm):
+    """Move (direction up/down) or confirm a removal: a CSRF-protected POST."""
+
+    direction = HiddenField()
+
+
 class ReviewForm(FlaskForm):
     comment = TextAreaField(_l("Comment for the author"), validators=[Optional(), Length(max=2000)])
     decision = HiddenField()

@@ -163,7 +163,11 @@ class CourseUnit(Model):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     course_id: Mapped[int] = mapped_column(ForeignKey("courses.id", ondelete="CASCADE"), index=True)
     title: Mapped[str] = mapped_column(String(200))
+    #: the authors' order; ``live_position`` is the order learners see, set at publication
     position: Mapped[int] = mapped_column(Integer, default=0)
+    live_position: Mapped[int | None] = mapped_column(Integer)
+    #: removed from the working copy; learners keep it until the next publication
+    removed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     course: Mapped[Course] = relationship(back_populates="course_units")
     lessons: Mapped[list[Lesson]] = relationship(
@@ -181,7 +185,12 @@ class Lesson(Model):
     course_unit_id: Mapped[int] = mapped_column(
         ForeignKey("course_units.id", ondelete="CASCADE"), index=True
     )
+    #: the authors' order; ``live_position`` is the order learners see, set at publication
     position: Mapped[int] = mapped_column(Integer, default=0)
+    live_position: Mapped[int | None] = mapped_column(Integer)
+    #: removed from the working copy; learners keep the published revision until the next
+    #: publication, which retires the lesson (its learners' progress rows stay)
+    removed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     #: what learners see; None until the course is first published with this lesson
     published_revision_id: Mapped[int | None] = mapped_column(
         ForeignKey("lesson_revisions.id", use_alter=True, ondelete="SET NULL")

@@ -17,7 +17,7 @@ from courses.models import (
     Lesson,
     LessonProgress,
 )
-from courses.service import access
+from courses.service import access, structure
 from elearn.extensions import db
 from elearn.models import User
 from media.models import Asset, AssetKind, AssetStatus
@@ -143,9 +143,15 @@ def outline(course: Course, *, user: User | None, authoring: bool) -> list[Outli
             )
         }
     units = []
-    for course_unit in course.course_units:
+    course_units = structure.working_units(course) if authoring else structure.live_order(course)
+    for course_unit in course_units:
         rows = []
-        for lesson in course_unit.lessons:
+        lessons = (
+            structure.working_lessons(course_unit)
+            if authoring
+            else structure.live_lessons(course_unit)
+        )
+        for lesson in lessons:
             revision = lesson.working_revision if authoring else lesson.published_revision
             if revision is None:
                 continue

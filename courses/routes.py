@@ -10,9 +10,17 @@ from flask_login import current_user, login_required
 from wtforms.fields.choices import SelectChoice
 
 from courses import queries, service
-from courses.forms import LABELS, CourseForm, CourseUnitForm, LessonForm, ReviewForm, choices
-from courses.models import Course, CourseStatus, Lesson, LessonKind
-from courses.service import playback
+from courses.forms import (
+    LABELS,
+    CourseForm,
+    CourseUnitForm,
+    LessonForm,
+    ReviewForm,
+    StructureForm,
+    choices,
+)
+from courses.models import Course, CourseStatus, CourseUnit, Lesson, LessonKind
+from courses.service import playback, structure
 from elearn import permissions
 from elearn.extensions import db
 from elearn.models import User
@@ -208,6 +216,8 @@ def course_edit(course_id: int):
         units=queries.outline(course, user=None, authoring=True),
         unit_form=CourseUnitForm(),
         submit_form=ReviewForm(),
+        move_form=StructureForm(),
+        pending_removals=structure.pending_removals(course),
         can_submit=course.status == CourseStatus.DRAFT,
     ), 400 if request.method == "POST" else 200
 
@@ -233,7 +243,8 @@ def unit_new(course_id: int):
 
 def _lesson_form(form: LessonForm, course: Course, current_asset: Any = None) -> None:
     # with no unit yet, the service makes a first one named after the course
-    form.course_unit.choices = [SelectChoice(u.id, u.title) for u in course.course_units] or [
+    units = structure.working_units(course)
+    form.course_unit.choices = [SelectChoice(u.id, u.title) for u in units] or [
         SelectChoice(0, course.title)
     ]
     assets = queries.my_assets(current_user)
@@ -278,7 +289,9 @@ def lesson_new(course_id: int):
     form = LessonForm()
     _lesson_form(form, course)
     if form.validate_on_submit():
-        course_unit = next((u for u in course.course_units if u.id == form.course_unit.data), None)
+        course_unit = next(
+            (u for u in structure.working_units(course) if u.id == form.course_unit.data), None
+        )
         try:
             service.add_lesson(
                 actor=current_user, course=course, course_unit=course_unit, **_lesson_fields(form)
@@ -324,6 +337,122 @@ def lesson_edit(lesson_id: int):
     return render_template(
         "courses/lesson_form.html", form=form, course=course, lesson=lesson
     ), status
+
+
+def _load_course_unit(course_unit_id: int) -> CourseUnit:
+    course_unit = permissions.get_or_404(CourseUnit, course_unit_id, current_user, "view")
+    if not permissions.can(current_user, "edit", course_unit):
+        abort(403)
+    return course_unit
+
+
+def _moved(run: Any, course: Course) -> Any:
+    form = StructureForm()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        moved = run(form.direction.data or "")
+    except ServiceError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+    else:
+        db.session.commit()
+        if not moved:
+            flash(_("It is already at that end."), "info")
+    return redirect(url_for("courses.course_edit", course_id=course.id))
+
+
+@bp.route("/lessons/<int:lesson_id>/move", methods=["POST"])
+@login_required
+def lesson_move(lesson_id: int):
+    """Move a lesson up or down in its unit (the working copy)."""
+    lesson = _load_lesson(lesson_id, "edit")
+    return _moved(
+        lambda direction: service.move_lesson(
+            actor=current_user, lesson=lesson, direction=direction
+        ),
+        lesson.course,
+    )
+
+
+@bp.route("/course-units/<int:course_unit_id>/move", methods=["POST"])
+@login_required
+def unit_move(course_unit_id: int):
+    """Move a unit up or down in its course (the working copy)."""
+    course_unit = _load_course_unit(course_unit_id)
+    return _moved(
+        lambda direction: service.move_course_unit(
+            actor=current_user, course_unit=course_unit, direction=direction
+        ),
+        course_unit.course,
+    )
+
+
+def _confirm_removal(*, course: Course, what: str, title: str, lessons: list[Lesson],
+                     remove: Any) -> Any:  # fmt: skip
+    """GET: the confirmation page saying what goes and who is affected; POST: remove."""
+    form = StructureForm()
+    if request.method == "POST":
+        if not form.validate_on_submit():
+            abort(400)
+        try:
+            pending = remove()
+        except ServiceError as error:
+            db.session.rollback()
+            flash(error.message, "error")
+        else:
+            db.session.commit()
+            if pending:
+                flash(
+                    _(
+                        "Removed from the draft. Learners keep it until the course is published again."
+                    ),
+                    "success",
+                )
+            else:
+                flash(_("Removed."), "success")
+        return redirect(url_for("courses.course_edit", course_id=course.id))
+    return render_template(
+        "courses/confirm_remove.html",
+        course=course,
+        what=what,
+        title=title,
+        impact=structure.removal_impact(lessons),
+        form=form,
+    )
+
+
+@bp.route("/lessons/<int:lesson_id>/remove", methods=["GET", "POST"])
+@login_required
+def lesson_remove(lesson_id: int):
+    """Remove a lesson, after a confirmation page."""
+    lesson = _load_lesson(lesson_id, "edit")
+    if lesson.removed_at is not None:
+        abort(404)
+    revision = lesson.working_revision
+    return _confirm_removal(
+        course=lesson.course,
+        what="lesson",
+        title=revision.title if revision else "",
+        lessons=[lesson],
+        remove=lambda: service.remove_lesson(actor=current_user, lesson=lesson),
+    )
+
+
+@bp.route("/course-units/<int:course_unit_id>/remove", methods=["GET", "POST"])
+@login_required
+def unit_remove(course_unit_id: int):
+    """Remove a unit and its lessons, after a confirmation page."""
+    course_unit = _load_course_unit(course_unit_id)
+    if course_unit.removed_at is not None:
+        abort(404)
+    return _confirm_removal(
+        course=course_unit.course,
+        what="unit",
+        title=course_unit.title,
+        lessons=structure.working_lessons(course_unit),
+        remove=lambda: service.remove_course_unit(actor=current_user, course_unit=course_unit),
+    )
 
 
 @bp.route("/courses/<int:course_id>/submit", methods=["POST"])

@@ -73,10 +73,11 @@ def load(instance_path: Path) -> dict[str, Any]:
     engine_options: dict[str, Any] = {
         "pool_pre_ping": True,
         # One gevent worker serves many requests at once (5,000 students starting an exam):
-        # keep enough connections open that the pool does not open and close overflow ones
-        # under load, and let a request queue for a connection rather than fail after 30 s.
-        "pool_size": int(_env("DB_POOL_SIZE", "20") or 20),
-        "max_overflow": int(_env("DB_MAX_OVERFLOW", "10") or 10),
+        # up to 30 connections under load (10 kept open when quiet: PostgreSQL's default
+        # max_connections of 100 is shared with the workers), and a request queues for a
+        # connection rather than failing after 30 s.
+        "pool_size": int(_env("DB_POOL_SIZE", "10") or 10),
+        "max_overflow": int(_env("DB_MAX_OVERFLOW", "20") or 20),
         "pool_timeout": int(_env("DB_POOL_TIMEOUT", "120") or 120),
     }
     if database_url.startswith("sqlite"):

@@ -105,6 +105,9 @@ def room(lecture_id: int):
         is_host=is_host,
         teacher_classes=teacher_classes,
         studio=False,
+        recording_url=url_for("courses.lesson_player", lesson_id=lecture.recording_lesson_id)
+        if lecture.recording_lesson_id
+        else None,
     )
 
 
@@ -116,5 +119,10 @@ def studio(lecture_id: int):
     if not service.is_host(current_user, lecture):
         abort(403)
     return render_template(
-        "live/room.html", lecture=lecture, is_host=True, teacher_classes=[], studio=True
+        "live/room.html",
+        lecture=lecture,
+        is_host=True,
+        teacher_classes=[],
+        studio=True,
+        recording_url=None,
     )

@@ -36,8 +36,18 @@ from courses.service.progress import (
     refresh_completion,
 )
 from courses.service.recordings import publish_recording
+from courses.service.structure import (
+    move_course_unit,
+    move_lesson,
+    remove_course_unit,
+    remove_lesson,
+)
 
 __all__ = [
+    "move_course_unit",
+    "move_lesson",
+    "remove_course_unit",
+    "remove_lesson",
     "LESSON_COMPLETION_CHECKS",
     "HeartbeatResult",
     "add_course_unit",

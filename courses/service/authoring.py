@@ -27,6 +27,7 @@ from courses.models import (
     LessonRole,
     Subject,
 )
+from courses.service import structure
 from courses.service.access import authoring_units
 from elearn.extensions import db
 from elearn.models import Unit, User
@@ -155,6 +156,8 @@ def _touch(course: Course) -> None:
     """An edit to a published course starts a new draft; learners keep the published version."""
     if course.status == CourseStatus.PUBLISHED:
         course.status = CourseStatus.DRAFT
+        # the publication's comment (kept in the audit log) is no reviewer's request to change
+        course.review_comment = None
     course.updated_at = _now()
 
 
@@ -343,8 +346,11 @@ def add_lesson(
         subject=subject,
         quiz_id=quiz_id,
     )
+    units = structure.working_units(course)
     if course_unit is None:
-        course_unit = course.course_units[-1] if course.course_units else None
+        course_unit = units[-1] if units else None
+    elif course_unit.removed_at is not None:
+        raise ServiceError(_("That unit has been removed."), field="unit", status=422)
     if course_unit is None:
         # the first unit is named after the course; authors rename or add units as they go
         course_unit = add_course_unit(actor=actor, course=course, title=course.title)
@@ -423,14 +429,24 @@ def _lessons(course: Course) -> list[Lesson]:
     )
 
 
+def _active(lessons: list[Lesson]) -> list[Lesson]:
+    """The lessons of the working copy (not removed, nor in a removed unit)."""
+    return [
+        lesson
+        for lesson in lessons
+        if lesson.removed_at is None and lesson.course_unit.removed_at is None
+    ]
+
+
 def submit_for_review(*, actor: User, course: Course) -> Course:
     """The author hands a draft to the admins of its unit for review."""
     if course.status != CourseStatus.DRAFT:
         raise ServiceError(_("Only a draft can be submitted for review."), status=409)
-    lessons = _lessons(course)
+    lessons = _active(_lessons(course))
     if not any(lesson.working_revision is not None for lesson in lessons):
         raise ServiceError(_("Add at least one lesson before submitting."), status=409)
-    if not any(lesson.draft_revision is not None for lesson in lessons) and course.version >= 1:
+    changed = any(lesson.draft_revision is not None for lesson in lessons)
+    if not changed and not structure.structure_changed(course) and course.version >= 1:
         raise ServiceError(_("Nothing has changed since the last publication."), status=409)
     _check_assets_usable(lessons)
     course.status = CourseStatus.IN_REVIEW
@@ -465,7 +481,7 @@ def publish(*, actor: User, course: Course, comment: str | None = None) -> Cours
     """A reviewer publishes a course in review: every draft revision becomes the live one."""
     if course.status != CourseStatus.IN_REVIEW:
         raise ServiceError(_("Only a course in review can be published."), status=409)
-    lessons = _lessons(course)
+    lessons = _active(_lessons(course))
     _check_assets_usable(lessons)
     now = _now()
     for lesson in lessons:
@@ -474,6 +490,8 @@ def publish(*, actor: User, course: Course, comment: str | None = None) -> Cours
             draft.published_at = now
             lesson.published_revision = draft
             lesson.draft_revision = None
+    # the working order goes live; removed lessons and units retire
+    structure.apply_structure(course)
     live = [lesson.published_revision for lesson in lessons if lesson.published_revision]
     kinds = {revision.kind for revision in live}
     course.format = kinds.pop() if len(kinds) == 1 else (MIXED_FORMAT if kinds else None)

@@ -7,7 +7,7 @@ author (pref_admin) only.
 
 from sqlalchemy import select
 
-from courses.models import Course, Lesson
+from courses.models import Course, CourseUnit, Lesson
 from elearn.extensions import db
 from tests.access import ADMINS, SIGNED_IN, Rule
 
@@ -29,7 +29,50 @@ def lesson_id(ids: dict) -> int:
     )
 
 
+def course_unit_id(ids: dict) -> int:
+    return db.session.scalar(
+        select(CourseUnit.id)
+        .join(Course, Course.id == CourseUnit.course_id)
+        .where(Course.title == TEACHER_COURSE)
+    )
+
+
 RULES = {
+    # reordering and removing lessons and units: the course's managers only
+    "courses.lesson_move": Rule(
+        lambda ids: f"/lessons/{lesson_id(ids)}/move",
+        OWNER,
+        method="POST",
+        data=lambda ids: {"direction": "down"},
+    ),
+    "courses.unit_move": Rule(
+        lambda ids: f"/course-units/{course_unit_id(ids)}/move",
+        OWNER,
+        method="POST",
+        data=lambda ids: {"direction": "up"},
+    ),
+    "courses_api.lesson_move": Rule(
+        lambda ids: f"/api/v1/lessons/{lesson_id(ids)}/move",
+        OWNER,
+        method="POST",
+        json=True,
+        data=lambda ids: {"direction": "down"},
+    ),
+    "courses_api.unit_move": Rule(
+        lambda ids: f"/api/v1/course-units/{course_unit_id(ids)}/move",
+        OWNER,
+        method="POST",
+        json=True,
+        data=lambda ids: {"direction": "up"},
+    ),
+    "courses_api.lesson_delete": Rule(
+        lambda ids: f"/api/v1/lessons/{lesson_id(ids)}", OWNER, method="DELETE", json=True
+    ),
+    "courses_api.unit_delete": Rule(
+        lambda ids: f"/api/v1/course-units/{course_unit_id(ids)}", OWNER, method="DELETE", json=True
+    ),
+    "courses.lesson_remove": Rule(lambda ids: f"/lessons/{lesson_id(ids)}/remove", OWNER),
+    "courses.unit_remove": Rule(lambda ids: f"/course-units/{course_unit_id(ids)}/remove", OWNER),
     "courses.library": Rule(lambda ids: "/courses", SIGNED_IN),
     "courses.mine": Rule(lambda ids: "/courses/mine", SIGNED_IN),
     "courses.course_detail": Rule(lambda ids: f"/courses/{course_id(ids)}", TEACHER_TRACK),

@@ -60,7 +60,7 @@ def test_postgresql_pool_is_sized_for_one_gevent_worker(clean_env, tmp_path):
     clean_env.setenv("DATABASE_URL", "postgresql://postgres@127.0.0.1/elearn")
     options = config.load(tmp_path)["SQLALCHEMY_ENGINE_OPTIONS"]
     # no overflow churn under load, and a burst queues for a connection instead of failing at 30 s
-    assert (options["pool_size"], options["max_overflow"], options["pool_timeout"]) == (20, 10, 120)
+    assert (options["pool_size"], options["max_overflow"], options["pool_timeout"]) == (10, 20, 120)
     assert options["pool_pre_ping"] is True
     clean_env.setenv("ELEARN_DB_POOL_SIZE", "40")
     clean_env.setenv("ELEARN_DB_POOL_TIMEOUT", "15")

@@ -102,3 +102,16 @@ def test_watching_a_training_recording_records_teacher_trained(ctx):
                            now=start + timedelta(seconds=step))  # fmt: skip
     assert result is not None and result.completed and result.course_completed
     assert coverage.has_fact(FactKind.TEACHER_TRAINED, teacher.id, term)
+
+
+def test_room_page_of_an_ended_lecture_links_its_recording(app, signed_in):
+    with app.test_request_context():
+        lecture, _asset = _streamed_lecture(title="回放链接测试")
+        assert broadcast.publish_recording(lecture) == "published"
+        db.session.commit()
+        lecture_id, lesson_id = lecture.id, lecture.recording_lesson_id
+    page = signed_in("student1").get(f"/lectures/{lecture_id}").get_data(as_text=True)
+    assert f'id="live-recording" href="/lessons/{lesson_id}"' in page
+    studio = signed_in("expert1").get(f"/lectures/{lecture_id}/studio")
+    assert studio.status_code == 200 and "studio-preview" in studio.get_data(as_text=True)
+    assert signed_in("student1").get(f"/lectures/{lecture_id}/studio").status_code == 403

@@ -83,9 +83,58 @@ def test_studio_to_viewer_to_recording(live_url, token, new_page, shot, e2e_work
     link.wait_for(state="visible", timeout=180_000)  # ffmpeg's last segment, then a Celery task
     shot(student, "viewer-ended")
 
+    replay = link.get_attribute("href")
     student.goto("/courses?category=lecture_recording")
     student.get_by_text(title).first.wait_for(**PATIENT)
     shot(student, "library")
+
+    # the replay is an ordinary lesson: the VOD player plays what the stream recorded
+    student.goto(replay)
+    student.wait_for_function(
+        "document.getElementById('lesson-player-media').readyState >= 1", **PATIENT
+    )
+    duration = student.evaluate("document.getElementById('lesson-player-media').duration")
+    assert duration > 5
+    student.evaluate("document.getElementById('lesson-player-media').muted = true")
+    student.evaluate("document.getElementById('lesson-player-media').play()")
+    student.wait_for_function(
+        "document.getElementById('lesson-player-media').currentTime > 2", **PATIENT
+    )
+    shot(student, "replay")
+
+
+def test_class_screen_watches_and_counts_its_headcount(live_url, token, new_page, shot):
+    """班班通: a teacher joins as the class with a headcount; the picture plays on; the studio
+    counts the class's students among the people watching."""
+    county = unit_id(live_url, token("pref_admin"), ["C01"])
+    lecture_id = create_lecture(live_url, token("expert1"), [{"unit_id": county}],
+                                title="班班通直播测试")  # fmt: skip
+    expert = new_page(viewport=DESKTOP)
+    expert.context.grant_permissions(["camera", "microphone"])
+    sign_in(expert, "expert1")
+    expert.goto(f"/lectures/{lecture_id}/studio")
+    expert.wait_for_function("document.getElementById('studio-preview').videoWidth > 0", **PATIENT)
+    expert.get_by_role("button", name="开始直播").click()
+    expert.wait_for_function("window.liveStudio && window.liveStudio.sentSeconds >= 2", **PATIENT)
+
+    teacher = new_page(viewport=DESKTOP)
+    sign_in(teacher, "teacher1")
+    teacher.goto(f"/lectures/{lecture_id}")
+    teacher.wait_for_function("document.getElementById('live-video').currentTime > 1", **PATIENT)
+    teacher.fill("#class-screen-form input[name=headcount]", "42")
+    teacher.click("#class-screen-form button[type=submit]")
+    now = _current_time(teacher)
+    teacher.wait_for_function(
+        f"document.getElementById('live-video').currentTime > {now + 2}", **PATIENT
+    )
+    # the studio asks the room every 5 s: the class screen counts 42 people (the teacher's own
+    # earlier connection may still be counted until it closes, so at least 42)
+    expert.wait_for_function(
+        "Number(document.getElementById('watching').textContent) >= 42", **PATIENT
+    )
+    shot(teacher, "class-screen")
+    shot(expert, "studio-class-screen")
+    expert.get_by_role("button", name="结束直播").click()
 
 
 def test_weak_connection_falls_back_to_audio_and_says_so(live_url, token, new_page, shot):
@@ -137,4 +186,41 @@ def test_weak_connection_falls_back_to_audio_and_says_so(live_url, token, new_pa
     )
     student.wait_for_function("document.getElementById('live-video').videoWidth > 0", **PATIENT)
     assert not student.locator("#live-retry-video").is_visible()
+    expert.get_by_role("button", name="结束直播").click()
+
+
+def test_switching_to_screen_share_keeps_the_same_stream(live_url, token, new_page, shot):
+    county = unit_id(live_url, token("pref_admin"), ["C01"])
+    lecture_id = create_lecture(live_url, token("expert1"), [{"unit_id": county}],
+                                title="屏幕共享直播测试")  # fmt: skip
+    expert = new_page(viewport=DESKTOP)
+    expert.context.grant_permissions(["camera", "microphone"])
+    sign_in(expert, "expert1")
+    expert.goto(f"/lectures/{lecture_id}/studio")
+    expert.wait_for_function("document.getElementById('studio-preview').videoWidth > 0", **PATIENT)
+    expert.get_by_role("button", name="开始直播").click()
+    expert.wait_for_function("window.liveStudio && window.liveStudio.sentSeconds >= 2", **PATIENT)
+    student = new_page(viewport=PHONE)
+    sign_in(student, "student1")
+    student.goto(f"/lectures/{lecture_id}")
+    student.wait_for_function("document.getElementById('live-video').currentTime > 1", **PATIENT)
+
+    sent = expert.evaluate("window.liveStudio.sentSeconds")
+    expert.select_option("#studio-source", "screen")  # the recorder restarts on the screen
+    expert.wait_for_function(
+        "document.getElementById('studio-preview').srcObject.getVideoTracks()[0].label"
+        ".startsWith('screen')",
+        **PATIENT,
+    )
+    expert.wait_for_function(f"window.liveStudio.sentSeconds >= {sent + 6}", **PATIENT)
+    assert expert.get_attribute("#studio-state", "data-state") == "live"
+    # the viewer's player goes on through the switch (a discontinuity in the same playlist):
+    # 10 s more is past its buffer of pre-switch segments
+    now = _current_time(student)
+    student.wait_for_function(
+        f"document.getElementById('live-video').currentTime > {now + 10}", timeout=90_000
+    )
+    assert student.evaluate("window.liveViewer.mode") == "video"
+    shot(expert, "screen-share")
+    shot(student, "screen-share-viewer")
     expert.get_by_role("button", name="结束直播").click()
