@@ -85,6 +85,13 @@ def init_app(app: Flask) -> None:
     app.config.setdefault("LIVE_ORIGINS", _origins())
     app.config.setdefault("LIVE_RATE_PER_SECOND", _number("LIVE_RATE_PER_SECOND", 1.0))
     app.config.setdefault("LIVE_RATE_BURST", int(_number("LIVE_RATE_BURST", 5)))
+    # the audience's reminder goes out this long before the start (beat task live.send_reminders)
+    app.config.setdefault("LIVE_REMINDER_MINUTES", _number("LIVE_REMINDER_MINUTES", 30))
+    schedule = {"live.send_reminders": {"task": "live.send_reminders", "schedule": 60.0}}
+    app.config.setdefault("CELERY", {}).setdefault("beat_schedule", {}).update(schedule)
+    celery_app = app.extensions.get("celery")
+    if celery_app is not None:
+        celery_app.conf.beat_schedule = {**(celery_app.conf.beat_schedule or {}), **schedule}
     # the lecture's video (live/studio_events.py, live/service/broadcast.py)
     app.config.setdefault("LIVE_VIDEO_HEIGHT", int(_number("LIVE_VIDEO_HEIGHT", 480)))
     app.config.setdefault("LIVE_VIDEO_BITRATE", int(_number("LIVE_VIDEO_BITRATE", 900_000)))

@@ -70,6 +70,8 @@ class Lecture(Model):
     word_filter: Mapped[list[str]] = mapped_column(JSON, default=list)
     started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    #: when the audience was reminded (once per lecture, by the beat task)
+    reminded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     #: set when the recording has been handed to media/courses (no FK: those tables are theirs)
     recording_asset_id: Mapped[str | None] = mapped_column(String(64))
     recording_lesson_id: Mapped[int | None] = mapped_column(Integer)

@@ -8,7 +8,7 @@ from celery import shared_task
 
 from elearn.extensions import db, socketio
 from live.models import Lecture
-from live.service import broadcast
+from live.service import broadcast, send_due_reminders
 from live.summaries import NAMESPACE, room_of
 
 log = logging.getLogger(__name__)
@@ -37,3 +37,11 @@ def publish_recording(self, lecture_id: int) -> str:  # type: ignore[no-untyped-
         )
     log.info("recording of lecture %s: %s", lecture_id, result)
     return result
+
+
+@shared_task(name="live.send_reminders", acks_late=True, ignore_result=True)
+def send_reminders() -> int:
+    """Beat, every minute: remind each lecture's audience once, shortly before it starts."""
+    sent = send_due_reminders()
+    db.session.commit()
+    return sent

@@ -49,6 +49,13 @@ from live.service.quizzes import (
     quiz_summary,
     start_quiz,
 )
+from live.service.reminders import (
+    REMINDER_KIND,
+    audience_user_ids,
+    remind,
+    reminder_lead,
+    send_due_reminders,
+)
 from live.service.room import (
     Moderation,
     check_can_join,
@@ -64,6 +71,11 @@ from live.service.room import (
 )
 
 __all__ = [
+    "send_due_reminders",
+    "reminder_lead",
+    "remind",
+    "audience_user_ids",
+    "REMINDER_KIND",
     "start_quiz",
     "quiz_summary",
     "quiz_result",
