@@ -97,8 +97,12 @@ DEMO_COURSES: list[dict[str, Any]] = [
 
 
 def _has_video(course: Course) -> bool:
+    """A video lesson, or an author's removal of lessons (theirs to decide, not the seed's)."""
     return any(
-        lesson.working_revision is not None and lesson.working_revision.kind == LessonKind.VIDEO
+        lesson.removed_at is not None
+        or (
+            lesson.working_revision is not None and lesson.working_revision.kind == LessonKind.VIDEO
+        )
         for unit in course.course_units
         for lesson in unit.lessons
     )

@@ -27,13 +27,9 @@ from elearn.service import accounts
 from elearn.service.errors import ServiceError
 from live import service
 from live.models import Lecture, LectureStatus, MessageKind
-from live.summaries import NAMESPACE, room_of
+from live.summaries import NAMESPACE, hosts_room, room_of
 
 log = logging.getLogger(__name__)
-
-
-def hosts_room(lecture_id: int) -> str:
-    return f"lecture:{lecture_id}:hosts"
 
 
 def user_room(user_id: int) -> str:
@@ -222,6 +218,7 @@ def on_join(conn: Connection, actor: User, data: Any) -> dict[str, Any]:
     _live().presence.set_lecture(sid, lecture.id)
     messages = service.replay(actor=actor, lecture=lecture, after_id=_field(data, "last_seen_id"))
     poll = service.current_poll(lecture)
+    quiz = service.current_quiz(lecture)
     payload = {
         "lecture": service.lecture_json(lecture, actor),
         "settings": service.room_settings(lecture),
@@ -229,6 +226,11 @@ def on_join(conn: Connection, actor: User, data: Any) -> dict[str, Any]:
         "me": {"id": actor.id, "name": actor.display_name},
         "messages": [service.message_json(m) for m in messages],
         "poll": service.poll_summary(poll) if poll else None,
+        "quiz": (
+            {**service.quiz_json(quiz), "answered": service.answered_by(actor, quiz)}
+            if quiz
+            else None
+        ),
     }
     emit("joined", payload)
     return payload
@@ -314,6 +316,55 @@ def on_poll_end(conn: Connection, actor: User, data: Any) -> dict[str, Any]:
     db.session.commit()
     _live().summaries.mark(poll.id)
     return {"poll": poll.as_dict()}
+
+
+@_handler("quiz_start")
+def on_quiz_start(conn: Connection, actor: User, data: Any) -> dict[str, Any]:
+    lecture = _lecture_of(conn, actor)
+    quiz = service.start_quiz(
+        actor=actor,
+        lecture=lecture,
+        question_ids=_field(data, "question_ids"),
+        title=_field(data, "title"),
+    )
+    db.session.commit()
+    body = service.quiz_json(quiz)
+    socketio.emit("quiz", body, to=room_of(lecture.id), namespace=NAMESPACE)
+    _live().summaries.mark_quiz(quiz.id)
+    return {"quiz": body}
+
+
+@_handler("quiz_end")
+def on_quiz_end(conn: Connection, actor: User, data: Any) -> dict[str, Any]:
+    lecture = _lecture_of(conn, actor)
+    quiz = service.quiz_of(lecture, _field(data, "quiz_id"))
+    service.end_quiz(actor=actor, lecture=lecture, quiz=quiz)
+    db.session.commit()
+    _live().summaries.mark_quiz(quiz.id)  # the final summary, with the keys
+    return {"quiz": service.quiz_summary(quiz)}
+
+
+@_handler("quiz_answer", limited=True)
+def on_quiz_answer(conn: Connection, actor: User, data: Any) -> dict[str, Any]:
+    lecture = _lecture_of(conn, actor)
+    quiz = service.quiz_of(lecture, _field(data, "quiz_id"))
+    service.answer_quiz(
+        actor=actor,
+        lecture=lecture,
+        quiz=quiz,
+        position=_field(data, "position"),
+        answer=_field(data, "answer"),
+    )
+    db.session.commit()
+    _live().summaries.mark_quiz(quiz.id)
+    return {}  # no mark, no key: those come when the host closes the quiz
+
+
+@_handler("quiz_result")
+def on_quiz_result(conn: Connection, actor: User, data: Any) -> dict[str, Any]:
+    lecture = _lecture_of(conn, actor)
+    quiz = service.quiz_of(lecture, _field(data, "quiz_id"))
+    return {"result": service.quiz_result(actor=actor, quiz=quiz)}
 
 
 def kick(user_id: int, lecture_id: int | None, message: str) -> int:

@@ -11,6 +11,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -22,6 +23,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from elearn.extensions import Model
 from elearn.models import Unit, User
+from quizzes.models import QuestionVersion
 
 
 def utcnow() -> datetime:
@@ -39,6 +41,7 @@ class MessageKind(enum.StrEnum):
     QUESTION = "question"
     HAND = "hand"
     POLL = "poll"
+    QUIZ = "quiz"
     SYSTEM = "system"
 
 
@@ -129,6 +132,7 @@ class LectureMessage(Model):
     #: stored raw; every page renders it escaped
     text: Mapped[str] = mapped_column(Text, default="")
     poll_id: Mapped[int | None] = mapped_column(Integer)
+    quiz_id: Mapped[int | None] = mapped_column(Integer)
     is_deleted: Mapped[bool] = mapped_column(Boolean, default=False)
     upvotes: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
@@ -181,6 +185,62 @@ class PollVote(Model):
     poll_id: Mapped[int] = mapped_column(ForeignKey("lecture_polls.id", ondelete="CASCADE"))
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     choice: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class LectureQuiz(Model):
+    """A quick quiz during a lecture: question-bank questions graded on the server by the
+    assessment package; answers and keys reach clients only after the host closes it."""
+
+    __tablename__ = "lecture_quizzes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    lecture_id: Mapped[int] = mapped_column(
+        ForeignKey("lectures.id", ondelete="CASCADE"), index=True
+    )
+    title: Mapped[str] = mapped_column(String(200))
+    is_open: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    items: Mapped[list[LectureQuizItem]] = relationship(
+        back_populates="quiz",
+        cascade="all, delete-orphan",
+        lazy="selectin",
+        order_by="LectureQuizItem.position",
+    )
+
+
+class LectureQuizItem(Model):
+    """One question of a quick quiz, pinned to the version the host chose."""
+
+    __tablename__ = "lecture_quiz_items"
+    __table_args__ = (UniqueConstraint("quiz_id", "position"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    quiz_id: Mapped[int] = mapped_column(ForeignKey("lecture_quizzes.id", ondelete="CASCADE"))
+    position: Mapped[int] = mapped_column(Integer)
+    question_version_id: Mapped[int] = mapped_column(ForeignKey("quiz_question_versions.id"))
+
+    quiz: Mapped[LectureQuiz] = relationship(back_populates="items")
+    version: Mapped[QuestionVersion] = relationship(lazy="joined")
+
+
+class LectureQuizAnswer(Model):
+    """One person's answer to one question of a quick quiz, graded when it arrives."""
+
+    __tablename__ = "lecture_quiz_answers"
+    __table_args__ = (UniqueConstraint("item_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    quiz_id: Mapped[int] = mapped_column(
+        ForeignKey("lecture_quizzes.id", ondelete="CASCADE"), index=True
+    )
+    item_id: Mapped[int] = mapped_column(ForeignKey("lecture_quiz_items.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    answer: Mapped[Any] = mapped_column(JSON)
+    fraction: Mapped[float] = mapped_column(Float)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 

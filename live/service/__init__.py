@@ -38,6 +38,17 @@ from live.service.base import (
     REPLAY_LIMIT,
 )
 from live.service.polls import current_poll, end_poll, poll_of, poll_summary, start_poll, vote
+from live.service.quizzes import (
+    answer_quiz,
+    answered_by,
+    current_quiz,
+    end_quiz,
+    quiz_json,
+    quiz_of,
+    quiz_result,
+    quiz_summary,
+    start_quiz,
+)
 from live.service.room import (
     Moderation,
     check_can_join,
@@ -53,6 +64,15 @@ from live.service.room import (
 )
 
 __all__ = [
+    "start_quiz",
+    "quiz_summary",
+    "quiz_result",
+    "quiz_of",
+    "quiz_json",
+    "end_quiz",
+    "current_quiz",
+    "answered_by",
+    "answer_quiz",
     "AUDIENCE_ROLES",
     "HOST_ROLES",
     "MAX_HEADCOUNT",

@@ -16,6 +16,7 @@ from elearn.service.errors import Forbidden, NotFound, ServiceError
 from live.models import (
     Lecture,
     LectureMessage,
+    LectureQuiz,
     LectureStatus,
     MessageKind,
     Poll,
@@ -193,6 +194,7 @@ def message_json(message: LectureMessage) -> dict[str, Any]:
         "author": {"id": author.id, "name": author.display_name} if author else None,
         "upvotes": message.upvotes,
         "poll_id": message.poll_id,
+        "quiz_id": message.quiz_id,
         "deleted": message.is_deleted,
         "created_at": _aware(message.created_at).isoformat(),  # type: ignore[union-attr]
     }
@@ -237,6 +239,11 @@ def set_status(*, actor: User, lecture: Lecture, status: LectureStatus) -> Lectu
         for poll in db.session.scalars(select(Poll).filter_by(lecture_id=lecture.id, is_open=True)):
             poll.is_open = False
             poll.closed_at = now
+        for quiz in db.session.scalars(
+            select(LectureQuiz).filter_by(lecture_id=lecture.id, is_open=True)
+        ):
+            quiz.is_open = False
+            quiz.closed_at = now
         db.session.flush()
         close_all_intervals(lecture, now=now)
         record_training_facts(lecture)

@@ -21,9 +21,21 @@ from quizzes.service.bank import (
     export_questions,
     import_questions,
 )
+from quizzes.service.quick import (
+    MAX_QUICK_QUESTIONS,
+    answer_key,
+    grade_answer,
+    public_question,
+    quick_questions,
+)
 from quizzes.service.quizzes import attempts_left, create_quiz, draw_questions
 
 __all__ = [
+    "MAX_QUICK_QUESTIONS",
+    "answer_key",
+    "grade_answer",
+    "public_question",
+    "quick_questions",
     "FinishResult",
     "ImportResult",
     "add_question",

@@ -86,3 +86,19 @@ def test_a_course_seeded_before_the_video_gets_it_in_a_new_version(ctx):
     assert len(videos) == 1 and course.version == version + 1
     assert course.status == CourseStatus.PUBLISHED
     assert videos[0].published_revision.asset.status == AssetStatus.READY
+
+
+def test_a_video_lesson_an_author_removed_is_not_seeded_again(ctx):
+    from courses import service
+    from tests.conftest import user
+
+    course, videos = _video_lessons(TEACHER_COURSE)
+    author = user("pref_admin")
+    service.remove_lesson(actor=author, lesson=videos[0])
+    service.submit_for_review(actor=author, course=course)
+    service.publish(actor=author, course=course)
+    assets = db.session.scalar(select(func.count()).select_from(Asset))
+    demo.seed_demo_courses()
+    db.session.flush()
+    assert _video_lessons(TEACHER_COURSE)[1] == []
+    assert db.session.scalar(select(func.count()).select_from(Asset)) == assets

@@ -87,6 +87,8 @@ def test_only_the_audience_joins(live_url, token, peers, county_lecture):
         ("go_live", {}),
         ("end", {}),
         ("room", {}),
+        ("quiz_start", {"question_ids": [1]}),
+        ("quiz_end", {"quiz_id": 1}),
     ],
 )
 def test_host_events_are_refused_for_a_student(live_url, token, peers, county_lecture, event, data):
@@ -98,6 +100,7 @@ def test_host_events_are_refused_for_a_student(live_url, token, peers, county_le
         "只有主讲人和协同主持人可以这样做。",
         "没有这个投票。",
         "没有这条消息。",
+        "没有这个测验。",
     }
 
 

@@ -187,3 +187,40 @@ def test_weak_connection_falls_back_to_audio_and_says_so(live_url, token, new_pa
     student.wait_for_function("document.getElementById('live-video').videoWidth > 0", **PATIENT)
     assert not student.locator("#live-retry-video").is_visible()
     expert.get_by_role("button", name="结束直播").click()
+
+
+def test_switching_to_screen_share_keeps_the_same_stream(live_url, token, new_page, shot):
+    county = unit_id(live_url, token("pref_admin"), ["C01"])
+    lecture_id = create_lecture(live_url, token("expert1"), [{"unit_id": county}],
+                                title="屏幕共享直播测试")  # fmt: skip
+    expert = new_page(viewport=DESKTOP)
+    expert.context.grant_permissions(["camera", "microphone"])
+    sign_in(expert, "expert1")
+    expert.goto(f"/lectures/{lecture_id}/studio")
+    expert.wait_for_function("document.getElementById('studio-preview').videoWidth > 0", **PATIENT)
+    expert.get_by_role("button", name="开始直播").click()
+    expert.wait_for_function("window.liveStudio && window.liveStudio.sentSeconds >= 2", **PATIENT)
+    student = new_page(viewport=PHONE)
+    sign_in(student, "student1")
+    student.goto(f"/lectures/{lecture_id}")
+    student.wait_for_function("document.getElementById('live-video').currentTime > 1", **PATIENT)
+
+    sent = expert.evaluate("window.liveStudio.sentSeconds")
+    expert.select_option("#studio-source", "screen")  # the recorder restarts on the screen
+    expert.wait_for_function(
+        "document.getElementById('studio-preview').srcObject.getVideoTracks()[0].label"
+        ".startsWith('screen')",
+        **PATIENT,
+    )
+    expert.wait_for_function(f"window.liveStudio.sentSeconds >= {sent + 6}", **PATIENT)
+    assert expert.get_attribute("#studio-state", "data-state") == "live"
+    # the viewer's player goes on through the switch (a discontinuity in the same playlist):
+    # 10 s more is past its buffer of pre-switch segments
+    now = _current_time(student)
+    student.wait_for_function(
+        f"document.getElementById('live-video').currentTime > {now + 10}", timeout=90_000
+    )
+    assert student.evaluate("window.liveViewer.mode") == "video"
+    shot(expert, "screen-share")
+    shot(student, "screen-share-viewer")
+    expert.get_by_role("button", name="结束直播").click()
