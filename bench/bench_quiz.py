@@ -6,7 +6,7 @@ PostgreSQL on this machine; only the WSGI app differs: elearn, or a Flask hello-
 
 1. **Attempt start.** STUDENTS students of one school (100 classes) each hold an API token; every
    one opens a connection, then all send ``POST /api/v1/quizzes/<id>/attempts`` at the same
-   instant (an asyncio client). Printed: errors, p50/p95/max from each request's send, starts/s.
+   instant (an asyncio client). Printed: errors, p50/p95/max from each request's send, started/s.
 2. **Answer saves.** wrk (Debian's, one thread, a Lua script) sends
    ``PUT /api/v1/attempts/<id>/answers/<qid>`` round-robin over the slots of SAVE_ATTEMPTS
    attempts started in step 1, each save with a higher ``seq`` than the last one to that slot,
@@ -557,13 +557,13 @@ def run() -> list[str]:
         with _gunicorn(env, "bench.bench_quiz:hello_app()") as base:
             theirs = _wrk(base, slots, owner)
         counted = _count(url, slots, ours)
-    lat = wave["latencies"]
-    start_ok = not wave["errors"] and bool(lat) and _pct(lat, 0.95) <= TARGET_START_P95_MS
+    lat = wave["latencies"] or [float("inf")]  # every answer's latency, errors included
+    start_ok = not wave["errors"] and _pct(lat, 0.95) <= TARGET_START_P95_MS
     lines.append(
         f"start, all at once: {len(wave['bodies']):,}/{STUDENTS:,} started, "
         f"{len(wave['errors'])} errors, p50 {_pct(lat, 0.5):,.0f} ms, p95 {_pct(lat, 0.95):,.0f} ms, "
         f"max {1000 * lat[-1]:,.0f} ms; the last in {wave['wall']:.1f} s "
-        f"({len(lat) / wave['wall']:,.0f} starts/s) "
+        f"({len(wave['bodies']) / wave['wall']:,.0f} started/s) "
         f"[no errors, p95 ≤ {TARGET_START_P95_MS:,} ms: {_verdict(start_ok)}]"
     )
     if wave["errors"]:

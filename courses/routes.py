@@ -439,6 +439,24 @@ def lesson_remove(lesson_id: int):
     )
 
 
+@bp.route("/lessons/<int:lesson_id>/restore", methods=["POST"])
+@login_required
+def lesson_restore(lesson_id: int):
+    """Undo the removal of a published lesson before the course is published again."""
+    lesson = _load_lesson(lesson_id, "edit")
+    if not StructureForm().validate_on_submit():
+        abort(400)
+    try:
+        service.restore_lesson(actor=current_user, lesson=lesson)
+    except ServiceError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+    else:
+        db.session.commit()
+        flash(_("The lesson is back in the draft."), "success")
+    return redirect(url_for("courses.course_edit", course_id=lesson.course_id))
+
+
 @bp.route("/course-units/<int:course_unit_id>/remove", methods=["GET", "POST"])
 @login_required
 def unit_remove(course_unit_id: int):

@@ -41,6 +41,7 @@ from courses.service.structure import (
     move_lesson,
     remove_course_unit,
     remove_lesson,
+    restore_lesson,
 )
 
 __all__ = [
@@ -48,6 +49,7 @@ __all__ = [
     "move_lesson",
     "remove_course_unit",
     "remove_lesson",
+    "restore_lesson",
     "LESSON_COMPLETION_CHECKS",
     "HeartbeatResult",
     "add_course_unit",

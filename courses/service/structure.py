@@ -232,12 +232,31 @@ def live_lessons(course_unit: CourseUnit) -> list[Lesson]:
     )  # fmt: skip
 
 
-def pending_removals(course: Course) -> list[str]:
-    """Titles of removed lessons learners still see (until the next publication)."""
+def pending_removals(course: Course) -> list[Lesson]:
+    """Removed lessons learners still see (until the next publication); they can be restored."""
     return [
-        lesson.published_revision.title
+        lesson
         for course_unit in course.course_units
         for lesson in course_unit.lessons
         if lesson.published_revision is not None
         and (lesson.removed_at is not None or course_unit.removed_at is not None)
     ]
+
+
+def restore_lesson(*, actor: User, lesson: Lesson) -> None:
+    """Undo a removal not yet published: the lesson (and its unit) return to the working copy."""
+    course = lesson.course
+    _editable(course)
+    course_unit = lesson.course_unit
+    if lesson not in pending_removals(course):
+        raise ServiceError(_("Only a removal not yet published can be undone."), status=409)
+    lesson.removed_at = None
+    if course_unit.removed_at is not None:
+        course_unit.removed_at = None
+        for sibling in course_unit.lessons:  # the unit's other published lessons come back too
+            if sibling.published_revision is not None:
+                sibling.removed_at = None
+    audit.record("course.lesson_restored", actor=actor, unit_id=course.unit_id,
+                 target_type="lesson", target_id=lesson.id, course_id=course.id)  # fmt: skip
+    _touch(course)
+    db.session.flush()

@@ -71,6 +71,10 @@ RULES = {
     "courses_api.unit_delete": Rule(
         lambda ids: f"/api/v1/course-units/{course_unit_id(ids)}", OWNER, method="DELETE", json=True
     ),
+    # POST: refused (409 → a flash and a redirect) unless a removal is pending; managers only
+    "courses.lesson_restore": Rule(
+        lambda ids: f"/lessons/{lesson_id(ids)}/restore", OWNER, method="POST"
+    ),
     "courses.lesson_remove": Rule(lambda ids: f"/lessons/{lesson_id(ids)}/remove", OWNER),
     "courses.unit_remove": Rule(lambda ids: f"/course-units/{course_unit_id(ids)}/remove", OWNER),
     "courses.library": Rule(lambda ids: "/courses", SIGNED_IN),

@@ -159,7 +159,7 @@ def test_removal_asks_for_confirmation_first(app, signed_in):
     done = post_form(author, f"/lessons/{lesson_id}/remove", page=f"/lessons/{lesson_id}/remove")
     assert done.status_code == 302 and done.location.endswith(f"/courses/{course_id}/edit")
     after = author.get(f"/courses/{course_id}/edit").get_data(as_text=True)
-    assert "已从草稿中删除" in after and "重新发布前学员仍可看到：第2课" in after
+    assert "已从草稿中删除" in after and "本草稿中已删除" in after and "撤销删除" in after
     assert not re.search(rf'href="/lessons/{lesson_id}/remove"', after)
     # the unit's confirmation counts its remaining lesson
     unit_page = author.get(f"/course-units/{unit_id}/remove").get_data(as_text=True)
@@ -167,6 +167,17 @@ def test_removal_asks_for_confirmation_first(app, signed_in):
     moved = post_form(author, f"/lessons/{lesson_id}/move", {"direction": "up"},
                       page=f"/courses/{course_id}/edit")  # fmt: skip
     assert moved.status_code == 302  # refused politely: the lesson is removed
+    # the removal is undone before publication: the lesson is back in the working copy
+    undone = post_form(author, f"/lessons/{lesson_id}/restore", page=f"/courses/{course_id}/edit")
+    assert undone.status_code == 302
+    back = author.get(f"/courses/{course_id}/edit").get_data(as_text=True)
+    assert f'href="/lessons/{lesson_id}/remove"' in back and "撤销删除" not in back
+    with app.app_context():
+        assert db.session.get(Lesson, lesson_id).removed_at is None
+        restored = db.session.scalars(
+            select(AuditEvent).where(AuditEvent.action == "course.lesson_restored")
+        ).all()
+        assert restored and restored[-1].target_id == str(lesson_id)
     # a teacher who does not manage the course cannot even see the confirmation page
     assert signed_in("teacher1").get(f"/course-units/{unit_id}/remove").status_code in (403, 404)
 

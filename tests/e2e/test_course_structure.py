@@ -44,7 +44,7 @@ def test_an_author_reorders_and_removes_lessons_on_a_phone(new_page, shot):
     with author.expect_navigation():
         author.get_by_role("button", name="确认删除").click()
     assert _lessons(author) == [VIDEO_LESSON]
-    assert "重新发布前学员仍可看到" in author.inner_text("main")
+    assert "本草稿中已删除" in author.inner_text("main")
     shot(author, "removed")
 
     # a parent still sees version 1: both lessons, in their published order

@@ -3,6 +3,12 @@
 // stalling) it falls back to the audio-only rendition and says so; "Try video again" goes back.
 (function () {
   "use strict";
+  // hls.js's live options; bench/bench_live_media.py plays the stream with this very literal
+  // (it reads it from this file) to measure glass-to-glass latency as viewers see it
+  var HLS_OPTIONS = {
+    liveSyncDurationCount: 2, liveMaxLatencyDurationCount: 6,
+    manifestLoadingMaxRetry: 30, levelLoadingMaxRetry: 30, fragLoadingMaxRetry: 8,
+  };
   var room = window.liveRoom;
   var video = document.getElementById("live-video");
   var stage = document.getElementById("live-player");
@@ -54,12 +60,11 @@
     stage.dataset.state = "playing";
     var src = which === "audio" && urls.audio_url ? urls.audio_url : urls.master_url;
     if (window.Hls && Hls.isSupported()) {
-      hls = new Hls({
-        liveSyncDurationCount: 2, liveMaxLatencyDurationCount: 6,
-        manifestLoadingMaxRetry: 30, levelLoadingMaxRetry: 30, fragLoadingMaxRetry: 8,
-        // playlist URLs carry a token that expires: always use the newest one (see renew below)
-        xhrSetup: function (xhr, url) { xhr.open("GET", withToken(url), true); },
-      });
+      var options = {};
+      for (var name in HLS_OPTIONS) options[name] = HLS_OPTIONS[name];
+      // playlist URLs carry a token that expires: always use the newest one (see renew below)
+      options.xhrSetup = function (xhr, url) { xhr.open("GET", withToken(url), true); };
+      hls = new Hls(options);
       hls.on(Hls.Events.MANIFEST_PARSED, function (event, data) {
         if (which !== "video") return;
         // the master lists the audio-only rendition too: that one is ours to choose
