@@ -26,16 +26,17 @@ def _origins() -> list[str] | None:
     return origins
 
 
-def _share() -> float:
-    raw = os.environ.get("ELEARN_LIVE_TRAINING_SHARE", "").strip()
+def _share(name: str = "LIVE_TRAINING_SHARE") -> float:
+    """A share of a lecture's length (ELEARN_LIVE_TRAINING_SHARE, ELEARN_LIVE_LESSON_SHARE)."""
+    raw = os.environ.get(f"ELEARN_{name}", "").strip()
     if not raw:
         return 0.8
     try:
         share = float(raw)
     except ValueError:
-        raise ConfigError("ELEARN_LIVE_TRAINING_SHARE must be a number such as 0.8.") from None
+        raise ConfigError(f"ELEARN_{name} must be a number such as 0.8.") from None
     if not 0 < share <= 1:
-        raise ConfigError("ELEARN_LIVE_TRAINING_SHARE must lie in (0, 1].")
+        raise ConfigError(f"ELEARN_{name} must lie in (0, 1].")
     return share
 
 
@@ -82,6 +83,7 @@ def init_app(app: Flask) -> None:
     from live.models import Lecture
 
     app.config.setdefault("LIVE_TRAINING_SHARE", _share())
+    app.config.setdefault("LIVE_LESSON_SHARE", _share("LIVE_LESSON_SHARE"))
     app.config.setdefault("LIVE_ORIGINS", _origins())
     app.config.setdefault("LIVE_RATE_PER_SECOND", _number("LIVE_RATE_PER_SECOND", 1.0))
     app.config.setdefault("LIVE_RATE_BURST", int(_number("LIVE_RATE_BURST", 5)))

@@ -97,6 +97,11 @@ def create_lecture():
                       role: {type: string, enum: [student, teacher, guardian]}
                 is_training: {type: boolean, description: a teacher training (教师培训)}
                 cohost_ids: {type: array, items: {type: integer}}
+                lesson_id:
+                  type: integer
+                  description: >
+                    a course lesson you can see that the lecture stands for: whoever attends
+                    at least ELEARN_LIVE_LESSON_SHARE of it (and may learn the lesson) completes it
       responses:
         201:
           description: the new lecture's id
@@ -105,6 +110,7 @@ def create_lecture():
               schema: {type: object, properties: {id: {type: integer}}}
         400: {description: what is wrong with the request, in the user's language}
         403: {description: the caller may not schedule lectures}
+        404: {description: the lesson is not one the caller can see}
     """
     data = json_body()
     lecture = service.create_lecture(
@@ -114,6 +120,7 @@ def create_lecture():
         audience=data.get("audience"),
         is_training=bool(data.get("is_training", False)),
         cohosts=_cohosts(data.get("cohost_ids")),
+        lesson_id=data.get("lesson_id"),
     )
     db.session.commit()
     return jsonify(id=lecture.id), 201

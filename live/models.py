@@ -75,6 +75,8 @@ class Lecture(Model):
     #: set when the recording has been handed to media/courses (no FK: those tables are theirs)
     recording_asset_id: Mapped[str | None] = mapped_column(String(64))
     recording_lesson_id: Mapped[int | None] = mapped_column(Integer)
+    #: the course lesson this lecture stands for: students who attend enough of it complete it
+    lesson_id: Mapped[int | None] = mapped_column(ForeignKey("lessons.id", ondelete="SET NULL"))
     created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 

@@ -30,6 +30,7 @@ from courses.service.authoring import (
 from courses.service.progress import (
     LESSON_COMPLETION_CHECKS,
     HeartbeatResult,
+    complete_attended_lesson,
     complete_course_if_due,
     heartbeat,
     merge_intervals,
@@ -45,6 +46,7 @@ from courses.service.structure import (
 )
 
 __all__ = [
+    "complete_attended_lesson",
     "move_course_unit",
     "move_lesson",
     "remove_course_unit",

@@ -232,6 +232,26 @@ def refresh_completion(*, user: User, lesson: Lesson) -> bool:
     return progress.completed_at is not None
 
 
+def complete_attended_lesson(*, user: User, lesson: Lesson, now: datetime | None = None) -> bool:
+    """The learner took part in the lesson elsewhere (attended its live lecture long enough):
+    complete it as watched, if its completion checks agree (a lesson with a quiz still needs the
+    quiz passed), then the course if that was its last lesson. True when newly complete."""
+    revision = lesson.published_revision
+    if revision is None:
+        return False
+    now = now or _now()
+    progress = _progress_for_update(user, lesson)
+    if progress.completed_at is not None:
+        return False
+    if not _checks_pass(user, lesson, revision):
+        db.session.flush()
+        return False
+    progress.completed_at = now
+    db.session.flush()
+    complete_course_if_due(user=user, course=lesson.course, now=now)
+    return True
+
+
 def complete_course_if_due(*, user: User, course: Course, now: datetime | None = None) -> bool:
     """Record the course completion once every live lesson is complete; True when newly recorded."""
     live = select(Lesson.id).where(

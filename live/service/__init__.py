@@ -10,7 +10,9 @@ from live.service.attendance import (
     attendance_report,
     close_all_intervals,
     close_interval,
+    lesson_share,
     open_interval,
+    record_lesson_completions,
     record_training_facts,
     training_share,
     watching_now,
@@ -71,6 +73,8 @@ from live.service.room import (
 )
 
 __all__ = [
+    "record_lesson_completions",
+    "lesson_share",
     "send_due_reminders",
     "reminder_lead",
     "remind",

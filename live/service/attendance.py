@@ -10,6 +10,9 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from courses import service as courses_service
+from courses.models import Lesson
+from elearn import permissions
 from elearn.extensions import db
 from elearn.models import FactKind, Role, Unit, User
 from elearn.permissions import admin_paths
@@ -158,6 +161,10 @@ def training_share() -> float:
     return float(current_app.config.get("LIVE_TRAINING_SHARE", 0.8))
 
 
+def lesson_share() -> float:
+    return float(current_app.config.get("LIVE_LESSON_SHARE", 0.8))
+
+
 def record_training_facts(lecture: Lecture) -> int:
     """After a training lecture: teachers who watched enough of it count as trained this term."""
     if not lecture.is_training or lecture.started_at is None or lecture.ended_at is None:
@@ -180,6 +187,32 @@ def record_training_facts(lecture: Lecture) -> int:
             recorded += 1
     db.session.flush()
     return recorded
+
+
+def record_lesson_completions(lecture: Lecture, *, now: datetime | None = None) -> int:
+    """After a lecture linked to a course lesson: each person who watched at least the lesson
+    share of it, and may learn that lesson, completes it through the courses service (so the
+    course completion and its coverage fact follow the courses rules). Class screens count a
+    headcount, not people, so they complete nothing. Returns how many completed it now."""
+    if lecture.lesson_id is None or lecture.started_at is None or lecture.ended_at is None:
+        return 0
+    lesson = db.session.get(Lesson, lecture.lesson_id)
+    duration = (_aware(lecture.ended_at) - _aware(lecture.started_at)).total_seconds()  # type: ignore[operator]
+    if lesson is None or duration <= 0:
+        return 0
+    needed = duration * lesson_share()
+    completed = 0
+    for attendance in db.session.scalars(
+        select(Attendance).filter_by(lecture_id=lecture.id, class_unit_id=None)
+    ):
+        if attendance.watched_seconds < needed - 1e-6:
+            continue
+        if not permissions.can(attendance.user, "learn", lesson):
+            continue
+        if courses_service.complete_attended_lesson(user=attendance.user, lesson=lesson, now=now):
+            completed += 1
+    db.session.flush()
+    return completed
 
 
 def attendance_report(

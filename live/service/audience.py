@@ -10,10 +10,12 @@ from sqlalchemy import literal, or_, select
 from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.sql import Select
 
+from courses.models import Lesson
+from elearn import permissions
 from elearn.extensions import db
 from elearn.models import Unit, User
 from elearn.permissions import admin_paths, scope_paths
-from elearn.service.errors import Forbidden, ServiceError
+from elearn.service.errors import Forbidden, NotFound, ServiceError
 from live.models import (
     Lecture,
     LectureAudience,
@@ -143,8 +145,10 @@ def create_lecture(
     audience: Any,
     is_training: bool = False,
     cohosts: list[User] | None = None,
+    lesson_id: Any = None,
 ) -> Lecture:
-    """Schedule a lecture by ``actor`` for an audience of units and/or roles within their scope."""
+    """Schedule a lecture by ``actor`` for an audience of units and/or roles within their scope;
+    ``lesson_id`` links it to a course lesson the actor can see (attending completes it)."""
     owner = _home_unit(actor)
     if owner is None:
         raise Forbidden(_("Only experts, teachers and admins can schedule lectures."))
@@ -158,6 +162,7 @@ def create_lecture(
             _("Give the start time with its time zone, e.g. 2025-03-01T09:00+08:00.")
         )
     rows = _parse_audience(actor, owner, audience)
+    lesson = _linked_lesson(actor, lesson_id)
     lecture = Lecture(
         title=title,
         lecturer_id=actor.id,
@@ -169,6 +174,7 @@ def create_lecture(
         slow_mode_seconds=0,
         word_filter=[],
         created_by_id=actor.id,
+        lesson_id=lesson.id if lesson else None,
     )
     db.session.add(lecture)
     for unit, role in rows:
@@ -178,6 +184,18 @@ def create_lecture(
             lecture.cohosts.append(LectureCohost(user_id=cohost.id, user=cohost))
     db.session.flush()
     return lecture
+
+
+def _linked_lesson(actor: User, lesson_id: Any) -> Lesson | None:
+    if lesson_id is None:
+        return None
+    try:
+        lesson = db.session.get(Lesson, int(lesson_id))
+    except (TypeError, ValueError):
+        lesson = None
+    if lesson is None or not permissions.can(actor, "view", lesson):
+        raise NotFound(_("No such lesson in a course you can see."))
+    return lesson
 
 
 def _audience_clause(user: User) -> Any:
@@ -251,6 +269,7 @@ def lecture_json(lecture: Lecture, viewer: User | None = None) -> dict[str, Any]
         "starts_at": _aware(lecture.starts_at).isoformat(),  # type: ignore[union-attr]
         "status": lecture.status,
         "is_training": lecture.is_training,
+        "lesson_id": lecture.lesson_id,
         "audience": [
             {"unit_id": row.unit_id, "unit_name": row.unit.name, "role": row.role}
             for row in lecture.audience

@@ -24,7 +24,11 @@ from live.models import (
     Sanction,
     SanctionKind,
 )
-from live.service.attendance import close_all_intervals, record_training_facts
+from live.service.attendance import (
+    close_all_intervals,
+    record_lesson_completions,
+    record_training_facts,
+)
 from live.service.audience import (
     _sanction,
     is_banned,
@@ -247,6 +251,7 @@ def set_status(*, actor: User, lecture: Lecture, status: LectureStatus) -> Lectu
         db.session.flush()
         close_all_intervals(lecture, now=now)
         record_training_facts(lecture)
+        record_lesson_completions(lecture, now=now)
     db.session.add(
         LectureMessage(
             lecture_id=lecture.id,
