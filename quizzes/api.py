@@ -17,8 +17,9 @@ from elearn.api.openapi import EXTRA_COMPONENTS
 from elearn.extensions import csrf, db
 from elearn.models import Unit
 from elearn.service.errors import ServiceError
-from quizzes import queries, service
+from quizzes import queries, richtext, service
 from quizzes.models import Question, QuestionBank, Quiz, QuizAttempt
+from quizzes.qtypes import get_type
 
 bp = Blueprint("quizzes_api", __name__, url_prefix="/api/v1")
 #: the same API; routes registered below share the blueprint
@@ -111,11 +112,16 @@ def create_bank():
 @login_required
 def bank_questions(bank_id: int):
     """The current questions of a bank (without answers).
+
+    With ``quick=1``: only the questions a live lecture's quick quiz takes (graded automatically
+    with a right answer), each with its stem as plain text; still no answers.
     ---
     get:
       tags: [quizzes]
       parameters:
         - {name: bank_id, in: path, required: true, schema: {type: integer}}
+        - {name: quick, in: query, required: false, schema: {type: integer, enum: [0, 1]},
+           description: 'only quick-quiz questions, with "stem" (plain text)'}
       responses:
         200: {description: the questions}
         404: {description: no such bank within the caller's reach}
@@ -126,6 +132,26 @@ def bank_questions(bank_id: int):
         .where(Question.bank_id == bank.id, Question.is_archived.is_(False))
         .order_by(Question.id)
     ).all()
+    if request.args.get("quick") == "1":
+        quick = [
+            q
+            for q in questions
+            if q.current_version is not None
+            and get_type(q.current_version.type).auto_graded
+            and get_type(q.current_version.type).scored
+        ]
+        return jsonify(
+            [
+                {
+                    "id": q.id,
+                    "type": q.current_version.type,
+                    "name": q.current_version.name,
+                    "stem": richtext.plain(q.current_version.stem)[:300],
+                }
+                for q in quick
+                if q.current_version is not None
+            ]
+        )
     return jsonify(
         [
             {

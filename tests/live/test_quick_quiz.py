@@ -134,6 +134,27 @@ def _api_questions(base_url: str, token: str) -> dict[str, dict]:
     return found
 
 
+def test_bank_lists_its_quick_quiz_questions_with_stems_and_no_answers(live_url, token):
+    headers = {"Authorization": f"Bearer {token('expert1')}"}
+    banks = requests.get(f"{live_url}/api/v1/question-banks", headers=headers, timeout=10).json()
+    bank = next(b for b in banks if b["name"] == BANK_NAME)
+    url = f"{live_url}/api/v1/question-banks/{bank['id']}/questions"
+    every = requests.get(url, headers=headers, timeout=10).json()
+    quick = requests.get(url, params={"quick": "1"}, headers=headers, timeout=10).json()
+    assert {r["type"] for r in every} >= {SHORT, "single_choice"}
+    types = {r["type"] for r in quick}
+    assert {"single_choice", "multiple_choice", "true_false"} <= types
+    assert SHORT not in types  # a person grades short answers
+    single = next(r for r in quick if r["stem"].startswith(SINGLE))
+    assert "<" not in single["stem"] and set(single) == {"id", "type", "name", "stem"}
+    assert not any(secret in json.dumps(quick) for secret in SECRETS)
+    student = {"Authorization": f"Bearer {token('student1')}"}
+    assert requests.get(url, params={"quick": "1"}, headers=student, timeout=10).status_code in (
+        403,
+        404,
+    )
+
+
 def test_quick_quiz_over_socketio(live_url, token, peers):
     county = unit_id(live_url, token("pref_admin"), ["C01"])
     lecture_id = create_lecture(live_url, token("expert1"), [{"unit_id": county}])

@@ -1,0 +1,73 @@
+"""A quick quiz in Chromium: expert1 picks a demo bank question in the room's quick-quiz panel and
+starts it; student1 (on a phone) answers; the expert's tally counts the answer; the expert ends
+the quiz; the student sees their mark and the right answer, and the room's summary.
+"""
+
+from __future__ import annotations
+
+from tests.e2e.conftest import DESKTOP, PHONE, sign_in
+from tests.live.conftest import create_lecture, unit_id
+from tests.live.test_quick_quiz import SINGLE
+
+PATIENT = {"timeout": 60_000}
+RIGHT = "6月26日"  # the demo question's right option
+
+
+def test_quick_quiz_from_panel_to_result(live_url, token, new_page, shot):
+    county = unit_id(live_url, token("pref_admin"), ["C01"])
+    lecture_id = create_lecture(live_url, token("expert1"), [{"unit_id": county}],
+                                title="随堂测验直播课")  # fmt: skip
+
+    expert = new_page(viewport=DESKTOP)
+    sign_in(expert, "expert1")
+    expert.goto(f"/lectures/{lecture_id}")
+    expert.wait_for_function("document.getElementById('live-room').dataset.joined === '1'")
+    pick = expert.locator("#quiz-pick li", has_text=SINGLE)
+    pick.wait_for(**PATIENT)
+    # only questions a quick quiz takes are offered: no short answers, no opinions
+    assert expert.locator("#quiz-pick input").count() >= 3
+
+    student = new_page(viewport=PHONE)
+    sign_in(student, "student1")
+    student.goto(f"/lectures/{lecture_id}")
+    student.wait_for_function("document.getElementById('live-room').dataset.joined === '1'")
+    assert student.locator("#quiz-card").is_hidden()
+    assert student.locator("#quiz-host").count() == 0  # hosts only
+
+    pick.locator("input").check()
+    assert "1" in expert.inner_text("#quiz-picked")
+    expert.fill("#quiz-form input[name=title]", "禁毒常识小测")
+    expert.get_by_role("button", name="开始随堂测验").click()
+    expert.locator("#quiz-tally-list li", has_text=SINGLE).wait_for(**PATIENT)
+
+    card = student.locator("#quiz-card")
+    card.wait_for(state="visible", **PATIENT)
+    assert "禁毒常识小测" in student.inner_text("#quiz-title")
+    question = student.locator("#quiz-questions li", has_text=SINGLE)
+    question.locator("label", has_text=RIGHT).click()
+    shot(student, "quiz-open")
+    question.get_by_role("button", name="提交答案").click()
+    question.locator(".live-quiz-done").wait_for(**PATIENT)
+    assert question.locator("form").count() == 0  # one answer per question
+
+    # the host's tally (at most one a second) counts the answer and the right one
+    expert.wait_for_function(
+        "(window.liveQuiz.state().summary || {people: 0}).people === 1", **PATIENT
+    )
+    tally = expert.inner_text("#quiz-tally-list")
+    assert "1 人作答" in tally and "1 人答对" in tally
+    shot(expert, "quiz-tally")
+
+    expert.get_by_role("button", name="结束随堂测验").click()
+    student.locator("#quiz-card[data-state=closed] .live-quiz-key").wait_for(**PATIENT)
+    student.locator("#quiz-score").wait_for(state="visible", **PATIENT)
+    text = student.inner_text("#quiz-card")
+    assert f"正确答案：{RIGHT}" in text
+    assert f"你的答案：{RIGHT}" in text
+    assert "1 人作答，1 人答对" in text
+    assert "你的得分：1" in student.inner_text("#quiz-score")
+    assert question.locator(".live-quiz-mark").inner_text() == "正确"
+    shot(student, "quiz-result")
+    expert.locator("#quiz-tally[data-state=closed] .live-quiz-key").wait_for(**PATIENT)
+    assert expert.locator("#quiz-end").is_hidden()
+    shot(expert, "quiz-closed")
