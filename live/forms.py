@@ -26,3 +26,11 @@ class LectureForm(FlaskForm):
         ],
     )
     is_training = BooleanField(_l("Teacher training (教师培训)"))
+    #: choices are the lessons the lecturer can see, filled in by the view; 0 is none
+    lesson_id = SelectField(
+        _l("Stands for a course lesson (attending completes it)"),
+        coerce=int,
+        choices=[],
+        validate_choice=True,
+        default=0,
+    )

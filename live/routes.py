@@ -69,6 +69,11 @@ def new_lecture():
         abort(403)
     form = LectureForm()
     form.unit_id.choices = _audience_choices(current_user)
+    form.lesson_id.choices = [(0, _("No lesson"))] + [
+        (lesson.id, f"{lesson.course.title} · {lesson.published_revision.title}")
+        for lesson in service.linkable_lessons(current_user)
+        if lesson.published_revision
+    ]
     status = 200
     if form.validate_on_submit():
         zone = ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"])
@@ -79,6 +84,7 @@ def new_lecture():
                 starts_at=form.starts_at.data.replace(tzinfo=zone),  # type: ignore[union-attr]
                 audience=[{"unit_id": form.unit_id.data, "role": form.role.data or None}],
                 is_training=form.is_training.data,
+                lesson_id=form.lesson_id.data or None,
             )
         except ServiceError as error:
             db.session.rollback()

@@ -10,7 +10,7 @@ from sqlalchemy import literal, or_, select
 from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.sql import Select
 
-from courses.models import Lesson
+from courses.models import Course, CourseStatus, Lesson
 from elearn import permissions
 from elearn.extensions import db
 from elearn.models import Unit, User
@@ -184,6 +184,29 @@ def create_lecture(
             lecture.cohosts.append(LectureCohost(user_id=cohost.id, user=cohost))
     db.session.flush()
     return lecture
+
+
+#: at most this many lessons are offered in the scheduling form's picker
+LESSON_CHOICES = 300
+
+
+def linkable_lessons(actor: User) -> list[Lesson]:
+    """Published lessons a lecture of ``actor``'s may stand for (those they can see), by course."""
+    candidates = db.session.scalars(
+        select(Lesson)
+        .join(Course, Course.id == Lesson.course_id)
+        .where(
+            Course.status != CourseStatus.ARCHIVED,
+            Lesson.removed_at.is_(None),
+            Lesson.published_revision_id.is_not(None),
+        )
+        .options(joinedload(Lesson.course), joinedload(Lesson.published_revision))
+        .order_by(Course.title, Course.id, Lesson.position, Lesson.id)
+        .limit(LESSON_CHOICES * 3)
+    )
+    return [lesson for lesson in candidates if permissions.can(actor, "view", lesson)][
+        :LESSON_CHOICES
+    ]
 
 
 def _linked_lesson(actor: User, lesson_id: Any) -> Lesson | None:

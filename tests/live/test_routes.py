@@ -75,3 +75,39 @@ def test_schedule_form(app, signed_in):
     bad = post_form(expert, "/lectures/new", {"title": "", "unit_id": county}, page="/lectures/new")
     assert bad.status_code == 400
     assert signed_in("student1").get("/lectures/new").status_code == 403
+
+
+def test_schedule_form_links_a_lesson_the_lecturer_can_see(app, signed_in):
+    from sqlalchemy import select
+
+    from elearn.extensions import db
+    from live.models import Lecture
+    from tests.conftest import post_form
+    from tests.courses.helpers import make_course
+
+    with app.test_request_context():
+        published = make_course(title="直播关联课程", lessons=1)
+        draft = make_course(title="未发布的课程", lessons=1, publish=False)
+        db.session.commit()
+        lesson = published.course_units[0].lessons[0]
+        lesson_id, hidden_id = lesson.id, draft.course_units[0].lessons[0].id
+        county = unit_by_code("C01").id
+    expert = signed_in("expert1")
+    page = expert.get("/lectures/new").get_data(as_text=True)
+    assert f'value="{lesson_id}"' in page and "直播关联课程 · 第1课" in page
+    assert f'value="{hidden_id}"' not in page  # a draft the expert cannot see
+    form = {
+        "title": "关联课时的直播",
+        "starts_at": "2030-03-01T09:00",
+        "unit_id": county,
+        "role": "",
+    }
+    refused = post_form(expert, "/lectures/new", {**form, "lesson_id": hidden_id},
+                        page="/lectures/new")  # fmt: skip
+    assert refused.status_code == 400
+    response = post_form(expert, "/lectures/new", {**form, "lesson_id": lesson_id},
+                         page="/lectures/new")  # fmt: skip
+    assert response.status_code == 302
+    with app.app_context():
+        lecture = db.session.scalar(select(Lecture).where(Lecture.title == "关联课时的直播"))
+        assert lecture is not None and lecture.lesson_id == lesson_id
