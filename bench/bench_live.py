@@ -384,7 +384,7 @@ def run() -> list[str]:
         _line("elearn /live", ours),
         _line("bare python-socketio", theirs),
         f"ratio {ratio:.2f}× the bare server's deliveries/s ({verdict} the ≥ {TARGET_RATIO}× target)",
-        "live transcode speed and glass-to-glass latency: not measured (no live HLS pipeline yet)",
+        "live transcode speed and glass-to-glass latency: see live_media (python -m bench live_media)",
     ]
     return lines
 
