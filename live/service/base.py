@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any, TypeVar
 
+from elearn.extensions import db
 from elearn.models import Role
 from elearn.models.accounts import ADMIN_ROLES
+from elearn.service.errors import NotFound
 
 #: who may schedule and host a lecture
 HOST_ROLES = frozenset({Role.EXPERT, Role.TEACHER, *ADMIN_ROLES})
@@ -28,3 +31,17 @@ def _aware(moment: datetime | None) -> datetime | None:
     if moment is not None and moment.tzinfo is None:
         return moment.replace(tzinfo=UTC)
     return moment
+
+
+_InLecture = TypeVar("_InLecture")
+
+
+def _of_lecture(model: type[_InLecture], lecture_id: int, ident: Any, missing: str) -> _InLecture:
+    """A poll, quiz… of this lecture by the id a client sent; ``NotFound(missing)`` otherwise."""
+    try:
+        found = db.session.get(model, int(ident))
+    except (TypeError, ValueError):
+        found = None
+    if found is None or getattr(found, "lecture_id", None) != lecture_id:
+        raise NotFound(missing)
+    return found

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from elearn.extensions import db
 from elearn.models import User
-from elearn.service.errors import NotFound, ServiceError
+from elearn.service.errors import ServiceError
 from live.models import (
     Lecture,
     LectureMessage,
@@ -18,10 +18,7 @@ from live.models import (
     Poll,
     PollVote,
 )
-from live.service.base import (
-    MAX_POLL_CHOICES,
-    _now,
-)
+from live.service.base import MAX_POLL_CHOICES, _now, _of_lecture
 from live.service.room import _clean_text, _require_host
 
 # --- polls --------------------------------------------------------------------------------------
@@ -74,13 +71,7 @@ def start_poll(*, actor: User, lecture: Lecture, question: Any, choices: Any) ->
 
 
 def poll_of(lecture: Lecture, poll_id: Any) -> Poll:
-    try:
-        poll = db.session.get(Poll, int(poll_id))
-    except (TypeError, ValueError):
-        poll = None
-    if poll is None or poll.lecture_id != lecture.id:
-        raise NotFound(_("No such poll."))
-    return poll
+    return _of_lecture(Poll, lecture.id, poll_id, _("No such poll."))
 
 
 def end_poll(*, actor: User, lecture: Lecture, poll: Poll) -> Poll:

@@ -26,7 +26,7 @@ from live.models import (
     LectureStatus,
     MessageKind,
 )
-from live.service.base import MAX_TITLE, _now
+from live.service.base import MAX_TITLE, _now, _of_lecture
 from live.service.room import _require_host
 from quizzes import service as quiz_service
 
@@ -96,13 +96,7 @@ def current_quiz(lecture: Lecture) -> LectureQuiz | None:
 
 
 def quiz_of(lecture: Lecture, quiz_id: Any) -> LectureQuiz:
-    try:
-        quiz = db.session.get(LectureQuiz, int(quiz_id))
-    except (TypeError, ValueError):
-        quiz = None
-    if quiz is None or quiz.lecture_id != lecture.id:
-        raise NotFound(_("No such quiz."))
-    return quiz
+    return _of_lecture(LectureQuiz, lecture.id, quiz_id, _("No such quiz."))
 
 
 def end_quiz(*, actor: User, lecture: Lecture, quiz: LectureQuiz) -> LectureQuiz:
