@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Flask, current_app, g, jsonify, redirect, request, session, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_login import LoginManager
+from flask_login import LoginManager, current_user
 
 from elearn.models import User
 from elearn.service import accounts
@@ -45,6 +45,27 @@ def _load_bearer_user(req) -> User | None:  # type: ignore[no-untyped-def]
     return check.user
 
 
+def request_actor() -> User | accounts.BearerToken | None:
+    """Who is calling, without a query for a bearer token: the statement that acts checks it.
+
+    The signed-in user for a page's request (its session is looked up as always); None when the
+    request carries neither. Only for routes whose service takes ``BearerToken`` (answer saves).
+    """
+    token = bearer_token()
+    if token is not None:
+        return accounts.BearerToken(token)
+    if current_user.is_authenticated:
+        return current_user._get_current_object()  # type: ignore[attr-defined]
+    return None
+
+
+def refuse(message: str | None = None):  # type: ignore[no-untyped-def]
+    """The 401 (API) or the sign-in redirect (pages), with why a token was refused."""
+    if message:
+        g.auth_error = message
+    return current_app.login_manager.unauthorized()  # type: ignore[attr-defined]
+
+
 def _unauthorized():  # type: ignore[no-untyped-def]
     if request.path.startswith("/api/"):
         message = g.get("auth_error") or _("Sign in or send a valid access token.")
@@ -56,5 +77,5 @@ def select_locale() -> str:
     languages = current_app.config["LANGUAGES"]
     chosen = request.cookies.get("lang") or session.get("lang")
     if chosen in languages:
-        return chosen
-    return current_app.config["BABEL_DEFAULT_LOCALE"]
+        return str(chosen)
+    return str(current_app.config["BABEL_DEFAULT_LOCALE"])

@@ -11,10 +11,11 @@ from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
+from elearn import auth
 from elearn.extensions import db
 from elearn.models.accounts import ADMIN_ROLES
 from elearn.service import notifications
-from elearn.service.errors import ServiceError
+from elearn.service.errors import ServiceError, Unauthenticated
 
 
 def _message_for(code: int) -> str:
@@ -53,6 +54,11 @@ def init_app(app: Flask) -> None:
                 "The form has expired or is missing its security token. Reload the page and try again."
             ),
         )
+
+    @app.errorhandler(Unauthenticated)
+    def _unauthenticated(error: Unauthenticated):  # type: ignore[no-untyped-def]
+        db.session.rollback()
+        return auth.refuse(error.message)
 
     @app.errorhandler(ServiceError)
     def _service(error: ServiceError):  # type: ignore[no-untyped-def]

@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 import psycopg
 import pytest
 import redis as redis_lib
+from flask import g
 from sqlalchemy.orm import scoped_session, sessionmaker
 
 PG_ADMIN_URL = os.environ.get("ELEARN_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -105,6 +106,14 @@ def app(database_url: str, tmp_path_factory: pytest.TempPathFactory):
         }
     )
     application.extensions["celery"].conf.update(task_always_eager=True, broker_url="memory://")
+
+    @application.before_request
+    def _own_login():  # type: ignore[no-untyped-def]
+        # A test client's request shares the app context (and ``g``) of a ``ctx`` the test holds
+        # open; each request must load its own user, as in production, not reuse the last one's.
+        for name in ("_login_user", "auth_error", "via_token", "csrf_token"):
+            g.pop(name, None)
+
     with application.app_context():
         from flask_migrate import upgrade
 

@@ -7,9 +7,10 @@ import re
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import or_, select
+from sqlalchemy import ScalarSelect, or_, select
 from sqlalchemy.orm import joinedload, lazyload
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -315,6 +316,40 @@ def load_token_user(token: str) -> TokenCheck:
     if not found.User.is_active_account:
         return TokenCheck(None, _("This account is disabled. Ask your school admin."))
     return TokenCheck(found.User, None)
+
+
+@dataclass(frozen=True)
+class BearerToken:
+    """A request's bearer token, not looked up yet: the statement that acts checks it too.
+
+    For the hottest writes (an answer autosave), where a separate lookup of the token and its
+    user would cost more than the write itself. ``check`` says why a refused token was refused.
+    """
+
+    token: str
+
+    @property
+    def hash(self) -> str:
+        return hash_token(self.token)
+
+    @staticmethod
+    def user_id_of(token_hash: Any, now: Any) -> ScalarSelect[int]:
+        """The user of a valid token as a scalar subquery (NULL unless valid at ``now``); the
+        arguments are values or bound parameters, for a statement built once and reused."""
+        return (
+            select(ApiToken.user_id)
+            .join(User, User.id == ApiToken.user_id)
+            .where(
+                ApiToken.token_hash == token_hash,
+                ApiToken.revoked_at.is_(None),
+                ApiToken.expires_at > now,
+                User.is_active_account.is_(True),
+            )
+            .scalar_subquery()
+        )
+
+    def check(self) -> TokenCheck:
+        return load_token_user(self.token)
 
 
 def change_password(*, user: User, current: str, new: str) -> None:

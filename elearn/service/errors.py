@@ -16,6 +16,12 @@ class ServiceError(Exception):
             self.status = status
 
 
+class Unauthenticated(ServiceError):
+    """The caller's credentials were refused (an expired or revoked token, say)."""
+
+    status = 401
+
+
 class NotFound(ServiceError):
     status = 404
 

@@ -14,7 +14,7 @@ from elearn.models import AuditEvent
 from elearn.service.errors import ServiceError
 from quizzes import service
 from quizzes.models import AttemptSlot, QuizAttempt
-from tests.conftest import user
+from tests.conftest import csrf_token, user
 from tests.quizzes.conftest import SECRET, bearer
 
 
@@ -458,5 +458,81 @@ def test_hot_paths_take_a_fixed_few_statements(client, quiz_factory):
             headers=headers,
         )
     assert saved.status_code == 200 and saved.get_json()["seq"] == 1
-    # the token with its user; the attempt with its slot, share-locked; the conditional UPDATE
-    assert len(seen) == 3, seen
+    # one statement checks the token, the owner, the state, the deadline and the seq, and writes
+    assert len(seen) == 1, seen
+    assert "FOR SHARE" in seen[0] and "api_tokens" in seen[0]
+
+
+def _started(client, quiz_factory, headers):
+    quiz = quiz_factory(types={"true_false", "single_choice"})
+    db.session.commit()
+    body = client.post(f"/api/v1/quizzes/{quiz.id}/attempts", headers=headers).get_json()
+    by_type = {q["type"]: q["id"] for q in body["questions"]}
+    return body["attempt_id"], by_type
+
+
+def test_a_save_that_does_not_fit_keeps_the_saved_answer(client, quiz_factory):
+    headers = bearer("student1")
+    attempt_id, by_type = _started(client, quiz_factory, headers)
+    url = f"/api/v1/attempts/{attempt_id}/answers/{by_type['single_choice']}"
+    assert (
+        client.put(url, json={"answer": "opt-wrong", "seq": 1}, headers=headers).status_code == 200
+    )
+    refused = client.put(url, json={"answer": "no-such-option", "seq": 2}, headers=headers)
+    assert refused.status_code == 400 and refused.get_json()["message"]
+    slot = db.session.scalar(
+        select(AttemptSlot).where(
+            AttemptSlot.attempt_id == attempt_id,
+            AttemptSlot.question_id == by_type["single_choice"],
+        )
+    )
+    assert (slot.answer, slot.seq) == ("opt-wrong", 1)
+    # the refused seq was not spent: the next save with it goes through
+    assert (
+        client.put(url, json={"answer": "opt-right", "seq": 2}, headers=headers).status_code == 200
+    )
+
+
+def test_a_save_with_a_refused_token_is_401_and_says_why(app, client, quiz_factory):
+    from elearn.models import ApiToken
+
+    headers = bearer("student1")
+    attempt_id, by_type = _started(client, quiz_factory, headers)
+    url = f"/api/v1/attempts/{attempt_id}/answers/{by_type['true_false']}"
+    token = db.session.scalars(select(ApiToken).order_by(ApiToken.id.desc())).first()
+    token.expires_at = datetime.now(UTC) - timedelta(seconds=1)
+    db.session.commit()
+    expired = client.put(url, json={"answer": True, "seq": 1}, headers=headers)
+    assert expired.status_code == 401 and "过期" in expired.get_json()["message"]
+    token.expires_at = datetime.now(UTC) + timedelta(hours=1)
+    token.revoked_at = datetime.now(UTC)
+    db.session.commit()
+    revoked = client.put(url, json={"answer": True, "seq": 2}, headers=headers)
+    assert revoked.status_code == 401 and "无效" in revoked.get_json()["message"]
+    token.revoked_at = None
+    user("student1").is_active_account = False
+    db.session.commit()
+    disabled = client.put(url, json={"answer": True, "seq": 3}, headers=headers)
+    assert disabled.status_code == 401 and "停用" in disabled.get_json()["message"]
+    anonymous = app.test_client().put(url, json={"answer": True, "seq": 4})
+    assert anonymous.status_code == 401
+    assert all(
+        s.seq == 0
+        for s in db.session.scalar(select(QuizAttempt).where(QuizAttempt.id == attempt_id)).slots
+    )
+
+
+def test_a_signed_in_page_saves_with_its_session(client, quiz_factory, signed_in):
+    headers = bearer("student1")
+    attempt_id, by_type = _started(client, quiz_factory, headers)
+    page = signed_in("student1")
+    url = f"/api/v1/attempts/{attempt_id}/answers/{by_type['true_false']}"
+    forged = page.put(url, json={"answer": False, "seq": 1})
+    assert forged.status_code == 400  # a cookie session must send the page's CSRF token
+    csrf = {"X-CSRFToken": csrf_token(page, "/")}
+    assert page.put(url, json={"answer": False, "seq": 1}, headers=csrf).status_code == 200
+    classmate = signed_in("s_S0101_5_01")
+    theirs = classmate.put(
+        url, json={"answer": True, "seq": 2}, headers={"X-CSRFToken": csrf_token(classmate, "/")}
+    )
+    assert theirs.status_code == 404
