@@ -1,14 +1,16 @@
-"""gunicorn for the web process: gevent + websockets, one worker per process.
+"""gunicorn for the web process: gevent + websockets.
 
-Socket.IO needs sticky sessions, so each process runs one worker; scale out with more processes
-behind nginx (ip_hash) sharing rooms through the Redis message queue.
+Socket.IO needs sticky sessions, so a process that serves ``/socket.io/`` runs one worker; scale
+out with more processes behind nginx (ip_hash) sharing rooms through the Redis message queue.
+A process that serves only pages and the API (nginx routes ``/socket.io/`` elsewhere) needs no
+stickiness and runs one worker per core: ``ELEARN_WEB_WORKERS`` (deploy/README.md).
 """
 
 import os
 
 bind = os.environ.get("ELEARN_BIND", f"127.0.0.1:{os.environ.get('PORT', '8000')}")
 worker_class = "geventwebsocket.gunicorn.workers.GeventWebSocketWorker"
-workers = 1
+workers = int(os.environ.get("ELEARN_WEB_WORKERS", "1"))
 # The default (1,000) hangs the next HTTP request once 1,000 websockets are open.
 worker_connections = int(os.environ.get("ELEARN_WORKER_CONNECTIONS", "10000"))
 timeout = 60

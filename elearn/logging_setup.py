@@ -21,4 +21,7 @@ def configure(json_lines: bool) -> None:
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     root.addHandler(handler)
     root.setLevel(logging.INFO)
+    # gevent-websocket's handler logs every request at INFO, a second access log beside
+    # gunicorn's (deploy/gunicorn.conf.py): its warnings and errors are enough
+    logging.getLogger("geventwebsocket.handler").setLevel(logging.WARNING)
     root._elearn_configured = True  # type: ignore[attr-defined]

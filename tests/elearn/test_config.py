@@ -59,9 +59,13 @@ def test_postgresql_pool_is_sized_for_one_gevent_worker(clean_env, tmp_path):
     clean_env.setenv("ELEARN_SECRET_KEY", "k" * 40)
     clean_env.setenv("DATABASE_URL", "postgresql://postgres@127.0.0.1/elearn")
     options = config.load(tmp_path)["SQLALCHEMY_ENGINE_OPTIONS"]
-    # no overflow churn under load, and a burst queues for a connection instead of failing at 30 s
-    assert (options["pool_size"], options["max_overflow"], options["pool_timeout"]) == (10, 20, 120)
-    assert options["pool_pre_ping"] is True
+    # no overflow (its connections close as they come back: a new backend per request under
+    # load), and a burst queues for a connection instead of failing at 30 s
+    assert (options["pool_size"], options["max_overflow"], options["pool_timeout"]) == (30, 0, 120)
+    # no ping round trip before every request; dead connections renew the pool when met
+    assert options["pool_pre_ping"] is False and options["pool_recycle"] == 3600
+    clean_env.setenv("ELEARN_DB_PRE_PING", "1")
+    assert config.load(tmp_path)["SQLALCHEMY_ENGINE_OPTIONS"]["pool_pre_ping"] is True
     clean_env.setenv("ELEARN_DB_POOL_SIZE", "40")
     clean_env.setenv("ELEARN_DB_POOL_TIMEOUT", "15")
     options = config.load(tmp_path)["SQLALCHEMY_ENGINE_OPTIONS"]
