@@ -128,6 +128,13 @@ def answer_quiz(
         with db.session.begin_nested():
             db.session.add(row)
     except IntegrityError:
+        earlier = db.session.scalar(
+            select(LectureQuizAnswer).where(
+                LectureQuizAnswer.item_id == item.id, LectureQuizAnswer.user_id == actor.id
+            )
+        )
+        if earlier is not None and earlier.answer == answer:
+            return earlier  # the same answer sent again (a resend after a dropped connection)
         raise ServiceError(_("You have already answered this question."), status=409) from None
     return row
 

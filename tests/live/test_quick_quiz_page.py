@@ -45,6 +45,9 @@ def test_quick_quiz_from_panel_to_result(live_url, token, new_page, shot):
     assert "禁毒常识小测" in student.inner_text("#quiz-title")
     question = student.locator("#quiz-questions li", has_text=SINGLE)
     question.locator("label", has_text=RIGHT).click()
+    # the room's tallies redraw the card (up to once a second): one arriving now keeps the pick
+    student.evaluate("window.liveQuiz.render()")
+    assert question.locator("input:checked").count() == 1
     shot(student, "quiz-open")
     question.get_by_role("button", name="提交答案").click()
     question.locator(".live-quiz-done").wait_for(**PATIENT)

@@ -111,6 +111,11 @@
     var people = summary && summary.id === quiz.id ? summary.people : 0;
     byId("quiz-people").textContent = fill(T.quiz_people, { n: people });
     var list = byId("quiz-questions");
+    // the tallies redraw the list up to once a second: keep what the student has picked
+    var picked = {};
+    Array.prototype.forEach.call(list.querySelectorAll("input:checked"), function (i) {
+      picked[i.name + "=" + i.value] = true;
+    });
     list.textContent = "";
     var marks = {};
     if (result) result.questions.forEach(function (r) { marks[r.position] = r; });
@@ -141,6 +146,9 @@
         }
       }
       list.appendChild(li);
+    });
+    Array.prototype.forEach.call(list.querySelectorAll("input"), function (i) {
+      if (picked[i.name + "=" + i.value]) i.checked = true;
     });
     var score = byId("quiz-score");
     score.hidden = !result;
@@ -292,5 +300,8 @@
     onSummary(s);
   });
   room.socket.on("quiz_tally", onSummary);
-  window.liveQuiz = { state: function () { return { quiz: quiz, summary: summary, result: result }; } };
+  window.liveQuiz = {
+    state: function () { return { quiz: quiz, summary: summary, result: result }; },
+    render: render,
+  };
 })();

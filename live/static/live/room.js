@@ -126,9 +126,15 @@
   // that has not joined. Queue them here and send once the room has answered "joined".
   var joined = false;
   var waiting = [];
+  // An acknowledged event that hears nothing back (the connection dropped after it went out)
+  // is sent again once the room is rejoined; the server treats a repeat as the same request.
+  var ACK_TIMEOUT_MS = 10000;
   function emitNow(event, data, ack) {
-    if (ack) socket.emit(event, data, ack);
-    else socket.emit(event, data);
+    if (!ack) { socket.emit(event, data); return; }
+    socket.timeout(ACK_TIMEOUT_MS).emit(event, data, function (err, reply) {
+      if (err) send(event, data, ack);
+      else ack(reply);
+    });
   }
   function send(event, data, ack) {
     if (joined) emitNow(event, data, ack);
