@@ -30,7 +30,6 @@ from datetime import UTC, datetime
 from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import func, select
-from sqlalchemy.dialects import postgresql, sqlite
 
 from courses.models import (
     Audience,
@@ -44,6 +43,7 @@ from elearn.extensions import db
 from elearn.models import FactKind, Role, Unit, User
 from elearn.service import coverage, org
 from elearn.service.errors import ServiceError
+from elearn.service.sql import insert_on_conflict
 
 RATE_TOLERANCE = 1.1
 SLACK_SECONDS = 2.0
@@ -100,16 +100,10 @@ class HeartbeatResult:
     course_completed: bool = False
 
 
-def _insert(model: type):  # type: ignore[no-untyped-def]
-    if db.engine.dialect.name == "postgresql":
-        return postgresql.insert(model)
-    return sqlite.insert(model)
-
-
 def _progress_for_update(user: User, lesson: Lesson) -> LessonProgress:
     """The learner's progress row, created if missing, locked against concurrent heartbeats."""
     db.session.execute(
-        _insert(LessonProgress)
+        insert_on_conflict(LessonProgress)
         .values(
             user_id=user.id,
             lesson_id=lesson.id,

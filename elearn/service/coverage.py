@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.dialects import postgresql, sqlite
 
 from elearn.extensions import db
 from elearn.models import (
@@ -26,14 +25,9 @@ from elearn.models import (
     UnitPopulation,
 )
 from elearn.models.coverage import CUMULATIVE_KINDS
+from elearn.service.sql import insert_on_conflict
 
 RURAL_PARENT_TARGET = 0.8
-
-
-def _insert(model: type) -> Any:
-    if db.engine.dialect.name == "postgresql":
-        return postgresql.insert(model)
-    return sqlite.insert(model)
 
 
 def _is_rural(unit: Unit) -> bool:
@@ -52,7 +46,7 @@ def record_fact(kind: FactKind | str, subject_id: int, unit: Unit, term: Term) -
     kind = FactKind(kind)
     rural = _is_rural(unit)
     inserted = db.session.execute(
-        _insert(CoverageFact)
+        insert_on_conflict(CoverageFact)
         .values(
             kind=kind.value,
             subject_id=subject_id,
@@ -69,7 +63,7 @@ def record_fact(kind: FactKind | str, subject_id: int, unit: Unit, term: Term) -
     keys = [kind.value] + ([f"{kind.value}:rural"] if rural else [])
     for unit_id in unit.ancestor_ids:
         for key in keys:
-            statement = _insert(CoverageRollup).values(
+            statement = insert_on_conflict(CoverageRollup).values(
                 unit_id=unit_id, term_id=term.id, kind=key, count=1
             )
             db.session.execute(
@@ -234,7 +228,7 @@ def _store_populations(totals: dict[int, dict[str, int]]) -> None:
         {"unit_id": unit_id, **{name: int(values.get(name, 0)) for name in names}}
         for unit_id, values in totals.items()
     ]
-    statement = _insert(UnitPopulation)
+    statement = insert_on_conflict(UnitPopulation)
     statement = statement.on_conflict_do_update(
         index_elements=["unit_id"],
         set_={name: getattr(statement.excluded, name) for name in names}

@@ -12,20 +12,22 @@ from __future__ import annotations
 import functools
 import random
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import Table, Update, bindparam, func, or_, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Table, Update, bindparam, func, insert, or_, select, update
+from sqlalchemy.orm import make_transient_to_detached
 
 from elearn.extensions import db
 from elearn.models import User
 from elearn.service import audit
 from elearn.service.accounts import BearerToken
 from elearn.service.errors import NotFound, ServiceError, Unauthenticated
+from elearn.service.sql import insert_on_conflict
 from quizzes import richtext
 from quizzes.access import in_audience
 from quizzes.models import (
@@ -86,29 +88,37 @@ def start_attempt(*, actor: User, quiz: Quiz, now: datetime | None = None) -> Qu
     deadlines = [d for d in (closes_at,) if d]
     if quiz.time_limit_seconds:
         deadlines.append(now + timedelta(seconds=quiz.time_limit_seconds))
-    attempt = QuizAttempt(
-        quiz=quiz,
-        user_id=actor.id,
-        number=number,
-        state=AttemptState.IN_PROGRESS,
-        seed=secrets.randbelow(2**31),
-        started_at=now,
-        deadline_at=min(deadlines) if deadlines else None,
-        max_score=0.0,
-        needs_manual_grading=False,
-    )
-    rng = random.Random(attempt.seed)
+    seed = secrets.randbelow(2**31)
+    rng = random.Random(seed)
     drawn = draw_questions(quiz, rng)
     if not drawn:
         raise ServiceError(_("This quiz has no questions yet."), status=409)
     if quiz.shuffle_questions and quiz.mode == QuizMode.SELF_PACED:
         rng.shuffle(drawn)
-    try:
-        # a second tab starting at the same moment hits the unique (quiz, user, number)
-        with db.session.begin_nested():
-            db.session.add(attempt)
-            db.session.flush()
-    except IntegrityError:
+    values = {
+        "quiz_id": quiz.id,
+        "user_id": actor.id,
+        "number": number,
+        "state": AttemptState.IN_PROGRESS,
+        "seed": seed,
+        "started_at": now,
+        "deadline_at": min(deadlines) if deadlines else None,
+        "max_score": sum(
+            mark
+            for question, mark in drawn
+            if question.current_version is not None
+            and get_type(question.current_version.type).scored
+        ),
+        "needs_manual_grading": False,
+    }
+    # a second tab starting at the same moment meets the unique (quiz, user, number)
+    attempt_id = db.session.execute(
+        insert_on_conflict(QuizAttempt)
+        .values(values)
+        .on_conflict_do_nothing(index_elements=["quiz_id", "user_id", "number"])
+        .returning(QuizAttempt.id)
+    ).scalar()
+    if attempt_id is None:
         existing = db.session.scalar(
             select(QuizAttempt).where(
                 QuizAttempt.quiz_id == quiz.id,
@@ -117,24 +127,63 @@ def start_attempt(*, actor: User, quiz: Quiz, now: datetime | None = None) -> Qu
             )
         )
         if existing is None:
-            raise ServiceError(_("You have no attempts left at this quiz."), status=409) from None
+            raise ServiceError(_("You have no attempts left at this quiz."), status=409)
         return existing
-    for position, (question, mark) in enumerate(drawn, start=1):
-        attempt.slots.append(
-            AttemptSlot(
-                position=position,
-                question_id=question.id,
-                version=question.current_version,  # loaded with the question: no query per slot
-                mark=mark,
-                seq=0,
-            )
-        )
-    attempt.max_score = sum(
-        mark
-        for question, mark in drawn
-        if question.current_version is not None and get_type(question.current_version.type).scored
+    slots = [
+        {
+            "attempt_id": attempt_id,
+            "position": position,
+            "question_id": question.id,
+            "version_id": question.current_version_id,
+            "mark": mark,
+            "seq": 0,
+        }
+        for position, (question, mark) in enumerate(drawn, start=1)
+    ]
+    slot_ids = db.session.scalars(
+        insert(AttemptSlot).returning(AttemptSlot.id, sort_by_parameter_order=True), slots
+    ).all()
+    return _as_loaded(values, attempt_id, slots, slot_ids, quiz, actor, drawn)
+
+
+def _as_loaded(
+    values: dict[str, Any],
+    attempt_id: int,
+    slots: list[dict[str, Any]],
+    slot_ids: Sequence[int],
+    quiz: Quiz,
+    actor: User,
+    drawn: list[tuple[Any, float]],
+) -> QuizAttempt:
+    """The rows just inserted as objects of the session, as if loaded: two INSERT statements
+    write an attempt of any length, where the unit of work spent more than the whole request
+    on bookkeeping (5,000 students start an exam at once)."""
+    attempt = QuizAttempt(
+        id=attempt_id,
+        **values,
+        finished_at=None,
+        closed_reason=None,
+        score=None,
+        passed=None,
+        quiz=quiz,
+        user=actor,
     )
-    db.session.flush()
+    attempt.slots = [
+        AttemptSlot(
+            id=slot_id,
+            **row,
+            answer=None,
+            saved_at=None,
+            fraction=None,
+            graded_by_id=None,
+            version=question.current_version,  # loaded with the question: no query per slot
+        )
+        for slot_id, row, (question, _mark) in zip(slot_ids, slots, drawn, strict=True)
+    ]
+    for slot in attempt.slots:
+        make_transient_to_detached(slot)
+    make_transient_to_detached(attempt)
+    db.session.add(attempt)
     return attempt
 
 
