@@ -1,8 +1,9 @@
 """Exams under load: answer autosaves and 5,000 students starting the same exam, on gunicorn.
 
 Both servers run under the production gunicorn settings (``deploy/gunicorn.conf.py``: gevent +
-gevent-websocket, one worker, the same worker connections, keep-alive and access log), against
-PostgreSQL on this machine; only the WSGI app differs: elearn, or a Flask hello-world.
+gevent-websocket, the same worker connections, keep-alive and access log) with WORKERS workers,
+as an API process runs them (one per core; deploy/README.md), against PostgreSQL on this
+machine; only the WSGI app differs: elearn, or a Flask hello-world.
 
 1. **Attempt start.** STUDENTS students of one school (100 classes) each hold an API token; every
    one opens a connection, then all send ``POST /api/v1/quizzes/<id>/attempts`` at the same
@@ -51,6 +52,8 @@ STUDENTS = int(os.environ.get("ELEARN_BENCH_QUIZ_STUDENTS", "5000"))
 SAVE_ATTEMPTS = int(os.environ.get("ELEARN_BENCH_QUIZ_SAVE_ATTEMPTS", "1000"))
 SAVE_SECONDS = int(os.environ.get("ELEARN_BENCH_QUIZ_SECONDS", "20"))
 SAVE_CONNECTIONS = int(os.environ.get("ELEARN_BENCH_QUIZ_CONNECTIONS", "64"))
+#: gunicorn workers for both servers: an API process runs one per core
+WORKERS = int(os.environ.get("ELEARN_BENCH_QUIZ_WORKERS", str(os.cpu_count() or 1)))
 TARGET_RPS = 1000
 TARGET_P95_MS = 200
 TARGET_RATIO = 0.55
@@ -196,7 +199,12 @@ def _gunicorn(env: dict[str, str], app: str | None = None) -> Iterator[str]:
         server = subprocess.Popen(
             [*command, *([app] if app else [])],
             cwd=REPO,
-            env={**os.environ, **env, "ELEARN_BIND": f"127.0.0.1:{port}"},
+            env={
+                **os.environ,
+                **env,
+                "ELEARN_BIND": f"127.0.0.1:{port}",
+                "ELEARN_WEB_WORKERS": str(WORKERS),
+            },
             stdout=subprocess.DEVNULL,
             stderr=log,
             start_new_session=True,
@@ -509,6 +517,52 @@ def _count(url: str, slots: dict[tuple[int, int], list[Any]], save: dict[str, An
     return counts
 
 
+# --- PostgreSQL alone (pgbench) -------------------------------------------------------------------
+
+#: the autosave's work in SQL (token and owner, attempt share-locked, version joined, conditional
+#: UPDATE) on a random slot, one transaction per save as the app commits them
+PGBENCH_SCRIPT = """\\set sid random({low}, {high})
+BEGIN;
+WITH open_attempt AS (SELECT a.id FROM quiz_attempts a JOIN quiz_attempt_slots x
+  ON x.attempt_id = a.id WHERE x.id = :sid AND a.state = 'in_progress' AND a.user_id = (
+  SELECT t.user_id FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.user_id = a.user_id
+  AND t.revoked_at IS NULL AND t.expires_at > now() AND u.is_active_account LIMIT 1)
+  FOR SHARE OF a)
+UPDATE quiz_attempt_slots s SET answer = '"x"', seq = s.seq + 1, saved_at = now()
+  FROM open_attempt, quiz_question_versions v
+  WHERE s.attempt_id = open_attempt.id AND s.id = :sid AND v.id = s.version_id
+  RETURNING s.id, v.type, v.data;
+END;
+"""
+PGBENCH_CONNECTIONS = 30
+
+
+def _postgres_alone(url: str) -> float | None:
+    """Saves per second PostgreSQL itself sustains here (pgbench, a C client): the ceiling for
+    any server that commits each save; None without pgbench."""
+    if not shutil.which("pgbench"):
+        return None
+    dsn = url.replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(dsn) as conn:
+        low, high = conn.execute("SELECT min(id), max(id) FROM quiz_attempt_slots").fetchone()
+    with tempfile.NamedTemporaryFile("w", suffix=".sql") as script:
+        script.write(PGBENCH_SCRIPT.format(low=low, high=high))
+        script.flush()
+        done = subprocess.run(
+            [
+                *("pgbench", "-n", "-c", str(PGBENCH_CONNECTIONS), "-j", "2"),
+                *("-T", "10", "-f", script.name, "-d", dsn),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    for line in done.stdout.splitlines():
+        if line.startswith("tps = "):
+            return float(line.split()[2])
+    raise RuntimeError(f"pgbench failed: {done.stderr[-2000:]}")
+
+
 # --- the driver -----------------------------------------------------------------------------------
 
 
@@ -535,7 +589,8 @@ def run() -> list[str]:
     if not shutil.which("wrk"):
         raise RuntimeError("wrk is missing: apt-get install wrk (scripts/system-deps.sh does)")
     lines = [
-        f"{STUDENTS:,} students of one school, a 10-question exam; gunicorn as deploy/gunicorn.conf.py",
+        f"{STUDENTS:,} students of one school, a 10-question exam; gunicorn as deploy/gunicorn.conf.py"
+        f" with {WORKERS} worker(s) (ELEARN_WEB_WORKERS), for both servers",
         f"generators on the same machine: asyncio (starts); wrk, {WRK_THREADS} thread + Lua, "
         f"{SAVE_CONNECTIONS} connections, {SAVE_SECONDS} s (saves)",
     ]
@@ -557,6 +612,7 @@ def run() -> list[str]:
         with _gunicorn(env, "bench.bench_quiz:hello_app()") as base:
             theirs = _wrk(base, slots, owner)
         counted = _count(url, slots, ours)
+        alone = _postgres_alone(url)  # after the count: it changes the slots
     lat = wave["latencies"] or [float("inf")]  # every answer's latency, errors included
     start_ok = not wave["errors"] and _pct(lat, 0.95) <= TARGET_START_P95_MS
     lines.append(
@@ -580,6 +636,13 @@ def run() -> list[str]:
         f"[≤ {TARGET_P95_MS} ms: {_verdict(ours['p95_ms'] <= TARGET_P95_MS)}], "
         f"ratio {ratio:.2f}× hello-world [≥ {TARGET_RATIO}: {_verdict(ratio >= TARGET_RATIO)}]"
     )
+    if alone is not None:
+        lines.append(
+            f"PostgreSQL alone (pgbench, {PGBENCH_CONNECTIONS} connections, the save's checks and "
+            f"UPDATE, one transaction each): {alone:,.0f} saves/s, the ceiling here for any server "
+            f"that commits each save; the ratio target asks for "
+            f"{TARGET_RATIO * theirs['per_second']:,.0f}"
+        )
     refused = sum(n for status, n in ours["statuses"].items() if status != "200")
     lines.append(
         f"counted in the database over {len(slots):,} slots of {min(SAVE_ATTEMPTS, len(owner)):,} "
