@@ -519,8 +519,8 @@ def _count(url: str, slots: dict[tuple[int, int], list[Any]], save: dict[str, An
 
 # --- PostgreSQL alone (pgbench) -------------------------------------------------------------------
 
-#: the autosave's work in SQL (token and owner, attempt share-locked, version joined, conditional
-#: UPDATE) on a random slot, one transaction per save as the app commits them
+#: the autosave's work in SQL (token and owner, attempt share-locked, conditional UPDATE) on a
+#: random slot, one transaction per save as the app commits them
 PGBENCH_SCRIPT = """\\set sid random({low}, {high})
 BEGIN;
 WITH open_attempt AS (SELECT a.id FROM quiz_attempts a JOIN quiz_attempt_slots x
@@ -529,9 +529,8 @@ WITH open_attempt AS (SELECT a.id FROM quiz_attempts a JOIN quiz_attempt_slots x
   AND t.revoked_at IS NULL AND t.expires_at > now() AND u.is_active_account LIMIT 1)
   FOR SHARE OF a)
 UPDATE quiz_attempt_slots s SET answer = '"x"', seq = s.seq + 1, saved_at = now()
-  FROM open_attempt, quiz_question_versions v
-  WHERE s.attempt_id = open_attempt.id AND s.id = :sid AND v.id = s.version_id
-  RETURNING s.id, v.type, v.data;
+  FROM open_attempt WHERE s.attempt_id = open_attempt.id AND s.id = :sid
+  RETURNING s.id, s.version_id;
 END;
 """
 PGBENCH_CONNECTIONS = 30

@@ -289,7 +289,8 @@ def save_answer(
     )
     if saved is None:
         raise _refusal(actor, attempt_id, question_id, now)
-    if not get_type(saved.type).accepts(saved.data, answer):
+    kind, data = _version_shape(saved.version_id)
+    if not get_type(kind).accepts(data, answer):
         raise ServiceError(_("This answer does not fit the question."), field="answer")
     loaded = db.session.identity_map.get(db.session.identity_key(AttemptSlot, saved.id))
     if loaded is not None:
@@ -301,11 +302,10 @@ def save_answer(
 def _save_statement(*, by_token: bool) -> Update:
     """The autosave's one statement, built once: a reused statement skips SQLAlchemy's
     construction and cache-key work, which cost more than the round trip to the database."""
-    owner = (
-        BearerToken.user_id_of(bindparam("token_hash"), bindparam("now"))
-        if by_token
-        else (bindparam("user_id"))
-    )
+    if by_token:
+        owner: Any = BearerToken.user_id_of(bindparam("token_hash"), bindparam("now"))
+    else:
+        owner = bindparam("user_id")
     open_attempt = (
         select(QuizAttempt.id)
         .where(
@@ -321,22 +321,30 @@ def _save_statement(*, by_token: bool) -> Update:
         .cte("open_attempt")
     )
     slots = cast(Table, AttemptSlot.__table__)
-    versions = cast(Table, QuestionVersion.__table__)
     return (
         update(slots)
         .where(
             slots.c.attempt_id == open_attempt.c.id,
             slots.c.question_id == bindparam("the_question"),
             slots.c.seq < bindparam("new_seq"),
-            versions.c.id == slots.c.version_id,
         )
         .values(
             answer=bindparam("new_answer"),
             seq=bindparam("new_seq"),
             saved_at=bindparam("now_saved"),
         )
-        .returning(slots.c.id, versions.c.type, versions.c.data)
+        .returning(slots.c.id, slots.c.version_id)  # SQLite returns the target's columns only
     )
+
+
+@functools.lru_cache(maxsize=4096)
+def _version_shape(version_id: int) -> tuple[str, Any]:
+    """A question version's type and data, which never change (an edit makes a new version):
+    read once per process, not with every save. Only read, never modified."""
+    row = db.session.execute(
+        select(QuestionVersion.type, QuestionVersion.data).where(QuestionVersion.id == version_id)
+    ).one()
+    return row.type, row.data
 
 
 def _refusal(
