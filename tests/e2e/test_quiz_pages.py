@@ -92,6 +92,28 @@ def test_anonymous_survey_from_campaign_page_to_results(new_page, shot):
     page.goto("/quizzes/campaigns/new")
     shot(page, "campaign-form-desktop")
 
+    # a prefecture has over a thousand schools: typing part of a name narrows the picker
+    page = new_page(viewport=PHONE)
+    sign_in(page, "pref_admin")
+    page.goto("/quizzes/campaigns/new")
+    schools = page.locator(".unit-grid label")
+
+    def visible() -> list[str]:
+        return [schools.nth(i).inner_text().strip() for i in range(schools.count())
+                if schools.nth(i).is_visible()]  # fmt: skip
+
+    page.fill("#unit-filter", "民族")
+    assert visible() == ["山区县民族中学"]
+    assert page.locator(".unit-group", has_text="示范市").is_hidden()
+    fits(page, PHONE)
+    shot(page, "campaign-form-school-search-phone")
+    page.fill("#unit-filter", "示范市")  # a county's name shows all of its schools
+    assert visible() == ["示范市第一小学", "示范市第二中学"]
+    page.fill("#unit-filter", "不存在的学校")
+    assert visible() == [] and page.locator("#unit-filter-none").is_visible()
+    page.fill("#unit-filter", "")
+    assert page.locator("#unit-filter-none").is_hidden()
+
     # the school reminds those who have not taken it; a pupil finds the notice on the home page
     page = new_page(viewport=PHONE)
     sign_in(page, "school_admin")
