@@ -384,7 +384,7 @@ def save_answer(attempt_id: int, question_id: int):
     """Autosave one answer; ``seq`` must be higher than the saved one's.
 
     Signed in or with a bearer token; the token is checked by the statement that saves (the
-    hottest write of an exam: one round trip to the database).
+    hottest write of an exam: one statement, no separate lookup of the token).
     ---
     put:
       tags: [quizzes]

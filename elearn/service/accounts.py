@@ -301,8 +301,8 @@ class TokenCheck:
 
 def load_token_user(token: str) -> TokenCheck:
     """The user of a bearer token, or why it is refused."""
-    # one query for the token and its user; the user's roles load when first used (an answer
-    # autosave never needs them), not eagerly with every API request
+    # one query for the token and its user; the user's roles load when first used (not every
+    # API request needs them), not eagerly with each one
     found = db.session.execute(
         select(User, ApiToken.revoked_at, ApiToken.expires_at)
         .join(ApiToken, ApiToken.user_id == User.id)
