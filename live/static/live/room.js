@@ -126,14 +126,18 @@
   // that has not joined. Queue them here and send once the room has answered "joined".
   var joined = false;
   var waiting = [];
-  // An acknowledged event that hears nothing back (the connection dropped after it went out)
-  // is sent again once the room is rejoined; the server treats a repeat as the same request.
+  // An acknowledged event that hears nothing back (the connection dropped after it went out):
+  // one the server treats the same when repeated (a read; a quiz answer, where the same answer
+  // again is that answer) is sent again once the room is rejoined; any other is reported as
+  // failed, so its button comes back, rather than done twice (a second quiz, a second stream).
   var ACK_TIMEOUT_MS = 10000;
+  var SAFE_TO_REPEAT = { quiz_answer: true, quiz_result: true, room: true };
   function emitNow(event, data, ack) {
     if (!ack) { socket.emit(event, data); return; }
     socket.timeout(ACK_TIMEOUT_MS).emit(event, data, function (err, reply) {
-      if (err) send(event, data, ack);
-      else ack(reply);
+      if (!err) ack(reply);
+      else if (SAFE_TO_REPEAT[event]) send(event, data, ack);
+      else ack({ ok: false, error: T.disconnected });
     });
   }
   function send(event, data, ack) {
