@@ -27,7 +27,7 @@ from elearn.models import User
 from elearn.service import audit
 from elearn.service.accounts import BearerToken
 from elearn.service.errors import NotFound, ServiceError, Unauthenticated
-from elearn.service.sql import insert_on_conflict
+from elearn.service.sql import insert_on_conflict, one_statement_connection
 from quizzes import richtext
 from quizzes.access import in_audience
 from quizzes.models import (
@@ -257,12 +257,14 @@ def save_answer(
 ) -> SavedAnswer:
     """Save one answer if its sequence number is newer than the stored one (autosave).
 
-    One statement decides and writes: the caller (a user, or a bearer token checked in the same
-    statement), the attempt's owner, its state and deadline (the attempt share-locked, so a
-    concurrent finish waits for this save), the slot and the sequence number; a replayed or
-    older save (double click, back button, second tab) changes nothing, even when two arrive at
-    the same instant. Only a refused save costs a second query, to say why. An answer that does
-    not fit the question is refused after the write: the caller rolls back, as on every refusal.
+    The answer is checked against the question's versions first (they never change: read once
+    per process), so the write needs no undo. Then one statement decides and writes, in
+    autocommit when it is the request's first: the caller (a user, or a bearer token checked in
+    the same statement), the attempt's owner, its state and deadline (the attempt share-locked,
+    so a concurrent finish waits for this save), the slot, its version among those the answer
+    fits, and the sequence number; a replayed or older save (double click, back button, second
+    tab) changes nothing, even when two arrive at the same instant. Only a refused save costs
+    another query, to say why.
     """
     now = _now(now)
     if isinstance(seq, bool) or not isinstance(seq, int) or seq < 1 or seq > 2**31 - 1:
@@ -271,31 +273,60 @@ def save_answer(
         caller: dict[str, Any] = {"token_hash": actor.hash, "now": now}
     else:
         caller = {"user_id": actor.id}
-    saved = (
-        db.session.connection()
-        .execute(
-            _save_statement(by_token="token_hash" in caller),
-            {
-                **caller,
-                "the_attempt": attempt_id,
-                "the_question": question_id,
-                "new_answer": answer,
-                "new_seq": seq,
-                "now_saved": now,
-                "deadline_after": now - grace(),
-            },
+    for fresh in (False, True):  # again once if the slot's version is newer than what was read
+        versions = _versions_of(question_id, fresh=fresh)
+        fitting = [
+            v for v, (kind, data) in versions.items() if get_type(kind).accepts(data, answer)
+        ]
+        saved = (
+            one_statement_connection()
+            .execute(
+                _save_statement(by_token="token_hash" in caller),
+                {
+                    **caller,
+                    "the_attempt": attempt_id,
+                    "the_question": question_id,
+                    "fitting": fitting,
+                    "new_answer": answer,
+                    "new_seq": seq,
+                    "now_saved": now,
+                    "deadline_after": now - grace(),
+                },
+            )
+            .first()
         )
-        .first()
-    )
-    if saved is None:
-        raise _refusal(actor, attempt_id, question_id, now)
-    kind, data = _version_shape(saved.version_id)
-    if not get_type(kind).accepts(data, answer):
-        raise ServiceError(_("This answer does not fit the question."), field="answer")
+        if saved is not None:
+            break
+        refusal = _refusal(actor, attempt_id, question_id, now, versions, fitting)
+        if refusal is not None:
+            raise refusal
+    else:
+        raise NotFound(_("This question is not part of the attempt."))
     loaded = db.session.identity_map.get(db.session.identity_key(AttemptSlot, saved.id))
     if loaded is not None:
         db.session.expire(loaded)  # loaded in this session (a page, a test): read it again
     return SavedAnswer(question_id=question_id, seq=seq, saved_at=now)
+
+
+#: question id → {version id: (type, data)}: versions never change, a question gains new ones
+_VERSIONS: dict[int, dict[int, tuple[str, Any]]] = {}
+_VERSIONS_KEPT = 4096
+
+
+def _versions_of(question_id: int, *, fresh: bool) -> dict[int, tuple[str, Any]]:
+    """A question's versions as read once per process (again when ``fresh``); only read."""
+    found = None if fresh else _VERSIONS.get(question_id)
+    if found is None:
+        rows = db.session.execute(
+            select(QuestionVersion.id, QuestionVersion.type, QuestionVersion.data).where(
+                QuestionVersion.question_id == question_id
+            )
+        )
+        found = {row.id: (row.type, row.data) for row in rows}
+        if len(_VERSIONS) >= _VERSIONS_KEPT:
+            _VERSIONS.clear()
+        _VERSIONS[question_id] = found
+    return found
 
 
 @functools.cache
@@ -327,30 +358,27 @@ def _save_statement(*, by_token: bool) -> Update:
             slots.c.attempt_id == open_attempt.c.id,
             slots.c.question_id == bindparam("the_question"),
             slots.c.seq < bindparam("new_seq"),
+            slots.c.version_id.in_(bindparam("fitting", expanding=True)),
         )
         .values(
             answer=bindparam("new_answer"),
             seq=bindparam("new_seq"),
             saved_at=bindparam("now_saved"),
         )
-        .returning(slots.c.id, slots.c.version_id)  # SQLite returns the target's columns only
+        .returning(slots.c.id)
     )
 
 
-@functools.lru_cache(maxsize=4096)
-def _version_shape(version_id: int) -> tuple[str, Any]:
-    """A question version's type and data, which never change (an edit makes a new version):
-    read once per process, not with every save. Only read, never modified."""
-    row = db.session.execute(
-        select(QuestionVersion.type, QuestionVersion.data).where(QuestionVersion.id == version_id)
-    ).one()
-    return row.type, row.data
-
-
 def _refusal(
-    actor: User | BearerToken, attempt_id: int, question_id: int, now: datetime
-) -> ServiceError:
-    """Why a save changed nothing (the rare path: one more query)."""
+    actor: User | BearerToken,
+    attempt_id: int,
+    question_id: int,
+    now: datetime,
+    versions: dict[int, tuple[str, Any]],
+    fitting: list[int],
+) -> ServiceError | None:
+    """Why a save changed nothing (the rare path: one more query); None when the slot's
+    version is newer than the versions read (read them again and retry)."""
     if isinstance(actor, BearerToken):
         check = actor.check()
         if check.user is None:
@@ -362,6 +390,7 @@ def _refusal(
             QuizAttempt.state,
             QuizAttempt.deadline_at,
             AttemptSlot.id.label("slot_id"),
+            AttemptSlot.version_id,
         )
         .outerjoin(
             AttemptSlot,
@@ -378,6 +407,10 @@ def _refusal(
         return ServiceError(_("Time is up: answers can no longer be saved."), status=409)
     if row.slot_id is None:
         return NotFound(_("This question is not part of the attempt."))
+    if row.version_id not in versions:
+        return None
+    if row.version_id not in fitting:
+        return ServiceError(_("This answer does not fit the question."), field="answer")
     return ServiceError(
         _(
             "A newer answer to this question is already saved (from another tab or a repeated click)."

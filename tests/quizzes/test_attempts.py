@@ -271,6 +271,36 @@ def test_editing_a_question_does_not_change_a_served_attempt(quiz_factory):
     assert result.score == 2.0  # graded against version 1, the one served
 
 
+def test_a_version_made_after_the_versions_were_read_is_saved_to(quiz_factory):
+    from quizzes.models import Question
+    from quizzes.service.bank import draft_of
+
+    quiz = quiz_factory(types={"single_choice"}, attempts_allowed=2)
+    student = user("student1")
+    first = service.start_attempt(actor=student, quiz=quiz)
+    qid = first.slots[0].question_id
+    service.save_answer(
+        actor=student, attempt_id=first.id, question_id=qid, answer="opt-right", seq=1
+    )
+    service.submit_attempt(actor=student, attempt_id=first.id)
+    # the teacher adds an option: a new version, which the next attempt serves
+    question = db.session.get(Question, qid)
+    draft = draft_of(question)
+    draft.data = {"options": [*draft.data["options"], {"id": "opt-new", "text": "6月27日"}]}
+    service.edit_question(actor=user("teacher1"), question=question, draft=draft)
+    second = service.start_attempt(actor=student, quiz=quiz)
+    service.save_answer(
+        actor=student, attempt_id=second.id, question_id=qid, answer="opt-new", seq=1
+    )
+    assert db.session.get(AttemptSlot, second.slots[0].id).answer == "opt-new"
+    # an answer that fits no version of the question is refused
+    with pytest.raises(ServiceError) as error:
+        service.save_answer(
+            actor=student, attempt_id=second.id, question_id=qid, answer="zz", seq=2
+        )
+    assert error.value.status == 400
+
+
 def _payloads_before_review(client, headers, quiz_id):
     seen = []
     response = client.get("/api/v1/quizzes", headers=headers)
@@ -455,10 +485,10 @@ def test_hot_paths_take_a_fixed_few_statements(client, quiz_factory):
     with statements() as seen:
         saved = client.put(url, json={"answer": True, "seq": 1}, headers=headers)
     assert saved.status_code == 200 and saved.get_json()["seq"] == 1
-    # one statement checks the token, the owner, the state, the deadline and the seq, and
-    # writes; the question version's type and data are read once per process (they never change)
-    assert len(seen) == 2 and "quiz_question_versions" in seen[1], seen
-    assert "FOR SHARE" in seen[0] and "api_tokens" in seen[0]
+    # the question's versions are read once per process (they never change); then one statement
+    # checks the token, the owner, the state, the deadline, the version and the seq, and writes
+    assert len(seen) == 2 and "quiz_question_versions" in seen[0], seen
+    assert "FOR SHARE" in seen[1] and "api_tokens" in seen[1]
     with statements() as seen:
         saved = client.put(url, json={"answer": False, "seq": 2}, headers=headers)
     assert saved.status_code == 200 and len(seen) == 1, seen
