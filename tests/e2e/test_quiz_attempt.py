@@ -34,12 +34,14 @@ def answer_and_wait(page) -> str:
     """Answer the question on screen and wait until the server has acknowledged the save.
 
     Typed answers are saved 800 ms after the last keystroke, and the status line already says
-    "saved" from before, so waiting on it alone can let a reload overtake the save.
+    "saved" from before, so waiting on it alone can let a reload overtake the save; the response
+    waited for is this question's (a previous question's second save must not stand in for it).
     """
+    qid = page.locator(".question.shown").get_attribute("data-qid")
     with page.expect_response(
-        lambda r: "/answers/" in r.url and r.request.method == "PUT" and r.ok
+        lambda r: r.url.endswith(f"/answers/{qid}") and r.request.method == "PUT" and r.ok
     ):
-        qid = answer_current(page)
+        assert answer_current(page) == qid
     wait_saved(page)
     return qid
 
