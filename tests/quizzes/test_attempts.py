@@ -467,7 +467,8 @@ def statements():
 
 
 def test_hot_paths_take_a_fixed_few_statements(client, quiz_factory):
-    """A start costs the same whatever the number of questions; a save is auth + 2 statements."""
+    """A start costs the same whatever the number of questions; a save is one statement (after
+    its question's versions are read, once per process)."""
     one = quiz_factory(types={"true_false"})
     every_type = quiz_factory()
     headers = bearer("student1")
