@@ -132,6 +132,36 @@ def machine() -> list[str]:
     ]
 
 
+def process_cpu(session_of_server: int) -> dict[int, tuple[str, float]]:
+    """CPU seconds used so far by each process that matters to a server bench, by pid: its kind
+    ("server": the processes of the server's session; "postgres"; or the command's name, e.g.
+    "wrk") and its user + system seconds. Linux only (``/proc``); empty elsewhere."""
+    found: dict[int, tuple[str, float]] = {}
+    tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+    for entry in Path("/proc").glob("[0-9]*"):
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:  # gone since listed
+            continue
+        name = stat[stat.index("(") + 1 : stat.rindex(")")]
+        fields = stat[stat.rindex(")") + 2 :].split()
+        session, seconds = int(fields[3]), (int(fields[11]) + int(fields[12])) / tick
+        kind = "server" if session == session_of_server else name
+        found[int(entry.name)] = ("postgres" if kind.startswith("postgres") else kind, seconds)
+    return found
+
+
+def cpu_used(before: dict[int, tuple[str, float]], after: dict[int, tuple[str, float]]) -> dict:
+    """CPU seconds by kind between two ``process_cpu`` readings (a process started in between
+    counts whole; one that ended in between is missed)."""
+    used: dict[str, float] = {}
+    for pid, (kind, seconds) in after.items():
+        start = before.get(pid)
+        spent = seconds - start[1] if start is not None and start[0] == kind else seconds
+        used[kind] = used.get(kind, 0.0) + spent
+    return used
+
+
 def load() -> str:
     """The 1, 5 and 15 minute load averages."""
     one, five, fifteen = os.getloadavg()

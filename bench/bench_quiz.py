@@ -12,7 +12,9 @@ machine; only the WSGI app differs: elearn, or a Flask hello-world.
    ``PUT /api/v1/attempts/<id>/answers/<qid>`` round-robin over the slots of SAVE_ATTEMPTS
    attempts started in step 1, each save with a higher ``seq`` than the last one to that slot,
    for SAVE_SECONDS; then the same script against the hello-world. Printed: req/s, p50/p95 for
-   both, and the ratio.
+   both, and the ratio; the CPU each request cost the server, PostgreSQL and wrk (read from
+   ``/proc`` around each run), and the ratio those costs allow on this machine's cores even to a
+   server whose save cost no more than a hello-world request.
 3. **Counted afterwards,** in the database: every slot holds the latest acknowledged (2xx) save,
    or a later one that was still in flight when wrk stopped, with the answer sent with that seq;
    no slot rows were added or lost. Anything else is a lost or duplicated answer: an error.
@@ -28,6 +30,7 @@ import asyncio
 import json
 import os
 import random
+import resource
 import secrets
 import shutil
 import signal
@@ -46,7 +49,7 @@ from typing import Any
 
 import psycopg
 
-from bench import REPO, app_env, build_app, load, throwaway_database
+from bench import REPO, app_env, build_app, cpu_used, load, process_cpu, throwaway_database
 
 STUDENTS = int(os.environ.get("ELEARN_BENCH_QUIZ_STUDENTS", "5000"))
 SAVE_ATTEMPTS = int(os.environ.get("ELEARN_BENCH_QUIZ_SAVE_ATTEMPTS", "1000"))
@@ -64,6 +67,8 @@ START_TIMEOUT = 120
 WRK_THREADS = 1
 #: what each gunicorn wrote to stderr (warnings and errors), for a failed run
 GUNICORN_LOGS: list[str] = []
+#: each running server's URL → its session (the gunicorn master's pid): whose CPU is the server's
+SERVER_SESSIONS: dict[str, int] = {}
 
 
 def hello_app() -> Any:
@@ -210,7 +215,9 @@ def _gunicorn(env: dict[str, str], app: str | None = None) -> Iterator[str]:
             start_new_session=True,
         )
         try:
-            yield _wait_up(f"http://127.0.0.1:{port}", server, log)
+            base = _wait_up(f"http://127.0.0.1:{port}", server, log)
+            SERVER_SESSIONS[base] = server.pid
+            yield base
         finally:
             if server.poll() is None:
                 os.killpg(server.pid, signal.SIGTERM)
@@ -441,6 +448,8 @@ def _wrk(base: str, slots: dict[tuple[int, int], list[Any]], tokens: dict[int, s
                 for attempt, question in _ordered(slots)
             )
         )
+        cpu_before = process_cpu(SERVER_SESSIONS[base])
+        children_before = resource.getrusage(resource.RUSAGE_CHILDREN)
         done = subprocess.run(
             [
                 *("wrk", f"-t{WRK_THREADS}", f"-c{SAVE_CONNECTIONS}", f"-d{SAVE_SECONDS}s"),
@@ -451,9 +460,16 @@ def _wrk(base: str, slots: dict[tuple[int, int], list[Any]], tokens: dict[int, s
             text=True,
             timeout=SAVE_SECONDS + 60,
         )
+        cpu = cpu_used(cpu_before, process_cpu(SERVER_SESSIONS[base]))
+        children = resource.getrusage(resource.RUSAGE_CHILDREN)
+        # wrk has ended by now: its CPU is this process's children's
+        cpu["wrk"] = sum(
+            getattr(children, field) - getattr(children_before, field)
+            for field in ("ru_utime", "ru_stime")
+        )
         if done.returncode != 0 or not out.exists():
             raise RuntimeError(f"wrk failed: {done.stderr[-2000:]}{done.stdout[-2000:]}")
-        result: dict[str, Any] = {"acked": [], "built": {}}
+        result: dict[str, Any] = {"acked": [], "built": {}, "cpu": cpu}
         for line in out.read_text().splitlines():
             kind, _, rest = line.partition(" ")
             if kind == "acked":
@@ -581,6 +597,29 @@ def _save_line(name: str, result: dict[str, Any]) -> str:
     )
 
 
+def _cpu_lines(ours: dict[str, Any], theirs: dict[str, Any]) -> list[str]:
+    """Where the cores went, per request, and the bound that puts on the ratio: a save commits
+    in PostgreSQL on these same cores, whatever the server does."""
+    if not ours["cpu"] or not theirs["cpu"]:
+        return []
+
+    def per_request(result: dict[str, Any], kind: str) -> float:
+        return result["cpu"].get(kind, 0.0) / max(result["requests"], 1) * 1000
+
+    cores = os.cpu_count() or 1
+    save = {kind: per_request(ours, kind) for kind in ("server", "postgres", "wrk")}
+    hello = {kind: per_request(theirs, kind) for kind in ("server", "wrk")}
+    bound = cores * 1000 / (hello["server"] + hello["wrk"] + save["postgres"])
+    return [
+        f"CPU per request, ms of one core: answer save: server {save['server']:.2f}, PostgreSQL "
+        f"{save['postgres']:.2f}, wrk {save['wrk']:.2f}; hello-world: server "
+        f"{hello['server']:.2f}, wrk {hello['wrk']:.2f}",
+        f"so on {cores} cores a save that cost the server no more than a hello-world request, and "
+        f"PostgreSQL what it costs now, would top out near {bound:,.0f} req/s "
+        f"(ratio {bound / theirs['per_second']:.2f}×)",
+    ]
+
+
 def run() -> list[str]:
     """Set up, measure both servers, count the answers; return the printable lines."""
     if not shutil.which("wrk"):
@@ -640,6 +679,7 @@ def run() -> list[str]:
             f"server that commits each save; the ratio target asks for "
             f"{TARGET_RATIO * theirs['per_second']:,.0f}"
         )
+    lines += _cpu_lines(ours, theirs)
     refused = sum(n for status, n in ours["statuses"].items() if status != "200")
     lines.append(
         f"counted in the database over {len(slots):,} slots of {min(SAVE_ATTEMPTS, len(owner)):,} "
