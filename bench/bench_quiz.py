@@ -461,11 +461,9 @@ def _wrk(base: str, slots: dict[tuple[int, int], list[Any]], tokens: dict[int, s
             timeout=SAVE_SECONDS + 60,
         )
         cpu = cpu_used(cpu_before, process_cpu(SERVER_SESSIONS[base]))
-        children = resource.getrusage(resource.RUSAGE_CHILDREN)
         # wrk has ended by now: its CPU is this process's children's
-        cpu["wrk"] = sum(
-            getattr(children, field) - getattr(children_before, field)
-            for field in ("ru_utime", "ru_stime")
+        cpu["wrk"] = _seconds(resource.getrusage(resource.RUSAGE_CHILDREN)) - _seconds(
+            children_before
         )
         if done.returncode != 0 or not out.exists():
             raise RuntimeError(f"wrk failed: {done.stderr[-2000:]}{done.stdout[-2000:]}")
@@ -597,6 +595,25 @@ def _save_line(name: str, result: dict[str, Any]) -> str:
     )
 
 
+def _seconds(usage: resource.struct_rusage) -> float:
+    return usage.ru_utime + usage.ru_stime
+
+
+def _start_cpu_line(wave: dict[str, Any]) -> str:
+    """What a start cost the cores, and what the p95 target asks of it: the last 5% of the
+    starts cannot finish before the cores have done 95% of all the starts' work."""
+    cores, started = os.cpu_count() or 1, max(len(wave["bodies"]), 1)
+    cost = {kind: wave["cpu"].get(kind, 0.0) / started * 1000 for kind in ("server", "postgres")}
+    cost["client"] = wave["cpu"]["client"] / started * 1000
+    asked = cores * TARGET_START_P95_MS / (0.95 * STUDENTS)
+    return (
+        f"CPU per start, ms of one core: server {cost['server']:.2f}, PostgreSQL "
+        f"{cost['postgres']:.2f}, client {cost['client']:.2f}; the {STUDENTS:,} starts took "
+        f"{sum(wave['cpu'].values()) / cores:.1f} s of all {cores} cores; a p95 ≤ "
+        f"{TARGET_START_P95_MS:,} ms asks for ≤ {asked:.2f} ms a start, all told"
+    )
+
+
 def _cpu_lines(ours: dict[str, Any], theirs: dict[str, Any]) -> list[str]:
     """Where the cores went, per request, and the bound that puts on the ratio: a save commits
     in PostgreSQL on these same cores, whatever the server does."""
@@ -639,7 +656,13 @@ def run() -> list[str]:
         )
         env = app_env(url)
         with _gunicorn(env) as base:
+            cpu_before = process_cpu(SERVER_SESSIONS[base])
+            client_before = resource.getrusage(resource.RUSAGE_SELF)
             wave = asyncio.run(_start_wave(int(base.rsplit(":", 1)[1]), quiz_id, tokens))
+            wave["cpu"] = cpu_used(cpu_before, process_cpu(SERVER_SESSIONS[base]))
+            wave["cpu"]["client"] = _seconds(resource.getrusage(resource.RUSAGE_SELF)) - _seconds(
+                client_before
+            )
         slots = _save_slots(wave["bodies"])
         owner = {body["attempt_id"]: body["token"] for body in wave["bodies"]}
         # a fresh server, as for the hello-world: nothing left over from the starts
@@ -663,6 +686,8 @@ def run() -> list[str]:
         lines.append(f"  failed starts: {kinds}")
         lines += [f"  e.g. {sample}" for sample in wave["samples"]]
         errors.append(f"{len(wave['errors'])} starts failed")
+    if wave.get("cpu"):
+        lines.append(_start_cpu_line(wave))
     lines.append(_save_line("answer save", ours))
     lines.append(_save_line("hello-world", theirs))
     ratio = ours["per_second"] / theirs["per_second"] if theirs["per_second"] else 0.0
