@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.e2e.conftest import PHONE, sign_in
 
@@ -57,6 +58,26 @@ def test_student_takes_a_timed_quiz_on_a_phone(new_page, shot):
     sign_in(page, "student1")
     page.goto("/quizzes")
     card = page.locator("section.card", has_text="禁毒知识小测验")
+    # while the start is on its way (a whole school starting at once: many seconds), the button
+    # says so and a second submit sends nothing; here the page keeps the first from leaving
+    page.evaluate(
+        """() => {
+            window.submits = [];
+            window.addEventListener("submit", (event) => {
+                window.submits.push(event.defaultPrevented);
+                event.preventDefault();
+            });
+        }"""
+    )
+    start = card.get_by_role("button")
+    start.click()
+    expect(start).to_be_disabled()
+    assert start.inner_text() == "正在进入，请稍候…"
+    shot(page, "starting")
+    card.locator("form[data-busy]").evaluate("form => form.requestSubmit()")
+    # the first went on (only this test stopped it), the second was stopped by the page itself
+    assert page.evaluate("window.submits") == [False, True]
+    page.goto("/quizzes")
     with page.expect_navigation():
         card.get_by_role("button").click()
     assert re.search(r"/quizzes/attempts/\d+$", page.url)
