@@ -609,7 +609,7 @@ def _start_cpu_line(wave: dict[str, Any]) -> str:
     return (
         f"CPU per start, ms of one core: server {cost['server']:.2f}, PostgreSQL "
         f"{cost['postgres']:.2f}, client {cost['client']:.2f}; the {STUDENTS:,} starts took "
-        f"{sum(wave['cpu'].values()) / cores:.1f} s of all {cores} cores; a p95 ≤ "
+        f"{sum(cost.values()) * started / 1000 / cores:.1f} s of all {cores} cores; a p95 ≤ "
         f"{TARGET_START_P95_MS:,} ms asks for ≤ {asked:.2f} ms a start, all told"
     )
 
