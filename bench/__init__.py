@@ -132,12 +132,34 @@ def machine() -> list[str]:
     ]
 
 
-def process_cpu(session_of_server: int) -> dict[int, tuple[str, float]]:
-    """CPU seconds used so far by each process that matters to a server bench, by pid: its kind
-    ("server": the processes of the server's session; "postgres"; or the command's name, e.g.
-    "wrk") and its user + system seconds. Linux only (``/proc``); empty elsewhere."""
+@contextmanager
+def cpu_spent(server_session: int) -> Iterator[dict[str, float]]:
+    """CPU seconds (user + system) spent during the ``with`` block, by kind, filled in at its end:
+    "server" (every process of the server's session), "postgres" (the backends), any other
+    process by its command's name, "this process", and "children" (this process's children that
+    ended within the block: a load generator run with ``subprocess.run``). A process started in
+    the block counts whole; one that ended in it, other than a child, is missed. Per-process
+    figures come from Linux's ``/proc`` (none elsewhere)."""
+    spent: dict[str, float] = {}
+    before = _process_cpu(server_session)
+    usage_before = {name: resource.getrusage(who) for name, who in _RUSAGE.items()}
+    yield spent
+    for pid, (kind, seconds) in _process_cpu(server_session).items():
+        start = before.get(pid)
+        used = seconds - start[1] if start is not None and start[0] == kind else seconds
+        spent[kind] = spent.get(kind, 0.0) + used
+    for name, who in _RUSAGE.items():
+        usage, start_usage = resource.getrusage(who), usage_before[name]
+        spent[name] = usage.ru_utime + usage.ru_stime - start_usage.ru_utime - start_usage.ru_stime
+
+
+_RUSAGE = {"this process": resource.RUSAGE_SELF, "children": resource.RUSAGE_CHILDREN}
+
+
+def _process_cpu(server_session: int) -> dict[int, tuple[str, float]]:
+    """Each process's kind (as ``cpu_spent`` names them) and CPU seconds so far, by pid."""
     found: dict[int, tuple[str, float]] = {}
-    tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+    tick = os.sysconf("SC_CLK_TCK")
     for entry in Path("/proc").glob("[0-9]*"):
         try:
             stat = (entry / "stat").read_text()
@@ -146,20 +168,9 @@ def process_cpu(session_of_server: int) -> dict[int, tuple[str, float]]:
         name = stat[stat.index("(") + 1 : stat.rindex(")")]
         fields = stat[stat.rindex(")") + 2 :].split()
         session, seconds = int(fields[3]), (int(fields[11]) + int(fields[12])) / tick
-        kind = "server" if session == session_of_server else name
+        kind = "server" if session == server_session else name
         found[int(entry.name)] = ("postgres" if kind.startswith("postgres") else kind, seconds)
     return found
-
-
-def cpu_used(before: dict[int, tuple[str, float]], after: dict[int, tuple[str, float]]) -> dict:
-    """CPU seconds by kind between two ``process_cpu`` readings (a process started in between
-    counts whole; one that ended in between is missed)."""
-    used: dict[str, float] = {}
-    for pid, (kind, seconds) in after.items():
-        start = before.get(pid)
-        spent = seconds - start[1] if start is not None and start[0] == kind else seconds
-        used[kind] = used.get(kind, 0.0) + spent
-    return used
 
 
 def load() -> str:

@@ -30,7 +30,6 @@ import asyncio
 import json
 import os
 import random
-import resource
 import secrets
 import shutil
 import signal
@@ -49,7 +48,7 @@ from typing import Any
 
 import psycopg
 
-from bench import REPO, app_env, build_app, cpu_used, load, process_cpu, throwaway_database
+from bench import REPO, app_env, build_app, cpu_spent, load, throwaway_database
 
 STUDENTS = int(os.environ.get("ELEARN_BENCH_QUIZ_STUDENTS", "5000"))
 SAVE_ATTEMPTS = int(os.environ.get("ELEARN_BENCH_QUIZ_SAVE_ATTEMPTS", "1000"))
@@ -448,23 +447,26 @@ def _wrk(base: str, slots: dict[tuple[int, int], list[Any]], tokens: dict[int, s
                 for attempt, question in _ordered(slots)
             )
         )
-        cpu_before = process_cpu(SERVER_SESSIONS[base])
-        children_before = resource.getrusage(resource.RUSAGE_CHILDREN)
-        done = subprocess.run(
-            [
-                *("wrk", f"-t{WRK_THREADS}", f"-c{SAVE_CONNECTIONS}", f"-d{SAVE_SECONDS}s"),
-                *("--timeout", "10s", "-s", str(script), base, "--", str(data), str(WRK_THREADS)),
-            ],
-            env={**os.environ, "WRK_OUT": str(out)},
-            capture_output=True,
-            text=True,
-            timeout=SAVE_SECONDS + 60,
-        )
-        cpu = cpu_used(cpu_before, process_cpu(SERVER_SESSIONS[base]))
-        # wrk has ended by now: its CPU is this process's children's
-        cpu["wrk"] = _seconds(resource.getrusage(resource.RUSAGE_CHILDREN)) - _seconds(
-            children_before
-        )
+        with cpu_spent(SERVER_SESSIONS[base]) as cpu:
+            done = subprocess.run(
+                [
+                    *("wrk", f"-t{WRK_THREADS}", f"-c{SAVE_CONNECTIONS}", f"-d{SAVE_SECONDS}s"),
+                    *(
+                        "--timeout",
+                        "10s",
+                        "-s",
+                        str(script),
+                        base,
+                        "--",
+                        str(data),
+                        str(WRK_THREADS),
+                    ),
+                ],
+                env={**os.environ, "WRK_OUT": str(out)},
+                capture_output=True,
+                text=True,
+                timeout=SAVE_SECONDS + 60,
+            )
         if done.returncode != 0 or not out.exists():
             raise RuntimeError(f"wrk failed: {done.stderr[-2000:]}{done.stdout[-2000:]}")
         result: dict[str, Any] = {"acked": [], "built": {}, "cpu": cpu}
@@ -595,16 +597,18 @@ def _save_line(name: str, result: dict[str, Any]) -> str:
     )
 
 
-def _seconds(usage: resource.struct_rusage) -> float:
-    return usage.ru_utime + usage.ru_stime
-
-
 def _start_cpu_line(wave: dict[str, Any]) -> str:
     """What a start cost the cores, and what the p95 target asks of it: the last 5% of the
     starts cannot finish before the cores have done 95% of all the starts' work."""
     cores, started = os.cpu_count() or 1, max(len(wave["bodies"]), 1)
-    cost = {kind: wave["cpu"].get(kind, 0.0) / started * 1000 for kind in ("server", "postgres")}
-    cost["client"] = wave["cpu"]["client"] / started * 1000
+    cost = {
+        name: wave["cpu"].get(kind, 0.0) / started * 1000
+        for name, kind in (
+            ("server", "server"),
+            ("postgres", "postgres"),
+            ("client", "this process"),
+        )
+    }
     asked = cores * TARGET_START_P95_MS / (0.95 * STUDENTS)
     return (
         f"CPU per start, ms of one core: server {cost['server']:.2f}, PostgreSQL "
@@ -617,20 +621,19 @@ def _start_cpu_line(wave: dict[str, Any]) -> str:
 def _cpu_lines(ours: dict[str, Any], theirs: dict[str, Any]) -> list[str]:
     """Where the cores went, per request, and the bound that puts on the ratio: a save commits
     in PostgreSQL on these same cores, whatever the server does."""
-    if not ours["cpu"] or not theirs["cpu"]:
-        return []
 
     def per_request(result: dict[str, Any], kind: str) -> float:
         return result["cpu"].get(kind, 0.0) / max(result["requests"], 1) * 1000
 
     cores = os.cpu_count() or 1
-    save = {kind: per_request(ours, kind) for kind in ("server", "postgres", "wrk")}
-    hello = {kind: per_request(theirs, kind) for kind in ("server", "wrk")}
-    bound = cores * 1000 / (hello["server"] + hello["wrk"] + save["postgres"])
+    # wrk is this process's child: its CPU is the children's
+    save = {kind: per_request(ours, kind) for kind in ("server", "postgres", "children")}
+    hello = {kind: per_request(theirs, kind) for kind in ("server", "children")}
+    bound = cores * 1000 / (hello["server"] + hello["children"] + save["postgres"])
     return [
         f"CPU per request, ms of one core: answer save: server {save['server']:.2f}, PostgreSQL "
-        f"{save['postgres']:.2f}, wrk {save['wrk']:.2f}; hello-world: server "
-        f"{hello['server']:.2f}, wrk {hello['wrk']:.2f}",
+        f"{save['postgres']:.2f}, wrk {save['children']:.2f}; hello-world: server "
+        f"{hello['server']:.2f}, wrk {hello['children']:.2f}",
         f"so on {cores} cores a save that cost the server no more than a hello-world request, and "
         f"PostgreSQL what it costs now, would top out near {bound:,.0f} req/s "
         f"(ratio {bound / theirs['per_second']:.2f}×)",
@@ -656,13 +659,9 @@ def run() -> list[str]:
         )
         env = app_env(url)
         with _gunicorn(env) as base:
-            cpu_before = process_cpu(SERVER_SESSIONS[base])
-            client_before = resource.getrusage(resource.RUSAGE_SELF)
-            wave = asyncio.run(_start_wave(int(base.rsplit(":", 1)[1]), quiz_id, tokens))
-            wave["cpu"] = cpu_used(cpu_before, process_cpu(SERVER_SESSIONS[base]))
-            wave["cpu"]["client"] = _seconds(resource.getrusage(resource.RUSAGE_SELF)) - _seconds(
-                client_before
-            )
+            with cpu_spent(SERVER_SESSIONS[base]) as cpu:  # the client: this process
+                wave = asyncio.run(_start_wave(int(base.rsplit(":", 1)[1]), quiz_id, tokens))
+            wave["cpu"] = cpu
         slots = _save_slots(wave["bodies"])
         owner = {body["attempt_id"]: body["token"] for body in wave["bodies"]}
         # a fresh server, as for the hello-world: nothing left over from the starts
@@ -686,8 +685,7 @@ def run() -> list[str]:
         lines.append(f"  failed starts: {kinds}")
         lines += [f"  e.g. {sample}" for sample in wave["samples"]]
         errors.append(f"{len(wave['errors'])} starts failed")
-    if wave.get("cpu"):
-        lines.append(_start_cpu_line(wave))
+    lines.append(_start_cpu_line(wave))
     lines.append(_save_line("answer save", ours))
     lines.append(_save_line("hello-world", theirs))
     ratio = ours["per_second"] / theirs["per_second"] if theirs["per_second"] else 0.0
