@@ -223,14 +223,19 @@ def test_message_size_limit(live_url, token, peers, county_lecture):
 
 
 def test_attendance_is_counted_from_the_connection(live_url, token, peers, county_lecture):
-    student = peers(live_url).connect(token=token("student1"))
-    _joined(student, county_lecture)
-    student.close()
     headers = {"Authorization": f"Bearer {token('expert1')}"}
     url = f"{live_url}/api/v1/lectures/{county_lecture}/attendance"
-    report = requests.get(url, headers=headers, timeout=10).json()
-    row = next(r for r in report["rows"] if r["user"]["name"] == "王小明")
-    assert row["class_screen"] is False and row["watching_now"] is False
+
+    def row() -> dict:
+        report = requests.get(url, headers=headers, timeout=10).json()
+        return next(r for r in report["rows"] if r["user"]["name"] == "王小明")
+
+    student = peers(live_url).connect(token=token("student1"))
+    _joined(student, county_lecture)
+    assert row()["watching_now"] is True and row()["class_screen"] is False
+    student.close()
+    # The server learns of the disconnect a moment after the client closes; wait for it.
+    student.wait_for(lambda: row()["watching_now"] is False, "the disconnect to end watching")
     denied = requests.get(url, headers={"Authorization": f"Bearer {token('student1')}"}, timeout=10)
     assert denied.status_code == 404
 
