@@ -19,7 +19,7 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from elearn.extensions import csrf, db, limiter
+from elearn.extensions import csrf, db
 from elearn.models import User
 from media import queries, service
 from media.models import Asset, AssetStatus
@@ -77,7 +77,6 @@ def _local() -> LocalStorage:
 
 @bp.route("/part/<token>", methods=["PUT"])
 @csrf.exempt  # the signed URL is the credential, as with a presigned S3 URL
-@limiter.exempt
 def local_part(token: str):
     """Receive one part of an upload (local backend only)."""
     storage = _local()
@@ -103,7 +102,6 @@ def local_part(token: str):
 
 
 @bp.route("/o/<token>")
-@limiter.exempt
 def local_object(token: str):
     """One stored object behind a signed, expiring URL (local backend only)."""
     storage = _local()
@@ -143,7 +141,6 @@ def _playlist(text: str | None):  # type: ignore[no-untyped-def]
 
 
 @bp.route("/play/<token>/master.m3u8")
-@limiter.exempt
 def play_master(token: str):
     """The master playlist of a ready asset (variants resolve under the same token)."""
     asset, _payload = _playable(token)
@@ -154,7 +151,6 @@ def play_master(token: str):
 
 
 @bp.route("/play/<token>/<name>/index.m3u8")
-@limiter.exempt
 def play_variant(token: str, name: str):
     """One rendition's playlist, each segment URI freshly signed for a few minutes."""
     asset, _payload = _playable(token)
@@ -235,7 +231,6 @@ def _live_playlist(text: str | None):  # type: ignore[no-untyped-def]
 
 
 @bp.route("/live/<token>/master.m3u8")
-@limiter.exempt
 def live_master(token: str):
     """The master playlist of a live stream (or of its recording once it has ended)."""
     asset = _streamable(token)
@@ -249,7 +244,6 @@ def live_master(token: str):
 
 
 @bp.route("/live/<token>/<name>/index.m3u8")
-@limiter.exempt
 def live_variant(token: str, name: str):
     """A rendition's live playlist: the newest segments, each URI signed for a few minutes."""
     from media import live
@@ -262,7 +256,6 @@ def live_variant(token: str, name: str):
 
 
 @bp.route("/live/<token>/<name>/<segment>")
-@limiter.exempt
 def live_segment(token: str, name: str, segment: str):
     """A live segment: the token is checked, then a redirect to a briefly signed storage URL."""
     from media import live

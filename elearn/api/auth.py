@@ -8,7 +8,7 @@ from flask_login import current_user, login_required
 
 from elearn.api import bp
 from elearn.api.helpers import json_body
-from elearn.extensions import db, limiter
+from elearn.extensions import db, rate_limit
 from elearn.service import accounts, coverage_hooks
 
 
@@ -17,7 +17,7 @@ def _login_limit() -> str:
 
 
 @bp.route("/auth/token", methods=["POST"])
-@limiter.limit(_login_limit)
+@rate_limit(_login_limit)
 def issue_token():
     """Exchange a username (or phone) and password for a bearer token.
     ---

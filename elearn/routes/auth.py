@@ -18,7 +18,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
 from elearn import signals
-from elearn.extensions import db, limiter
+from elearn.extensions import db, rate_limit
 from elearn.forms import LoginForm, PasswordChangeForm
 from elearn.service import accounts, coverage_hooks
 from elearn.service.errors import ServiceError
@@ -42,7 +42,7 @@ def _safe_next(target: str | None) -> str:
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(_login_limit, methods=["POST"])
+@rate_limit(_login_limit, methods=["POST"])
 def login():
     if current_user.is_authenticated:
         return redirect(url_for("home.index"))

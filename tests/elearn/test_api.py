@@ -29,6 +29,23 @@ def test_wrong_credentials_401_with_chinese_message(client):
     assert response.get_json()["message"] == "用户名或密码错误。"
 
 
+def test_token_requests_are_limited_per_address_and_nothing_else_is(client, app):
+    original = app.config["LOGIN_IP_LIMIT"]
+    app.config["LOGIN_IP_LIMIT"] = "2 per hour"  # no window edge mid-test
+    try:
+        wrong = {"username": "teacher1", "password": "nope"}
+        statuses = [client.post("/api/v1/auth/token", json=wrong).status_code for _ in range(2)]
+        refused = client.post(
+            "/api/v1/auth/token", json={"username": "teacher1", "password": "demo1234"}
+        )
+        others = [client.get("/healthz").status_code for _ in range(5)]
+    finally:
+        app.config["LOGIN_IP_LIMIT"] = original
+    assert statuses == [401, 401]
+    assert refused.status_code == 429 and "请求过于频繁" in refused.get_json()["message"]
+    assert others == [200] * 5
+
+
 def test_token_request_without_json_is_400(client):
     response = client.post("/api/v1/auth/token", data="x", content_type="text/plain")
     assert response.status_code == 400 and "JSON" in response.get_json()["message"]
