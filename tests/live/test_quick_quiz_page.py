@@ -74,3 +74,66 @@ def test_quick_quiz_from_panel_to_result(live_url, token, new_page, shot):
     expert.locator("#quiz-tally[data-state=closed] .live-quiz-key").wait_for(**PATIENT)
     assert expert.locator("#quiz-end").is_hidden()
     shot(expert, "quiz-closed")
+
+
+FILL = "我国的禁毒工作实行"
+MATCHING = "把毒品与它常见的伪装连起来"
+ORDERING = "有人引诱你吸毒时"
+PAIRS = {"LSD": "邮票", "甲卡西酮": "“浴盐”", "大麻": "“巧克力”/饼干"}
+ORDER = ["察觉异常", "坚决拒绝", "迅速离开", "告诉老师或家长"]  # the demo question's right order
+
+
+def test_blank_matching_and_ordering_are_answered_in_the_room(live_url, token, new_page, shot):
+    county = unit_id(live_url, token("pref_admin"), ["C01"])
+    lecture_id = create_lecture(live_url, token("expert1"), [{"unit_id": county}],
+                                title="随堂测验题型")  # fmt: skip
+    expert = new_page(viewport=DESKTOP)
+    sign_in(expert, "expert1")
+    expert.goto(f"/lectures/{lecture_id}")
+    expert.wait_for_function("document.getElementById('live-room').dataset.joined === '1'")
+    for stem in (FILL, MATCHING, ORDERING):
+        pick = expert.locator("#quiz-pick li", has_text=stem)
+        pick.wait_for(**PATIENT)
+        pick.locator("input").check()
+    student = new_page(viewport=PHONE)
+    sign_in(student, "student1")
+    student.goto(f"/lectures/{lecture_id}")
+    student.wait_for_function("document.getElementById('live-room').dataset.joined === '1'")
+    expert.get_by_role("button", name="开始随堂测验").click()
+
+    card = student.locator("#quiz-card")
+    card.wait_for(state="visible", **PATIENT)
+    assert "无法在这里作答" not in card.inner_text()
+    fill_in = student.locator("#quiz-questions li", has_text=FILL)
+    fill_in.get_by_label("你的答案").fill("吸")
+    matching = student.locator("#quiz-questions li", has_text=MATCHING)
+    for prompt, choice in PAIRS.items():
+        matching.get_by_label(prompt).select_option(label=choice)
+    ordering = student.locator("#quiz-questions li", has_text=ORDERING)
+    for place, text in enumerate(ORDER):  # move each item up to its place, as a thumb would
+        item = ordering.locator("li", has_text=text)
+        while ordering.locator("ol li").nth(place).inner_text().split("\n")[0] != text:
+            item.get_by_role("button", name="上移").click()
+    # a tally arriving now redraws the card: what the student entered stays
+    student.evaluate("window.liveQuiz.render()")
+    assert fill_in.locator("input").input_value() == "吸"
+    assert matching.get_by_label("LSD").evaluate("s => s.selectedOptions[0].text") == "邮票"
+    assert [t.split("\n")[0] for t in ordering.locator("ol li").all_inner_texts()] == ORDER
+    shot(student, "types-open")
+    for question in (fill_in, matching, ordering):
+        question.get_by_role("button", name="提交答案").click()
+        question.locator(".live-quiz-done").wait_for(**PATIENT)
+
+    expert.wait_for_function(
+        "(window.liveQuiz.state().summary || {people: 0}).people === 1", **PATIENT
+    )
+    assert expert.inner_text("#quiz-tally-list").count("1 人答对") == 3
+    expert.get_by_role("button", name="结束随堂测验").click()
+    student.locator("#quiz-score").wait_for(state="visible", **PATIENT)
+    for question in (fill_in, matching, ordering):
+        assert question.locator(".live-quiz-mark").inner_text() == "正确"
+    assert "你的答案：吸" in fill_in.inner_text()
+    assert "LSD → 邮票" in matching.locator(".live-quiz-key").inner_text()
+    assert "、".join(ORDER) in ordering.locator(".live-quiz-key").inner_text()
+    assert "你的得分：3" in student.inner_text("#quiz-score")
+    shot(student, "types-result")

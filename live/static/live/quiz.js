@@ -12,6 +12,7 @@
   var quiz = null;        // the quiz as the `quiz` event has it (questions, no keys)
   var summary = null;     // the latest quiz_summary / quiz_tally
   var answered = {};      // position -> true, for this person
+  var drafts = {};        // position -> what this person entered and has not sent yet
   var result = null;      // this person's result once the quiz is closed
   var asking = false;
 
@@ -43,16 +44,24 @@
     }
     return null;
   }
-  // an answer or key in words: option texts, true/false, or the value itself
+  // an answer or key in words: option texts, true/false, pairs, or the value itself
   function words(q, value) {
     if (value === null || value === undefined) return "—";
     if (typeof value === "boolean") return value ? T.quiz_true : T.quiz_false;
     var texts = {};
-    (q.options || []).forEach(function (o) { texts[o.id] = plain(o.text); });
-    var list = Array.isArray(value) ? value : [value];
-    return list.map(function (v) {
+    ["options", "choices", "items"].forEach(function (field) {
+      (q[field] || []).forEach(function (o) { texts[o.id] = plain(o.text); });
+    });
+    function text(v) {
+      if (v === null || v === undefined || v === "") return "—";
       return Object.prototype.hasOwnProperty.call(texts, v) ? texts[v] : String(v);
-    }).join("、");
+    }
+    if (!Array.isArray(value) && typeof value === "object") {  // matching: prompt → choice
+      return (q.prompts || []).map(function (p) {
+        return plain(p.text) + " → " + text(value[p.id]);
+      }).join("；");
+    }
+    return (Array.isArray(value) ? value : [value]).map(text).join("、");
   }
   function choiceLabels(q) {
     if (q.type === "true_false") return [["true", T.quiz_true], ["false", T.quiz_false]];
@@ -60,42 +69,167 @@
   }
 
   // ---- audience ----
-  function answerForm(q) {
-    var form = el("form", null, "live-quiz-answer");
-    var name = "quiz-" + quiz.id + "-" + q.position;
+  // One input per question type, as on the attempt page: `node` to show, `read` the answer as
+  // the server takes it, `given` whether there is one to send, `restore` a draft.
+  function choiceInput(q) {
     var multiple = q.type === "multiple_choice";
-    if (q.type !== "single_choice" && !multiple && q.type !== "true_false") {
-      form.appendChild(el("p", T.quiz_unsupported, "muted"));
-      return form;
-    }
+    var node = el("div", null, "live-quiz-inputs");
     choiceLabels(q).forEach(function (pair) {
       var label = el("label", null, "live-quiz-option");
       var input = el("input");
       input.type = multiple ? "checkbox" : "radio";
-      input.name = name;
+      input.name = "quiz-" + quiz.id + "-" + q.position;
       input.value = pair[0];
       label.appendChild(input);
       label.appendChild(el("span", pair[1]));
-      form.appendChild(label);
+      node.appendChild(label);
     });
+    function picked() {
+      return Array.prototype.filter.call(node.querySelectorAll("input"), function (i) {
+        return i.checked;
+      }).map(function (i) { return i.value; });
+    }
+    return {
+      node: node,
+      read: function () {
+        var values = picked();
+        if (multiple) return values;
+        if (!values.length) return null;
+        return q.type === "true_false" ? values[0] === "true" : values[0];
+      },
+      given: function (a) { return a !== null && (!Array.isArray(a) || a.length > 0); },
+      restore: function (a) {
+        var chosen = (Array.isArray(a) ? a : [a]).map(String);
+        node.querySelectorAll("input").forEach(function (i) { i.checked = chosen.indexOf(i.value) >= 0; });
+      },
+    };
+  }
+  function textInput(q) {
+    var node = el("div", null, "live-quiz-inputs");
+    var count = q.type === "fill_blank" ? Math.max(1, q.blanks || 1) : 1;
+    for (var n = 1; n <= count; n++) {
+      var label = el("label", count > 1 ? fill(T.quiz_blank, { n: n }) : T.quiz_type_answer,
+        "live-quiz-blank");
+      var input = el("input");
+      input.type = "text";
+      input.autocomplete = "off";
+      input.maxLength = q.type === "numerical" ? 60 : 500;
+      if (q.type === "numerical") input.inputMode = "decimal";
+      label.appendChild(input);
+      node.appendChild(label);
+    }
+    var inputs = function () { return Array.prototype.slice.call(node.querySelectorAll("input")); };
+    return {
+      node: node,
+      read: function () {
+        var values = inputs().map(function (i) { return i.value.trim(); });
+        return q.type === "numerical" ? values[0] : values;
+      },
+      given: function (a) {
+        return (Array.isArray(a) ? a : [a]).some(function (v) { return v !== ""; });
+      },
+      restore: function (a) {
+        var values = Array.isArray(a) ? a : [a];
+        inputs().forEach(function (i, n) { i.value = values[n] || ""; });
+      },
+    };
+  }
+  function matchingInput(q) {
+    var node = el("div", null, "live-quiz-inputs");
+    (q.prompts || []).forEach(function (p) {
+      var label = el("label", plain(p.text), "live-quiz-match");
+      var select = el("select");
+      select.dataset.prompt = p.id;
+      select.appendChild(el("option", T.quiz_choose)).value = "";
+      (q.choices || []).forEach(function (c) { select.appendChild(el("option", plain(c.text))).value = c.id; });
+      label.appendChild(select);
+      node.appendChild(label);
+    });
+    return {
+      node: node,
+      read: function () {
+        var pairs = {};
+        node.querySelectorAll("select").forEach(function (s) { pairs[s.dataset.prompt] = s.value || null; });
+        return pairs;
+      },
+      given: function (a) { return Object.keys(a).some(function (k) { return a[k]; }); },
+      restore: function (a) {
+        node.querySelectorAll("select").forEach(function (s) { s.value = a[s.dataset.prompt] || ""; });
+      },
+    };
+  }
+  function orderingInput(q) {
+    var node = el("div", null, "live-quiz-inputs");
+    node.appendChild(el("p", T.quiz_order_hint, "muted"));
+    var list = el("ol", null, "live-quiz-order");
+    (q.items || []).forEach(function (item) {
+      var li = el("li");
+      li.dataset.item = item.id;
+      li.appendChild(el("span", plain(item.text)));
+      var moves = el("span", null, "moves");
+      [["up", "↑", T.quiz_move_up], ["down", "↓", T.quiz_move_down]].forEach(function (m) {
+        var button = el("button", m[1], m[0]);
+        button.type = "button";
+        button.setAttribute("aria-label", m[2]);
+        button.addEventListener("click", function () {
+          var other = m[0] === "up" ? li.previousElementSibling : li.nextElementSibling;
+          if (!other) return;
+          list.insertBefore(m[0] === "up" ? li : other, m[0] === "up" ? other : li);
+          node.dispatchEvent(new Event("change", { bubbles: true }));
+        });
+        moves.appendChild(button);
+      });
+      li.appendChild(moves);
+      list.appendChild(li);
+    });
+    node.appendChild(list);
+    return {
+      node: node,
+      read: function () {
+        return Array.prototype.map.call(list.children, function (li) { return li.dataset.item; });
+      },
+      given: function () { return true; },
+      restore: function (a) {
+        a.forEach(function (id) {
+          var li = list.querySelector('li[data-item="' + CSS.escape(id) + '"]');
+          if (li) list.appendChild(li);
+        });
+      },
+    };
+  }
+  var INPUTS = {
+    single_choice: choiceInput, multiple_choice: choiceInput, true_false: choiceInput,
+    fill_blank: textInput, numerical: textInput, matching: matchingInput, ordering: orderingInput,
+  };
+  function answerForm(q) {
+    var form = el("form", null, "live-quiz-answer");
+    var make = INPUTS[q.type];
+    if (!make) {
+      form.appendChild(el("p", T.quiz_unsupported, "muted"));
+      return form;
+    }
+    var input = make(q);
+    form.appendChild(input.node);
+    // the tallies redraw the card up to once a second: what was entered is kept as a draft
+    if (drafts[q.position] !== undefined) input.restore(drafts[q.position]);
+    function keep() { drafts[q.position] = input.read(); }
+    form.addEventListener("input", keep);
+    form.addEventListener("change", keep);
     var submit = el("button", T.quiz_submit, "primary");
     submit.type = "submit";
     form.appendChild(submit);
     form.addEventListener("submit", function (event) {
       event.preventDefault();
-      var picked = Array.prototype.filter.call(form.querySelectorAll("input"), function (i) {
-        return i.checked;
-      }).map(function (i) { return i.value; });
-      if (!picked.length) { room.showError(T.quiz_pick_answer); return; }
-      var answer;
-      if (multiple) answer = picked;
-      else if (q.type === "true_false") answer = picked[0] === "true";
-      else answer = picked[0];
+      var answer = input.read();
+      if (!input.given(answer)) { room.showError(T.quiz_pick_answer); return; }
       submit.disabled = true;
       room.send("quiz_answer", { quiz_id: quiz.id, position: q.position, answer: answer },
         function (reply) {
-          if (reply && reply.ok) { answered[q.position] = true; room.showError(""); }
-          else submit.disabled = false;
+          if (reply && reply.ok) {
+            answered[q.position] = true;
+            delete drafts[q.position];
+            room.showError("");
+          } else submit.disabled = false;
           showAudience();
         });
     });
@@ -111,11 +245,6 @@
     var people = summary && summary.id === quiz.id ? summary.people : 0;
     byId("quiz-people").textContent = fill(T.quiz_people, { n: people });
     var list = byId("quiz-questions");
-    // the tallies redraw the list up to once a second: keep what the student has picked
-    var picked = {};
-    Array.prototype.forEach.call(list.querySelectorAll("input:checked"), function (i) {
-      picked[i.name + "=" + i.value] = true;
-    });
     list.textContent = "";
     var marks = {};
     if (result) result.questions.forEach(function (r) { marks[r.position] = r; });
@@ -146,9 +275,6 @@
         }
       }
       list.appendChild(li);
-    });
-    Array.prototype.forEach.call(list.querySelectorAll("input"), function (i) {
-      if (picked[i.name + "=" + i.value]) i.checked = true;
     });
     var score = byId("quiz-score");
     score.hidden = !result;
@@ -274,7 +400,7 @@
 
   function render() { if (room.isHost) showTally(); else showAudience(); }
   function setQuiz(q, answeredPositions) {
-    if (!quiz || quiz.id !== q.id) { answered = {}; result = null; summary = null; }
+    if (!quiz || quiz.id !== q.id) { answered = {}; drafts = {}; result = null; summary = null; }
     quiz = q;
     (answeredPositions || []).forEach(function (p) { answered[p] = true; });
     render();
