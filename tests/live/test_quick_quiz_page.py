@@ -42,7 +42,7 @@ def test_quick_quiz_from_panel_to_result(live_url, token, new_page, shot):
 
     card = student.locator("#quiz-card")
     card.wait_for(state="visible", **PATIENT)
-    assert "禁毒常识小测" in student.inner_text("#quiz-title")
+    assert student.inner_text("#quiz-card h2") == "随堂测验: 禁毒常识小测"
     question = student.locator("#quiz-questions li", has_text=SINGLE)
     question.locator("label", has_text=RIGHT).click()
     # the room's tallies redraw the card (up to once a second): one arriving now keeps the pick
@@ -104,6 +104,7 @@ def test_blank_matching_and_ordering_are_answered_in_the_room(live_url, token, n
     card = student.locator("#quiz-card")
     card.wait_for(state="visible", **PATIENT)
     assert "无法在这里作答" not in card.inner_text()
+    assert student.inner_text("#quiz-card h2") == "随堂测验"  # untitled: not "随堂测验: 随堂测验"
     fill_in = student.locator("#quiz-questions li", has_text=FILL)
     fill_in.get_by_label("你的答案").fill("吸")
     matching = student.locator("#quiz-questions li", has_text=MATCHING)

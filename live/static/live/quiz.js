@@ -241,7 +241,9 @@
     if (!quiz) { card.hidden = true; return; }
     card.hidden = false;
     card.dataset.state = quiz.is_open ? "open" : "closed";
-    byId("quiz-title").textContent = quiz.title || T.quiz_default_title;
+    var title = quiz.title || T.quiz_default_title;
+    byId("quiz-title").textContent = title;
+    byId("quiz-prefix").hidden = title === T.quiz_default_title;  // not "Quick quiz: Quick quiz"
     var people = summary && summary.id === quiz.id ? summary.people : 0;
     byId("quiz-people").textContent = fill(T.quiz_people, { n: people });
     var list = byId("quiz-questions");
