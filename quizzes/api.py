@@ -121,7 +121,7 @@ def bank_questions(bank_id: int):
       parameters:
         - {name: bank_id, in: path, required: true, schema: {type: integer}}
         - {name: quick, in: query, required: false, schema: {type: integer, enum: [0, 1]},
-           description: 'only quick-quiz questions, with "stem" (plain text)'}
+           description: 'only quick-quiz questions, with "stem" (plain text) and "type_label"'}
       responses:
         200: {description: the questions}
         404: {description: no such bank within the caller's reach}
@@ -145,6 +145,7 @@ def bank_questions(bank_id: int):
                 {
                     "id": q.id,
                     "type": q.current_version.type,
+                    "type_label": str(get_type(q.current_version.type).label),
                     "name": q.current_version.name,
                     "stem": richtext.plain(q.current_version.stem)[:300],
                 }

@@ -152,7 +152,8 @@ def test_bank_lists_its_quick_quiz_questions_with_stems_and_no_answers(live_url,
     assert {"single_choice", "multiple_choice", "true_false"} <= types
     assert SHORT not in types  # a person grades short answers
     single = next(r for r in quick if r["stem"].startswith(SINGLE))
-    assert "<" not in single["stem"] and set(single) == {"id", "type", "name", "stem"}
+    assert "<" not in single["stem"]
+    assert set(single) == {"id", "type", "type_label", "name", "stem"}
     assert not any(secret in json.dumps(quick) for secret in SECRETS)
     student = {"Authorization": f"Bearer {token('student1')}"}
     assert requests.get(url, params={"quick": "1"}, headers=student, timeout=10).status_code in (

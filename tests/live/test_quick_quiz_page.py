@@ -91,10 +91,12 @@ def test_blank_matching_and_ordering_are_answered_in_the_room(live_url, token, n
     sign_in(expert, "expert1")
     expert.goto(f"/lectures/{lecture_id}")
     expert.wait_for_function("document.getElementById('live-room').dataset.joined === '1'")
-    for stem in (FILL, MATCHING, ORDERING):
+    for stem, kind in ((FILL, "填空题"), (MATCHING, "匹配题"), (ORDERING, "排序题")):
         pick = expert.locator("#quiz-pick li", has_text=stem)
         pick.wait_for(**PATIENT)
+        assert pick.locator(".chip").inner_text() == kind  # the host sees each question's type
         pick.locator("input").check()
+    shot(expert, "types-picker")
     student = new_page(viewport=PHONE)
     sign_in(student, "student1")
     student.goto(f"/lectures/{lecture_id}")

@@ -365,6 +365,7 @@
           box.name = "question_ids";
           label.appendChild(box);
           label.appendChild(el("span", " " + (row.stem || row.name)));
+          if (row.type_label) label.appendChild(el("span", row.type_label, "chip"));
           li.appendChild(label);
           list.appendChild(li);
         });
