@@ -316,7 +316,7 @@ def create_quiz():
         closes_at=_datetime(body.get("closes_at"), "closes_at"),
         time_limit_seconds=body.get("time_limit"),
         attempts_allowed=body.get("attempts_allowed", 1),
-        pass_mark=float(body.get("pass_mark", 60)),
+        pass_mark=body.get("pass_mark", 60),
         review_policy=str(body.get("review_policy") or "immediately"),
         mode=str(body.get("mode") or "self_paced"),
         shuffle_questions=bool(body.get("shuffle_questions", True)),
@@ -326,6 +326,111 @@ def create_quiz():
     )
     db.session.commit()
     return jsonify({"id": quiz.id}), 201
+
+
+def quiz_settings(quiz: Quiz) -> dict[str, Any]:
+    """A quiz's settings as its authors see them, with what has been done with it."""
+    return {
+        "id": quiz.id,
+        "title": quiz.title,
+        "description": quiz.description,
+        "unit_id": quiz.unit_id,
+        "kind": quiz.kind,
+        "published": quiz.is_published,
+        "opens_at": _iso(quiz.opens_at),
+        "closes_at": _iso(quiz.closes_at),
+        "time_limit": quiz.time_limit_seconds,
+        "attempts_allowed": quiz.attempts_allowed,
+        "pass_mark": quiz.pass_mark,
+        "review_policy": quiz.review_policy,
+        "mode": quiz.mode,
+        "one_per_page": quiz.one_per_page,
+        "taken": service.times_taken(quiz),
+        "in_progress": service.in_progress_count(quiz),
+        "deletion_blockers": service.deletion_blockers(quiz),
+    }
+
+
+#: the PATCH body's names → the service's setting names
+_PATCHABLE = {
+    "title": "title",
+    "description": "description",
+    "opens_at": "opens_at",
+    "closes_at": "closes_at",
+    "time_limit": "time_limit_seconds",
+    "attempts_allowed": "attempts_allowed",
+    "pass_mark": "pass_mark",
+    "review_policy": "review_policy",
+    "mode": "mode",
+    "one_per_page": "one_per_page",
+    "published": "publish",
+}
+
+
+@bp.route("/quizzes/<int:quiz_id>")
+@login_required
+def quiz_detail(quiz_id: int):
+    """A quiz's settings, for its authors.
+    ---
+    get:
+      tags: [quizzes]
+      responses:
+        200:
+          description: the settings, how many took it, what stops it being deleted
+          content:
+            application/json:
+              schema: {$ref: '#/components/schemas/QuizSettings'}
+        404: {description: no such quiz, or the caller is not among its authors}
+    """
+    quiz = permissions.get_or_404(Quiz, quiz_id, current_user, "edit")
+    return jsonify(quiz_settings(quiz))
+
+
+@bp.route("/quizzes/<int:quiz_id>", methods=["PATCH"])
+@login_required
+def update_quiz(quiz_id: int):
+    """Change some of a quiz's settings; the others stay.
+    ---
+    patch:
+      tags: [quizzes]
+      requestBody:
+        content:
+          application/json:
+            schema: {$ref: '#/components/schemas/QuizSettings'}
+      responses:
+        200: {description: 'the settings after the change, and "changed": the names that changed'}
+        400: {description: a setting is not valid (the message says which)}
+        409: {description: 'taken already: the pass mark and mode are fixed; close, not withdraw'}
+    """
+    quiz = permissions.get_or_404(Quiz, quiz_id, current_user, "edit")
+    body = json_body()
+    unknown = sorted(set(body) - set(_PATCHABLE))
+    if unknown:
+        bad_request(_("Unknown setting '%(name)s'.", name=unknown[0]))
+    changes = {
+        _PATCHABLE[name]: _datetime(value, name) if name.endswith("_at") else value
+        for name, value in body.items()
+    }
+    changed = service.update_quiz(actor=current_user, quiz=quiz, changes=changes)
+    db.session.commit()
+    return jsonify({**quiz_settings(quiz), "changed": changed})
+
+
+@bp.route("/quizzes/<int:quiz_id>", methods=["DELETE"])
+@login_required
+def delete_quiz(quiz_id: int):
+    """Delete a quiz nobody has taken and nothing uses.
+    ---
+    delete:
+      tags: [quizzes]
+      responses:
+        204: {description: deleted}
+        409: {description: "taken, or used by a campaign or a lesson: the message says why"}
+    """
+    quiz = permissions.get_or_404(Quiz, quiz_id, current_user, "edit")
+    service.delete_quiz(actor=current_user, quiz=quiz)
+    db.session.commit()
+    return "", 204
 
 
 @bp.route("/quizzes/<int:quiz_id>/attempts", methods=["POST"])
@@ -544,6 +649,25 @@ COMPONENTS = {
             "publish": {"type": "boolean"},
         },
     },
+    "QuizSettings": {
+        "type": "object",
+        "properties": {
+            "title": {"type": "string"},
+            "description": {"type": "string"},
+            "published": {"type": "boolean"},
+            "opens_at": {"type": "string", "format": "date-time", "nullable": True},
+            "closes_at": {"type": "string", "format": "date-time", "nullable": True},
+            "time_limit": {"type": "integer", "nullable": True, "description": "seconds"},
+            "attempts_allowed": {"type": "integer", "description": "0 for unlimited"},
+            "pass_mark": {"type": "number"},
+            "review_policy": {"type": "string", "enum": ["immediately", "after_close", "never"]},
+            "mode": {"type": "string", "enum": ["self_paced", "class"]},
+            "one_per_page": {"type": "boolean"},
+            "taken": {"type": "integer", "readOnly": True},
+            "in_progress": {"type": "integer", "readOnly": True},
+            "deletion_blockers": {"type": "array", "items": {"type": "string"}, "readOnly": True},
+        },
+    },
     "Attempt": {
         "type": "object",
         "properties": {
@@ -620,7 +744,7 @@ def create_campaign():
         opens_at=_datetime(body.get("opens_at"), "opens_at"),
         closes_at=_datetime(body.get("closes_at"), "closes_at"),
         time_limit_seconds=body.get("time_limit"),
-        pass_mark=float(body.get("pass_mark", 60)),
+        pass_mark=body.get("pass_mark", 60),
         excellent_mark=float(body.get("excellent_mark", 85)),
         anonymous=bool(body.get("anonymous", False)),
     )

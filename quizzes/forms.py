@@ -37,9 +37,22 @@ class ImportForm(FlaskForm):
     file = FileField(_l("File"), validators=[FileRequired()])
 
 
-class QuizForm(FlaskForm):
+#: what students see after submitting, and when (the page shows the labels)
+REVIEW_POLICIES = [
+    SelectChoice("immediately", _l("Right after submitting")),
+    SelectChoice("after_close", _l("After the quiz closes")),
+    SelectChoice("never", _l("Never (score only)")),
+]
+MODES = [
+    SelectChoice("self_paced", _l("Students on their own (shuffled)")),
+    SelectChoice("class", _l("Teacher-led class (fixed order)")),
+]
+
+
+class QuizSettingsForm(FlaskForm):
+    """The settings a quiz keeps changeable after it is created."""
+
     title = StringField(_l("Title"), validators=[DataRequired(), Length(max=200)])
-    unit_id = SelectField(_l("Class or unit taking it"), coerce=int)
     opens_at = DateTimeLocalField(_l("Opens"), format="%Y-%m-%dT%H:%M", validators=[Optional()])
     closes_at = DateTimeLocalField(_l("Closes"), format="%Y-%m-%dT%H:%M", validators=[Optional()])
     time_limit_minutes = IntegerField(
@@ -49,22 +62,15 @@ class QuizForm(FlaskForm):
         _l("Attempts allowed (0 for unlimited)"), default=1, validators=[NumberRange(0, 100)]
     )
     pass_mark = FloatField(_l("Pass mark (%)"), default=60, validators=[NumberRange(0, 100)])
-    review_policy = SelectField(
-        _l("Students see the answers"),
-        choices=[
-            SelectChoice("immediately", _l("Right after submitting")),
-            SelectChoice("after_close", _l("After the quiz closes")),
-            SelectChoice("never", _l("Never (score only)")),
-        ],
-    )
-    mode = SelectField(
-        _l("Mode"),
-        choices=[
-            SelectChoice("self_paced", _l("Students on their own (shuffled)")),
-            SelectChoice("class", _l("Teacher-led class (fixed order)")),
-        ],
-    )
+    review_policy = SelectField(_l("Students see the answers"), choices=REVIEW_POLICIES)
+    mode = SelectField(_l("Mode"), choices=MODES)
     one_per_page = BooleanField(_l("One question per screen"), default=True)
+
+
+class QuizForm(QuizSettingsForm):
+    """A new quiz: its settings, where it is owned, whether it goes out at once."""
+
+    unit_id = SelectField(_l("Class or unit taking it"), coerce=int)
     publish = BooleanField(_l("Publish now"), default=True)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -14,12 +15,22 @@ from wtforms.fields.choices import SelectChoice
 
 from elearn import permissions
 from elearn.extensions import db
+from elearn.forms import ConfirmForm
 from elearn.models import Role, Unit, User
 from elearn.models.accounts import ADMIN_ROLES
 from elearn.service.errors import ServiceError
 from quizzes import analysis, queries, service
 from quizzes.access import STAFF_ROLES, may_author_at, may_view_record
-from quizzes.forms import BankForm, CampaignForm, ImportForm, QuestionEditForm, QuizForm
+from quizzes.forms import (
+    MODES,
+    REVIEW_POLICIES,
+    BankForm,
+    CampaignForm,
+    ImportForm,
+    QuestionEditForm,
+    QuizForm,
+    QuizSettingsForm,
+)
 from quizzes.models import Question, QuestionBank, QuestionCategory, Quiz, QuizAttempt
 from quizzes.qtypes import QUESTION_TYPES
 from quizzes.service import surveys
@@ -68,6 +79,13 @@ def _local(value: datetime | None) -> datetime | None:
     if value is None:
         return None
     return value.replace(tzinfo=get_timezone()).astimezone(UTC)
+
+
+def _typed(value: datetime | None) -> datetime | None:
+    """A stored time as the page shows it in a datetime-local field (local, no zone)."""
+    if value is None:
+        return None
+    return value.astimezone(get_timezone()).replace(tzinfo=None)
 
 
 def _author_units(user: User) -> list[Unit]:
@@ -282,6 +300,135 @@ def quiz_new():
     )
 
 
+def _carried_out(action: Callable[[], Any], success: Callable[[Any], str]) -> bool:
+    """Run a service call as the request's unit of work: committed with ``success(result)``
+    flashed, or rolled back with the refusal flashed. True when it was carried out."""
+    try:
+        result = action()
+    except ServiceError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+        return False
+    db.session.commit()
+    flash(success(result), "success")
+    return True
+
+
+def _limit_minutes(seconds: int | None) -> int | None:
+    return -(-seconds // 60) if seconds else None
+
+
+def _limit_seconds(quiz: Quiz, minutes: int | None) -> int | None:
+    """Minutes as typed; a limit set in seconds (through the API) stays when left as shown."""
+    if not minutes:
+        return None
+    if minutes == _limit_minutes(quiz.time_limit_seconds):
+        return quiz.time_limit_seconds
+    return minutes * 60
+
+
+def _settings_data(quiz: Quiz) -> dict[str, Any]:
+    return {
+        "title": quiz.title,
+        "opens_at": _typed(quiz.opens_at),
+        "closes_at": _typed(quiz.closes_at),
+        "time_limit_minutes": _limit_minutes(quiz.time_limit_seconds),
+        "attempts_allowed": quiz.attempts_allowed,
+        "pass_mark": quiz.pass_mark,
+        "review_policy": quiz.review_policy,
+        "mode": quiz.mode,
+        "one_per_page": quiz.one_per_page,
+    }
+
+
+@bp.route("/quizzes/<int:quiz_id>/settings", methods=["GET", "POST"])
+@login_required
+def quiz_settings(quiz_id: int):
+    quiz = permissions.get_or_404(Quiz, quiz_id, current_user, "edit")
+    taken = service.times_taken(quiz)
+    form = QuizSettingsForm(data=_settings_data(quiz) if request.method == "GET" else None)
+    if taken:  # fixed once taken: shown as facts, not fields
+        del form.pass_mark
+        del form.mode
+    if form.validate_on_submit():
+        changes: dict[str, Any] = {
+            "title": form.title.data,
+            "opens_at": _local(form.opens_at.data),
+            "closes_at": _local(form.closes_at.data),
+            "time_limit_seconds": _limit_seconds(quiz, form.time_limit_minutes.data),
+            "attempts_allowed": form.attempts_allowed.data or 0,
+            "review_policy": form.review_policy.data,
+            "one_per_page": bool(form.one_per_page.data),
+        }
+        if not taken:
+            changes |= {"pass_mark": form.pass_mark.data or 0, "mode": form.mode.data}
+        if _carried_out(
+            lambda: service.update_quiz(actor=current_user, quiz=quiz, changes=changes),
+            lambda changed: _("Settings saved.") if changed else _("Nothing changed."),
+        ):
+            return redirect(url_for("quizzes.results", quiz_id=quiz.id))
+    return render_template(
+        "quizzes/quiz_settings.html",
+        quiz=quiz,
+        form=form,
+        taken=taken,
+        in_progress=service.in_progress_count(quiz),
+        modes={c.value: c.label for c in MODES},
+    ), (400 if request.method == "POST" else 200)
+
+
+@bp.route("/quizzes/<int:quiz_id>/publish", methods=["POST"])
+@login_required
+def quiz_publish(quiz_id: int):
+    """Publish a draft, or withdraw a quiz nobody has taken yet (the form says which)."""
+    quiz = permissions.get_or_404(Quiz, quiz_id, current_user, "edit")
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    publish = request.form.get("published") == "1"
+    _carried_out(
+        lambda: service.update_quiz(actor=current_user, quiz=quiz, changes={"publish": publish}),
+        lambda _changed: _("Published: the audience can take it.") if publish else _("Withdrawn."),
+    )
+    return redirect(url_for("quizzes.results", quiz_id=quiz.id))
+
+
+@bp.route("/quizzes/<int:quiz_id>/close", methods=["POST"])
+@login_required
+def quiz_close(quiz_id: int):
+    """Close now: no new attempts, those in progress end (with the usual grace for a last save)."""
+    quiz = permissions.get_or_404(Quiz, quiz_id, current_user, "edit")
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    _carried_out(
+        lambda: service.close_quiz(actor=current_user, quiz=quiz),
+        lambda _changed: _("The quiz is closed."),
+    )
+    return redirect(url_for("quizzes.results", quiz_id=quiz.id))
+
+
+@bp.route("/quizzes/<int:quiz_id>/delete", methods=["GET", "POST"])
+@login_required
+def quiz_delete(quiz_id: int):
+    """A confirmation page; deleting is refused, with the reasons, while anything depends on it."""
+    quiz = permissions.get_or_404(Quiz, quiz_id, current_user, "edit")
+    form = ConfirmForm()
+    blockers = service.deletion_blockers(quiz)
+    if form.validate_on_submit():
+        title = quiz.title
+        if _carried_out(
+            lambda: service.delete_quiz(actor=current_user, quiz=quiz),
+            lambda _none: _("Quiz %(title)s deleted.", title=title),
+        ):
+            return redirect(url_for("quizzes.mine"))
+    return render_template(
+        "quizzes/quiz_delete.html",
+        quiz=quiz,
+        form=form,
+        blockers=blockers,
+        still_open=quiz.is_published and not service.has_closed(quiz),
+    ), (409 if request.method == "POST" else 200)
+
+
 @bp.route("/quizzes/<int:quiz_id>/results")
 @login_required
 def results(quiz_id: int):
@@ -289,7 +436,15 @@ def results(quiz_id: int):
     permissions.require(current_user, "results", quiz)
     data = analysis.results(quiz)
     peak = max(data.distribution) or 1
-    return render_template("quizzes/results.html", quiz=quiz, data=data, peak=peak)
+    manage = {
+        "taken": service.times_taken(quiz),
+        "in_progress": service.in_progress_count(quiz),
+        "closed": service.has_closed(quiz),
+        "policies": {c.value: c.label for c in REVIEW_POLICIES},
+        "modes": {c.value: c.label for c in MODES},
+        "confirm": ConfirmForm(),
+    }
+    return render_template("quizzes/results.html", quiz=quiz, data=data, peak=peak, manage=manage)
 
 
 @bp.route("/quizzes/<int:quiz_id>/results.xlsx")

@@ -28,9 +28,27 @@ from quizzes.service.quick import (
     public_question,
     quick_questions,
 )
-from quizzes.service.quizzes import attempts_left, create_quiz, draw_questions
+from quizzes.service.quizzes import (
+    attempts_left,
+    close_quiz,
+    create_quiz,
+    delete_quiz,
+    deletion_blockers,
+    draw_questions,
+    has_closed,
+    in_progress_count,
+    times_taken,
+    update_quiz,
+)
 
 __all__ = [
+    "close_quiz",
+    "delete_quiz",
+    "deletion_blockers",
+    "has_closed",
+    "in_progress_count",
+    "times_taken",
+    "update_quiz",
     "MAX_QUICK_QUESTIONS",
     "answer_key",
     "grade_answer",

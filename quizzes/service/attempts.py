@@ -41,7 +41,7 @@ from quizzes.models import (
 )
 from quizzes.qtypes import get_type
 from quizzes.service.attachments import question_media
-from quizzes.service.quizzes import draw_questions
+from quizzes.service.quizzes import draw_questions, has_closed
 
 
 def _now(now: datetime | None) -> datetime:
@@ -555,8 +555,7 @@ def review_allowed(attempt: QuizAttempt, now: datetime) -> bool:
     if quiz.review_policy == ReviewPolicy.IMMEDIATELY:
         return True
     if quiz.review_policy == ReviewPolicy.AFTER_CLOSE:
-        closes_at = _aware(quiz.closes_at)
-        return closes_at is not None and now >= closes_at
+        return has_closed(quiz, now)
     return False
 
 

@@ -2,21 +2,28 @@
 
 from __future__ import annotations
 
+import enum
 import random
 from collections import defaultdict
-from datetime import datetime
+from collections.abc import Callable
+from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import func, select
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import joinedload
 
+from courses.models import LessonRevision
 from elearn.extensions import db
 from elearn.models import Role, Unit, User
 from elearn.service import audit
 from elearn.service.errors import ServiceError
 from quizzes.access import may_author_at, may_use_bank
 from quizzes.models import (
+    AttemptState,
+    Campaign,
     Question,
     QuestionCategory,
     Quiz,
@@ -25,19 +32,92 @@ from quizzes.models import (
     QuizItem,
     QuizMode,
     ReviewPolicy,
+    SurveyParticipation,
 )
 
 AUDIENCE_ROLES = {Role.STUDENT, Role.TEACHER, Role.GUARDIAN}
 
 
 def _int(value: Any, name: str, *, minimum: int = 0, maximum: int = 10**6) -> int:
+    return int(_number(value, name, minimum=minimum, maximum=maximum, convert=int))
+
+
+def _number(
+    value: Any, name: str, *, minimum: float, maximum: float, convert: Callable[[Any], Any] = float
+) -> float:
     try:
-        number = int(value)
+        number = convert(value)
     except (TypeError, ValueError):
         raise ServiceError(_("%(name)s must be a number.", name=name), field=name) from None
     if not minimum <= number <= maximum:
         raise ServiceError(_("%(name)s is out of range.", name=name), field=name)
     return number
+
+
+def _title(value: Any) -> str:
+    title = str(value or "").strip()
+    if not title or len(title) > 200:
+        raise ServiceError(_("Give the quiz a title (at most 200 characters)."), field="title")
+    return title
+
+
+def _moment(value: Any, *, name: str) -> datetime | None:
+    if value is not None and not isinstance(value, datetime):
+        raise ServiceError(_("%(name)s must be a date and time (ISO 8601).", name=name), field=name)
+    return value
+
+
+def _pass_mark(value: Any) -> float:
+    try:
+        return _number(value, "pass_mark", minimum=0, maximum=100)
+    except ServiceError:
+        raise ServiceError(
+            _("The pass mark is a percentage from 0 to 100."), field="pass_mark"
+        ) from None
+
+
+def _time_limit(value: Any) -> int | None:
+    if value in (None, ""):
+        return None
+    return _int(value, "time_limit", minimum=30, maximum=86400)
+
+
+def _choice(value: Any, *, allowed: type[enum.StrEnum], message: Any, name: str) -> str:
+    if value not in set(allowed):
+        raise ServiceError(str(message), field=name)
+    return str(value)
+
+
+#: the settings a quiz's author may change after creating it, each with its check
+_SETTINGS: dict[str, Callable[[Any], Any]] = {
+    "title": _title,
+    "description": lambda v: str(v or "")[:5000],
+    "opens_at": partial(_moment, name="opens_at"),
+    "closes_at": partial(_moment, name="closes_at"),
+    "time_limit_seconds": _time_limit,
+    "attempts_allowed": partial(_int, name="attempts_allowed", maximum=100),
+    "pass_mark": _pass_mark,
+    "review_policy": partial(
+        _choice, allowed=ReviewPolicy, message=_l("Unknown review policy."), name="review_policy"
+    ),
+    "mode": partial(_choice, allowed=QuizMode, message=_l("Unknown quiz mode."), name="mode"),
+    "one_per_page": bool,
+    "publish": bool,
+}
+#: settings that decided the results already given: fixed once anyone has taken the quiz
+_FIXED_ONCE_TAKEN = {"pass_mark", "mode"}
+
+
+def _checked_settings(values: dict[str, Any]) -> dict[str, Any]:
+    unknown = sorted(set(values) - set(_SETTINGS))
+    if unknown:
+        raise ServiceError(_("Unknown setting '%(name)s'.", name=unknown[0]), field=unknown[0])
+    return {name: _SETTINGS[name](value) for name, value in values.items()}
+
+
+def _check_window(opens_at: datetime | None, closes_at: datetime | None) -> None:
+    if opens_at and closes_at and closes_at <= opens_at:
+        raise ServiceError(_("The quiz must close after it opens."), field="closes_at")
 
 
 def create_quiz(
@@ -61,43 +141,38 @@ def create_quiz(
     publish: bool = False,
 ) -> Quiz:
     """A quiz owned at ``unit``: items are {"question_id"} or {"category_id", "count"}, each with a "mark"."""
-    title = (title or "").strip()
-    if not title or len(title) > 200:
-        raise ServiceError(_("Give the quiz a title (at most 200 characters)."), field="title")
     if not may_author_at(actor, unit):
         raise ServiceError(_("You cannot create a quiz at this unit."), status=403)
-    if review_policy not in set(ReviewPolicy):
-        raise ServiceError(_("Unknown review policy."), field="review_policy")
-    if mode not in set(QuizMode):
-        raise ServiceError(_("Unknown quiz mode."), field="mode")
-    if opens_at and closes_at and closes_at <= opens_at:
-        raise ServiceError(_("The quiz must close after it opens."), field="closes_at")
-    if time_limit_seconds is not None:
-        time_limit_seconds = _int(time_limit_seconds, "time_limit", minimum=30, maximum=86400)
-    if not 0 <= float(pass_mark) <= 100:
-        raise ServiceError(_("The pass mark is a percentage from 0 to 100."), field="pass_mark")
+    settings = _checked_settings(
+        {
+            "title": title,
+            "description": description,
+            "opens_at": opens_at,
+            "closes_at": closes_at,
+            "time_limit_seconds": time_limit_seconds,
+            "attempts_allowed": attempts_allowed,
+            "pass_mark": pass_mark,
+            "review_policy": review_policy,
+            "mode": mode,
+            "one_per_page": one_per_page,
+            "publish": publish,
+        }
+    )
+    _check_window(settings["opens_at"], settings["closes_at"])
     if not items:
         raise ServiceError(_("Add at least one question or random draw."), field="items")
     if not audience:
         raise ServiceError(_("Choose who takes the quiz."), field="audience")
+    # a teacher-led class goes through the questions together, in one order
+    self_paced = settings["mode"] == QuizMode.SELF_PACED
     quiz = Quiz(
-        title=title,
-        description=description or "",
         unit_id=unit.id,
         unit=unit,
         created_by_id=actor.id,
-        mode=mode,
-        # a teacher-led class goes through the questions together, in one order
-        shuffle_questions=bool(shuffle_questions) and mode == QuizMode.SELF_PACED,
-        shuffle_options=bool(shuffle_options) and mode == QuizMode.SELF_PACED,
-        one_per_page=bool(one_per_page),
-        time_limit_seconds=time_limit_seconds,
-        opens_at=opens_at,
-        closes_at=closes_at,
-        attempts_allowed=_int(attempts_allowed, "attempts_allowed", maximum=100),
-        pass_mark=float(pass_mark),
-        review_policy=review_policy,
-        is_published=bool(publish),
+        shuffle_questions=bool(shuffle_questions) and self_paced,
+        shuffle_options=bool(shuffle_options) and self_paced,
+        is_published=settings.pop("publish"),
+        **settings,
     )
     db.session.add(quiz)
     db.session.flush()
@@ -152,6 +227,165 @@ def _item(actor: User, position: int, spec: dict[str, Any]) -> QuizItem:
             )
         return QuizItem(position=position, category_id=category.id, draw_count=count, mark=mark)
     raise ServiceError(_("Each item needs a question_id or a category_id."), field="items")
+
+
+def times_taken(quiz: Quiz) -> int:
+    """How many attempts (or, for an anonymous survey, participants) the quiz has had."""
+    if quiz.is_anonymous:
+        counted = select(func.count()).where(SurveyParticipation.quiz_id == quiz.id)
+    else:
+        counted = select(func.count(QuizAttempt.id)).where(QuizAttempt.quiz_id == quiz.id)
+    return db.session.scalar(counted) or 0
+
+
+def has_closed(quiz: Quiz, now: datetime | None = None) -> bool:
+    """Whether the quiz's closing time has passed."""
+    closes_at = quiz.closes_at
+    if closes_at is not None and closes_at.tzinfo is None:  # SQLite: written as UTC
+        closes_at = closes_at.replace(tzinfo=UTC)
+    return closes_at is not None and (now or datetime.now(UTC)) >= closes_at
+
+
+def _require_author(actor: User, quiz: Quiz) -> None:
+    if not may_author_at(actor, quiz.unit):
+        raise ServiceError(_("Only the quiz's authors can change it."), status=403)
+
+
+def update_quiz(
+    *, actor: User, quiz: Quiz, changes: dict[str, Any], now: datetime | None = None
+) -> list[str]:
+    """Change a quiz's settings; returns the names of those that changed.
+
+    Once anyone has taken the quiz, the pass mark and the mode stay as they were (they decided
+    the results already given) and it cannot be withdrawn from its audience (close it instead).
+    A new closing time also ends the attempts in progress by then: no attempt runs past the
+    close, which the review policy "after the quiz closes" relies on.
+    """
+    _require_author(actor, quiz)
+    now = now or datetime.now(UTC)
+    settings = _checked_settings(changes)
+    current = {
+        name: quiz.is_published if name == "publish" else getattr(quiz, name) for name in settings
+    }
+    changed = sorted(name for name, value in settings.items() if current[name] != value)
+    if not changed:
+        return []
+    taken = times_taken(quiz)
+    if taken:
+        fixed = [name for name in changed if name in _FIXED_ONCE_TAKEN]
+        if fixed:
+            raise ServiceError(
+                _(
+                    "%(n)s people have taken this quiz: its pass mark and mode can no longer change.",
+                    n=taken,
+                ),
+                status=409,
+                field=fixed[0],
+            )
+        if "publish" in changed and not settings["publish"]:
+            raise ServiceError(
+                _(
+                    "%(n)s people have taken this quiz: close it instead of withdrawing it.",
+                    n=taken,
+                ),
+                status=409,
+                field="publish",
+            )
+    _check_window(
+        settings.get("opens_at", quiz.opens_at), settings.get("closes_at", quiz.closes_at)
+    )
+    for name in changed:
+        if name == "publish":
+            quiz.is_published = settings[name]
+        else:
+            setattr(quiz, name, settings[name])
+    if "mode" in changed:
+        quiz.shuffle_questions = quiz.shuffle_options = quiz.mode == QuizMode.SELF_PACED
+    if "closes_at" in changed and quiz.closes_at is not None:
+        _end_attempts_by(quiz, quiz.closes_at, now)
+    db.session.flush()
+    audit.record(
+        "quiz.settings_changed",
+        actor=actor,
+        unit_id=quiz.unit_id,
+        target_type="quiz",
+        target_id=quiz.id,
+        changed=changed,
+    )
+    return changed
+
+
+def _end_attempts_by(quiz: Quiz, closes_at: datetime, now: datetime) -> None:
+    """Attempts in progress end at the close at the latest (never before now)."""
+    end = max(closes_at, now)
+    db.session.execute(
+        update(QuizAttempt)
+        .where(
+            QuizAttempt.quiz_id == quiz.id,
+            QuizAttempt.state == AttemptState.IN_PROGRESS,
+            or_(QuizAttempt.deadline_at.is_(None), QuizAttempt.deadline_at > end),
+        )
+        .values(deadline_at=end)
+        .execution_options(synchronize_session="fetch")
+    )
+
+
+def in_progress_count(quiz: Quiz) -> int:
+    return (
+        db.session.scalar(
+            select(func.count(QuizAttempt.id)).where(
+                QuizAttempt.quiz_id == quiz.id, QuizAttempt.state == AttemptState.IN_PROGRESS
+            )
+        )
+        or 0
+    )
+
+
+def close_quiz(*, actor: User, quiz: Quiz, now: datetime | None = None) -> list[str]:
+    """Close the quiz now: no new attempts; those in progress end now (after the usual grace)."""
+    now = now or datetime.now(UTC)
+    return update_quiz(actor=actor, quiz=quiz, changes={"closes_at": now}, now=now)
+
+
+def deletion_blockers(quiz: Quiz) -> list[str]:
+    """Why the quiz cannot be deleted (empty when it can): evidence or other things depend on it."""
+    reasons = []
+    taken = times_taken(quiz)
+    if taken:
+        reasons.append(
+            _("%(n)s people have taken it: their results are evidence and are kept.", n=taken)
+        )
+    campaign = db.session.scalar(select(Campaign.title).where(Campaign.quiz_id == quiz.id))
+    if campaign is not None:
+        reasons.append(_("It is the quiz of the campaign %(title)s.", title=campaign))
+    lessons = db.session.scalar(
+        select(func.count(func.distinct(LessonRevision.lesson_id))).where(
+            LessonRevision.quiz_id == quiz.id
+        )
+    )
+    if lessons:
+        reasons.append(_("%(n)s lessons ask for it to be passed.", n=lessons))
+    return reasons
+
+
+def delete_quiz(*, actor: User, quiz: Quiz) -> None:
+    """Delete a quiz nobody has taken and nothing uses; anything else is refused with the reasons."""
+    _require_author(actor, quiz)
+    reasons = deletion_blockers(quiz)
+    if reasons:
+        raise ServiceError(
+            _("This quiz cannot be deleted: %(reasons)s", reasons=" ".join(reasons)), status=409
+        )
+    audit.record(
+        "quiz.deleted",
+        actor=actor,
+        unit_id=quiz.unit_id,
+        target_type="quiz",
+        target_id=quiz.id,
+        title=quiz.title,
+    )
+    db.session.delete(quiz)
+    db.session.flush()
 
 
 def _stratified_sample(questions: list[Question], count: int, rng: random.Random) -> list[Question]:

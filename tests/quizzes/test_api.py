@@ -229,8 +229,10 @@ def test_openapi_documents_the_assessment_api(client):
         "/api/v1/question-banks/{bank_id}/export",
         "/api/v1/quizzes",
         "/api/v1/quizzes/{quiz_id}/attempts",
+        "/api/v1/quizzes/{quiz_id}",
         "/api/v1/attempts/{attempt_id}/answers/{question_id}",
         "/api/v1/attempts/{attempt_id}/submit",
     ):
         assert path in document["paths"], path
     assert "ImportResult" in document["components"]["schemas"]
+    assert {"get", "patch", "delete"} <= set(document["paths"]["/api/v1/quizzes/{quiz_id}"])
