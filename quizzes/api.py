@@ -8,7 +8,6 @@ from typing import Any
 from flask import Blueprint, Flask, Response, abort, g, jsonify, request
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from elearn import permissions
@@ -122,16 +121,20 @@ def bank_questions(bank_id: int):
         - {name: bank_id, in: path, required: true, schema: {type: integer}}
         - {name: quick, in: query, required: false, schema: {type: integer, enum: [0, 1]},
            description: 'only quick-quiz questions, with "stem" (plain text) and "type_label"'}
+        - {name: q, in: query, required: false, schema: {type: string},
+           description: words in the name, stem or topic}
+        - {name: type, in: query, required: false, schema: {type: string}}
+        - {name: category, in: query, required: false, schema: {type: integer}}
+        - {name: difficulty, in: query, required: false, schema: {type: integer}}
+        - {name: archived, in: query, required: false, schema: {type: integer, enum: [0, 1]},
+           description: the questions taken out of the bank instead}
       responses:
         200: {description: the questions}
         404: {description: no such bank within the caller's reach}
     """
     bank = permissions.get_or_404(QuestionBank, bank_id, current_user, "use")
-    questions = db.session.scalars(
-        select(Question)
-        .where(Question.bank_id == bank.id, Question.is_archived.is_(False))
-        .order_by(Question.id)
-    ).all()
+    filters = queries.question_filters(request.args)
+    questions = db.session.scalars(queries.bank_questions(bank, **filters)).all()
     if request.args.get("quick") == "1":
         quick = [
             q
@@ -168,6 +171,53 @@ def bank_questions(bank_id: int):
             for q in questions
         ]
     )
+
+
+def _bank_question(question_id: int) -> Question:
+    """A question of a bank the caller edits; out of reach is a 404."""
+    question = db.session.get(Question, question_id)
+    if question is None:
+        abort(404)
+    permissions.get_or_404(QuestionBank, question.bank_id, current_user, "edit")
+    return question
+
+
+@bp.route("/questions/<int:question_id>", methods=["DELETE"])
+@login_required
+def archive_question(question_id: int):
+    """Take a question out of its bank; nothing is deleted (attempts keep its versions).
+    ---
+    delete:
+      tags: [quizzes]
+      responses:
+        204: {description: taken out (or was already)}
+        404: {description: no such question in a bank the caller edits}
+    """
+    from quizzes.service import bank as bank_service
+
+    question = _bank_question(question_id)
+    bank_service.set_archived(actor=current_user, question=question, archived=True)
+    db.session.commit()
+    return "", 204
+
+
+@bp.route("/questions/<int:question_id>/restore", methods=["POST"])
+@login_required
+def restore_question(question_id: int):
+    """Put a question taken out of its bank back.
+    ---
+    post:
+      tags: [quizzes]
+      responses:
+        200: {description: 'back in the bank: {"id", "archived": false}'}
+        404: {description: no such question in a bank the caller edits}
+    """
+    from quizzes.service import bank as bank_service
+
+    question = _bank_question(question_id)
+    bank_service.set_archived(actor=current_user, question=question, archived=False)
+    db.session.commit()
+    return jsonify({"id": question.id, "archived": False})
 
 
 @bp.route("/question-banks/<int:bank_id>/imports", methods=["POST"])

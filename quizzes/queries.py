@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import and_, false, func, literal, or_, select
 from sqlalchemy.sql import Select
@@ -10,7 +12,15 @@ from sqlalchemy.sql import Select
 from elearn.extensions import db
 from elearn.models import Unit, User
 from quizzes.access import STAFF_ROLES, may_author_at, may_use_bank
-from quizzes.models import Question, QuestionBank, QuestionCategory, Quiz, QuizAttempt, QuizAudience
+from quizzes.models import (
+    Question,
+    QuestionBank,
+    QuestionCategory,
+    QuestionVersion,
+    Quiz,
+    QuizAttempt,
+    QuizAudience,
+)
 
 
 def banks_for(actor: User) -> list[QuestionBank]:
@@ -29,6 +39,62 @@ def banks_for(actor: User) -> list[QuestionBank]:
         .order_by(QuestionBank.name)
     ).all()
     return [bank for bank in banks if may_use_bank(actor, bank)]
+
+
+def question_filters(args: Mapping[str, str]) -> dict[str, Any]:
+    """``bank_questions``' filters from a query string (?q=&type=&category=&difficulty=&archived=1);
+    what does not parse is left out."""
+    difficulty = str(args.get("difficulty") or "")
+    category = str(args.get("category") or "")
+    return {
+        "text": str(args.get("q") or "").strip()[:100] or None,
+        "qtype": str(args.get("type") or "") or None,
+        "category_id": int(category) if category.isdigit() else None,
+        "difficulty": int(difficulty) if difficulty in {"1", "2", "3", "4", "5"} else None,
+        "archived": args.get("archived") == "1",
+    }
+
+
+def question_tally(bank: QuestionBank) -> dict[str, int]:
+    """How many of a bank's questions are in it and how many were taken out."""
+    rows = db.session.execute(
+        select(Question.is_archived, func.count(Question.id))
+        .where(Question.bank_id == bank.id)
+        .group_by(Question.is_archived)
+    )
+    counted = {bool(archived): n for archived, n in rows}
+    return {"live": counted.get(False, 0), "archived": counted.get(True, 0)}
+
+
+def bank_questions(
+    bank: QuestionBank,
+    *,
+    text: str | None = None,
+    qtype: str | None = None,
+    category_id: int | None = None,
+    difficulty: int | None = None,
+    archived: bool = False,
+) -> Select:  # type: ignore[type-arg]
+    """A bank's questions, oldest first, narrowed by words in the name, stem or topic, the
+    current version's type, the category and the difficulty; archived ones apart."""
+    query = select(Question).where(Question.bank_id == bank.id, Question.is_archived.is_(archived))
+    if text or qtype:
+        query = query.join(QuestionVersion, QuestionVersion.id == Question.current_version_id)
+    if text:
+        query = query.where(
+            or_(
+                QuestionVersion.name.icontains(text, autoescape=True),
+                QuestionVersion.stem.icontains(text, autoescape=True),
+                Question.topic.icontains(text, autoescape=True),
+            )
+        )
+    if qtype:
+        query = query.where(QuestionVersion.type == qtype)
+    if category_id:
+        query = query.where(Question.category_id == category_id)
+    if difficulty:
+        query = query.where(Question.difficulty == difficulty)
+    return query.order_by(Question.id)
 
 
 def question_counts(bank_ids: list[int]) -> dict[int, int]:

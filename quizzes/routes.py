@@ -6,7 +6,17 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import get_timezone
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -18,6 +28,7 @@ from elearn.extensions import db
 from elearn.forms import ConfirmForm
 from elearn.models import Role, Unit, User
 from elearn.models.accounts import ADMIN_ROLES
+from elearn.queries import paginate
 from elearn.service.errors import ServiceError
 from quizzes import analysis, queries, service
 from quizzes.access import STAFF_ROLES, may_author_at, may_view_record
@@ -210,22 +221,28 @@ def bank_detail(bank_id: int):
                 db.session.commit()
                 flash(_("%(n)s questions imported.", n=result.imported), "success")
                 return redirect(url_for("quizzes.bank_detail", bank_id=bank.id))
-    questions = db.session.scalars(
-        select(Question)
-        .where(Question.bank_id == bank.id, Question.is_archived.is_(False))
-        .order_by(Question.id)
-    ).all()
+    filters = queries.question_filters(request.args)
+    pagination = paginate(
+        queries.bank_questions(bank, **filters),
+        page=max(1, request.args.get("page", 1, type=int)),
+        per_page=current_app.config["PAGE_SIZE"],
+    )
     categories = {
         c.id: c.name
         for c in db.session.scalars(
-            select(QuestionCategory).where(QuestionCategory.bank_id == bank.id)
+            select(QuestionCategory)
+            .where(QuestionCategory.bank_id == bank.id)
+            .order_by(QuestionCategory.name)
         )
     }
     status = 422 if result is not None and result.errors else 200
     return render_template(
         "quizzes/bank.html",
         bank=bank,
-        questions=questions,
+        pagination=pagination,
+        filters=filters,
+        tally=queries.question_tally(bank),
+        filtered=any(filters[name] for name in ("text", "qtype", "category_id", "difficulty")),
         categories=categories,
         type_labels={name: t.label for name, t in QUESTION_TYPES.items()},
         form=form,
@@ -630,6 +647,38 @@ def survey_report(campaign_id: int):
     )
 
 
+def _question_in_bank(question_id: int) -> tuple[Question, QuestionBank]:
+    """A question and its bank, which the caller may use; out of reach is a 404."""
+    question = db.session.get(Question, question_id)
+    if question is None:
+        abort(404)
+    return question, permissions.get_or_404(QuestionBank, question.bank_id, current_user, "use")
+
+
+@bp.route("/quizzes/questions/<int:question_id>/archive", methods=["POST"])
+@login_required
+def question_archive(question_id: int):
+    """Take a question out of its bank (``archived=1``) or put it back (``archived=0``)."""
+    from quizzes.service import bank as bank_service
+
+    question, bank = _question_in_bank(question_id)
+    permissions.require(current_user, "edit", bank)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    archived = request.form.get("archived") == "1"
+    done = _carried_out(
+        lambda: bank_service.set_archived(actor=current_user, question=question, archived=archived),
+        lambda _changed: (
+            _("The question was taken out of the bank.")
+            if archived
+            else _("The question is back in the bank.")
+        ),
+    )
+    if done and archived:
+        return redirect(url_for("quizzes.bank_detail", bank_id=bank.id))
+    return redirect(url_for("quizzes.question_edit", question_id=question.id))
+
+
 @bp.route("/quizzes/questions/<int:question_id>", methods=["GET", "POST"])
 @login_required
 def question_edit(question_id: int):
@@ -638,10 +687,7 @@ def question_edit(question_id: int):
     from quizzes.service import bank as bank_service
     from quizzes.service.attachments import question_media
 
-    question = db.session.get(Question, question_id)
-    if question is None:
-        abort(404)
-    bank = permissions.get_or_404(QuestionBank, question.bank_id, current_user, "use")
+    question, bank = _question_in_bank(question_id)
     can_edit = permissions.can(current_user, "edit", bank) and bank_service.editable(question)
     form = QuestionEditForm(
         data=bank_service.row_of(question)
@@ -670,12 +716,16 @@ def question_edit(question_id: int):
     versions = queries.question_versions(question)
     shown_number = request.args.get("version", type=int)
     shown = next((v for v in versions if v.number == shown_number), None)
+    may_edit_bank = permissions.can(current_user, "edit", bank)
     return render_template(
         "quizzes/question.html",
         question=question,
         bank=bank,
         form=form,
-        can_edit=can_edit,
+        can_edit=can_edit and not question.is_archived,
+        may_edit_bank=may_edit_bank,
+        quizzes_using=bank_service.quizzes_using(question) if may_edit_bank else 0,
+        confirm=ConfirmForm(),
         versions=versions,
         authors=queries.user_names({v.created_by_id for v in versions if v.created_by_id}),
         shown=shown,

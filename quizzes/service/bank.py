@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from elearn.extensions import db
 from elearn.models import Unit, User
@@ -14,7 +14,7 @@ from elearn.service import audit
 from elearn.service.errors import ServiceError
 from quizzes.access import may_author_at
 from quizzes.interchange import ParseError, ParseResult, QuestionDraft, gift, moodlexml, xlsx
-from quizzes.models import Question, QuestionBank, QuestionCategory, QuestionVersion
+from quizzes.models import Question, QuestionBank, QuestionCategory, QuestionVersion, QuizItem
 from quizzes.qtypes import QUESTION_TYPES
 
 FORMATS = ("gift", "moodlexml", "xlsx")
@@ -167,6 +167,10 @@ def edit_question_row(
 ) -> QuestionVersion:
     """Save the edit page: the fields become a new version (old attempts keep theirs)."""
     version = question.current_version
+    if question.is_archived:
+        raise ServiceError(
+            _("This question was taken out of its bank: put it back to edit it."), status=409
+        )
     if version is None or version.type not in xlsx.EXPORT_NAMES:
         raise ServiceError(_("This question type is edited by importing a file."), status=422)
     cells = [xlsx.EXPORT_NAMES[version.type]] + [str(row.get(f) or "") for f in ROW_FIELDS]
@@ -193,6 +197,41 @@ def edit_question_row(
         version=new.number,
     )
     return new
+
+
+def quizzes_using(question: Question) -> int:
+    """How many quizzes hold the question as a fixed item (they keep it when it is archived)."""
+    return (
+        db.session.scalar(
+            select(func.count(func.distinct(QuizItem.quiz_id))).where(
+                QuizItem.question_id == question.id
+            )
+        )
+        or 0
+    )
+
+
+def set_archived(*, actor: User, question: Question, archived: bool) -> bool:
+    """Take a question out of its bank (or put it back); returns whether anything changed.
+
+    Nothing is deleted: attempts point at its versions, and quizzes holding it as a fixed item
+    keep serving it. An archived question is no longer listed, picked for a quiz or a quick
+    quiz, or drawn at random.
+    """
+    if not may_author_at(actor, question.bank.unit):
+        raise ServiceError(_("Only the bank's authors can change its questions."), status=403)
+    if question.is_archived == archived:
+        return False
+    question.is_archived = archived
+    db.session.flush()
+    audit.record(
+        "quiz.question_archived" if archived else "quiz.question_restored",
+        actor=actor,
+        unit_id=question.bank.unit_id,
+        target_type="question",
+        target_id=question.id,
+    )
+    return True
 
 
 @dataclass

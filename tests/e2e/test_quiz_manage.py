@@ -83,3 +83,46 @@ def test_teacher_edits_publishes_closes_and_cannot_delete_a_taken_quiz(new_page,
     expect(teacher.locator("main")).to_contain_text("1 人次作答")
     fits(teacher, PHONE)
     shot(teacher, "manage-delete-blocked-phone")
+
+
+def test_bank_author_searches_takes_a_question_out_and_puts_it_back(new_page, shot):
+    page = new_page(viewport=PHONE)
+    sign_in(page, "pref_admin")
+    page.goto("/quizzes/banks")
+    with page.expect_navigation():
+        page.click("text=禁毒知识题库（示范）")
+    bank_url = page.url
+    total = int(re.search(r"(\d+) 道题", page.locator("p.muted").first.inner_text()).group(1))
+    page.fill("input[name=q]", "毒品")
+    page.select_option("select[name=type]", "single_choice")
+    with page.expect_navigation():
+        page.click(".bank-filters button[type=submit]")
+    assert "type=single_choice" in page.url
+    expect(page.locator(".bank-filters select[name=type]")).to_have_value("single_choice")
+    expect(page.locator("main")).to_contain_text("找到")
+    fits(page, PHONE)
+    shot(page, "bank-search-phone")
+
+    first = page.locator(".question-list li a").first
+    name = first.inner_text()
+    with page.expect_navigation():
+        first.click()
+    page.once("dialog", lambda dialog: dialog.accept())
+    with page.expect_navigation():
+        page.click("button.danger:has-text('移出题库')")
+    assert page.url == bank_url
+    expect(page.locator(".flash.success")).to_contain_text("题目已移出题库")
+    expect(page.locator("p.muted").first).to_contain_text(f"{total - 1} 道题")
+    with page.expect_navigation():
+        page.click("text=已移出 1 道")
+    expect(page.get_by_role("heading", name="已移出题库的题目")).to_be_visible()
+    with page.expect_navigation():
+        page.click(f".question-list li a:has-text('{name}')")
+    expect(page.locator(".archived-note")).to_be_visible()
+    fits(page, PHONE)
+    shot(page, "question-archived-phone")
+    with page.expect_navigation():
+        page.click("text=放回题库")
+    expect(page.locator(".flash.success")).to_contain_text("题目已放回题库")
+    page.goto(bank_url)
+    expect(page.locator("p.muted").first).to_contain_text(f"{total} 道题")
