@@ -273,5 +273,47 @@ RULES.update(
         "quizzes.question_edit": Rule(
             lambda ids: f"/quizzes/questions/{demo_question_id()}", STAFF
         ),
+        # taking a question out of its bank, and putting it back: the bank's authors
+        "quizzes.question_archive": Rule(
+            lambda ids: f"/quizzes/questions/{demo_question_id()}/archive",
+            BANK_AUTHORS,
+            method="POST",
+            data=lambda ids: {"archived": "1"},
+        ),
+        "quizzes_api.archive_question": Rule(
+            lambda ids: f"/api/v1/questions/{demo_question_id()}",
+            BANK_AUTHORS,
+            method="DELETE",
+            json=True,
+        ),
+        "quizzes_api.restore_question": Rule(
+            lambda ids: f"/api/v1/questions/{demo_question_id()}/restore",
+            BANK_AUTHORS,
+            method="POST",
+            json=True,
+        ),
+        # a quiz after it is created: its authors (those who see its results)
+        "quizzes.quiz_settings": Rule(lambda ids: f"/quizzes/{quiz_id(ids)}/settings", STAFF),
+        "quizzes.quiz_publish": Rule(
+            lambda ids: f"/quizzes/{quiz_id(ids)}/publish",
+            STAFF,
+            method="POST",
+            data=lambda ids: {"published": "1"},
+        ),
+        "quizzes.quiz_close": Rule(
+            lambda ids: f"/quizzes/{quiz_id(ids)}/close", STAFF, method="POST"
+        ),
+        "quizzes.quiz_delete": Rule(lambda ids: f"/quizzes/{quiz_id(ids)}/delete", STAFF),
+        "quizzes_api.quiz_detail": Rule(lambda ids: f"/api/v1/quizzes/{quiz_id(ids)}", STAFF),
+        "quizzes_api.update_quiz": Rule(
+            lambda ids: f"/api/v1/quizzes/{quiz_id(ids)}",
+            STAFF,
+            method="PATCH",
+            json=True,
+            data=lambda ids: {"title": "改名的测验"},
+        ),
+        "quizzes_api.delete_quiz": Rule(
+            lambda ids: f"/api/v1/quizzes/{quiz_id(ids)}", STAFF, method="DELETE", json=True
+        ),
     }
 )
