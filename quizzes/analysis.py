@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import io
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from openpyxl import Workbook
-from sqlalchemy import select
+from sqlalchemy import case, func, select
 
 from elearn.extensions import db
-from elearn.models import Unit, User
+from elearn.models import Role, RoleAssignment, Unit, User
 from elearn.service import audit
 from quizzes import richtext
 from quizzes.models import AttemptSlot, AttemptState, QuestionVersion, Quiz, QuizAttempt
@@ -40,125 +41,251 @@ class QuizResults:
     #: counts of best-attempt percentages in ten bins: 0–9, 10–19, … 90–100
     distribution: list[int]
     items: list[ItemStats]
+    #: one page of the students, best score first (all of them: ``student_rows``)
     rows: list[dict[str, Any]]
+    page: int = 1
+    pages: int = 1
+
+    # what the pager macro reads, as on a Flask-SQLAlchemy pagination
+    @property
+    def has_prev(self) -> bool:
+        return self.page > 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.page < self.pages
+
+    @property
+    def prev_num(self) -> int:
+        return self.page - 1
+
+    @property
+    def next_num(self) -> int:
+        return self.page + 1
 
 
-def _county_of(unit: Unit, names: dict[int, str]) -> str:
-    ids = unit.ancestor_ids
-    return names.get(ids[1], "") if len(ids) > 1 else ""
-
-
-def results(quiz: Quiz) -> QuizResults:
-    """Each student's best finished attempt, the distribution and the item analysis."""
-    attempts = db.session.scalars(
-        select(QuizAttempt)
-        .where(QuizAttempt.quiz_id == quiz.id, QuizAttempt.state == AttemptState.FINISHED)
-        .order_by(QuizAttempt.user_id, QuizAttempt.score.desc().nulls_last())
-    ).all()
-    best: dict[int, QuizAttempt] = {}
-    for attempt in attempts:
-        best.setdefault(attempt.user_id, attempt)
-    chosen = list(best.values())
-    percents = {a.id: (a.score or 0) * 100 / a.max_score if a.max_score else 0.0 for a in chosen}
-    distribution = [0] * BINS
-    for value in percents.values():
-        distribution[min(BINS - 1, int(value // 10))] += 1
-    county_names = dict(
-        db.session.execute(select(Unit.id, Unit.name).where(Unit.type == "county")).all()
-    )
-    users = {u.id: u for u in db.session.scalars(select(User).where(User.id.in_(best.keys())))}
-    county_by_user: dict[int, str] = {}
-    class_by_user: dict[int, str] = {}
-    for user_id, user in users.items():
-        unit = next((a.unit for a in user.roles if a.role == "student"), None)
-        if unit is not None:
-            county_by_user[user_id] = _county_of(unit, county_names)
-            class_by_user[user_id] = unit.name
-    items = _item_analysis(
-        [a.id for a in chosen], percents, {a.id: a.user_id for a in chosen}, county_by_user
-    )
-    rows = [
-        {
-            "name": users[a.user_id].display_name if a.user_id in users else "",
-            "class": class_by_user.get(a.user_id, ""),
-            "score": a.score,
-            "max_score": a.max_score,
-            "percent": round(percents[a.id], 1),
-            "passed": a.passed,
-            "finished_at": a.finished_at,
-            "attempt_id": a.id,
-            "needs_grading": a.needs_manual_grading,
-            "user_id": a.user_id,
-        }
-        for a in sorted(chosen, key=lambda a: -percents[a.id])
-    ]
-    passed = [a for a in chosen if a.passed is not None]
-    return QuizResults(
-        attempts=len(chosen),
-        mean_percent=round(sum(percents.values()) / len(chosen), 1) if chosen else None,
-        pass_rate=round(sum(1 for a in passed if a.passed) / len(passed), 4) if passed else None,
-        distribution=distribution,
-        items=items,
-        rows=rows,
+def _percent() -> Any:
+    return case(
+        (
+            QuizAttempt.max_score > 0,
+            func.coalesce(QuizAttempt.score, 0) * 100.0 / QuizAttempt.max_score,
+        ),
+        else_=0.0,
     )
 
 
-def _item_analysis(
-    attempt_ids: list[int],
-    percents: dict[int, float],
-    owner: dict[int, int],
-    county_by_user: dict[int, str],
-) -> list[ItemStats]:
-    if not attempt_ids:
-        return []
-    slots = db.session.execute(
+def _best_attempts(quiz: Quiz) -> Any:
+    """Each student's best finished attempt (ties: the first), with its percentage; a subquery.
+
+    Everything here is counted in the database: a prefecture's term exam has hundreds of
+    thousands of attempts and millions of answers, none of which is loaded to be counted.
+    """
+    ranked = (
         select(
-            AttemptSlot.attempt_id,
+            QuizAttempt.id,
+            QuizAttempt.user_id,
+            QuizAttempt.score,
+            QuizAttempt.max_score,
+            QuizAttempt.passed,
+            QuizAttempt.finished_at,
+            QuizAttempt.needs_manual_grading,
+            _percent().label("percent"),
+            func.row_number()
+            .over(
+                partition_by=QuizAttempt.user_id,
+                order_by=(QuizAttempt.score.desc().nulls_last(), QuizAttempt.id),
+            )
+            .label("nth"),
+        )
+        .where(QuizAttempt.quiz_id == quiz.id, QuizAttempt.state == AttemptState.FINISHED)
+        .subquery("ranked")
+    )
+    return select(ranked).where(ranked.c.nth == 1).subquery("best")
+
+
+def _student_paths() -> Any:
+    """(user_id, path): the unit each student is in (the first, for the rare one in two)."""
+    return (
+        select(RoleAssignment.user_id, func.min(Unit.path).label("path"))
+        .join(Unit, Unit.id == RoleAssignment.unit_id)
+        .where(RoleAssignment.role == Role.STUDENT)
+        .group_by(RoleAssignment.user_id)
+        .subquery("student_paths")
+    )
+
+
+def _bin(percent: Any) -> Any:
+    """The distribution's bin of a percentage: 0 for 0–9.9…, 9 for 90–100 (portable SQL)."""
+    return case(*[(percent >= 10 * n, n) for n in range(BINS - 1, 0, -1)], else_=0)
+
+
+def results(quiz: Quiz, *, page: int = 1, per_page: int = 50) -> QuizResults:
+    """Each student's best finished attempt: the summary, the distribution, the item analysis
+    and one page of the students."""
+    best = _best_attempts(quiz)
+    count, mean, passed, graded = db.session.execute(
+        select(
+            func.count(),
+            func.avg(best.c.percent),
+            func.sum(case((best.c.passed.is_(True), 1), else_=0)),
+            func.count(best.c.passed),
+        ).select_from(best)
+    ).one()
+    distribution = [0] * BINS
+    binned = select(_bin(best.c.percent).label("bin")).subquery("binned")
+    for index, n in db.session.execute(select(binned.c.bin, func.count()).group_by(binned.c.bin)):
+        distribution[index] = n
+    pages = max(1, -(-count // per_page))
+    page = min(max(1, page), pages)
+    return QuizResults(
+        attempts=count,
+        mean_percent=round(float(mean), 1) if count else None,
+        pass_rate=round((passed or 0) / graded, 4) if graded else None,
+        distribution=distribution,
+        items=_item_analysis(best, count),
+        rows=list(_rows(best, offset=(page - 1) * per_page, limit=per_page)),
+        page=page,
+        pages=pages,
+    )
+
+
+def _rows(best: Any, *, offset: int = 0, limit: int | None = None) -> Iterator[dict[str, Any]]:
+    klass = (
+        select(Unit.name)
+        .join(RoleAssignment, RoleAssignment.unit_id == Unit.id)
+        .where(RoleAssignment.user_id == best.c.user_id, RoleAssignment.role == Role.STUDENT)
+        .order_by(Unit.path)
+        .limit(1)
+        .scalar_subquery()
+    )
+    query = (
+        select(best, User.display_name, klass.label("class_name"))
+        .join(User, User.id == best.c.user_id)
+        .order_by(best.c.percent.desc(), best.c.user_id)
+        .offset(offset)
+        .limit(limit)
+    )
+    for row in db.session.execute(query.execution_options(yield_per=2000)):
+        yield {
+            "name": row.display_name,
+            "class": row.class_name or "",
+            "score": row.score,
+            "max_score": row.max_score,
+            "percent": round(row.percent, 1),
+            "passed": row.passed,
+            "finished_at": row.finished_at,
+            "attempt_id": row.id,
+            "needs_grading": row.needs_manual_grading,
+            "user_id": row.user_id,
+        }
+
+
+def student_rows(quiz: Quiz) -> Iterator[dict[str, Any]]:
+    """Every student's best attempt, best first, read from the database in batches."""
+    return _rows(_best_attempts(quiz))
+
+
+def _item_analysis(best: Any, count: int) -> list[ItemStats]:
+    """Facility and discrimination of each question, and its facility in each county.
+
+    Discrimination compares the top 27% of students (by percentage; ties broken by id) with
+    the bottom 27%, as the classical item analysis does.
+    """
+    if not count:
+        return []
+    group = max(1, round(count * 0.27))
+    ranked = select(
+        best.c.id,
+        best.c.user_id,
+        func.row_number().over(order_by=(best.c.percent, best.c.user_id)).label("rank"),
+    ).subquery("by_rank")
+    answered = (
+        select(
             AttemptSlot.question_id,
             AttemptSlot.fraction,
-            QuestionVersion.name,
-            QuestionVersion.type,
-            QuestionVersion.stem,
+            AttemptSlot.version_id,
+            ranked.c.rank,
+            ranked.c.user_id,
         )
-        .join(QuestionVersion, QuestionVersion.id == AttemptSlot.version_id)
-        .where(AttemptSlot.attempt_id.in_(attempt_ids), AttemptSlot.fraction.is_not(None))
+        .join(ranked, ranked.c.id == AttemptSlot.attempt_id)
+        .where(AttemptSlot.fraction.is_not(None))
+        .subquery("answered")
+    )
+    fraction = answered.c.fraction
+    rows = db.session.execute(
+        select(
+            answered.c.question_id,
+            func.count(),
+            func.avg(fraction),
+            func.avg(case((answered.c.rank > count - group, fraction))),
+            func.avg(case((answered.c.rank <= group, fraction))),
+            func.max(answered.c.version_id),
+        )
+        .group_by(answered.c.question_id)
+        .order_by(answered.c.question_id)
     ).all()
-    ranked = sorted(attempt_ids, key=lambda a: percents[a])
-    group = max(1, round(len(ranked) * 0.27))
-    lower, upper = set(ranked[:group]), set(ranked[-group:])
-    by_question: dict[int, list[tuple[int, float]]] = defaultdict(list)
-    labels: dict[int, tuple[str, str]] = {}
-    for attempt_id, question_id, fraction, name, qtype, stem in slots:
-        by_question[question_id].append((attempt_id, float(fraction or 0)))
-        labels[question_id] = (name or richtext.plain(stem)[:40], qtype)
-    items = []
-    for question_id, values in sorted(by_question.items()):
-        stats = ItemStats(
-            question_id=question_id, name=labels[question_id][0], type=labels[question_id][1]
+    labels = {
+        v.id: (v.name or richtext.plain(v.stem)[:40], v.type)
+        for v in db.session.scalars(
+            select(QuestionVersion).where(QuestionVersion.id.in_([row[5] for row in rows]))
         )
-        stats.answered = len(values)
-        stats.facility = round(sum(f for _a, f in values) / len(values), 3)
-        up = [f for a, f in values if a in upper]
-        low = [f for a, f in values if a in lower]
-        if up and low and len(ranked) >= 4:
-            stats.discrimination = round(sum(up) / len(up) - sum(low) / len(low), 3)
-        per_county: dict[str, list[float]] = defaultdict(list)
-        for attempt_id, fraction in values:
-            per_county[county_by_user.get(owner[attempt_id], "")].append(fraction)
-        stats.by_county = {
-            county: round(sum(v) / len(v), 3) for county, v in sorted(per_county.items()) if county
-        }
-        items.append(stats)
+    }
+    by_county = _facility_by_county(answered)
+    items = []
+    for question_id, n, facility, upper, lower, version_id in rows:
+        name, qtype = labels[version_id]
+        items.append(
+            ItemStats(
+                question_id=question_id,
+                name=name,
+                type=qtype,
+                answered=n,
+                facility=round(float(facility), 3),
+                discrimination=round(float(upper) - float(lower), 3)
+                if upper is not None and lower is not None and count >= 4
+                else None,
+                by_county=by_county.get(question_id, {}),
+            )
+        )
     return items
 
 
+def _facility_by_county(answered: Any) -> dict[int, dict[str, float]]:
+    """question id → {county name: facility}: summed per class in the database, then by county."""
+    paths = _student_paths()
+    per_class = db.session.execute(
+        select(
+            answered.c.question_id,
+            paths.c.path,
+            func.sum(answered.c.fraction),
+            func.count(),
+        )
+        .join(paths, paths.c.user_id == answered.c.user_id)
+        .group_by(answered.c.question_id, paths.c.path)
+    ).all()
+    counties = dict(
+        db.session.execute(select(Unit.id, Unit.name).where(Unit.type == "county")).all()
+    )
+    sums: dict[int, dict[str, list[float]]] = defaultdict(lambda: defaultdict(lambda: [0.0, 0]))
+    for question_id, path, total, n in per_class:
+        ids = path.strip("/").split("/")
+        county = counties.get(int(ids[1]), "") if len(ids) > 1 else ""
+        if county:
+            tally = sums[question_id][county]
+            tally[0] += float(total or 0)
+            tally[1] += n
+    return {
+        question_id: {county: round(t[0] / t[1], 3) for county, t in sorted(per.items())}
+        for question_id, per in sums.items()
+    }
+
+
 def results_workbook(quiz: Quiz, data: QuizResults) -> bytes:
-    """The results as an .xlsx: students, items, distribution."""
-    book = Workbook()
-    sheet = book.active
-    sheet.title = "成绩"
+    """The results as an .xlsx: students (all of them, streamed), items, distribution."""
+    book = Workbook(write_only=True)  # rows go to disk as they come: a prefecture has 700,000
+    sheet = book.create_sheet("成绩")
     sheet.append(["姓名", "班级", "得分", "满分", "百分比", "是否及格", "交卷时间"])
-    for row in data.rows:
+    for row in student_rows(quiz):
         finished = row["finished_at"].strftime("%Y-%m-%d %H:%M") if row["finished_at"] else ""
         passed = "" if row["passed"] is None else ("是" if row["passed"] else "否")
         sheet.append(

@@ -451,7 +451,11 @@ def quiz_delete(quiz_id: int):
 def results(quiz_id: int):
     quiz = permissions.get_or_404(Quiz, quiz_id, current_user, "view")
     permissions.require(current_user, "results", quiz)
-    data = analysis.results(quiz)
+    data = analysis.results(
+        quiz,
+        page=request.args.get("page", 1, type=int),
+        per_page=current_app.config["PAGE_SIZE"],
+    )
     peak = max(data.distribution) or 1
     manage = {
         "taken": service.times_taken(quiz),

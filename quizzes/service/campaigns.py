@@ -11,7 +11,7 @@ from typing import Any
 
 from flask_babel import format_date
 from flask_babel import gettext as _
-from sqlalchemy import and_, or_, select
+from sqlalchemy import Float, and_, case, cast, func, null, or_, select
 
 from elearn.extensions import db
 from elearn.models import FactKind, Role, RoleAssignment, Unit, User
@@ -160,22 +160,51 @@ def campaign_rule(actor: User, action: str, campaign: Campaign) -> bool:
     return False
 
 
-def _people(quiz: Quiz, unit: Unit) -> list[tuple[int, str, str, int]]:
-    """(user id, name, unit path, unit id) of the audience under ``unit``."""
-    matches = [
-        and_(RoleAssignment.role == audience.role, Unit.path.startswith(audience.unit.path))
-        for audience in quiz.audiences
-    ]
-    rows = db.session.execute(
-        select(User.id, User.display_name, Unit.path, Unit.id)
-        .join(RoleAssignment, RoleAssignment.user_id == User.id)
+def _audience_matches(quiz: Quiz) -> Any:
+    """A condition on RoleAssignment joined to Unit: the role is one the quiz's audience names."""
+    return or_(
+        *[
+            and_(RoleAssignment.role == audience.role, Unit.path.startswith(audience.unit.path))
+            for audience in quiz.audiences
+        ]
+    )
+
+
+def _people(quiz: Quiz, unit: Unit) -> Any:
+    """The audience under ``unit`` as a subquery: (user_id, path of the unit they are in it by).
+
+    One row a person; someone in it by two roles counts once, at the first of the two units.
+    """
+    return (
+        select(RoleAssignment.user_id.label("user_id"), func.min(Unit.path).label("path"))
         .join(Unit, Unit.id == RoleAssignment.unit_id)
-        .where(or_(*matches), Unit.path.startswith(unit.path))
-    ).all()
-    seen: dict[int, tuple[int, str, str, int]] = {}
-    for row in rows:
-        seen.setdefault(row[0], (row[0], row[1], row[2], row[3]))
-    return list(seen.values())
+        .where(_audience_matches(quiz), Unit.path.startswith(unit.path))
+        .group_by(RoleAssignment.user_id)
+        .subquery("people")
+    )
+
+
+def _best_percents(quiz: Quiz) -> Any:
+    """(user_id, best): each person's best finished attempt as a percentage; a subquery."""
+    if quiz.is_anonymous:  # taking part is all there is
+        return (
+            select(SurveyParticipation.user_id.label("user_id"), cast(null(), Float).label("best"))
+            .where(SurveyParticipation.quiz_id == quiz.id)
+            .subquery("best")
+        )
+    percent = case(
+        (
+            QuizAttempt.max_score > 0,
+            func.coalesce(QuizAttempt.score, 0) * 100.0 / QuizAttempt.max_score,
+        ),
+        else_=0.0,
+    )
+    return (
+        select(QuizAttempt.user_id.label("user_id"), func.max(percent).label("best"))
+        .where(QuizAttempt.quiz_id == quiz.id, QuizAttempt.state == AttemptState.FINISHED)
+        .group_by(QuizAttempt.user_id)
+        .subquery("best")
+    )
 
 
 def _rate(part: int, whole: int) -> float:
@@ -214,79 +243,79 @@ class Participation:
 
 
 def participation(campaign: Campaign, unit: Unit) -> Participation:
-    """Rates under ``unit`` and per child unit (county, school or class), and who has not taken it."""
+    """Rates under ``unit`` and per child unit (county, school or class), and who has not taken it.
+
+    Counted in the database, one row per unit the audience is in (a prefecture's exam has
+    hundreds of thousands of people: none of them is loaded); rolled up here by path.
+    """
     quiz = campaign.quiz
-    people = _people(quiz, unit)
-    ids = [p[0] for p in people]
-    best: dict[int, float] = {}
-    if quiz.is_anonymous:
-        took = set(
-            db.session.scalars(
-                select(SurveyParticipation.user_id).where(
-                    SurveyParticipation.quiz_id == quiz.id, SurveyParticipation.user_id.in_(ids)
-                )
-            )
+    people, best = _people(quiz, unit), _best_percents(quiz)
+    took = best.c.user_id.is_not(None)
+
+    def reaching(mark: float) -> Any:
+        return func.sum(case((and_(took, best.c.best >= mark), 1), else_=0))
+
+    per_unit = db.session.execute(
+        select(
+            people.c.path,
+            func.count(),
+            func.count(best.c.user_id),
+            reaching(quiz.pass_mark),
+            reaching(campaign.excellent_mark),
         )
-    else:
-        rows = db.session.execute(
-            select(QuizAttempt.user_id, QuizAttempt.score, QuizAttempt.max_score).where(
-                QuizAttempt.quiz_id == quiz.id,
-                QuizAttempt.state == AttemptState.FINISHED,
-                QuizAttempt.user_id.in_(ids),
-            )
-        ).all()
-        for user_id, score, max_score in rows:
-            percent = (score or 0) * 100 / max_score if max_score else 0.0
-            best[user_id] = max(best.get(user_id, 0.0), percent)
-        took = set(best)
+        .select_from(people)
+        .outerjoin(best, best.c.user_id == people.c.user_id)
+        .group_by(people.c.path)
+    ).all()
     depth = len(unit.ancestor_ids)
-    child_ids = {
-        int(parts[depth])
-        for parts in (p[2].strip("/").split("/") for p in people)
-        if len(parts) > depth
+    child_of = {
+        path: int(parts[depth])
+        for path, *_counts in per_unit
+        if len(parts := path.strip("/").split("/")) > depth
     }
-    names: dict[int, str] = {}
-    if child_ids:
-        names = {
-            unit_id: name
-            for unit_id, name in db.session.execute(
-                select(Unit.id, Unit.name).where(Unit.id.in_(child_ids))
-            )
-        }
+    names: dict[int, str] = {
+        unit_id: name
+        for unit_id, name in db.session.execute(
+            select(Unit.id, Unit.name).where(Unit.id.in_(set(child_of.values())))
+        )
+    }
     total = UnitRates(unit.id, unit.name)
     children: dict[int, UnitRates] = {}
-    not_taken = []
-    for user_id, name, path, unit_id in people:
-        parts = path.strip("/").split("/")
+    for path, expected, took_count, passed, excellent in per_unit:
         groups = [total]
-        if len(parts) > depth:
-            child = int(parts[depth])
+        if path in child_of:
+            child = child_of[path]
             groups.append(children.setdefault(child, UnitRates(child, names.get(child, ""))))
         for group in groups:
-            group.expected += 1
-            if user_id in took:
-                group.took += 1
-                if user_id in best and best[user_id] >= quiz.pass_mark:
-                    group.passed += 1
-                if user_id in best and best[user_id] >= campaign.excellent_mark:
-                    group.excellent += 1
-        if user_id not in took:
-            not_taken.append({"user_id": user_id, "name": name, "unit_id": unit_id})
+            group.expected += expected
+            group.took += took_count
+            group.passed += passed or 0
+            group.excellent += excellent or 0
     return Participation(
         total=total,
         children=sorted(children.values(), key=lambda r: r.name),
-        not_taken=sorted(not_taken, key=lambda r: (r["unit_id"], r["name"]))[:NOT_TAKEN_LIMIT],
-        not_taken_count=len(not_taken),
+        not_taken=_not_taken_list(people, best),
+        not_taken_count=total.expected - total.took,
     )
+
+
+def _not_taken_list(people: Any, best: Any) -> list[dict[str, Any]]:
+    """The first of those who have not taken it, by unit and name (the page shows a page of them)."""
+    rows = db.session.execute(
+        select(people.c.user_id, User.display_name, Unit.id)
+        .join(User, User.id == people.c.user_id)
+        .join(Unit, Unit.path == people.c.path)
+        .outerjoin(best, best.c.user_id == people.c.user_id)
+        .where(best.c.user_id.is_(None))
+        .order_by(Unit.id, User.display_name, people.c.user_id)
+        .limit(NOT_TAKEN_LIMIT)
+    )
+    return [{"user_id": u, "name": name, "unit_id": unit_id} for u, name, unit_id in rows]
 
 
 def _not_taken_ids(campaign: Campaign, unit: Unit) -> Any:
     """A Select of the ids of everyone in the audience under ``unit`` who has not taken it yet."""
     quiz = campaign.quiz
-    matches = [
-        and_(RoleAssignment.role == audience.role, Unit.path.startswith(audience.unit.path))
-        for audience in quiz.audiences
-    ]
     if quiz.is_anonymous:
         took = select(SurveyParticipation.user_id).where(SurveyParticipation.quiz_id == quiz.id)
     else:
@@ -296,7 +325,11 @@ def _not_taken_ids(campaign: Campaign, unit: Unit) -> Any:
     return (
         select(RoleAssignment.user_id)
         .join(Unit, Unit.id == RoleAssignment.unit_id)
-        .where(or_(*matches), Unit.path.startswith(unit.path), RoleAssignment.user_id.not_in(took))
+        .where(
+            _audience_matches(quiz),
+            Unit.path.startswith(unit.path),
+            RoleAssignment.user_id.not_in(took),
+        )
     )
 
 
