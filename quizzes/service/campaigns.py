@@ -3,7 +3,8 @@ pass and excellent rates per unit, who has not taken it yet, reminders; anonymou
 
 from __future__ import annotations
 
-from collections import defaultdict
+import json
+from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -11,7 +12,7 @@ from typing import Any
 
 from flask_babel import format_date
 from flask_babel import gettext as _
-from sqlalchemy import Float, and_, case, cast, func, null, or_, select
+from sqlalchemy import Float, Text, and_, case, cast, func, null, or_, select
 
 from elearn.extensions import db
 from elearn.models import FactKind, Role, RoleAssignment, Unit, User
@@ -391,15 +392,26 @@ def record_exam_coverage(attempt: QuizAttempt) -> None:
     coverage.record_fact(FactKind.STUDENT_ASSESSED, attempt.user_id, klass, term)
 
 
-def _answer_sets(quiz: Quiz, unit: Unit | None) -> list[dict[str, Any]]:
-    """Each response's answers keyed by question version: anonymous rows, or finished attempts."""
+def _answer_tally(quiz: Quiz, unit: Unit | None) -> tuple[int, Counter[tuple[int, str]]]:
+    """How many responded, and how many gave each answer (as JSON text) to each question version.
+
+    Finished attempts are counted in the database, grouped by version and answer; anonymous
+    responses (one JSON object each) are read in batches and counted as they come. Neither
+    holds a prefecture's responses in memory.
+    """
+    tally: Counter[tuple[int, str]] = Counter()
     if quiz.is_anonymous:
         query = select(SurveyResponse.answers).where(SurveyResponse.quiz_id == quiz.id)
         if unit is not None:
             schools = select(Unit.id).where(Unit.path.startswith(unit.path))
             query = query.where(SurveyResponse.unit_id.in_(schools))
-        return list(db.session.scalars(query))
-    query = (
+        responses = 0
+        for answers in db.session.scalars(query.execution_options(yield_per=5000)):
+            responses += 1
+            for version_id, answer in (answers or {}).items():
+                tally[(int(version_id), json.dumps(answer, ensure_ascii=False))] += 1
+        return responses, tally
+    slots = (
         select(AttemptSlot.attempt_id, AttemptSlot.version_id, AttemptSlot.answer)
         .join(QuizAttempt, QuizAttempt.id == AttemptSlot.attempt_id)
         .where(QuizAttempt.quiz_id == quiz.id, QuizAttempt.state == AttemptState.FINISHED)
@@ -410,42 +422,48 @@ def _answer_sets(quiz: Quiz, unit: Unit | None) -> list[dict[str, Any]]:
             .join(Unit, Unit.id == RoleAssignment.unit_id)
             .where(Unit.path.startswith(unit.path), RoleAssignment.role.in_(AUDIENCE_ROLES))
         )
-        query = query.where(QuizAttempt.user_id.in_(people))
-    sets: dict[int, dict[str, Any]] = defaultdict(dict)
-    for attempt_id, version_id, answer in db.session.execute(query):
-        if answer is not None:
-            sets[attempt_id][str(version_id)] = answer
-        else:
-            sets.setdefault(attempt_id, {})
-    return list(sets.values())
+        slots = slots.where(QuizAttempt.user_id.in_(people))
+    slots_q = slots.subquery("slots")
+    responses = db.session.scalar(select(func.count(func.distinct(slots_q.c.attempt_id)))) or 0
+    answer_text = cast(slots_q.c.answer, Text)
+    for version_id, text, n in db.session.execute(
+        select(slots_q.c.version_id, answer_text, func.count())
+        .where(slots_q.c.answer.is_not(None))
+        .group_by(slots_q.c.version_id, answer_text)
+    ):
+        tally[(version_id, text)] += n
+    return responses, tally
 
 
 def survey_results(quiz: Quiz, unit: Unit | None = None) -> dict[str, Any]:
     """Counts of each answer, 知晓率 and 满意率; nothing for a group of fewer than five."""
-    responses = _answer_sets(quiz, unit)
-    if len(responses) < MIN_GROUP:
-        return {"responses": len(responses), "hidden": True, "questions": {}}
+    responses, tally = _answer_tally(quiz, unit)
+    if responses < MIN_GROUP:
+        return {"responses": responses, "hidden": True, "questions": {}}
     counts: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     known, right, positive, opinions = 0, 0.0, 0, 0
-    versions: dict[str, QuestionVersion | None] = {}
-    for response in responses:
-        for version_id, answer in response.items():
-            if version_id not in versions:
-                versions[version_id] = db.session.get(QuestionVersion, int(version_id))
-            version = versions[version_id]
-            if version is None:
-                continue
-            for value in answer if isinstance(answer, list) else [answer]:
-                counts[str(version.question_id)][str(value)] += 1
-            question_type = get_type(version.type)
-            if question_type.scored and question_type.auto_graded:
-                known += 1
-                right += question_type.grade(version.data, version.grading, answer) or 0.0
-            elif version.type == "opinion":
-                opinions += 1
-                positive += answer in (version.grading.get("positive") or [])
+    versions = {
+        v.id: v
+        for v in db.session.scalars(
+            select(QuestionVersion).where(QuestionVersion.id.in_({v for v, _a in tally}))
+        )
+    }
+    for (version_id, text), n in tally.items():
+        answer = json.loads(text) if text is not None else None
+        version = versions.get(version_id)
+        if answer is None or version is None:
+            continue
+        for value in answer if isinstance(answer, list) else [answer]:
+            counts[str(version.question_id)][str(value)] += n
+        question_type = get_type(version.type)
+        if question_type.scored and question_type.auto_graded:
+            known += n
+            right += n * (question_type.grade(version.data, version.grading, answer) or 0.0)
+        elif version.type == "opinion":
+            opinions += n
+            positive += n * (answer in (version.grading.get("positive") or []))
     return {
-        "responses": len(responses),
+        "responses": responses,
         "hidden": False,
         "questions": {q: dict(c) for q, c in counts.items()},
         # 知晓率: the share of knowledge answers that were right

@@ -227,3 +227,52 @@ def test_results_of_a_county_sized_exam_are_counted(county_exam):
     assert data.rows[0]["percent"] == 100.0 and len(data.rows) == 50
     assert data.items == []  # no answers were written, only scores
     assert not db.session.scalar(select(func.count()).select_from(AttemptSlot))
+
+
+def take_named(username, campaign, right: bool) -> None:
+    """A named survey: every statement right (or the true/false ones wrong), the top of each scale."""
+    from quizzes.qtypes import get_type
+
+    pupil = user(username)
+    attempt = service.start_attempt(actor=pupil, quiz=campaign.quiz)
+    for seq, slot in enumerate(attempt.slots, start=1):
+        version = slot.version
+        if version.type == "opinion":
+            answer = version.data["options"][0]["id"]
+        else:
+            answer = get_type(version.type).correct_answer(version.data, version.grading)
+            if not right and version.type == "true_false":
+                answer = not answer
+        service.save_answer(
+            actor=pupil, attempt_id=attempt.id, question_id=slot.question_id, answer=answer, seq=seq
+        )
+    service.submit_attempt(actor=pupil, attempt_id=attempt.id)
+
+
+@pytest.mark.parametrize("anonymous", [True, False])
+def test_survey_rates_and_answer_counts_named_or_anonymous(ctx, anonymous):
+    from tests.conftest import unit_by_code
+    from tests.quizzes.test_campaigns import send, take_survey
+
+    county = unit_by_code("C01")
+    admin = user("county_admin")
+    items = campaigns.template_items(actor=admin, sender=county, template="knowledge")
+    items += campaigns.template_items(actor=admin, sender=county, template="satisfaction")
+    campaign = send(kind="survey", items=items, anonymous=anonymous, title="知晓率与满意率调查")
+    names = ["student1"] + [f"s_S0101_5_{n:02d}" for n in range(1, 5)]
+    for n, name in enumerate(names):
+        if anonymous:
+            take_survey(user(name), campaign, right=n < 4)
+        else:
+            take_named(name, campaign, right=n < 4)
+    results = campaigns.survey_results(campaign.quiz, county)
+    assert results["responses"] == 5 and not results["hidden"]
+    versions = [i.question.current_version for i in campaign.quiz.items]
+    knowledge = [v for v in versions if v.type != "opinion"]
+    true_false = [v for v in knowledge if v.type == "true_false"]
+    # four answer every statement right; the fifth gets the true/false ones wrong
+    right = 4 * len(knowledge) + len(knowledge) - len(true_false)
+    assert results["awareness_rate"] == round(right / (5 * len(knowledge)), 4)
+    assert results["satisfaction_rate"] == 1.0  # everyone at the top of every scale
+    for version in versions:
+        assert sum(results["questions"][str(version.question_id)].values()) == 5
