@@ -9,7 +9,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from openpyxl import Workbook
-from sqlalchemy import case, func, select
+from sqlalchemy import and_, case, func, select, tuple_
+from sqlalchemy.orm import aliased
 
 from elearn.extensions import db
 from elearn.models import Role, RoleAssignment, Unit, User
@@ -80,16 +81,26 @@ def _best_attempts(quiz: Quiz) -> Any:
     Everything here is counted in the database: a prefecture's term exam has hundreds of
     thousands of attempts and millions of answers, none of which is loaded to be counted.
     """
+    columns = [
+        QuizAttempt.id,
+        QuizAttempt.user_id,
+        QuizAttempt.score,
+        QuizAttempt.max_score,
+        QuizAttempt.passed,
+        QuizAttempt.finished_at,
+        QuizAttempt.needs_manual_grading,
+        _percent().label("percent"),
+    ]
+    finished = (QuizAttempt.quiz_id == quiz.id, QuizAttempt.state == AttemptState.FINISHED)
+    retaken = db.session.scalar(select(QuizAttempt.id).where(*finished, QuizAttempt.number > 1))
+    if retaken is None:
+        # one finished attempt a student at most (a term exam): each is the best. Said plainly,
+        # PostgreSQL's planner knows how many there are; behind a window function it guesses
+        # 0.5% of them and looks up their answers one attempt at a time (10 s at 470,000).
+        return select(*columns).where(*finished).subquery("best")
     ranked = (
         select(
-            QuizAttempt.id,
-            QuizAttempt.user_id,
-            QuizAttempt.score,
-            QuizAttempt.max_score,
-            QuizAttempt.passed,
-            QuizAttempt.finished_at,
-            QuizAttempt.needs_manual_grading,
-            _percent().label("percent"),
+            *columns,
             func.row_number()
             .over(
                 partition_by=QuizAttempt.user_id,
@@ -97,21 +108,10 @@ def _best_attempts(quiz: Quiz) -> Any:
             )
             .label("nth"),
         )
-        .where(QuizAttempt.quiz_id == quiz.id, QuizAttempt.state == AttemptState.FINISHED)
+        .where(*finished)
         .subquery("ranked")
     )
     return select(ranked).where(ranked.c.nth == 1).subquery("best")
-
-
-def _student_paths() -> Any:
-    """(user_id, path): the unit each student is in (the first, for the rare one in two)."""
-    return (
-        select(RoleAssignment.user_id, func.min(Unit.path).label("path"))
-        .join(Unit, Unit.id == RoleAssignment.unit_id)
-        .where(RoleAssignment.role == Role.STUDENT)
-        .group_by(RoleAssignment.user_id)
-        .subquery("student_paths")
-    )
 
 
 def _bin(percent: Any) -> Any:
@@ -123,18 +123,17 @@ def results(quiz: Quiz, *, page: int = 1, per_page: int = 50) -> QuizResults:
     """Each student's best finished attempt: the summary, the distribution, the item analysis
     and one page of the students."""
     best = _best_attempts(quiz)
-    count, mean, passed, graded = db.session.execute(
+    binned = _bin(best.c.percent)
+    count, mean, passed, graded, *distribution = db.session.execute(
         select(
             func.count(),
             func.avg(best.c.percent),
             func.sum(case((best.c.passed.is_(True), 1), else_=0)),
             func.count(best.c.passed),
+            *[func.sum(case((binned == n, 1), else_=0)) for n in range(BINS)],
         ).select_from(best)
     ).one()
-    distribution = [0] * BINS
-    binned = select(_bin(best.c.percent).label("bin")).subquery("binned")
-    for index, n in db.session.execute(select(binned.c.bin, func.count()).group_by(binned.c.bin)):
-        distribution[index] = n
+    distribution = [n or 0 for n in distribution]
     pages = max(1, -(-count // per_page))
     page = min(max(1, page), pages)
     return QuizResults(
@@ -189,95 +188,102 @@ def _item_analysis(best: Any, count: int) -> list[ItemStats]:
     """Facility and discrimination of each question, and its facility in each county.
 
     Discrimination compares the top 27% of students (by percentage; ties broken by id) with
-    the bottom 27%, as the classical item analysis does.
+    the bottom 27%, as the classical item analysis does. The two groups' edges are found
+    first; then one pass over the answers sums them by question and class, and the classes
+    are rolled up here into questions and counties.
     """
     if not count:
         return []
     group = max(1, round(count * 0.27))
     ranked = select(
-        best.c.id,
+        best.c.percent,
         best.c.user_id,
         func.row_number().over(order_by=(best.c.percent, best.c.user_id)).label("rank"),
     ).subquery("by_rank")
-    answered = (
-        select(
-            AttemptSlot.question_id,
-            AttemptSlot.fraction,
-            AttemptSlot.version_id,
-            ranked.c.rank,
-            ranked.c.user_id,
+    edges = dict(
+        (rank, (percent, user_id))
+        for percent, user_id, rank in db.session.execute(
+            select(ranked).where(ranked.c.rank.in_([group, count - group + 1]))
         )
-        .join(ranked, ranked.c.id == AttemptSlot.attempt_id)
-        .where(AttemptSlot.fraction.is_not(None))
-        .subquery("answered")
     )
-    fraction = answered.c.fraction
+    # each taker with the class they sit in (the first, for the rare one in two), and each class
+    # with its county: a small table, so the answers are summed by question and county at once
+    takers = (
+        select(
+            best.c.id,
+            best.c.percent,
+            best.c.user_id,
+            func.min(RoleAssignment.unit_id).label("unit_id"),
+        )
+        .outerjoin(
+            RoleAssignment,
+            and_(RoleAssignment.user_id == best.c.user_id, RoleAssignment.role == Role.STUDENT),
+        )
+        .group_by(best.c.id, best.c.percent, best.c.user_id)
+        .subquery("takers")
+    )
+    classes, counties = aliased(Unit), aliased(Unit)
+    county_of = (
+        select(classes.id.label("unit_id"), counties.name.label("county"))
+        .join(counties, and_(counties.type == "county", classes.path.startswith(counties.path)))
+        .subquery("county_of")
+    )
+    key = tuple_(takers.c.percent, takers.c.user_id)
+    lower, upper = key <= tuple_(*edges[group]), key >= tuple_(*edges[count - group + 1])
+    fraction = AttemptSlot.fraction
     rows = db.session.execute(
         select(
-            answered.c.question_id,
+            AttemptSlot.question_id,
+            county_of.c.county,
             func.count(),
-            func.avg(fraction),
-            func.avg(case((answered.c.rank > count - group, fraction))),
-            func.avg(case((answered.c.rank <= group, fraction))),
-            func.max(answered.c.version_id),
+            func.sum(fraction),
+            func.sum(case((upper, fraction))),
+            func.count(case((upper, 1))),
+            func.sum(case((lower, fraction))),
+            func.count(case((lower, 1))),
+            func.max(AttemptSlot.version_id),
         )
-        .group_by(answered.c.question_id)
-        .order_by(answered.c.question_id)
+        .join(takers, takers.c.id == AttemptSlot.attempt_id)
+        .outerjoin(county_of, county_of.c.unit_id == takers.c.unit_id)
+        .where(fraction.is_not(None))
+        .group_by(AttemptSlot.question_id, county_of.c.county)
     ).all()
+    # question id → [answered, sum, upper sum, upper n, lower sum, lower n, version]
+    totals: dict[int, list[float]] = defaultdict(lambda: [0, 0.0, 0.0, 0, 0.0, 0, 0])
+    by_county: dict[int, dict[str, list[float]]] = defaultdict(dict)
+    for question_id, county, n, total, up, up_n, low, low_n, version_id in rows:
+        tally = totals[question_id]
+        for index, value in enumerate((n, total, up, up_n, low, low_n)):
+            tally[index] += value or 0
+        tally[6] = max(tally[6], version_id)
+        if county:
+            by_county[question_id][county] = [float(total or 0), n]
     labels = {
         v.id: (v.name or richtext.plain(v.stem)[:40], v.type)
         for v in db.session.scalars(
-            select(QuestionVersion).where(QuestionVersion.id.in_([row[5] for row in rows]))
+            select(QuestionVersion).where(QuestionVersion.id.in_({t[6] for t in totals.values()}))
         )
     }
-    by_county = _facility_by_county(answered)
     items = []
-    for question_id, n, facility, upper, lower, version_id in rows:
-        name, qtype = labels[version_id]
+    for question_id, (n, total, up, up_n, low, low_n, version_id) in sorted(totals.items()):
+        name, qtype = labels[int(version_id)]
         items.append(
             ItemStats(
                 question_id=question_id,
                 name=name,
                 type=qtype,
-                answered=n,
-                facility=round(float(facility), 3),
-                discrimination=round(float(upper) - float(lower), 3)
-                if upper is not None and lower is not None and count >= 4
+                answered=int(n),
+                facility=round(total / n, 3),
+                discrimination=round(up / up_n - low / low_n, 3)
+                if up_n and low_n and count >= 4
                 else None,
-                by_county=by_county.get(question_id, {}),
+                by_county={
+                    county: round(t[0] / t[1], 3)
+                    for county, t in sorted(by_county[question_id].items())
+                },
             )
         )
     return items
-
-
-def _facility_by_county(answered: Any) -> dict[int, dict[str, float]]:
-    """question id → {county name: facility}: summed per class in the database, then by county."""
-    paths = _student_paths()
-    per_class = db.session.execute(
-        select(
-            answered.c.question_id,
-            paths.c.path,
-            func.sum(answered.c.fraction),
-            func.count(),
-        )
-        .join(paths, paths.c.user_id == answered.c.user_id)
-        .group_by(answered.c.question_id, paths.c.path)
-    ).all()
-    counties = dict(
-        db.session.execute(select(Unit.id, Unit.name).where(Unit.type == "county")).all()
-    )
-    sums: dict[int, dict[str, list[float]]] = defaultdict(lambda: defaultdict(lambda: [0.0, 0]))
-    for question_id, path, total, n in per_class:
-        ids = path.strip("/").split("/")
-        county = counties.get(int(ids[1]), "") if len(ids) > 1 else ""
-        if county:
-            tally = sums[question_id][county]
-            tally[0] += float(total or 0)
-            tally[1] += n
-    return {
-        question_id: {county: round(t[0] / t[1], 3) for county, t in sorted(per.items())}
-        for question_id, per in sums.items()
-    }
 
 
 def results_workbook(quiz: Quiz, data: QuizResults) -> bytes:
