@@ -50,7 +50,7 @@ def _write_attempts(campaign: Any, root: Any) -> int:
             "INSERT INTO quiz_attempt_slots (attempt_id, position, question_id, version_id, mark,"
             " seq, saved_at, fraction)"
             " SELECT a.id, i.position, i.question_id, q.current_version_id, 10, 1, :now,"
-            " ((a.user_id * (i.position + 3) * 7919) % 11) / 10.0"
+            " ((a.user_id::bigint * (i.position + 3) * 7919) % 11) / 10.0"
             " FROM quiz_attempts a"
             " JOIN quiz_items i ON i.quiz_id = a.quiz_id"
             " JOIN quiz_questions q ON q.id = i.question_id"

@@ -17,6 +17,7 @@ from elearn.models import Role, RoleAssignment, Unit, User
 from elearn.service import audit
 from quizzes import richtext
 from quizzes.models import AttemptSlot, AttemptState, QuestionVersion, Quiz, QuizAttempt
+from quizzes.queries import attempt_percent
 
 BINS = 10
 
@@ -65,16 +66,6 @@ class QuizResults:
         return self.page + 1
 
 
-def _percent() -> Any:
-    return case(
-        (
-            QuizAttempt.max_score > 0,
-            func.coalesce(QuizAttempt.score, 0) * 100.0 / QuizAttempt.max_score,
-        ),
-        else_=0.0,
-    )
-
-
 def _best_attempts(quiz: Quiz) -> Any:
     """Each student's best finished attempt (ties: the first), with its percentage; a subquery.
 
@@ -89,7 +80,7 @@ def _best_attempts(quiz: Quiz) -> Any:
         QuizAttempt.passed,
         QuizAttempt.finished_at,
         QuizAttempt.needs_manual_grading,
-        _percent().label("percent"),
+        attempt_percent().label("percent"),
     ]
     finished = (QuizAttempt.quiz_id == quiz.id, QuizAttempt.state == AttemptState.FINISHED)
     retaken = db.session.scalar(select(QuizAttempt.id).where(*finished, QuizAttempt.number > 1))

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, false, func, literal, or_, select
+from sqlalchemy import and_, case, false, func, literal, or_, select
 from sqlalchemy.sql import Select
 
 from elearn.extensions import db
@@ -21,6 +21,17 @@ from quizzes.models import (
     QuizAttempt,
     QuizAudience,
 )
+
+
+def attempt_percent() -> Any:
+    """An attempt's score as a percentage of its maximum, in SQL (0 when it has no maximum)."""
+    return case(
+        (
+            QuizAttempt.max_score > 0,
+            func.coalesce(QuizAttempt.score, 0) * 100.0 / QuizAttempt.max_score,
+        ),
+        else_=0.0,
+    )
 
 
 def banks_for(actor: User) -> list[QuestionBank]:

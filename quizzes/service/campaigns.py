@@ -32,6 +32,7 @@ from quizzes.models import (
     SurveyResponse,
 )
 from quizzes.qtypes import get_type, new_option_id
+from quizzes.queries import attempt_percent
 from quizzes.service.quizzes import AUDIENCE_ROLES, create_quiz
 
 #: results of a group smaller than this are never shown for an anonymous survey
@@ -185,24 +186,25 @@ def _people(quiz: Quiz, unit: Unit) -> Any:
     )
 
 
-def _best_percents(quiz: Quiz) -> Any:
-    """(user_id, best): each person's best finished attempt as a percentage; a subquery."""
+def _best_percents(quiz: Quiz, people: Any) -> Any:
+    """(user_id, best): the best finished attempt as a percentage of each of ``people`` who
+    took it; a subquery."""
     if quiz.is_anonymous:  # taking part is all there is
         return (
             select(SurveyParticipation.user_id.label("user_id"), cast(null(), Float).label("best"))
-            .where(SurveyParticipation.quiz_id == quiz.id)
+            .where(
+                SurveyParticipation.quiz_id == quiz.id,
+                SurveyParticipation.user_id.in_(select(people.c.user_id)),
+            )
             .subquery("best")
         )
-    percent = case(
-        (
-            QuizAttempt.max_score > 0,
-            func.coalesce(QuizAttempt.score, 0) * 100.0 / QuizAttempt.max_score,
-        ),
-        else_=0.0,
-    )
     return (
-        select(QuizAttempt.user_id.label("user_id"), func.max(percent).label("best"))
-        .where(QuizAttempt.quiz_id == quiz.id, QuizAttempt.state == AttemptState.FINISHED)
+        select(QuizAttempt.user_id.label("user_id"), func.max(attempt_percent()).label("best"))
+        .where(
+            QuizAttempt.quiz_id == quiz.id,
+            QuizAttempt.state == AttemptState.FINISHED,
+            QuizAttempt.user_id.in_(select(people.c.user_id)),
+        )
         .group_by(QuizAttempt.user_id)
         .subquery("best")
     )
@@ -250,7 +252,8 @@ def participation(campaign: Campaign, unit: Unit) -> Participation:
     hundreds of thousands of people: none of them is loaded); rolled up here by path.
     """
     quiz = campaign.quiz
-    people, best = _people(quiz, unit), _best_percents(quiz)
+    people = _people(quiz, unit)
+    best = _best_percents(quiz, people)
     took = best.c.user_id.is_not(None)
 
     def reaching(mark: float) -> Any:
