@@ -444,63 +444,87 @@ def record_exam_coverage(attempt: QuizAttempt) -> None:
     coverage.record_fact(FactKind.STUDENT_ASSESSED, attempt.user_id, klass, term)
 
 
-def _answer_tally(quiz: Quiz, unit: Unit | None) -> tuple[int, Counter[tuple[int, str]]]:
-    """How many responded, and how many gave each answer (as JSON text) to each question version.
+@dataclass
+class _Tally:
+    """Responses and how many gave each answer (as JSON text) to each question version."""
 
-    Finished attempts are counted in the database, grouped by version and answer; anonymous
-    responses (one JSON object each) are read in batches and counted as they come. Neither
-    holds a prefecture's responses in memory.
+    responses: int = 0
+    answers: Counter[tuple[int, str]] = field(default_factory=Counter)
+
+    def add(self, other: _Tally) -> None:
+        self.responses += other.responses
+        self.answers.update(other.answers)
+
+
+def _answer_tallies(quiz: Quiz, unit: Unit) -> dict[str, _Tally]:
+    """The answers under ``unit`` tallied by where they come from (a unit's path): the school of
+    an anonymous response, the unit a person is in the audience by for a named one.
+
+    Finished attempts are grouped in the database by place, version and answer; anonymous
+    responses (one JSON object each) are read in batches and tallied as they come. Neither holds
+    a prefecture's responses in memory, and a report with a row per school needs one call.
     """
-    tally: Counter[tuple[int, str]] = Counter()
+    tallies: dict[str, _Tally] = defaultdict(_Tally)
     if quiz.is_anonymous:
-        query = select(SurveyResponse.answers).where(SurveyResponse.quiz_id == quiz.id)
-        if unit is not None:
-            schools = select(Unit.id).where(Unit.path.startswith(unit.path))
-            query = query.where(SurveyResponse.unit_id.in_(schools))
-        responses = 0
-        for answers in db.session.scalars(query.execution_options(yield_per=5000)):
-            responses += 1
-            for version_id, answer in (answers or {}).items():
-                tally[(int(version_id), json.dumps(answer, ensure_ascii=False))] += 1
-        return responses, tally
-    slots = (
-        select(AttemptSlot.attempt_id, AttemptSlot.version_id, AttemptSlot.answer)
-        .join(QuizAttempt, QuizAttempt.id == AttemptSlot.attempt_id)
-        .where(QuizAttempt.quiz_id == quiz.id, QuizAttempt.state == AttemptState.FINISHED)
-    )
-    if unit is not None:
-        people = (
-            select(RoleAssignment.user_id)
-            .join(Unit, Unit.id == RoleAssignment.unit_id)
-            .where(Unit.path.startswith(unit.path), RoleAssignment.role.in_(AUDIENCE_ROLES))
+        query = (
+            select(Unit.path, SurveyResponse.answers)
+            .join(Unit, Unit.id == SurveyResponse.unit_id)
+            .where(SurveyResponse.quiz_id == quiz.id, Unit.path.startswith(unit.path))
         )
-        slots = slots.where(QuizAttempt.user_id.in_(people))
-    slots_q = slots.subquery("slots")
-    responses = db.session.scalar(select(func.count(func.distinct(slots_q.c.attempt_id)))) or 0
-    answer_text = cast(slots_q.c.answer, Text)
-    for version_id, text, n in db.session.execute(
-        select(slots_q.c.version_id, answer_text, func.count())
-        .where(slots_q.c.answer.is_not(None))
-        .group_by(slots_q.c.version_id, answer_text)
+        for path, answers in db.session.execute(query.execution_options(yield_per=5000)):
+            tally = tallies[path]
+            tally.responses += 1
+            for version_id, answer in (answers or {}).items():
+                tally.answers[(int(version_id), json.dumps(answer, ensure_ascii=False))] += 1
+        return tallies
+    people = _people(quiz, unit)
+    slots = (
+        select(people.c.path, AttemptSlot.attempt_id, AttemptSlot.version_id, AttemptSlot.answer)
+        .join(QuizAttempt, QuizAttempt.id == AttemptSlot.attempt_id)
+        .join(people, people.c.user_id == QuizAttempt.user_id)
+        .where(QuizAttempt.quiz_id == quiz.id, QuizAttempt.state == AttemptState.FINISHED)
+        .subquery("slots")
+    )
+    for path, n in db.session.execute(
+        select(slots.c.path, func.count(func.distinct(slots.c.attempt_id))).group_by(slots.c.path)
     ):
-        tally[(version_id, text)] += n
-    return responses, tally
+        tallies[path].responses = n
+    answer_text = cast(slots.c.answer, Text)
+    for path, version_id, text, n in db.session.execute(
+        select(slots.c.path, slots.c.version_id, answer_text, func.count())
+        .where(slots.c.answer.is_not(None))
+        .group_by(slots.c.path, slots.c.version_id, answer_text)
+    ):
+        tallies[path].answers[(version_id, text)] += n
+    return tallies
+
+
+def _within(tallies: dict[str, _Tally], unit: Unit) -> _Tally:
+    total = _Tally()
+    for path, tally in tallies.items():
+        if path.startswith(unit.path):
+            total.add(tally)
+    return total
 
 
 def survey_results(quiz: Quiz, unit: Unit | None = None) -> dict[str, Any]:
     """Counts of each answer, 知晓率 and 满意率; nothing for a group of fewer than five."""
-    responses, tally = _answer_tally(quiz, unit)
-    if responses < MIN_GROUP:
-        return {"responses": responses, "hidden": True, "questions": {}}
+    unit = unit or quiz.unit
+    return _rates(quiz, _within(_answer_tallies(quiz, unit), unit))
+
+
+def _rates(quiz: Quiz, tally: _Tally) -> dict[str, Any]:
+    if tally.responses < MIN_GROUP:
+        return {"responses": tally.responses, "hidden": True, "questions": {}}
     counts: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     known, right, positive, opinions = 0, 0.0, 0, 0
     versions = {
         v.id: v
         for v in db.session.scalars(
-            select(QuestionVersion).where(QuestionVersion.id.in_({v for v, _a in tally}))
+            select(QuestionVersion).where(QuestionVersion.id.in_({v for v, _a in tally.answers}))
         )
     }
-    for (version_id, text), n in tally.items():
+    for (version_id, text), n in tally.answers.items():
         answer = json.loads(text) if text is not None else None
         version = versions.get(version_id)
         if answer is None or version is None:
@@ -515,7 +539,7 @@ def survey_results(quiz: Quiz, unit: Unit | None = None) -> dict[str, Any]:
             opinions += n
             positive += n * (answer in (version.grading.get("positive") or []))
     return {
-        "responses": responses,
+        "responses": tally.responses,
         "hidden": False,
         "questions": {q: dict(c) for q, c in counts.items()},
         # 知晓率: the share of knowledge answers that were right
@@ -625,7 +649,8 @@ def survey_report(campaign: Campaign, unit: Unit) -> dict[str, Any]:
     from quizzes import richtext
 
     quiz = campaign.quiz
-    results = survey_results(quiz, unit)
+    tallies = _answer_tallies(quiz, unit)  # once: the unit's figures and each child's
+    results = _rates(quiz, _within(tallies, unit))
     questions = []
     if not results["hidden"]:
         versions = {
@@ -680,7 +705,7 @@ def survey_report(campaign: Campaign, unit: Unit) -> dict[str, Any]:
     for child in db.session.scalars(
         select(Unit).where(Unit.parent_id == unit.id).order_by(Unit.name)
     ):
-        part = survey_results(quiz, child)
+        part = _rates(quiz, _within(tallies, child))
         if part["responses"]:
             children.append({"unit": child, **part})
     pending = 0

@@ -285,3 +285,10 @@ def test_survey_rates_and_answer_counts_named_or_anonymous(ctx, anonymous):
     assert results["satisfaction_rate"] == 1.0  # everyone at the top of every scale
     for version in versions:
         assert sum(results["questions"][str(version.question_id)].values()) == 5
+    # the report reads the answers once and gives each school its own figures
+    report = campaigns.survey_report(campaign, county)
+    assert report["responses"] == 5 and report["awareness_rate"] == results["awareness_rate"]
+    (school,) = report["children"]
+    assert school["unit"].code == "S0101" and school["responses"] == 5
+    assert school["awareness_rate"] == results["awareness_rate"]
+    assert school["questions"] == results["questions"]
