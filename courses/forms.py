@@ -96,7 +96,7 @@ class CourseUnitForm(FlaskForm):
 
 class LessonForm(FlaskForm):
     title = StringField(_l("Title"), validators=[DataRequired(), Length(max=200)])
-    course_unit = SelectField(_l("Unit"), coerce=int)
+    course_unit = SelectField(_l("Course unit"), coerce=int)
     kind = SelectField(_l("Kind of lesson"), choices=choices("kind"))
     asset_id = SelectField(_l("File (one of my uploads)"), choices=[], validate_choice=False)
     body_html = TextAreaField(_l("Text (for rich-text lessons, or notes under the media)"))

@@ -17,7 +17,7 @@ class LectureForm(FlaskForm):
     #: choices are the units within the lecturer's scope, filled in by the view
     unit_id = SelectField(_l("For"), coerce=int, choices=[], validate_choice=True)
     role = SelectField(
-        _l("Who"),
+        _l("Who watches"),
         choices=[
             SelectChoice("", _l("Everyone there")),
             SelectChoice("student", _l("Students")),

@@ -80,12 +80,34 @@ def untranslated(package: str) -> list[str]:
     return missing
 
 
+def clashes() -> list[str]:
+    """English strings two packages translate differently: Flask-Babel merges the catalogs, so
+    the later one's translation would replace the other's on its pages too."""
+    seen: dict[str, tuple[str, str]] = {}
+    found = []
+    for package in PACKAGES:
+        for message in _read(package):
+            if not message.id or not message.string or not isinstance(message.id, str):
+                continue
+            first = seen.setdefault(message.id, (package, str(message.string)))
+            if first[1] != message.string:
+                found.append(
+                    f"{message.id!r}: {first[0]} says {first[1]!r}, {package} {message.string!r}"
+                )
+    return found
+
+
 def check(packages: list[str]) -> int:
     status = 0
     for package in packages:
         for message in untranslated(package):
             print(f"{package}: untranslated: {message!r}")
             status = 1
+    for clash in clashes():
+        print(
+            f"translated differently: {clash} (use one translation, or a distinct English string)"
+        )
+        status = 1
     return status
 
 
