@@ -17,6 +17,7 @@ from sqlalchemy import and_, or_, select
 
 from elearn.extensions import db
 from elearn.models import User
+from elearn.models._types import aware
 from media import transcode
 from media.containers import FORMATS, SNIFF_BYTES, MediaRejected, Sniffed, sniff_file
 from media.models import Asset, AssetStatus
@@ -34,12 +35,6 @@ CONTENT_TYPES = {
 
 def _now() -> datetime:
     return datetime.now(UTC)
-
-
-def _aware(moment: datetime | None) -> datetime | None:
-    if moment is not None and moment.tzinfo is None:
-        return moment.replace(tzinfo=UTC)
-    return moment
 
 
 @dataclass(frozen=True)
@@ -63,7 +58,7 @@ def claim(asset_id: str, *, worker: str) -> Claim:
     if asset.status != AssetStatus.PROCESSING:
         return Claim(None, "not_processing")
     now = _now()
-    held_until = _aware(asset.locked_until)
+    held_until = aware(asset.locked_until)
     if asset.lock_owner not in (None, worker) and held_until is not None and held_until > now:
         return Claim(None, "busy")
     if asset.attempts >= asset.max_attempts:

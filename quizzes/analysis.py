@@ -180,8 +180,8 @@ def _item_analysis(best: Any, count: int) -> list[ItemStats]:
 
     Discrimination compares the top 27% of students (by percentage; ties broken by id) with
     the bottom 27%, as the classical item analysis does. The two groups' edges are found
-    first; then one pass over the answers sums them by question and class, and the classes
-    are rolled up here into questions and counties.
+    first; then one pass over the answers sums them by question and county, and the counties
+    are added up here into each question's figures.
     """
     if not count:
         return []
@@ -241,14 +241,14 @@ def _item_analysis(best: Any, count: int) -> list[ItemStats]:
     ).all()
     # question id → [answered, sum, upper sum, upper n, lower sum, lower n, version]
     totals: dict[int, list[float]] = defaultdict(lambda: [0, 0.0, 0.0, 0, 0.0, 0, 0])
-    by_county: dict[int, dict[str, list[float]]] = defaultdict(dict)
+    by_county: dict[int, dict[str, float]] = defaultdict(dict)
     for question_id, county, n, total, up, up_n, low, low_n, version_id in rows:
         tally = totals[question_id]
         for index, value in enumerate((n, total, up, up_n, low, low_n)):
             tally[index] += value or 0
         tally[6] = max(tally[6], version_id)
         if county:
-            by_county[question_id][county] = [float(total or 0), n]
+            by_county[question_id][county] = round(float(total or 0) / n, 3)
     labels = {
         v.id: (v.name or richtext.plain(v.stem)[:40], v.type)
         for v in db.session.scalars(
@@ -268,10 +268,7 @@ def _item_analysis(best: Any, count: int) -> list[ItemStats]:
                 discrimination=round(up / up_n - low / low_n, 3)
                 if up_n and low_n and count >= 4
                 else None,
-                by_county={
-                    county: round(t[0] / t[1], 3)
-                    for county, t in sorted(by_county[question_id].items())
-                },
+                by_county=dict(sorted(by_county[question_id].items())),
             )
         )
     return items

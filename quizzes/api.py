@@ -380,6 +380,7 @@ def create_quiz():
 
 def quiz_settings(quiz: Quiz) -> dict[str, Any]:
     """A quiz's settings as its authors see them, with what has been done with it."""
+    taken = service.times_taken(quiz)
     return {
         "id": quiz.id,
         "title": quiz.title,
@@ -395,9 +396,9 @@ def quiz_settings(quiz: Quiz) -> dict[str, Any]:
         "review_policy": quiz.review_policy,
         "mode": quiz.mode,
         "one_per_page": quiz.one_per_page,
-        "taken": service.times_taken(quiz),
+        "taken": taken,
         "in_progress": service.in_progress_count(quiz),
-        "deletion_blockers": service.deletion_blockers(quiz),
+        "deletion_blockers": service.deletion_blockers(quiz, taken=taken),
     }
 
 

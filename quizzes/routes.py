@@ -692,7 +692,8 @@ def question_edit(question_id: int):
     from quizzes.service.attachments import question_media
 
     question, bank = _question_in_bank(question_id)
-    can_edit = permissions.can(current_user, "edit", bank) and bank_service.editable(question)
+    may_edit_bank = permissions.can(current_user, "edit", bank)
+    can_edit = may_edit_bank and bank_service.editable(question)
     form = QuestionEditForm(
         data=bank_service.row_of(question)
         if request.method == "GET" and bank_service.editable(question)
@@ -720,7 +721,6 @@ def question_edit(question_id: int):
     versions = queries.question_versions(question)
     shown_number = request.args.get("version", type=int)
     shown = next((v for v in versions if v.number == shown_number), None)
-    may_edit_bank = permissions.can(current_user, "edit", bank)
     return render_template(
         "quizzes/question.html",
         question=question,

@@ -41,6 +41,7 @@ from courses.models import (
 )
 from elearn.extensions import db
 from elearn.models import FactKind, Role, Unit, User
+from elearn.models._types import aware
 from elearn.service import coverage, org
 from elearn.service.errors import ServiceError
 from elearn.service.sql import insert_on_conflict
@@ -64,12 +65,6 @@ FACT_FOR_AUDIENCE: dict[str, tuple[str, FactKind]] = {
 
 def _now() -> datetime:
     return datetime.now(UTC)
-
-
-def _aware(moment: datetime | None) -> datetime | None:
-    if moment is not None and moment.tzinfo is None:
-        return moment.replace(tzinfo=UTC)
-    return moment
 
 
 def completion_share() -> float:
@@ -152,7 +147,7 @@ def heartbeat(
     now = now or _now()
 
     progress = _progress_for_update(actor, lesson)
-    previous_at = _aware(progress.last_heartbeat_at)
+    previous_at = aware(progress.last_heartbeat_at)
     credited = 0.0
     if previous_at is None:
         progress.credit_allowance = SLACK_SECONDS

@@ -16,6 +16,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from elearn.extensions import db
 from elearn.models import ApiToken, Role, RoleAssignment, Unit, User, UserSession
+from elearn.models._types import aware
 from elearn.models.accounts import ADMIN_ROLES
 from elearn.service import audit
 from elearn.service.errors import ServiceError
@@ -39,13 +40,6 @@ ROLE_UNIT_TYPES: dict[str, frozenset[str]] = {
 
 def _now() -> datetime:
     return datetime.now(UTC)
-
-
-def _aware(moment: datetime | None) -> datetime | None:
-    # SQLite hands back naive datetimes; everything we store is UTC.
-    if moment is not None and moment.tzinfo is None:
-        return moment.replace(tzinfo=UTC)
-    return moment
 
 
 def hash_token(token: str) -> str:
@@ -175,7 +169,7 @@ def authenticate(
     if user is None:
         audit.record("login.failed", actor=None, ip=ip, login=login[:64], reason="unknown")
         return LoginResult(None, _("Wrong username or password."))
-    locked_until = _aware(user.locked_until)
+    locked_until = aware(user.locked_until)
     if locked_until is not None and locked_until > now:
         audit.record("login.locked", actor=user, ip=ip, unit_id=home_unit_id(user))
         minutes = max(1, int((locked_until - now).total_seconds() // 60) + 1)
@@ -311,7 +305,7 @@ def load_token_user(token: str) -> TokenCheck:
     ).one_or_none()
     if found is None or found.revoked_at is not None:
         return TokenCheck(None, _("The access token is not valid. Request a new one."))
-    if _aware(found.expires_at) <= _now():  # type: ignore[operator]
+    if aware(found.expires_at) <= _now():  # type: ignore[operator]
         return TokenCheck(None, _("The access token has expired. Request a new one."))
     if not found.User.is_active_account:
         return TokenCheck(None, _("This account is disabled. Ask your school admin."))

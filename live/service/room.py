@@ -12,6 +12,7 @@ from sqlalchemy.orm import joinedload
 
 from elearn.extensions import db
 from elearn.models import User
+from elearn.models._types import aware
 from elearn.service.errors import Forbidden, NotFound, ServiceError
 from live.models import (
     Lecture,
@@ -42,7 +43,6 @@ from live.service.base import (
     MAX_SLOW_MODE,
     MAX_TEXT,
     REPLAY_LIMIT,
-    _aware,
     _now,
 )
 
@@ -118,7 +118,7 @@ def post_message(
                     LectureMessage.kind.in_([MessageKind.CHAT, MessageKind.QUESTION]),
                 )
             )
-            last = _aware(last)
+            last = aware(last)
             if last is not None and (now - last).total_seconds() < lecture.slow_mode_seconds:
                 raise ServiceError(
                     _(
@@ -200,7 +200,7 @@ def message_json(message: LectureMessage) -> dict[str, Any]:
         "poll_id": message.poll_id,
         "quiz_id": message.quiz_id,
         "deleted": message.is_deleted,
-        "created_at": _aware(message.created_at).isoformat(),  # type: ignore[union-attr]
+        "created_at": aware(message.created_at).isoformat(),  # type: ignore[union-attr]
     }
 
 

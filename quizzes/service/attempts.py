@@ -24,6 +24,7 @@ from sqlalchemy.orm import make_transient_to_detached
 
 from elearn.extensions import db
 from elearn.models import User
+from elearn.models._types import aware
 from elearn.service import audit
 from elearn.service.accounts import BearerToken
 from elearn.service.errors import NotFound, ServiceError, Unauthenticated
@@ -52,13 +53,6 @@ def grace() -> timedelta:
     return timedelta(seconds=int(current_app.config.get("QUIZ_SUBMIT_GRACE_SECONDS", 30)))
 
 
-def _aware(value: datetime | None) -> datetime | None:
-    # SQLite hands back naive datetimes; they were written as UTC
-    if value is not None and value.tzinfo is None:
-        return value.replace(tzinfo=UTC)
-    return value
-
-
 def start_attempt(*, actor: User, quiz: Quiz, now: datetime | None = None) -> QuizAttempt:
     """Start (or resume) the actor's attempt; the clock starts now, on the server."""
     now = _now(now)
@@ -73,11 +67,11 @@ def start_attempt(*, actor: User, quiz: Quiz, now: datetime | None = None) -> Qu
     ).all()
     current = next((a for a in mine if a.state == AttemptState.IN_PROGRESS), None)
     if current is not None:
-        deadline = _aware(current.deadline_at)
+        deadline = aware(current.deadline_at)
         if deadline is None or now <= deadline + grace():
             return current  # resume where they were
         finish_attempt(attempt=current, now=now, reason="expired")
-    opens_at, closes_at = _aware(quiz.opens_at), _aware(quiz.closes_at)
+    opens_at, closes_at = aware(quiz.opens_at), aware(quiz.closes_at)
     if opens_at and now < opens_at:
         raise ServiceError(_("This quiz has not opened yet."), status=409)
     if closes_at and now >= closes_at:
@@ -194,7 +188,7 @@ def _option_rng(attempt: QuizAttempt, quiz: Quiz, question_id: int) -> random.Ra
 
 
 def _iso(value: datetime | None) -> str | None:
-    value = _aware(value)
+    value = aware(value)
     return value.isoformat() if value else None
 
 
@@ -219,7 +213,7 @@ def attempt_view(attempt: QuizAttempt, *, now: datetime | None = None) -> dict[s
         if version.media_asset_id:  # a picture or recording: a short-lived signed URL only
             view["media"] = question_media(version.media_asset_id, attempt.user)
         questions.append(view)
-    deadline = _aware(attempt.deadline_at)
+    deadline = aware(attempt.deadline_at)
     return {
         "attempt_id": attempt.id,
         "quiz_id": quiz.id,
@@ -402,7 +396,7 @@ def _refusal(
         return NotFound(_("This page does not exist, or is not within your scope."))
     if row.state != AttemptState.IN_PROGRESS:
         return ServiceError(_("This attempt has been submitted; it can't be changed."), status=409)
-    deadline = _aware(row.deadline_at)
+    deadline = aware(row.deadline_at)
     if deadline is not None and now > deadline + grace():
         return ServiceError(_("Time is up: answers can no longer be saved."), status=409)
     if row.slot_id is None:
@@ -453,7 +447,7 @@ def finish_attempt(*, attempt: QuizAttempt, now: datetime | None = None, reason:
 
 
 def _grade(attempt: QuizAttempt) -> None:
-    deadline = _aware(attempt.deadline_at)
+    deadline = aware(attempt.deadline_at)
     limit = deadline + grace() if deadline else None
     score, manual = 0.0, False
     for slot in attempt.slots:
@@ -461,7 +455,7 @@ def _grade(attempt: QuizAttempt) -> None:
         if not question_type.scored:
             slot.fraction = None
             continue
-        saved_at = _aware(slot.saved_at)
+        saved_at = aware(slot.saved_at)
         saved_in_time = saved_at is not None and (limit is None or saved_at <= limit)
         answer = slot.answer if saved_in_time else None
         if not question_type.auto_graded:
@@ -498,7 +492,7 @@ def submit_attempt(*, actor: User, attempt_id: int, now: datetime | None = None)
     attempt = db.session.scalar(select(QuizAttempt).where(QuizAttempt.id == attempt_id))
     if attempt is None or attempt.user_id != actor.id:
         raise NotFound(_("This page does not exist, or is not within your scope."))
-    deadline = _aware(attempt.deadline_at)
+    deadline = aware(attempt.deadline_at)
     late = deadline is not None and now > deadline + grace()
     if not finish_attempt(attempt=attempt, now=now, reason="late" if late else "submitted"):
         raise ServiceError(_("This attempt has already been submitted."), status=409)

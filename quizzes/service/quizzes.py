@@ -18,6 +18,7 @@ from sqlalchemy.orm import joinedload
 from courses.models import LessonRevision
 from elearn.extensions import db
 from elearn.models import Role, Unit, User
+from elearn.models._types import aware
 from elearn.service import audit
 from elearn.service.errors import ServiceError
 from quizzes.access import may_author_at, may_use_bank
@@ -240,9 +241,7 @@ def times_taken(quiz: Quiz) -> int:
 
 def has_closed(quiz: Quiz, now: datetime | None = None) -> bool:
     """Whether the quiz's closing time has passed."""
-    closes_at = quiz.closes_at
-    if closes_at is not None and closes_at.tzinfo is None:  # SQLite: written as UTC
-        closes_at = closes_at.replace(tzinfo=UTC)
+    closes_at = aware(quiz.closes_at)
     return closes_at is not None and (now or datetime.now(UTC)) >= closes_at
 
 
@@ -267,6 +266,9 @@ def update_quiz(
     current = {
         name: quiz.is_published if name == "publish" else getattr(quiz, name) for name in settings
     }
+    for moment in ("opens_at", "closes_at"):  # SQLite's are naive: compare them as UTC
+        if moment in current:
+            current[moment] = aware(getattr(quiz, moment))
     changed = sorted(name for name, value in settings.items() if current[name] != value)
     if not changed:
         return []
@@ -347,10 +349,13 @@ def close_quiz(*, actor: User, quiz: Quiz, now: datetime | None = None) -> list[
     return update_quiz(actor=actor, quiz=quiz, changes={"closes_at": now}, now=now)
 
 
-def deletion_blockers(quiz: Quiz) -> list[str]:
-    """Why the quiz cannot be deleted (empty when it can): evidence or other things depend on it."""
+def deletion_blockers(quiz: Quiz, *, taken: int | None = None) -> list[str]:
+    """Why the quiz cannot be deleted (empty when it can): evidence or other things depend on it.
+
+    ``taken``: ``times_taken(quiz)`` when the caller has counted it already.
+    """
     reasons = []
-    taken = times_taken(quiz)
+    taken = times_taken(quiz) if taken is None else taken
     if taken:
         reasons.append(
             _("%(n)s people have taken it: their results are evidence and are kept.", n=taken)
