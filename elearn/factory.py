@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask
+from werkzeug.routing import IntegerConverter
 
 from elearn import config as config_module
 
@@ -15,6 +16,7 @@ PACKAGES = ("elearn", "media", "courses", "quizzes", "live", "parents")
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     """Create the Flask app from the environment (and ``test_config`` overrides)."""
     app = Flask("elearn", instance_path=str(Path.cwd() / "instance"))
+    app.url_map.converters["int"] = RowId
     app.config.from_mapping(config_module.load(Path(app.instance_path)))
     if test_config:
         celery_overrides = test_config.pop("CELERY", None)
@@ -94,3 +96,12 @@ def _tune_sqlite(app: Flask) -> None:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
+
+
+class RowId(IntegerConverter):
+    """``<int:…>`` in every route: at most 2³¹ − 1, the largest key a row has (PostgreSQL's
+    integer), so a larger number is a 404 rather than an error from the database."""
+
+    def __init__(self, map: Any, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("max", 2**31 - 1)
+        super().__init__(map, *args, **kwargs)

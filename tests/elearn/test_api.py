@@ -118,3 +118,13 @@ def test_health_and_readiness(client):
     assert ready.status_code == 200
     assert ready.get_json()["checks"]["database"] == "ok"
     assert ready.get_json()["checks"]["redis"] == "ok"
+
+
+def test_an_id_beyond_any_row_is_a_404_not_a_database_error(app):
+    """``<int:…>`` stops at PostgreSQL's integer: 2³¹ reached the database and failed (500)."""
+    from tests.conftest import signed_in_client
+
+    client = signed_in_client(app, "teacher1")
+    for path in ("/api/v1/quizzes/2147483648", "/quizzes/2147483648/results"):
+        assert client.get(path).status_code == 404, path
+    assert client.get("/api/v1/quizzes/2147483647").status_code == 404
