@@ -14,7 +14,8 @@ machine; only the WSGI app differs: elearn, or a Flask hello-world.
    for SAVE_SECONDS; then the same script against the hello-world. Printed: req/s, p50/p95 for
    both, and the ratio; the CPU each request cost the server, PostgreSQL and wrk (read from
    ``/proc`` around each run), and the ratio those costs allow on this machine's cores even to a
-   server whose save cost no more than a hello-world request.
+   server whose save cost no more than a hello-world request; how many saves each commit carried
+   (the autosave lane's group commit, from PostgreSQL's statistics).
 3. **Counted afterwards,** in the database: every slot holds the latest acknowledged (2xx) save,
    or a later one that was still in flight when wrk stopped, with the answer sent with that seq;
    no slot rows were added or lost. Anything else is a lost or duplicated answer: an error.
@@ -533,6 +534,16 @@ def _count(url: str, slots: dict[tuple[int, int], list[Any]], save: dict[str, An
     return counts
 
 
+def _commits(url: str) -> int:
+    """The database's committed transactions so far (PostgreSQL's statistics)."""
+    with psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://")) as conn:
+        conn.execute("SELECT pg_stat_force_next_flush()")
+        row = conn.execute(
+            "SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()"
+        ).fetchone()
+    return int(row[0]) if row else 0
+
+
 # --- PostgreSQL alone (pgbench) -------------------------------------------------------------------
 
 #: the autosave's work in SQL (token and owner, attempt share-locked, conditional UPDATE) on a
@@ -665,8 +676,10 @@ def run() -> list[str]:
         slots = _save_slots(wave["bodies"])
         owner = {body["attempt_id"]: body["token"] for body in wave["bodies"]}
         # a fresh server, as for the hello-world: nothing left over from the starts
+        commits = _commits(url)
         with _gunicorn(env) as base:
             ours = _wrk(base, slots, owner)
+        commits = _commits(url) - commits  # read once the server is gone: its counts flushed
         with _gunicorn(env, "bench.bench_quiz:hello_app()") as base:
             theirs = _wrk(base, slots, owner)
         counted = _count(url, slots, ours)
@@ -695,10 +708,14 @@ def run() -> list[str]:
         f"[≤ {TARGET_P95_MS} ms: {_verdict(ours['p95_ms'] <= TARGET_P95_MS)}], "
         f"ratio {ratio:.2f}× hello-world [≥ {TARGET_RATIO}: {_verdict(ratio >= TARGET_RATIO)}]"
     )
+    lines.append(
+        f"group commit (quizzes.save_lane): {ours['requests']:,} saves in {commits:,} "
+        f"transactions, {ours['requests'] / max(commits, 1):.1f} saves a commit"
+    )
     if alone is not None:
         lines.append(
             f"PostgreSQL alone (pgbench, {PGBENCH_CONNECTIONS} connections, the save's checks and "
-            f"UPDATE, each its own transaction): {alone:,.0f} saves/s, the ceiling here for any "
+            f"UPDATE, each its own transaction): {alone:,.0f} saves/s, the ceiling here for a "
             f"server that commits each save; the ratio target asks for "
             f"{TARGET_RATIO * theirs['per_second']:,.0f}"
         )

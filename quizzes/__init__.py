@@ -15,7 +15,16 @@ def init_app(app: Flask) -> None:
     from elearn import permissions, web
     from elearn.cli import DEMO_SEEDERS
     from elearn.routes.home import HOME_PANELS
-    from quizzes import access, api, models, routes, survey_api, survey_store, tasks  # noqa: F401
+    from quizzes import (  # noqa: F401
+        access,
+        api,
+        models,
+        routes,
+        save_lane,
+        survey_api,
+        survey_store,
+        tasks,
+    )
     from quizzes.service.campaigns import campaign_rule
 
     app.config.setdefault(
@@ -60,6 +69,8 @@ def init_app(app: Flask) -> None:
         web.NAV_PROVIDERS.append(routes.nav_items)
     if routes.home_panel not in HOME_PANELS:
         HOME_PANELS.append(routes.home_panel)
+
+    save_lane.init_app(app)
 
     from quizzes.seed import seed_demo_quiz
 

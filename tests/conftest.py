@@ -103,6 +103,10 @@ def app(database_url: str, tmp_path_factory: pytest.TempPathFactory):
             "RATELIMIT_STORAGE_OPTIONS": {"key_prefix": f"LIMITS-test-{os.getpid()}"},
             "MEDIA_DIR": str(tmp_path_factory.mktemp("media")),
             "CELERY": {"task_always_eager": True, "broker_url": "memory://"},
+            # the autosave lane writes on its own connection, which cannot see a test's rows
+            # (each test runs in a transaction rolled back after it): its tests put it in front
+            # of the app themselves (tests/quizzes/test_save_lane.py)
+            "QUIZ_SAVE_LANE": False,
         }
     )
     application.extensions["celery"].conf.update(task_always_eager=True, broker_url="memory://")

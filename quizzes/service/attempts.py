@@ -19,7 +19,25 @@ from typing import Any, cast
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import Table, Update, bindparam, func, insert, or_, select, update
+from sqlalchemy import (
+    JSON,
+    Connection,
+    Integer,
+    Table,
+    Text,
+    Update,
+    any_,
+    bindparam,
+    column,
+    func,
+    insert,
+    or_,
+    select,
+    true,
+    update,
+)
+from sqlalchemy import cast as sql_cast
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import make_transient_to_detached
 
 from elearn.extensions import db
@@ -269,9 +287,7 @@ def save_answer(
         caller = {"user_id": actor.id}
     for fresh in (False, True):  # again once if the slot's version is newer than what was read
         versions = _versions_of(question_id, fresh=fresh)
-        fitting = [
-            v for v, (kind, data) in versions.items() if get_type(kind).accepts(data, answer)
-        ]
+        fitting = list(answer_fits(versions, answer))
         saved = (
             one_statement_connection()
             .execute(
@@ -323,6 +339,30 @@ def _versions_of(question_id: int, *, fresh: bool) -> dict[int, tuple[str, Any]]
     return found
 
 
+def _open_attempt(attempt_id: Any, owner: Any) -> list[Any]:
+    """The rule a save must meet, besides its slot's: the caller owns the attempt, it is in
+    progress, and its deadline plus the grace has not passed (``deadline_after``: now − grace)."""
+    return [
+        QuizAttempt.id == attempt_id,
+        QuizAttempt.user_id == owner,
+        QuizAttempt.state == AttemptState.IN_PROGRESS,
+        or_(
+            QuizAttempt.deadline_at.is_(None),
+            QuizAttempt.deadline_at >= bindparam("deadline_after"),
+        ),
+    ]
+
+
+def _slot_takes(slots: Table, attempt: Any, question: Any, seq: Any, fitting: Any) -> list[Any]:
+    """The slot's rule: the attempt's question, an older seq, a version the answer fits."""
+    return [
+        slots.c.attempt_id == attempt,
+        slots.c.question_id == question,
+        slots.c.seq < seq,
+        fitting(slots.c.version_id),
+    ]
+
+
 @functools.cache
 def _save_statement(*, by_token: bool) -> Update:
     """The autosave's one statement, built once: a reused statement skips SQLAlchemy's
@@ -333,15 +373,7 @@ def _save_statement(*, by_token: bool) -> Update:
         owner = bindparam("user_id")
     open_attempt = (
         select(QuizAttempt.id)
-        .where(
-            QuizAttempt.id == bindparam("the_attempt"),
-            QuizAttempt.user_id == owner,
-            QuizAttempt.state == AttemptState.IN_PROGRESS,
-            or_(
-                QuizAttempt.deadline_at.is_(None),
-                QuizAttempt.deadline_at >= bindparam("deadline_after"),
-            ),
-        )
+        .where(*_open_attempt(bindparam("the_attempt"), owner))
         .with_for_update(read=True)
         .cte("open_attempt")
     )
@@ -349,10 +381,13 @@ def _save_statement(*, by_token: bool) -> Update:
     return (
         update(slots)
         .where(
-            slots.c.attempt_id == open_attempt.c.id,
-            slots.c.question_id == bindparam("the_question"),
-            slots.c.seq < bindparam("new_seq"),
-            slots.c.version_id.in_(bindparam("fitting", expanding=True)),
+            *_slot_takes(
+                slots,
+                open_attempt.c.id,
+                bindparam("the_question"),
+                bindparam("new_seq"),
+                lambda version: version.in_(bindparam("fitting", expanding=True)),
+            )
         )
         .values(
             answer=bindparam("new_answer"),
@@ -360,6 +395,143 @@ def _save_statement(*, by_token: bool) -> Update:
             saved_at=bindparam("now_saved"),
         )
         .returning(slots.c.id)
+    )
+
+
+@dataclass(frozen=True)
+class BearerSave:
+    """One autosave sent with a bearer token, its answer already parsed (a batch's item)."""
+
+    token_hash: str
+    attempt_id: int
+    question_id: int
+    seq: int
+    #: the answer as the JSON text to store
+    answer_json: str
+    #: the question's versions the answer fits
+    fitting: tuple[int, ...]
+
+
+def known_versions(question_id: int) -> dict[int, tuple[str, Any]] | None:
+    """A question's versions if this process has read them (see ``_versions_of``), else None."""
+    return _VERSIONS.get(question_id)
+
+
+def answer_fits(versions: dict[int, tuple[str, Any]], answer: Any) -> tuple[int, ...]:
+    """The versions (of those given) that ``answer`` fits."""
+    return tuple(v for v, (kind, data) in versions.items() if get_type(kind).accepts(data, answer))
+
+
+def save_bearer_answers(
+    connection: Connection, saves: Sequence[BearerSave], *, now: datetime, grace: timedelta
+) -> list[bool]:
+    """Save many autosaves (from many requests) in one statement, each under ``save_answer``'s
+    rules: True for each one saved. PostgreSQL only; ``connection`` in autocommit, so the
+    statement is its own transaction and one commit carries every save of the batch.
+
+    Of several saves to one slot, only the newest is tried: the rest come back False, and like
+    every refused save here are sent again through ``save_answer``, which says why (or saves,
+    when the newest was refused). The attempts are share-locked in the same way.
+    """
+    newest: dict[tuple[int, int], int] = {}
+    for index, save in enumerate(saves):
+        key = (save.attempt_id, save.question_id)
+        if key not in newest or save.seq > saves[newest[key]].seq:
+            newest[key] = index
+    tried = sorted(newest.values(), key=lambda i: (saves[i].attempt_id, saves[i].question_id))
+    rows = connection.execute(
+        _batch_statement(),
+        {
+            "items": [
+                {
+                    "i": i,
+                    "attempt_id": saves[i].attempt_id,
+                    "question_id": saves[i].question_id,
+                    "seq": saves[i].seq,
+                    "answer": saves[i].answer_json,
+                    "fitting": list(saves[i].fitting),
+                    "token_hash": saves[i].token_hash,
+                }
+                for i in tried
+            ],
+            "now": now,
+            "now_saved": now,
+            "deadline_after": now - grace,
+        },
+    )
+    saved = {row[0] for row in rows}
+    return [index in saved for index in range(len(saves))]
+
+
+@functools.cache
+def _batch_statement() -> Update:
+    """``save_bearer_answers``' statement: the saves as rows of a JSON array (one parameter
+    whatever their number), then the same rules as ``_save_statement`` row by row."""
+    items = (
+        func.jsonb_to_recordset(bindparam("items", type_=JSONB))
+        .table_valued(
+            column("i", Integer),
+            column("attempt_id", Integer),
+            column("question_id", Integer),
+            column("seq", Integer),
+            column("answer", Text),
+            column("fitting", ARRAY(Integer)),
+            column("token_hash", Text),
+        )
+        .render_derived(name="item", with_types=True)
+    )
+    owner = BearerToken.user_id_of(items.c.token_hash, bindparam("now")).correlate(items)
+    slots = cast(Table, AttemptSlot.__table__)
+    # each item's attempt (share-locked, as by _save_statement) and slot, looked up by their
+    # keys in a lateral subquery: joined, the planner guessed the items' number (always 100)
+    # and scanned every attempt in progress, or every slot
+    slot = (
+        select(slots.c.id)
+        .select_from(QuizAttempt)
+        .join(
+            slots,
+            (slots.c.attempt_id == QuizAttempt.id) & (slots.c.question_id == items.c.question_id),
+        )
+        .where(*_open_attempt(items.c.attempt_id, owner))
+        .with_for_update(read=True, of=QuizAttempt)
+        .correlate(items)
+        .lateral("slot")
+    )
+    chosen = (
+        select(
+            slot.c.id,
+            items.c.i,
+            items.c.attempt_id,
+            items.c.question_id,
+            items.c.seq,
+            items.c.answer,
+            items.c.fitting,
+        )
+        .select_from(items)
+        .join(slot, true())
+        .cte("chosen")
+    )
+    return (
+        update(slots)
+        .where(
+            slots.c.id == chosen.c.id,
+            # the same again, as an index condition: a join alone let the planner scan them all
+            slots.c.id == any_(func.array(select(chosen.c.id).scalar_subquery())),
+            # checked in the UPDATE, so checked again on a slot another save changed meanwhile
+            *_slot_takes(
+                slots,
+                chosen.c.attempt_id,
+                chosen.c.question_id,
+                chosen.c.seq,
+                lambda version: version == any_(chosen.c.fitting),
+            ),
+        )
+        .values(
+            answer=sql_cast(chosen.c.answer, JSON),
+            seq=chosen.c.seq,
+            saved_at=bindparam("now_saved"),
+        )
+        .returning(chosen.c.i)
     )
 
 

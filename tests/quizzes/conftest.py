@@ -137,3 +137,64 @@ def bearer(username: str) -> dict[str, str]:
     # committed (into the test's outer transaction): each request ends its own session
     db.session.commit()
     return {"Authorization": f"Bearer {token}"}
+
+
+@pytest.fixture
+def committed(app, ctx):
+    """Real, committed rows, for what a test's rolled-back transaction cannot show (parallel
+    requests, the autosave lane's own connection): the session works on the database itself
+    for the test; the quizzes whose ids the test appends are deleted afterwards."""
+    from sqlalchemy.orm import scoped_session, sessionmaker
+
+    from elearn.extensions import db
+
+    test_session = db.session
+    db.session = scoped_session(sessionmaker(bind=db.engine))
+    quiz_ids: list[int] = []
+    try:
+        yield quiz_ids
+    finally:
+        db.session.remove()
+        for quiz_id in quiz_ids:
+            _delete_quiz(app, quiz_id)
+        db.session.remove()
+        db.session = test_session
+
+
+def _delete_quiz(app, quiz_id):
+    from sqlalchemy import delete, select
+
+    from elearn.extensions import db
+    from elearn.models import ApiToken, AuditEvent
+    from quizzes.models import QuestionBank, Quiz, QuizAttempt
+    from tests.conftest import user
+
+    with app.app_context():
+        quiz = db.session.get(Quiz, quiz_id)
+        bank_ids = {item.question.bank_id for item in quiz.items if item.question}
+        attempt_ids = db.session.scalars(
+            select(QuizAttempt.id).where(QuizAttempt.quiz_id == quiz_id)
+        ).all()
+        db.session.execute(
+            delete(AuditEvent).where(
+                AuditEvent.target_type == "attempt",
+                AuditEvent.target_id.in_([str(a) for a in attempt_ids]),
+            )
+        )
+        db.session.execute(
+            delete(AuditEvent).where(
+                AuditEvent.target_type == "quiz", AuditEvent.target_id == str(quiz_id)
+            )
+        )
+        db.session.execute(
+            delete(AuditEvent).where(
+                AuditEvent.target_type == "bank",
+                AuditEvent.target_id.in_([str(b) for b in bank_ids]),
+            )
+        )
+        db.session.delete(quiz)
+        db.session.flush()
+        for bank_id in bank_ids:
+            db.session.delete(db.session.get(QuestionBank, bank_id))
+        db.session.execute(delete(ApiToken).where(ApiToken.user_id == user("student1").id))
+        db.session.commit()

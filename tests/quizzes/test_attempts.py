@@ -357,97 +357,48 @@ def test_review_after_close_opens_when_the_quiz_closes(quiz_factory):
     assert after["review"] and SECRET in json.dumps(after, ensure_ascii=False)
 
 
-def test_twenty_parallel_finishes_grade_once(app, quiz_factory):
+def test_twenty_parallel_finishes_grade_once(app, quiz_factory, committed):
     """20 real connections submit at once; exactly one grades (committed data, cleaned up)."""
     import threading
 
-    from sqlalchemy.orm import scoped_session, sessionmaker
-
     from elearn.service import accounts
 
-    test_session = db.session
-    # leave the test's rolled-back transaction: concurrency needs real, committed rows
-    db.session = scoped_session(sessionmaker(bind=db.engine))
-    attempt_id = quiz_id = None
-    try:
-        with app.test_request_context():
-            quiz = quiz_factory(types={"true_false"})
-            attempt = service.start_attempt(actor=user("student1"), quiz=quiz)
-            token, _ = accounts.issue_api_token(user=user("student1"), hours=1)
-            attempt_id, quiz_id = attempt.id, quiz.id
-            db.session.commit()
-            db.session.remove()
-        barrier = threading.Barrier(20)
-        statuses: list[int] = []
-
-        def finish():
-            c = app.test_client()
-            barrier.wait()
-            response = c.post(
-                f"/api/v1/attempts/{attempt_id}/submit",
-                headers={"Authorization": f"Bearer {token}"},
-            )
-            statuses.append(response.status_code)
-            db.session.remove()
-
-        threads = [threading.Thread(target=finish) for _ in range(20)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-        assert sorted(statuses) == [200] + [409] * 19
-        with app.app_context():
-            graded = db.session.scalars(
-                select(AuditEvent).where(
-                    AuditEvent.action == "quiz.attempt_graded",
-                    AuditEvent.target_id == str(attempt_id),
-                )
-            ).all()
-            assert len(graded) == 1
-            assert db.session.get(QuizAttempt, attempt_id).state == "finished"
-    finally:
-        _cleanup(app, quiz_id)
-        db.session.remove()
-        db.session = test_session
-
-
-def _cleanup(app, quiz_id):
-    from sqlalchemy import delete
-
-    from elearn.models import ApiToken
-    from quizzes.models import QuestionBank, Quiz
-
-    if quiz_id is None:
-        return
-    with app.app_context():
-        quiz = db.session.get(Quiz, quiz_id)
-        bank_ids = {item.question.bank_id for item in quiz.items if item.question}
-        attempt_ids = db.session.scalars(
-            select(QuizAttempt.id).where(QuizAttempt.quiz_id == quiz_id)
-        ).all()
-        db.session.execute(
-            delete(AuditEvent).where(
-                AuditEvent.target_type == "attempt",
-                AuditEvent.target_id.in_([str(a) for a in attempt_ids]),
-            )
-        )
-        db.session.execute(
-            delete(AuditEvent).where(
-                AuditEvent.target_type == "quiz", AuditEvent.target_id == str(quiz_id)
-            )
-        )
-        db.session.execute(
-            delete(AuditEvent).where(
-                AuditEvent.target_type == "bank",
-                AuditEvent.target_id.in_([str(b) for b in bank_ids]),
-            )
-        )
-        db.session.delete(quiz)
-        db.session.flush()
-        for bank_id in bank_ids:
-            db.session.delete(db.session.get(QuestionBank, bank_id))
-        db.session.execute(delete(ApiToken).where(ApiToken.user_id == user("student1").id))
+    with app.test_request_context():
+        quiz = quiz_factory(types={"true_false"})
+        committed.append(quiz.id)
+        attempt = service.start_attempt(actor=user("student1"), quiz=quiz)
+        token, _ = accounts.issue_api_token(user=user("student1"), hours=1)
+        attempt_id = attempt.id
         db.session.commit()
+        db.session.remove()
+    barrier = threading.Barrier(20)
+    statuses: list[int] = []
+
+    def finish():
+        c = app.test_client()
+        barrier.wait()
+        response = c.post(
+            f"/api/v1/attempts/{attempt_id}/submit",
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        statuses.append(response.status_code)
+        db.session.remove()
+
+    threads = [threading.Thread(target=finish) for _ in range(20)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(statuses) == [200] + [409] * 19
+    with app.app_context():
+        graded = db.session.scalars(
+            select(AuditEvent).where(
+                AuditEvent.action == "quiz.attempt_graded",
+                AuditEvent.target_id == str(attempt_id),
+            )
+        ).all()
+        assert len(graded) == 1
+        assert db.session.get(QuizAttempt, attempt_id).state == "finished"
 
 
 @contextmanager

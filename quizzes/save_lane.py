@@ -1,0 +1,166 @@
+"""The autosave lane: answer saves sent with a bearer token, group-committed beside Flask.
+
+An exam is thousands of students autosaving at once, and the save is the hottest write of the
+platform. ``PUT /api/v1/attempts/<id>/answers/<qid>`` with ``Authorization: Bearer`` is answered
+here, in front of the Flask app (a WSGI middleware, PostgreSQL only): the body is parsed, the
+answer checked against the question's versions as this process knows them, and the save joins the
+group commit (``elearn.groupcommit``): one statement and one commit for every save waiting at that
+moment, each under the rules of ``service.save_answer``. Only a save that statement stored is
+answered here. Anything else (a cookie session, a body that does not parse, a question this
+process has not read yet, a refused save) goes on to the Flask route unchanged, which saves it
+or says why in the caller's language: the lane can make a save faster, never different.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+from collections.abc import Callable, Iterable, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from flask import Flask
+from sqlalchemy import Engine
+
+from elearn.extensions import db
+from elearn.groupcommit import GroupCommit
+from elearn.service.accounts import hash_token
+from quizzes.service import attempts
+
+PATH = re.compile(r"/api/v1/attempts/([0-9]{1,10})/answers/([0-9]{1,10})\Z")
+#: a larger body goes to Flask (which has the app's own size limit)
+MAX_BODY = 64 * 1024
+#: the largest seq and id a row holds (PostgreSQL's integer)
+SEQ_MAX = 2**31 - 1
+#: what the Flask route's answer carries beside the JSON (``elearn.web``'s headers)
+HEADERS = [
+    ("Content-Type", "application/json"),
+    ("X-Content-Type-Options", "nosniff"),
+    ("X-Frame-Options", "SAMEORIGIN"),
+    ("Referrer-Policy", "same-origin"),
+]
+
+StartResponse = Callable[..., Any]
+WSGIApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
+
+
+class SaveLane:
+    """WSGI middleware: answers the saves it can store, passes every other request on."""
+
+    def __init__(self, app: Flask, following: WSGIApp) -> None:
+        self.app = app
+        self.following = following
+        self.commits: GroupCommit[attempts.BearerSave, str | None] = GroupCommit(self._save_batch)
+        self._engine: Engine | None = None
+
+    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        if environ.get("REQUEST_METHOD") == "PUT":
+            match = PATH.match(environ.get("PATH_INFO", ""))
+            authorization = environ.get("HTTP_AUTHORIZATION", "")
+            if match and authorization.startswith("Bearer "):
+                answered = self._save(environ, match, authorization[7:].strip(), start_response)
+                if answered is not None:
+                    return answered
+        return self.following(environ, start_response)
+
+    def _save(
+        self,
+        environ: dict[str, Any],
+        match: re.Match[str],
+        token: str,
+        start_response: StartResponse,
+    ) -> list[bytes] | None:
+        content_type = environ.get("CONTENT_TYPE", "").split(";", 1)[0].strip().lower()
+        if content_type != "application/json" or not token:
+            return None  # the route's own answer (it reads JSON sent as JSON only)
+        body = _read_body(environ)
+        if body is None:
+            return None
+        try:
+            sent = json.loads(body)
+        except ValueError:
+            return None
+        if not isinstance(sent, dict):
+            return None
+        seq, answer = sent.get("seq"), sent.get("answer")
+        if isinstance(seq, bool) or not isinstance(seq, int) or not 1 <= seq <= SEQ_MAX:
+            return None
+        attempt_id, question_id = int(match[1]), int(match[2])
+        if attempt_id > SEQ_MAX or question_id > SEQ_MAX:
+            return None  # no such row: the route's 404
+        versions = attempts.known_versions(question_id)
+        if not versions:
+            return None
+        fitting = attempts.answer_fits(versions, answer)
+        if not fitting:
+            return None
+        try:  # NaN and Infinity parse in Python but are not JSON: one would fail the batch
+            answer_json = json.dumps(answer, ensure_ascii=False, allow_nan=False)
+        except ValueError:
+            return None
+        save = attempts.BearerSave(
+            token_hash=hash_token(token),
+            attempt_id=attempt_id,
+            question_id=question_id,
+            seq=seq,
+            answer_json=answer_json,
+            fitting=fitting,
+        )
+        try:
+            saved_at = self.commits.submit(save)
+        except Exception:  # the Flask route saves it one by one, or says why
+            self.app.logger.exception("the autosave lane's batch failed; saving one by one")
+            return None
+        if not saved_at:
+            return None
+        reply = json.dumps(
+            {"question_id": question_id, "saved_at": saved_at, "seq": seq},
+            separators=(",", ":"),
+            sort_keys=True,
+        ).encode()
+        start_response("200 OK", [*HEADERS, ("Content-Length", str(len(reply) + 1))])
+        return [reply, b"\n"]
+
+    def _save_batch(self, saves: Sequence[attempts.BearerSave]) -> list[str | None]:
+        """One batch: its saves' time (ISO) where stored, None where refused."""
+        now = datetime.now(UTC)
+        grace = timedelta(seconds=int(self.app.config.get("QUIZ_SUBMIT_GRACE_SECONDS", 30)))
+        with self.engine().connect() as connection:
+            stored = attempts.save_bearer_answers(
+                connection.execution_options(isolation_level="AUTOCOMMIT"),
+                saves,
+                now=now,
+                grace=grace,
+            )
+        stamp = now.isoformat()
+        return [stamp if ok else None for ok in stored]
+
+    def engine(self) -> Engine:
+        if self._engine is None:
+            with self.app.app_context():
+                self._engine = db.engine
+        return self._engine
+
+
+def _read_body(environ: dict[str, Any]) -> bytes | None:
+    """The request's body, put back for the Flask route; None when too long or unknown."""
+    try:
+        length = int(environ.get("CONTENT_LENGTH") or "")
+    except ValueError:
+        return None
+    if not 0 < length <= MAX_BODY:
+        return None
+    body = environ["wsgi.input"].read(length)
+    environ["wsgi.input"] = io.BytesIO(body)
+    return body
+
+
+def init_app(app: Flask) -> None:
+    """Put the lane in front of the app when its database is PostgreSQL and
+    ``QUIZ_SAVE_LANE`` is on (the default)."""
+    if not app.config.get("QUIZ_SAVE_LANE", True):
+        return
+    if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
+        return  # the batch statement is PostgreSQL's (jsonb_to_recordset)
+    app.wsgi_app = SaveLane(app, app.wsgi_app)  # type: ignore[method-assign]

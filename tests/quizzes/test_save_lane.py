@@ -1,0 +1,230 @@
+"""The autosave lane: bearer saves group-committed in front of Flask, under the same rules.
+
+Committed rows (the ``committed`` fixture): the lane writes on its own connection. Each test puts
+a lane in front of the app itself (the suite's app runs without one: see tests/conftest.py).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+
+from flask import Flask
+from sqlalchemy import create_engine, select
+from werkzeug.test import Client
+
+from elearn.extensions import db
+from elearn.service import accounts
+from quizzes import save_lane, service
+from quizzes.models import AttemptSlot
+from quizzes.save_lane import SaveLane
+from quizzes.service.attempts import BearerSave, save_bearer_answers
+from tests.conftest import user
+
+
+def _exam(app, quiz_factory, committed, username="student1"):
+    """A committed attempt of ``username`` at a quiz of every type, a token, the question ids."""
+    quiz = quiz_factory()
+    committed.append(quiz.id)
+    attempt = service.start_attempt(actor=user(username), quiz=quiz)
+    token, _ = accounts.issue_api_token(user=user(username), hours=1)
+    by_type = {slot.version.type: slot.question_id for slot in attempt.slots}
+    attempt_id = attempt.id
+    db.session.commit()
+    db.session.remove()
+    return attempt_id, token, by_type
+
+
+def _put(client, attempt_id, question_id, token, body):
+    return client.put(
+        f"/api/v1/attempts/{attempt_id}/answers/{question_id}",
+        data=json.dumps(body),
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+    )
+
+
+def _stored(attempt_id):
+    db.session.remove()
+    rows = db.session.execute(
+        select(AttemptSlot.question_id, AttemptSlot.seq, AttemptSlot.answer).where(
+            AttemptSlot.attempt_id == attempt_id
+        )
+    )
+    return {row.question_id: (row.seq, row.answer) for row in rows}
+
+
+ANSWERS = {
+    "single_choice": ["opt-right", "opt-wrong"],
+    "true_false": [True, False],
+    "short_answer": ["远离毒品。", "告诉老师！"],
+}
+
+
+def test_parallel_saves_are_answered_by_the_lane_and_stored_as_sent(app, quiz_factory, committed):
+    attempt_id, token, by_type = _exam(app, quiz_factory, committed)
+    lane = SaveLane(app, app.wsgi_app)
+    client = Client(lane)
+    # the first save of each question goes on to Flask: this process reads its versions there
+    for kind, question_id in by_type.items():
+        if kind in ANSWERS:
+            assert (
+                _put(client, attempt_id, question_id, token, {"answer": None, "seq": 1}).status_code
+                == 200
+            )
+    assert lane.commits.items == 0
+    sends = [
+        (question_id, seq, ANSWERS[kind][seq % 2])
+        for kind, question_id in by_type.items()
+        if kind in ANSWERS
+        for seq in range(2, 12)
+    ]
+    barrier = threading.Barrier(len(sends))
+    replies: list[tuple[int, int, dict]] = []
+
+    def send(question_id, seq, answer):
+        barrier.wait()
+        reply = _put(Client(lane), attempt_id, question_id, token, {"answer": answer, "seq": seq})
+        replies.append((question_id, reply.status_code, reply.get_json()))
+
+    threads = [threading.Thread(target=send, args=args) for args in sends]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    newest = {}
+    for question_id, status, body in replies:
+        if status == 200:
+            newest[question_id] = max(newest.get(question_id, 0), body["seq"])
+            assert set(body) == {"question_id", "seq", "saved_at"}
+        else:  # an older seq that came in after a newer one: refused, as by the route
+            assert status == 409 and body["message"], body
+    assert lane.commits.items > 0, "the lane answered none of the saves"
+    assert lane.commits.items <= len(sends)
+    stored = _stored(attempt_id)
+    for kind, question_id in by_type.items():
+        if kind in ANSWERS:
+            seq = newest[question_id]
+            assert stored[question_id] == (seq, ANSWERS[kind][seq % 2])
+    # every acknowledged save was the newest when it was stored: the last is the highest sent
+    assert all(stored[q][0] == 11 for kind, q in by_type.items() if kind in ANSWERS)
+
+
+def test_what_the_lane_refuses_the_route_answers_as_always(app, quiz_factory, committed):
+    attempt_id, token, by_type = _exam(app, quiz_factory, committed)
+    lane = SaveLane(app, app.wsgi_app)
+    client = Client(lane)
+    choice = by_type["single_choice"]
+    assert (
+        _put(client, attempt_id, choice, token, {"answer": "opt-wrong", "seq": 1}).status_code
+        == 200
+    )
+    saved = _put(client, attempt_id, choice, token, {"answer": "opt-right", "seq": 5})
+    assert saved.status_code == 200 and saved.get_json()["seq"] == 5
+    assert lane.commits.items == 1
+    assert saved.headers["X-Content-Type-Options"] == "nosniff"
+    replay = _put(client, attempt_id, choice, token, {"answer": "opt-wrong", "seq": 5})
+    assert replay.status_code == 409 and replay.get_json()["message"]
+    misfit = _put(client, attempt_id, choice, token, {"answer": "no-such-option", "seq": 6})
+    assert misfit.status_code == 400
+    other_token, _ = accounts.issue_api_token(user=user("teacher1"), hours=1)
+    db.session.commit()
+    stranger = _put(client, attempt_id, choice, other_token, {"answer": "opt-wrong", "seq": 7})
+    assert stranger.status_code == 404
+    bad = _put(client, attempt_id, choice, "not-a-token", {"answer": "opt-wrong", "seq": 8})
+    assert bad.status_code == 401
+    assert _stored(attempt_id)[choice] == (5, "opt-right")
+    with app.test_request_context():
+        service.submit_attempt(actor=user("student1"), attempt_id=attempt_id)
+        db.session.commit()
+    late = _put(client, attempt_id, choice, token, {"answer": "opt-wrong", "seq": 9})
+    assert late.status_code == 409 and late.get_json()["message"]
+    assert _stored(attempt_id)[choice] == (5, "opt-right")
+
+
+def test_of_two_saves_to_one_slot_in_a_batch_the_newest_is_stored(app, quiz_factory, committed):
+    attempt_id, token, by_type = _exam(app, quiz_factory, committed)
+    choice, truth = by_type["single_choice"], by_type["true_false"]
+    versions = {
+        q: db.session.scalar(
+            select(AttemptSlot.version_id).where(
+                AttemptSlot.attempt_id == attempt_id, AttemptSlot.question_id == q
+            )
+        )
+        for q in (choice, truth)
+    }
+
+    def save(question_id, seq, answer):
+        return BearerSave(
+            token_hash=accounts.hash_token(token),
+            attempt_id=attempt_id,
+            question_id=question_id,
+            seq=seq,
+            answer_json=json.dumps(answer),
+            fitting=(versions[question_id],),
+        )
+
+    from datetime import UTC, datetime, timedelta
+
+    with db.engine.connect() as connection:
+        outcomes = save_bearer_answers(
+            connection.execution_options(isolation_level="AUTOCOMMIT"),
+            [save(choice, 7, "opt-right"), save(choice, 9, "opt-wrong"), save(truth, 3, None)],
+            now=datetime.now(UTC),
+            grace=timedelta(seconds=30),
+        )
+    assert outcomes == [False, True, True]
+    stored = _stored(attempt_id)
+    assert stored[choice] == (9, "opt-wrong")
+    assert stored[truth] == (3, None), "a null answer is stored as JSON null, as by the route"
+
+
+def test_a_failing_batch_leaves_the_saves_to_the_route(app, quiz_factory, committed):
+    attempt_id, token, by_type = _exam(app, quiz_factory, committed)
+    lane = SaveLane(app, app.wsgi_app)
+    client = Client(lane)
+    choice = by_type["single_choice"]
+    assert (
+        _put(client, attempt_id, choice, token, {"answer": "opt-wrong", "seq": 1}).status_code
+        == 200
+    )
+    lane._engine = create_engine("postgresql+psycopg://nobody@127.0.0.1:1/none")  # unreachable
+    saved = _put(client, attempt_id, choice, token, {"answer": "opt-right", "seq": 2})
+    assert saved.status_code == 200 and lane.commits.items == 1
+    assert _stored(attempt_id)[choice] == (2, "opt-right")
+
+
+def test_cookie_sessions_and_other_requests_pass_through(app, quiz_factory, committed):
+    attempt_id, token, by_type = _exam(app, quiz_factory, committed)
+    lane = SaveLane(app, app.wsgi_app)
+    client = Client(lane)
+    url = f"/api/v1/attempts/{attempt_id}/answers/{by_type['true_false']}"
+    # no token: the route's cookie session (here none: 401 from Flask)
+    assert client.put(url, json={"answer": True, "seq": 1}).status_code in (400, 401)
+    assert client.get("/healthz").status_code == 200
+    auth = {"Authorization": f"Bearer {token}"}
+    as_json = {**auth, "Content-Type": "application/json"}
+    assert client.put(url, data="{", headers=as_json).status_code == 400
+    # what Flask would not read as JSON, the lane does not either
+    body = '{"answer": true, "seq": 2}'
+    assert (
+        client.put(url, data=body, headers={**auth, "Content-Type": "text/plain"}).status_code
+        == 400
+    )
+    huge = f"/api/v1/attempts/{2**31}/answers/{by_type['true_false']}"
+    assert client.put(huge, data=body, headers=as_json).status_code == 404
+    assert lane.commits.items == 0
+
+
+def test_the_lane_stands_in_front_of_postgresql_apps_only():
+    for uri, expected in (
+        ("postgresql+psycopg://db/x", True),
+        ("sqlite:///instance/demo.db", False),
+    ):
+        app = Flask("probe")
+        app.config["SQLALCHEMY_DATABASE_URI"] = uri
+        save_lane.init_app(app)
+        assert isinstance(app.wsgi_app, SaveLane) is expected
+    app = Flask("probe")
+    app.config.update(SQLALCHEMY_DATABASE_URI="postgresql+psycopg://db/x", QUIZ_SAVE_LANE=False)
+    save_lane.init_app(app)
+    assert not isinstance(app.wsgi_app, SaveLane)
