@@ -574,7 +574,26 @@ def save_answer(attempt_id: int, question_id: int):
         seq=body.get("seq"),
     )
     db.session.commit()
-    return jsonify({"question_id": question_id, "seq": saved.seq, "saved_at": _iso(saved.saved_at)})
+    return jsonify(saved.view())
+
+
+@bp.route("/attempts/<int:attempt_id>/clock")
+@login_required
+def attempt_clock(attempt_id: int):
+    """One's own attempt's state and time left, by the server's clock (the page asks now and
+    then: a quiz closed early ends the attempts in progress sooner).
+    ---
+    get:
+      tags: [quizzes]
+      parameters:
+        - {name: attempt_id, in: path, required: true, schema: {type: integer}}
+      responses:
+        200:
+          description: the state, the deadline, the server's time and the seconds left
+        404: {description: not the caller's attempt}
+    """
+    found = permissions.get_or_404(QuizAttempt, attempt_id, current_user, "view")
+    return jsonify(service.attempt_clock(found))
 
 
 @bp.route("/attempts/<int:attempt_id>/submit", methods=["POST"])

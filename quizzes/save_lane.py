@@ -51,7 +51,9 @@ class SaveLane:
     def __init__(self, app: Flask, following: WSGIApp) -> None:
         self.app = app
         self.following = following
-        self.commits: GroupCommit[attempts.BearerSave, str | None] = GroupCommit(self._save_batch)
+        self.commits: GroupCommit[attempts.BearerSave, attempts.SavedAnswer | None] = GroupCommit(
+            self._save_batch
+        )
         self._engine: Engine | None = None
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
@@ -108,33 +110,28 @@ class SaveLane:
             fitting=fitting,
         )
         try:
-            saved_at = self.commits.submit(save)
+            saved = self.commits.submit(save)
         except Exception:  # the Flask route saves it one by one, or says why
             self.app.logger.exception("the autosave lane's batch failed; saving one by one")
             return None
-        if not saved_at:
+        if saved is None:
             return None
-        reply = json.dumps(
-            {"question_id": question_id, "saved_at": saved_at, "seq": seq},
-            separators=(",", ":"),
-            sort_keys=True,
-        ).encode()
+        reply = json.dumps(saved.view(), separators=(",", ":"), sort_keys=True).encode()
         start_response("200 OK", [*HEADERS, ("Content-Length", str(len(reply) + 1))])
         return [reply, b"\n"]
 
-    def _save_batch(self, saves: Sequence[attempts.BearerSave]) -> list[str | None]:
-        """One batch: its saves' time (ISO) where stored, None where refused."""
-        now = datetime.now(UTC)
+    def _save_batch(
+        self, saves: Sequence[attempts.BearerSave]
+    ) -> list[attempts.SavedAnswer | None]:
+        """One batch: what each save stored, None where refused."""
         grace = timedelta(seconds=int(self.app.config.get("QUIZ_SUBMIT_GRACE_SECONDS", 30)))
         with self.engine().connect() as connection:
-            stored = attempts.save_bearer_answers(
+            return attempts.save_bearer_answers(
                 connection.execution_options(isolation_level="AUTOCOMMIT"),
                 saves,
-                now=now,
+                now=datetime.now(UTC),
                 grace=grace,
             )
-        stamp = now.isoformat()
-        return [stamp if ok else None for ok in stored]
 
     def engine(self) -> Engine:
         if self._engine is None:

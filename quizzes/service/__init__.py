@@ -2,6 +2,7 @@
 
 from quizzes.service.attempts import (
     FinishResult,
+    attempt_clock,
     attempt_view,
     close_expired_attempts,
     finish_attempt,
@@ -57,6 +58,7 @@ __all__ = [
     "FinishResult",
     "ImportResult",
     "add_question",
+    "attempt_clock",
     "attempt_view",
     "attempts_left",
     "close_expired_attempts",

@@ -231,16 +231,13 @@ def attempt_view(attempt: QuizAttempt, *, now: datetime | None = None) -> dict[s
         if version.media_asset_id:  # a picture or recording: a short-lived signed URL only
             view["media"] = question_media(version.media_asset_id, attempt.user)
         questions.append(view)
-    deadline = aware(attempt.deadline_at)
     return {
         "attempt_id": attempt.id,
         "quiz_id": quiz.id,
         "title": quiz.title,
         "state": attempt.state,
         "started_at": _iso(attempt.started_at),
-        "deadline": _iso(deadline),
-        "server_now": now.isoformat(),
-        "seconds_left": max(0, int((deadline - now).total_seconds())) if deadline else None,
+        **clock_fields(aware(attempt.deadline_at), now),
         "one_per_page": quiz.one_per_page,
         "questions": questions,
         "answers": {
@@ -251,11 +248,38 @@ def attempt_view(attempt: QuizAttempt, *, now: datetime | None = None) -> dict[s
     }
 
 
+def clock_fields(deadline: datetime | None, now: datetime) -> dict[str, Any]:
+    """The countdown's facts, all from the server's clock: the page counts ``seconds_left``
+    down on the device's monotonic clock, and sets it again from every answer it gets."""
+    return {
+        "deadline": deadline.isoformat() if deadline else None,
+        "server_now": now.isoformat(),
+        "seconds_left": max(0, int((deadline - now).total_seconds())) if deadline else None,
+    }
+
+
+def attempt_clock(attempt: QuizAttempt, *, now: datetime | None = None) -> dict[str, Any]:
+    """The attempt's state and time left (the page asks now and then: a quiz closed early
+    ends the attempts in progress sooner)."""
+    return {"state": attempt.state, **clock_fields(aware(attempt.deadline_at), _now(now))}
+
+
 @dataclass(frozen=True)
 class SavedAnswer:
     question_id: int
     seq: int
     saved_at: datetime
+    #: the attempt's deadline as the save found it (it moves when the quiz closes early)
+    deadline: datetime | None
+
+    def view(self) -> dict[str, Any]:
+        """The reply to a save, the route's and the autosave lane's."""
+        return {
+            "question_id": self.question_id,
+            "seq": self.seq,
+            "saved_at": self.saved_at.isoformat(),
+            **clock_fields(self.deadline, self.saved_at),
+        }
 
 
 def save_answer(
@@ -315,7 +339,9 @@ def save_answer(
     loaded = db.session.identity_map.get(db.session.identity_key(AttemptSlot, saved.id))
     if loaded is not None:
         db.session.expire(loaded)  # loaded in this session (a page, a test): read it again
-    return SavedAnswer(question_id=question_id, seq=seq, saved_at=now)
+    return SavedAnswer(
+        question_id=question_id, seq=seq, saved_at=now, deadline=aware(saved.deadline_at)
+    )
 
 
 #: question id → {version id: (type, data)}: versions never change, a question gains new ones
@@ -372,7 +398,7 @@ def _save_statement(*, by_token: bool) -> Update:
     else:
         owner = bindparam("user_id")
     open_attempt = (
-        select(QuizAttempt.id)
+        select(QuizAttempt.id, QuizAttempt.deadline_at)
         .where(*_open_attempt(bindparam("the_attempt"), owner))
         .with_for_update(read=True)
         .cte("open_attempt")
@@ -394,7 +420,7 @@ def _save_statement(*, by_token: bool) -> Update:
             seq=bindparam("new_seq"),
             saved_at=bindparam("now_saved"),
         )
-        .returning(slots.c.id)
+        .returning(slots.c.id, open_attempt.c.deadline_at)
     )
 
 
@@ -424,9 +450,9 @@ def answer_fits(versions: dict[int, tuple[str, Any]], answer: Any) -> tuple[int,
 
 def save_bearer_answers(
     connection: Connection, saves: Sequence[BearerSave], *, now: datetime, grace: timedelta
-) -> list[bool]:
+) -> list[SavedAnswer | None]:
     """Save many autosaves (from many requests) in one statement, each under ``save_answer``'s
-    rules: True for each one saved. PostgreSQL only; ``connection`` in autocommit, so the
+    rules: for each, what was saved, or None. PostgreSQL only; ``connection`` in autocommit, so the
     statement is its own transaction and one commit carries every save of the batch.
 
     Of several saves to one slot, only the newest is tried: the rest come back False, and like
@@ -459,8 +485,13 @@ def save_bearer_answers(
             "deadline_after": now - grace,
         },
     )
-    saved = {row[0] for row in rows}
-    return [index in saved for index in range(len(saves))]
+    deadlines = {row.i: aware(row.deadline_at) for row in rows}
+    return [
+        SavedAnswer(save.question_id, save.seq, now, deadlines[index])
+        if index in deadlines
+        else None
+        for index, save in enumerate(saves)
+    ]
 
 
 @functools.cache
@@ -486,7 +517,7 @@ def _batch_statement() -> Update:
     # keys in a lateral subquery: joined, the planner guessed the items' number (always 100)
     # and scanned every attempt in progress, or every slot
     slot = (
-        select(slots.c.id)
+        select(slots.c.id, QuizAttempt.deadline_at)
         .select_from(QuizAttempt)
         .join(
             slots,
@@ -500,6 +531,7 @@ def _batch_statement() -> Update:
     chosen = (
         select(
             slot.c.id,
+            slot.c.deadline_at,
             items.c.i,
             items.c.attempt_id,
             items.c.question_id,
@@ -531,7 +563,7 @@ def _batch_statement() -> Update:
             seq=chosen.c.seq,
             saved_at=bindparam("now_saved"),
         )
-        .returning(chosen.c.i)
+        .returning(chosen.c.i, chosen.c.deadline_at)
     )
 
 

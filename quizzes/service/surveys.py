@@ -32,6 +32,7 @@ from quizzes.access import in_audience
 from quizzes.models import Quiz, QuizMode, SurveyParticipation, SurveyResponse
 from quizzes.qtypes import get_type
 from quizzes.service.attachments import question_media
+from quizzes.service.attempts import clock_fields
 from quizzes.service.quizzes import AUDIENCE_ROLES, draw_questions
 from quizzes.survey_store import survey_store
 
@@ -202,9 +203,7 @@ def survey_view(session: SurveySession, *, now: datetime | None = None) -> dict[
         "title": quiz.title,
         "state": "in_progress",
         "started_at": session.started_at.isoformat(),
-        "deadline": deadline.isoformat() if deadline else None,
-        "server_now": now.isoformat(),
-        "seconds_left": max(0, int((deadline - now).total_seconds())) if deadline else None,
+        **clock_fields(deadline, now),
         "one_per_page": quiz.one_per_page,
         "questions": questions,
         "answers": session.answers,

@@ -75,6 +75,15 @@ def test_teacher_edits_publishes_closes_and_cannot_delete_a_taken_quiz(new_page,
     expect(teacher.locator(".quiz-manage a.danger")).to_have_count(0)
     shot(teacher, "manage-closed-phone")
 
+    # the student's page asks the server's clock when shown again: the close ended the attempt
+    # early, the countdown runs out and the page hands the answers in
+    expect(student.locator("#countdown")).to_contain_text("14:")
+    with student.expect_navigation():  # to the same address, now the result
+        student.evaluate("document.dispatchEvent(new Event('visibilitychange'))")
+    expect(student.locator("#countdown")).to_have_count(0)
+    expect(student.locator("main")).to_contain_text(TITLE)
+    shot(student, "manage-closed-student-handed-in-phone")
+
     student.goto("/quizzes")
     expect(student.locator("section.card", has_text=TITLE)).to_have_count(0)
 

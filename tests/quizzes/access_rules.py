@@ -88,6 +88,7 @@ RULES = {
         lambda ids: f"/api/v1/quizzes/{quiz_id(ids)}/attempts", STUDENT, method="POST", json=True
     ),
     "quizzes_api.attempt": Rule(attempt_url(), STUDENT),
+    "quizzes_api.attempt_clock": Rule(attempt_url("/clock"), STUDENT),
     "quizzes_api.save_answer": Rule(
         answer_url, STUDENT, method="PUT", json=True, data=lambda ids: {"answer": None, "seq": 1}
     ),

@@ -519,3 +519,26 @@ def test_a_signed_in_page_saves_with_its_session(client, quiz_factory, signed_in
         url, json={"answer": True, "seq": 2}, headers={"X-CSRFToken": csrf_token(classmate, "/")}
     )
     assert theirs.status_code == 404
+
+
+def test_saves_and_the_clock_tell_the_page_of_a_close_that_moved_its_deadline(
+    app, client, quiz_factory
+):
+    """The countdown is set again from each save's reply and from the clock the page asks
+    for; both carry the deadline as the server has it now."""
+    headers = bearer("student1")
+    attempt_id, by_type = _started(client, quiz_factory, headers)
+    url = f"/api/v1/attempts/{attempt_id}/answers/{by_type['true_false']}"
+    first = client.put(url, json={"answer": True, "seq": 1}, headers=headers).get_json()
+    assert 590 <= first["seconds_left"] <= 600 and first["deadline"]
+    clock = client.get(f"/api/v1/attempts/{attempt_id}/clock", headers=headers).get_json()
+    assert clock["state"] == "in_progress" and clock["deadline"] == first["deadline"]
+    with app.test_request_context():
+        quiz = db.session.get(QuizAttempt, attempt_id).quiz
+        service.close_quiz(actor=user("teacher1"), quiz=quiz)
+        db.session.commit()
+    later = client.put(url, json={"answer": False, "seq": 2}, headers=headers).get_json()
+    assert later["seconds_left"] == 0  # saved within the grace, and told time is up
+    clock = client.get(f"/api/v1/attempts/{attempt_id}/clock", headers=headers).get_json()
+    assert clock["seconds_left"] == 0 and clock["deadline"] == later["deadline"]
+    assert client.get(f"/api/v1/attempts/{attempt_id}/clock").status_code == 401

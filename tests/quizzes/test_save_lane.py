@@ -95,7 +95,14 @@ def test_parallel_saves_are_answered_by_the_lane_and_stored_as_sent(app, quiz_fa
     for question_id, status, body in replies:
         if status == 200:
             newest[question_id] = max(newest.get(question_id, 0), body["seq"])
-            assert set(body) == {"question_id", "seq", "saved_at"}
+            assert set(body) == {
+                "question_id",
+                "seq",
+                "saved_at",
+                "deadline",
+                "server_now",
+                "seconds_left",
+            }
         else:  # an older seq that came in after a newer one: refused, as by the route
             assert status == 409 and body["message"], body
     assert lane.commits.items > 0, "the lane answered none of the saves"
@@ -172,7 +179,8 @@ def test_of_two_saves_to_one_slot_in_a_batch_the_newest_is_stored(app, quiz_fact
             now=datetime.now(UTC),
             grace=timedelta(seconds=30),
         )
-    assert outcomes == [False, True, True]
+    assert [saved is not None for saved in outcomes] == [False, True, True]
+    assert outcomes[1].seq == 9 and outcomes[2].question_id == truth
     stored = _stored(attempt_id)
     assert stored[choice] == (9, "opt-wrong")
     assert stored[truth] == (3, None), "a null answer is stored as JSON null, as by the route"
@@ -228,3 +236,25 @@ def test_the_lane_stands_in_front_of_postgresql_apps_only():
     app.config.update(SQLALCHEMY_DATABASE_URI="postgresql+psycopg://db/x", QUIZ_SAVE_LANE=False)
     save_lane.init_app(app)
     assert not isinstance(app.wsgi_app, SaveLane)
+
+
+def test_a_save_through_the_lane_carries_the_deadline_a_close_moved(app, quiz_factory, committed):
+    attempt_id, token, by_type = _exam(app, quiz_factory, committed)
+    lane = SaveLane(app, app.wsgi_app)
+    client = Client(lane)
+    choice = by_type["single_choice"]
+    first = _put(client, attempt_id, choice, token, {"answer": "opt-wrong", "seq": 1}).get_json()
+    assert 590 <= first["seconds_left"] <= 600  # the quiz's ten minutes
+    from datetime import UTC, datetime, timedelta
+
+    from quizzes.models import Quiz, QuizAttempt
+
+    with app.test_request_context():
+        quiz = db.session.get(Quiz, db.session.get(QuizAttempt, attempt_id).quiz_id)
+        closes = datetime.now(UTC) + timedelta(seconds=120)
+        service.update_quiz(actor=user("teacher1"), quiz=quiz, changes={"closes_at": closes})
+        db.session.commit()
+    later = _put(client, attempt_id, choice, token, {"answer": "opt-right", "seq": 2})
+    assert later.status_code == 200 and lane.commits.items == 1
+    assert 100 <= later.get_json()["seconds_left"] <= 120
+    assert later.get_json()["deadline"] == closes.isoformat()

@@ -1,6 +1,7 @@
 /* The attempt page: autosave with per-question sequence numbers, a countdown from the server's
- * deadline (seconds left at load, measured on the monotonic clock, never the device's wall clock),
- * retry on a bad connection, one question per screen, submit. */
+ * deadline (seconds left, measured on the monotonic clock, never the device's wall clock; set
+ * again from every save's reply and from the clock asked now and then, so a quiz closed early
+ * shortens it), retry on a bad connection, one question per screen, submit. */
 (function () {
   "use strict";
   var root = document.getElementById("attempt");
@@ -115,7 +116,10 @@
         body: JSON.stringify(body)
       }).then(function (response) {
         delete inFlight[id];
-        if (response.ok) { retryDelay = 1000; return; }
+        if (response.ok) {
+          retryDelay = 1000;
+          return response.json().then(function (data) { resync(data.seconds_left); }, function () {});
+        }
         return response.json().catch(function () { return {}; }).then(function (data) {
           if (response.status === 409) {
             if (/newer|更新/.test(data.message || "")) { showError(messages.conflict); return; }
@@ -230,8 +234,12 @@
 
   // --- countdown from the server's "seconds left", on the monotonic clock ------------------
   var countdown = document.getElementById("countdown");
+  var endsAt = null;
+  function resync(secondsLeft) {
+    if (typeof secondsLeft === "number") endsAt = performance.now() + secondsLeft * 1000;
+  }
   if (countdown && root.dataset.secondsLeft !== "") {
-    var endsAt = performance.now() + parseInt(root.dataset.secondsLeft, 10) * 1000;
+    resync(parseInt(root.dataset.secondsLeft, 10));
     var tick = function () {
       var left = Math.max(0, Math.round((endsAt - performance.now()) / 1000));
       var m = Math.floor(left / 60), s = left % 60;
@@ -241,5 +249,31 @@
       setTimeout(tick, 250);
     };
     tick();
+  }
+
+  // --- the server's clock, asked every two minutes or so and when the page is shown again ---
+  var clockUrl = root.dataset.clockUrl;
+  function askClock() {
+    if (!clockUrl || closed || submitting) return;
+    fetch(clockUrl, { credentials: "same-origin" }).then(function (response) {
+      return response.ok ? response.json() : null;
+    }).then(function (data) {
+      if (!data) return;
+      if (data.state !== "in_progress") {
+        closed = true;
+        showError(messages.closed);
+        window.location.assign(root.dataset.resultUrl);
+        return;
+      }
+      resync(data.seconds_left);
+    }, function () { /* offline: the next ask, or the next save, will tell */ });
+  }
+  if (clockUrl) {
+    (function schedule() {
+      setTimeout(function () { askClock(); schedule(); }, 100000 + Math.random() * 40000);
+    })();
+    document.addEventListener("visibilitychange", function () {
+      if (document.visibilityState === "visible") askClock();
+    });
   }
 })();
