@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -85,10 +85,14 @@ def bank_questions(
     category_id: int | None = None,
     difficulty: int | None = None,
     archived: bool = False,
+    excluding: Collection[int] = (),
 ) -> Select:  # type: ignore[type-arg]
     """A bank's questions, oldest first, narrowed by words in the name, stem or topic, the
-    current version's type, the category and the difficulty; archived ones apart."""
+    current version's type, the category and the difficulty; archived ones apart; those
+    ``excluding`` left out."""
     query = select(Question).where(Question.bank_id == bank.id, Question.is_archived.is_(archived))
+    if excluding:
+        query = query.where(Question.id.not_in(excluding))
     if text or qtype:
         query = query.join(QuestionVersion, QuestionVersion.id == Question.current_version_id)
     if text:
@@ -171,30 +175,47 @@ def quizzes_managed_by(user: User) -> list[Quiz]:
     return [q for q in found if may_author_at(user, q.unit)]
 
 
-def bank_contents(banks: list[QuestionBank]) -> list[dict]:
-    """For the quiz builder: each bank's categories (with sizes) and questions."""
-    rows = []
-    for bank in banks:
-        questions = db.session.scalars(
-            select(Question)
-            .where(Question.bank_id == bank.id, Question.is_archived.is_(False))
-            .order_by(Question.id)
+def builder_banks(banks: list[QuestionBank]) -> list[dict]:
+    """For the quiz builder: each bank with how many questions it holds and its categories
+    with theirs (for random draws), counted in the database."""
+    ids = [bank.id for bank in banks]
+    sizes = dict(
+        db.session.execute(
+            select(Question.bank_id, func.count(Question.id))
+            .where(Question.bank_id.in_(ids), Question.is_archived.is_(False))
+            .group_by(Question.bank_id)
         ).all()
-        sizes: dict[int, int] = {}
-        for q in questions:
-            if q.category_id:
-                sizes[q.category_id] = sizes.get(q.category_id, 0) + 1
-        categories = db.session.scalars(
-            select(QuestionCategory).where(QuestionCategory.id.in_(sizes.keys()))
-        ).all()
-        rows.append(
-            {
-                "bank": bank,
-                "questions": questions,
-                "categories": [(c, sizes[c.id]) for c in categories],
-            }
+    )
+    categories: dict[int, list[tuple[QuestionCategory, int]]] = {}
+    for category, size in db.session.execute(
+        select(QuestionCategory, func.count(Question.id))
+        .join(Question, Question.category_id == QuestionCategory.id)
+        .where(QuestionCategory.bank_id.in_(ids), Question.is_archived.is_(False))
+        .group_by(QuestionCategory.id)
+        .order_by(QuestionCategory.name)
+    ).all():
+        categories.setdefault(category.bank_id, []).append((category, size))
+    return [
+        {"bank": bank, "size": sizes.get(bank.id, 0), "categories": categories.get(bank.id, [])}
+        for bank in banks
+    ]
+
+
+def chosen_questions(banks: list[QuestionBank], ids: Collection[int]) -> list[Question]:
+    """The questions picked so far, of those banks, in the order they were picked."""
+    if not ids:
+        return []
+    found = {
+        q.id: q
+        for q in db.session.scalars(
+            select(Question).where(
+                Question.id.in_(ids),
+                Question.bank_id.in_([bank.id for bank in banks]),
+                Question.is_archived.is_(False),
+            )
         )
-    return rows
+    }
+    return [found[i] for i in ids if i in found]
 
 
 def assessment_record(student: User) -> list[dict]:

@@ -244,7 +244,7 @@ def bank_detail(bank_id: int):
         tally=queries.question_tally(bank),
         filtered=any(filters[name] for name in ("text", "qtype", "category_id", "difficulty")),
         categories=categories,
-        type_labels={name: t.label for name, t in QUESTION_TYPES.items()},
+        type_labels=_type_labels(),
         form=form,
         result=result,
         can_edit=can_edit,
@@ -273,13 +273,13 @@ def quiz_new():
     form = QuizForm()
     form.unit_id.choices = [SelectChoice(u.id, u.name) for u in _author_units(current_user)]
     found = queries.banks_for(current_user)
-    if form.validate_on_submit():
+    chosen = list(dict.fromkeys(int(q) for q in request.form.getlist("question_id") if q.isdigit()))
+    # searching the banks or turning their pages posts the whole form, to keep what is filled
+    # in and picked; only the create button (or a post without either) creates
+    browsing = "find" in request.form or "page" in request.form
+    if not browsing and form.validate_on_submit():
         unit = permissions.get_or_404(Unit, form.unit_id.data, current_user)
-        items = [
-            {"question_id": int(q), "mark": 1}
-            for q in request.form.getlist("question_id")
-            if q.isdigit()
-        ]
+        items: list[dict[str, Any]] = [{"question_id": q, "mark": 1} for q in chosen]
         items += [
             {"category_id": int(key.split("_", 1)[1]), "count": int(value), "mark": 1}
             for key, value in request.form.items()
@@ -311,10 +311,42 @@ def quiz_new():
             db.session.commit()
             flash(_("Quiz created."), "success")
             return redirect(url_for("quizzes.results", quiz_id=quiz.id))
-    bank_rows = queries.bank_contents(found)
-    return render_template("quizzes/quiz_form.html", form=form, bank_rows=bank_rows), (
-        400 if form.errors or request.method == "POST" else 200
+    return render_template("quizzes/quiz_form.html", form=form, **_builder_search(found, chosen)), (
+        400 if request.method == "POST" and not browsing else 200
     )
+
+
+def _type_labels() -> dict[str, str]:
+    return {name: t.label for name, t in QUESTION_TYPES.items()}
+
+
+#: questions a page of the builder's search shows
+BUILDER_PAGE_SIZE = 20
+
+
+def _builder_search(banks: list[QuestionBank], chosen: list[int]) -> dict[str, Any]:
+    """The builder's question search: one bank at a time, the bank page's filters, a page of
+    questions not picked yet; the picked ones apart."""
+    values = request.form if request.method == "POST" else request.args
+    bank_id = values.get("bank", type=int)
+    bank = next((b for b in banks if b.id == bank_id), banks[0] if banks else None)
+    filters = queries.question_filters(values)
+    filters.pop("archived")
+    results = None
+    if bank is not None:
+        results = paginate(
+            queries.bank_questions(bank, **filters, excluding=chosen),
+            page=max(1, values.get("page", 1, type=int)),
+            per_page=BUILDER_PAGE_SIZE,
+        )
+    return {
+        "bank_rows": queries.builder_banks(banks),
+        "bank": bank,
+        "filters": filters,
+        "results": results,
+        "chosen": queries.chosen_questions(banks, chosen),
+        "type_labels": _type_labels(),
+    }
 
 
 def _carried_out(action: Callable[[], Any], success: Callable[[Any], str]) -> bool:
@@ -734,7 +766,7 @@ def question_edit(question_id: int):
         authors=queries.user_names({v.created_by_id for v in versions if v.created_by_id}),
         shown=shown,
         shown_view=queries.version_view(shown) if shown else None,
-        type_labels={name: t.label for name, t in QUESTION_TYPES.items()},
+        type_labels=_type_labels(),
         media=question_media(question.current_version.media_asset_id, current_user)
         if question.current_version
         else None,

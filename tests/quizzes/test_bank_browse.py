@@ -4,6 +4,7 @@ nothing deleted and nothing a quiz or an attempt relies on lost."""
 from __future__ import annotations
 
 import random
+import re
 from dataclasses import replace
 
 import pytest
@@ -180,3 +181,55 @@ def test_a_bank_user_who_is_not_its_author_cannot_take_questions_out(ctx, signed
     )
     assert refused.status_code == 404
     assert not db.session.get(Question, question_id).is_archived
+
+
+def test_builder_searches_a_bank_in_pages_and_keeps_what_is_filled_in_and_picked(ctx, signed_in):
+    """The builder lists a page of one bank at a time (it listed every question of every bank);
+    searching and turning pages post the form, so the title and the picks stay."""
+    from quizzes.models import Quiz
+
+    bank = new_bank(extra=45)
+    bank_id = bank.id
+    db.session.commit()
+    client = signed_in("teacher1")
+    klass = next(a.unit for a in user("teacher1").roles if a.role == "teacher")
+    token = csrf_token(client, "/quizzes/new")
+    filled = {
+        "csrf_token": token,
+        "title": "分页组卷",
+        "unit_id": klass.id,
+        "pass_mark": 60,
+        "review_policy": "immediately",
+        "mode": "self_paced",
+        "bank": bank_id,
+    }
+    first = client.post("/quizzes/new", data={**filled, "find": "1"})
+    page = first.get_data(as_text=True)
+    assert first.status_code == 200 and "找到 52 道题" in page and "第 1 / 3 页" in page
+    assert page.count('name="question_id"') == 20 and 'value="分页组卷"' in page
+    picked = [int(i) for i in re.findall(r'name="question_id" value="(\d+)"', page)[:2]]
+    turned = client.post(
+        "/quizzes/new", data={**filled, "page": "2", "question_id": [str(i) for i in picked]}
+    ).get_data(as_text=True)
+    assert "第 2 / 3 页" in turned and "已选固定题目（2）" in turned
+    for question_id in picked:  # listed once, as picked, not again among the results
+        assert turned.count(f'name="question_id" value="{question_id}"') == 1
+    assert f'value="{picked[0]}" checked' in turned
+    found = client.post(
+        "/quizzes/new",
+        data={**filled, "find": "1", "q": "附加题03", "question_id": [str(i) for i in picked]},
+    ).get_data(as_text=True)
+    assert "找到 10 道题" in found and "附加题039" in found and "附加题040" not in found
+    more = int(re.findall(r'name="question_id" value="(\d+)"', found)[-1])
+    created = client.post(
+        "/quizzes/new",
+        data={**filled, "question_id": [*map(str, picked), str(more), str(picked[0])]},
+    )
+    assert created.status_code == 302, created.get_data(as_text=True)[:500]
+    quiz = db.session.scalar(select(Quiz).where(Quiz.title == "分页组卷"))
+    assert [item.question_id for item in quiz.items] == [*picked, more]  # once each, in order
+    # the builder's bank list counts in the database: every bank the teacher may use, its size
+    rows = {
+        row["bank"].id: row for row in queries.builder_banks(queries.banks_for(user("teacher1")))
+    }
+    assert rows[bank_id]["size"] == 52
