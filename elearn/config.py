@@ -134,6 +134,13 @@ def load(instance_path: Path) -> dict[str, Any]:
         "ROSTER_MAX_BYTES": int(_env("ROSTER_MAX_BYTES", str(10 * 1024 * 1024)) or 0),
         "ROSTER_MAX_ROWS": int(_env("ROSTER_MAX_ROWS", "50000") or 0),
         "RATELIMIT_STORAGE_URI": redis_url or "memory://",
+        # without Redis (the embedded demo) a folder: the worker beside the web process grades
+        # attempts too, and the web process must hear of it
+        "CACHE_TYPE": "RedisCache" if redis_url else "FileSystemCache",
+        "CACHE_REDIS_URL": redis_url,
+        "CACHE_DIR": str(instance_path / "cache"),
+        "CACHE_KEY_PREFIX": _env("CACHE_KEY_PREFIX", "elearn-cache:"),
+        "CACHE_DEFAULT_TIMEOUT": 24 * 3600,
         "RATELIMIT_HEADERS_ENABLED": True,
         # A school lab logs in from one NAT address: 60 pupils, a couple of tries each.
         "LOGIN_IP_LIMIT": _env("LOGIN_IP_LIMIT", "300 per 5 minutes"),

@@ -51,7 +51,16 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 def _init_extensions(app: Flask) -> None:
     from elearn import auth
     from elearn.celery_app import celery_init_app
-    from elearn.extensions import babel, csrf, db, limiter, login_manager, migrate, socketio
+    from elearn.extensions import (
+        babel,
+        cache,
+        csrf,
+        db,
+        limiter,
+        login_manager,
+        migrate,
+        socketio,
+    )
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(Path(__file__).parent / "migrations"))
@@ -66,6 +75,7 @@ def _init_extensions(app: Flask) -> None:
         ),
     )
     limiter.init_app(app)
+    cache.init_app(app)
     socketio.init_app(
         app,
         message_queue=app.config["REDIS_URL"],

@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import io
+import secrets
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from openpyxl import Workbook
-from sqlalchemy import and_, case, func, select, tuple_
-from sqlalchemy.orm import aliased
+from sqlalchemy import and_, case, event, func, select, tuple_
+from sqlalchemy.orm import Session, aliased
 
-from elearn.extensions import db
+from elearn.extensions import cache, db
 from elearn.models import Role, RoleAssignment, Unit, User
+from elearn.models._types import aware
 from elearn.service import audit
 from quizzes import richtext
 from quizzes.models import AttemptSlot, AttemptState, QuestionVersion, Quiz, QuizAttempt
@@ -36,15 +38,21 @@ class ItemStats:
 
 
 @dataclass
-class QuizResults:
+class Overview:
+    """What every page of a quiz's results shows: counted once, kept until a result changes."""
+
     attempts: int
     mean_percent: float | None
     pass_rate: float | None
     #: counts of best-attempt percentages in ten bins: 0–9, 10–19, … 90–100
     distribution: list[int]
     items: list[ItemStats]
+
+
+@dataclass
+class QuizResults(Overview):
     #: one page of the students, best score first (all of them: ``student_rows``)
-    rows: list[dict[str, Any]]
+    rows: list[dict[str, Any]] = field(default_factory=list)
     page: int = 1
     pages: int = 1
 
@@ -112,8 +120,27 @@ def _bin(percent: Any) -> Any:
 
 def results(quiz: Quiz, *, page: int = 1, per_page: int = 50) -> QuizResults:
     """Each student's best finished attempt: the summary, the distribution, the item analysis
-    and one page of the students."""
+    (kept in the cache until a result of the quiz changes) and one page of the students."""
     best = _best_attempts(quiz)
+    version = _results_version(quiz.id)
+    # 1: the shape of Overview; the quiz's creation time: a new database numbers quizzes anew
+    created = aware(quiz.created_at)
+    key = f"quiz-results:1:{quiz.id}:{created.timestamp() if created else ''}:{version}"
+    overview = cache.get(key)
+    if not isinstance(overview, Overview):
+        overview = _overview(best)
+        cache.set(key, overview)
+    pages = max(1, -(-overview.attempts // per_page))
+    page = min(max(1, page), pages)
+    return QuizResults(
+        **vars(overview),
+        rows=list(_rows(best, offset=(page - 1) * per_page, limit=per_page)),
+        page=page,
+        pages=pages,
+    )
+
+
+def _overview(best: Any) -> Overview:
     binned = _bin(best.c.percent)
     count, mean, passed, graded, *distribution = db.session.execute(
         select(
@@ -124,19 +151,48 @@ def results(quiz: Quiz, *, page: int = 1, per_page: int = 50) -> QuizResults:
             *[func.sum(case((binned == n, 1), else_=0)) for n in range(BINS)],
         ).select_from(best)
     ).one()
-    distribution = [n or 0 for n in distribution]
-    pages = max(1, -(-count // per_page))
-    page = min(max(1, page), pages)
-    return QuizResults(
+    return Overview(
         attempts=count,
         mean_percent=round(float(mean), 1) if count else None,
         pass_rate=round((passed or 0) / graded, 4) if graded else None,
-        distribution=distribution,
+        distribution=[n or 0 for n in distribution],
         items=_item_analysis(best, count),
-        rows=list(_rows(best, offset=(page - 1) * per_page, limit=per_page)),
-        page=page,
-        pages=pages,
     )
+
+
+# --- when results change --------------------------------------------------------------------
+# A quiz's results are counted again only when one of them changed: each change (an attempt
+# graded, by the server or a teacher) gives the quiz a new random version once its transaction
+# has committed, and the overview is kept under the version it was counted at. A count that
+# began before the commit is kept under the old version, which nobody asks for again; a version
+# the cache lost is made anew, so an old overview is never taken for a current one.
+
+_CHANGED = "quiz_results_changed"
+
+
+def results_changed(quiz_id: int) -> None:
+    """A result of the quiz changed in this session's transaction (see above)."""
+    db.session.info.setdefault(_CHANGED, set()).add(quiz_id)
+
+
+def _results_version(quiz_id: int) -> str:
+    key = f"quiz-results-version:{quiz_id}"
+    version = cache.get(key)
+    if version is None:
+        cache.add(key, secrets.token_hex(8))
+        version = cache.get(key)
+    return str(version)
+
+
+@event.listens_for(Session, "after_commit")
+def _new_versions(session: Session) -> None:
+    for quiz_id in session.info.pop(_CHANGED, ()):
+        cache.set(f"quiz-results-version:{quiz_id}", secrets.token_hex(8))
+
+
+@event.listens_for(Session, "after_rollback")
+def _no_change(session: Session) -> None:
+    session.info.pop(_CHANGED, None)
 
 
 def _rows(best: Any, *, offset: int = 0, limit: int | None = None) -> Iterator[dict[str, Any]]:

@@ -101,6 +101,7 @@ def app(database_url: str, tmp_path_factory: pytest.TempPathFactory):
             # the storage's reset() (called before each test) deletes every key under its own
             # prefix: give each run its own, or overlapping runs wipe each other's counters
             "RATELIMIT_STORAGE_OPTIONS": {"key_prefix": f"LIMITS-test-{os.getpid()}"},
+            "CACHE_KEY_PREFIX": f"elearn-test-cache-{os.getpid()}:",
             "MEDIA_DIR": str(tmp_path_factory.mktemp("media")),
             "CELERY": {"task_always_eager": True, "broker_url": "memory://"},
             # the autosave lane writes on its own connection, which cannot see a test's rows

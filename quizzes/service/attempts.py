@@ -47,7 +47,7 @@ from elearn.service import audit
 from elearn.service.accounts import BearerToken
 from elearn.service.errors import NotFound, ServiceError, Unauthenticated
 from elearn.service.sql import insert_on_conflict, one_statement_connection
-from quizzes import richtext
+from quizzes import analysis, richtext
 from quizzes.access import in_audience
 from quizzes.models import (
     AttemptSlot,
@@ -398,7 +398,7 @@ def _save_statement(*, by_token: bool) -> Update:
     else:
         owner = bindparam("user_id")
     open_attempt = (
-        select(QuizAttempt.id, QuizAttempt.deadline_at)
+        select(QuizAttempt.id)
         .where(*_open_attempt(bindparam("the_attempt"), owner))
         .with_for_update(read=True)
         .cte("open_attempt")
@@ -420,7 +420,14 @@ def _save_statement(*, by_token: bool) -> Update:
             seq=bindparam("new_seq"),
             saved_at=bindparam("now_saved"),
         )
-        .returning(slots.c.id, open_attempt.c.deadline_at)
+        # the deadline as a subquery: SQLite returns only the updated table's columns
+        .returning(
+            slots.c.id,
+            select(QuizAttempt.deadline_at)
+            .where(QuizAttempt.id == slots.c.attempt_id)
+            .scalar_subquery()
+            .label("deadline_at"),
+        )
     )
 
 
@@ -675,10 +682,12 @@ def _grade(attempt: QuizAttempt) -> None:
 
 
 def _after_grading(attempt: QuizAttempt) -> None:
-    """What a graded attempt means elsewhere: lesson completion (and, for exams, coverage)."""
+    """What a graded attempt means elsewhere: the quiz's results, lesson completion (and, for
+    exams, coverage)."""
     from quizzes.service import lessons
     from quizzes.service.campaigns import record_exam_coverage
 
+    analysis.results_changed(attempt.quiz_id)
     record_exam_coverage(attempt)
     if attempt.passed:
         lessons.quiz_passed(user=attempt.user, quiz_id=attempt.quiz_id)

@@ -292,3 +292,46 @@ def test_survey_rates_and_answer_counts_named_or_anonymous(ctx, anonymous):
     assert school["unit"].code == "S0101" and school["responses"] == 5
     assert school["awareness_rate"] == results["awareness_rate"]
     assert school["questions"] == results["questions"]
+
+
+def test_results_are_kept_until_a_result_changes(quiz_factory):
+    """The overview (summary, distribution, item analysis: seconds at a prefecture's size) is
+    counted once; a grade, once committed, gives the quiz a new version and a new count."""
+    from sqlalchemy import event
+
+    quiz = quiz_factory(types={"true_false", "short_answer"})
+    attempt = service.start_attempt(actor=user("student1"), quiz=quiz)
+    kinds = {slot.version.type: slot for slot in attempt.slots}
+    service.save_answer(
+        actor=user("student1"),
+        attempt_id=attempt.id,
+        question_id=kinds["short_answer"].question_id,
+        answer="远离毒品",
+        seq=1,
+    )
+    service.submit_attempt(actor=user("student1"), attempt_id=attempt.id)
+    db.session.commit()
+    seen: list[str] = []
+
+    def note(conn, cursor, statement, *args):
+        seen.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", note)
+    try:
+        first = analysis.results(quiz)
+        counted = len(seen)
+        again = analysis.results(quiz)
+        kept = len(seen) - counted
+    finally:
+        event.remove(db.engine, "before_cursor_execute", note)
+    assert kept < counted and again.items == first.items and again.attempts == 1
+    assert "short_answer" not in {i.type for i in first.items}  # waiting for the teacher
+
+    before = analysis._results_version(quiz.id)
+    service.grade_slot(actor=user("teacher1"), slot=kinds["short_answer"], fraction=1.0)
+    assert analysis._results_version(quiz.id) == before  # not before the commit
+    db.session.commit()
+    assert analysis._results_version(quiz.id) != before
+    graded = analysis.results(quiz)
+    assert next(i for i in graded.items if i.type == "short_answer").facility == 1.0
+    assert graded.mean_percent > first.mean_percent
