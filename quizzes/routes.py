@@ -169,8 +169,11 @@ def survey_page(token: str):
 def attempt_page(attempt_id: int):
     attempt = permissions.get_or_404(QuizAttempt, attempt_id, current_user, "view")
     if attempt.state == "in_progress":
+        view = service.attempt_view(attempt)
+        save_key = service.issue_save_key(attempt)
+        db.session.commit()
         return render_template(
-            "quizzes/attempt.html", view=service.attempt_view(attempt), attempt=attempt
+            "quizzes/attempt.html", view=view, attempt=attempt, save_key=save_key
         )
     result = service.review_view(attempt)
     rows = service.review_rows(result["review"]) if result["review"] else None

@@ -44,7 +44,7 @@ from elearn.extensions import db
 from elearn.models import User
 from elearn.models._types import aware
 from elearn.service import audit
-from elearn.service.accounts import BearerToken
+from elearn.service.accounts import BearerToken, hash_token
 from elearn.service.errors import NotFound, ServiceError, Unauthenticated
 from elearn.service.sql import insert_on_conflict, one_statement_connection
 from quizzes import analysis, richtext
@@ -248,6 +248,17 @@ def attempt_view(attempt: QuizAttempt, *, now: datetime | None = None) -> dict[s
     }
 
 
+def issue_save_key(attempt: QuizAttempt) -> str:
+    """A new save key for the owner's attempt page (the last page given one holds the only
+    valid key). With it the page's autosaves go through the autosave lane; it writes answers
+    to this attempt alone, while the attempt is open, and every refused save still goes to the
+    route, which checks the session as always."""
+    key = secrets.token_urlsafe(24)
+    attempt.save_key_hash = hash_token(key)
+    db.session.flush()
+    return key
+
+
 def clock_fields(deadline: datetime | None, now: datetime) -> dict[str, Any]:
     """The countdown's facts, all from the server's clock: the page counts ``seconds_left``
     down on the device's monotonic clock, and sets it again from every answer it gets."""
@@ -365,12 +376,13 @@ def _versions_of(question_id: int, *, fresh: bool) -> dict[int, tuple[str, Any]]
     return found
 
 
-def _open_attempt(attempt_id: Any, owner: Any) -> list[Any]:
-    """The rule a save must meet, besides its slot's: the caller owns the attempt, it is in
-    progress, and its deadline plus the grace has not passed (``deadline_after``: now − grace)."""
+def _open_attempt(attempt_id: Any, owned: Any) -> list[Any]:
+    """The rule a save must meet, besides its slot's: the caller owns the attempt (``owned``),
+    it is in progress, and its deadline plus the grace has not passed (``deadline_after``:
+    now − grace)."""
     return [
         QuizAttempt.id == attempt_id,
-        QuizAttempt.user_id == owner,
+        owned,
         QuizAttempt.state == AttemptState.IN_PROGRESS,
         or_(
             QuizAttempt.deadline_at.is_(None),
@@ -399,7 +411,7 @@ def _save_statement(*, by_token: bool) -> Update:
         owner = bindparam("user_id")
     open_attempt = (
         select(QuizAttempt.id)
-        .where(*_open_attempt(bindparam("the_attempt"), owner))
+        .where(*_open_attempt(bindparam("the_attempt"), QuizAttempt.user_id == owner))
         .with_for_update(read=True)
         .cte("open_attempt")
     )
@@ -433,9 +445,11 @@ def _save_statement(*, by_token: bool) -> Update:
 
 @dataclass(frozen=True)
 class BearerSave:
-    """One autosave sent with a bearer token, its answer already parsed (a batch's item)."""
+    """One autosave sent with a bearer token or the attempt page's save key (the hash of one
+    of them), its answer already parsed (a batch's item)."""
 
-    token_hash: str
+    token_hash: str | None
+    key_hash: str | None
     attempt_id: int
     question_id: int
     seq: int
@@ -484,6 +498,7 @@ def save_bearer_answers(
                     "answer": saves[i].answer_json,
                     "fitting": list(saves[i].fitting),
                     "token_hash": saves[i].token_hash,
+                    "key_hash": saves[i].key_hash,
                 }
                 for i in tried
             ],
@@ -515,6 +530,7 @@ def _batch_statement() -> Update:
             column("answer", Text),
             column("fitting", ARRAY(Integer)),
             column("token_hash", Text),
+            column("key_hash", Text),
         )
         .render_derived(name="item", with_types=True)
     )
@@ -530,7 +546,15 @@ def _batch_statement() -> Update:
             slots,
             (slots.c.attempt_id == QuizAttempt.id) & (slots.c.question_id == items.c.question_id),
         )
-        .where(*_open_attempt(items.c.attempt_id, owner))
+        .where(
+            *_open_attempt(
+                items.c.attempt_id,
+                or_(
+                    QuizAttempt.user_id == owner,
+                    QuizAttempt.save_key_hash == items.c.key_hash,
+                ),
+            )
+        )
         .with_for_update(read=True, of=QuizAttempt)
         .correlate(items)
         .lateral("slot")

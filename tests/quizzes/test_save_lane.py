@@ -7,6 +7,7 @@ a lane in front of the app itself (the suite's app runs without one: see tests/c
 from __future__ import annotations
 
 import json
+import re
 import threading
 
 from flask import Flask
@@ -71,7 +72,7 @@ def test_parallel_saves_are_answered_by_the_lane_and_stored_as_sent(app, quiz_fa
                 _put(client, attempt_id, question_id, token, {"answer": None, "seq": 1}).status_code
                 == 200
             )
-    assert lane.commits.items == 0
+    assert lane.answered == 0
     sends = [
         (question_id, seq, ANSWERS[kind][seq % 2])
         for kind, question_id in by_type.items()
@@ -105,8 +106,8 @@ def test_parallel_saves_are_answered_by_the_lane_and_stored_as_sent(app, quiz_fa
             }
         else:  # an older seq that came in after a newer one: refused, as by the route
             assert status == 409 and body["message"], body
-    assert lane.commits.items > 0, "the lane answered none of the saves"
-    assert lane.commits.items <= len(sends)
+    assert lane.answered > 0, "the lane answered none of the saves"
+    assert lane.answered <= len(sends)
     stored = _stored(attempt_id)
     for kind, question_id in by_type.items():
         if kind in ANSWERS:
@@ -127,7 +128,7 @@ def test_what_the_lane_refuses_the_route_answers_as_always(app, quiz_factory, co
     )
     saved = _put(client, attempt_id, choice, token, {"answer": "opt-right", "seq": 5})
     assert saved.status_code == 200 and saved.get_json()["seq"] == 5
-    assert lane.commits.items == 1
+    assert lane.answered == 1
     assert saved.headers["X-Content-Type-Options"] == "nosniff"
     replay = _put(client, attempt_id, choice, token, {"answer": "opt-wrong", "seq": 5})
     assert replay.status_code == 409 and replay.get_json()["message"]
@@ -163,6 +164,7 @@ def test_of_two_saves_to_one_slot_in_a_batch_the_newest_is_stored(app, quiz_fact
     def save(question_id, seq, answer):
         return BearerSave(
             token_hash=accounts.hash_token(token),
+            key_hash=None,
             attempt_id=attempt_id,
             question_id=question_id,
             seq=seq,
@@ -197,7 +199,9 @@ def test_a_failing_batch_leaves_the_saves_to_the_route(app, quiz_factory, commit
     )
     lane._engine = create_engine("postgresql+psycopg://nobody@127.0.0.1:1/none")  # unreachable
     saved = _put(client, attempt_id, choice, token, {"answer": "opt-right", "seq": 2})
-    assert saved.status_code == 200 and lane.commits.items == 1
+    assert (
+        saved.status_code == 200 and lane.answered == 0 and lane.commits.items == 1
+    )  # tried, failed, routed
     assert _stored(attempt_id)[choice] == (2, "opt-right")
 
 
@@ -220,7 +224,7 @@ def test_cookie_sessions_and_other_requests_pass_through(app, quiz_factory, comm
     )
     huge = f"/api/v1/attempts/{2**31}/answers/{by_type['true_false']}"
     assert client.put(huge, data=body, headers=as_json).status_code == 404
-    assert lane.commits.items == 0
+    assert lane.answered == 0
 
 
 def test_the_lane_stands_in_front_of_postgresql_apps_only():
@@ -255,6 +259,63 @@ def test_a_save_through_the_lane_carries_the_deadline_a_close_moved(app, quiz_fa
         service.update_quiz(actor=user("teacher1"), quiz=quiz, changes={"closes_at": closes})
         db.session.commit()
     later = _put(client, attempt_id, choice, token, {"answer": "opt-right", "seq": 2})
-    assert later.status_code == 200 and lane.commits.items == 1
+    assert later.status_code == 200 and lane.answered == 1
     assert 100 <= later.get_json()["seconds_left"] <= 120
     assert later.get_json()["deadline"] == closes.isoformat()
+
+
+def test_the_attempt_pages_saves_go_through_the_lane_with_its_save_key(
+    app, quiz_factory, committed
+):
+    """The page is given a save key (the last page shown holds the only valid one); its saves
+    carry the key beside the session and the CSRF token: the lane stores them, and what it
+    refuses (an old key, another attempt) the route decides by the session as always."""
+    from tests.conftest import signed_in_client
+
+    attempt_id, _token, by_type = _exam(app, quiz_factory, committed)
+    browser = signed_in_client(app, "student1")
+    page = browser.get(f"/quizzes/attempts/{attempt_id}").get_data(as_text=True)
+    key = re.search(r'data-save-key="([^"]+)"', page)[1]
+    csrf = re.search(r'name="csrf-token" content="([^"]+)"', page)[1]
+    lane = SaveLane(app, app.wsgi_app)
+    app.wsgi_app = lane  # the same client and cookies, through the lane
+    try:
+        _through_the_lane(
+            app, lane, browser, attempt_id, by_type, key, csrf, quiz_factory, committed
+        )
+    finally:
+        app.wsgi_app = lane.following
+
+
+def _through_the_lane(app, lane, browser, attempt_id, by_type, key, csrf, quiz_factory, committed):
+    choice = by_type["single_choice"]
+    url = f"/api/v1/attempts/{attempt_id}/answers/{choice}"
+    headers = {"X-CSRFToken": csrf, "X-Attempt-Key": key}
+    # the first save of a question in this process reads its versions on the route
+    assert (
+        browser.put(url, json={"answer": "opt-wrong", "seq": 1}, headers=headers).status_code == 200
+    )
+    through = lane.answered
+    saved = browser.put(url, json={"answer": "opt-right", "seq": 2}, headers=headers)
+    assert saved.status_code == 200 and lane.answered == through + 1
+    # a second page (another tab, a reload) takes the key over: the first tab's saves still go
+    # through, on the route with its session
+    browser.get(f"/quizzes/attempts/{attempt_id}")
+    old = browser.put(url, json={"answer": "opt-wrong", "seq": 3}, headers=headers)
+    assert old.status_code == 200 and lane.answered == through + 1
+    assert _stored(attempt_id)[choice] == (3, "opt-wrong")
+    # the key writes to its own attempt only: not to another student's
+    current = re.search(
+        r'data-save-key="([^"]+)"', browser.get(f"/quizzes/attempts/{attempt_id}").get_data(True)
+    )[1]
+    other_id, _other_token, other_types = _exam(
+        app, quiz_factory, committed, username="s_S0101_5_01"
+    )
+    other_url = f"/api/v1/attempts/{other_id}/answers/{other_types['single_choice']}"
+    refused = browser.put(
+        other_url,
+        json={"answer": "opt-right", "seq": 9},
+        headers={"X-CSRFToken": csrf, "X-Attempt-Key": current},
+    )
+    assert refused.status_code == 404 and lane.answered == through + 1
+    assert _stored(other_id)[other_types["single_choice"]][0] == 0
