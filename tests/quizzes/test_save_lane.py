@@ -36,6 +36,19 @@ def _exam(app, quiz_factory, committed, username="student1"):
     return attempt_id, token, by_type
 
 
+def _laned(app, quiz_factory, committed):
+    """An attempt (``_exam``), a lane in front of the app and a client through it, and a first
+    save of the single-choice question (on the route: the process reads its versions there)."""
+    attempt_id, token, by_type = _exam(app, quiz_factory, committed)
+    lane = SaveLane(app, app.wsgi_app)
+    client = Client(lane)
+    first = _put(
+        client, attempt_id, by_type["single_choice"], token, {"answer": "opt-wrong", "seq": 1}
+    )
+    assert first.status_code == 200
+    return attempt_id, token, by_type, lane, client
+
+
 def _put(client, attempt_id, question_id, token, body):
     return client.put(
         f"/api/v1/attempts/{attempt_id}/answers/{question_id}",
@@ -118,14 +131,8 @@ def test_parallel_saves_are_answered_by_the_lane_and_stored_as_sent(app, quiz_fa
 
 
 def test_what_the_lane_refuses_the_route_answers_as_always(app, quiz_factory, committed):
-    attempt_id, token, by_type = _exam(app, quiz_factory, committed)
-    lane = SaveLane(app, app.wsgi_app)
-    client = Client(lane)
+    attempt_id, token, by_type, lane, client = _laned(app, quiz_factory, committed)
     choice = by_type["single_choice"]
-    assert (
-        _put(client, attempt_id, choice, token, {"answer": "opt-wrong", "seq": 1}).status_code
-        == 200
-    )
     saved = _put(client, attempt_id, choice, token, {"answer": "opt-right", "seq": 5})
     assert saved.status_code == 200 and saved.get_json()["seq"] == 5
     assert lane.answered == 1
@@ -189,14 +196,8 @@ def test_of_two_saves_to_one_slot_in_a_batch_the_newest_is_stored(app, quiz_fact
 
 
 def test_a_failing_batch_leaves_the_saves_to_the_route(app, quiz_factory, committed):
-    attempt_id, token, by_type = _exam(app, quiz_factory, committed)
-    lane = SaveLane(app, app.wsgi_app)
-    client = Client(lane)
+    attempt_id, token, by_type, lane, client = _laned(app, quiz_factory, committed)
     choice = by_type["single_choice"]
-    assert (
-        _put(client, attempt_id, choice, token, {"answer": "opt-wrong", "seq": 1}).status_code
-        == 200
-    )
     lane._engine = create_engine("postgresql+psycopg://nobody@127.0.0.1:1/none")  # unreachable
     saved = _put(client, attempt_id, choice, token, {"answer": "opt-right", "seq": 2})
     assert (
@@ -243,11 +244,9 @@ def test_the_lane_stands_in_front_of_postgresql_apps_only():
 
 
 def test_a_save_through_the_lane_carries_the_deadline_a_close_moved(app, quiz_factory, committed):
-    attempt_id, token, by_type = _exam(app, quiz_factory, committed)
-    lane = SaveLane(app, app.wsgi_app)
-    client = Client(lane)
+    attempt_id, token, by_type, lane, client = _laned(app, quiz_factory, committed)
     choice = by_type["single_choice"]
-    first = _put(client, attempt_id, choice, token, {"answer": "opt-wrong", "seq": 1}).get_json()
+    first = _put(client, attempt_id, choice, token, {"answer": "opt-right", "seq": 2}).get_json()
     assert 590 <= first["seconds_left"] <= 600  # the quiz's ten minutes
     from datetime import UTC, datetime, timedelta
 
@@ -258,8 +257,8 @@ def test_a_save_through_the_lane_carries_the_deadline_a_close_moved(app, quiz_fa
         closes = datetime.now(UTC) + timedelta(seconds=120)
         service.update_quiz(actor=user("teacher1"), quiz=quiz, changes={"closes_at": closes})
         db.session.commit()
-    later = _put(client, attempt_id, choice, token, {"answer": "opt-right", "seq": 2})
-    assert later.status_code == 200 and lane.answered == 1
+    later = _put(client, attempt_id, choice, token, {"answer": "opt-wrong", "seq": 3})
+    assert later.status_code == 200 and lane.answered == 2
     assert 100 <= later.get_json()["seconds_left"] <= 120
     assert later.get_json()["deadline"] == closes.isoformat()
 
