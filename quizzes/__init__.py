@@ -70,6 +70,9 @@ def init_app(app: Flask) -> None:
     if routes.home_panel not in HOME_PANELS:
         HOME_PANELS.append(routes.home_panel)
 
+    app.config.setdefault(
+        "QUIZ_SAVE_LANE", os.environ.get("ELEARN_QUIZ_SAVE_LANE", "1").strip() != "0"
+    )
     save_lane.init_app(app)
 
     from quizzes.seed import seed_demo_quiz

@@ -1,14 +1,18 @@
-"""The autosave lane: answer saves sent with a bearer token, group-committed beside Flask.
+"""The autosave lane: answer saves group-committed in front of Flask.
 
 An exam is thousands of students autosaving at once, and the save is the hottest write of the
-platform. ``PUT /api/v1/attempts/<id>/answers/<qid>`` with ``Authorization: Bearer`` is answered
-here, in front of the Flask app (a WSGI middleware, PostgreSQL only): the body is parsed, the
-answer checked against the question's versions as this process knows them, and the save joins the
-group commit (``elearn.groupcommit``): one statement and one commit for every save waiting at that
-moment, each under the rules of ``service.save_answer``. Only a save that statement stored is
-answered here. Anything else (a cookie session, a body that does not parse, a question this
-process has not read yet, a refused save) goes on to the Flask route unchanged, which saves it
-or says why in the caller's language: the lane can make a save faster, never different.
+platform. ``PUT /api/v1/attempts/<id>/answers/<qid>`` with ``Authorization: Bearer`` (an API
+client) or ``X-Attempt-Key`` (the attempt page's save key, ``service.issue_save_key``) is
+answered here, in front of the Flask app (a WSGI middleware, PostgreSQL only). The body is
+parsed, the answer checked against the question's versions as this process knows them, and the
+save joins the group commit (``elearn.groupcommit``): one statement and one commit for every
+save waiting at that moment, each under the rules of ``service.save_answer``.
+
+Only a save that statement stored is answered here. Anything else (no token or key, a body
+that does not parse, a question this process has not read yet, a refused save, a failed batch)
+goes on to the Flask route unchanged, which saves it or says why in the caller's language: the
+lane can make a save faster, never different. Two batches of two processes that share two
+slots can deadlock in PostgreSQL; the one it cancels goes to the route, one save at a time.
 """
 
 from __future__ import annotations

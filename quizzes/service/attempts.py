@@ -476,7 +476,7 @@ def save_bearer_answers(
     rules: for each, what was saved, or None. PostgreSQL only; ``connection`` in autocommit, so the
     statement is its own transaction and one commit carries every save of the batch.
 
-    Of several saves to one slot, only the newest is tried: the rest come back False, and like
+    Of several saves to one slot, only the newest is tried: the rest come back None, and like
     every refused save here are sent again through ``save_answer``, which says why (or saves,
     when the newest was refused). The attempts are share-locked in the same way.
     """
