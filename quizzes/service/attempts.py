@@ -26,6 +26,7 @@ from sqlalchemy import (
     Table,
     Text,
     Update,
+    and_,
     any_,
     bindparam,
     column,
@@ -41,7 +42,7 @@ from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import make_transient_to_detached
 
 from elearn.extensions import db
-from elearn.models import User
+from elearn.models import User, UserSession
 from elearn.models._types import aware
 from elearn.service import audit
 from elearn.service.accounts import BearerToken, hash_token
@@ -535,6 +536,18 @@ def _batch_statement() -> Update:
         .render_derived(name="item", with_types=True)
     )
     owner = BearerToken.user_id_of(items.c.token_hash, bindparam("now")).correlate(items)
+    # a save key counts while its owner is signed in somewhere and the account is active: a
+    # password reset or a disabled account (every session ended) ends the page's key too
+    signed_in = (
+        select(UserSession.id)
+        .join(User, User.id == UserSession.user_id)
+        .where(
+            UserSession.user_id == QuizAttempt.user_id,
+            UserSession.revoked_at.is_(None),
+            User.is_active_account.is_(True),
+        )
+        .exists()
+    )
     slots = cast(Table, AttemptSlot.__table__)
     # each item's attempt (share-locked, as by _save_statement) and slot, looked up by their
     # keys in a lateral subquery: joined, the planner guessed the items' number (always 100)
@@ -551,7 +564,7 @@ def _batch_statement() -> Update:
                 items.c.attempt_id,
                 or_(
                     QuizAttempt.user_id == owner,
-                    QuizAttempt.save_key_hash == items.c.key_hash,
+                    and_(QuizAttempt.save_key_hash == items.c.key_hash, signed_in),
                 ),
             )
         )

@@ -318,3 +318,16 @@ def _through_the_lane(app, lane, browser, attempt_id, by_type, key, csrf, quiz_f
     )
     assert refused.status_code == 404 and lane.answered == through + 1
     assert _stored(other_id)[other_types["single_choice"]][0] == 0
+    # a password reset ends every session, and the page's key with them: to the route, 401
+    from elearn.service.accounts import end_all_sessions
+
+    with app.app_context():
+        end_all_sessions(user("student1"))
+        db.session.commit()
+    ended = browser.put(
+        url,
+        json={"answer": "opt-right", "seq": 10},
+        headers={"X-CSRFToken": csrf, "X-Attempt-Key": current},
+    )
+    assert ended.status_code in (401, 302) and lane.answered == through + 1
+    assert _stored(attempt_id)[choice] == (3, "opt-wrong")
