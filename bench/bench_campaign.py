@@ -12,7 +12,7 @@ counted in the database they failed at this size: a statement may carry 65,535 p
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from bench import build_app, load, peak_rss_mb, throwaway_database
@@ -80,11 +80,11 @@ def run() -> list[str]:
     from sqlalchemy import select
 
     from elearn.extensions import db
-    from elearn.models import Role, RoleAssignment, Unit, User
+    from elearn.models import Unit
     from elearn.seed import demo, scale
     from quizzes import analysis
     from quizzes.models import Question
-    from quizzes.seed import seed_demo_quiz
+    from quizzes.seed import scale_term_exam, seed_demo_quiz
     from quizzes.service import campaigns
 
     lines = []
@@ -97,25 +97,11 @@ def run() -> list[str]:
             _report, seeded = _timed(lambda: scale.seed(scale.PREFECTURE, echo=lambda _l: None))
             db.session.commit()
             root = db.session.scalar(select(Unit).where(Unit.code == scale.PREFECTURE.code))
-            admin = db.session.scalar(select(User).where(User.username == "pref_admin"))
-            db.session.add(
-                RoleAssignment(user_id=admin.id, unit_id=root.id, role=Role.PREFECTURE_ADMIN)
-            )
-            db.session.flush()
-            db.session.expire(admin, ["roles"])
             questions = db.session.scalars(select(Question).order_by(Question.id)).all()
-            now = datetime.now(UTC)
-            campaign = campaigns.create_campaign(
-                actor=admin,
-                sender=root,
+            campaign = scale_term_exam(
+                root,
                 title="全州期末禁毒知识考试",
-                kind="exam",
                 items=[{"question_id": q.id, "mark": 10} for q in questions[:QUESTIONS]],
-                unit_targets=[root],
-                grade_levels=[],
-                roles=[Role.STUDENT],
-                opens_at=now - timedelta(days=1),
-                closes_at=now + timedelta(days=6),
             )
             db.session.commit()
             took, written = _timed(lambda: _write_attempts(campaign, root))

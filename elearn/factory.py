@@ -9,6 +9,7 @@ from flask import Flask
 from werkzeug.routing import IntegerConverter
 
 from elearn import config as config_module
+from elearn.models._types import INT_MAX
 
 PACKAGES = ("elearn", "media", "courses", "quizzes", "live", "parents")
 
@@ -113,5 +114,5 @@ class RowId(IntegerConverter):
     integer), so a larger number is a 404 rather than an error from the database."""
 
     def __init__(self, map: Any, *args: Any, **kwargs: Any) -> None:
-        kwargs.setdefault("max", 2**31 - 1)
+        kwargs.setdefault("max", INT_MAX)
         super().__init__(map, *args, **kwargs)

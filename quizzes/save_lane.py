@@ -29,21 +29,16 @@ from sqlalchemy import Engine
 
 from elearn.extensions import db
 from elearn.groupcommit import GroupCommit
+from elearn.models._types import INT_MAX
 from elearn.service.accounts import hash_token
+from elearn.web import SECURITY_HEADERS
 from quizzes.service import attempts
 
 PATH = re.compile(r"/api/v1/attempts/([0-9]{1,10})/answers/([0-9]{1,10})\Z")
 #: a larger body goes to Flask (which has the app's own size limit)
 MAX_BODY = 64 * 1024
-#: the largest seq and id a row holds (PostgreSQL's integer)
-SEQ_MAX = 2**31 - 1
-#: what the Flask route's answer carries beside the JSON (``elearn.web``'s headers)
-HEADERS = [
-    ("Content-Type", "application/json"),
-    ("X-Content-Type-Options", "nosniff"),
-    ("X-Frame-Options", "SAMEORIGIN"),
-    ("Referrer-Policy", "same-origin"),
-]
+#: what the Flask route's answer carries beside the JSON
+HEADERS = [("Content-Type", "application/json"), *SECURITY_HEADERS]
 
 StartResponse = Callable[..., Any]
 WSGIApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
@@ -95,10 +90,10 @@ class SaveLane:
         if not isinstance(sent, dict):
             return None
         seq, answer = sent.get("seq"), sent.get("answer")
-        if isinstance(seq, bool) or not isinstance(seq, int) or not 1 <= seq <= SEQ_MAX:
+        if isinstance(seq, bool) or not isinstance(seq, int) or not 1 <= seq <= INT_MAX:
             return None
         attempt_id, question_id = int(match[1]), int(match[2])
-        if attempt_id > SEQ_MAX or question_id > SEQ_MAX:
+        if attempt_id > INT_MAX or question_id > INT_MAX:
             return None  # no such row: the route's 404
         versions = attempts.known_versions(question_id)
         if not versions:

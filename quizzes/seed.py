@@ -195,3 +195,30 @@ def seed_demo_quiz() -> None:
         review_policy="immediately",
         publish=True,
     )
+
+
+def scale_term_exam(root: Unit, *, title: str, items: list[dict[str, Any]]) -> Any:
+    """A term exam sent by pref_admin to every student under ``root``, open for a week: the
+    exam of the scale benches and tests (a scale seed's root has no admin of its own, so
+    pref_admin is given the role there)."""
+    from elearn.models import RoleAssignment
+    from quizzes.service import campaigns
+
+    admin = db.session.scalar(select(User).where(User.username == "pref_admin"))
+    assert admin is not None, "the demo seed comes first"
+    db.session.add(RoleAssignment(user_id=admin.id, unit_id=root.id, role=Role.PREFECTURE_ADMIN))
+    db.session.flush()
+    db.session.expire(admin, ["roles"])
+    now = datetime.now(UTC)
+    return campaigns.create_campaign(
+        actor=admin,
+        sender=root,
+        title=title,
+        kind="exam",
+        items=items,
+        unit_targets=[root],
+        grade_levels=[],
+        roles=[Role.STUDENT],
+        opens_at=now - timedelta(hours=1),
+        closes_at=now + timedelta(days=7),
+    )

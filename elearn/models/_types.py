@@ -2,6 +2,9 @@
 
 from datetime import UTC, datetime
 
+#: the largest value of an Integer column (PostgreSQL's integer): keys, sequence numbers
+INT_MAX = 2**31 - 1
+
 
 def utcnow() -> datetime:
     return datetime.now(UTC)

@@ -43,7 +43,7 @@ from sqlalchemy.orm import make_transient_to_detached
 
 from elearn.extensions import db
 from elearn.models import User, UserSession
-from elearn.models._types import aware
+from elearn.models._types import INT_MAX, aware
 from elearn.service import audit
 from elearn.service.accounts import BearerToken, hash_token
 from elearn.service.errors import NotFound, ServiceError, Unauthenticated
@@ -315,7 +315,7 @@ def save_answer(
     another query, to say why.
     """
     now = _now(now)
-    if isinstance(seq, bool) or not isinstance(seq, int) or seq < 1 or seq > 2**31 - 1:
+    if isinstance(seq, bool) or not isinstance(seq, int) or seq < 1 or seq > INT_MAX:
         raise ServiceError(_("seq must be a positive whole number."), field="seq")
     if isinstance(actor, BearerToken):
         caller: dict[str, Any] = {"token_hash": actor.hash, "now": now}

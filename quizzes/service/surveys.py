@@ -25,7 +25,7 @@ from sqlalchemy.exc import IntegrityError
 
 from elearn.extensions import db
 from elearn.models import Unit, User
-from elearn.models._types import aware
+from elearn.models._types import INT_MAX, aware
 from elearn.service.errors import NotFound, ServiceError
 from quizzes import richtext
 from quizzes.access import in_audience
@@ -224,7 +224,7 @@ def save_survey_answer(
     session = load_survey(actor=actor, token=token)
     if session.deadline_at is not None and now > session.deadline_at + _grace():
         raise ServiceError(_("Time is up: answers can no longer be saved."), status=409)
-    if isinstance(seq, bool) or not isinstance(seq, int) or seq < 1 or seq > 2**31 - 1:
+    if isinstance(seq, bool) or not isinstance(seq, int) or seq < 1 or seq > INT_MAX:
         raise ServiceError(_("seq must be a positive whole number."), field="seq")
     slot = next((s for s in session.slots if int(s[0]) == question_id), None)
     if slot is None:

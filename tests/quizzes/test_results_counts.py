@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import random
 from collections import defaultdict
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import Integer, func, insert, literal, select
@@ -16,6 +16,7 @@ from elearn.models import Role, RoleAssignment, Unit
 from elearn.seed import scale
 from quizzes import analysis, service
 from quizzes.models import AttemptSlot, AttemptState, QuizAttempt
+from quizzes.seed import scale_term_exam
 from quizzes.service import campaigns
 from tests.conftest import user
 
@@ -148,23 +149,8 @@ def county_exam(ctx):
 
     scale.seed(COUNTY, echo=lambda _line: None)
     root = db.session.scalar(select(Unit).where(Unit.code == COUNTY.code))
-    sender = user("pref_admin")
-    db.session.add(RoleAssignment(user_id=sender.id, unit_id=root.id, role=Role.PREFECTURE_ADMIN))
-    db.session.flush()
-    db.session.expire(sender, ["roles"])
+    campaign = scale_term_exam(root, title="县级期末考试", items=demo_items())
     now = datetime.now(UTC)
-    campaign = campaigns.create_campaign(
-        actor=sender,
-        sender=root,
-        title="县级期末考试",
-        kind="exam",
-        items=demo_items(),
-        unit_targets=[root],
-        grade_levels=[],
-        roles=["student"],
-        opens_at=now - timedelta(hours=1),
-        closes_at=now + timedelta(days=7),
-    )
     # the attempts in one statement: score = user id mod 11 × 10 (0…100); every third skipped
     score = (RoleAssignment.user_id % 11) * 10
     columns = {
