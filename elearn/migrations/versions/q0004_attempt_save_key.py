@@ -1,5 +1,4 @@
-"""quizzes: an attempt's save key (its hash), which lets the attempt page's autosaves through the
-autosave lane
+"""quizzes: an attempt's save key (its hash), for the attempt page's autosaves in the autosave lane
 
 Revision ID: q0004_attempt_save_key
 Revises: q0003_question_media
