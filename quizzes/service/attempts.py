@@ -15,7 +15,7 @@ import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, cast
+from typing import Any, Protocol, cast
 
 from flask import current_app
 from flask_babel import gettext as _
@@ -61,7 +61,7 @@ from quizzes.models import (
 )
 from quizzes.qtypes import get_type
 from quizzes.service.attachments import question_media
-from quizzes.service.quizzes import draw_questions, has_closed
+from quizzes.service.quizzes import attempt_questions, draw_sources, has_closed
 
 
 def _now(now: datetime | None) -> datetime:
@@ -102,12 +102,9 @@ def start_attempt(*, actor: User, quiz: Quiz, now: datetime | None = None) -> Qu
     if quiz.time_limit_seconds:
         deadlines.append(now + timedelta(seconds=quiz.time_limit_seconds))
     seed = secrets.randbelow(2**31)
-    rng = random.Random(seed)
-    drawn = draw_questions(quiz, rng)
+    drawn = attempt_questions(quiz, seed, draw_sources(quiz))
     if not drawn:
         raise ServiceError(_("This quiz has no questions yet."), status=409)
-    if quiz.shuffle_questions and quiz.mode == QuizMode.SELF_PACED:
-        rng.shuffle(drawn)
     values = {
         "quiz_id": quiz.id,
         "user_id": actor.id,
@@ -116,12 +113,7 @@ def start_attempt(*, actor: User, quiz: Quiz, now: datetime | None = None) -> Qu
         "seed": seed,
         "started_at": now,
         "deadline_at": min(deadlines) if deadlines else None,
-        "max_score": sum(
-            mark
-            for question, mark in drawn
-            if question.current_version is not None
-            and get_type(question.current_version.type).scored
-        ),
+        "max_score": max_score(drawn),
         "needs_manual_grading": False,
     }
     # a second tab starting at the same moment meets the unique (quiz, user, number)
@@ -200,52 +192,112 @@ def _as_loaded(
     return attempt
 
 
-def _option_rng(attempt: QuizAttempt, quiz: Quiz, question_id: int) -> random.Random | None:
+def max_score(drawn: Sequence[tuple[Any, float]]) -> float:
+    """What an attempt of the drawn questions is marked out of (the scored types' marks)."""
+    return sum(
+        mark
+        for question, mark in drawn
+        if question.current_version is not None and get_type(question.current_version.type).scored
+    )
+
+
+class ViewSettings(Protocol):
+    """What an attempt's view shows of its quiz: a ``Quiz``, or the start lane's plan."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def title(self) -> str: ...
+    @property
+    def one_per_page(self) -> bool: ...
+    @property
+    def shuffle_options(self) -> bool: ...
+    @property
+    def mode(self) -> str: ...
+
+
+def option_rng(seed: int, quiz: ViewSettings, question_id: int) -> random.Random | None:
     if not quiz.shuffle_options or quiz.mode != QuizMode.SELF_PACED:
         return None
-    return random.Random(f"{attempt.seed}:{question_id}")
-
-
-def _iso(value: datetime | None) -> str | None:
-    value = aware(value)
-    return value.isoformat() if value else None
+    return random.Random(f"{seed}:{question_id}")
 
 
 def attempt_view(attempt: QuizAttempt, *, now: datetime | None = None) -> dict[str, Any]:
     """What the attempt page and the API send: questions without answers, the saved answers."""
-    now = _now(now)
     quiz = attempt.quiz
     questions = []
     for slot in attempt.slots:
         version = slot.version
-        question_type = get_type(version.type)
-        view = {
-            "id": slot.question_id,
-            "position": slot.position,
-            "type": version.type,
-            "stem": richtext.clean(version.stem),
-            "mark": slot.mark,
-        }
-        view.update(
-            question_type.public_view(version.data, _option_rng(attempt, quiz, slot.question_id))
+        view = question_view(
+            slot.question_id,
+            slot.position,
+            slot.mark,
+            version,
+            richtext.clean(version.stem),
+            option_rng(attempt.seed, quiz, slot.question_id),
         )
         if version.media_asset_id:  # a picture or recording: a short-lived signed URL only
             view["media"] = question_media(version.media_asset_id, attempt.user)
         questions.append(view)
-    return {
-        "attempt_id": attempt.id,
-        "quiz_id": quiz.id,
-        "title": quiz.title,
-        "state": attempt.state,
-        "started_at": _iso(attempt.started_at),
-        **clock_fields(aware(attempt.deadline_at), now),
-        "one_per_page": quiz.one_per_page,
-        "questions": questions,
-        "answers": {
+    return attempt_payload(
+        quiz,
+        attempt_id=attempt.id,
+        state=attempt.state,
+        started_at=aware(attempt.started_at),
+        deadline=aware(attempt.deadline_at),
+        now=_now(now),
+        questions=questions,
+        answers={
             str(slot.question_id): {"answer": slot.answer, "seq": slot.seq}
             for slot in attempt.slots
             if slot.seq
         },
+    )
+
+
+def question_view(
+    question_id: int,
+    position: int,
+    mark: float,
+    version: Any,
+    stem: str,
+    rng: random.Random | None,
+) -> dict[str, Any]:
+    """One question as an attempt shows it: ``version`` (type, data) without its grading data,
+    ``stem`` already made safe, the options shuffled by ``rng``."""
+    view = {
+        "id": question_id,
+        "position": position,
+        "type": version.type,
+        "stem": stem,
+        "mark": mark,
+    }
+    view.update(get_type(version.type).public_view(version.data, rng))
+    return view
+
+
+def attempt_payload(
+    quiz: ViewSettings,
+    *,
+    attempt_id: int | str,
+    state: str,
+    started_at: datetime | None,
+    deadline: datetime | None,
+    now: datetime,
+    questions: list[dict[str, Any]],
+    answers: dict[str, Any],
+) -> dict[str, Any]:
+    """An attempt's payload (``attempt_view``'s, and the start lane's for an attempt it started)."""
+    return {
+        "attempt_id": attempt_id,
+        "quiz_id": quiz.id,
+        "title": quiz.title,
+        "state": state,
+        "started_at": started_at.isoformat() if started_at else None,
+        **clock_fields(deadline, now),
+        "one_per_page": quiz.one_per_page,
+        "questions": questions,
+        "answers": answers,
     }
 
 
@@ -829,7 +881,7 @@ def review_view(attempt: QuizAttempt, *, now: datetime | None = None) -> dict[st
                 "type": version.type,
                 "stem": richtext.clean(version.stem),
                 **question_type.public_view(
-                    version.data, _option_rng(attempt, attempt.quiz, slot.question_id)
+                    version.data, option_rng(attempt.seed, attempt.quiz, slot.question_id)
                 ),
                 "your_answer": slot.answer,
                 "correct_answer": question_type.correct_answer(version.data, version.grading),

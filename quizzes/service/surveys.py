@@ -29,11 +29,11 @@ from elearn.models._types import INT_MAX, aware
 from elearn.service.errors import NotFound, ServiceError
 from quizzes import richtext
 from quizzes.access import in_audience
-from quizzes.models import Quiz, QuizMode, SurveyParticipation, SurveyResponse
+from quizzes.models import Quiz, SurveyParticipation, SurveyResponse
 from quizzes.qtypes import get_type
 from quizzes.service.attachments import question_media
-from quizzes.service.attempts import clock_fields
-from quizzes.service.quizzes import AUDIENCE_ROLES, draw_questions
+from quizzes.service.attempts import attempt_payload, option_rng, question_view
+from quizzes.service.quizzes import AUDIENCE_ROLES, attempt_questions, draw_sources
 from quizzes.survey_store import survey_store
 
 #: responses reach the database in batches of at least this many (one school, shuffled)
@@ -122,12 +122,9 @@ def start_survey(*, actor: User, quiz: Quiz, now: datetime | None = None) -> Sur
         deadlines.append(now + timedelta(seconds=quiz.time_limit_seconds))
     deadline = min(deadlines) if deadlines else None
     seed = secrets.randbelow(2**31)
-    rng = random.Random(seed)
-    drawn = draw_questions(quiz, rng)
+    drawn = attempt_questions(quiz, seed, draw_sources(quiz))
     if not drawn:
         raise ServiceError(_("This quiz has no questions yet."), status=409)
-    if quiz.shuffle_questions and quiz.mode == QuizMode.SELF_PACED:
-        rng.shuffle(drawn)
     meta = {
         "quiz_id": quiz.id,
         "user_id": actor.id,
@@ -178,36 +175,29 @@ def survey_view(session: SurveySession, *, now: datetime | None = None) -> dict[
     questions = []
     for position, (question_id, version_id, mark) in enumerate(session.slots, start=1):
         version = versions[int(version_id)]
-        rng = (
-            random.Random(f"{session.seed}:{question_id}")
-            if quiz.shuffle_options and quiz.mode == QuizMode.SELF_PACED
-            else None
+        view = question_view(
+            question_id,
+            position,
+            mark,
+            version,
+            richtext.clean(version.stem),
+            option_rng(session.seed, quiz, question_id),
         )
-        view = {
-            "id": question_id,
-            "position": position,
-            "type": version.type,
-            "stem": richtext.clean(version.stem),
-            "mark": mark,
-        }
-        view.update(get_type(version.type).public_view(version.data, rng))
         if version.media_asset_id:
             viewer = db.session.get(User, session.user_id)
             view["media"] = question_media(version.media_asset_id, viewer) if viewer else None
         questions.append(view)
-    deadline = session.deadline_at
-    return {
-        "attempt_id": session.token,
-        "anonymous": True,
-        "quiz_id": quiz.id,
-        "title": quiz.title,
-        "state": "in_progress",
-        "started_at": session.started_at.isoformat(),
-        **clock_fields(deadline, now),
-        "one_per_page": quiz.one_per_page,
-        "questions": questions,
-        "answers": session.answers,
-    }
+    payload = attempt_payload(
+        quiz,
+        attempt_id=session.token,
+        state="in_progress",
+        started_at=session.started_at,
+        deadline=session.deadline_at,
+        now=now,
+        questions=questions,
+        answers=session.answers,
+    )
+    return {**payload, "anonymous": True}
 
 
 def save_survey_answer(
