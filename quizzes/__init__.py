@@ -21,6 +21,7 @@ def init_app(app: Flask) -> None:
         models,
         routes,
         save_lane,
+        start_lane,
         survey_api,
         survey_store,
         tasks,
@@ -70,10 +71,10 @@ def init_app(app: Flask) -> None:
     if routes.home_panel not in HOME_PANELS:
         HOME_PANELS.append(routes.home_panel)
 
-    app.config.setdefault(
-        "QUIZ_SAVE_LANE", os.environ.get("ELEARN_QUIZ_SAVE_LANE", "1").strip() != "0"
-    )
+    for setting in ("QUIZ_SAVE_LANE", "QUIZ_START_LANE"):
+        app.config.setdefault(setting, os.environ.get(f"ELEARN_{setting}", "1").strip() != "0")
     save_lane.init_app(app)
+    start_lane.init_app(app)
 
     from quizzes.seed import seed_demo_quiz
 

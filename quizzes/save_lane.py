@@ -44,18 +44,43 @@ StartResponse = Callable[..., Any]
 WSGIApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
 
 
-class SaveLane:
-    """WSGI middleware: answers the saves it can store, passes every other request on."""
+class Lane:
+    """A WSGI middleware in front of the Flask app that answers some requests itself, on its
+    own connections, and passes every other request on (``following``)."""
 
     def __init__(self, app: Flask, following: WSGIApp) -> None:
         self.app = app
         self.following = following
+        self._engine: Engine | None = None
+
+    def engine(self) -> Engine:
+        if self._engine is None:
+            with self.app.app_context():
+                self._engine = db.engine
+        return self._engine
+
+    def autocommit(self) -> Any:
+        """A connection of the app's pool in autocommit: each statement its own transaction."""
+        return self.engine().connect().execution_options(isolation_level="AUTOCOMMIT")
+
+    @staticmethod
+    def reply(start_response: StartResponse, status: str, payload: dict[str, Any]) -> list[bytes]:
+        """``payload`` as the Flask route's ``jsonify`` sends it, with the app's headers."""
+        body = json.dumps(payload, separators=(",", ":"), sort_keys=True).encode()
+        start_response(status, [*HEADERS, ("Content-Length", str(len(body) + 1))])
+        return [body, b"\n"]
+
+
+class SaveLane(Lane):
+    """Answers the saves it can store, passes every other request on."""
+
+    def __init__(self, app: Flask, following: WSGIApp) -> None:
+        super().__init__(app, following)
         #: saves answered here (stored by a batch), for the tests
         self.answered = 0
         self.commits: GroupCommit[attempts.BearerSave, attempts.SavedAnswer | None] = GroupCommit(
             self._save_batch
         )
-        self._engine: Engine | None = None
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         if environ.get("REQUEST_METHOD") == "PUT":
@@ -122,28 +147,17 @@ class SaveLane:
         if saved is None:
             return None
         self.answered += 1
-        reply = json.dumps(saved.view(), separators=(",", ":"), sort_keys=True).encode()
-        start_response("200 OK", [*HEADERS, ("Content-Length", str(len(reply) + 1))])
-        return [reply, b"\n"]
+        return self.reply(start_response, "200 OK", saved.view())
 
     def _save_batch(
         self, saves: Sequence[attempts.BearerSave]
     ) -> list[attempts.SavedAnswer | None]:
         """One batch: what each save stored, None where refused."""
         grace = timedelta(seconds=int(self.app.config.get("QUIZ_SUBMIT_GRACE_SECONDS", 30)))
-        with self.engine().connect() as connection:
+        with self.autocommit() as connection:
             return attempts.save_bearer_answers(
-                connection.execution_options(isolation_level="AUTOCOMMIT"),
-                saves,
-                now=datetime.now(UTC),
-                grace=grace,
+                connection, saves, now=datetime.now(UTC), grace=grace
             )
-
-    def engine(self) -> Engine:
-        if self._engine is None:
-            with self.app.app_context():
-                self._engine = db.engine
-        return self._engine
 
 
 def _read_body(environ: dict[str, Any]) -> bytes | None:
@@ -159,11 +173,15 @@ def _read_body(environ: dict[str, Any]) -> bytes | None:
     return body
 
 
-def init_app(app: Flask) -> None:
-    """Put the lane in front of the app when its database is PostgreSQL and
-    ``QUIZ_SAVE_LANE`` is on (the default)."""
-    if not app.config.get("QUIZ_SAVE_LANE", True):
+def install(app: Flask, lane: type[Lane], setting: str) -> None:
+    """Put ``lane`` in front of the app when its database is PostgreSQL (the batch statements
+    are PostgreSQL's: jsonb_to_recordset) and the ``setting`` is on (the default)."""
+    if not app.config.get(setting, True):
         return
     if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
-        return  # the batch statement is PostgreSQL's (jsonb_to_recordset)
-    app.wsgi_app = SaveLane(app, app.wsgi_app)  # type: ignore[method-assign]
+        return
+    app.wsgi_app = lane(app, app.wsgi_app)  # type: ignore[method-assign, assignment]
+
+
+def init_app(app: Flask) -> None:
+    install(app, SaveLane, "QUIZ_SAVE_LANE")
