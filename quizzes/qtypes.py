@@ -54,6 +54,8 @@ class QuestionType:
     auto_graded: ClassVar[bool] = True
     #: False for opinions (surveys): no right answer, no marks
     scored: ClassVar[bool] = True
+    #: True for types whose ``public_view`` shuffles with its ``rng`` (given one only then)
+    shuffles: ClassVar[bool] = False
 
     def validate(self, data: dict[str, Any], grading: dict[str, Any]) -> list[str]:
         """What is wrong with this content (translated messages); empty when it is usable."""
@@ -78,6 +80,7 @@ class QuestionType:
 
 class SingleChoice(QuestionType):
     name = "single_choice"
+    shuffles = True
     label = _l("Single choice")
 
     def validate(self, data, grading):
@@ -115,6 +118,7 @@ class SingleChoice(QuestionType):
 
 class MultipleChoice(QuestionType):
     name = "multiple_choice"
+    shuffles = True
     label = _l("Multiple choice")
 
     def validate(self, data, grading):
@@ -242,6 +246,7 @@ class FillInTheBlank(QuestionType):
 
 class Matching(QuestionType):
     name = "matching"
+    shuffles = True
     label = _l("Matching")
 
     def validate(self, data, grading):
@@ -280,6 +285,7 @@ class Matching(QuestionType):
 
 class Ordering(QuestionType):
     name = "ordering"
+    shuffles = True
     label = _l("Ordering")
 
     def validate(self, data, grading):

@@ -216,8 +216,11 @@ class ViewSettings(Protocol):
     def mode(self) -> str: ...
 
 
-def option_rng(seed: int, quiz: ViewSettings, question_id: int) -> random.Random | None:
-    if not quiz.shuffle_options or quiz.mode != QuizMode.SELF_PACED:
+def option_rng(seed: int, quiz: ViewSettings, question_id: int, kind: str) -> random.Random | None:
+    """What shuffles the options of one question of the attempt with ``seed`` (the same every
+    time it is shown); None when the quiz keeps them in order or the type has none to shuffle
+    (seeding costs more than the rest of a question's view)."""
+    if not quiz.shuffle_options or quiz.mode != QuizMode.SELF_PACED or not get_type(kind).shuffles:
         return None
     return random.Random(f"{seed}:{question_id}")
 
@@ -234,7 +237,7 @@ def attempt_view(attempt: QuizAttempt, *, now: datetime | None = None) -> dict[s
             slot.mark,
             version,
             richtext.clean(version.stem),
-            option_rng(attempt.seed, quiz, slot.question_id),
+            option_rng(attempt.seed, quiz, slot.question_id, version.type),
         )
         if version.media_asset_id:  # a picture or recording: a short-lived signed URL only
             view["media"] = question_media(version.media_asset_id, attempt.user)
@@ -881,7 +884,8 @@ def review_view(attempt: QuizAttempt, *, now: datetime | None = None) -> dict[st
                 "type": version.type,
                 "stem": richtext.clean(version.stem),
                 **question_type.public_view(
-                    version.data, option_rng(attempt.seed, attempt.quiz, slot.question_id)
+                    version.data,
+                    option_rng(attempt.seed, attempt.quiz, slot.question_id, version.type),
                 ),
                 "your_answer": slot.answer,
                 "correct_answer": question_type.correct_answer(version.data, version.grading),

@@ -545,7 +545,7 @@ def started_view(plan: StartPlan, start: BearerStart, started: StartedAttempt) -
                 mark,
                 version,
                 version.safe_stem,
-                option_rng(start.seed, plan, question.id),
+                option_rng(start.seed, plan, question.id, version.type),
             )
         )
     return attempt_payload(

@@ -181,7 +181,7 @@ def survey_view(session: SurveySession, *, now: datetime | None = None) -> dict[
             mark,
             version,
             richtext.clean(version.stem),
-            option_rng(session.seed, quiz, question_id),
+            option_rng(session.seed, quiz, question_id, version.type),
         )
         if version.media_asset_id:
             viewer = db.session.get(User, session.user_id)

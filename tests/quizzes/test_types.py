@@ -170,3 +170,20 @@ def test_option_shuffle_is_repeatable_for_a_seed():
     again = qtype.public_view(data, random.Random("42:7"))
     assert first == again
     assert [o["id"] for o in first["options"]] != [f"o{i}" for i in range(8)]
+
+
+@pytest.mark.parametrize("name", sorted(QUESTION_TYPES))
+def test_a_type_that_shuffles_with_its_rng_says_so(name):
+    """An attempt seeds a question's options only for a type that ``shuffles`` (seeding costs
+    more than the rest of the view): a type that shuffles without saying so would show its
+    options unshuffled."""
+    qtype = get_type(name)
+    data = {
+        "options": [{"id": f"o{n}", "text": f"选项{n}"} for n in range(6)],
+        "prompts": [{"id": f"p{n}", "text": f"左{n}"} for n in range(6)],
+        "choices": [{"id": f"c{n}", "text": f"右{n}"} for n in range(6)],
+        "items": [{"id": f"i{n}", "text": f"步骤{n}"} for n in range(6)],
+        "blanks": 1,
+    }
+    views = {json.dumps(qtype.public_view(data, random.Random(seed))) for seed in range(8)}
+    assert (len(views) > 1) == qtype.shuffles
