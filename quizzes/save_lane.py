@@ -63,6 +63,9 @@ class Lane:
         """A connection of the app's pool in autocommit: each statement its own transaction."""
         return self.engine().connect().execution_options(isolation_level="AUTOCOMMIT")
 
+    def warm_up(self) -> None:
+        """Compile the lane's statements before the first request needs them."""
+
     @staticmethod
     def reply(start_response: StartResponse, status: str, payload: dict[str, Any]) -> list[bytes]:
         """``payload`` as the Flask route's ``jsonify`` sends it, with the app's headers."""
@@ -149,6 +152,12 @@ class SaveLane(Lane):
         self.answered += 1
         return self.reply(start_response, "200 OK", saved.view())
 
+    def warm_up(self) -> None:
+        with self.autocommit() as connection:
+            attempts.save_bearer_answers(
+                connection, [], now=datetime.now(UTC), grace=timedelta(seconds=30)
+            )
+
     def _save_batch(
         self, saves: Sequence[attempts.BearerSave]
     ) -> list[attempts.SavedAnswer | None]:
@@ -181,6 +190,18 @@ def install(app: Flask, lane: type[Lane], setting: str) -> None:
     if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
         return
     app.wsgi_app = lane(app, app.wsgi_app)  # type: ignore[method-assign, assignment]
+
+
+def warm_up(app: Flask) -> None:
+    """Warm every lane in front of ``app`` (at a worker's start; a database not up yet only
+    leaves the compiling to the first requests)."""
+    layer: Any = app.wsgi_app
+    while isinstance(layer, Lane):
+        try:
+            layer.warm_up()
+        except Exception:
+            app.logger.warning("%s could not warm up", type(layer).__name__, exc_info=True)
+        layer = layer.following
 
 
 def init_app(app: Flask) -> None:

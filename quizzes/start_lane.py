@@ -56,6 +56,10 @@ class StartLane(Lane):
         #: one group commit per quiz: a batch's statement starts attempts of one quiz
         self.commits: dict[int, GroupCommit[Planned, starts.StartedAttempt | None]] = {}
 
+    def warm_up(self) -> None:
+        with self.autocommit() as connection:
+            starts.warm_up(connection)
+
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         if environ.get("REQUEST_METHOD") == "POST":
             match = PATH.match(environ.get("PATH_INFO", ""))

@@ -212,55 +212,70 @@ def fingerprint(quiz_id: Any) -> Any:
     return func.md5(func.concat(settings, "|", items, "|", offered))
 
 
+@functools.cache
+def _plan_statements() -> tuple[Any, Any, Any]:
+    """``read_start_plan``'s three statements, built once: the quiz, its items, their questions."""
+    quiz_id: Any = bindparam("quiz_id")
+    quiz = select(
+        Quiz.id,
+        Quiz.title,
+        Quiz.one_per_page,
+        Quiz.shuffle_questions,
+        Quiz.shuffle_options,
+        Quiz.mode,
+        Quiz.is_published,
+        Quiz.is_anonymous,
+        fingerprint(quiz_id).label("fingerprint"),
+    ).where(Quiz.id == quiz_id)
+    items = (
+        select(QuizItem.question_id, QuizItem.category_id, QuizItem.draw_count, QuizItem.mark)
+        .where(QuizItem.quiz_id == quiz_id)
+        .order_by(QuizItem.position)
+    )
+    questions = (
+        select(
+            Question.id,
+            Question.category_id,
+            Question.topic,
+            Question.difficulty,
+            Question.current_version_id,
+            Question.is_archived,
+            QuestionVersion.type,
+            QuestionVersion.data,
+            QuestionVersion.stem,
+            QuestionVersion.media_asset_id,
+        )
+        .outerjoin(QuestionVersion, QuestionVersion.id == Question.current_version_id)
+        .where(
+            or_(
+                Question.id.in_(bindparam("fixed_ids", expanding=True)),
+                and_(
+                    Question.category_id.in_(bindparam("categories", expanding=True)),
+                    Question.is_archived.is_(False),
+                ),
+            )
+        )
+        .order_by(Question.id)
+    )
+    return quiz, items, questions
+
+
 def read_start_plan(connection: Connection, quiz_id: int) -> StartPlan | None:
-    """The plan of ``quiz_id``, read in one snapshot; None for a quiz the lane leaves to the
+    """The plan of ``quiz_id``, read in one snapshot (its fingerprint and its rows agree); None for a quiz the lane leaves to the
     route: unpublished, anonymous (no attempt rows), without questions, a fixed question
     without a version, or a question with media (its URLs are signed per viewer)."""
+    quiz_statement, items_statement, questions_statement = _plan_statements()
+    connection = connection.execution_options(isolation_level="REPEATABLE READ")
     with connection.begin():
-        quiz = connection.execute(
-            select(
-                Quiz.id,
-                Quiz.title,
-                Quiz.one_per_page,
-                Quiz.shuffle_questions,
-                Quiz.shuffle_options,
-                Quiz.mode,
-                Quiz.is_published,
-                Quiz.is_anonymous,
-                fingerprint(bindparam("quiz_id")).label("fingerprint"),
-            ).where(Quiz.id == bindparam("quiz_id")),
-            {"quiz_id": quiz_id},
-        ).first()
+        quiz = connection.execute(quiz_statement, {"quiz_id": quiz_id}).first()
         if quiz is None or not quiz.is_published or quiz.is_anonymous:
             return None
-        items = connection.execute(
-            select(QuizItem.question_id, QuizItem.category_id, QuizItem.draw_count, QuizItem.mark)
-            .where(QuizItem.quiz_id == quiz_id)
-            .order_by(QuizItem.position)
-        ).all()
+        items = connection.execute(items_statement, {"quiz_id": quiz_id}).all()
         fixed_ids = {item.question_id for item in items if item.question_id is not None}
         categories = {item.category_id for item in items if item.question_id is None}
         rows = connection.execute(
-            select(
-                Question.id,
-                Question.category_id,
-                Question.topic,
-                Question.difficulty,
-                Question.current_version_id,
-                Question.is_archived,
-                QuestionVersion.type,
-                QuestionVersion.data,
-                QuestionVersion.stem,
-                QuestionVersion.media_asset_id,
-            )
-            .outerjoin(QuestionVersion, QuestionVersion.id == Question.current_version_id)
-            .where(
-                or_(
-                    Question.id.in_(fixed_ids),
-                    and_(Question.category_id.in_(categories), Question.is_archived.is_(False)),
-                )
-            )
-            .order_by(Question.id)
+            questions_statement,
+            {"fixed_ids": sorted(fixed_ids), "categories": sorted(c for c in categories if c)},
         ).all()
     if not items or any(row.media_asset_id for row in rows):
         return None
@@ -531,6 +546,18 @@ def _start_statement() -> Select[Any]:
         .join(eligible, eligible.c.user_id == inserted.c.user_id)
         .add_cte(slots_added)
     )
+
+
+def warm_up(connection: Connection) -> None:
+    """Run each statement once on nothing, so SQLAlchemy has compiled them (a cold compile of
+    the start statement costs a worker ~0.1 s, which the first wave of starts would wait for)."""
+    quiz_statement, items_statement, questions_statement = _plan_statements()
+    with connection.begin():
+        connection.execute(quiz_statement, {"quiz_id": 0}).all()
+        connection.execute(items_statement, {"quiz_id": 0}).all()
+        connection.execute(questions_statement, {"fixed_ids": [], "categories": []}).all()
+    empty = StartPlan(0, "", "", True, False, False, "", (), {})
+    start_bearer_attempts(connection, empty, [], now=datetime.now(UTC))
 
 
 def started_view(plan: StartPlan, start: BearerStart, started: StartedAttempt) -> dict[str, Any]:
