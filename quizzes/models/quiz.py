@@ -126,7 +126,8 @@ class QuizAttempt(Model):
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    quiz_id: Mapped[int] = mapped_column(ForeignKey("quizzes.id", ondelete="CASCADE"), index=True)
+    #: no index of its own: the unique (quiz, user, number) serves lookups by quiz
+    quiz_id: Mapped[int] = mapped_column(ForeignKey("quizzes.id", ondelete="CASCADE"))
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     number: Mapped[int] = mapped_column(Integer, default=1)
     state: Mapped[str] = mapped_column(String(16), default=AttemptState.IN_PROGRESS)
@@ -160,9 +161,8 @@ class AttemptSlot(Model):
     __table_args__ = (UniqueConstraint("attempt_id", "question_id"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    attempt_id: Mapped[int] = mapped_column(
-        ForeignKey("quiz_attempts.id", ondelete="CASCADE"), index=True
-    )
+    #: no index of its own: the unique (attempt, question) serves lookups by attempt
+    attempt_id: Mapped[int] = mapped_column(ForeignKey("quiz_attempts.id", ondelete="CASCADE"))
     position: Mapped[int] = mapped_column(Integer)
     question_id: Mapped[int] = mapped_column(ForeignKey("quiz_questions.id"))
     version_id: Mapped[int] = mapped_column(ForeignKey("quiz_question_versions.id"))
