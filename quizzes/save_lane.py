@@ -24,6 +24,7 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import orjson
 from flask import Flask
 from sqlalchemy import Engine
 
@@ -68,10 +69,11 @@ class Lane:
 
     @staticmethod
     def reply(start_response: StartResponse, status: str, payload: dict[str, Any]) -> list[bytes]:
-        """``payload`` as the Flask route's ``jsonify`` sends it, with the app's headers."""
-        body = json.dumps(payload, separators=(",", ":"), sort_keys=True).encode()
-        start_response(status, [*HEADERS, ("Content-Length", str(len(body) + 1))])
-        return [body, b"\n"]
+        """``payload`` as JSON, as the Flask route's ``jsonify`` sends it (keys sorted, the app's
+        headers) but with text as UTF-8, not ``\\u`` escapes."""
+        body = orjson.dumps(payload, option=orjson.OPT_SORT_KEYS | orjson.OPT_APPEND_NEWLINE)
+        start_response(status, [*HEADERS, ("Content-Length", str(len(body)))])
+        return [body]
 
 
 class SaveLane(Lane):
