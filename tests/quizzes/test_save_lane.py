@@ -10,16 +10,18 @@ import json
 import re
 import threading
 
+import pytest
 from flask import Flask
 from sqlalchemy import create_engine, select
 from werkzeug.test import Client
 
 from elearn.extensions import db
 from elearn.service import accounts
-from quizzes import save_lane, service
+from quizzes import save_lane, service, start_lane
 from quizzes.models import AttemptSlot
 from quizzes.save_lane import SaveLane
 from quizzes.service.attempts import BearerSave, save_bearer_answers
+from quizzes.start_lane import StartLane
 from tests.conftest import user
 
 
@@ -228,19 +230,23 @@ def test_cookie_sessions_and_other_requests_pass_through(app, quiz_factory, comm
     assert lane.answered == 0
 
 
-def test_the_lane_stands_in_front_of_postgresql_apps_only():
+@pytest.mark.parametrize(
+    ("module", "lane", "setting"),
+    [(save_lane, SaveLane, "QUIZ_SAVE_LANE"), (start_lane, StartLane, "QUIZ_START_LANE")],
+)
+def test_the_lanes_stand_in_front_of_postgresql_apps_only(module, lane, setting):
     for uri, expected in (
         ("postgresql+psycopg://db/x", True),
         ("sqlite:///instance/demo.db", False),
     ):
         app = Flask("probe")
         app.config["SQLALCHEMY_DATABASE_URI"] = uri
-        save_lane.init_app(app)
-        assert isinstance(app.wsgi_app, SaveLane) is expected
+        module.init_app(app)
+        assert isinstance(app.wsgi_app, lane) is expected
     app = Flask("probe")
-    app.config.update(SQLALCHEMY_DATABASE_URI="postgresql+psycopg://db/x", QUIZ_SAVE_LANE=False)
-    save_lane.init_app(app)
-    assert not isinstance(app.wsgi_app, SaveLane)
+    app.config.update({"SQLALCHEMY_DATABASE_URI": "postgresql+psycopg://db/x", setting: False})
+    module.init_app(app)
+    assert not isinstance(app.wsgi_app, lane)
 
 
 def test_a_save_through_the_lane_carries_the_deadline_a_close_moved(app, quiz_factory, committed):

@@ -10,13 +10,13 @@ import threading
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
-from flask import Flask
 from sqlalchemy import delete, select
 from werkzeug.test import Client
 
 from elearn.extensions import db
 from elearn.models import ApiToken, Role, RoleAssignment, User
-from quizzes import service, start_lane
+from elearn.service import accounts
+from quizzes import service
 from quizzes.models import AttemptSlot, Question, QuizAttempt
 from quizzes.start_lane import StartLane
 from tests.conftest import user
@@ -38,24 +38,27 @@ def _class_students(count):
 
 
 def _tokens(usernames):
-    tokens = {}
-    for username in usernames:
-        token, _ = service_accounts().issue_api_token(user=user(username), hours=1)
-        tokens[username] = token
+    tokens = {name: accounts.issue_api_token(user=user(name), hours=1)[0] for name in usernames}
     db.session.commit()
     return tokens
-
-
-def service_accounts():
-    from elearn.service import accounts
-
-    return accounts
 
 
 def _forget_tokens(usernames):
     ids = [user(name).id for name in usernames]
     db.session.execute(delete(ApiToken).where(ApiToken.user_id.in_(ids)))
     db.session.commit()
+
+
+def _laned(app, quiz_factory, committed, students, *, others=(), **settings):
+    """A committed quiz (``quiz_factory``'s, with ``settings``), ``students`` of its class and
+    the ``others`` with API tokens, and a start lane in front of the app."""
+    quiz = quiz_factory(**settings)
+    committed.append(quiz.id)
+    quiz_id = quiz.id
+    names = _class_students(students)
+    tokens = _tokens([*names, *others])
+    db.session.remove()
+    return quiz_id, names, tokens, StartLane(app, app.wsgi_app)
 
 
 def _start(client, quiz_id, token):
@@ -76,13 +79,7 @@ def _without_clock(view):
 
 
 def test_parallel_starts_are_answered_by_the_lane_as_the_route_would(app, quiz_factory, committed):
-    quiz = quiz_factory(attempts_allowed=1)
-    committed.append(quiz.id)
-    quiz_id = quiz.id
-    students = _class_students(6)
-    tokens = _tokens(students)
-    db.session.remove()
-    lane = StartLane(app, app.wsgi_app)
+    quiz_id, students, tokens, lane = _laned(app, quiz_factory, committed, 6, attempts_allowed=1)
     barrier = threading.Barrier(len(students))
     replies = {}
 
@@ -124,13 +121,9 @@ def test_parallel_starts_are_answered_by_the_lane_as_the_route_would(app, quiz_f
 
 
 def test_what_the_lane_does_not_start_the_route_answers_as_always(app, quiz_factory, committed):
-    quiz = quiz_factory(attempts_allowed=1)
-    committed.append(quiz.id)
-    quiz_id = quiz.id
-    students = _class_students(4)
-    tokens = _tokens([*students, "teacher1"])
-    db.session.remove()
-    lane = StartLane(app, app.wsgi_app)
+    quiz_id, students, tokens, lane = _laned(
+        app, quiz_factory, committed, 4, others=["teacher1"], attempts_allowed=1
+    )
     client = Client(lane)
     try:
         first = _start(client, quiz_id, tokens[students[0]])
@@ -262,13 +255,7 @@ def test_random_draws_are_drawn_in_the_lane_as_on_the_route(app, quiz_factory, c
 
 
 def test_anonymous_surveys_and_failed_batches_go_to_the_route(app, quiz_factory, committed):
-    quiz = quiz_factory()
-    committed.append(quiz.id)
-    quiz_id = quiz.id
-    students = _class_students(2)
-    tokens = _tokens(students)
-    db.session.remove()
-    lane = StartLane(app, app.wsgi_app)
+    quiz_id, students, tokens, lane = _laned(app, quiz_factory, committed, 2)
     client = Client(lane)
     try:
         from sqlalchemy import create_engine
@@ -286,18 +273,3 @@ def test_anonymous_surveys_and_failed_batches_go_to_the_route(app, quiz_factory,
     survey.is_anonymous = True
     db.session.commit()
     assert lane.plan(survey.id) is None  # anonymous: no attempt rows, the route's own
-
-
-def test_the_start_lane_stands_in_front_of_postgresql_apps_only():
-    for uri, expected in (
-        ("postgresql+psycopg://db/x", True),
-        ("sqlite:///instance/demo.db", False),
-    ):
-        app = Flask("probe")
-        app.config["SQLALCHEMY_DATABASE_URI"] = uri
-        start_lane.init_app(app)
-        assert isinstance(app.wsgi_app, StartLane) is expected
-    app = Flask("probe")
-    app.config.update(SQLALCHEMY_DATABASE_URI="postgresql+psycopg://db/x", QUIZ_START_LANE=False)
-    start_lane.init_app(app)
-    assert not isinstance(app.wsgi_app, StartLane)
