@@ -39,7 +39,7 @@ PATH = re.compile(r"/api/v1/quizzes/([0-9]{1,10})/attempts\Z")
 #: a plan is read again after this long (a stale one is caught by its fingerprint anyway;
 #: this bounds how long a quiz the lane left to the route stays left)
 PLAN_SECONDS = 30.0
-#: plans kept per process; the oldest are dropped beyond it
+#: plans (and group commits) kept per process; the oldest are dropped beyond it
 PLANS_KEPT = 256
 
 
@@ -130,6 +130,7 @@ class StartLane(Lane):
             if len(self.plans) >= PLANS_KEPT:
                 for old in sorted(self.plans, key=lambda k: self.plans[k][0])[: PLANS_KEPT // 2]:
                     del self.plans[old]
+                    self.commits.pop(old, None)  # a batch running keeps its own
             self.plans[quiz_id] = (time.monotonic(), plan)
             return plan
 
