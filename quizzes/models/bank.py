@@ -97,7 +97,11 @@ class QuestionVersion(Model):
     """
 
     __tablename__ = "quiz_question_versions"
-    __table_args__ = (UniqueConstraint("question_id", "number"),)
+    __table_args__ = (
+        UniqueConstraint("question_id", "number"),
+        # what an attempt slot's (version, question) refers to
+        UniqueConstraint("id", "question_id"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     question_id: Mapped[int] = mapped_column(

@@ -12,6 +12,7 @@ from sqlalchemy import (
     DateTime,
     Float,
     ForeignKey,
+    ForeignKeyConstraint,
     Index,
     Integer,
     String,
@@ -158,14 +159,22 @@ class AttemptSlot(Model):
     """A question served in an attempt (the exact version), the saved answer and its grade."""
 
     __tablename__ = "quiz_attempt_slots"
-    __table_args__ = (UniqueConstraint("attempt_id", "question_id"),)
+    __table_args__ = (
+        UniqueConstraint("attempt_id", "question_id"),
+        # one key for both: the version exists and is the question's (a start writes a slot per
+        # question, and each foreign key is a lookup per row)
+        ForeignKeyConstraint(
+            ["version_id", "question_id"],
+            ["quiz_question_versions.id", "quiz_question_versions.question_id"],
+        ),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     #: no index of its own: the unique (attempt, question) serves lookups by attempt
     attempt_id: Mapped[int] = mapped_column(ForeignKey("quiz_attempts.id", ondelete="CASCADE"))
     position: Mapped[int] = mapped_column(Integer)
-    question_id: Mapped[int] = mapped_column(ForeignKey("quiz_questions.id"))
-    version_id: Mapped[int] = mapped_column(ForeignKey("quiz_question_versions.id"))
+    question_id: Mapped[int] = mapped_column(Integer)
+    version_id: Mapped[int] = mapped_column(Integer)
     mark: Mapped[float] = mapped_column(Float, default=1.0)
     answer: Mapped[Any | None] = mapped_column(JSON)
     #: the client's sequence number of the saved answer; a save must carry a higher one

@@ -542,3 +542,19 @@ def test_saves_and_the_clock_tell_the_page_of_a_close_that_moved_its_deadline(
     clock = client.get(f"/api/v1/attempts/{attempt_id}/clock", headers=headers).get_json()
     assert clock["seconds_left"] == 0 and clock["deadline"] == later["deadline"]
     assert client.get(f"/api/v1/attempts/{attempt_id}/clock").status_code == 401
+
+
+def test_a_slot_holds_a_version_of_its_own_question(quiz_factory):
+    """One key (version, question) guards a slot: the version exists and is the question's."""
+    from sqlalchemy.exc import IntegrityError
+
+    attempt = service.start_attempt(actor=user("student1"), quiz=quiz_factory())
+    first, second = attempt.slots[0], attempt.slots[1]
+    db.session.flush()
+    for wrong in ({"version_id": second.version_id}, {"version_id": 2**31 - 1}):
+        with pytest.raises(IntegrityError), db.session.begin_nested():
+            db.session.execute(
+                AttemptSlot.__table__.update()
+                .where(AttemptSlot.__table__.c.id == first.id)
+                .values(**wrong)
+            )
