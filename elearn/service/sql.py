@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, Engine
+from sqlalchemy import ColumnClause, Connection, Engine, TableValuedAlias, bindparam, func
 from sqlalchemy.dialects import postgresql, sqlite
 
 from elearn.extensions import db
@@ -30,3 +30,14 @@ def one_statement_connection() -> Connection:
     if isinstance(db.session.get_bind(), Engine) and not db.session().in_transaction():
         return db.session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
     return db.session.connection()
+
+
+def batch_rows(*columns: ColumnClause[Any], name: str = "item") -> TableValuedAlias:
+    """The rows of a batch sent as one JSON array in the bound parameter ``items`` (PostgreSQL's
+    jsonb_to_recordset): one parameter, and one statement built once, whatever the batch's size;
+    ``columns`` name and type each row's fields."""
+    return (
+        func.jsonb_to_recordset(bindparam("items", type_=postgresql.JSONB))
+        .table_valued(*columns)
+        .render_derived(name=name, with_types=True)
+    )

@@ -38,7 +38,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy import cast as sql_cast
-from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import make_transient_to_detached
 
 from elearn.extensions import db
@@ -47,7 +47,7 @@ from elearn.models._types import INT_MAX, aware
 from elearn.service import audit
 from elearn.service.accounts import BearerToken, hash_token
 from elearn.service.errors import NotFound, ServiceError, Unauthenticated
-from elearn.service.sql import insert_on_conflict, one_statement_connection
+from elearn.service.sql import batch_rows, insert_on_conflict, one_statement_connection
 from quizzes import analysis, richtext
 from quizzes.access import in_audience
 from quizzes.models import (
@@ -576,19 +576,15 @@ def save_bearer_answers(
 def _batch_statement() -> Update:
     """``save_bearer_answers``' statement: the saves as rows of a JSON array (one parameter
     whatever their number), then the same rules as ``_save_statement`` row by row."""
-    items = (
-        func.jsonb_to_recordset(bindparam("items", type_=JSONB))
-        .table_valued(
-            column("i", Integer),
-            column("attempt_id", Integer),
-            column("question_id", Integer),
-            column("seq", Integer),
-            column("answer", Text),
-            column("fitting", ARRAY(Integer)),
-            column("token_hash", Text),
-            column("key_hash", Text),
-        )
-        .render_derived(name="item", with_types=True)
+    items = batch_rows(
+        column("i", Integer),
+        column("attempt_id", Integer),
+        column("question_id", Integer),
+        column("seq", Integer),
+        column("answer", Text),
+        column("fitting", ARRAY(Integer)),
+        column("token_hash", Text),
+        column("key_hash", Text),
     )
     owner = BearerToken.user_id_of(items.c.token_hash, bindparam("now")).correlate(items)
     # a save key counts while its owner is signed in somewhere and the account is active: a

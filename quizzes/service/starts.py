@@ -42,12 +42,13 @@ from sqlalchemy import (
     tuple_,
 )
 from sqlalchemy import cast as sql_cast
-from sqlalchemy.dialects.postgresql import ARRAY, JSONB, aggregate_order_by, distinct_on
+from sqlalchemy.dialects.postgresql import ARRAY, aggregate_order_by, distinct_on
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import aliased
 
 from elearn.models import RoleAssignment, Unit
 from elearn.service.accounts import BearerToken
+from elearn.service.sql import batch_rows
 from quizzes import richtext
 from quizzes.models import (
     AttemptSlot,
@@ -136,6 +137,14 @@ class StartedAttempt:
     deadline: datetime | None
 
 
+def _rows_text(columns: tuple[Any, ...], *order_by: Any) -> Any:
+    """Rows as one text, each a row literal ("(1,,5,…)": a null stays apart from its
+    neighbours), in ``order_by``'s order."""
+    return func.string_agg(
+        sql_cast(tuple_(*columns), Text), aggregate_order_by(literal(";"), *order_by)
+    )
+
+
 def fingerprint(quiz_id: Any) -> Any:
     """What an attempt's draw and view depend on, as one digest the database computes: the
     quiz's settings that shape them, its items, each fixed question's current version, and the
@@ -161,19 +170,17 @@ def fingerprint(quiz_id: Any) -> Any:
     )
     items = (
         select(
-            func.string_agg(
-                sql_cast(
-                    tuple_(
-                        QuizItem.position,
-                        QuizItem.question_id,
-                        QuizItem.category_id,
-                        QuizItem.draw_count,
-                        QuizItem.mark,
-                        fixed.current_version_id,
-                    ),
-                    Text,
+            _rows_text(
+                (
+                    QuizItem.position,
+                    QuizItem.question_id,
+                    QuizItem.category_id,
+                    QuizItem.draw_count,
+                    QuizItem.mark,
+                    fixed.current_version_id,
                 ),
-                aggregate_order_by(literal(";"), QuizItem.position, QuizItem.id),
+                QuizItem.position,
+                QuizItem.id,
             )
         )
         .select_from(QuizItem)
@@ -184,18 +191,15 @@ def fingerprint(quiz_id: Any) -> Any:
     )
     offered = (
         select(
-            func.string_agg(
-                sql_cast(
-                    tuple_(
-                        Question.id,
-                        Question.category_id,
-                        Question.current_version_id,
-                        Question.topic,
-                        Question.difficulty,
-                    ),
-                    Text,
+            _rows_text(
+                (
+                    Question.id,
+                    Question.category_id,
+                    Question.current_version_id,
+                    Question.topic,
+                    Question.difficulty,
                 ),
-                aggregate_order_by(literal(";"), Question.id),
+                Question.id,
             )
         )
         .where(
@@ -367,18 +371,14 @@ def _start_statement() -> Select[Any]:
     the quiz's rules checked once, each caller's row by row, then the attempts and their slots
     inserted (data-modifying CTEs: one statement)."""
     now = bindparam("now", type_=DateTime(timezone=True))
-    items = (
-        func.jsonb_to_recordset(bindparam("items", type_=JSONB))
-        .table_valued(
-            column("i", Integer),
-            column("token_hash", Text),
-            column("seed", Integer),
-            column("max_score", Float),
-            column("question_ids", ARRAY(Integer)),
-            column("version_ids", ARRAY(Integer)),
-            column("marks", ARRAY(Float)),
-        )
-        .render_derived(name="item", with_types=True)
+    items = batch_rows(
+        column("i", Integer),
+        column("token_hash", Text),
+        column("seed", Integer),
+        column("max_score", Float),
+        column("question_ids", ARRAY(Integer)),
+        column("version_ids", ARRAY(Integer)),
+        column("marks", ARRAY(Float)),
     )
     # the quiz as start_attempt checks it, and the plan still its own; the deadline as there:
     # the earlier of the close and the time limit from now
