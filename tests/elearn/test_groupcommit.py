@@ -47,6 +47,23 @@ def _waiting(group, count):
         time.sleep(0.005)
 
 
+def _behind_a_batch(first, rest, *, limit=200):
+    """``first`` submitted alone and held in its batch while ``rest`` queue behind it, then
+    let go: the gate (its batches), each caller's outcome, and each caller's error."""
+    gate = Gate()
+    group = GroupCommit(gate, limit=limit)
+    outcomes: dict[int, int] = {}
+    errors: dict[int, Exception] = {}
+    threads = _in_threads(group, first, outcomes, errors)
+    assert gate.entered.wait(10)
+    threads += _in_threads(group, rest, outcomes, errors)
+    _waiting(group, len(rest))
+    gate.released.set()
+    for thread in threads:
+        thread.join(10)
+    return group, gate, outcomes, errors
+
+
 def test_a_lone_caller_is_a_batch_of_one():
     gate = Gate()
     gate.released.set()
@@ -58,48 +75,20 @@ def test_a_lone_caller_is_a_batch_of_one():
 
 
 def test_callers_that_arrive_during_a_batch_go_together_in_the_next():
-    gate = Gate()
-    group = GroupCommit(gate)
-    outcomes: dict[int, int] = {}
-    first = _in_threads(group, [1], outcomes, {})
-    assert gate.entered.wait(10)
-    rest = _in_threads(group, range(2, 12), outcomes, {})
-    _waiting(group, 10)
-    gate.released.set()
-    for thread in first + rest:
-        thread.join(10)
+    _group, gate, outcomes, _errors = _behind_a_batch([1], range(2, 12))
     assert gate.batches[0] == [1]
     assert sorted(gate.batches[1]) == list(range(2, 12)), "the ten waiting went as one batch"
     assert outcomes == {item: item * 10 for item in range(1, 12)}, "each caller got its own"
 
 
 def test_a_failed_batch_fails_its_callers_only_and_the_next_batch_runs():
-    gate = Gate()
-    group = GroupCommit(gate)
-    outcomes: dict[int, int] = {}
-    errors: dict[int, Exception] = {}
-    first = _in_threads(group, [-1], outcomes, errors)
-    assert gate.entered.wait(10)
-    rest = _in_threads(group, [2, 3], outcomes, errors)
-    _waiting(group, 2)
-    gate.released.set()
-    for thread in first + rest:
-        thread.join(10)
+    group, _gate, outcomes, errors = _behind_a_batch([-1], [2, 3])
     assert set(errors) == {-1} and outcomes == {2: 20, 3: 30}
     assert group.submit(7) == 70 and not group._busy
 
 
 def test_a_batch_takes_at_most_its_limit():
-    gate = Gate()
-    group = GroupCommit(gate, limit=3)
-    outcomes: dict[int, int] = {}
-    first = _in_threads(group, [0], outcomes, {})
-    assert gate.entered.wait(10)
-    rest = _in_threads(group, range(1, 8), outcomes, {})
-    _waiting(group, 7)
-    gate.released.set()
-    for thread in first + rest:
-        thread.join(10)
+    _group, gate, outcomes, _errors = _behind_a_batch([0], range(1, 8), limit=3)
     assert [len(batch) for batch in gate.batches] == [1, 3, 3, 1]
     assert outcomes == {item: item * 10 for item in range(8)}
 
