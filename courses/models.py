@@ -285,12 +285,28 @@ class LessonProgress(Model):
     #: the previous heartbeat as the server saw it (its own clock, never the client's)
     last_heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     is_playing: Mapped[bool] = mapped_column(Boolean, default=False)
-    #: seconds of credit earned by elapsed server time and not yet spent (see service.heartbeat)
-    credit_allowance: Mapped[float] = mapped_column(Float, default=0.0)
     started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     completed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     lesson: Mapped[Lesson] = relationship()
+
+
+class LearnerClock(Model):
+    """One learner's watch-time credit, shared by every lesson and device (service.heartbeat).
+
+    Credit is earned only by server time passing (``RATE_TOLERANCE`` seconds a second, up to one
+    allowance) and spent by every lesson's heartbeats, so lessons "watched" side by side share it.
+    """
+
+    __tablename__ = "learner_clocks"
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    #: seconds of credit earned and not yet spent
+    allowance: Mapped[float] = mapped_column(Float, default=0.0)
+    #: the server time the allowance was last topped up to
+    refilled_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
 class CourseCompletion(Model):

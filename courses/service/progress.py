@@ -3,12 +3,15 @@
 The player posts ``(position, playing)`` every few seconds. The server credits the interval between
 the previous heartbeat's position and this one only when
 
-* it moves forward by no more than the server time elapsed since the previous heartbeat allows
-  (``elapsed × RATE_TOLERANCE + SLACK_SECONDS``, at most ``MAX_CREDIT_PER_HEARTBEAT``): a longer
-  jump is a seek and credits nothing; and
-* an allowance that grows only with elapsed server time (``RATE_TOLERANCE`` seconds of credit per
-  second, starting at ``SLACK_SECONDS``, capped) still covers it: heartbeats posted faster than
-  real time share the same allowance, so together they credit at most the wall-clock time.
+* it moves forward by no more than the server time elapsed since the lesson's previous heartbeat
+  allows (``elapsed × RATE_TOLERANCE + SLACK_SECONDS``, at most ``MAX_CREDIT_PER_HEARTBEAT``): a
+  longer jump is a seek and credits nothing; and
+* the learner's allowance still covers it. The allowance is one per learner (``LearnerClock``),
+  not one per lesson: it grows only with elapsed server time (``RATE_TOLERANCE`` seconds of credit
+  per second, starting at ``SLACK_SECONDS``, capped at ``MAX_CREDIT_PER_HEARTBEAT``), and every
+  heartbeat of every lesson, from any device, spends it. Heartbeats posted faster than real time,
+  or for several lessons "watched" side by side, therefore credit together at most the wall-clock
+  time the server saw (× the tolerance) plus one allowance.
 
 A lesson is complete when the merged watched intervals cover ``COURSES_COMPLETION_SHARE`` of its
 duration (``ELEARN_COMPLETION_SHARE``, default 0.9) and every completion check agrees; a course is
@@ -35,6 +38,7 @@ from courses.models import (
     Audience,
     Course,
     CourseCompletion,
+    LearnerClock,
     Lesson,
     LessonProgress,
     LessonRevision,
@@ -107,7 +111,6 @@ def _progress_for_update(user: User, lesson: Lesson) -> LessonProgress:
             watched_seconds=0.0,
             last_position=0.0,
             is_playing=False,
-            credit_allowance=0.0,
             started_at=_now(),
         )
         .on_conflict_do_nothing(index_elements=["user_id", "lesson_id"])
@@ -120,6 +123,34 @@ def _progress_for_update(user: User, lesson: Lesson) -> LessonProgress:
     )
     assert progress is not None
     return progress
+
+
+def _clock_for_update(user: User, now: datetime) -> LearnerClock:
+    """The learner's credit clock, created if missing, locked: a learner's heartbeats, whatever
+    lesson or device they come from, are credited one at a time against one allowance."""
+    db.session.execute(
+        insert_on_conflict(LearnerClock)
+        .values(user_id=user.id, allowance=SLACK_SECONDS, refilled_at=now)
+        .on_conflict_do_nothing(index_elements=["user_id"])
+    )
+    clock = db.session.scalar(
+        select(LearnerClock)
+        .where(LearnerClock.user_id == user.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    assert clock is not None
+    return clock
+
+
+def _refill(clock: LearnerClock, now: datetime) -> float:
+    """Top the learner's allowance up by the server time elapsed since it was last topped up."""
+    refilled_at = aware(clock.refilled_at)
+    assert refilled_at is not None
+    elapsed = max(0.0, (now - refilled_at).total_seconds())
+    clock.allowance = min(clock.allowance + elapsed * RATE_TOLERANCE, MAX_CREDIT_PER_HEARTBEAT)
+    clock.refilled_at = max(refilled_at, now)
+    return clock.allowance
 
 
 def heartbeat(
@@ -146,28 +177,26 @@ def heartbeat(
     position = min(position, float(duration))
     now = now or _now()
 
+    # the learner's clock first, then the lesson's row: always in this order, so two heartbeats
+    # of one learner wait for each other rather than deadlock
+    clock = _clock_for_update(actor, now)
+    allowance = _refill(clock, now)
     progress = _progress_for_update(actor, lesson)
     previous_at = aware(progress.last_heartbeat_at)
     credited = 0.0
-    if previous_at is None:
-        progress.credit_allowance = SLACK_SECONDS
-    else:
+    if previous_at is not None:
         elapsed = max(0.0, (now - previous_at).total_seconds())
-        allowance = min(
-            progress.credit_allowance + elapsed * RATE_TOLERANCE, MAX_CREDIT_PER_HEARTBEAT
-        )
         span = position - progress.last_position
         plausible = (
             0 < span <= min(elapsed * RATE_TOLERANCE + SLACK_SECONDS, MAX_CREDIT_PER_HEARTBEAT)
         )
         if plausible:
             credited = min(span, allowance)
-            allowance -= credited
+            clock.allowance = allowance - credited
             start = progress.last_position
             progress.intervals = merge_intervals(
                 [*progress.intervals, [round(start, 3), round(start + credited, 3)]]
             )
-        progress.credit_allowance = allowance
     progress.last_position = position
     progress.last_heartbeat_at = now
     progress.is_playing = bool(playing)

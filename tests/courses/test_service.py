@@ -328,6 +328,48 @@ def test_watching_a_forty_minute_video_takes_forty_minutes(ctx):
     assert not result.completed
 
 
+def test_lessons_watched_side_by_side_share_one_allowance(ctx):
+    """Across every lesson and device, the time credited never exceeds the wall-clock time the
+    server saw (× the tolerance) plus one allowance."""
+    course = make_course(lessons=3)
+    lessons = [lesson for unit in course.course_units for lesson in unit.lessons]
+    learner = user("student1")
+    shortest = min(lesson.published_revision.duration_seconds for lesson in lessons)
+    seconds = int(shortest) // 5 * 5
+    assert seconds >= 20
+    # three tabs (or three phones) each "playing" another lesson in real time, side by side
+    for second in range(0, seconds + 1, 5):
+        for n, lesson in enumerate(lessons):
+            service.heartbeat(
+                actor=learner, lesson=lesson, position=second, playing=True, now=at(second + n / 10)
+            )
+    credited = sum(queries.lesson_progress(learner, lesson).watched_seconds for lesson in lessons)
+    assert credited <= seconds * progress.RATE_TOLERANCE + progress.MAX_CREDIT_PER_HEARTBEAT
+    # real time is still credited, shared among the lessons (each round the first lesson takes
+    # what the others then lack)
+    assert credited >= seconds
+
+
+def test_a_course_cannot_be_completed_faster_than_its_length(ctx):
+    course = make_course(lessons=3)
+    lessons = [lesson for unit in course.course_units for lesson in unit.lessons]
+    learner = user("student1")
+    length = sum(lesson.published_revision.duration_seconds for lesson in lessons)
+    # every lesson "watched" at once, for as long as the longest of them lasts
+    longest = max(lesson.published_revision.duration_seconds for lesson in lessons)
+    second = 0.0
+    while second <= longest:
+        for n, lesson in enumerate(lessons):
+            service.heartbeat(
+                actor=learner, lesson=lesson, position=second, playing=True, now=at(second + n)
+            )
+        second += 5
+    assert longest < length * 0.9
+    assert not queries.progress_of(learner, course).completed
+    completed = [queries.lesson_progress(learner, lesson).completed_at for lesson in lessons]
+    assert completed.count(None) >= 2
+
+
 def test_the_same_position_posted_repeatedly_credits_nothing(ctx):
     course = make_course(video_seconds=100)
     lesson, learner = first_lesson(course), user("student1")
