@@ -8,18 +8,21 @@ PORT ?= 5000
 
 .PHONY: run test bench lint serve install translations clean-instance
 
+# pip's output goes to .venv/install.log (shown when it fails), so `make run` prints what matters
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@echo "Installing the Python packages into $(VENV) (the first time takes about a minute)"
+	@{ $(BIN)/python -m pip install --quiet --upgrade pip \
+	  && $(BIN)/python -m pip install --quiet -e '.[dev]'; } >$(VENV)/install.log 2>&1 \
+	  || { tail -n 40 $(VENV)/install.log; echo "pip failed; the whole log: $(VENV)/install.log"; exit 1; }
 	@touch $(STAMP)
 
 install: $(STAMP)
-	$(BIN)/python scripts/i18n.py compile
+	@$(BIN)/python scripts/i18n.py compile
 
 ## make run: virtualenv, install, migrate, seed the demo, serve on http://127.0.0.1:$(PORT)
 run: install
-	PORT=$(PORT) bash scripts/run.sh
+	@PORT=$(PORT) bash scripts/run.sh
 
 ## make test: everything the tests need (Chromium and ffmpeg included), lint, then the whole suite
 test: install

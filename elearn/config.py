@@ -97,6 +97,9 @@ def load(instance_path: Path) -> dict[str, Any]:
         "REDIS_URL": redis_url,
         "CELERY": {
             "broker_url": broker_url,
+            # keep retrying a broker that is not up yet when the worker starts (Celery 6's default
+            # changes; stating it also silences the start-up warning)
+            "broker_connection_retry_on_startup": True,
             "task_ignore_result": True,
             "task_acks_late": True,
             "task_reject_on_worker_lost": True,
