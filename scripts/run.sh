@@ -51,10 +51,11 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
-$BIN/celery -A app.celery_app worker -B -Q celery,media --pool=solo --loglevel=warning \
+# each in its own session: Ctrl+C reaches this script alone, which stops them in order
+setsid $BIN/celery -A app.celery_app worker -B -Q celery,media --pool=solo --loglevel=warning \
   --schedule instance/celerybeat-schedule >instance/worker.log 2>&1 &
 PIDS+=($!)
-ELEARN_BIND="127.0.0.1:${PORT}" $BIN/gunicorn -c deploy/gunicorn.conf.py \
+ELEARN_BIND="127.0.0.1:${PORT}" setsid $BIN/gunicorn -c deploy/gunicorn.conf.py \
   --access-logfile instance/access.log --error-logfile instance/web.log &
 PIDS+=($!)
 
