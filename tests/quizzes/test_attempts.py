@@ -13,7 +13,7 @@ from elearn.extensions import db
 from elearn.models import AuditEvent
 from elearn.service.errors import ServiceError
 from quizzes import service
-from quizzes.models import AttemptSlot, QuizAttempt
+from quizzes.models import AttemptSlot, Quiz, QuizAttempt
 from tests.conftest import csrf_token, user
 from tests.quizzes.conftest import SECRET, bearer
 
@@ -558,3 +558,63 @@ def test_a_slot_holds_a_version_of_its_own_question(quiz_factory):
                 .where(AttemptSlot.__table__.c.id == first.id)
                 .values(**wrong)
             )
+
+
+def _start_over_the_api(client, quiz_id, headers):
+    started = client.post(f"/api/v1/quizzes/{quiz_id}/attempts", headers=headers)
+    assert started.status_code in (200, 201), started.get_json()
+    return started.get_json()
+
+
+def test_ticking_every_box_of_the_demo_banks_multiple_answer_question_earns_nothing(client):
+    """The demo quiz's "下列哪些属于毒品？" (three drugs and vitamin C): every box ticked is 0
+    points, the three drugs alone the full 10; over the API, as a scripted client would."""
+    from quizzes.seed import QUIZ_TITLE
+
+    quiz_id = db.session.scalar(select(Quiz.id).where(Quiz.title == QUIZ_TITLE))
+    headers = bearer("student1")
+    for ticked, points in (("every option", 0.0), ("the three drugs", 10.0)):
+        view = _start_over_the_api(client, quiz_id, headers)
+        question = next(q for q in view["questions"] if q["stem"] == "下列哪些属于毒品？")
+        assert question["scoring"] == "penalty"
+        options = [
+            o["id"]
+            for o in question["options"]
+            if o["text"] != "维生素C" or ticked == "every option"
+        ]
+        saved = client.put(
+            f"/api/v1/attempts/{view['attempt_id']}/answers/{question['id']}",
+            json={"answer": options, "seq": 1},
+            headers=headers,
+        )
+        assert saved.status_code == 200
+        result = client.post(f"/api/v1/attempts/{view['attempt_id']}/submit", headers=headers)
+        assert result.status_code == 200
+        item = next(i for i in result.get_json()["review"] if i["id"] == question["id"])
+        # (the three drugs' shares are stored rounded: 0.333333 each)
+        assert item["fraction"] * item["mark"] == pytest.approx(points, abs=1e-4), ticked
+        assert result.get_json()["score"] == pytest.approx(points, abs=1e-4)
+
+
+def test_a_stored_question_whose_wrong_options_carry_no_weight_grades_with_the_penalty(
+    quiz_factory,
+):
+    """A version stored before the scoring mode existed (no ``scoring``, only the right options
+    weighted, as GIFT's ``~`` and the spreadsheet's letters left them) grades with it."""
+    from quizzes.models import QuestionVersion
+
+    quiz = quiz_factory(types={"multiple_choice"})
+    version = db.session.get(QuestionVersion, quiz.items[0].question.current_version_id)
+    version.data = {k: v for k, v in version.data.items() if k != "scoring"}
+    version.grading = {"fractions": {"m1": 0.5, "m2": 0.5}}  # 维C without a weight
+    db.session.flush()
+    student = user("student1")
+    for answer, fraction in ((["m1", "m2", "m3"], 0.0), (["m1", "m3"], 0.0), (["m1"], 0.5)):
+        attempt = service.start_attempt(actor=student, quiz=quiz)
+        question_id = slot_of(attempt, "multiple_choice").question_id
+        service.save_answer(
+            actor=student, attempt_id=attempt.id, question_id=question_id, answer=answer, seq=1
+        )
+        result = service.submit_attempt(actor=student, attempt_id=attempt.id).attempt
+        assert slot_of(result, "multiple_choice").fraction == fraction, answer
+        quiz.attempts_allowed = 0  # unlimited, for the next try

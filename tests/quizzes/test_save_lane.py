@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import re
 import threading
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from flask import Flask
@@ -337,3 +338,90 @@ def _through_the_lane(app, lane, browser, attempt_id, by_type, key, csrf, quiz_f
     )
     assert ended.status_code in (401, 302) and lane.answered == through + 1
     assert _stored(attempt_id)[choice] == (3, "opt-wrong")
+
+
+def _multiple_answer_quiz(committed):
+    """A committed quiz for student1's class of three multiple-answer questions (two drugs of
+    four options): one stored as before the scoring mode existed (no mode, the wrong options
+    without a weight), one all-or-nothing, one in the penalty mode."""
+    from quizzes.interchange import QuestionDraft
+    from tests.conftest import unit_by_code
+
+    teacher = user("teacher1")
+    klass = next(a.unit for a in teacher.roles if a.role == "teacher")
+    bank = service.create_bank(actor=teacher, name="多选题库", unit=unit_by_code("S0101"))
+    options = [
+        {"id": i, "text": t} for i, t in zip("abcd", ["海洛因", "冰毒", "维C", "水"], strict=True)
+    ]
+    grading = {"fractions": {"a": 0.5, "b": 0.5}}
+    modes = {"旧题": None, "全对才得分": "all_or_nothing", "错选扣分": "penalty"}
+    questions = {
+        stem: service.add_question(
+            actor=teacher,
+            bank=bank,
+            draft=QuestionDraft(
+                type="multiple_choice",
+                stem=stem,
+                data={"options": options, **({"scoring": mode} if mode else {})},
+                grading=grading,
+            ),
+        )
+        for stem, mode in modes.items()
+    }
+    now = datetime.now(UTC)
+    quiz = service.create_quiz(
+        actor=teacher,
+        unit=klass,
+        title="多选测验",
+        items=[{"question_id": q.id, "mark": 2} for q in questions.values()],
+        audience=[(klass, "student")],
+        opens_at=now - timedelta(hours=1),
+        closes_at=now + timedelta(days=1),
+        time_limit_seconds=600,
+        review_policy="immediately",
+        publish=True,
+    )
+    committed.append(quiz.id)
+    ids = {stem: q.id for stem, q in questions.items()}
+    quiz_id = quiz.id
+    db.session.commit()
+    db.session.remove()
+    return quiz_id, ids
+
+
+def test_through_both_lanes_ticking_every_box_earns_nothing(app, committed):
+    """Started by the start lane, saved by the autosave lane, submitted on the route: the
+    grading holds whichever door the answers came through."""
+    quiz_id, ids = _multiple_answer_quiz(committed)
+    token, _ = accounts.issue_api_token(user=user("student1"), hours=1)
+    db.session.commit()
+    saves = SaveLane(app, app.wsgi_app)
+    starts = StartLane(app, saves)
+    client = Client(starts)
+    auth = {"Authorization": f"Bearer {token}"}
+    started = client.post(f"/api/v1/quizzes/{quiz_id}/attempts", headers=auth)
+    assert started.status_code == 201 and starts.answered == 1
+    view = started.get_json()
+    assert {q["id"]: q["scoring"] for q in view["questions"]} == {
+        ids["旧题"]: "penalty",
+        ids["全对才得分"]: "all_or_nothing",
+        ids["错选扣分"]: "penalty",
+    }
+    ticked = {"旧题": ["a", "b", "c", "d"], "全对才得分": ["a", "b", "c"], "错选扣分": ["a", "b"]}
+    attempt_id = view["attempt_id"]
+    for stem, answer in ticked.items():
+        # the first save of a question reads its versions on the route; the second is the lane's
+        assert (
+            _put(client, attempt_id, ids[stem], token, {"answer": None, "seq": 1}).status_code
+            == 200
+        )
+        assert (
+            _put(client, attempt_id, ids[stem], token, {"answer": answer, "seq": 2}).status_code
+            == 200
+        )
+    assert saves.answered == 3
+    result = client.post(f"/api/v1/attempts/{attempt_id}/submit", headers=auth)
+    assert result.status_code == 200
+    earned = {i["id"]: i["fraction"] for i in result.get_json()["review"]}
+    assert earned == {ids["旧题"]: 0.0, ids["全对才得分"]: 0.0, ids["错选扣分"]: 1.0}
+    assert result.get_json()["score"] == 2.0
