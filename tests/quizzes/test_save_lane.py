@@ -189,7 +189,7 @@ def test_of_two_saves_to_one_slot_in_a_batch_the_newest_is_stored(app, quiz_fact
             connection.execution_options(isolation_level="AUTOCOMMIT"),
             [save(choice, 7, "opt-right"), save(choice, 9, "opt-wrong"), save(truth, 3, None)],
             now=datetime.now(UTC),
-            grace=timedelta(seconds=30),
+            slack=timedelta(seconds=5),
         )
     assert [saved is not None for saved in outcomes] == [False, True, True]
     assert outcomes[1].seq == 9 and outcomes[2].question_id == truth
@@ -425,3 +425,66 @@ def test_through_both_lanes_ticking_every_box_earns_nothing(app, committed):
     earned = {i["id"]: i["fraction"] for i in result.get_json()["review"]}
     assert earned == {ids["旧题"]: 0.0, ids["全对才得分"]: 0.0, ids["错选扣分"]: 1.0}
     assert result.get_json()["score"] == 2.0
+
+
+def test_a_save_after_the_deadline_and_its_slack_is_refused_alike_by_the_lane_and_the_route(
+    app, quiz_factory, committed
+):
+    """The lane refuses it (so the route answers: 409, time up, in the caller's language) the
+    same as the route alone does; a submission within the grace then grades what was saved in
+    time. A save within the slack the lane stores itself."""
+    slack = app.config["QUIZ_SAVE_SLACK_SECONDS"]
+    quiz = quiz_factory(time_limit_seconds=60, types={"true_false", "single_choice"})
+    committed.append(quiz.id)
+    student = user("student1")
+    start = datetime.now(UTC) - timedelta(seconds=60 + slack + 1)  # deadline: slack + 1 s ago
+    attempt = service.start_attempt(actor=student, quiz=quiz, now=start)
+    tf = next(s.question_id for s in attempt.slots if s.version.type == "true_false")
+    sc = next(s.question_id for s in attempt.slots if s.version.type == "single_choice")
+    for question_id, answer in ((tf, True), (sc, "opt-right")):  # in time (tf wrongly)
+        service.save_answer(
+            actor=student,
+            attempt_id=attempt.id,
+            question_id=question_id,
+            answer=answer,
+            seq=1,
+            now=start,
+        )
+    token, _ = accounts.issue_api_token(user=student, hours=1)
+    attempt_id = attempt.id
+    db.session.commit()
+    db.session.remove()
+    lane = SaveLane(app, app.wsgi_app)
+    through_lane = _put(Client(lane), attempt_id, tf, token, {"answer": False, "seq": 2})
+    assert lane.commits.items == 1 and lane.answered == 0  # tried there, refused there
+    alone = _put(Client(app.wsgi_app), attempt_id, tf, token, {"answer": False, "seq": 2})
+    assert through_lane.status_code == alone.status_code == 409
+    assert through_lane.get_json() == alone.get_json()
+    assert through_lane.get_json()["time_up"] is True
+    assert "时间已到" in through_lane.get_json()["message"]
+    assert _stored(attempt_id)[tf] == (1, True)
+    submitted = Client(lane).post(
+        f"/api/v1/attempts/{attempt_id}/submit", headers={"Authorization": f"Bearer {token}"}
+    )
+    assert submitted.status_code == 200  # within the grace
+    assert submitted.get_json()["closed_reason"] == "submitted"
+    assert submitted.get_json()["score"] == 2.0  # the choice saved in time, not the late answer
+
+    other = quiz_factory(time_limit_seconds=60, types={"true_false"})
+    committed.append(other.id)
+    start = datetime.now(UTC) - timedelta(seconds=61)  # deadline: 1 s ago, within the slack
+    in_flight = service.start_attempt(actor=user("student1"), quiz=other, now=start)
+    in_flight_id, question_id = in_flight.id, in_flight.slots[0].question_id
+    service.save_answer(  # in time (and this process reads the question's versions)
+        actor=user("student1"),
+        attempt_id=in_flight_id,
+        question_id=question_id,
+        answer=True,
+        seq=1,
+        now=start,
+    )
+    db.session.commit()
+    db.session.remove()
+    kept = _put(Client(lane), in_flight_id, question_id, token, {"answer": False, "seq": 2})
+    assert kept.status_code == 200 and lane.answered == 1
+    assert _stored(in_flight_id)[question_id] == (2, False)
