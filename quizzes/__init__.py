@@ -6,8 +6,23 @@ import os
 
 from flask import Flask
 
+from elearn.config import ConfigError
+
 #: how often the beat closes expired and abandoned attempts
 SWEEP_SECONDS = 60.0
+
+
+def _save_slack(app: Flask) -> int:
+    """``ELEARN_QUIZ_SAVE_SLACK_SECONDS``: how late after the deadline an answer is still saved
+    (a save sent in time, still on its way), a few seconds; at most the submission grace."""
+    raw = os.environ.get("ELEARN_QUIZ_SAVE_SLACK_SECONDS", "").strip() or "5"
+    grace = int(app.config["QUIZ_SUBMIT_GRACE_SECONDS"])
+    if not raw.isdigit() or int(raw) > grace:
+        raise ConfigError(
+            f"ELEARN_QUIZ_SAVE_SLACK_SECONDS must be a whole number of seconds from 0 to the "
+            f"submission grace (ELEARN_QUIZ_GRACE_SECONDS, {grace}); it is {raw!r}."
+        )
+    return int(raw)
 
 
 def init_app(app: Flask) -> None:
@@ -34,6 +49,7 @@ def init_app(app: Flask) -> None:
     app.config.setdefault(
         "QUIZ_ABANDON_HOURS", int(os.environ.get("ELEARN_QUIZ_ABANDON_HOURS", "24"))
     )
+    app.config.setdefault("QUIZ_SAVE_SLACK_SECONDS", _save_slack(app))
     permissions.register_rule(models.QuestionBank, access.bank_rule)
     permissions.register_rule(models.Quiz, access.quiz_rule)
     permissions.register_rule(models.QuizAttempt, access.attempt_rule)

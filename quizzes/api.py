@@ -18,6 +18,7 @@ from elearn.auth import refuse, request_actor
 from elearn.extensions import csrf, db
 from elearn.models import Unit
 from elearn.service.errors import ServiceError
+from elearn.web import error_response
 from quizzes import queries, richtext, service
 from quizzes.models import Question, QuestionBank, Quiz, QuizAttempt
 from quizzes.qtypes import get_type
@@ -31,6 +32,14 @@ campaigns_bp = bp
 def _csrf_for_cookie_sessions():
     protect_cookie_sessions()
     g.api = True
+
+
+@bp.errorhandler(service.TimeUp)
+def _time_up(error: service.TimeUp):  # type: ignore[no-untyped-def]
+    """A save refused because time is up says so in a field too: the attempt page then
+    submits what was saved (the grace is for that), whatever the message's language."""
+    db.session.rollback()
+    return error_response(error.status, error.message, time_up=True)
 
 
 def _datetime(value: Any, name: str) -> datetime | None:
@@ -558,7 +567,11 @@ def save_answer(attempt_id: int, question_id: int):
       responses:
         200: {description: saved}
         404: {description: not the caller's attempt, or not its question}
-        409: {description: a newer answer is saved, the attempt is finished, or time is up}
+        409:
+          description: >-
+            a newer answer is saved, the attempt is finished, or time is up (then `time_up`
+            is true: the deadline and its few seconds of slack have passed; submit what was
+            saved)
     """
     actor = request_actor()
     if actor is None:

@@ -11,6 +11,7 @@ from wtforms import (
     FloatField,
     HiddenField,
     IntegerField,
+    RadioField,
     SelectField,
     SelectMultipleField,
     StringField,
@@ -18,6 +19,8 @@ from wtforms import (
 )
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
+
+from quizzes.interchange.xlsx import SCORING_LABELS
 
 
 class BankForm(FlaskForm):
@@ -127,6 +130,25 @@ class QuestionEditForm(FlaskForm):
     difficulty = IntegerField(_l("Difficulty (1-5)"), validators=[Optional(), NumberRange(1, 5)])
     mark = FloatField(_l("Mark"), default=1, validators=[NumberRange(0.01, 1000)])
     feedback = TextAreaField(_l("Feedback shown in the review"))
+    #: multiple-answer questions only; its values are the spreadsheet's words (checked there)
+    scoring = RadioField(
+        _l("Scoring"),
+        choices=[
+            SelectChoice(
+                SCORING_LABELS["penalty"],
+                _l(
+                    "Wrong choices cost marks: the wrong options together cost the full mark "
+                    "(each an equal share), never below 0; ticking every option earns nothing"
+                ),
+            ),
+            SelectChoice(
+                SCORING_LABELS["all_or_nothing"],
+                _l("All or nothing: the mark only for exactly the right options"),
+            ),
+        ],
+        default=SCORING_LABELS["penalty"],
+        validate_choice=False,
+    )
     media_asset_id = HiddenField(validators=[Optional(), Length(max=32)])
     remove_media = BooleanField(_l("Remove the picture or recording"))
 

@@ -3,6 +3,21 @@
 Each type reads two JSON documents of a question version: ``data`` (what a student may see:
 options, prompts, the number of blanks) and ``grading`` (correct answers and fractions, which
 never leave the server before the review policy allows). Fractions are 0..1 of the mark.
+
+A multiple-answer question is scored in one of two modes, kept in ``data["scoring"]`` (the
+student may know how a question is marked; the attempt page says it):
+
+* ``penalty`` (the default, and every question stored before the mode existed): the chosen
+  options' weights add up, never below 0. The correct options weigh their fractions; the wrong
+  ones together weigh minus the full mark, as Moodle's documentation advises, so ticking every
+  box earns nothing. Weights an author or a file gave the wrong options stand when together they
+  cost the full mark or more; otherwise (none given, as GIFT's ``~`` and the spreadsheet's
+  letters leave them, or too little to cancel the mark) each of the k wrong options weighs −1/k.
+  A rule applied when grading, not a rewrite of stored versions: versions never change (attempts
+  hold them), so one rule covers the questions already stored, the attempts in progress on them
+  and every import.
+* ``all_or_nothing`` (Moodle's ``multichoiceset``): the full mark for exactly the correct
+  options, nothing otherwise.
 """
 
 from __future__ import annotations
@@ -116,6 +131,35 @@ class SingleChoice(QuestionType):
         return max(fractions, key=lambda k: float(fractions[k])) if fractions else None
 
 
+#: how a multiple-answer question is scored (see the module's docstring)
+PENALTY = "penalty"
+ALL_OR_NOTHING = "all_or_nothing"
+SCORING_MODES = (PENALTY, ALL_OR_NOTHING)
+
+
+def scoring_mode(data: dict[str, Any]) -> str:
+    """A multiple-answer question's scoring mode; ``penalty`` unless it says otherwise."""
+    mode = data.get("scoring")
+    return mode if mode in SCORING_MODES else PENALTY
+
+
+def _fractions(grading: dict[str, Any]) -> dict[str, float]:
+    return {str(k): float(v) for k, v in (grading.get("fractions") or {}).items()}
+
+
+def option_weights(data: dict[str, Any], grading: dict[str, Any]) -> dict[str, float]:
+    """Each option's weight under the penalty mode: the correct options' fractions, and the
+    wrong options' own weights when together they cost the full mark or more, else −1/k each."""
+    fractions = _fractions(grading)
+    weights = {option: fractions.get(option, 0.0) for option in _option_ids(data)}
+    wrong = [option for option, weight in weights.items() if weight <= 0]
+    # a file's −33.33333% three times is the full mark: allow its rounding
+    if wrong and sum(weights[option] for option in wrong) > -1 + 1e-4:
+        for option in wrong:
+            weights[option] = -1 / len(wrong)
+    return weights
+
+
 class MultipleChoice(QuestionType):
     name = "multiple_choice"
     shuffles = True
@@ -124,7 +168,7 @@ class MultipleChoice(QuestionType):
     def validate(self, data, grading):
         errors = []
         ids = _option_ids(data)
-        fractions = {k: float(v) for k, v in (grading.get("fractions") or {}).items()}
+        fractions = _fractions(grading)
         if len(ids) < 2:
             errors.append(_("A choice question needs at least two options."))
         if len(set(ids)) != len(ids):
@@ -136,16 +180,21 @@ class MultipleChoice(QuestionType):
         positive = sum(v for v in fractions.values() if v > 0)
         if not math.isclose(positive, 1.0, abs_tol=0.01):
             errors.append(_("The grades of the correct options must add up to 100%."))
+        if data.get("scoring") is not None and data["scoring"] not in SCORING_MODES:
+            errors.append(_("Choose how wrong choices are scored."))
         return errors
 
     def grade(self, data, grading, answer):
-        fractions = grading.get("fractions") or {}
         chosen = set(answer or [])
-        total = sum(float(fractions.get(option, 0.0)) for option in chosen)
+        if scoring_mode(data) == ALL_OR_NOTHING:
+            correct = {option for option, value in _fractions(grading).items() if value > 0}
+            return 1.0 if chosen == correct else 0.0
+        weights = option_weights(data, grading)
+        total = sum(weights.get(option, 0.0) for option in chosen)
         return min(1.0, max(0.0, round(total, 6)))
 
     def public_view(self, data, rng):
-        return {"options": _public_options(_options(data), rng)}
+        return {"options": _public_options(_options(data), rng), "scoring": scoring_mode(data)}
 
     def accepts(self, data, answer):
         if answer is None:

@@ -770,6 +770,10 @@ def question_edit(question_id: int):
         shown=shown,
         shown_view=queries.version_view(shown) if shown else None,
         type_labels=_type_labels(),
+        scoring_labels={
+            "penalty": _("Wrong choices cost marks"),
+            "all_or_nothing": _("All or nothing"),
+        },
         media=question_media(question.current_version.media_asset_id, current_user)
         if question.current_version
         else None,

@@ -157,17 +157,18 @@ class SaveLane(Lane):
     def warm_up(self) -> None:
         with self.autocommit() as connection:
             attempts.save_bearer_answers(
-                connection, [], now=datetime.now(UTC), grace=timedelta(seconds=30)
+                connection, [], now=datetime.now(UTC), slack=timedelta(seconds=5)
             )
 
     def _save_batch(
         self, saves: Sequence[attempts.BearerSave]
     ) -> list[attempts.SavedAnswer | None]:
-        """One batch: what each save stored, None where refused."""
-        grace = timedelta(seconds=int(self.app.config.get("QUIZ_SUBMIT_GRACE_SECONDS", 30)))
+        """One batch: what each save stored, None where refused (a save after the deadline and
+        its slack among them: the route refuses it, saying time is up)."""
+        slack = attempts.save_slack_of(self.app.config)
         with self.autocommit() as connection:
             return attempts.save_bearer_answers(
-                connection, saves, now=datetime.now(UTC), grace=grace
+                connection, saves, now=datetime.now(UTC), slack=slack
             )
 
 

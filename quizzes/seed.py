@@ -11,7 +11,7 @@ from elearn.extensions import db
 from elearn.models import Role, Unit, User
 from quizzes.interchange import QuestionDraft
 from quizzes.models import QuestionBank, Quiz
-from quizzes.qtypes import new_option_id
+from quizzes.qtypes import PENALTY, new_option_id
 
 BANK_NAME = "禁毒知识题库（示范）"
 QUIZ_TITLE = "禁毒知识小测验"
@@ -21,11 +21,16 @@ def _choice(stem: str, options: list[str], correct: list[int], **tags: Any) -> Q
     ids = [new_option_id() for _ in options]
     share = round(1 / len(correct), 6)
     kind = "single_choice" if len(correct) == 1 else "multiple_choice"
+    data: dict[str, Any] = {
+        "options": [{"id": i, "text": t} for i, t in zip(ids, options, strict=True)]
+    }
+    if kind == "multiple_choice":  # each wrong choice costs: ticking every box earns nothing
+        data["scoring"] = PENALTY
     return QuestionDraft(
         type=kind,
         stem=stem,
         name=stem[:40],
-        data={"options": [{"id": i, "text": t} for i, t in zip(ids, options, strict=True)]},
+        data=data,
         grading={"fractions": {ids[i]: share for i in correct}},
         **tags,
     )

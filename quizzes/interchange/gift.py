@@ -3,6 +3,13 @@
 
 Only ASCII ``~ = # { } :`` are control characters, so Chinese full-width punctuation
 (｛｝＝～＃：) is ordinary text and survives import and export unchanged.
+
+A multiple-answer question's scoring mode (``quizzes.qtypes``): GIFT has weights only, so the
+penalty mode writes the wrong options' weights out (``~%-50%``), which Moodle grades the same
+way; an all-or-nothing question is written with ``// all-or-nothing`` on the line above it (a
+comment, which Moodle skips) and each wrong option at ``~%-100%``, Moodle's nearest reading
+(any wrong choice earns nothing there). Reading, that comment line makes the question
+all-or-nothing; without it a multiple-answer question is in the penalty mode.
 """
 
 from __future__ import annotations
@@ -11,8 +18,8 @@ import re
 
 from flask_babel import gettext as _
 
-from quizzes.interchange import BLANK, ParseError, ParseResult, QuestionDraft
-from quizzes.qtypes import new_option_id
+from quizzes.interchange import BLANK, ParseError, ParseResult, QuestionDraft, penalty_weights
+from quizzes.qtypes import ALL_OR_NOTHING, PENALTY, new_option_id, scoring_mode
 
 # Escaped control characters become private-use code points while parsing (as Moodle does).
 _ESCAPES = {"\\\\": "\ue000", "\\~": "\ue001", "\\=": "\ue002", "\\#": "\ue003",
@@ -21,6 +28,9 @@ _RESTORE = {"\ue000": "\\", "\ue001": "~", "\ue002": "=", "\ue003": "#", "\ue004
             "\ue005": "}", "\ue006": ":", "\ue007": "\n"}  # fmt: skip
 _FORMAT_RE = re.compile(r"^\s*\[(html|moodle|plain|markdown)\]", re.I)
 _WEIGHT_RE = re.compile(r"^%(-?\d+(?:\.\d+)?)%")
+#: the comment line that makes the question below it all-or-nothing
+_ALL_OR_NOTHING_RE = re.compile(r"^//\s*all-or-nothing\b", re.I)
+ALL_OR_NOTHING_LINE = "// all-or-nothing: full marks only for exactly the right options"
 _TRUE = {"T", "TRUE"}
 _FALSE = {"F", "FALSE"}
 
@@ -43,24 +53,27 @@ def _clean(text: str) -> str:
     return _restore(" ".join(text.split()))
 
 
-def _blocks(source: str) -> list[tuple[int, str]]:
-    """Questions are separated by blank lines; ``//`` comment lines are dropped."""
-    blocks: list[tuple[int, str]] = []
+def _blocks(source: str) -> list[tuple[int, str, bool]]:
+    """Questions are separated by blank lines; ``//`` comment lines are dropped, except that
+    ``// all-or-nothing`` marks its block (the third item)."""
+    blocks: list[tuple[int, str, bool]] = []
     current: list[str] = []
     start = 0
+    all_or_nothing = False
     for number, line in enumerate(source.splitlines(), start=1):
         if line.strip().startswith("//"):
+            all_or_nothing = all_or_nothing or bool(_ALL_OR_NOTHING_RE.match(line.strip()))
             continue
         if not line.strip():
             if current:
-                blocks.append((start, "\n".join(current)))
-                current = []
+                blocks.append((start, "\n".join(current), all_or_nothing))
+                current, all_or_nothing = [], False
             continue
         if not current:
             start = number
         current.append(line)
     if current:
-        blocks.append((start, "\n".join(current)))
+        blocks.append((start, "\n".join(current), all_or_nothing))
     return blocks
 
 
@@ -69,14 +82,14 @@ def parse(source: str) -> ParseResult:
     result = ParseResult()
     category: str | None = None
     source = source.lstrip("\ufeff")
-    for line, raw in _blocks(source):
+    for line, raw, all_or_nothing in _blocks(source):
         text = _protect(raw).strip()
         if text.startswith("$CATEGORY:"):
             category = _restore(text[len("$CATEGORY:") :].strip())
             category = category.removeprefix("$course$/").removeprefix("$system$/")
             continue
         try:
-            draft = _question(text, line)
+            draft = _question(text, line, all_or_nothing)
         except ValueError as error:
             result.errors.append(ParseError(line, str(error)))
             continue
@@ -88,7 +101,7 @@ def parse(source: str) -> ParseResult:
     return result
 
 
-def _question(text: str, line: int) -> QuestionDraft | None:
+def _question(text: str, line: int, all_or_nothing: bool = False) -> QuestionDraft | None:
     name = ""
     if text.startswith("::"):
         end = text.find("::", 2)
@@ -114,7 +127,7 @@ def _question(text: str, line: int) -> QuestionDraft | None:
     draft = QuestionDraft(type="", stem=stem, name=name or _plain_name(stem), line=line)
     body, general = _split_general_feedback(body)
     draft.general_feedback = _clean(general)
-    _answers(draft, body.strip())
+    _answers(draft, body.strip(), all_or_nothing)
     if not is_html:
         draft.data["stem_format"] = stem_format.group(1).lower() if stem_format else "moodle"
     return draft
@@ -154,7 +167,7 @@ def _weight_text_feedback(raw: str) -> tuple[float | None, str, str]:
     return weight, _clean(text), _clean(feedback)
 
 
-def _answers(draft: QuestionDraft, body: str) -> None:
+def _answers(draft: QuestionDraft, body: str, all_or_nothing: bool = False) -> None:
     if not body:
         draft.type = "short_answer"
         return
@@ -197,8 +210,11 @@ def _answers(draft: QuestionDraft, body: str) -> None:
         if fb:
             feedback_by_id[option_id] = fb
     positives = [f for f in fractions.values() if f > 0]
-    draft.type = "single_choice" if len(positives) == 1 else "multiple_choice"
+    multiple = all_or_nothing or len(positives) != 1
+    draft.type = "multiple_choice" if multiple else "single_choice"
     draft.data = {"options": options}
+    if multiple:
+        draft.data["scoring"] = ALL_OR_NOTHING if all_or_nothing else PENALTY
     draft.grading = {"fractions": fractions, "feedback": feedback_by_id}
 
 
@@ -286,6 +302,8 @@ def _export_one(draft: QuestionDraft) -> str:
     body = _export_body(draft)
     if draft.general_feedback:
         body += f"####{escape(draft.general_feedback)}"
+    if draft.type == "multiple_choice" and scoring_mode(draft.data) == ALL_OR_NOTHING:
+        return f"{ALL_OR_NOTHING_LINE}\n{head}{{{body}}}"
     return f"{head}{{{body}}}"
 
 
@@ -318,7 +336,13 @@ def _export_body(draft: QuestionDraft) -> str:
         parts += [f"= -> {escape(text)}" for cid, text in choices.items() if cid not in used]
         return "\n" + "\n".join(parts) + "\n"
     if draft.type in {"single_choice", "multiple_choice"}:
-        fractions = grading.get("fractions", {})
+        fractions = {k: float(v) for k, v in grading.get("fractions", {}).items()}
+        if draft.type == "multiple_choice":
+            if scoring_mode(data) == ALL_OR_NOTHING:  # any wrong choice: nothing, in Moodle too
+                fractions = {o["id"]: fractions.get(o["id"], 0.0) for o in data.get("options", [])}
+                fractions = {k: v if v > 0 else -1.0 for k, v in fractions.items()}
+            else:
+                fractions = penalty_weights(data, grading)
         feedback = grading.get("feedback", {})
         parts = []
         for option in data.get("options", []):

@@ -2,6 +2,11 @@
 
 Like Moodle, one bad question rejects the whole file: the parser reports every error it finds
 and the service imports nothing when there is any.
+
+A multiple-answer question's scoring mode (``quizzes.qtypes``): ``multichoice`` with
+``<single>false</single>`` is the penalty mode, its wrong options' weights written out (Moodle
+grades by them alone); all-or-nothing is Moodle's ``multichoiceset`` (the "All-or-Nothing
+Multiple Choice" question type), whose answers with a grade above 0 are the correct ones.
 """
 
 from __future__ import annotations
@@ -15,20 +20,21 @@ from typing import Any
 from defusedxml import ElementTree as SafeET
 from flask_babel import gettext as _
 
-from quizzes.interchange import ParseError, ParseResult, QuestionDraft
-from quizzes.qtypes import new_option_id
+from quizzes.interchange import (
+    MOODLE_GRADES,
+    ParseError,
+    ParseResult,
+    QuestionDraft,
+    penalty_weights,
+)
+from quizzes.qtypes import ALL_OR_NOTHING, PENALTY, new_option_id, scoring_mode
 
-#: the grades Moodle accepts for an answer (question_bank::fraction_options_full), in percent
-_VALID_GRADES = [
-    100, 90, 83.33333, 80, 75, 70, 66.66667, 60, 50, 40, 33.33333, 30, 25, 20, 16.66667,
-    14.28571, 12.5, 11.11111, 10, 5, 0,
-]  # fmt: skip
 _MAX_INLINE_FILE = 512 * 1024
 _QUESTION_TAG = re.compile(r"<question[\s>]")
 _HIDDEN = re.compile(r"<!--.*?-->|<!\[CDATA\[.*?\]\]>", re.S)
 _SKIPPED_TYPES = {"description"}
 _TYPES = {
-    "multichoice", "truefalse", "shortanswer", "matching", "essay", "numerical", "ordering",
+    "multichoice", "multichoiceset", "truefalse", "shortanswer", "matching", "essay", "numerical", "ordering",
     "category",
 }  # fmt: skip
 
@@ -48,7 +54,7 @@ def _text(element: ET.Element | None, path: str = "text") -> str:
 
 def _valid_grade(percent: float) -> bool:
     magnitude = abs(percent)
-    return any(abs(magnitude - grade) < 0.0001 for grade in _VALID_GRADES)
+    return any(abs(magnitude - grade) < 0.0001 for grade in MOODLE_GRADES)
 
 
 def _inline_files(element: ET.Element | None, text: str) -> str:
@@ -174,7 +180,11 @@ def _question(element: ET.Element, qtype: str) -> QuestionDraft:
                 feedback[option_id] = fb
         draft.type = "single_choice" if single else "multiple_choice"
         draft.data["options"] = options
+        if not single:
+            draft.data["scoring"] = PENALTY
         draft.grading = {"fractions": fractions, "feedback": feedback}
+    elif qtype == "multichoiceset":
+        _all_or_nothing(draft, element)
     elif qtype == "truefalse":
         correct = None
         for fraction, text, _fb, _node in _answers(element):
@@ -229,6 +239,24 @@ def _question(element: ET.Element, qtype: str) -> QuestionDraft:
     return draft
 
 
+def _all_or_nothing(draft: QuestionDraft, element: ET.Element) -> None:
+    """Moodle's all-or-nothing multiple choice: the answers graded above 0 are the correct ones
+    (Moodle itself keeps only that); their own grades when they add up to 100%, else shares."""
+    options, correct, feedback = [], {}, {}
+    for fraction, text, fb, _node in _answers(element):
+        option_id = new_option_id()
+        options.append({"id": option_id, "text": text})
+        if fraction > 0:
+            correct[option_id] = fraction
+        if fb:
+            feedback[option_id] = fb
+    if correct and abs(sum(correct.values()) - 1) > 0.01:
+        correct = dict.fromkeys(correct, round(1 / len(correct), 6))
+    draft.type = "multiple_choice"
+    draft.data.update({"options": options, "scoring": ALL_OR_NOTHING})
+    draft.grading = {"fractions": correct, "feedback": feedback}
+
+
 # --- export ---------------------------------------------------------------------------------
 
 
@@ -270,6 +298,9 @@ def export(drafts: list[QuestionDraft]) -> bytes:
 
 def _export_one(quiz: ET.Element, draft: QuestionDraft) -> None:
     qtype = _EXPORT_TYPE.get(draft.type)
+    all_or_nothing = draft.type == "multiple_choice" and scoring_mode(draft.data) == ALL_OR_NOTHING
+    if all_or_nothing:
+        qtype = "multichoiceset"
     if qtype is None:
         raise ValueError(_("Moodle XML cannot hold this question type."))
     question = ET.SubElement(quiz, "question", {"type": qtype})
@@ -285,10 +316,16 @@ def _export_one(quiz: ET.Element, draft: QuestionDraft) -> None:
             _text_node(node, "tag", tag, None)
     grading, data = draft.grading, draft.data
     if draft.type in {"single_choice", "multiple_choice"}:
-        ET.SubElement(question, "single").text = str(draft.type == "single_choice").lower()
+        fractions = {k: float(v) for k, v in grading.get("fractions", {}).items()}
+        if all_or_nothing:  # the correct ones graded above 0, the rest 0
+            fractions = {k: v for k, v in fractions.items() if v > 0}
+        else:
+            ET.SubElement(question, "single").text = str(draft.type == "single_choice").lower()
+            if draft.type == "multiple_choice":
+                fractions = penalty_weights(data, grading)
         ET.SubElement(question, "shuffleanswers").text = "true"
         for option in data.get("options", []):
-            fraction = float(grading.get("fractions", {}).get(option["id"], 0))
+            fraction = fractions.get(option["id"], 0.0)
             feedback = grading.get("feedback", {}).get(option["id"], "")
             _answer(question, fraction, option["text"], feedback)
     elif draft.type == "true_false":

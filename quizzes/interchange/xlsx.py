@@ -11,7 +11,7 @@ from flask_babel import gettext as _
 from openpyxl import Workbook, load_workbook
 
 from quizzes.interchange import ParseError, ParseResult, QuestionDraft
-from quizzes.qtypes import new_option_id
+from quizzes.qtypes import ALL_OR_NOTHING, PENALTY, new_option_id, scoring_mode
 
 OPTION_COLUMNS = 6
 HEADERS = (
@@ -24,6 +24,7 @@ HEADERS = (
         "难度 difficulty (1-5)",
         "分值 mark",
         "解析 feedback",
+        "计分 scoring",
     ]
 )
 TYPE_NAMES = {
@@ -36,6 +37,13 @@ EXPORT_NAMES = {
     "single_choice": "单选", "multiple_choice": "多选", "true_false": "判断", "fill_blank": "填空",
     "matching": "匹配", "ordering": "排序", "short_answer": "简答",
 }  # fmt: skip
+#: a multiple-answer question's scoring mode as the spreadsheet (and the edit page) writes it
+SCORING_LABELS = {PENALTY: "错选扣分", ALL_OR_NOTHING: "全对才得分"}
+SCORING_NAMES = {
+    "错选扣分": PENALTY, "扣分": PENALTY, "PENALTY": PENALTY, "": PENALTY,
+    "全对才得分": ALL_OR_NOTHING, "全对得分": ALL_OR_NOTHING, "ALL-OR-NOTHING": ALL_OR_NOTHING,
+    "ALL_OR_NOTHING": ALL_OR_NOTHING,
+}  # fmt: skip
 _TRUE = {"对", "正确", "是", "√", "T", "TRUE", "Y", "YES"}
 _FALSE = {"错", "错误", "否", "×", "F", "FALSE", "N", "NO"}
 _LIST_SPLIT = re.compile(r"[|｜]")
@@ -47,7 +55,12 @@ INSTRUCTIONS = [
     "填空：每空的可接受答案用 | 分隔，多个空之间用 ; 分隔。",
     "匹配：每个选项格写 左=右；只写 ＝右（全角等号，Excel 不会当作公式）表示干扰项。排序：按正确顺序填写选项。",
     "简答：由教师批改，答案列可写参考答案。难度 1（易）到 5（难）。",
+    "多选的计分列：错选扣分（默认：每个错误选项扣 1/错误选项数 的分值，最低 0 分，全选不得分）"
+    "或 全对才得分（只选全部正确选项才得分）。",
 ]
+
+
+_SCORING_WORDS = {"penalty": SCORING_LABELS[PENALTY], "all": SCORING_LABELS[ALL_OR_NOTHING]}
 
 
 def _cell(value: Any) -> str:
@@ -82,7 +95,9 @@ def parse(payload: bytes) -> ParseResult:
 def _row(cells: list[str], line: int) -> QuestionDraft:
     kind_cell, category, stem = cells[0], cells[1], cells[2]
     options = [c for c in cells[3 : 3 + OPTION_COLUMNS]]
-    answer, topic, band, difficulty, mark, feedback = cells[3 + OPTION_COLUMNS : 9 + OPTION_COLUMNS]
+    answer, topic, band, difficulty, mark, feedback, scoring = cells[
+        3 + OPTION_COLUMNS : 10 + OPTION_COLUMNS
+    ]
     kind = TYPE_NAMES.get(kind_cell, kind_cell)
     if kind not in EXPORT_NAMES:
         raise ValueError(_("Unknown question type '%(type)s'.", type=kind_cell))
@@ -113,6 +128,13 @@ def _row(cells: list[str], line: int) -> QuestionDraft:
         share = round(1.0 / len(letters), 6)
         draft.data = {"options": [{"id": ids[letter], "text": text} for letter, text in filled]}
         draft.grading = {"fractions": {ids[letter]: share for letter in letters}}
+        if kind == "multiple_choice":
+            mode = SCORING_NAMES.get(scoring.upper())
+            if mode is None:
+                raise ValueError(
+                    _("Write the scoring as %(penalty)s or %(all)s.", **_SCORING_WORDS)
+                )
+            draft.data["scoring"] = mode
     elif kind == "true_false":
         value = answer.upper()
         if value not in _TRUE | _FALSE:
@@ -173,7 +195,7 @@ def _export_row(draft: QuestionDraft) -> list[Any]:
     if draft.type not in EXPORT_NAMES:
         raise ValueError(_("The spreadsheet cannot hold this question type."))
     options: list[str] = []
-    answer = ""
+    answer = scoring = ""
     data, grading = draft.data, draft.grading
     if draft.type in {"single_choice", "multiple_choice"}:
         fractions = grading.get("fractions", {})
@@ -181,6 +203,8 @@ def _export_row(draft: QuestionDraft) -> list[Any]:
             options.append(option["text"])
             if float(fractions.get(option["id"], 0)) > 0:
                 answer += chr(65 + index)
+        if draft.type == "multiple_choice":
+            scoring = SCORING_LABELS[scoring_mode(data)]
     elif draft.type == "true_false":
         answer = "对" if grading.get("correct") else "错"
     elif draft.type == "fill_blank":
@@ -207,7 +231,7 @@ def _export_row(draft: QuestionDraft) -> list[Any]:
     return [
         EXPORT_NAMES[draft.type], draft.category or "", draft.stem, *options, answer,
         draft.topic or "", draft.grade_band or "", draft.difficulty or "", draft.default_mark,
-        draft.general_feedback,
+        draft.general_feedback, scoring,
     ]  # fmt: skip
 
 

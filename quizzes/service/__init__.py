@@ -2,6 +2,7 @@
 
 from quizzes.service.attempts import (
     FinishResult,
+    TimeUp,
     attempt_clock,
     attempt_view,
     close_expired_attempts,
@@ -58,6 +59,7 @@ __all__ = [
     "quick_questions",
     "FinishResult",
     "ImportResult",
+    "TimeUp",
     "add_question",
     "attempt_clock",
     "attempt_view",

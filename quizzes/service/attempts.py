@@ -1,8 +1,10 @@
 """Attempts decided by the server: its clock, its deadline, its grading.
 
 The browser only ever sends answers with a per-question sequence number. The deadline is
-min(start + time limit, close); answers are accepted until the deadline plus a short grace for
-requests in flight; a late submission closes and grades the attempt from what was saved.
+min(start + time limit, close). As in Moodle, answers are saved until the deadline and a few
+seconds of network slack at most (``save_slack``, for a save sent in time and still on its way);
+the longer grace after it (``grace``) is only for submitting what was saved, and a late
+submission closes and grades the attempt from what was saved in time.
 Finishing is one conditional UPDATE (in_progress → finished), so of any number of parallel
 "finish" requests exactly one grades.
 """
@@ -12,7 +14,7 @@ from __future__ import annotations
 import functools
 import random
 import secrets
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol, cast
@@ -69,7 +71,27 @@ def _now(now: datetime | None) -> datetime:
 
 
 def grace() -> timedelta:
+    """How late after the deadline a submission is still taken (it saves nothing new)."""
     return timedelta(seconds=int(current_app.config.get("QUIZ_SUBMIT_GRACE_SECONDS", 30)))
+
+
+def save_slack_of(config: Mapping[str, Any]) -> timedelta:
+    """How late after the deadline an answer is still saved, under ``config`` (the app's): the
+    network's slack for a save sent in time, never more than the grace."""
+    slack = int(config.get("QUIZ_SAVE_SLACK_SECONDS", 5))
+    return timedelta(seconds=min(slack, int(config.get("QUIZ_SUBMIT_GRACE_SECONDS", 30))))
+
+
+def save_slack() -> timedelta:
+    """``save_slack_of`` the current app."""
+    return save_slack_of(current_app.config)
+
+
+class TimeUp(ServiceError):
+    """A save that came after the deadline and its slack: refused, the attempt still open for
+    its submission (the grace)."""
+
+    status = 409
 
 
 def start_attempt(*, actor: User, quiz: Quiz, now: datetime | None = None) -> QuizAttempt:
@@ -391,7 +413,7 @@ def save_answer(
                     "new_answer": answer,
                     "new_seq": seq,
                     "now_saved": now,
-                    "deadline_after": now - grace(),
+                    "deadline_after": now - save_slack(),
                 },
             )
             .first()
@@ -434,8 +456,8 @@ def _versions_of(question_id: int, *, fresh: bool) -> dict[int, tuple[str, Any]]
 
 def _open_attempt(attempt_id: Any, owned: Any) -> list[Any]:
     """The rule a save must meet, besides its slot's: the caller owns the attempt (``owned``),
-    it is in progress, and its deadline plus the grace has not passed (``deadline_after``:
-    now − grace)."""
+    it is in progress, and its deadline plus the save slack has not passed (``deadline_after``:
+    now − slack)."""
     return [
         QuizAttempt.id == attempt_id,
         owned,
@@ -526,7 +548,7 @@ def answer_fits(versions: dict[int, tuple[str, Any]], answer: Any) -> tuple[int,
 
 
 def save_bearer_answers(
-    connection: Connection, saves: Sequence[BearerSave], *, now: datetime, grace: timedelta
+    connection: Connection, saves: Sequence[BearerSave], *, now: datetime, slack: timedelta
 ) -> list[SavedAnswer | None]:
     """Save many autosaves (from many requests) in one statement, each under ``save_answer``'s
     rules: for each, what was saved, or None. PostgreSQL only; ``connection`` in autocommit, so the
@@ -560,7 +582,7 @@ def save_bearer_answers(
             ],
             "now": now,
             "now_saved": now,
-            "deadline_after": now - grace,
+            "deadline_after": now - slack,
         },
     )
     deadlines = {row.i: aware(row.deadline_at) for row in rows}
@@ -696,8 +718,8 @@ def _refusal(
     if row.state != AttemptState.IN_PROGRESS:
         return ServiceError(_("This attempt has been submitted; it can't be changed."), status=409)
     deadline = aware(row.deadline_at)
-    if deadline is not None and now > deadline + grace():
-        return ServiceError(_("Time is up: answers can no longer be saved."), status=409)
+    if deadline is not None and now > deadline + save_slack():
+        return TimeUp(_("Time is up: answers can no longer be saved."))
     if row.slot_id is None:
         return NotFound(_("This question is not part of the attempt."))
     if row.version_id not in versions:
@@ -746,8 +768,9 @@ def finish_attempt(*, attempt: QuizAttempt, now: datetime | None = None, reason:
 
 
 def _grade(attempt: QuizAttempt) -> None:
+    # what a save could store: until the deadline and its slack (the grace saves nothing)
     deadline = aware(attempt.deadline_at)
-    limit = deadline + grace() if deadline else None
+    limit = deadline + save_slack() if deadline else None
     score, manual = 0.0, False
     for slot in attempt.slots:
         question_type = get_type(slot.version.type)

@@ -141,7 +141,7 @@ def edit_question(*, actor: User, question: Question, draft: QuestionDraft) -> Q
 ROW_FIELDS = (
     ["category", "stem"]
     + [f"option_{c}" for c in "abcdef"]
-    + ["answer", "topic", "grade_band", "difficulty", "mark", "feedback"]
+    + ["answer", "topic", "grade_band", "difficulty", "mark", "feedback", "scoring"]
 )
 
 

@@ -32,7 +32,13 @@ from quizzes.access import in_audience
 from quizzes.models import Quiz, SurveyParticipation, SurveyResponse
 from quizzes.qtypes import get_type
 from quizzes.service.attachments import question_media
-from quizzes.service.attempts import attempt_payload, option_rng, question_view
+from quizzes.service.attempts import (
+    TimeUp,
+    attempt_payload,
+    option_rng,
+    question_view,
+    save_slack,
+)
 from quizzes.service.quizzes import AUDIENCE_ROLES, attempt_questions, draw_sources
 from quizzes.survey_store import survey_store
 
@@ -212,8 +218,8 @@ def save_survey_answer(
     """Keep one answer in the session if its sequence number is newer; returns the seq."""
     now = now or datetime.now(UTC)
     session = load_survey(actor=actor, token=token)
-    if session.deadline_at is not None and now > session.deadline_at + _grace():
-        raise ServiceError(_("Time is up: answers can no longer be saved."), status=409)
+    if session.deadline_at is not None and now > session.deadline_at + save_slack():
+        raise TimeUp(_("Time is up: answers can no longer be saved."))
     if isinstance(seq, bool) or not isinstance(seq, int) or seq < 1 or seq > INT_MAX:
         raise ServiceError(_("seq must be a positive whole number."), field="seq")
     slot = next((s for s in session.slots if int(s[0]) == question_id), None)

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from quizzes.interchange import QuestionDraft
+from quizzes.qtypes import ALL_OR_NOTHING, option_weights, scoring_mode
 
 FIXTURES = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures"
 
@@ -13,7 +14,18 @@ FIXTURES = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures"
 def content(draft: QuestionDraft) -> dict[str, Any]:
     data, grading = draft.data, draft.grading
     answers: Any = None
-    if draft.type in {"single_choice", "multiple_choice"}:
+    if draft.type == "multiple_choice" and scoring_mode(data) == ALL_OR_NOTHING:
+        # graded by the right options alone
+        fractions = grading.get("fractions", {})
+        answers = (
+            "all-or-nothing",
+            [(o["text"], float(fractions.get(o["id"], 0)) > 0) for o in data["options"]],
+        )
+    elif draft.type == "multiple_choice":
+        # the weights it is graded with (the wrong options' written out on export)
+        weights = option_weights(data, grading)
+        answers = ("penalty", [(o["text"], round(weights[o["id"]], 4)) for o in data["options"]])
+    elif draft.type == "single_choice":
         fractions = grading.get("fractions", {})
         answers = [(o["text"], round(float(fractions.get(o["id"], 0)), 4)) for o in data["options"]]
     elif draft.type == "true_false":

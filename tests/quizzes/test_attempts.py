@@ -13,7 +13,7 @@ from elearn.extensions import db
 from elearn.models import AuditEvent
 from elearn.service.errors import ServiceError
 from quizzes import service
-from quizzes.models import AttemptSlot, QuizAttempt
+from quizzes.models import AttemptSlot, Quiz, QuizAttempt
 from tests.conftest import csrf_token, user
 from tests.quizzes.conftest import SECRET, bearer
 
@@ -558,3 +558,142 @@ def test_a_slot_holds_a_version_of_its_own_question(quiz_factory):
                 .where(AttemptSlot.__table__.c.id == first.id)
                 .values(**wrong)
             )
+
+
+def _start_over_the_api(client, quiz_id, headers):
+    started = client.post(f"/api/v1/quizzes/{quiz_id}/attempts", headers=headers)
+    assert started.status_code in (200, 201), started.get_json()
+    return started.get_json()
+
+
+def test_ticking_every_box_of_the_demo_banks_multiple_answer_question_earns_nothing(client):
+    """The demo quiz's "下列哪些属于毒品？" (three drugs and vitamin C): every box ticked is 0
+    points, the three drugs alone the full 10; over the API, as a scripted client would."""
+    from quizzes.seed import QUIZ_TITLE
+
+    quiz_id = db.session.scalar(select(Quiz.id).where(Quiz.title == QUIZ_TITLE))
+    headers = bearer("student1")
+    for ticked, points in (("every option", 0.0), ("the three drugs", 10.0)):
+        view = _start_over_the_api(client, quiz_id, headers)
+        question = next(q for q in view["questions"] if q["stem"] == "下列哪些属于毒品？")
+        assert question["scoring"] == "penalty"
+        options = [
+            o["id"]
+            for o in question["options"]
+            if o["text"] != "维生素C" or ticked == "every option"
+        ]
+        saved = client.put(
+            f"/api/v1/attempts/{view['attempt_id']}/answers/{question['id']}",
+            json={"answer": options, "seq": 1},
+            headers=headers,
+        )
+        assert saved.status_code == 200
+        result = client.post(f"/api/v1/attempts/{view['attempt_id']}/submit", headers=headers)
+        assert result.status_code == 200
+        item = next(i for i in result.get_json()["review"] if i["id"] == question["id"])
+        # (the three drugs' shares are stored rounded: 0.333333 each)
+        assert item["fraction"] * item["mark"] == pytest.approx(points, abs=1e-4), ticked
+        assert result.get_json()["score"] == pytest.approx(points, abs=1e-4)
+
+
+def test_a_stored_question_whose_wrong_options_carry_no_weight_grades_with_the_penalty(
+    quiz_factory,
+):
+    """A version stored before the scoring mode existed (no ``scoring``, only the right options
+    weighted, as GIFT's ``~`` and the spreadsheet's letters left them) grades with it."""
+    from quizzes.models import QuestionVersion
+
+    quiz = quiz_factory(types={"multiple_choice"})
+    version = db.session.get(QuestionVersion, quiz.items[0].question.current_version_id)
+    version.data = {k: v for k, v in version.data.items() if k != "scoring"}
+    version.grading = {"fractions": {"m1": 0.5, "m2": 0.5}}  # 维C without a weight
+    db.session.flush()
+    student = user("student1")
+    for answer, fraction in ((["m1", "m2", "m3"], 0.0), (["m1", "m3"], 0.0), (["m1"], 0.5)):
+        attempt = service.start_attempt(actor=student, quiz=quiz)
+        question_id = slot_of(attempt, "multiple_choice").question_id
+        service.save_answer(
+            actor=student, attempt_id=attempt.id, question_id=question_id, answer=answer, seq=1
+        )
+        result = service.submit_attempt(actor=student, attempt_id=attempt.id).attempt
+        assert slot_of(result, "multiple_choice").fraction == fraction, answer
+        quiz.attempts_allowed = 0  # unlimited, for the next try
+
+
+def test_a_save_after_the_deadline_and_its_slack_is_refused_and_the_grace_submits_what_was_saved(
+    app, client, quiz_factory
+):
+    """Moodle's rule: answers are saved until the deadline (and a few seconds for a save in
+    flight), not through the submission grace; a submission within the grace closes and grades
+    what was saved in time."""
+    slack = app.config["QUIZ_SAVE_SLACK_SECONDS"]
+    assert 0 < slack < app.config["QUIZ_SUBMIT_GRACE_SECONDS"] - 2
+    quiz = quiz_factory(time_limit_seconds=60, types={"true_false", "single_choice"})
+    student = user("student1")
+    now = datetime.now(UTC)
+    start = now - timedelta(seconds=60 + slack + 1)  # the deadline was slack + 1 s ago
+    attempt = service.start_attempt(actor=student, quiz=quiz, now=start)
+    tf = slot_of(attempt, "true_false").question_id
+    sc = slot_of(attempt, "single_choice").question_id
+    service.save_answer(
+        actor=student, attempt_id=attempt.id, question_id=sc, answer="opt-right", seq=1, now=start
+    )
+    headers = bearer("student1")
+    late = client.put(
+        f"/api/v1/attempts/{attempt.id}/answers/{tf}",
+        json={"answer": False, "seq": 1},
+        headers=headers,
+    )
+    assert late.status_code == 409
+    assert late.get_json()["time_up"] is True and "时间已到" in late.get_json()["message"]
+    with pytest.raises(ServiceError) as refused:  # within the slack it would still be saved
+        service.save_answer(
+            actor=student,
+            attempt_id=attempt.id,
+            question_id=tf,
+            answer=False,
+            seq=2,
+            now=start + timedelta(seconds=60 + slack + 1),
+        )
+    assert refused.value.status == 409
+    submitted = client.post(f"/api/v1/attempts/{attempt.id}/submit", headers=headers)
+    assert submitted.status_code == 200, submitted.get_json()  # within the grace
+    body = submitted.get_json()
+    assert body["closed_reason"] == "submitted" and body["score"] == 2.0  # the choice saved in time
+    assert db.session.get(QuizAttempt, attempt.id).state == "finished"
+
+
+def test_a_save_within_the_slack_after_the_deadline_is_kept_and_counted(app, quiz_factory):
+    slack = app.config["QUIZ_SAVE_SLACK_SECONDS"]
+    quiz = quiz_factory(time_limit_seconds=60, types={"true_false"})
+    student = user("student1")
+    start = datetime.now(UTC) - timedelta(seconds=120)
+    attempt = service.start_attempt(actor=student, quiz=quiz, now=start)
+    service.save_answer(
+        actor=student,
+        attempt_id=attempt.id,
+        question_id=slot_of(attempt, "true_false").question_id,
+        answer=False,
+        seq=1,
+        now=start + timedelta(seconds=60 + slack),  # sent in time, arrived within the slack
+    )
+    result = service.submit_attempt(
+        actor=student, attempt_id=attempt.id, now=start + timedelta(seconds=70)
+    )
+    assert result.attempt.score == 2.0
+
+
+@pytest.mark.parametrize("value", ["-1", "31", "five"])
+def test_the_save_slack_is_checked_at_start_up(monkeypatch, value):
+    from flask import Flask
+
+    from elearn.config import ConfigError
+    from quizzes import _save_slack
+
+    probe = Flask("probe")
+    probe.config["QUIZ_SUBMIT_GRACE_SECONDS"] = 30
+    monkeypatch.setenv("ELEARN_QUIZ_SAVE_SLACK_SECONDS", value)
+    with pytest.raises(ConfigError, match="ELEARN_QUIZ_SAVE_SLACK_SECONDS"):
+        _save_slack(probe)
+    monkeypatch.setenv("ELEARN_QUIZ_SAVE_SLACK_SECONDS", "3")
+    assert _save_slack(probe) == 3

@@ -8,6 +8,7 @@ import re
 import pytest
 
 from quizzes.interchange import gift
+from quizzes.qtypes import get_type
 from tests.quizzes.interchange_helpers import FIXTURES, content
 
 MOODLE_GIFT = sorted((FIXTURES / "moodle" / "gift").rglob("*.txt"))
@@ -140,7 +141,10 @@ def test_chinese_full_width_and_html_survive_a_round_trip():
     )
     symbols = by_name["符号"]
     assert symbols.stem == "全角符号｛题干｝＝～＃：都要保留，半角的要转义 { } = ~ # : 。"
-    assert content(symbols)["answers"] == [("甲：｛一｝", 0.5), ("乙＝二", 0.5), ("丙～三", -1.0)]
+    assert content(symbols)["answers"] == (
+        "penalty",
+        [("甲：｛一｝", 0.5), ("乙＝二", 0.5), ("丙～三", -1.0)],
+    )
     assert by_name["劝说"].type == "short_answer"
     exported = gift.export(parsed.drafts)
     assert "｛题干｝＝～＃：" in exported and "\\{ \\} \\= \\~ \\# \\:" in exported
@@ -155,3 +159,64 @@ def test_errors_carry_the_line_of_the_question():
     assert [e.line for e in parsed.errors] == [4, 6]
     assert all(re.search(r"\w", e.message) for e in parsed.errors)
     assert len(parsed.drafts) == 2
+
+
+def _grade(draft, texts):
+    """What ticking the options with these texts earns (0..1)."""
+    chosen = [o["id"] for o in draft.data["options"] if o["text"] in texts]
+    return get_type(draft.type).grade(draft.data, draft.grading, chosen)
+
+
+def test_wrong_options_without_a_weight_cost_as_moodles_documented_weights_do():
+    """Moodle's own example of a multiple-answer question, once with the wrong options left
+    without a weight and once with the −50% each its documentation advises: they grade alike,
+    and ticking every box earns nothing."""
+    parsed = gift.parse((FIXTURES / "moodle" / "gift" / "examples.txt").read_text())
+    plain, weighted = [d for d in parsed.drafts if "entombed in Grant's tomb" in d.stem]
+    assert plain.data["scoring"] == weighted.data["scoring"] == "penalty"
+    everything = ["No one", "Grant", "Grant's wife", "Grant's father"]
+    for ticked, earns in [
+        (everything, 0.0),
+        (["Grant", "Grant's wife"], 1.0),
+        (["Grant", "Grant's wife", "No one"], 0.5),
+        (["Grant", "No one"], 0.0),
+    ]:
+        assert _grade(plain, ticked) == _grade(weighted, ticked) == earns, ticked
+
+
+SCORED = """\
+// all-or-nothing
+::毒品::下列哪些属于毒品？{
+  ~%50%海洛因
+  ~%50%冰毒
+  ~维生素C
+  ~矿泉水
+}
+
+::扣分::下列哪些属于毒品？{
+  ~%50%海洛因
+  ~%50%冰毒
+  ~维生素C
+  ~矿泉水
+}
+"""
+
+
+def test_the_scoring_mode_survives_a_round_trip():
+    all_or_nothing, penalty = gift.parse(SCORED).drafts
+    assert all_or_nothing.data["scoring"] == "all_or_nothing"
+    assert penalty.data["scoring"] == "penalty"
+    exported = gift.export([all_or_nothing, penalty])
+    # the wrong options' weights are written out: Moodle, which grades by them, agrees with us
+    assert exported.count("~%-50%") == 2 and exported.count("~%-100%") == 2
+    assert exported.count("// all-or-nothing") == 1
+    assert exported.index("// all-or-nothing") < exported.index("::毒品::")
+    again = gift.parse(exported)
+    assert again.errors == []
+    assert [d.data["scoring"] for d in again.drafts] == ["all_or_nothing", "penalty"]
+    assert [content(d) for d in again.drafts] == [content(d) for d in (all_or_nothing, penalty)]
+    for draft in again.drafts:
+        assert _grade(draft, ["海洛因", "冰毒", "维生素C", "矿泉水"]) == 0.0
+        assert _grade(draft, ["海洛因", "冰毒"]) == 1.0
+    assert _grade(again.drafts[0], ["海洛因"]) == 0.0  # all or nothing
+    assert _grade(again.drafts[1], ["海洛因"]) == 0.5

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
@@ -9,6 +10,7 @@ from sqlalchemy import select
 from elearn.extensions import db
 from quizzes import service
 from quizzes.models import Campaign, Question, QuestionVersion, Quiz
+from quizzes.qtypes import get_type
 from quizzes.seed import QUIZ_TITLE
 from quizzes.service import campaigns
 from tests.conftest import post_form, unit_by_code, user
@@ -228,3 +230,56 @@ def test_a_student_cannot_see_a_question(app, signed_in, quiz_factory):
         question_id = question.id
         db.session.commit()
     assert signed_in("student1").get(f"/quizzes/questions/{question_id}").status_code == 404
+
+
+def _checked(html: str) -> str:
+    """The value of the scoring choice the page has checked."""
+    (found,) = [
+        re.search(r'value="([^"]+)"', tag)[1]
+        for tag in re.findall(r"<input[^>]*>", html)
+        if 'name="scoring"' in tag and "checked" in tag
+    ]
+    return found
+
+
+def test_the_question_editor_shows_and_changes_how_a_multiple_answer_question_is_scored(
+    app, signed_in
+):
+    """The demo bank's "下列哪些属于毒品？": wrong choices cost marks (checked), or all or
+    nothing; the choice is saved as a new version and shown in the history."""
+    from quizzes.models import QuestionBank
+    from quizzes.seed import BANK_NAME
+
+    question_id = db.session.scalar(
+        select(Question.id)
+        .join(QuestionBank, QuestionBank.id == Question.bank_id)
+        .join(QuestionVersion, QuestionVersion.id == Question.current_version_id)
+        .where(QuestionBank.name == BANK_NAME, QuestionVersion.stem == "下列哪些属于毒品？")
+    )
+    author = signed_in("pref_admin")
+    page = f"/quizzes/questions/{question_id}"
+    html = author.get(page).get_data(as_text=True)
+    assert "计分方式" in html and "全部选上不得分" in html and "全对才得分：" in html
+    assert _checked(html) == "错选扣分"
+    fields = {
+        "stem": "下列哪些属于毒品？",
+        "option_a": "海洛因",
+        "option_b": "冰毒",
+        "option_c": "摇头丸",
+        "option_d": "维生素C",
+        "answer": "ABC",
+        "mark": "1",
+        "scoring": "全对才得分",
+    }
+    saved = post_form(author, page, fields, page=page)
+    assert saved.status_code == 302, saved.get_data(as_text=True)[:2000]
+    version = db.session.get(Question, question_id).current_version
+    assert version.number == 2 and version.data["scoring"] == "all_or_nothing"
+    options = {o["text"]: o["id"] for o in version.data["options"]}
+    grade = get_type("multiple_choice").grade
+    assert grade(version.data, version.grading, [options["海洛因"], options["冰毒"]]) == 0.0
+    assert _checked(author.get(page).get_data(as_text=True)) == "全对才得分"
+    first = author.get(f"{page}?version=1").get_data(as_text=True)
+    assert "计分方式" in first and "错选扣分" in first
+    refused = post_form(author, page, {**fields, "scoring": "随便"}, page=page)
+    assert refused.status_code == 422 and "计分方式请写" in refused.get_data(as_text=True)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import re
 import threading
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from flask import Flask
@@ -188,7 +189,7 @@ def test_of_two_saves_to_one_slot_in_a_batch_the_newest_is_stored(app, quiz_fact
             connection.execution_options(isolation_level="AUTOCOMMIT"),
             [save(choice, 7, "opt-right"), save(choice, 9, "opt-wrong"), save(truth, 3, None)],
             now=datetime.now(UTC),
-            grace=timedelta(seconds=30),
+            slack=timedelta(seconds=5),
         )
     assert [saved is not None for saved in outcomes] == [False, True, True]
     assert outcomes[1].seq == 9 and outcomes[2].question_id == truth
@@ -337,3 +338,153 @@ def _through_the_lane(app, lane, browser, attempt_id, by_type, key, csrf, quiz_f
     )
     assert ended.status_code in (401, 302) and lane.answered == through + 1
     assert _stored(attempt_id)[choice] == (3, "opt-wrong")
+
+
+def _multiple_answer_quiz(committed):
+    """A committed quiz for student1's class of three multiple-answer questions (two drugs of
+    four options): one stored as before the scoring mode existed (no mode, the wrong options
+    without a weight), one all-or-nothing, one in the penalty mode."""
+    from quizzes.interchange import QuestionDraft
+    from tests.conftest import unit_by_code
+
+    teacher = user("teacher1")
+    klass = next(a.unit for a in teacher.roles if a.role == "teacher")
+    bank = service.create_bank(actor=teacher, name="多选题库", unit=unit_by_code("S0101"))
+    options = [
+        {"id": i, "text": t} for i, t in zip("abcd", ["海洛因", "冰毒", "维C", "水"], strict=True)
+    ]
+    grading = {"fractions": {"a": 0.5, "b": 0.5}}
+    modes = {"旧题": None, "全对才得分": "all_or_nothing", "错选扣分": "penalty"}
+    questions = {
+        stem: service.add_question(
+            actor=teacher,
+            bank=bank,
+            draft=QuestionDraft(
+                type="multiple_choice",
+                stem=stem,
+                data={"options": options, **({"scoring": mode} if mode else {})},
+                grading=grading,
+            ),
+        )
+        for stem, mode in modes.items()
+    }
+    now = datetime.now(UTC)
+    quiz = service.create_quiz(
+        actor=teacher,
+        unit=klass,
+        title="多选测验",
+        items=[{"question_id": q.id, "mark": 2} for q in questions.values()],
+        audience=[(klass, "student")],
+        opens_at=now - timedelta(hours=1),
+        closes_at=now + timedelta(days=1),
+        time_limit_seconds=600,
+        review_policy="immediately",
+        publish=True,
+    )
+    committed.append(quiz.id)
+    ids = {stem: q.id for stem, q in questions.items()}
+    quiz_id = quiz.id
+    db.session.commit()
+    db.session.remove()
+    return quiz_id, ids
+
+
+def test_through_both_lanes_ticking_every_box_earns_nothing(app, committed):
+    """Started by the start lane, saved by the autosave lane, submitted on the route: the
+    grading holds whichever door the answers came through."""
+    quiz_id, ids = _multiple_answer_quiz(committed)
+    token, _ = accounts.issue_api_token(user=user("student1"), hours=1)
+    db.session.commit()
+    saves = SaveLane(app, app.wsgi_app)
+    starts = StartLane(app, saves)
+    client = Client(starts)
+    auth = {"Authorization": f"Bearer {token}"}
+    started = client.post(f"/api/v1/quizzes/{quiz_id}/attempts", headers=auth)
+    assert started.status_code == 201 and starts.answered == 1
+    view = started.get_json()
+    assert {q["id"]: q["scoring"] for q in view["questions"]} == {
+        ids["旧题"]: "penalty",
+        ids["全对才得分"]: "all_or_nothing",
+        ids["错选扣分"]: "penalty",
+    }
+    ticked = {"旧题": ["a", "b", "c", "d"], "全对才得分": ["a", "b", "c"], "错选扣分": ["a", "b"]}
+    attempt_id = view["attempt_id"]
+    for stem, answer in ticked.items():
+        # the first save of a question reads its versions on the route; the second is the lane's
+        assert (
+            _put(client, attempt_id, ids[stem], token, {"answer": None, "seq": 1}).status_code
+            == 200
+        )
+        assert (
+            _put(client, attempt_id, ids[stem], token, {"answer": answer, "seq": 2}).status_code
+            == 200
+        )
+    assert saves.answered == 3
+    result = client.post(f"/api/v1/attempts/{attempt_id}/submit", headers=auth)
+    assert result.status_code == 200
+    earned = {i["id"]: i["fraction"] for i in result.get_json()["review"]}
+    assert earned == {ids["旧题"]: 0.0, ids["全对才得分"]: 0.0, ids["错选扣分"]: 1.0}
+    assert result.get_json()["score"] == 2.0
+
+
+def test_a_save_after_the_deadline_and_its_slack_is_refused_alike_by_the_lane_and_the_route(
+    app, quiz_factory, committed
+):
+    """The lane refuses it (so the route answers: 409, time up, in the caller's language) the
+    same as the route alone does; a submission within the grace then grades what was saved in
+    time. A save within the slack the lane stores itself."""
+    slack = app.config["QUIZ_SAVE_SLACK_SECONDS"]
+    quiz = quiz_factory(time_limit_seconds=60, types={"true_false", "single_choice"})
+    committed.append(quiz.id)
+    student = user("student1")
+    start = datetime.now(UTC) - timedelta(seconds=60 + slack + 1)  # deadline: slack + 1 s ago
+    attempt = service.start_attempt(actor=student, quiz=quiz, now=start)
+    tf = next(s.question_id for s in attempt.slots if s.version.type == "true_false")
+    sc = next(s.question_id for s in attempt.slots if s.version.type == "single_choice")
+    for question_id, answer in ((tf, True), (sc, "opt-right")):  # in time (tf wrongly)
+        service.save_answer(
+            actor=student,
+            attempt_id=attempt.id,
+            question_id=question_id,
+            answer=answer,
+            seq=1,
+            now=start,
+        )
+    token, _ = accounts.issue_api_token(user=student, hours=1)
+    attempt_id = attempt.id
+    db.session.commit()
+    db.session.remove()
+    lane = SaveLane(app, app.wsgi_app)
+    through_lane = _put(Client(lane), attempt_id, tf, token, {"answer": False, "seq": 2})
+    assert lane.commits.items == 1 and lane.answered == 0  # tried there, refused there
+    alone = _put(Client(app.wsgi_app), attempt_id, tf, token, {"answer": False, "seq": 2})
+    assert through_lane.status_code == alone.status_code == 409
+    assert through_lane.get_json() == alone.get_json()
+    assert through_lane.get_json()["time_up"] is True
+    assert "时间已到" in through_lane.get_json()["message"]
+    assert _stored(attempt_id)[tf] == (1, True)
+    submitted = Client(lane).post(
+        f"/api/v1/attempts/{attempt_id}/submit", headers={"Authorization": f"Bearer {token}"}
+    )
+    assert submitted.status_code == 200  # within the grace
+    assert submitted.get_json()["closed_reason"] == "submitted"
+    assert submitted.get_json()["score"] == 2.0  # the choice saved in time, not the late answer
+
+    other = quiz_factory(time_limit_seconds=60, types={"true_false"})
+    committed.append(other.id)
+    start = datetime.now(UTC) - timedelta(seconds=61)  # deadline: 1 s ago, within the slack
+    in_flight = service.start_attempt(actor=user("student1"), quiz=other, now=start)
+    in_flight_id, question_id = in_flight.id, in_flight.slots[0].question_id
+    service.save_answer(  # in time (and this process reads the question's versions)
+        actor=user("student1"),
+        attempt_id=in_flight_id,
+        question_id=question_id,
+        answer=True,
+        seq=1,
+        now=start,
+    )
+    db.session.commit()
+    db.session.remove()
+    kept = _put(Client(lane), in_flight_id, question_id, token, {"answer": False, "seq": 2})
+    assert kept.status_code == 200 and lane.answered == 1
+    assert _stored(in_flight_id)[question_id] == (2, False)

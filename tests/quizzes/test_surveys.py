@@ -225,3 +225,32 @@ def test_leftovers_of_a_closed_survey_are_released_by_county(ctx):
     rows = db.session.scalars(select(SurveyResponse).where(SurveyResponse.quiz_id == quiz.id)).all()
     assert {r.unit_id for r in rows} == {unit_by_code("C01").id}
     assert surveys.pending_count(quiz) == 0
+
+
+def test_an_anonymous_survey_keeps_no_answer_sent_after_the_close_and_its_slack(ctx, app):
+    """As for attempts: answers are kept until the close and a few seconds of slack, not
+    through the submission grace."""
+    from elearn.service.errors import ServiceError
+
+    items = campaigns.template_items(
+        actor=user("county_admin"), sender=unit_by_code("C01"), template="satisfaction"
+    )
+    closes = datetime.now(UTC) + timedelta(minutes=10)
+    campaign = send(kind="survey", items=items, anonymous=True, closes_at=closes)
+    session = surveys.start_survey(actor=user("student1"), quiz=campaign.quiz)
+    slack = timedelta(seconds=app.config["QUIZ_SAVE_SLACK_SECONDS"])
+
+    def save(seq, at):
+        return surveys.save_survey_answer(
+            actor=user("student1"),
+            token=session.token,
+            question_id=session.slots[0][0],
+            answer=None,
+            seq=seq,
+            now=at,
+        )
+
+    assert save(1, closes + slack) == 1  # sent in time, on its way
+    with pytest.raises(ServiceError) as error:
+        save(2, closes + slack + timedelta(seconds=1))
+    assert error.value.status == 409 and "时间已到" in error.value.message

@@ -54,6 +54,50 @@ def test_multiple_choice_partial_and_negative_credit_clamped():
     assert qtype.validate(data, {"fractions": {"a1": 0.5}})  # positives don't add up to 100%
 
 
+def test_multiple_choice_ticking_every_box_earns_nothing():
+    """Wrong options without a weight (GIFT's ``~``, the spreadsheet's letters, questions stored
+    before the scoring mode existed: no ``scoring`` in their data) together cost the full mark,
+    each an equal share; the score never goes below 0."""
+    qtype, data, grading = choice({"a1": 0.5, "c3": 0.5}, "multiple_choice")
+    assert "scoring" not in data and qtype.validate(data, grading) == []
+    assert qtype.grade(data, grading, ["a1", "b2", "c3", "d4"]) == 0.0
+    assert qtype.grade(data, grading, ["a1", "c3"]) == 1.0
+    assert qtype.grade(data, grading, ["a1"]) == 0.5
+    assert qtype.grade(data, grading, ["a1", "c3", "d4"]) == 0.5  # one of two wrong: -1/2
+    assert qtype.grade(data, grading, ["a1", "b2"]) == 0.0
+    assert qtype.grade(data, grading, ["b2"]) == 0.0  # never below zero
+    assert qtype.public_view(data, None)["scoring"] == "penalty"
+
+
+def test_multiple_choice_wrong_options_weigh_minus_one_kth():
+    data = {"options": [{"id": f"o{n}", "text": str(n)} for n in range(5)]}
+    qtype, grading = get_type("multiple_choice"), {"fractions": {"o0": 0.5, "o1": 0.5}}
+    assert qtype.grade(data, grading, ["o0", "o1", "o2"]) == pytest.approx(2 / 3, abs=1e-6)
+    assert qtype.grade(data, grading, ["o0", "o1", "o2", "o3"]) == pytest.approx(1 / 3, abs=1e-6)
+    assert qtype.grade(data, grading, [f"o{n}" for n in range(5)]) == 0.0
+
+
+def test_wrong_weights_too_small_to_cancel_the_mark_give_way_to_the_equal_shares():
+    # Moodle would give 80% for ticking all four; given weights stand only when together
+    # they cost the full mark (the secret bank's −100% above), else each wrong option −1/3
+    qtype, data, grading = choice({"a1": 1.0, "b2": -0.2}, "multiple_choice")
+    assert qtype.grade(data, grading, ["a1", "b2", "c3", "d4"]) == 0.0
+    assert qtype.grade(data, grading, ["a1", "c3"]) == pytest.approx(2 / 3, abs=1e-6)
+
+
+def test_multiple_choice_all_or_nothing():
+    qtype, data, grading = choice({"a1": 0.5, "c3": 0.5}, "multiple_choice")
+    data["scoring"] = "all_or_nothing"
+    assert qtype.validate(data, grading) == []
+    assert qtype.grade(data, grading, ["c3", "a1"]) == 1.0
+    assert qtype.grade(data, grading, ["a1"]) == 0.0  # one right option missing
+    assert qtype.grade(data, grading, ["a1", "c3", "d4"]) == 0.0  # one wrong option too many
+    assert qtype.grade(data, grading, ["a1", "b2", "c3", "d4"]) == 0.0
+    assert qtype.grade(data, grading, None) == 0.0
+    assert qtype.public_view(data, None)["scoring"] == "all_or_nothing"
+    assert qtype.validate({**data, "scoring": "lenient"}, grading)  # an unknown mode
+
+
 def test_true_false():
     qtype = get_type("true_false")
     assert qtype.validate({}, {"correct": False}) == []

@@ -65,11 +65,11 @@ def test_every_type_parses_with_tags():
         2,
         10.0,
     )
-    assert content(parsed.drafts[1])["answers"] == [
-        ("海洛因", 0.5),
-        ("冰毒", 0.5),
-        ("维生素C", 0.0),
-    ]
+    # no scoring column: wrong choices cost, the one wrong option the whole mark
+    assert content(parsed.drafts[1])["answers"] == (
+        "penalty",
+        [("海洛因", 0.5), ("冰毒", 0.5), ("维生素C", -1.0)],
+    )
     assert content(parsed.drafts[4])["answers"] == (
         [("LSD", "邮票"), ("大麻", "饼干")],
         ["奶茶", "邮票", "饼干"],
@@ -104,3 +104,26 @@ def test_empty_template_has_headers_and_instructions():
 def test_not_a_spreadsheet():
     parsed = xlsx.parse(b"not a zip")
     assert parsed.errors and not parsed.drafts
+
+
+def test_the_scoring_column_says_how_a_multiple_answer_question_is_scored():
+    rows = [
+        row("多选", "下列哪些是毒品？", ["海洛因", "冰毒", "维生素C"], "AB") + ["全对才得分"],
+        row("多选", "下列哪些是毒品？", ["海洛因", "冰毒", "维生素C"], "AB") + ["错选扣分"],
+        row("多选", "下列哪些是毒品？", ["海洛因", "冰毒", "维生素C"], "AB") + [""],
+    ]
+    parsed = xlsx.parse(workbook(rows))
+    assert parsed.errors == []
+    modes = ["all_or_nothing", "penalty", "penalty"]
+    assert [d.data["scoring"] for d in parsed.drafts] == modes
+    exported = load_workbook(io.BytesIO(xlsx.export(parsed.drafts))).worksheets[0]
+    assert [r[-1] for r in exported.iter_rows(min_row=2, values_only=True)] == [
+        "全对才得分",
+        "错选扣分",
+        "错选扣分",
+    ]
+    again = xlsx.parse(xlsx.export(parsed.drafts))
+    assert [d.data["scoring"] for d in again.drafts] == modes
+    assert [content(d) for d in again.drafts] == [content(d) for d in parsed.drafts]
+    wrong = xlsx.parse(workbook([GOOD[0], rows[0][:-1] + ["随便"]]))
+    assert [e.line for e in wrong.errors] == [3] and "全对才得分" in wrong.errors[0].message

@@ -125,6 +125,16 @@
           return response.json().then(function (data) { resync(data.seconds_left); }, function () {});
         }
         return response.json().catch(function () { return {}; }).then(function (data) {
+          if (response.status === 409 && data.time_up) {
+            // the deadline (and its few seconds of slack) passed: nothing more is saved, and
+            // what was saved in time is submitted now (the grace is for that)
+            closed = true;
+            resync(0);
+            showError(messages.timeupSave);
+            setState(messages.timeup);
+            submit(true);
+            return;
+          }
           if (response.status === 409) {
             if (/newer|更新/.test(data.message || "")) { showError(messages.conflict); return; }
             closed = true;
