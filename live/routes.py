@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from elearn import permissions
+from elearn import localtime, permissions
 from elearn.extensions import db
 from elearn.models import Unit, User
 from elearn.service.errors import ServiceError
@@ -76,12 +75,11 @@ def new_lecture():
     ]
     status = 200
     if form.validate_on_submit():
-        zone = ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"])
         try:
             lecture = service.create_lecture(
                 actor=current_user,
                 title=form.title.data or "",
-                starts_at=form.starts_at.data.replace(tzinfo=zone),  # type: ignore[union-attr]
+                starts_at=localtime.from_local(form.starts_at.data),
                 audience=[{"unit_id": form.unit_id.data, "role": form.role.data or None}],
                 is_training=form.is_training.data,
                 lesson_id=form.lesson_id.data or None,

@@ -20,7 +20,6 @@ from courses.service import grade_band_of
 from courses.service import publish_recording as publish_course_recording
 from elearn.extensions import db
 from elearn.models import Role, Unit, User
-from elearn.models._types import aware
 from elearn.service.errors import Forbidden, ServiceError
 from live.models import Lecture, LectureStatus
 from live.service.audience import is_host
@@ -139,7 +138,7 @@ def publish_recording(lecture: Lecture, *, storage: Storage | None = None) -> st
         return "no_stream"
     storage = storage or get_storage()
     if asset.status == AssetStatus.LIVE and not media_live.stream_ended(asset, storage):
-        ended_at = aware(lecture.ended_at) or _now()
+        ended_at = lecture.ended_at or _now()
         if _now() - ended_at < END_GRACE:
             return "waiting"
     if not media_live.finish_recording(asset, storage):

@@ -12,7 +12,6 @@ from sqlalchemy.orm import joinedload
 
 from elearn.extensions import db
 from elearn.models import User
-from elearn.models._types import aware
 from elearn.service.errors import Forbidden, NotFound, ServiceError
 from live.models import (
     Lecture,
@@ -118,7 +117,6 @@ def post_message(
                     LectureMessage.kind.in_([MessageKind.CHAT, MessageKind.QUESTION]),
                 )
             )
-            last = aware(last)
             if last is not None and (now - last).total_seconds() < lecture.slow_mode_seconds:
                 raise ServiceError(
                     _(
@@ -200,7 +198,7 @@ def message_json(message: LectureMessage) -> dict[str, Any]:
         "poll_id": message.poll_id,
         "quiz_id": message.quiz_id,
         "deleted": message.is_deleted,
-        "created_at": aware(message.created_at).isoformat(),  # type: ignore[union-attr]
+        "created_at": message.created_at.isoformat(),
     }
 
 
