@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
@@ -15,7 +15,7 @@ from elearn.models import Unit, User
 from elearn.service.errors import ServiceError
 from live import service
 from live.forms import LectureForm
-from live.models import Lecture
+from live.models import Lecture, LectureStatus
 
 bp = Blueprint(
     "live",
@@ -97,6 +97,25 @@ def new_lecture():
     return render_template("live/new.html", form=form), status
 
 
+def _status_label(status: str) -> str:
+    labels = {
+        LectureStatus.SCHEDULED: _("Scheduled"),
+        LectureStatus.LIVE: _("Live now"),
+        LectureStatus.ENDED: _("Ended"),
+    }
+    return labels.get(LectureStatus(status), status)
+
+
+def _room_context(lecture: Lecture) -> dict[str, Any]:
+    """What the room page shows of the lecture's state; an ended one offers no interaction."""
+    return {
+        "lecture": lecture,
+        "status_label": _status_label(lecture.status),
+        "ended": lecture.status == LectureStatus.ENDED,
+        "timezone": current_app.config["TIMEZONE"],
+    }
+
+
 @bp.route("/lectures/<int:lecture_id>")
 @login_required
 def room(lecture_id: int):
@@ -105,7 +124,7 @@ def room(lecture_id: int):
     teacher_classes = [unit for unit in current_user.units_for("teacher") if unit.type == "class"]
     return render_template(
         "live/room.html",
-        lecture=lecture,
+        **_room_context(lecture),
         is_host=is_host,
         teacher_classes=teacher_classes,
         studio=False,
@@ -124,7 +143,7 @@ def studio(lecture_id: int):
         abort(403)
     return render_template(
         "live/room.html",
-        lecture=lecture,
+        **_room_context(lecture),
         is_host=True,
         teacher_classes=[],
         studio=True,
