@@ -12,7 +12,6 @@ from datetime import datetime
 from sqlalchemy import (
     JSON,
     Boolean,
-    DateTime,
     Float,
     ForeignKey,
     Index,
@@ -25,7 +24,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from elearn.extensions import Model
 from elearn.models import Unit, User
-from elearn.models._types import utcnow
+from elearn.models._types import UTCDateTime, utcnow
 from media.models import Asset
 
 
@@ -132,13 +131,11 @@ class Course(Model):
     status: Mapped[str] = mapped_column(String(16), default=CourseStatus.DRAFT, index=True)
     version: Mapped[int] = mapped_column(Integer, default=0)
     review_comment: Mapped[str | None] = mapped_column(Text)
-    submitted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     published_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), default=utcnow, onupdate=utcnow
-    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 
     unit: Mapped[Unit] = relationship(lazy="joined")
     author: Mapped[User] = relationship(foreign_keys=[author_id], lazy="joined")
@@ -167,7 +164,7 @@ class CourseUnit(Model):
     position: Mapped[int] = mapped_column(Integer, default=0)
     live_position: Mapped[int | None] = mapped_column(Integer)
     #: removed from the working copy; learners keep it until the next publication
-    removed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     course: Mapped[Course] = relationship(back_populates="course_units")
     lessons: Mapped[list[Lesson]] = relationship(
@@ -190,7 +187,7 @@ class Lesson(Model):
     live_position: Mapped[int | None] = mapped_column(Integer)
     #: removed from the working copy; learners keep the published revision until the next
     #: publication, which retires the lesson (its learners' progress rows stay)
-    removed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     #: what learners see; None until the course is first published with this lesson
     published_revision_id: Mapped[int | None] = mapped_column(
         ForeignKey("lesson_revisions.id", use_alter=True, ondelete="SET NULL")
@@ -199,7 +196,7 @@ class Lesson(Model):
     draft_revision_id: Mapped[int | None] = mapped_column(
         ForeignKey("lesson_revisions.id", use_alter=True, ondelete="SET NULL")
     )
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     course: Mapped[Course] = relationship()
     course_unit: Mapped[CourseUnit] = relationship(back_populates="lessons")
@@ -245,8 +242,8 @@ class LessonRevision(Model):
     #: reading time for rich text and documents; media lessons take the asset's duration
     reading_seconds: Mapped[float | None] = mapped_column(Float)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     asset: Mapped[Asset | None] = relationship(lazy="joined")
 
@@ -283,10 +280,10 @@ class LessonProgress(Model):
     watched_seconds: Mapped[float] = mapped_column(Float, default=0.0)
     last_position: Mapped[float] = mapped_column(Float, default=0.0)
     #: the previous heartbeat as the server saw it (its own clock, never the client's)
-    last_heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     is_playing: Mapped[bool] = mapped_column(Boolean, default=False)
-    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    completed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     lesson: Mapped[Lesson] = relationship()
 
@@ -306,7 +303,7 @@ class LearnerClock(Model):
     #: seconds of credit earned and not yet spent
     allowance: Mapped[float] = mapped_column(Float, default=0.0)
     #: the server time the allowance was last topped up to
-    refilled_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    refilled_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
 class CourseCompletion(Model):
@@ -319,6 +316,6 @@ class CourseCompletion(Model):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     course_id: Mapped[int] = mapped_column(ForeignKey("courses.id", ondelete="CASCADE"), index=True)
     course_version: Mapped[int] = mapped_column(Integer)
-    completed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    completed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     #: the coverage fact it was reported as, if any ("student_course", …)
     fact_kind: Mapped[str | None] = mapped_column(String(32))

@@ -239,9 +239,11 @@ def my_courses(user: User, *, limit: int = 50) -> list[CourseProgress]:
     suggested: list[ColumnElement[bool]] = []
     if user.has_role("student"):
         band = access.student_grade_band(user)
+        # no band: a course for every grade (a recording of a lecture to several bands)
+        for_all = Course.grade_band.is_(None)
         suggested.append(
             (Course.audience == Audience.STUDENT)
-            & ((Course.grade_band == band) if band else (Course.grade_band.is_(None)))
+            & (or_(Course.grade_band == band, for_all) if band else for_all)
         )
     if user.has_role("teacher"):
         suggested.append(Course.audience == Audience.TEACHER)

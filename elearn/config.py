@@ -11,6 +11,9 @@ import secrets
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytz
 
 
 class ConfigError(RuntimeError):
@@ -39,6 +42,20 @@ def _demo_secret(instance_path: Path) -> str:
         path.write_text(secrets.token_urlsafe(48))
         path.chmod(0o600)
     return path.read_text().strip()
+
+
+def _timezone() -> str:
+    """The installation's zone (``ELEARN_TIMEZONE``): what forms take and pages show."""
+    name = (_env("TIMEZONE") or "Asia/Shanghai").strip()
+    try:
+        ZoneInfo(name)
+        pytz.timezone(name)  # Flask-Babel formats with pytz: it must know the name too
+    except (KeyError, ValueError):  # ZoneInfoNotFoundError and pytz's error are KeyErrors
+        raise ConfigError(
+            f"ELEARN_TIMEZONE={name!r} is not a time zone name. Use an IANA name such as "
+            "Asia/Shanghai or Asia/Urumqi."
+        ) from None
+    return name
 
 
 def load(instance_path: Path) -> dict[str, Any]:
@@ -89,6 +106,7 @@ def load(instance_path: Path) -> dict[str, Any]:
     if database_url.startswith("sqlite"):
         engine_options = {"connect_args": {"timeout": 30}}
 
+    timezone = _timezone()
     config: dict[str, Any] = {
         "SECRET_KEY": secret,
         "ELEARN_DEMO": demo,
@@ -131,7 +149,9 @@ def load(instance_path: Path) -> dict[str, Any]:
         "REMEMBER_COOKIE_HTTPONLY": True,
         "WTF_CSRF_TIME_LIMIT": None,
         "BABEL_DEFAULT_LOCALE": "zh_Hans_CN",
-        "BABEL_DEFAULT_TIMEZONE": "Asia/Shanghai",
+        #: forms take and pages show times in this zone; the database keeps UTC (elearn.localtime)
+        "TIMEZONE": timezone,
+        "BABEL_DEFAULT_TIMEZONE": timezone,
         "LANGUAGES": {"zh_Hans_CN": "中文", "en": "English"},
         "MAX_CONTENT_LENGTH": int(_env("MAX_UPLOAD_BYTES", str(20 * 1024 * 1024)) or 0),
         "ROSTER_MAX_BYTES": int(_env("ROSTER_MAX_BYTES", str(10 * 1024 * 1024)) or 0),

@@ -10,7 +10,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from elearn import permissions
+from elearn import localtime, permissions
 from elearn.api import protect_cookie_sessions
 from elearn.api.helpers import bad_request, json_body
 from elearn.extensions import csrf, db
@@ -46,11 +46,8 @@ COMPONENTS: dict[str, dict[str, Any]] = {
 
 
 def _parse_starts_at(raw: Any) -> datetime:
-    try:
-        moment = datetime.fromisoformat(raw) if isinstance(raw, str) else None
-    except ValueError:
-        moment = None
-    if moment is None or moment.tzinfo is None:
+    moment = localtime.parse_api_time(raw, "starts_at")
+    if moment is None:
         bad_request(_("Give the start time with its time zone, e.g. 2025-03-01T09:00+08:00."))
     assert moment is not None
     return moment
@@ -84,7 +81,7 @@ def create_lecture():
               required: [title, starts_at, audience]
               properties:
                 title: {type: string}
-                starts_at: {type: string, format: date-time, description: with its time zone}
+                starts_at: {type: string, format: date-time, description: 'ISO 8601 with its offset, e.g. 2030-03-01T20:43:00+08:00'}
                 audience:
                   type: array
                   description: >
@@ -111,6 +108,7 @@ def create_lecture():
         400: {description: what is wrong with the request, in the user's language}
         403: {description: the caller may not schedule lectures}
         404: {description: the lesson is not one the caller can see}
+        422: {description: starts_at without its offset (send +08:00 or Z) or outside 1900-9998}
     """
     data = json_body()
     lecture = service.create_lecture(

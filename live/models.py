@@ -10,7 +10,6 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
-    DateTime,
     Float,
     ForeignKey,
     Index,
@@ -23,6 +22,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from elearn.extensions import Model
 from elearn.models import Unit, User
+from elearn.models._types import UTCDateTime
 from quizzes.models import QuestionVersion
 
 
@@ -61,24 +61,24 @@ class Lecture(Model):
     lecturer_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     #: the unit the lecture was scheduled from (the lecturer's highest); admins above it see it
     owner_unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), index=True)
-    starts_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime())
     status: Mapped[str] = mapped_column(String(16), default=LectureStatus.SCHEDULED)
     is_training: Mapped[bool] = mapped_column(Boolean, default=False)
     chat_enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     slow_mode_seconds: Mapped[int] = mapped_column(Integer, default=0)
     #: words masked in chat and questions (lower-cased)
     word_filter: Mapped[list[str]] = mapped_column(JSON, default=list)
-    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     #: when the audience was reminded (once per lecture, by the beat task)
-    reminded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     #: set when the recording has been handed to media/courses (no FK: those tables are theirs)
     recording_asset_id: Mapped[str | None] = mapped_column(String(64))
     recording_lesson_id: Mapped[int | None] = mapped_column(Integer)
     #: the course lesson this lecture stands for: students who attend enough of it complete it
     lesson_id: Mapped[int | None] = mapped_column(ForeignKey("lessons.id", ondelete="SET NULL"))
     created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     # loaded when used: a chat line in the room needs none of them but the co-host ids
     lecturer: Mapped[User] = relationship(foreign_keys=[lecturer_id])
@@ -139,7 +139,7 @@ class LectureMessage(Model):
     quiz_id: Mapped[int | None] = mapped_column(Integer)
     is_deleted: Mapped[bool] = mapped_column(Boolean, default=False)
     upvotes: Mapped[int] = mapped_column(Integer, default=0)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     author: Mapped[User | None] = relationship(lazy="joined")
 
@@ -169,8 +169,8 @@ class Poll(Model):
     correct_choice: Mapped[int | None] = mapped_column(Integer)
     is_open: Mapped[bool] = mapped_column(Boolean, default=True)
     created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -189,7 +189,7 @@ class PollVote(Model):
     poll_id: Mapped[int] = mapped_column(ForeignKey("lecture_polls.id", ondelete="CASCADE"))
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     choice: Mapped[int] = mapped_column(Integer)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
 class LectureQuiz(Model):
@@ -205,8 +205,8 @@ class LectureQuiz(Model):
     title: Mapped[str] = mapped_column(String(200))
     is_open: Mapped[bool] = mapped_column(Boolean, default=True)
     created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     items: Mapped[list[LectureQuizItem]] = relationship(
         back_populates="quiz",
@@ -245,7 +245,7 @@ class LectureQuizAnswer(Model):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     answer: Mapped[Any] = mapped_column(JSON)
     fraction: Mapped[float] = mapped_column(Float)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
 class Sanction(Model):
@@ -259,7 +259,7 @@ class Sanction(Model):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     kind: Mapped[str] = mapped_column(String(8))
     created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
 class Attendance(Model):
@@ -286,8 +286,8 @@ class Attendance(Model):
     headcount: Mapped[int | None] = mapped_column(Integer)
     #: seconds of closed intervals, merged so two tabs don't count twice
     watched_seconds: Mapped[int] = mapped_column(Integer, default=0)
-    first_joined_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    last_seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    first_joined_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     user: Mapped[User] = relationship(lazy="joined")
     class_unit: Mapped[Unit | None] = relationship(lazy="joined")
@@ -307,7 +307,7 @@ class AttendanceInterval(Model):
     )
     #: the Socket.IO sid that opened it, so its disconnect closes exactly this one
     sid: Mapped[str] = mapped_column(String(64), index=True)
-    joined_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    left_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    joined_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    left_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     attendance: Mapped[Attendance] = relationship(back_populates="intervals")

@@ -3,20 +3,19 @@
 from __future__ import annotations
 
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from elearn import permissions
+from elearn import localtime, permissions
 from elearn.extensions import db
 from elearn.models import Unit, User
 from elearn.service.errors import ServiceError
 from live import service
 from live.forms import LectureForm
-from live.models import Lecture
+from live.models import Lecture, LectureStatus
 
 bp = Blueprint(
     "live",
@@ -76,12 +75,11 @@ def new_lecture():
     ]
     status = 200
     if form.validate_on_submit():
-        zone = ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"])
         try:
             lecture = service.create_lecture(
                 actor=current_user,
                 title=form.title.data or "",
-                starts_at=form.starts_at.data.replace(tzinfo=zone),  # type: ignore[union-attr]
+                starts_at=localtime.from_local(form.starts_at.data),
                 audience=[{"unit_id": form.unit_id.data, "role": form.role.data or None}],
                 is_training=form.is_training.data,
                 lesson_id=form.lesson_id.data or None,
@@ -99,6 +97,25 @@ def new_lecture():
     return render_template("live/new.html", form=form), status
 
 
+def _status_label(status: str) -> str:
+    labels = {
+        LectureStatus.SCHEDULED: _("Scheduled"),
+        LectureStatus.LIVE: _("Live now"),
+        LectureStatus.ENDED: _("Ended"),
+    }
+    return labels.get(LectureStatus(status), status)
+
+
+def _room_context(lecture: Lecture) -> dict[str, Any]:
+    """What the room page shows of the lecture's state; an ended one offers no interaction."""
+    return {
+        "lecture": lecture,
+        "status_label": _status_label(lecture.status),
+        "ended": lecture.status == LectureStatus.ENDED,
+        "timezone": current_app.config["TIMEZONE"],
+    }
+
+
 @bp.route("/lectures/<int:lecture_id>")
 @login_required
 def room(lecture_id: int):
@@ -107,7 +124,7 @@ def room(lecture_id: int):
     teacher_classes = [unit for unit in current_user.units_for("teacher") if unit.type == "class"]
     return render_template(
         "live/room.html",
-        lecture=lecture,
+        **_room_context(lecture),
         is_host=is_host,
         teacher_classes=teacher_classes,
         studio=False,
@@ -126,7 +143,7 @@ def studio(lecture_id: int):
         abort(403)
     return render_template(
         "live/room.html",
-        lecture=lecture,
+        **_room_context(lecture),
         is_host=True,
         teacher_classes=[],
         studio=True,

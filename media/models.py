@@ -7,12 +7,12 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, DateTime, Float, ForeignKey, Index, Integer, String
+from sqlalchemy import JSON, BigInteger, Float, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from elearn.extensions import Model
 from elearn.models import Unit, User
-from elearn.models._types import utcnow
+from elearn.models._types import UTCDateTime, utcnow
 
 
 class AssetKind(enum.StrEnum):
@@ -79,18 +79,16 @@ class Asset(Model):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     max_attempts: Mapped[int] = mapped_column(Integer, default=3)
     #: a lease: a worker owns the asset until ``locked_until``; a killed worker's lease runs out
-    locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
     lock_owner: Mapped[str | None] = mapped_column(String(64))
 
     #: the S3 multipart upload id while the browser uploads parts (MinIO backend)
     upload_id: Mapped[str | None] = mapped_column(String(255))
     part_size: Mapped[int | None] = mapped_column(BigInteger)
 
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), default=utcnow, onupdate=utcnow
-    )
-    ready_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+    ready_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     owner: Mapped[User] = relationship()
     unit: Mapped[Unit | None] = relationship()

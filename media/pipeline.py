@@ -17,7 +17,6 @@ from sqlalchemy import and_, or_, select
 
 from elearn.extensions import db
 from elearn.models import User
-from elearn.models._types import aware
 from media import transcode
 from media.containers import FORMATS, SNIFF_BYTES, MediaRejected, Sniffed, sniff_file
 from media.models import Asset, AssetStatus
@@ -58,7 +57,7 @@ def claim(asset_id: str, *, worker: str) -> Claim:
     if asset.status != AssetStatus.PROCESSING:
         return Claim(None, "not_processing")
     now = _now()
-    held_until = aware(asset.locked_until)
+    held_until = asset.locked_until
     if asset.lock_owner not in (None, worker) and held_until is not None and held_until > now:
         return Claim(None, "busy")
     if asset.attempts >= asset.max_attempts:

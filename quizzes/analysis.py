@@ -13,9 +13,9 @@ from openpyxl import Workbook
 from sqlalchemy import and_, case, event, func, select, tuple_
 from sqlalchemy.orm import Session, aliased
 
+from elearn import localtime
 from elearn.extensions import cache, db
 from elearn.models import Role, RoleAssignment, Unit, User
-from elearn.models._types import aware
 from elearn.service import audit
 from quizzes import richtext
 from quizzes.models import AttemptSlot, AttemptState, QuestionVersion, Quiz, QuizAttempt
@@ -124,7 +124,7 @@ def results(quiz: Quiz, *, page: int = 1, per_page: int = 50) -> QuizResults:
     best = _best_attempts(quiz)
     version = _results_version(quiz.id)
     # 1: the shape of Overview; the quiz's creation time: a new database numbers quizzes anew
-    created = aware(quiz.created_at)
+    created = quiz.created_at
     key = f"quiz-results:1:{quiz.id}:{created.timestamp() if created else ''}:{version}"
     overview = cache.get(key)
     if not isinstance(overview, Overview):
@@ -336,7 +336,8 @@ def results_workbook(quiz: Quiz, data: QuizResults) -> bytes:
     sheet = book.create_sheet("成绩")
     sheet.append(["姓名", "班级", "得分", "满分", "百分比", "是否及格", "交卷时间"])
     for row in student_rows(quiz):
-        finished = row["finished_at"].strftime("%Y-%m-%d %H:%M") if row["finished_at"] else ""
+        local = localtime.wall_clock(row["finished_at"])  # the school's clock, not UTC
+        finished = local.strftime("%Y-%m-%d %H:%M") if local else ""
         passed = "" if row["passed"] is None else ("是" if row["passed"] else "否")
         sheet.append(
             [

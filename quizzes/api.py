@@ -10,7 +10,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy.orm import joinedload
 
-from elearn import permissions
+from elearn import localtime, permissions
 from elearn.api import protect_cookie_sessions
 from elearn.api.helpers import bad_request, json_body, require_int
 from elearn.api.openapi import EXTRA_COMPONENTS
@@ -43,20 +43,11 @@ def _time_up(error: service.TimeUp):  # type: ignore[no-untyped-def]
 
 
 def _datetime(value: Any, name: str) -> datetime | None:
-    if value in (None, ""):
-        return None
-    try:
-        parsed = datetime.fromisoformat(str(value))
-    except ValueError:
-        bad_request(_("%(name)s must be a date and time (ISO 8601).", name=name))
-        raise
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    return localtime.parse_api_time(value, name)
 
 
 def _iso(value: datetime | None) -> str | None:
-    if value is None:
-        return None
-    return (value if value.tzinfo else value.replace(tzinfo=UTC)).isoformat()
+    return value.isoformat() if value is not None else None
 
 
 @bp.route("/question-banks")
@@ -350,6 +341,7 @@ def create_quiz():
         201: {description: 'created: {"id"}'}
         400: {description: a setting is not valid (the message says which)}
         403: {description: the caller cannot author at that unit}
+        422: {description: a time without its offset (ISO 8601 with +08:00 or Z) or outside 1900-9998}
     """
     body = json_body()
     unit = permissions.get_or_404(Unit, require_int(body.get("unit_id"), "unit_id"), current_user)
@@ -461,6 +453,7 @@ def update_quiz(quiz_id: int):
         200: {description: 'the settings after the change, and "changed": the names that changed'}
         400: {description: a setting is not valid (the message says which)}
         409: {description: 'taken already: the pass mark and mode are fixed; close, not withdraw'}
+        422: {description: a time without its offset (ISO 8601 with +08:00 or Z) or outside 1900-9998}
     """
     quiz = permissions.get_or_404(Quiz, quiz_id, current_user, "edit")
     body = json_body()
@@ -796,6 +789,7 @@ def create_campaign():
         201: {description: 'created: {"id", "quiz_id"}'}
         400: {description: a setting is not valid (the message says which)}
         403: {description: only county and prefecture admins send campaigns}
+        422: {description: a time without its offset (ISO 8601 with +08:00 or Z) or outside 1900-9998}
     """
     from quizzes.service import campaigns
 

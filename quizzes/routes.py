@@ -17,13 +17,12 @@ from flask import (
     request,
     url_for,
 )
-from flask_babel import get_timezone
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
 
-from elearn import permissions
+from elearn import localtime, permissions
 from elearn.extensions import db
 from elearn.forms import ConfirmForm
 from elearn.models import Role, Unit, User
@@ -87,16 +86,12 @@ def home_panel(user: User) -> list[tuple[str, dict[str, Any]]]:
 
 def _local(value: datetime | None) -> datetime | None:
     """A time typed in the page (local) as UTC."""
-    if value is None:
-        return None
-    return value.replace(tzinfo=get_timezone()).astimezone(UTC)
+    return localtime.from_local(value)
 
 
 def _typed(value: datetime | None) -> datetime | None:
     """A stored time as the page shows it in a datetime-local field (local, no zone)."""
-    if value is None:
-        return None
-    return value.astimezone(get_timezone()).replace(tzinfo=None)
+    return localtime.wall_clock(value)
 
 
 def _author_units(user: User) -> list[Unit]:

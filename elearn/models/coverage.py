@@ -5,11 +5,11 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import DateTime, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from elearn.extensions import Model
-from elearn.models._types import utcnow
+from elearn.models._types import UTCDateTime, utcnow
 
 
 class FactKind(enum.StrEnum):
@@ -39,7 +39,7 @@ class CoverageFact(Model):
     term_id: Mapped[int] = mapped_column(ForeignKey("terms.id"))
     #: rural or urban school, kept so targets can be weighted without a join
     is_rural: Mapped[bool] = mapped_column(default=False)
-    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
 class CoverageRollup(Model):
@@ -65,4 +65,4 @@ class UnitPopulation(Model):
     students: Mapped[int] = mapped_column(Integer, default=0)
     guardians: Mapped[int] = mapped_column(Integer, default=0)
     rural_guardians: Mapped[int] = mapped_column(Integer, default=0)
-    counted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    counted_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -5,11 +5,11 @@ from __future__ import annotations
 import enum
 from datetime import date, datetime
 
-from sqlalchemy import Boolean, Date, DateTime, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from elearn.extensions import Model
-from elearn.models._types import utcnow
+from elearn.models._types import UTCDateTime, utcnow
 
 
 class UnitType(enum.StrEnum):
@@ -59,7 +59,7 @@ class Unit(Model):
     is_rural: Mapped[bool | None] = mapped_column(Boolean)
     #: grades: 0 for kindergarten, 1–12 for school years, 13+ for vocational/university years
     grade_level: Mapped[int | None] = mapped_column(Integer)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     parent: Mapped[Unit | None] = relationship(remote_side=[id], back_populates="children")
     children: Mapped[list[Unit]] = relationship(back_populates="parent", order_by="Unit.name")

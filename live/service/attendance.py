@@ -15,7 +15,6 @@ from courses.models import Lesson
 from elearn import permissions
 from elearn.extensions import db
 from elearn.models import FactKind, Role, Unit, User
-from elearn.models._types import aware
 from elearn.permissions import admin_paths
 from elearn.service import coverage, org
 from elearn.service.errors import Forbidden, ServiceError
@@ -111,11 +110,11 @@ def _merged_seconds(intervals: list[tuple[datetime, datetime]]) -> int:
 
 
 def _recount(attendance: Attendance, lecture: Lecture, now: datetime) -> None:
-    cap = aware(lecture.ended_at) or now
+    cap = lecture.ended_at or now
     spans = []
     for interval in attendance.intervals:
-        start = aware(interval.joined_at)
-        end = aware(interval.left_at) or now
+        start = interval.joined_at
+        end = interval.left_at or now
         assert start is not None
         end = min(end, cap)
         if end > start:
@@ -169,7 +168,7 @@ def record_training_facts(lecture: Lecture) -> int:
     """After a training lecture: teachers who watched enough of it count as trained this term."""
     if not lecture.is_training or lecture.started_at is None or lecture.ended_at is None:
         return 0
-    duration = (aware(lecture.ended_at) - aware(lecture.started_at)).total_seconds()  # type: ignore[operator]
+    duration = (lecture.ended_at - lecture.started_at).total_seconds()  # type: ignore[operator]
     term = org.current_term()
     if duration <= 0 or term is None:
         return 0
@@ -197,7 +196,7 @@ def record_lesson_completions(lecture: Lecture, *, now: datetime | None = None) 
     if lecture.lesson_id is None or lecture.started_at is None or lecture.ended_at is None:
         return 0
     lesson = db.session.get(Lesson, lecture.lesson_id)
-    duration = (aware(lecture.ended_at) - aware(lecture.started_at)).total_seconds()  # type: ignore[operator]
+    duration = (lecture.ended_at - lecture.started_at).total_seconds()  # type: ignore[operator]
     if lesson is None or duration <= 0:
         return 0
     needed = duration * lesson_share()
@@ -247,7 +246,7 @@ def attendance_report(
                 "headcount": attendance.headcount,
                 "watched_seconds": attendance.watched_seconds,
                 "watching_now": live_now,
-                "first_joined_at": aware(attendance.first_joined_at).isoformat(),  # type: ignore[union-attr]
+                "first_joined_at": attendance.first_joined_at.isoformat(),
             }
         )
     people = sum(1 for r in rows if not r["class_screen"])

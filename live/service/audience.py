@@ -14,7 +14,6 @@ from courses.models import Course, CourseStatus, Lesson
 from elearn import permissions
 from elearn.extensions import db
 from elearn.models import Unit, User
-from elearn.models._types import aware
 from elearn.permissions import admin_paths, scope_paths
 from elearn.service.errors import Forbidden, NotFound, ServiceError
 from live.models import (
@@ -289,7 +288,7 @@ def lecture_json(lecture: Lecture, viewer: User | None = None) -> dict[str, Any]
         "id": lecture.id,
         "title": lecture.title,
         "lecturer": {"id": lecture.lecturer.id, "name": lecture.lecturer.display_name},
-        "starts_at": aware(lecture.starts_at).isoformat(),  # type: ignore[union-attr]
+        "starts_at": lecture.starts_at.isoformat(),
         "status": lecture.status,
         "is_training": lecture.is_training,
         "lesson_id": lecture.lesson_id,

@@ -14,13 +14,14 @@ from typing import Any
 
 from flask import current_app
 from flask_babel import gettext as _
+from sqlalchemy import or_, select
+from sqlalchemy.orm import aliased
 
-from courses.models import Audience, GradeBand
+from courses.models import Audience
 from courses.service import grade_band_of
 from courses.service import publish_recording as publish_course_recording
 from elearn.extensions import db
-from elearn.models import Role, Unit, User
-from elearn.models._types import aware
+from elearn.models import Role, Unit, UnitType, User
 from elearn.service.errors import Forbidden, ServiceError
 from live.models import Lecture, LectureStatus
 from live.service.audience import is_host
@@ -118,10 +119,29 @@ def _recording_unit(lecture: Lecture) -> Unit:
 
 
 def _grade_band(lecture: Lecture) -> str | None:
-    """A student recording's grade band: the audience's, or junior school (the 146 core)."""
-    levels = {row.unit.grade_level for row in lecture.audience if row.unit.grade_level is not None}
-    band = grade_band_of(levels.pop()) if len(levels) == 1 else None
-    return band or GradeBand.JUNIOR.value
+    """A student recording's grade band, from the grades its audience sits in: an audience
+    class's grade, an audience grade, every grade under an audience school, county or the
+    prefecture. One band for all of them is the course's; an audience across several bands
+    (a county's primary and junior schools) makes a course for every grade (None)."""
+    grade, school = aliased(Unit), aliased(Unit)
+    units = [row.unit for row in lecture.audience]
+    within = [
+        grade.path.startswith(u.path, autoescape=True) for u in units if u.type != UnitType.CLASS
+    ]
+    classes = [u.parent_id for u in units if u.type == UnitType.CLASS]
+    if classes:
+        within.append(grade.id.in_(classes))
+    if not within:
+        return None
+    found = db.session.execute(
+        select(grade.grade_level, school.school_kind)
+        .join(school, school.id == grade.parent_id)
+        .where(grade.type == UnitType.GRADE, or_(*within))
+        .distinct()
+    )
+    bands = {grade_band_of(level, kind) for level, kind in found}
+    bands.discard(None)
+    return bands.pop() if len(bands) == 1 else None
 
 
 def publish_recording(lecture: Lecture, *, storage: Storage | None = None) -> str:
@@ -139,7 +159,7 @@ def publish_recording(lecture: Lecture, *, storage: Storage | None = None) -> st
         return "no_stream"
     storage = storage or get_storage()
     if asset.status == AssetStatus.LIVE and not media_live.stream_ended(asset, storage):
-        ended_at = aware(lecture.ended_at) or _now()
+        ended_at = lecture.ended_at or _now()
         if _now() - ended_at < END_GRACE:
             return "waiting"
     if not media_live.finish_recording(asset, storage):

@@ -12,7 +12,6 @@ from sqlalchemy.orm import joinedload
 
 from elearn.extensions import db
 from elearn.models import User
-from elearn.models._types import aware
 from elearn.service.errors import Forbidden, NotFound, ServiceError
 from live.models import (
     Lecture,
@@ -55,13 +54,15 @@ def room_lecture(lecture_id: int) -> Lecture | None:
 
 
 def check_can_join(actor: User, lecture: Lecture) -> None:
-    """Refuse a viewer who is not in the audience (as a 404) or is banned."""
+    """Refuse a viewer who is not in the audience (as a 404) or is banned.
+
+    An ended lecture's room can still be joined, read-only: its messages, and the ``recording``
+    event when the replay is ready; every event that would post something is refused.
+    """
     if not lecture_rule(actor, "view", lecture):
         raise NotFound(_("This lecture does not exist, or is not for you."))
     if is_banned(actor, lecture) and not is_host(actor, lecture):
         raise Forbidden(_("You have been removed from this lecture."))
-    if lecture.status == LectureStatus.ENDED and not is_host(actor, lecture):
-        raise ServiceError(_("This lecture has ended."), status=409)
 
 
 def _require_host(actor: User, lecture: Lecture) -> None:
@@ -118,7 +119,6 @@ def post_message(
                     LectureMessage.kind.in_([MessageKind.CHAT, MessageKind.QUESTION]),
                 )
             )
-            last = aware(last)
             if last is not None and (now - last).total_seconds() < lecture.slow_mode_seconds:
                 raise ServiceError(
                     _(
@@ -164,7 +164,9 @@ def raise_hand(*, actor: User, lecture: Lecture) -> LectureMessage:
 
 
 def upvote(*, actor: User, lecture: Lecture, message_id: Any) -> LectureMessage:
-    """One upvote per person per question."""
+    """One upvote per person per question, while the lecture runs."""
+    if lecture.status == LectureStatus.ENDED:
+        raise ServiceError(_("This lecture has ended."), status=409)
     message = _message_of(lecture, message_id)
     if message.kind != MessageKind.QUESTION or message.is_deleted:
         raise ServiceError(_("Only questions can be upvoted."))
@@ -200,7 +202,7 @@ def message_json(message: LectureMessage) -> dict[str, Any]:
         "poll_id": message.poll_id,
         "quiz_id": message.quiz_id,
         "deleted": message.is_deleted,
-        "created_at": aware(message.created_at).isoformat(),  # type: ignore[union-attr]
+        "created_at": message.created_at.isoformat(),
     }
 
 
@@ -311,6 +313,7 @@ def room_settings(lecture: Lecture) -> dict[str, Any]:
         "chat_enabled": lecture.chat_enabled,
         "slow_mode_seconds": lecture.slow_mode_seconds,
         "status": lecture.status,
+        "ended_at": lecture.ended_at.isoformat() if lecture.ended_at else None,
     }
 
 

@@ -8,7 +8,6 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     Boolean,
-    DateTime,
     Float,
     ForeignKey,
     Index,
@@ -21,7 +20,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from elearn.extensions import Model
 from elearn.models import Unit, User
-from elearn.models._types import utcnow
+from elearn.models._types import UTCDateTime, utcnow
 
 
 class QuestionBank(Model):
@@ -33,7 +32,7 @@ class QuestionBank(Model):
     name: Mapped[str] = mapped_column(String(120))
     unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), index=True)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     unit: Mapped[Unit] = relationship(lazy="joined")
     created_by: Mapped[User | None] = relationship()
@@ -78,7 +77,7 @@ class Question(Model):
     difficulty: Mapped[int | None] = mapped_column(Integer)
     is_archived: Mapped[bool] = mapped_column(Boolean, default=False)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     bank: Mapped[QuestionBank] = relationship()
     category: Mapped[QuestionCategory | None] = relationship()
@@ -119,6 +118,6 @@ class QuestionVersion(Model):
     #: an image or audio (a ready ``media`` asset) shown with the stem; part of the version
     media_asset_id: Mapped[str | None] = mapped_column(ForeignKey("assets.id", ondelete="SET NULL"))
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     question: Mapped[Question] = relationship(foreign_keys=[question_id])

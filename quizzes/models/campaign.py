@@ -7,12 +7,12 @@ import uuid
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Date, DateTime, Float, ForeignKey, Integer, String
+from sqlalchemy import JSON, Date, Float, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from elearn.extensions import Model
 from elearn.models import Unit
-from elearn.models._types import utcnow
+from elearn.models._types import UTCDateTime, utcnow
 from quizzes.models.quiz import Quiz
 
 
@@ -37,7 +37,7 @@ class Campaign(Model):
     #: percent of the maximum score that counts as excellent (优秀)
     excellent_mark: Mapped[float] = mapped_column(Float, default=85.0)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     unit: Mapped[Unit] = relationship(lazy="joined")
     quiz: Mapped[Quiz] = relationship(lazy="joined")

@@ -9,7 +9,6 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     Boolean,
-    DateTime,
     Float,
     ForeignKey,
     ForeignKeyConstraint,
@@ -24,7 +23,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from elearn.extensions import Model
 from elearn.models import Unit, User
-from elearn.models._types import utcnow
+from elearn.models._types import UTCDateTime, utcnow
 from quizzes.models.bank import Question, QuestionCategory, QuestionVersion
 
 
@@ -60,8 +59,8 @@ class Quiz(Model):
     shuffle_options: Mapped[bool] = mapped_column(Boolean, default=True)
     one_per_page: Mapped[bool] = mapped_column(Boolean, default=True)
     time_limit_seconds: Mapped[int | None] = mapped_column(Integer)
-    opens_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    closes_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    opens_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    closes_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     #: 0 means unlimited
     attempts_allowed: Mapped[int] = mapped_column(Integer, default=1)
     #: percent of the maximum score needed to pass
@@ -72,7 +71,7 @@ class Quiz(Model):
     kind: Mapped[str] = mapped_column(String(16), default="quiz", server_default="quiz")
     #: surveys only: answers are kept without any link to the person (see SurveyResponse)
     is_anonymous: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     unit: Mapped[Unit] = relationship(lazy="joined")
     items: Mapped[list[QuizItem]] = relationship(
@@ -134,10 +133,10 @@ class QuizAttempt(Model):
     state: Mapped[str] = mapped_column(String(16), default=AttemptState.IN_PROGRESS)
     #: shuffles questions and options; stored so a reload shows the same order
     seed: Mapped[int] = mapped_column(Integer)
-    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime())
     #: min(start + time limit, close); None when neither bounds the attempt
-    deadline_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    deadline_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     #: submitted | late | expired | abandoned
     closed_reason: Mapped[str | None] = mapped_column(String(16))
     score: Mapped[float | None] = mapped_column(Float)
@@ -179,7 +178,7 @@ class AttemptSlot(Model):
     answer: Mapped[Any | None] = mapped_column(JSON)
     #: the client's sequence number of the saved answer; a save must carry a higher one
     seq: Mapped[int] = mapped_column(Integer, default=0)
-    saved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    saved_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     #: 0..1 of the mark; None until graded (short answers wait for a teacher)
     fraction: Mapped[float | None] = mapped_column(Float)
     graded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))

@@ -18,7 +18,6 @@ from sqlalchemy.orm import joinedload
 from courses.models import LessonRevision
 from elearn.extensions import db
 from elearn.models import Role, Unit, User
-from elearn.models._types import aware
 from elearn.service import audit
 from elearn.service.errors import ServiceError
 from quizzes.access import may_author_at, may_use_bank
@@ -241,8 +240,7 @@ def times_taken(quiz: Quiz) -> int:
 
 def has_closed(quiz: Quiz, now: datetime | None = None) -> bool:
     """Whether the quiz's closing time has passed."""
-    closes_at = aware(quiz.closes_at)
-    return closes_at is not None and (now or datetime.now(UTC)) >= closes_at
+    return quiz.closes_at is not None and (now or datetime.now(UTC)) >= quiz.closes_at
 
 
 def _require_author(actor: User, quiz: Quiz) -> None:
@@ -266,9 +264,6 @@ def update_quiz(
     current = {
         name: quiz.is_published if name == "publish" else getattr(quiz, name) for name in settings
     }
-    for moment in ("opens_at", "closes_at"):  # SQLite's are naive: compare them as UTC
-        if moment in current:
-            current[moment] = aware(getattr(quiz, moment))
     changed = sorted(name for name, value in settings.items() if current[name] != value)
     if not changed:
         return []

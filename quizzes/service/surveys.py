@@ -25,7 +25,7 @@ from sqlalchemy.exc import IntegrityError
 
 from elearn.extensions import db
 from elearn.models import Unit, User
-from elearn.models._types import INT_MAX, aware
+from elearn.models._types import INT_MAX
 from elearn.service.errors import NotFound, ServiceError
 from quizzes import richtext
 from quizzes.access import in_audience
@@ -118,7 +118,7 @@ def start_survey(*, actor: User, quiz: Quiz, now: datetime | None = None) -> Sur
             return _session(token, quiz, *found)
     if has_taken(quiz, actor):
         raise ServiceError(_("You have already taken this survey."), status=409)
-    opens_at, closes_at = aware(quiz.opens_at), aware(quiz.closes_at)
+    opens_at, closes_at = quiz.opens_at, quiz.closes_at
     if opens_at and now < opens_at:
         raise ServiceError(_("This quiz has not opened yet."), status=409)
     if closes_at and now >= closes_at:
@@ -359,7 +359,7 @@ def release_closed(*, now: datetime | None = None) -> int:
     released = 0
     for quiz_id, pools in by_quiz.items():
         quiz = db.session.get(Quiz, quiz_id)
-        closes_at = aware(quiz.closes_at) if quiz else None
+        closes_at = quiz.closes_at if quiz else None
         if quiz is not None and (closes_at is None or closes_at + _grace() > now):
             continue
         leftovers = [item for pool in pools for item in store.pool_take(pool)]

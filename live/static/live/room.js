@@ -8,6 +8,7 @@
   var isHost = root.dataset.isHost === "true";
   var T = JSON.parse(document.getElementById("live-strings").textContent);
   var lastSeenId = 0;
+  var ended = false;
   var classScreen = null;
   var socket = io("/live", { transports: ["websocket"] });
 
@@ -28,9 +29,33 @@
     box.textContent = message;
     box.hidden = !message;
   }
-  function setStatus(status) {
+  function localTime(iso) {
+    // the installation's clock, as the server-rendered page shows it
+    try {
+      return new Intl.DateTimeFormat(document.documentElement.lang || undefined, {
+        timeZone: root.dataset.timezone, year: "numeric", month: "numeric", day: "numeric",
+        hour: "2-digit", minute: "2-digit", hour12: false,
+      }).format(new Date(iso));
+    } catch (e) { return iso; }
+  }
+  function each(selector, fn) { Array.prototype.forEach.call(document.querySelectorAll(selector), fn); }
+  function setStatus(status, settings) {
     document.getElementById("live-status").dataset.status = status;
     document.getElementById("live-status-text").textContent = T[status] || status;
+    if (status !== "ended") return;
+    // the room closes: no input is offered any more (the server refuses them too)
+    ended = true;
+    each(".live-open-only, .live-upvote", function (node) { node.hidden = true; });
+    each("#poll-choices button, #poll-end", function (node) { node.hidden = true; });
+    var closed = document.getElementById("live-closed");
+    if (closed) closed.hidden = false;
+    var over = document.getElementById("live-over");
+    if (over) over.hidden = false;
+    var at = document.getElementById("live-ended-at");
+    if (at && settings && settings.ended_at) {
+      at.textContent = T.ended_at.replace("{time}", localTime(settings.ended_at));
+      at.hidden = false;
+    }
   }
   function seen(message) { if (message.id > lastSeenId) lastSeenId = message.id; }
 
@@ -43,9 +68,12 @@
     if (message.kind === "question") {
       var count = el("b", String(message.upvotes), "live-upvotes");
       actions.appendChild(count);
-      actions.appendChild(button(T.upvote, function () {
+      var up = button(T.upvote, function () {
         send("upvote", { message_id: message.id });
-      }));
+      });
+      up.className = "live-upvote";
+      up.hidden = ended;
+      actions.appendChild(up);
     }
     if (isHost && message.author && !message.deleted) {
       actions.appendChild(button(T["delete"], function () {
@@ -101,7 +129,7 @@
       bar.style.width = (total ? Math.round(100 * n / total) : 0) + "px";
       li.appendChild(bar);
       li.appendChild(el("span", " " + n, "muted"));
-      if (summary.is_open && !isHost && !answered[summary.id]) {
+      if (summary.is_open && !ended && !isHost && !answered[summary.id]) {
         li.appendChild(button(T.vote, function () {
           send("poll_answer", { poll_id: summary.id, choice: i }, function (reply) {
             if (reply && reply.ok) {
@@ -155,7 +183,7 @@
     joined = true;
     root.dataset.joined = "1";
     waiting.splice(0).forEach(function (item) { emitNow(item[0], item[1], item[2]); });
-    setStatus(payload.settings.status);
+    setStatus(payload.settings.status, payload.settings);
     payload.messages.forEach(showMessage);
     if (payload.poll) showPoll(payload.poll);
     var toggle = document.getElementById("chat-enabled");
@@ -172,8 +200,16 @@
     if (node) node.querySelector(".live-text").textContent = T.deleted;
   });
   socket.on("settings", function (s) {
-    setStatus(s.status);
+    setStatus(s.status, s);
     root.dispatchEvent(new CustomEvent("live:settings", { detail: s }));
+  });
+  socket.on("recording", function (data) {
+    var link = document.getElementById("live-recording");
+    if (!link) return;
+    link.href = data.url;
+    link.hidden = false;
+    var wait = document.getElementById("live-recording-wait");
+    if (wait) wait.hidden = true;
   });
   socket.on("error", function (e) { showError(e.message); });
   socket.on("kicked", function (e) { showError(e.message); socket.io.opts.reconnection = false; });
@@ -224,7 +260,7 @@
   });
   // the video scripts (studio.js, viewer.js) share this socket and its join queue
   window.liveRoom = { socket: socket, send: send, root: root, isHost: isHost, showError: showError };
-  if (isHost) {
+  if (isHost && document.getElementById("watching")) {
     setInterval(function () {
       send("room", {}, function (reply) {
         if (reply && reply.ok) {

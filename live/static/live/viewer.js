@@ -17,7 +17,6 @@
   var quality = document.getElementById("live-quality");
   var retry = document.getElementById("live-retry-video");
   var unmute = document.getElementById("live-unmute");
-  var recordingLink = document.getElementById("live-recording");
   var waitText = document.getElementById("live-wait");
   var hls = null;
   var urls = null;
@@ -132,13 +131,15 @@
   room.root.addEventListener("live:settings", function (event) {
     status = event.detail.status;
     if (status === "live") request();
-    if (status === "ended") waitText.textContent = T.over;
+    if (status === "ended" && stage.dataset.state !== "playing") {
+      // nothing was playing: no player promising a picture (room.js shows the end)
+      destroy();
+      video.hidden = true;
+      waitText.hidden = true;
+      stage.dataset.state = "ended";
+    }
   });
   room.socket.on("stream", function () { request(); });
-  room.socket.on("recording", function (data) {
-    recordingLink.href = data.url;
-    recordingLink.hidden = false;
-  });
   // renew the playlist token well before it expires, without restarting the player
   setInterval(function () { if (urls) request(); }, 5 * 60 * 1000);
   retry.addEventListener("click", function () { start("video"); });
