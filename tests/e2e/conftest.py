@@ -1,5 +1,6 @@
-"""Browser tests: a real server in a subprocess (as `make run` starts it, but on PostgreSQL and
-Redis), an opt-in Celery worker beside it, and headless Chromium driven by Playwright.
+"""Browser tests: a real server in a subprocess (as production runs a web process: gunicorn with the
+gevent WebSocket worker, `deploy/gunicorn.conf.py`, on PostgreSQL and Redis), an opt-in Celery
+worker beside it, and headless Chromium driven by Playwright.
 
 Fixtures for feature tests:
 
@@ -219,7 +220,8 @@ def _seeded_environment(
         "REDIS_URL": redis_url,
         "ELEARN_BROKER_URL": redis_url,
         "ELEARN_MEDIA_DIR": str(media_dir),
-        # the Werkzeug threading server of `elearn serve`, as `make run` uses
+        # the CLI steps and the Celery worker emit through the Redis queue without gevent's
+        # patching; the web processes set gevent for themselves (deploy/wsgi.py, web_process)
         "ELEARN_ASYNC_MODE": "threading",
         "PYTHONUNBUFFERED": "1",
     }
@@ -235,20 +237,32 @@ def _seeded_environment(
         drop_database(name)
 
 
+GUNICORN = [str(BIN / "gunicorn"), "-c", "deploy/gunicorn.conf.py"]
+#: `flask elearn serve`: the Werkzeug threading server the CLI still offers (not for production)
+WERKZEUG = [str(BIN / "flask"), "--app", "app", "elearn", "serve", "--host", "127.0.0.1"]
+
+
 @contextlib.contextmanager
-def _server(env: dict[str, str], artifacts: Path) -> Iterator[str]:
+def web_process(
+    env: dict[str, str], artifacts: Path, name: str, argv: list[str] = GUNICORN
+) -> Iterator[str]:
+    """A web process on a free port (gunicorn + gevent unless ``argv`` says otherwise), up once
+    it answers /healthz; its log's tail goes into failing tests' reports. Yields its URL."""
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    log = _log_file(artifacts, "server")
-    argv = [str(BIN / "flask"), "--app", "app", "elearn", "serve"]
-    server = _start([*argv, "--host", "127.0.0.1", "--port", str(port)], env, log)
+    log = _log_file(artifacts, name)
+    if argv is GUNICORN:
+        env = {**env, "ELEARN_BIND": f"127.0.0.1:{port}", "ELEARN_ASYNC_MODE": "gevent"}
+    else:
+        argv = [*argv, "--port", str(port)]
+    server = _start(argv, env, log)
     _LOGS.append(log)
     try:
         deadline = time.monotonic() + START_TIMEOUT
         while True:
             if server.poll() is not None:
                 pytest.fail(
-                    f"the server exited with {server.returncode}:\n{_tail(log, 60)}",
+                    f"the {name} process exited with {server.returncode}:\n{_tail(log, 60)}",
                     pytrace=False,
                 )
             try:
@@ -259,7 +273,7 @@ def _server(env: dict[str, str], artifacts: Path) -> Iterator[str]:
                 pass
             if time.monotonic() > deadline:
                 pytest.fail(
-                    f"the server did not answer /healthz within {START_TIMEOUT:.0f} s:\n"
+                    f"the {name} process did not answer /healthz within {START_TIMEOUT:.0f} s:\n"
                     + _tail(log, 60),
                     pytrace=False,
                 )
@@ -356,7 +370,7 @@ def e2e_env(
 @pytest.fixture(scope="session")
 def live_url(e2e_env: dict[str, str], e2e_artifacts: Path) -> Iterator[str]:
     """http://127.0.0.1:<port> of `flask elearn serve` running in a subprocess."""
-    with _shared("server", lambda: _server(e2e_env, e2e_artifacts)) as url:
+    with _shared("server", lambda: web_process(e2e_env, e2e_artifacts, "server")) as url:
         yield url
 
 

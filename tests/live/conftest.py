@@ -1,6 +1,6 @@
-"""Socket.IO tests run against real servers: the e2e harness's `flask elearn serve` subprocess
-(PostgreSQL, its own Redis database as the message queue), and for scale-out a second one on the
-same database and Redis.
+"""Socket.IO tests run against real servers: the e2e harness's web process (gunicorn with the
+gevent WebSocket worker, on PostgreSQL, its own Redis database as the message queue), and for
+scale-out a second one on the same database and Redis.
 """
 
 from __future__ import annotations
@@ -8,18 +8,16 @@ from __future__ import annotations
 import re
 import subprocess
 import time
-import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+import redis as redis_lib
 import requests
 import socketio
 
-from tests.conftest import free_port
 from tests.e2e import conftest as e2e
-from tests.e2e.conftest import BIN, START_TIMEOUT, _start, _stop, _tail
 
 # the browser tests' fixtures, shared: one seeded server (and Chromium) per run of this folder
 e2e_artifacts = e2e.e2e_artifacts
@@ -38,59 +36,17 @@ WAIT = 30.0  # patience on a busy machine; no test measures time
 
 @pytest.fixture(scope="session")
 def second_live_url(live_url: str, e2e_env: dict[str, str], e2e_artifacts: Path) -> Iterator[str]:
-    """A second server process on the same database and the same Redis (message queue)."""
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    log = e2e_artifacts / "server-2.log"
-    log.write_text("")
-    argv = [str(BIN / "flask"), "--app", "app", "elearn", "serve"]
-    server = _start([*argv, "--host", "127.0.0.1", "--port", str(port)], e2e_env, log)
-    try:
-        deadline = time.monotonic() + START_TIMEOUT
-        while True:
-            if server.poll() is not None:
-                pytest.fail(f"the second server exited:\n{_tail(log, 60)}", pytrace=False)
-            try:
-                with urllib.request.urlopen(f"{url}/healthz", timeout=2) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"the second server did not start:\n{_tail(log, 60)}", pytrace=False)
-            time.sleep(0.2)
+    """A second web process on the same database and the same Redis (message queue)."""
+    with e2e.web_process(e2e_env, e2e_artifacts, "server-2") as url:
         yield url
-    finally:
-        _stop(server)
 
 
 @pytest.fixture(scope="session")
-def gevent_live_url(live_url: str, e2e_env: dict[str, str], e2e_artifacts: Path) -> Iterator[str]:
-    """The production web process beside the e2e server: gunicorn with the gevent websocket
-    worker (deploy/gunicorn.conf.py), on the same database and Redis."""
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    log = e2e_artifacts / "server-gevent.log"
-    log.write_text("")
-    env = {**e2e_env, "PORT": str(port), "ELEARN_ASYNC_MODE": "gevent"}
-    server = _start([str(BIN / "gunicorn"), "-c", "deploy/gunicorn.conf.py"], env, log)
-    try:
-        deadline = time.monotonic() + START_TIMEOUT
-        while True:
-            if server.poll() is not None:
-                pytest.fail(f"gunicorn exited:\n{_tail(log, 60)}", pytrace=False)
-            try:
-                with urllib.request.urlopen(f"{url}/healthz", timeout=2) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"gunicorn did not start:\n{_tail(log, 60)}", pytrace=False)
-            time.sleep(0.2)
+def werkzeug_live_url(live_url: str, e2e_env: dict[str, str], e2e_artifacts: Path) -> Iterator[str]:
+    """`flask elearn serve` beside the e2e server (the Werkzeug threading server the CLI offers),
+    on the same database and Redis."""
+    with e2e.web_process(e2e_env, e2e_artifacts, "server-werkzeug", e2e.WERKZEUG) as url:
         yield url
-    finally:
-        _stop(server)
 
 
 _TOKENS: dict[tuple[str, str], str] = {}
@@ -180,7 +136,13 @@ class Peer:
 
 
 @pytest.fixture
-def peers() -> Iterator[Callable[[str], Peer]]:
+def peers(e2e_redis_url: str) -> Iterator[Callable[[str], Peer]]:
+    # each test starts with full chat budgets, as the suite's rate limits are reset per test: the
+    # buckets are per user and live in Redis, and a fast server leaves the last test's spent
+    redis = redis_lib.Redis.from_url(e2e_redis_url)
+    for key in redis.scan_iter(match="*:rate:*", count=500):
+        redis.delete(key)
+    redis.close()
     made: list[Peer] = []
 
     def make(url: str) -> Peer:

@@ -15,12 +15,12 @@ from tests.live.conftest import WAIT, create_lecture, unit_id
 CHUNK = 64 * 1024
 
 
-@pytest.fixture(params=["werkzeug", "gunicorn-gevent"])
+@pytest.fixture(params=["gunicorn-gevent", "werkzeug"])
 def server_url(request, live_url):
-    """Both process models: the Werkzeug threading dev server and gunicorn's gevent worker."""
-    if request.param == "werkzeug":
+    """Both process models: gunicorn's gevent worker and the CLI's Werkzeug threading server."""
+    if request.param == "gunicorn-gevent":
         return live_url
-    return request.getfixturevalue("gevent_live_url")
+    return request.getfixturevalue("werkzeug_live_url")
 
 
 @pytest.fixture
