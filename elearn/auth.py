@@ -7,8 +7,10 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import LoginManager, current_user
 
+from elearn.extensions import limiter
 from elearn.models import User
 from elearn.service import accounts
+from elearn.service.login_throttle import LoginPolicy, LoginThrottle
 
 
 def init_app(app: Flask, login_manager: LoginManager) -> None:
@@ -71,6 +73,11 @@ def _unauthorized():  # type: ignore[no-untyped-def]
         message = g.get("auth_error") or _("Sign in or send a valid access token.")
         return jsonify(error="unauthorized", message=message), 401
     return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+
+
+def login_throttle() -> LoginThrottle:
+    """The sign-in throttle, on the rate limiter's storage (Redis in production)."""
+    return LoginThrottle(limiter.storage, LoginPolicy.from_config(current_app.config))
 
 
 def select_locale() -> str:

@@ -8,6 +8,7 @@ from flask_login import current_user, login_required
 
 from elearn.api import bp
 from elearn.api.helpers import json_body
+from elearn.auth import login_throttle
 from elearn.extensions import db, rate_limit
 from elearn.service import accounts, coverage_hooks
 
@@ -44,22 +45,29 @@ def issue_token():
                 properties:
                   token: {type: string}
                   expires_at: {type: string, format: date-time}
-        401: {description: wrong credentials or a locked account, with a message}
+        400: {description: username or password missing}
+        401: {description: wrong username or password (the same for an unknown account)}
+        403: {description: the right password for a disabled account}
+        429:
+          description: >
+            too many wrong passwords for this account from this address (or from everywhere):
+            wait the Retry-After seconds; an unknown account is answered the same way
     """
     data = json_body()
     username, password = data.get("username"), data.get("password")
     if not isinstance(username, str) or not isinstance(password, str):
         return jsonify(error=400, message=_("Send username and password.")), 400
     result = accounts.authenticate(
-        username,
-        password,
-        ip=request.remote_addr,
-        max_failures=current_app.config["LOGIN_MAX_FAILURES"],
-        lock_minutes=current_app.config["LOGIN_LOCK_MINUTES"],
+        username, password, ip=request.remote_addr, throttle=login_throttle()
     )
     if result.user is None:
         db.session.commit()
-        return jsonify(error=401, message=result.error), 401
+        response = jsonify(error=result.status, message=result.error)
+        response.status_code = result.status
+        if result.status == 429:
+            response.headers["Retry-After"] = str(result.retry_after)
+        return response
+
     if result.first_login:
         coverage_hooks.user_activated(result.user)
     token, expires_at = accounts.issue_api_token(

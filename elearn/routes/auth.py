@@ -8,6 +8,7 @@ from flask import (
     Blueprint,
     current_app,
     flash,
+    make_response,
     redirect,
     render_template,
     request,
@@ -18,6 +19,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
 from elearn import signals
+from elearn.auth import login_throttle
 from elearn.extensions import db, rate_limit
 from elearn.forms import LoginForm, PasswordChangeForm
 from elearn.service import accounts, coverage_hooks
@@ -49,17 +51,14 @@ def login():
     form = LoginForm(next=request.args.get("next", ""))
     error = None
     status = 200
+    retry_after = 0
     if form.validate_on_submit():
         result = accounts.authenticate(
-            form.login.data,
-            form.password.data,
-            ip=request.remote_addr,
-            max_failures=current_app.config["LOGIN_MAX_FAILURES"],
-            lock_minutes=current_app.config["LOGIN_LOCK_MINUTES"],
+            form.login.data, form.password.data, ip=request.remote_addr, throttle=login_throttle()
         )
         if result.user is None:
-            db.session.commit()  # keep the failure count and the audit row
-            error, status = result.error, 401
+            db.session.commit()  # keep the audit row
+            error, status, retry_after = result.error, result.status, result.retry_after
         else:
             if result.first_login:
                 coverage_hooks.user_activated(result.user)
@@ -75,7 +74,10 @@ def login():
             return redirect(_safe_next(form.next.data))
     elif request.method == "POST":
         status = 400
-    return render_template("elearn/login.html", form=form, error=error), status
+    response = make_response(render_template("elearn/login.html", form=form, error=error), status)
+    if status == 429:
+        response.headers["Retry-After"] = str(retry_after)
+    return response
 
 
 @bp.route("/logout", methods=["POST"])

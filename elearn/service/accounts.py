@@ -1,8 +1,10 @@
-"""Accounts: passwords, login with lockout, sessions that logout really ends, API tokens, roles."""
+"""Accounts: passwords, login under a throttle, sessions that logout and a password change really\nend, API tokens, roles."""
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import math
 import re
 import secrets
 from dataclasses import dataclass
@@ -20,6 +22,7 @@ from elearn.models._types import aware
 from elearn.models.accounts import ADMIN_ROLES
 from elearn.service import audit
 from elearn.service.errors import ServiceError
+from elearn.service.login_throttle import LoginThrottle, account_key
 
 PHONE_RE = re.compile(r"^1[3-9]\d{9}$")
 MIN_PASSWORD_LENGTH = 8
@@ -158,60 +161,79 @@ class LoginResult:
     user: User | None
     error: str | None
     first_login: bool = False
+    #: the HTTP status of a refusal: 401, or 429 while the address must wait
+    status: int = 401
+    #: seconds to wait before the next try (429)
+    retry_after: int = 0
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """A hash at the default cost that no typed password matches (see ``verify_password``)."""
+    return hash_password(secrets.token_urlsafe(32))
+
+
+def verify_password(stored: str, password: str) -> bool:
+    """Whether ``password`` matches the stored hash, in about the same time for every account.
+
+    An unusable or cheaper hash (an account not given a password yet, a roster account's random
+    initial one) is padded with a check at the default cost, as is a login that names nobody
+    (``stored=UNUSABLE_PASSWORD``): the time of the answer must not tell which accounts exist.
+    """
+    default = _dummy_hash()
+    if stored == UNUSABLE_PASSWORD or stored.split("$", 1)[0] != default.split("$", 1)[0]:
+        check_password_hash(default, password)
+        if stored == UNUSABLE_PASSWORD:
+            return False
+    return check_password_hash(stored, password)
 
 
 def authenticate(
-    login: str, password: str, *, ip: str | None, max_failures: int, lock_minutes: int
+    login: str, password: str, *, ip: str | None, throttle: LoginThrottle
 ) -> LoginResult:
-    """Check credentials with a per-account lockout; record the outcome in the audit log."""
+    """Check credentials under the sign-in throttle; record the outcome in the audit log.
+
+    An unknown login and a real account are answered alike, in about the same time, whether
+    the password is merely wrong or the address must wait (``login_throttle``).
+    """
     user = find_login(login)
-    now = _now()
-    if user is None:
-        audit.record("login.failed", actor=None, ip=ip, login=login[:64], reason="unknown")
-        return LoginResult(None, _("Wrong username or password."))
-    locked_until = aware(user.locked_until)
-    if locked_until is not None and locked_until > now:
-        audit.record("login.locked", actor=user, ip=ip, unit_id=home_unit_id(user))
-        minutes = max(1, int((locked_until - now).total_seconds() // 60) + 1)
+    key = account_key(
+        user_id=user.id if user else None,
+        password_hash=user.password_hash if user else None,
+        login=login,
+    )
+    unit_id = home_unit_id(user) if user is not None else None
+    wait = throttle.wait(key, ip)
+    if wait:
+        audit.record("login.throttled", actor=user, ip=ip, login=login[:64], unit_id=unit_id)
         return LoginResult(
             None,
             _(
-                "This account is locked after too many wrong passwords. Try again in "
-                "%(minutes)d minutes, or ask your school admin to reset the password.",
-                minutes=minutes,
+                "Too many wrong passwords for this account. Try again in %(minutes)d minutes, "
+                "or ask your school admin to reset the password.",
+                minutes=max(1, math.ceil(wait / 60)),
             ),
+            status=429,
+            retry_after=wait,
         )
-    if not user.is_active_account:
-        audit.record(
-            "login.failed", actor=user, ip=ip, reason="inactive", unit_id=home_unit_id(user)
-        )
-        return LoginResult(None, _("This account is disabled. Ask your school admin."))
-    if user.password_hash == UNUSABLE_PASSWORD or not check_password_hash(
-        user.password_hash, password
-    ):
-        user.failed_login_count = (user.failed_login_count or 0) + 1
-        if user.failed_login_count >= max_failures:
-            user.locked_until = now + timedelta(minutes=lock_minutes)
-            user.failed_login_count = 0
-            audit.record("login.lockout", actor=user, ip=ip, unit_id=home_unit_id(user))
-            return LoginResult(
-                None,
-                _(
-                    "Too many wrong passwords: this account is locked for %(minutes)d minutes.",
-                    minutes=lock_minutes,
-                ),
-            )
-        audit.record(
-            "login.failed", actor=user, ip=ip, reason="password", unit_id=home_unit_id(user)
-        )
+    if not verify_password(user.password_hash if user else UNUSABLE_PASSWORD, password):
+        throttle.failed(key, ip)
+        if user is None:
+            audit.record("login.failed", actor=None, ip=ip, login=login[:64], reason="unknown")
+        else:
+            audit.record("login.failed", actor=user, ip=ip, reason="password", unit_id=unit_id)
         return LoginResult(None, _("Wrong username or password."))
-    user.failed_login_count = 0
-    user.locked_until = None
+    assert user is not None
+    throttle.succeeded(key, ip)
+    if not user.is_active_account:  # said only to whoever knows the password
+        audit.record("login.failed", actor=user, ip=ip, reason="inactive", unit_id=unit_id)
+        return LoginResult(None, _("This account is disabled. Ask your school admin."), status=403)
+    now = _now()
     first_login = user.activated_at is None
     if first_login:
         user.activated_at = now
     user.last_login_at = now
-    audit.record("login.succeeded", actor=user, ip=ip, unit_id=home_unit_id(user))
+    audit.record("login.succeeded", actor=user, ip=ip, unit_id=unit_id)
     db.session.flush()
     return LoginResult(user, None, first_login=first_login)
 
