@@ -27,6 +27,7 @@ class LoginForm(FlaskForm):
 class PasswordChangeForm(FlaskForm):
     current_password = PasswordField(_l("Current password"), validators=[DataRequired()])
     new_password = PasswordField(_l("New password"), validators=[DataRequired(), Length(max=128)])
+    next = HiddenField()
 
 
 class PasswordResetForm(FlaskForm):

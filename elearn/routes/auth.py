@@ -19,7 +19,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
 from elearn import signals
-from elearn.auth import login_throttle
+from elearn.auth import current_credential, login_throttle
 from elearn.extensions import db, rate_limit
 from elearn.forms import LoginForm, PasswordChangeForm
 from elearn.service import accounts, coverage_hooks
@@ -69,8 +69,7 @@ def login():
             session.clear()
             login_user(result.user)
             if result.user.must_change_password:
-                flash(_("Please choose a new password before you go on."), "info")
-                return redirect(url_for("auth.change_password"))
+                return redirect(url_for("auth.change_password", next=form.next.data or None))
             return redirect(_safe_next(form.next.data))
     elif request.method == "POST":
         status = 400
@@ -95,14 +94,20 @@ def logout():
 
 
 @bp.route("/account/password", methods=["GET", "POST"])
+@rate_limit(_login_limit, methods=["POST"])
 @login_required
 def change_password():
-    form = PasswordChangeForm()
+    form = PasswordChangeForm(next=request.args.get("next", ""))
     status = 200
     if form.validate_on_submit():
+        user = current_user._get_current_object()
+        kept = current_credential()
         try:
             accounts.change_password(
-                user=current_user, current=form.current_password.data, new=form.new_password.data
+                user=user,
+                current=form.current_password.data,
+                new=form.new_password.data,
+                keep=kept,
             )
         except ServiceError as error:
             db.session.rollback()
@@ -111,11 +116,20 @@ def change_password():
             status = 400
         else:
             db.session.commit()
-            flash(_("Your password has been changed."), "success")
-            return redirect(url_for("home.index"))
+            signals.password_changed.send(
+                current_app._get_current_object(),
+                user=user,
+                kept_key=accounts.hash_token(kept) if kept else None,
+            )
+            flash(
+                _("Your password has been changed. You are signed out everywhere else."), "success"
+            )
+            return redirect(_safe_next(form.next.data))
     elif request.method == "POST":
         status = 400
-    return render_template("elearn/password.html", form=form), status
+    return render_template(
+        "elearn/password.html", form=form, must_change=current_user.must_change_password
+    ), status
 
 
 @bp.route("/lang/<code>")

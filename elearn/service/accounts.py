@@ -21,7 +21,7 @@ from elearn.models import ApiToken, Role, RoleAssignment, Unit, User, UserSessio
 from elearn.models._types import aware
 from elearn.models.accounts import ADMIN_ROLES
 from elearn.service import audit
-from elearn.service.errors import ServiceError
+from elearn.service.errors import Forbidden, ServiceError
 from elearn.service.login_throttle import LoginThrottle, account_key
 
 PHONE_RE = re.compile(r"^1[3-9]\d{9}$")
@@ -286,15 +286,25 @@ def end_session(token: str | None, *, user: User | None = None) -> None:
     db.session.flush()
 
 
-def end_all_sessions(user: User) -> None:
-    """Revoke every login session and API token of a user (password reset, disabling)."""
+def end_all_sessions(user: User, *, keep: str | None = None) -> None:
+    """Revoke every login session and API token of a user (password change or reset, disabling),
+    except ``keep``: the session or token of the request that changed the password."""
     now = _now()
+    kept = hash_token(keep) if keep else ""
     for row in db.session.scalars(
-        select(UserSession).where(UserSession.user_id == user.id, UserSession.revoked_at.is_(None))
+        select(UserSession).where(
+            UserSession.user_id == user.id,
+            UserSession.revoked_at.is_(None),
+            UserSession.token_hash != kept,
+        )
     ):
         row.revoked_at = now
     for token in db.session.scalars(
-        select(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+        select(ApiToken).where(
+            ApiToken.user_id == user.id,
+            ApiToken.revoked_at.is_(None),
+            ApiToken.token_hash != kept,
+        )
     ):
         token.revoked_at = now
     db.session.flush()
@@ -360,21 +370,45 @@ class BearerToken:
                 ApiToken.revoked_at.is_(None),
                 ApiToken.expires_at > now,
                 User.is_active_account.is_(True),
+                # a must-change account's token only changes the password (elearn.auth)
+                User.must_change_password.is_(False),
             )
             .scalar_subquery()
         )
 
     def check(self) -> TokenCheck:
-        return load_token_user(self.token)
+        """The token's user, or why it is refused; a must-change account is a 403."""
+        check = load_token_user(self.token)
+        if check.user is not None and check.user.must_change_password:
+            raise Forbidden(password_change_message())
+        return check
 
 
-def change_password(*, user: User, current: str, new: str) -> None:
-    """The user changes their own password (knowing the current one)."""
-    if not check_password_hash(user.password_hash, current):
+def password_change_message() -> str:
+    """What an account that must change its password is told by everything else (403)."""
+    return _(
+        "Change your password first: this account still has the password it was given. "
+        "Send the new one to /api/v1/auth/password."
+    )
+
+
+def change_password(*, user: User, current: str, new: str, keep: str | None) -> None:
+    """The user changes their own password (knowing the current one).
+
+    Every other login session and API token of theirs ends (whoever else knew the old password
+    is signed out everywhere); ``keep``, the credential of the request making the change, stays.
+    The boundary then sends ``signals.password_changed`` so their sockets close too.
+    """
+    if not verify_password(user.password_hash, current):
         raise ServiceError(_("The current password is wrong."), field="current_password")
     check_new_password(new)
+    if new == current:
+        raise ServiceError(
+            _("Choose a new password, not the one you have now."), field="new_password"
+        )
     user.password_hash = hash_password(new)
     user.must_change_password = False
+    end_all_sessions(user, keep=keep)
     audit.record(
         "password.changed",
         actor=user,

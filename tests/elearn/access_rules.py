@@ -69,6 +69,13 @@ RULES = {
         ADMINS,
         method="POST",
     ),
+    "api.change_password": Rule(
+        lambda ids: "/api/v1/auth/password",
+        SIGNED_IN,
+        method="POST",
+        json=True,
+        data=lambda ids: {"current_password": "not-it", "new_password": "another-one-1"},
+    ),
     "admin.terms": Rule(lambda ids: "/admin/terms", ADMINS),
     "admin.audit_log": Rule(lambda ids: "/admin/audit", ADMINS),
     "ops.healthz": Rule(lambda ids: "/healthz", EVERYONE),

@@ -1,7 +1,11 @@
 import re
 
+import pytest
+from sqlalchemy import select
+
 from elearn.extensions import db, limiter
-from tests.conftest import csrf_token, login, user
+from elearn.models import ApiToken, UserSession
+from tests.conftest import csrf_token, login, signed_in_client, user
 
 ERROR_RE = re.compile(r'<p class="flash error" role="alert">(.*?)</p>', re.S)
 
@@ -182,3 +186,158 @@ def test_a_disabled_account_says_so_only_to_whoever_knows_its_password(app):
     assert reply(login_from(client, "10.5.0.1", "student1", "wrong")) == (401, "用户名或密码错误。")
     status, message = reply(login_from(client, "10.5.0.1", "student1", "demo1234"))
     assert status == 403 and "停用" in message
+
+
+# --- must change password: pages, API, everything but the change itself -------------------------
+
+
+def must_change(username: str) -> None:
+    u = user(username)
+    u.must_change_password = True
+    db.session.commit()
+
+
+def token(app, username: str, password: str = "demo1234") -> dict:
+    response = app.test_client().post(
+        "/api/v1/auth/token", json={"username": username, "password": password}
+    )
+    assert response.status_code == 200, response.get_json()
+    return response.get_json()
+
+
+def test_a_must_change_account_is_held_at_the_password_form(app):
+    must_change("student1")
+    client = app.test_client()
+    response = login(client, "student1")
+    assert response.status_code == 302 and "/account/password" in response.headers["Location"]
+    for path in ("/", "/notifications", "/courses"):
+        page = client.get(path)
+        assert page.status_code == 302, path
+        assert "/account/password" in page.headers["Location"], path
+    form = client.get("/account/password")
+    assert form.status_code == 200 and "账号单" in form.get_data(as_text=True)
+    token_ = csrf_token(client, "/account/password")
+    changed = client.post(
+        "/account/password",
+        data={"csrf_token": token_, "current_password": "demo1234", "new_password": "my-own-pw-1"},
+    )
+    assert changed.status_code == 302
+    assert client.get("/").status_code == 200
+    assert not user("student1").must_change_password
+
+
+def test_a_must_change_accounts_api_calls_get_403_but_it_can_change_the_password(app):
+    must_change("teacher1")
+    issued = token(app, "teacher1")
+    assert issued["must_change_password"] is True
+    headers = {"Authorization": f"Bearer {issued['token']}"}
+    client = app.test_client()
+    for path in ("/api/v1/me/notifications", "/api/v1/quizzes", "/api/v1/lectures"):
+        refused = client.get(path, headers=headers)
+        assert refused.status_code == 403, path
+        assert "修改密码" in refused.get_json()["message"], path
+    # an answer save checks its token in the statement that saves: refused the same way
+    save = client.put("/api/v1/attempts/1/answers/1", json={"seq": 1, "answer": 0}, headers=headers)
+    assert save.status_code == 403 and "修改密码" in save.get_json()["message"]
+    assert client.get("/api/v1/me", headers=headers).get_json()["must_change_password"] is True
+    wrong = client.post(
+        "/api/v1/auth/password",
+        json={"current_password": "nope", "new_password": "teacher-own-1"},
+        headers=headers,
+    )
+    assert wrong.status_code == 400 and "当前密码" in wrong.get_json()["message"]
+    changed = client.post(
+        "/api/v1/auth/password",
+        json={"current_password": "demo1234", "new_password": "teacher-own-1"},
+        headers=headers,
+    )
+    assert changed.status_code == 200, changed.get_json()
+    assert client.get("/api/v1/me/notifications", headers=headers).status_code == 200
+
+
+# --- a password change ends every other session and token ----------------------------------------
+
+
+def test_changing_the_password_ends_every_other_session_and_token(app):
+    here = signed_in_client(app, "teacher1")
+    elsewhere = signed_in_client(app, "teacher1")
+    other_token = token(app, "teacher1")["token"]
+    token_ = csrf_token(here, "/account/password")
+    changed = here.post(
+        "/account/password",
+        data={"csrf_token": token_, "current_password": "demo1234", "new_password": "fresh-pw-42"},
+    )
+    assert changed.status_code == 302
+    assert here.get("/").status_code == 200  # the session that changed it stays
+    gone = elsewhere.get("/")
+    assert gone.status_code == 302 and "/login" in gone.headers["Location"]
+    refused = app.test_client().get(
+        "/api/v1/me", headers={"Authorization": f"Bearer {other_token}"}
+    )
+    assert refused.status_code == 401
+    teacher = user("teacher1")
+    live = db.session.scalars(
+        select(UserSession).where(
+            UserSession.user_id == teacher.id, UserSession.revoked_at.is_(None)
+        )
+    ).all()
+    assert len(live) == 1
+    assert not db.session.scalars(
+        select(ApiToken).where(ApiToken.user_id == teacher.id, ApiToken.revoked_at.is_(None))
+    ).all()
+
+
+def test_changing_the_password_through_the_api_keeps_that_token_only(app):
+    kept, other = token(app, "student1")["token"], token(app, "student1")["token"]
+    browser = signed_in_client(app, "student1")
+    client = app.test_client()
+    changed = client.post(
+        "/api/v1/auth/password",
+        json={"current_password": "demo1234", "new_password": "student-pw-9"},
+        headers={"Authorization": f"Bearer {kept}"},
+    )
+    assert changed.status_code == 200
+    assert client.get("/api/v1/me", headers={"Authorization": f"Bearer {kept}"}).status_code == 200
+    assert client.get("/api/v1/me", headers={"Authorization": f"Bearer {other}"}).status_code == 401
+    assert browser.get("/").status_code == 302
+
+
+# --- Authorization header and CSRF ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("header", ["Bearer not-a-real-token", "Basic c3R1ZGVudDE6eA==", "Bearer"])
+def test_a_bogus_authorization_header_does_not_switch_off_csrf(app, header):
+    browser = signed_in_client(app, "student1")
+    sneaky = browser.post(
+        "/api/v1/me/notifications/read", json={"all": True}, headers={"Authorization": header}
+    )
+    assert sneaky.status_code == 401
+    assert sneaky.get_json()["message"]
+    # and never falls back to the cookie, not even to read
+    assert browser.get("/api/v1/me", headers={"Authorization": header}).status_code == 401
+    # the cookie alone still needs the CSRF token
+    assert browser.post("/api/v1/me/notifications/read", json={"all": True}).status_code == 400
+
+
+def test_a_valid_bearer_token_needs_no_csrf_token(app):
+    bearer = token(app, "student1")["token"]
+    browser = signed_in_client(app, "parent1")  # a cookie of someone else beside it
+    response = browser.post(
+        "/api/v1/me/notifications/read",
+        json={"all": True},
+        headers={"Authorization": f"Bearer {bearer}"},
+    )
+    assert response.status_code == 200
+    me = browser.get("/api/v1/me", headers={"Authorization": f"Bearer {bearer}"}).get_json()
+    assert me["username"] == "student1"  # the token decides, not the cookie
+
+
+def test_demo_accounts_keep_their_demo_password_without_must_change(app):
+    from elearn.models import User
+    from elearn.seed.demo import DEMO_PASSWORD
+
+    demo = db.session.scalars(
+        select(User).where(User.username.in_(["student1", "parent1", "teacher1"]))
+    ).all()
+    assert demo and not any(u.must_change_password for u in demo)
+    assert login(app.test_client(), "student1", DEMO_PASSWORD).headers["Location"].endswith("/")
