@@ -61,7 +61,8 @@ class TermForm(FlaskForm):
 
 class RoleForm(FlaskForm):
     role = SelectField(_l("Role"), validators=[DataRequired()])
-    unit_id = IntegerField(_l("Unit"), validators=[DataRequired()])
+    #: the units the actor may give a role at, with their full names (set by the view)
+    unit_id = SelectField(_l("Unit"), coerce=int, validators=[DataRequired()])
 
 
 class ConfirmForm(FlaskForm):

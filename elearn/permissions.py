@@ -18,7 +18,7 @@ from elearn.models import AuditEvent, Job, Role, Unit, User
 from elearn.models.accounts import ADMIN_ROLES
 
 
-def _school_path(unit: Unit) -> str:
+def school_path(unit: Unit) -> str:
     """The path of the school a unit lies in (or the unit's own, above school level)."""
     ids = unit.ancestor_ids
     return "/" + "/".join(str(i) for i in ids[: min(len(ids), 3)]) + "/"
@@ -30,7 +30,7 @@ def scope_paths(actor: User) -> list[str]:
     for assignment in actor.roles:
         unit = assignment.unit
         if assignment.role == Role.TEACHER:
-            paths.add(_school_path(unit))
+            paths.add(school_path(unit))
         else:
             paths.add(unit.path)
     return sorted(paths)
@@ -71,6 +71,26 @@ def _admin_level(actor: User, unit: Unit) -> Unit | None:
     return best
 
 
+#: roles that carry power over others: given only from above
+GRANTED_FROM_ABOVE = frozenset({*ADMIN_ROLES, Role.EXPERT})
+
+
+def may_grant(actor: User, role: str, unit: Unit) -> bool:
+    """May ``actor`` give (or take away) ``role`` at ``unit``?
+
+    Admin and expert roles only at a unit strictly below one the actor administers: a school
+    admin makes no school admins (nor could they take back what they made: a peer is out of
+    their reach), a county admin makes the school admins of the county. The other roles at any
+    unit the actor administers.
+    """
+    if role in GRANTED_FROM_ABOVE:
+        return any(
+            a.role in ADMIN_ROLES and unit.path != a.unit.path and unit.path.startswith(a.unit.path)
+            for a in actor.roles
+        )
+    return _admin_level(actor, unit) is not None
+
+
 # --- the rules, one function per object type -------------------------------------------------
 
 
@@ -101,7 +121,7 @@ def _user_rule(actor: User, action: str, target: User) -> bool:
     for assignment in target.roles:
         if not _within(assignment.unit, mine):
             return False
-        if assignment.role in ADMIN_ROLES or assignment.role == Role.EXPERT:
+        if assignment.role in GRANTED_FROM_ABOVE:
             # an admin manages people of lower units only, never a peer or a superior
             level = _admin_level(actor, assignment.unit)
             if level is None or level.path == assignment.unit.path:

@@ -16,6 +16,7 @@ from sqlalchemy import ScalarSelect, or_, select
 from sqlalchemy.orm import joinedload, lazyload
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from elearn import permissions
 from elearn.extensions import db
 from elearn.models import ApiToken, Role, RoleAssignment, Unit, User, UserSession
 from elearn.models._types import aware
@@ -99,11 +100,14 @@ def create_user(
 
 
 def assign_role(*, actor: User | None, user: User, role: str, unit: Unit) -> RoleAssignment:
-    """Give ``user`` a role at ``unit`` (idempotent); audited."""
+    """Give ``user`` a role at ``unit`` (idempotent); audited. An actor (``None``: seeds, the
+    CLI) gives admin and expert roles only below their own admin unit (``permissions.may_grant``)."""
     if role not in ROLE_UNIT_TYPES:
         raise ServiceError(_("Unknown role."))
     if unit.type not in ROLE_UNIT_TYPES[role]:
         raise ServiceError(_("This role cannot be held at this kind of unit."))
+    if actor is not None and not permissions.may_grant(actor, role, unit):
+        raise Forbidden(_cannot_grant(role))
     existing = db.session.scalar(
         select(RoleAssignment).filter_by(user_id=user.id, role=role, unit_id=unit.id)
     )
@@ -124,8 +128,19 @@ def assign_role(*, actor: User | None, user: User, role: str, unit: Unit) -> Rol
     return assignment
 
 
+def _cannot_grant(role: str) -> str:
+    if role in permissions.GRANTED_FROM_ABOVE:
+        return _(
+            "Admin and expert roles are given only at units below the one you administer: "
+            "ask the admin above you."
+        )
+    return _("You can give roles only within the units you administer.")
+
+
 def revoke_role(*, actor: User, assignment: RoleAssignment) -> None:
-    """Take a role away; audited."""
+    """Take a role away (who may give it may take it away); audited."""
+    if not permissions.may_grant(actor, assignment.role, assignment.unit):
+        raise Forbidden(_cannot_grant(assignment.role))
     audit.record(
         "role.revoked",
         actor=actor,
