@@ -30,10 +30,6 @@ class PasswordChangeForm(FlaskForm):
     next = HiddenField()
 
 
-class PasswordResetForm(FlaskForm):
-    new_password = PasswordField(_l("New password"), validators=[DataRequired(), Length(max=128)])
-
-
 class UnitForm(FlaskForm):
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=120)])
     code = StringField(_l("Code"), validators=[Optional(), Length(max=64)])

@@ -14,7 +14,7 @@ from sqlalchemy import false, or_, select
 from sqlalchemy.sql import Select
 
 from elearn.extensions import db
-from elearn.models import AuditEvent, Job, Role, Unit, User
+from elearn.models import AccountSlip, AuditEvent, Job, Role, Unit, User
 from elearn.models.accounts import ADMIN_ROLES
 
 
@@ -107,6 +107,8 @@ def _unit_rule(actor: User, action: str, unit: Unit) -> bool:
         return administered is not None and administered.id != unit.id
     if action == "import_roster":
         return administered is not None and unit.type in {"school", "county"}
+    if action == "reset_passwords":  # a class's new account slip
+        return administered is not None and unit.type == "class"
     return False
 
 
@@ -133,6 +135,15 @@ def _job_rule(actor: User, action: str, job: Job) -> bool:
     return action == "view" and job.created_by_id == actor.id
 
 
+def _slip_rule(actor: User, action: str, slip: AccountSlip) -> bool:
+    # shown to the admin who imported the roster, and to nobody else (others reset the class)
+    return (
+        action == "open"
+        and slip.created_by_id == actor.id
+        and _admin_level(actor, slip.unit) is not None
+    )
+
+
 def _audit_rule(actor: User, action: str, event: AuditEvent) -> bool:
     if action != "view" or event.unit_id is None:
         return False
@@ -144,6 +155,7 @@ RULES: dict[type, Callable[[User, str, Any], bool]] = {
     Unit: _unit_rule,
     User: _user_rule,
     Job: _job_rule,
+    AccountSlip: _slip_rule,
     AuditEvent: _audit_rule,
 }
 

@@ -8,12 +8,13 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
 
-from elearn import permissions, queries
+from elearn import permissions, queries, signals
 from elearn.extensions import db
-from elearn.forms import ConfirmForm, PasswordResetForm, RoleForm, TermForm, UnitForm
+from elearn.forms import ConfirmForm, RoleForm, TermForm, UnitForm
 from elearn.models import RoleAssignment, Term, Unit, User
 from elearn.models.org import CHILD_TYPE, UnitType
-from elearn.service import accounts, coverage, org
+from elearn.routes.slips import slip_page
+from elearn.service import accounts, coverage, org, slips
 from elearn.service.accounts import ROLE_UNIT_TYPES
 from elearn.service.errors import ServiceError
 
@@ -68,6 +69,7 @@ def unit_detail(unit_id: int):
         can_edit=permissions.can(current_user, "edit", unit),
         can_delete=permissions.can(current_user, "delete", unit) and not children,
         can_import=permissions.can(current_user, "import_roster", unit),
+        can_reset_passwords=permissions.can(current_user, "reset_passwords", unit),
         confirm_form=ConfirmForm(),
     )
 
@@ -192,7 +194,6 @@ def _user_page(user: User, role_form: RoleForm | None = None, status: int = 200)
     return render_template(
         "elearn/admin/user.html",
         user=user,
-        reset_form=PasswordResetForm(),
         role_form=role_form or (_role_form(user) if can_manage_roles else None),
         confirm_form=ConfirmForm(),
         can_reset=permissions.can(current_user, "reset_password", user),
@@ -213,24 +214,13 @@ def user_detail(user_id: int):
 
 @bp.route("/users/<int:user_id>/reset-password", methods=["POST"])
 def user_reset_password(user_id: int):
+    """A new random initial password, shown once on the user's account slip (print page)."""
     user = permissions.get_or_404(User, user_id, current_user, "reset_password")
-    form = PasswordResetForm()
-    if not form.validate_on_submit():
-        abort(400)
-    try:
-        accounts.reset_password(
-            actor=current_user,
-            user=user,
-            new=form.new_password.data,
-            unit_id=user.roles[0].unit_id if user.roles else None,
-        )
-    except ServiceError as error:
-        db.session.rollback()
-        flash(error.message, "error")
-        return redirect(url_for("admin.user_detail", user_id=user.id))
+    ConfirmForm().validate_on_submit() or abort(400)
+    issued = slips.reset_user(actor=current_user, user=user)
     db.session.commit()
-    flash(_("The password has been reset; the user must change it at the next sign-in."), "success")
-    return redirect(url_for("admin.user_detail", user_id=user.id))
+    signals.password_changed.send(current_app._get_current_object(), user=user, kept_key=None)  # type: ignore[attr-defined]
+    return slip_page(issued)
 
 
 @bp.route("/users/<int:user_id>/roles", methods=["POST"])

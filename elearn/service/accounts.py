@@ -29,6 +29,14 @@ PHONE_RE = re.compile(r"^1[3-9]\d{9}$")
 MIN_PASSWORD_LENGTH = 8
 #: a hash no password matches, for accounts that must be given one by an admin
 UNUSABLE_PASSWORD = "!unusable"
+#: initial passwords (roster accounts, resets): random, from letters and digits that can't be
+#: mistaken for one another on a printed slip (no 0/o, 1/l/i)
+INITIAL_PASSWORD_ALPHABET = "23456789abcdefghjkmnpqrstuvwxyz"
+INITIAL_PASSWORD_LENGTH = 10
+#: A random 50-bit password needs no slow hash to resist guessing from a stolen hash (a year of
+#: a GPU's scrypt per account even at this cost); the full default cost (~0.2 s a hash) would
+#: make a class's slip take seconds. Sign-in pads these to the default cost (``verify_password``).
+INITIAL_PASSWORD_METHOD = "scrypt:1024:8:1"
 
 #: which unit type each role is held at
 ROLE_UNIT_TYPES: dict[str, frozenset[str]] = {
@@ -434,18 +442,29 @@ def change_password(*, user: User, current: str, new: str, keep: str | None) -> 
     db.session.flush()
 
 
-def reset_password(*, actor: User, user: User, new: str, unit_id: int | None) -> None:
-    """An admin sets a new password; the user must change it and every session ends."""
-    check_new_password(new)
-    user.password_hash = hash_password(new)
+def new_initial_password() -> str:
+    """A random initial password: ten characters no one confuses on paper (about 50 bits)."""
+    return "".join(
+        secrets.choice(INITIAL_PASSWORD_ALPHABET) for _place in range(INITIAL_PASSWORD_LENGTH)
+    )
+
+
+def hash_initial_password(password: str) -> str:
+    return generate_password_hash(password, method=INITIAL_PASSWORD_METHOD)
+
+
+def give_initial_password(*, actor: User, user: User, unit_id: int | None) -> str:
+    """A new random password the user must change at first sign-in; every session of theirs
+    ends. Returns the password: the caller shows it once and keeps it nowhere."""
+    password = new_initial_password()
+    user.password_hash = hash_initial_password(password)
     user.must_change_password = True
-    user.failed_login_count = 0
-    user.locked_until = None
     end_all_sessions(user)
     audit.record(
         "password.reset", actor=actor, unit_id=unit_id, target_type="user", target_id=user.id
     )
     db.session.flush()
+    return password
 
 
 def is_admin(user: User) -> bool:

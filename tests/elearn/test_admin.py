@@ -88,21 +88,29 @@ def user_class(app, username):
         return user(username).roles[0].unit_id
 
 
+def slip_passwords(page) -> dict[str, str]:
+    """username → initial password, as the account slip's print page shows them."""
+    text = page.get_data(as_text=True)
+    logins = re.findall(r'class="mono slip-login">([^<]+)<', text)
+    passwords = re.findall(r'class="mono slip-password">([^<]+)<', text)
+    assert len(logins) == len(passwords)
+    return dict(zip(logins, passwords, strict=True))
+
+
 def test_admin_resets_password_and_every_session_ends(signed_in, app):
     student = signed_in("student1")
     assert student.get("/").status_code == 200
     with app.app_context():
         student_id = user("student1").id
     admin = signed_in("school_admin")
-    response = post_form(
-        admin, f"/admin/users/{student_id}/reset-password", {"new_password": "fresh-pass-1"}
-    )
-    assert response.status_code == 302
+    response = post_form(admin, f"/admin/users/{student_id}/reset-password")
+    assert response.status_code == 200 and response.headers["Cache-Control"] == "no-store"
+    password = slip_passwords(response)["student1"]
+    assert len(password) == 10 and password != "demo1234"
     assert student.get("/").status_code == 302  # signed out everywhere
     fresh = app.test_client()
-    assert (
-        login(fresh, "student1", "fresh-pass-1").headers["Location"].endswith("/account/password")
-    )
+    assert login(fresh, "student1", "demo1234").status_code == 401
+    assert login(fresh, "student1", password).headers["Location"].startswith("/account/password")
     with app.app_context():
         assert db.session.scalar(select(AuditEvent).filter_by(action="password.reset")).actor_id
 
