@@ -167,8 +167,13 @@ def load(instance_path: Path) -> dict[str, Any]:
         "RATELIMIT_HEADERS_ENABLED": True,
         # A school lab logs in from one NAT address: 60 pupils, a couple of tries each.
         "LOGIN_IP_LIMIT": _env("LOGIN_IP_LIMIT", "300 per 5 minutes"),
+        # Wrong passwords per (account, address): free ones, then a wait doubling from
+        # LOGIN_BACKOFF_SECONDS up to LOGIN_LOCK_MINUTES; per account from every address,
+        # LOGIN_ACCOUNT_MAX_FAILURES an hour (elearn/service/login_throttle.py).
         "LOGIN_MAX_FAILURES": int(_env("LOGIN_MAX_FAILURES", "5") or 5),
+        "LOGIN_BACKOFF_SECONDS": int(_env("LOGIN_BACKOFF_SECONDS", "30") or 30),
         "LOGIN_LOCK_MINUTES": int(_env("LOGIN_LOCK_MINUTES", "15") or 15),
+        "LOGIN_ACCOUNT_MAX_FAILURES": int(_env("LOGIN_ACCOUNT_MAX_FAILURES", "100") or 100),
         "API_TOKEN_HOURS": int(_env("API_TOKEN_HOURS", "12") or 12),
         "SOCKETIO_ASYNC_MODE": _env("ASYNC_MODE"),
         "LOG_JSON": _flag("LOG_JSON", default=not demo),

@@ -27,10 +27,7 @@ class LoginForm(FlaskForm):
 class PasswordChangeForm(FlaskForm):
     current_password = PasswordField(_l("Current password"), validators=[DataRequired()])
     new_password = PasswordField(_l("New password"), validators=[DataRequired(), Length(max=128)])
-
-
-class PasswordResetForm(FlaskForm):
-    new_password = PasswordField(_l("New password"), validators=[DataRequired(), Length(max=128)])
+    next = HiddenField()
 
 
 class UnitForm(FlaskForm):
@@ -60,7 +57,8 @@ class TermForm(FlaskForm):
 
 class RoleForm(FlaskForm):
     role = SelectField(_l("Role"), validators=[DataRequired()])
-    unit_id = IntegerField(_l("Unit"), validators=[DataRequired()])
+    #: the units the actor may give a role at, with their full names (set by the view)
+    unit_id = SelectField(_l("Unit"), coerce=int, validators=[DataRequired()])
 
 
 class ConfirmForm(FlaskForm):

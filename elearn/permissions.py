@@ -14,11 +14,11 @@ from sqlalchemy import false, or_, select
 from sqlalchemy.sql import Select
 
 from elearn.extensions import db
-from elearn.models import AuditEvent, Job, Role, Unit, User
+from elearn.models import AccountSlip, AuditEvent, Job, Role, Unit, User
 from elearn.models.accounts import ADMIN_ROLES
 
 
-def _school_path(unit: Unit) -> str:
+def school_path(unit: Unit) -> str:
     """The path of the school a unit lies in (or the unit's own, above school level)."""
     ids = unit.ancestor_ids
     return "/" + "/".join(str(i) for i in ids[: min(len(ids), 3)]) + "/"
@@ -30,7 +30,7 @@ def scope_paths(actor: User) -> list[str]:
     for assignment in actor.roles:
         unit = assignment.unit
         if assignment.role == Role.TEACHER:
-            paths.add(_school_path(unit))
+            paths.add(school_path(unit))
         else:
             paths.add(unit.path)
     return sorted(paths)
@@ -71,6 +71,26 @@ def _admin_level(actor: User, unit: Unit) -> Unit | None:
     return best
 
 
+#: roles that carry power over others: given only from above
+GRANTED_FROM_ABOVE = frozenset({*ADMIN_ROLES, Role.EXPERT})
+
+
+def may_grant(actor: User, role: str, unit: Unit) -> bool:
+    """May ``actor`` give (or take away) ``role`` at ``unit``?
+
+    Admin and expert roles only at a unit strictly below one the actor administers: a school
+    admin makes no school admins (nor could they take back what they made: a peer is out of
+    their reach), a county admin makes the school admins of the county. The other roles at any
+    unit the actor administers.
+    """
+    if role in GRANTED_FROM_ABOVE:
+        return any(
+            a.role in ADMIN_ROLES and unit.path != a.unit.path and unit.path.startswith(a.unit.path)
+            for a in actor.roles
+        )
+    return _admin_level(actor, unit) is not None
+
+
 # --- the rules, one function per object type -------------------------------------------------
 
 
@@ -87,6 +107,8 @@ def _unit_rule(actor: User, action: str, unit: Unit) -> bool:
         return administered is not None and administered.id != unit.id
     if action == "import_roster":
         return administered is not None and unit.type in {"school", "county"}
+    if action == "reset_passwords":  # a class's new account slip
+        return administered is not None and unit.type == "class"
     return False
 
 
@@ -101,7 +123,7 @@ def _user_rule(actor: User, action: str, target: User) -> bool:
     for assignment in target.roles:
         if not _within(assignment.unit, mine):
             return False
-        if assignment.role in ADMIN_ROLES or assignment.role == Role.EXPERT:
+        if assignment.role in GRANTED_FROM_ABOVE:
             # an admin manages people of lower units only, never a peer or a superior
             level = _admin_level(actor, assignment.unit)
             if level is None or level.path == assignment.unit.path:
@@ -111,6 +133,15 @@ def _user_rule(actor: User, action: str, target: User) -> bool:
 
 def _job_rule(actor: User, action: str, job: Job) -> bool:
     return action == "view" and job.created_by_id == actor.id
+
+
+def _slip_rule(actor: User, action: str, slip: AccountSlip) -> bool:
+    # shown to the admin who imported the roster, and to nobody else (others reset the class)
+    return (
+        action == "open"
+        and slip.created_by_id == actor.id
+        and _admin_level(actor, slip.unit) is not None
+    )
 
 
 def _audit_rule(actor: User, action: str, event: AuditEvent) -> bool:
@@ -124,6 +155,7 @@ RULES: dict[type, Callable[[User, str, Any], bool]] = {
     Unit: _unit_rule,
     User: _user_rule,
     Job: _job_rule,
+    AccountSlip: _slip_rule,
     AuditEvent: _audit_rule,
 }
 

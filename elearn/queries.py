@@ -7,6 +7,7 @@ from sqlalchemy.sql import Select
 
 from elearn.extensions import db
 from elearn.models import AuditEvent, GuardianLink, RoleAssignment, Unit, User
+from elearn.permissions import school_path
 
 
 def members_of(unit: Unit, *, role: str | None = None, q: str | None = None) -> Select:
@@ -68,3 +69,26 @@ def audit_page(query: Select, *, action: str | None) -> Select:
     if action:
         query = query.where(AuditEvent.action.startswith(action))
     return query.order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
+
+
+def full_names(units: list[Unit]) -> dict[int, str]:
+    """Each unit's name after its ancestors' ("示范州 / 示范市 / 示范市第一小学 / 五年级"), one query."""
+    ids = {i for unit in units for i in unit.ancestor_ids}
+    names = dict(db.session.execute(select(Unit.id, Unit.name).where(Unit.id.in_(ids))).all())
+    return {unit.id: " / ".join(names.get(i, "?") for i in unit.ancestor_ids) for unit in units}
+
+
+def units_around(user: User) -> list[Unit]:
+    """The units a role of ``user`` would plausibly be held at: the schools they are in, with
+    their grades and classes, and the units above those schools (one query)."""
+    roots = {school_path(assignment.unit) for assignment in user.roles}
+    above = {int(i) for root in roots for i in root.strip("/").split("/")}
+    if not roots:
+        return []
+    return list(
+        db.session.scalars(
+            select(Unit).where(
+                or_(Unit.id.in_(above), *[Unit.path.startswith(root) for root in sorted(roots)])
+            )
+        )
+    )

@@ -105,8 +105,8 @@ SECURITY_HEADERS = (
 
 def nav_items() -> list[tuple[str, str]]:
     """(endpoint, label) pairs for the current user's menu; features add to NAV_PROVIDERS."""
-    if not current_user.is_authenticated:
-        return []
+    if not current_user.is_authenticated or current_user.must_change_password:
+        return []  # an account that must change its password sees only the change form
     items: list[tuple[str, str]] = [("home.index", _("Home"))]
     unread = notifications.unread_count(current_user)
     items.append(

@@ -124,3 +124,4 @@ def init_app(app: Flask) -> None:
     if demo.seed_demo_lecture not in cli.DEMO_SEEDERS:
         cli.DEMO_SEEDERS.append(demo.seed_demo_lecture)
     signals.user_logged_out.connect(events.on_logout, sender=app, weak=False)
+    signals.password_changed.connect(events.on_password_changed, sender=app, weak=False)

@@ -74,11 +74,14 @@ def on_connect(auth: Any = None) -> None:
     else:
         _refuse(_("Sign in first."))
     assert user is not None
+    if user.must_change_password:
+        db.session.rollback()
+        _refuse(accounts.password_change_message())
     sid = request.sid  # type: ignore[attr-defined]
     with _LOCK:
         _CONNECTIONS[sid] = Connection(user_id=user.id, kind=kind, secret=secret)
-    session_key = accounts.hash_token(secret) if kind == "session" else None
-    _live().presence.add(sid, user_id=user.id, session_key=session_key)
+    # the key of the session or token it came with: a logout or a password change finds it
+    _live().presence.add(sid, user_id=user.id, session_key=accounts.hash_token(secret))
     join_room(user_room(user.id))
     db.session.rollback()
 
@@ -104,8 +107,10 @@ def _connection() -> Connection | None:
 
 def _current_actor(conn: Connection) -> User | None:
     if conn.kind == "session":
-        return accounts.load_session_user(conn.secret)
-    return accounts.load_token_user(conn.secret).user
+        user = accounts.load_session_user(conn.secret)
+    else:
+        user = accounts.load_token_user(conn.secret).user
+    return None if user is None or user.must_change_password else user
 
 
 def _lecture_of(conn: Connection, actor: User, *, check_ban: bool = True) -> Lecture:
@@ -464,3 +469,16 @@ def on_logout(
         return
     sids = _live().presence.sids_of_session(accounts.hash_token(session_token))
     _close(sids, _("You have signed out."))
+
+
+def on_password_changed(
+    sender: Any, *, user: User | None = None, kept_key: str | None = None, **extra: Any
+) -> None:
+    """elearn's ``password_changed`` signal: close every socket of that user except those of the
+    session or token that changed the password."""
+    if user is None:
+        return
+    presence = _live().presence
+    kept = set(presence.sids_of_session(kept_key)) if kept_key else set()
+    sids = [sid for sid in presence.sids_of_user(user.id) if sid not in kept]
+    _close(sids, _("Your password was changed: sign in again."))

@@ -14,7 +14,7 @@ from elearn import localtime, permissions
 from elearn.api import protect_cookie_sessions
 from elearn.api.helpers import bad_request, json_body, require_int
 from elearn.api.openapi import EXTRA_COMPONENTS
-from elearn.auth import refuse, request_actor
+from elearn.auth import checks_bearer_itself, refuse, request_actor
 from elearn.extensions import csrf, db
 from elearn.models import Unit
 from elearn.service.errors import ServiceError
@@ -539,6 +539,7 @@ def attempt(attempt_id: int):
 
 
 @bp.route("/attempts/<int:attempt_id>/answers/<int:question_id>", methods=["PUT"])
+@checks_bearer_itself
 def save_answer(attempt_id: int, question_id: int):
     """Autosave one answer; ``seq`` must be higher than the saved one's.
 

@@ -114,12 +114,14 @@ def app(database_url: str, tmp_path_factory: pytest.TempPathFactory):
     )
     application.extensions["celery"].conf.update(task_always_eager=True, broker_url="memory://")
 
-    @application.before_request
     def _own_login():  # type: ignore[no-untyped-def]
         # A test client's request shares the app context (and ``g``) of a ``ctx`` the test holds
         # open; each request must load its own user, as in production, not reuse the last one's.
-        for name in ("_login_user", "auth_error", "via_token", "csrf_token"):
+        for name in ("_login_user", "auth_error", "via_token", "bearer_token", "csrf_token"):
             g.pop(name, None)
+
+    # first of all: the app's own hooks load the user too (elearn.auth's password-change gate)
+    application.before_request_funcs.setdefault(None, []).insert(0, _own_login)
 
     with application.app_context():
         from flask_migrate import upgrade

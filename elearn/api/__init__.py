@@ -2,21 +2,38 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Flask, current_app, request
+from flask import Blueprint, Flask, current_app, g, request
+from flask_babel import gettext as _
 
+from elearn.auth import authenticated_by_token, view_checks_bearer_itself
 from elearn.extensions import csrf
+from elearn.service.errors import Unauthenticated
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
 
-def protect_cookie_sessions() -> None:
-    """CSRF for API calls that ride on the session cookie.
+#: endpoints that take credentials in the body: a stale token sent beside them is no reason to
+#: refuse the request for a new one
+CREDENTIAL_ENDPOINTS = frozenset({"api.issue_token"})
 
-    Bearer-token clients (and callers with no session at all) carry no ambient credentials, so a
-    forged cross-site request gains nothing; pages calling the API with their session cookie must
-    send the CSRF token (``X-CSRFToken``) like any form. Feature APIs call this too.
+
+def protect_cookie_sessions() -> None:
+    """CSRF for API calls that ride on the session cookie; 401 for a refused bearer token.
+
+    Only a request that a valid bearer token authenticated skips the CSRF check: it carries no
+    ambient credentials, so a forged cross-site request gains nothing. A request with any other
+    ``Authorization`` header (a wrong, expired or revoked token, another scheme) gets 401, and
+    never falls back to the cookie beside it (``elearn.auth`` ignores the cookie then). Pages
+    calling the API with their session cookie send the CSRF token (``X-CSRFToken``) like any
+    form. Feature APIs call this too.
     """
-    if request.method in {"GET", "HEAD", "OPTIONS"} or "Authorization" in request.headers:
+    if "Authorization" in request.headers:
+        if request.endpoint in CREDENTIAL_ENDPOINTS or view_checks_bearer_itself():
+            return  # the statement that acts checks the token itself, never the cookie
+        if not authenticated_by_token():
+            raise Unauthenticated(g.get("auth_error") or _("Send a valid access token."))
+        return
+    if request.method in {"GET", "HEAD", "OPTIONS"}:
         return
     if current_app.config["SESSION_COOKIE_NAME"] in request.cookies:
         csrf.protect()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Response, current_app, jsonify, request, url_for
+from flask import Response, abort, current_app, jsonify, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -14,8 +14,9 @@ from elearn.api import bp
 from elearn.api.helpers import bad_request, require_int
 from elearn.api.openapi import EXTRA_COMPONENTS
 from elearn.extensions import db
-from elearn.models import Job, Unit
-from elearn.service import rosters
+from elearn.models import AccountSlip, Job, Unit
+from elearn.routes.slips import XLSX, login_url, role_labels
+from elearn.service import rosters, slips
 from elearn.service.roster_files import template_csv, template_xlsx, too_large
 from elearn.tasks import import_roster
 
@@ -172,6 +173,48 @@ def job_status(job_id: str):
     return jsonify(rosters.job_json(job))
 
 
+@bp.route("/jobs/<job_id>/slips/<int:slip_id>", methods=["POST"])
+@login_required
+def open_slip(job_id: str, slip_id: int):
+    """Open one account slip of the caller's roster import: its passwords are made now.
+    ---
+    post:
+      tags: [rosters]
+      description: >
+        The new accounts of a roster import have no password until the importer opens their
+        slip (one per class, one for the school's teachers; listed in the job's `slips`). This
+        makes random initial passwords and answers them in a spreadsheet (school, class, name,
+        role, username, initial password, sign-in address), once: they are kept nowhere, and a
+        second call answers 410. Each account must change its password at its first sign-in.
+      parameters:
+        - {name: job_id, in: path, required: true, schema: {type: string}}
+        - {name: slip_id, in: path, required: true, schema: {type: integer}}
+      responses:
+        200:
+          description: the slip as a spreadsheet
+          content:
+            application/vnd.openxmlformats-officedocument.spreadsheetml.sheet: {}
+        404: {description: no such slip among the caller's own imports}
+        410:
+          description: the slip was opened already; reset the class's passwords for new ones
+          content:
+            application/json:
+              schema: {$ref: '#/components/schemas/Error'}
+    """
+    slip = permissions.get_or_404(AccountSlip, slip_id, current_user, "open")
+    if slip.job_id != job_id[:32]:
+        abort(404)
+    issued = slips.open_slip(actor=current_user, slip=slip)
+    db.session.commit()
+    response = Response(
+        slips.workbook(issued, login_url=login_url(), role_labels=role_labels()),
+        content_type=XLSX,
+    )
+    response.headers["Content-Disposition"] = f"attachment; filename=account-slip-{slip_id}.xlsx"
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
 JOB_SCHEMA = {
     "type": "object",
     "properties": {
@@ -201,6 +244,22 @@ JOB_SCHEMA = {
         },
         "created_at": {"type": "string", "format": "date-time"},
         "finished_at": {"type": "string", "format": "date-time", "nullable": True},
+        "slips": {
+            "type": "array",
+            "description": "account slips of the new accounts (open each once: POST "
+            "/api/v1/jobs/{job_id}/slips/{id})",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "id": {"type": "integer"},
+                    "unit_id": {"type": "integer"},
+                    "unit_name": {"type": "string"},
+                    "kind": {"type": "string", "enum": ["class", "teachers"]},
+                    "accounts": {"type": "integer"},
+                    "opened_at": {"type": "string", "format": "date-time", "nullable": True},
+                },
+            },
+        },
     },
 }
 

@@ -13,8 +13,10 @@ from elearn.models.coverage import CoverageFact, CoverageRollup, FactKind, UnitP
 from elearn.models.jobs import Job, JobStatus
 from elearn.models.notifications import Notification
 from elearn.models.org import SchoolKind, Term, Unit, UnitType
+from elearn.models.slips import AccountSlip
 
 __all__ = [
+    "AccountSlip",
     "ApiToken",
     "AuditEvent",
     "CoverageFact",

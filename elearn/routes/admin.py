@@ -8,12 +8,13 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
 
-from elearn import permissions, queries
+from elearn import permissions, queries, signals
 from elearn.extensions import db
-from elearn.forms import ConfirmForm, PasswordResetForm, RoleForm, TermForm, UnitForm
+from elearn.forms import ConfirmForm, RoleForm, TermForm, UnitForm
 from elearn.models import RoleAssignment, Term, Unit, User
 from elearn.models.org import CHILD_TYPE, UnitType
-from elearn.service import accounts, coverage, org
+from elearn.routes.slips import slip_page
+from elearn.service import accounts, coverage, org, slips
 from elearn.service.accounts import ROLE_UNIT_TYPES
 from elearn.service.errors import ServiceError
 
@@ -68,6 +69,7 @@ def unit_detail(unit_id: int):
         can_edit=permissions.can(current_user, "edit", unit),
         can_delete=permissions.can(current_user, "delete", unit) and not children,
         can_import=permissions.can(current_user, "import_roster", unit),
+        can_reset_passwords=permissions.can(current_user, "reset_passwords", unit),
         confirm_form=ConfirmForm(),
     )
 
@@ -156,53 +158,89 @@ def unit_members(unit_id: int):
     )
 
 
-@bp.route("/users/<int:user_id>")
-def user_detail(user_id: int):
-    user = permissions.get_or_404(User, user_id, current_user, "view")
+def _role_form(user: User) -> RoleForm:
+    """The role form: the units around ``user`` where the actor may give some role, each with
+    its full name, and the roles the actor may give at one of them."""
     form = RoleForm()
-    form.role.choices = [SelectChoice(r) for r in ROLE_UNIT_TYPES]
+    units = [
+        unit
+        for unit in queries.units_around(user)
+        if any(
+            unit.type in types and permissions.may_grant(current_user, role, unit)
+            for role, types in ROLE_UNIT_TYPES.items()
+        )
+    ]
+    names = queries.full_names(units)
+    # the unit's own name first (a phone shows the start of the choice), then where it lies
+    form.unit_id.choices = [
+        SelectChoice(
+            unit.id,
+            unit.name
+            if unit.parent_id is None
+            else f"{unit.name} · {names[unit.id].rsplit(' / ', 1)[0]}",
+        )
+        for unit in sorted(units, key=lambda u: names[u.id])
+    ]
+    form.role.choices = [
+        SelectChoice(role)
+        for role, types in ROLE_UNIT_TYPES.items()
+        if any(u.type in types and permissions.may_grant(current_user, role, u) for u in units)
+    ]
+    return form
+
+
+def _user_page(user: User, role_form: RoleForm | None = None, status: int = 200):  # type: ignore[no-untyped-def]
+    can_manage_roles = permissions.can(current_user, "manage_roles", user)
     return render_template(
         "elearn/admin/user.html",
         user=user,
-        reset_form=PasswordResetForm(),
-        role_form=form,
+        role_form=role_form or (_role_form(user) if can_manage_roles else None),
         confirm_form=ConfirmForm(),
         can_reset=permissions.can(current_user, "reset_password", user),
-        can_manage_roles=permissions.can(current_user, "manage_roles", user),
-    )
+        can_manage_roles=can_manage_roles,
+        removable={
+            a.id
+            for a in user.roles
+            if can_manage_roles and permissions.may_grant(current_user, a.role, a.unit)
+        },
+    ), status
+
+
+@bp.route("/users/<int:user_id>")
+def user_detail(user_id: int):
+    user = permissions.get_or_404(User, user_id, current_user, "view")
+    return _user_page(user)
 
 
 @bp.route("/users/<int:user_id>/reset-password", methods=["POST"])
 def user_reset_password(user_id: int):
+    """A new random initial password, shown once on the user's account slip (print page)."""
     user = permissions.get_or_404(User, user_id, current_user, "reset_password")
-    form = PasswordResetForm()
-    if not form.validate_on_submit():
-        abort(400)
-    try:
-        accounts.reset_password(
-            actor=current_user,
-            user=user,
-            new=form.new_password.data,
-            unit_id=user.roles[0].unit_id if user.roles else None,
-        )
-    except ServiceError as error:
-        db.session.rollback()
-        flash(error.message, "error")
-        return redirect(url_for("admin.user_detail", user_id=user.id))
+    ConfirmForm().validate_on_submit() or abort(400)
+    issued = slips.reset_user(actor=current_user, user=user)
     db.session.commit()
-    flash(_("The password has been reset; the user must change it at the next sign-in."), "success")
-    return redirect(url_for("admin.user_detail", user_id=user.id))
+    signals.password_changed.send(current_app._get_current_object(), user=user, kept_key=None)  # type: ignore[attr-defined]
+    return slip_page(issued)
 
 
 @bp.route("/users/<int:user_id>/roles", methods=["POST"])
 def user_add_role(user_id: int):
     user = permissions.get_or_404(User, user_id, current_user, "manage_roles")
-    form = RoleForm()
-    form.role.choices = [SelectChoice(r) for r in ROLE_UNIT_TYPES]
+    form = _role_form(user)
     if not form.validate_on_submit():
-        abort(400)
-    unit = permissions.get_or_404(Unit, form.unit_id.data, current_user, "manage_members")
-    accounts.assign_role(actor=current_user, user=user, role=form.role.data, unit=unit)
+        if form.unit_id.errors:
+            form.unit_id.errors = [_("Choose one of the units in the list.")]
+        if form.role.errors:
+            form.role.errors = [_("Choose one of the roles in the list.")]
+        return _user_page(user, form, 400)
+    unit = db.session.get(Unit, form.unit_id.data)
+    assert unit is not None  # one of the choices
+    try:
+        accounts.assign_role(actor=current_user, user=user, role=form.role.data, unit=unit)
+    except ServiceError as error:
+        db.session.rollback()
+        form.unit_id.errors = [error.message]
+        return _user_page(user, form, error.status)
     db.session.commit()
     flash(_("Role added."), "success")
     return redirect(url_for("admin.user_detail", user_id=user.id))

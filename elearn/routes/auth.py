@@ -8,6 +8,7 @@ from flask import (
     Blueprint,
     current_app,
     flash,
+    make_response,
     redirect,
     render_template,
     request,
@@ -18,6 +19,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
 from elearn import signals
+from elearn.auth import current_credential, login_throttle
 from elearn.extensions import db, rate_limit
 from elearn.forms import LoginForm, PasswordChangeForm
 from elearn.service import accounts, coverage_hooks
@@ -49,17 +51,14 @@ def login():
     form = LoginForm(next=request.args.get("next", ""))
     error = None
     status = 200
+    retry_after = 0
     if form.validate_on_submit():
         result = accounts.authenticate(
-            form.login.data,
-            form.password.data,
-            ip=request.remote_addr,
-            max_failures=current_app.config["LOGIN_MAX_FAILURES"],
-            lock_minutes=current_app.config["LOGIN_LOCK_MINUTES"],
+            form.login.data, form.password.data, ip=request.remote_addr, throttle=login_throttle()
         )
         if result.user is None:
-            db.session.commit()  # keep the failure count and the audit row
-            error, status = result.error, 401
+            db.session.commit()  # keep the audit row
+            error, status, retry_after = result.error, result.status, result.retry_after
         else:
             if result.first_login:
                 coverage_hooks.user_activated(result.user)
@@ -70,12 +69,14 @@ def login():
             session.clear()
             login_user(result.user)
             if result.user.must_change_password:
-                flash(_("Please choose a new password before you go on."), "info")
-                return redirect(url_for("auth.change_password"))
+                return redirect(url_for("auth.change_password", next=form.next.data or None))
             return redirect(_safe_next(form.next.data))
     elif request.method == "POST":
         status = 400
-    return render_template("elearn/login.html", form=form, error=error), status
+    response = make_response(render_template("elearn/login.html", form=form, error=error), status)
+    if status == 429:
+        response.headers["Retry-After"] = str(retry_after)
+    return response
 
 
 @bp.route("/logout", methods=["POST"])
@@ -93,14 +94,20 @@ def logout():
 
 
 @bp.route("/account/password", methods=["GET", "POST"])
+@rate_limit(_login_limit, methods=["POST"])
 @login_required
 def change_password():
-    form = PasswordChangeForm()
+    form = PasswordChangeForm(next=request.args.get("next", ""))
     status = 200
     if form.validate_on_submit():
+        user = current_user._get_current_object()
+        kept = current_credential()
         try:
             accounts.change_password(
-                user=current_user, current=form.current_password.data, new=form.new_password.data
+                user=user,
+                current=form.current_password.data,
+                new=form.new_password.data,
+                keep=kept,
             )
         except ServiceError as error:
             db.session.rollback()
@@ -109,11 +116,20 @@ def change_password():
             status = 400
         else:
             db.session.commit()
-            flash(_("Your password has been changed."), "success")
-            return redirect(url_for("home.index"))
+            signals.password_changed.send(
+                current_app._get_current_object(),
+                user=user,
+                kept_key=accounts.hash_token(kept) if kept else None,
+            )
+            flash(
+                _("Your password has been changed. You are signed out everywhere else."), "success"
+            )
+            return redirect(_safe_next(form.next.data))
     elif request.method == "POST":
         status = 400
-    return render_template("elearn/password.html", form=form), status
+    return render_template(
+        "elearn/password.html", form=form, must_change=current_user.must_change_password
+    ), status
 
 
 @bp.route("/lang/<code>")

@@ -9,7 +9,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from elearn import permissions
 from elearn.extensions import db
-from elearn.forms import RosterUploadForm
+from elearn.forms import ConfirmForm, RosterUploadForm
 from elearn.models import Job, Unit
 from elearn.service import rosters
 from elearn.service.errors import ServiceError
@@ -80,4 +80,5 @@ def job(job_id: str):
         unit=back,
         finished=rosters.is_finished(job),
         can_retry=unit is not None and permissions.can(current_user, "import_roster", unit),
+        confirm_form=ConfirmForm(),
     )

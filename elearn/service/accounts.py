@@ -1,8 +1,10 @@
-"""Accounts: passwords, login with lockout, sessions that logout really ends, API tokens, roles."""
+"""Accounts: passwords, login under a throttle, sessions that logout and a password change really\nend, API tokens, roles."""
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import math
 import re
 import secrets
 from dataclasses import dataclass
@@ -14,17 +16,27 @@ from sqlalchemy import ScalarSelect, or_, select
 from sqlalchemy.orm import joinedload, lazyload
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from elearn import permissions
 from elearn.extensions import db
 from elearn.models import ApiToken, Role, RoleAssignment, Unit, User, UserSession
 from elearn.models._types import aware
 from elearn.models.accounts import ADMIN_ROLES
 from elearn.service import audit
-from elearn.service.errors import ServiceError
+from elearn.service.errors import Forbidden, ServiceError
+from elearn.service.login_throttle import LoginThrottle, account_key
 
 PHONE_RE = re.compile(r"^1[3-9]\d{9}$")
 MIN_PASSWORD_LENGTH = 8
 #: a hash no password matches, for accounts that must be given one by an admin
 UNUSABLE_PASSWORD = "!unusable"
+#: initial passwords (roster accounts, resets): random, from letters and digits that can't be
+#: mistaken for one another on a printed slip (no 0/o, 1/l/i)
+INITIAL_PASSWORD_ALPHABET = "23456789abcdefghjkmnpqrstuvwxyz"
+INITIAL_PASSWORD_LENGTH = 10
+#: A random 50-bit password needs no slow hash to resist guessing from a stolen hash (a year of
+#: a GPU's scrypt per account even at this cost); the full default cost (~0.2 s a hash) would
+#: make a class's slip take seconds. Sign-in pads these to the default cost (``verify_password``).
+INITIAL_PASSWORD_METHOD = "scrypt:1024:8:1"
 
 #: which unit type each role is held at
 ROLE_UNIT_TYPES: dict[str, frozenset[str]] = {
@@ -96,11 +108,14 @@ def create_user(
 
 
 def assign_role(*, actor: User | None, user: User, role: str, unit: Unit) -> RoleAssignment:
-    """Give ``user`` a role at ``unit`` (idempotent); audited."""
+    """Give ``user`` a role at ``unit`` (idempotent); audited. An actor (``None``: seeds, the
+    CLI) gives admin and expert roles only below their own admin unit (``permissions.may_grant``)."""
     if role not in ROLE_UNIT_TYPES:
         raise ServiceError(_("Unknown role."))
     if unit.type not in ROLE_UNIT_TYPES[role]:
         raise ServiceError(_("This role cannot be held at this kind of unit."))
+    if actor is not None and not permissions.may_grant(actor, role, unit):
+        raise Forbidden(_cannot_grant(role))
     existing = db.session.scalar(
         select(RoleAssignment).filter_by(user_id=user.id, role=role, unit_id=unit.id)
     )
@@ -121,8 +136,19 @@ def assign_role(*, actor: User | None, user: User, role: str, unit: Unit) -> Rol
     return assignment
 
 
+def _cannot_grant(role: str) -> str:
+    if role in permissions.GRANTED_FROM_ABOVE:
+        return _(
+            "Admin and expert roles are given only at units below the one you administer: "
+            "ask the admin above you."
+        )
+    return _("You can give roles only within the units you administer.")
+
+
 def revoke_role(*, actor: User, assignment: RoleAssignment) -> None:
-    """Take a role away; audited."""
+    """Take a role away (who may give it may take it away); audited."""
+    if not permissions.may_grant(actor, assignment.role, assignment.unit):
+        raise Forbidden(_cannot_grant(assignment.role))
     audit.record(
         "role.revoked",
         actor=actor,
@@ -158,60 +184,79 @@ class LoginResult:
     user: User | None
     error: str | None
     first_login: bool = False
+    #: the HTTP status of a refusal: 401, or 429 while the address must wait
+    status: int = 401
+    #: seconds to wait before the next try (429)
+    retry_after: int = 0
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """A hash at the default cost that no typed password matches (see ``verify_password``)."""
+    return hash_password(secrets.token_urlsafe(32))
+
+
+def verify_password(stored: str, password: str) -> bool:
+    """Whether ``password`` matches the stored hash, in about the same time for every account.
+
+    An unusable or cheaper hash (an account not given a password yet, a roster account's random
+    initial one) is padded with a check at the default cost, as is a login that names nobody
+    (``stored=UNUSABLE_PASSWORD``): the time of the answer must not tell which accounts exist.
+    """
+    default = _dummy_hash()
+    if stored == UNUSABLE_PASSWORD or stored.split("$", 1)[0] != default.split("$", 1)[0]:
+        check_password_hash(default, password)
+        if stored == UNUSABLE_PASSWORD:
+            return False
+    return check_password_hash(stored, password)
 
 
 def authenticate(
-    login: str, password: str, *, ip: str | None, max_failures: int, lock_minutes: int
+    login: str, password: str, *, ip: str | None, throttle: LoginThrottle
 ) -> LoginResult:
-    """Check credentials with a per-account lockout; record the outcome in the audit log."""
+    """Check credentials under the sign-in throttle; record the outcome in the audit log.
+
+    An unknown login and a real account are answered alike, in about the same time, whether
+    the password is merely wrong or the address must wait (``login_throttle``).
+    """
     user = find_login(login)
-    now = _now()
-    if user is None:
-        audit.record("login.failed", actor=None, ip=ip, login=login[:64], reason="unknown")
-        return LoginResult(None, _("Wrong username or password."))
-    locked_until = aware(user.locked_until)
-    if locked_until is not None and locked_until > now:
-        audit.record("login.locked", actor=user, ip=ip, unit_id=home_unit_id(user))
-        minutes = max(1, int((locked_until - now).total_seconds() // 60) + 1)
+    key = account_key(
+        user_id=user.id if user else None,
+        password_hash=user.password_hash if user else None,
+        login=login,
+    )
+    unit_id = home_unit_id(user) if user is not None else None
+    wait = throttle.wait(key, ip)
+    if wait:
+        audit.record("login.throttled", actor=user, ip=ip, login=login[:64], unit_id=unit_id)
         return LoginResult(
             None,
             _(
-                "This account is locked after too many wrong passwords. Try again in "
-                "%(minutes)d minutes, or ask your school admin to reset the password.",
-                minutes=minutes,
+                "Too many wrong passwords for this account. Try again in %(minutes)d minutes, "
+                "or ask your school admin to reset the password.",
+                minutes=max(1, math.ceil(wait / 60)),
             ),
+            status=429,
+            retry_after=wait,
         )
-    if not user.is_active_account:
-        audit.record(
-            "login.failed", actor=user, ip=ip, reason="inactive", unit_id=home_unit_id(user)
-        )
-        return LoginResult(None, _("This account is disabled. Ask your school admin."))
-    if user.password_hash == UNUSABLE_PASSWORD or not check_password_hash(
-        user.password_hash, password
-    ):
-        user.failed_login_count = (user.failed_login_count or 0) + 1
-        if user.failed_login_count >= max_failures:
-            user.locked_until = now + timedelta(minutes=lock_minutes)
-            user.failed_login_count = 0
-            audit.record("login.lockout", actor=user, ip=ip, unit_id=home_unit_id(user))
-            return LoginResult(
-                None,
-                _(
-                    "Too many wrong passwords: this account is locked for %(minutes)d minutes.",
-                    minutes=lock_minutes,
-                ),
-            )
-        audit.record(
-            "login.failed", actor=user, ip=ip, reason="password", unit_id=home_unit_id(user)
-        )
+    if not verify_password(user.password_hash if user else UNUSABLE_PASSWORD, password):
+        throttle.failed(key, ip)
+        if user is None:
+            audit.record("login.failed", actor=None, ip=ip, login=login[:64], reason="unknown")
+        else:
+            audit.record("login.failed", actor=user, ip=ip, reason="password", unit_id=unit_id)
         return LoginResult(None, _("Wrong username or password."))
-    user.failed_login_count = 0
-    user.locked_until = None
+    assert user is not None
+    throttle.succeeded(key, ip)
+    if not user.is_active_account:  # said only to whoever knows the password
+        audit.record("login.failed", actor=user, ip=ip, reason="inactive", unit_id=unit_id)
+        return LoginResult(None, _("This account is disabled. Ask your school admin."), status=403)
+    now = _now()
     first_login = user.activated_at is None
     if first_login:
         user.activated_at = now
     user.last_login_at = now
-    audit.record("login.succeeded", actor=user, ip=ip, unit_id=home_unit_id(user))
+    audit.record("login.succeeded", actor=user, ip=ip, unit_id=unit_id)
     db.session.flush()
     return LoginResult(user, None, first_login=first_login)
 
@@ -264,15 +309,25 @@ def end_session(token: str | None, *, user: User | None = None) -> None:
     db.session.flush()
 
 
-def end_all_sessions(user: User) -> None:
-    """Revoke every login session and API token of a user (password reset, disabling)."""
+def end_all_sessions(user: User, *, keep: str | None = None) -> None:
+    """Revoke every login session and API token of a user (password change or reset, disabling),
+    except ``keep``: the session or token of the request that changed the password."""
     now = _now()
+    kept = hash_token(keep) if keep else ""
     for row in db.session.scalars(
-        select(UserSession).where(UserSession.user_id == user.id, UserSession.revoked_at.is_(None))
+        select(UserSession).where(
+            UserSession.user_id == user.id,
+            UserSession.revoked_at.is_(None),
+            UserSession.token_hash != kept,
+        )
     ):
         row.revoked_at = now
     for token in db.session.scalars(
-        select(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+        select(ApiToken).where(
+            ApiToken.user_id == user.id,
+            ApiToken.revoked_at.is_(None),
+            ApiToken.token_hash != kept,
+        )
     ):
         token.revoked_at = now
     db.session.flush()
@@ -338,21 +393,45 @@ class BearerToken:
                 ApiToken.revoked_at.is_(None),
                 ApiToken.expires_at > now,
                 User.is_active_account.is_(True),
+                # a must-change account's token only changes the password (elearn.auth)
+                User.must_change_password.is_(False),
             )
             .scalar_subquery()
         )
 
     def check(self) -> TokenCheck:
-        return load_token_user(self.token)
+        """The token's user, or why it is refused; a must-change account is a 403."""
+        check = load_token_user(self.token)
+        if check.user is not None and check.user.must_change_password:
+            raise Forbidden(password_change_message())
+        return check
 
 
-def change_password(*, user: User, current: str, new: str) -> None:
-    """The user changes their own password (knowing the current one)."""
-    if not check_password_hash(user.password_hash, current):
+def password_change_message() -> str:
+    """What an account that must change its password is told by everything else (403)."""
+    return _(
+        "Change your password first: this account still has the password it was given. "
+        "Send the new one to /api/v1/auth/password."
+    )
+
+
+def change_password(*, user: User, current: str, new: str, keep: str | None) -> None:
+    """The user changes their own password (knowing the current one).
+
+    Every other login session and API token of theirs ends (whoever else knew the old password
+    is signed out everywhere); ``keep``, the credential of the request making the change, stays.
+    The boundary then sends ``signals.password_changed`` so their sockets close too.
+    """
+    if not verify_password(user.password_hash, current):
         raise ServiceError(_("The current password is wrong."), field="current_password")
     check_new_password(new)
+    if new == current:
+        raise ServiceError(
+            _("Choose a new password, not the one you have now."), field="new_password"
+        )
     user.password_hash = hash_password(new)
     user.must_change_password = False
+    end_all_sessions(user, keep=keep)
     audit.record(
         "password.changed",
         actor=user,
@@ -363,18 +442,29 @@ def change_password(*, user: User, current: str, new: str) -> None:
     db.session.flush()
 
 
-def reset_password(*, actor: User, user: User, new: str, unit_id: int | None) -> None:
-    """An admin sets a new password; the user must change it and every session ends."""
-    check_new_password(new)
-    user.password_hash = hash_password(new)
+def new_initial_password() -> str:
+    """A random initial password: ten characters no one confuses on paper (about 50 bits)."""
+    return "".join(
+        secrets.choice(INITIAL_PASSWORD_ALPHABET) for _place in range(INITIAL_PASSWORD_LENGTH)
+    )
+
+
+def hash_initial_password(password: str) -> str:
+    return generate_password_hash(password, method=INITIAL_PASSWORD_METHOD)
+
+
+def give_initial_password(*, actor: User, user: User, unit_id: int | None) -> str:
+    """A new random password the user must change at first sign-in; every session of theirs
+    ends. Returns the password: the caller shows it once and keeps it nowhere."""
+    password = new_initial_password()
+    user.password_hash = hash_initial_password(password)
     user.must_change_password = True
-    user.failed_login_count = 0
-    user.locked_until = None
     end_all_sessions(user)
     audit.record(
         "password.reset", actor=actor, unit_id=unit_id, target_type="user", target_id=user.id
     )
     db.session.flush()
+    return password
 
 
 def is_admin(user: User) -> bool:

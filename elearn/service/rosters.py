@@ -8,7 +8,9 @@ Three steps, each all-or-nothing:
    (``roster_validation``); any problem fails the job with a row-by-row report and writes nothing.
 3. ``run_import`` phase 2: grades, classes, accounts, roles and guardian links are written in the
    task's one transaction. People are keyed by their 编号 (guardians by phone), so importing the
-   same file again changes nothing, and a changed name or class updates the person.
+   same file again changes nothing, and a changed name or class updates the person. New accounts
+   get no password here: they go on the account slips of their class (``slips``), whose opening
+   by the importer gives them random ones.
 """
 
 from __future__ import annotations
@@ -21,11 +23,10 @@ from typing import Any
 
 from flask_babel import gettext as _
 from sqlalchemy import or_, select
-from werkzeug.security import generate_password_hash
 
 from elearn.extensions import db
 from elearn.models import GuardianLink, Job, JobStatus, Role, RoleAssignment, Unit, User
-from elearn.service import audit, coverage, coverage_hooks, org
+from elearn.service import accounts, audit, coverage, coverage_hooks, org, slips
 from elearn.service.errors import ServiceError
 from elearn.service.roster_files import (
     SCHOOL_CODE,
@@ -34,18 +35,13 @@ from elearn.service.roster_files import (
     read_roster,
     too_large,
 )
-from elearn.service.roster_validation import Person, Plan, RowError, check
+from elearn.service.roster_validation import Plan, RowError, check
 
 JOB_KIND = "roster_import"
 #: a report longer than this helps nobody; the count of all errors is kept in the result
 MAX_STORED_ERRORS = 500
 #: a job that keeps killing its worker is given up on
 MAX_ATTEMPTS = 3
-# The initial password is the last six digits of the person's phone or 编号, both stored in the
-# same row: whoever can read the hash can read those, so a slow hash protects nothing here, while
-# the default scrypt (~150 ms) would take 15 minutes for 5,000 people. The account must change the
-# password at first sign-in, and that one is hashed with the full default cost.
-INITIAL_PASSWORD_METHOD = "scrypt:256:8:1"
 
 Progress = Callable[[int], None]
 
@@ -138,6 +134,7 @@ def job_json(job: Job) -> dict[str, Any]:
         "result": result,
         "created_at": job.created_at.isoformat() if job.created_at else None,
         "finished_at": job.finished_at.isoformat() if job.finished_at else None,
+        "slips": [slips.slip_json(slip) for slip in slips.of_job(job)],
     }
 
 
@@ -172,7 +169,7 @@ def run_import(*, job: Job, limits: RosterLimits, progress: Progress) -> None:
     if not isinstance(plan, Plan):
         _finish_failed(job, actor, plan)
         return
-    counts = _apply(plan, progress)
+    counts = _apply(job, plan, progress)
     for school in plan.schools:
         coverage.recount_population(school)
         coverage_hooks.school_connected(school)
@@ -233,24 +230,7 @@ def _lock_county(unit: Unit) -> None:
 # --- phase 2 -------------------------------------------------------------------------------------
 
 
-class _InitialPasswords:
-    """Hashes each distinct initial password once per import."""
-
-    def __init__(self) -> None:
-        self._cache: dict[str, str] = {}
-
-    def __call__(self, password: str) -> str:
-        if password not in self._cache:
-            self._cache[password] = generate_password_hash(password, method=INITIAL_PASSWORD_METHOD)
-        return self._cache[password]
-
-
-def initial_password(person: Person) -> str:
-    """The last six characters of the phone number, or of the 编号 when there is no phone."""
-    return (person.phone or person.key)[-6:]
-
-
-def _apply(plan: Plan, progress: Progress) -> dict[str, int]:
+def _apply(job: Job, plan: Plan, progress: Progress) -> dict[str, int]:
     counts: Counter[str] = Counter()
     for place in plan.places:  # grades come before their classes
         parent = place.parent.unit if place.parent is not None else place.school
@@ -272,6 +252,7 @@ def _apply(plan: Plan, progress: Progress) -> dict[str, int]:
         progress(88)
         counts["links_created"] = _write_links(plan, changed, created)
         _sync_guardian_roles(plan, moved_students, changed, created)
+        counts["slips"] = len(slips.create_for_import(job=job, plan=plan, created=created))
     progress(95)
     for person in plan.people:
         label = {Role.STUDENT: "students", Role.TEACHER: "teachers"}.get(
@@ -298,13 +279,13 @@ def _apply(plan: Plan, progress: Progress) -> dict[str, int]:
         "guardians_unchanged",
         "grades_created",
         "classes_created",
+        "slips",
     ):
         counts.setdefault(key, 0)
     return dict(counts)
 
 
 def _write_accounts(plan: Plan, progress: Progress, changed: set[int], created: set[int]) -> None:
-    hasher = _InitialPasswords()
     # phones that move between existing accounts are cleared first: a swap must not collide
     moving = [
         p for p in plan.people if p.existing is not None and p.phone and p.existing.phone != p.phone
@@ -324,7 +305,8 @@ def _write_accounts(plan: Plan, progress: Progress, changed: set[int], created: 
                 display_name=person.name,
                 phone=person.phone,
                 external_id=None if person.role == Role.GUARDIAN else person.key,
-                password_hash=hasher(initial_password(person)),
+                # no password until the importer opens the class's account slip (service.slips)
+                password_hash=accounts.UNUSABLE_PASSWORD,
                 must_change_password=True,
                 is_active_account=True,
                 failed_login_count=0,

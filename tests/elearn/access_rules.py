@@ -26,6 +26,25 @@ def _job_of_school_admin(ids: dict) -> str:
     return job.id
 
 
+def _slip_of_school_admin(ids: dict, api: bool = False) -> str:
+    """An account slip of a roster import of school_admin's (only its importer may open it)."""
+    from elearn.extensions import db
+    from elearn.models import AccountSlip
+    from tests.conftest import user
+
+    job_id = _job_of_school_admin(ids)
+    slip = AccountSlip(
+        job_id=job_id,
+        unit_id=ids["class"],
+        kind="class",
+        created_by_id=user("school_admin").id,
+        user_ids=[],
+    )
+    db.session.add(slip)
+    db.session.commit()
+    return f"{'/api/v1' if api else '/admin'}/jobs/{job_id}/slips/{slip.id}"
+
+
 def _notice_of_student1(ids: dict) -> str:
     """A notice sent to student1 (only its recipient may open it)."""
     from elearn.extensions import db
@@ -53,10 +72,24 @@ RULES = {
     "admin.unit_members": Rule(lambda ids: f"/admin/units/{ids['school']}/members", ADMINS),
     "admin.user_detail": Rule(lambda ids: f"/admin/users/{ids['student1']}", ADMINS),
     "admin.user_reset_password": Rule(
-        lambda ids: f"/admin/users/{ids['student1']}/reset-password",
-        ADMINS,
+        lambda ids: f"/admin/users/{ids['student1']}/reset-password", ADMINS, method="POST"
+    ),
+    "slips.open_one": Rule(_slip_of_school_admin, frozenset({"school_admin"}), method="POST"),
+    "slips.reset_class": Rule(
+        lambda ids: f"/admin/units/{ids['class']}/account-slip", ADMINS, method="POST"
+    ),
+    "api.open_slip": Rule(
+        lambda ids: _slip_of_school_admin(ids, api=True),
+        frozenset({"school_admin"}),
         method="POST",
-        data=lambda ids: {"new_password": "new-password-1"},
+        json=True,
+    ),
+    "api.change_password": Rule(
+        lambda ids: "/api/v1/auth/password",
+        SIGNED_IN,
+        method="POST",
+        json=True,
+        data=lambda ids: {"current_password": "not-it", "new_password": "another-one-1"},
     ),
     "admin.user_add_role": Rule(
         lambda ids: f"/admin/users/{ids['student1']}/roles",

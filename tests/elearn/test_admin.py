@@ -1,9 +1,14 @@
 """Admin pages: the org tree within scope, people, password resets, roles, terms, audit log."""
 
+import re
+
+import pytest
 from sqlalchemy import select
 
 from elearn.extensions import db
-from elearn.models import AuditEvent, Unit
+from elearn.models import AuditEvent, Role, Unit
+from elearn.service import accounts
+from elearn.service.errors import Forbidden
 from tests.conftest import login, post_form, unit_by_code, user
 
 
@@ -83,21 +88,29 @@ def user_class(app, username):
         return user(username).roles[0].unit_id
 
 
+def slip_passwords(page) -> dict[str, str]:
+    """username → initial password, as the account slip's print page shows them."""
+    text = page.get_data(as_text=True)
+    logins = re.findall(r'class="mono slip-login">([^<]+)<', text)
+    passwords = re.findall(r'class="mono slip-password">([^<]+)<', text)
+    assert len(logins) == len(passwords)
+    return dict(zip(logins, passwords, strict=True))
+
+
 def test_admin_resets_password_and_every_session_ends(signed_in, app):
     student = signed_in("student1")
     assert student.get("/").status_code == 200
     with app.app_context():
         student_id = user("student1").id
     admin = signed_in("school_admin")
-    response = post_form(
-        admin, f"/admin/users/{student_id}/reset-password", {"new_password": "fresh-pass-1"}
-    )
-    assert response.status_code == 302
+    response = post_form(admin, f"/admin/users/{student_id}/reset-password")
+    assert response.status_code == 200 and response.headers["Cache-Control"] == "no-store"
+    password = slip_passwords(response)["student1"]
+    assert len(password) == 10 and password != "demo1234"
     assert student.get("/").status_code == 302  # signed out everywhere
     fresh = app.test_client()
-    assert (
-        login(fresh, "student1", "fresh-pass-1").headers["Location"].endswith("/account/password")
-    )
+    assert login(fresh, "student1", "demo1234").status_code == 401
+    assert login(fresh, "student1", password).headers["Location"].startswith("/account/password")
     with app.app_context():
         assert db.session.scalar(select(AuditEvent).filter_by(action="password.reset")).actor_id
 
@@ -183,3 +196,70 @@ def test_audit_times_are_shown_in_beijing_time(signed_in, app):
         db.session.commit()
     text = signed_in("pref_admin").get("/admin/audit?action=test.marker").get_data(as_text=True)
     assert "2026-01-02 00:30:00" in text  # UTC+8
+
+
+# --- who may give admin roles: only from above --------------------------------------------------
+
+
+def test_the_role_form_offers_units_by_full_name_not_a_typed_id(signed_in, app):
+    with app.app_context():
+        teacher_id = user("teacher1").id
+    page = signed_in("school_admin").get(f"/admin/users/{teacher_id}").get_data(as_text=True)
+    select_ = re.search(r'<select[^>]*name="unit_id"[^>]*>(.*?)</select>', page, re.S)
+    assert select_, "the unit is picked from a list"
+    options = re.findall(r"<option[^>]*>([^<]*)</option>", select_.group(1))
+    assert "五年级1班 · 示范州 / 示范市 / 示范市第一小学 / 五年级" in options
+    assert "示范市第一小学 · 示范州 / 示范市" in options
+    assert not any("山区县" in o for o in options)  # another county's units are not offered
+    assert not re.search(r'<input[^>]*name="unit_id"', page)
+    roles = re.search(r'<select name="role">(.*?)</select>', page, re.S).group(1)
+    assert 'value="teacher"' in roles and 'value="school_admin"' not in roles
+
+
+def test_a_school_admin_cannot_make_a_school_admin_at_their_own_school(signed_in, app):
+    with app.app_context():
+        teacher_id, school = user("teacher1").id, unit_by_code("S0101").id
+    admin = signed_in("school_admin")
+    refused = post_form(
+        admin, f"/admin/users/{teacher_id}/roles", {"role": "school_admin", "unit_id": school}
+    )
+    assert refused.status_code == 400
+    with app.app_context():
+        assert not user("teacher1").has_role(Role.SCHOOL_ADMIN)
+
+
+def test_the_service_refuses_a_grant_at_the_granters_own_level(ctx):
+    school_admin, teacher = user("school_admin"), user("teacher1")
+    with pytest.raises(Forbidden):
+        accounts.assign_role(
+            actor=school_admin, user=teacher, role=Role.SCHOOL_ADMIN, unit=unit_by_code("S0101")
+        )
+    with pytest.raises(Forbidden):  # nor may a county admin make a county admin
+        accounts.assign_role(
+            actor=user("county_admin"),
+            user=teacher,
+            role=Role.COUNTY_ADMIN,
+            unit=unit_by_code("C01"),
+        )
+
+
+def test_a_county_admin_makes_a_school_admin_and_can_take_it_back(signed_in, app):
+    with app.app_context():
+        teacher_id, school = user("teacher1").id, unit_by_code("S0101").id
+    admin = signed_in("county_admin")
+    granted = post_form(
+        admin, f"/admin/users/{teacher_id}/roles", {"role": "school_admin", "unit_id": school}
+    )
+    assert granted.status_code == 302
+    with app.app_context():
+        assignment = next(a for a in user("teacher1").roles if a.role == Role.SCHOOL_ADMIN)
+        assignment_id = assignment.id
+    # the new school admin is out of the other school admin's reach...
+    assert signed_in("school_admin").get(f"/admin/users/{teacher_id}").status_code == 404
+    # ...and the county admin who made it can take it back
+    page = admin.get(f"/admin/users/{teacher_id}").get_data(as_text=True)
+    assert f"/roles/{assignment_id}/delete" in page
+    revoked = post_form(admin, f"/admin/users/{teacher_id}/roles/{assignment_id}/delete")
+    assert revoked.status_code == 302
+    with app.app_context():
+        assert not user("teacher1").has_role(Role.SCHOOL_ADMIN)

@@ -14,7 +14,7 @@ from werkzeug.security import check_password_hash
 
 from elearn.extensions import db
 from elearn.models import AuditEvent, GuardianLink, Job, Role, RoleAssignment, Unit, User
-from elearn.service import org, rosters
+from elearn.service import accounts, org, rosters
 from elearn.service.roster_files import COLUMNS, RosterFileError, read_roster
 from tests.conftest import csrf_token, unit_by_code, user
 
@@ -269,10 +269,10 @@ def test_good_roster_imports_everyone(ctx):
     assert teacher.external_id == "RT01" and teacher.phone == "13700000001"
     assert sorted(a.unit.code for a in teacher.roles) == ["5-2", "6-1"]
     assert teacher.must_change_password
-    assert check_password_hash(teacher.password_hash, "000001")  # last 6 digits of the phone
-    student = user("R0001")
-    assert check_password_hash(student.password_hash, "R0001")  # 编号 shorter than 6: all of it
-    assert not student.password_hash.startswith("!")
+    # no password until the importer opens the account slip: not the phone's last digits
+    assert teacher.password_hash == accounts.UNUSABLE_PASSWORD
+    assert not check_password_hash(teacher.password_hash, "000001")
+    assert result["slips"] == 3  # 五年级1班, 五年级2班, the teachers
 
     father = user("13700000002")
     assert father.phone == "13700000002" and father.external_id is None
@@ -560,15 +560,26 @@ def test_api_upload_then_follow_the_job(as_user):
     )
 
 
-def test_api_new_accounts_sign_in_with_their_initial_password(as_user, app):
+def test_api_new_accounts_sign_in_with_the_password_of_their_slip(as_user, app):
     client = as_user("school_admin")
-    assert _post(client, unit_by_code("S0101").id, xlsx(GOOD)).status_code == 202
+    job_id = _post(client, unit_by_code("S0101").id, xlsx(GOOD)).get_json()["job_id"]
     from tests.conftest import login
 
+    assert login(app.test_client(), "13700000002", "000002").status_code == 401
+    job = client.get(f"/api/v1/jobs/{job_id}").get_json()
+    passwords = {}
+    for slip in job["slips"]:
+        opened = client.post(
+            f"/api/v1/jobs/{job_id}/slips/{slip['id']}",
+            headers={"X-CSRFToken": csrf_token(client, "/")},
+        )
+        assert opened.status_code == 200 and opened.headers["Cache-Control"] == "no-store"
+        passwords.update(slip_rows(opened.data))
     parent = app.test_client()
-    response = login(parent, "13700000002", "000002")
+    response = login(parent, "13700000002", passwords["13700000002"]["password"])
     assert response.status_code == 302
     assert "password" in response.headers["Location"]  # sent to change it first
+    assert parent.get("/").status_code == 302  # and held there until it is changed
 
 
 def test_api_row_errors_fail_the_job_with_chinese_messages(as_user):
@@ -651,7 +662,7 @@ def test_upload_page_explains_and_imports(as_user):
     page = client.get(url)
     html = page.get_data(as_text=True)
     assert page.status_code == 200
-    for needle in ("关联学生编号", "format=xlsx", "format=csv", 'name="csrf_token"', "最后 6 位"):
+    for needle in ("关联学生编号", "format=xlsx", "format=csv", 'name="csrf_token"', "账号单"):
         assert needle in html, needle
     token = csrf_token(client, url)
     response = client.post(
@@ -699,3 +710,176 @@ def test_roster_pages_are_scoped(as_user):
     assert school_admin.get(f"/admin/jobs/{job_id}").status_code == 200
     assert as_user("county_admin").get(f"/admin/jobs/{job_id}").status_code == 404
     assert as_user("teacher1").get(f"/admin/units/{school_id}/roster").status_code == 403
+
+
+# --- account slips: random initial passwords, shown once to the importer ------------------------
+
+
+def slip_rows(data: bytes) -> dict[str, dict[str, str]]:
+    """username → the row of an account slip spreadsheet (read with openpyxl)."""
+    from openpyxl import load_workbook
+
+    sheet = load_workbook(io.BytesIO(data)).active
+    rows = list(sheet.iter_rows(values_only=True))
+    header = [str(h) for h in rows[0]]
+    assert header[:6] == ["学校", "班级", "姓名", "角色", "用户名", "初始密码"], header
+    found: dict[str, dict[str, str]] = {}
+    for row in rows[1:]:
+        entry = dict(zip(header, [str(v or "") for v in row], strict=True))
+        assert entry["用户名"] not in found, "each person once"
+        found[entry["用户名"]] = {"password": entry["初始密码"], **entry}
+    return found
+
+
+def page_slip(html: str) -> tuple[dict[str, str], bytes]:
+    """The print page's (username → password) and the spreadsheet it carries."""
+    import base64
+
+    logins = re.findall(r'class="mono slip-login">([^<]+)<', html)
+    passwords = re.findall(r'class="mono slip-password">([^<]+)<', html)
+    assert len(logins) == len(set(logins)) == len(passwords), "each person once"
+    data = re.search(r'href="data:[^;]+;base64,([^"]+)"', html).group(1)
+    return dict(zip(logins, passwords, strict=True)), base64.b64decode(data)
+
+
+def open_slips(client, job_id: str) -> dict[str, str]:
+    """Open every slip of a job through its page; username → initial password."""
+    html = client.get(f"/admin/jobs/{job_id}").get_data(as_text=True)
+    urls = re.findall(r'action="(/admin/jobs/[0-9a-f]+/slips/\d+)"', html)
+    assert urls, "the job page offers its account slips"
+    found: dict[str, str] = {}
+    for url in urls:
+        page = client.post(url, data={"csrf_token": csrf_token(client, f"/admin/jobs/{job_id}")})
+        assert page.status_code == 200, page.get_data(as_text=True)[:300]
+        shown, workbook = page_slip(page.get_data(as_text=True))
+        rows = slip_rows(workbook)
+        assert {k: v["password"] for k, v in rows.items()} == shown  # the Excel says the same
+        assert not set(shown) & set(found)
+        found.update(shown)
+    return found
+
+
+def test_imported_accounts_get_random_passwords_on_a_slip_per_class(as_user, app):
+    client = as_user("school_admin")
+    job_id = _post(client, unit_by_code("S0101").id, xlsx(GOOD)).get_json()["job_id"]
+    passwords = open_slips(client, job_id)
+    # every new account once: two students, the teacher, two parents
+    assert sorted(passwords) == ["13700000002", "13700000003", "R0001", "R0002", "RT01"]
+    for login_name, password in passwords.items():
+        assert len(password) == 10 and password.isalnum()
+        assert login_name[-6:] not in password and login_name[-4:] not in password
+    assert "13700000001"[-6:] not in passwords["RT01"]  # not the teacher's phone either
+    assert len(set(passwords.values())) == len(passwords)
+    # the database holds hashes only, and the slips no password at all
+    from elearn.models import AccountSlip
+
+    with app.app_context():
+        for login_name, password in passwords.items():
+            stored = user(login_name).password_hash
+            assert stored.startswith("scrypt:") and password not in stored
+            assert check_password_hash(stored, password)
+        dumped = repr([(s.user_ids, s.kind) for s in db.session.scalars(select(AccountSlip))])
+        assert not any(p in dumped for p in passwords.values())
+    student = app.test_client()
+    from tests.conftest import login
+
+    response = login(student, "R0001", passwords["R0001"])
+    assert response.headers["Location"].startswith("/account/password")
+
+
+def test_the_class_slip_groups_students_with_their_parents(as_user, app):
+    client = as_user("school_admin")
+    job_id = _post(client, unit_by_code("S0101").id, xlsx(GOOD)).get_json()["job_id"]
+    slips = client.get(f"/api/v1/jobs/{job_id}").get_json()["slips"]
+    by_name = {s["unit_name"]: s for s in slips}
+    assert by_name["五年级1班"]["accounts"] == 3  # R0001, 张父, 王小明妈妈 (student1's mother)
+    assert by_name["五年级2班"]["accounts"] == 1
+    assert by_name["示范市第一小学"]["kind"] == "teachers"
+    page = client.post(
+        f"/admin/jobs/{job_id}/slips/{by_name['五年级1班']['id']}",
+        data={"csrf_token": csrf_token(client, "/")},
+    ).get_data(as_text=True)
+    assert page.count('class="slip-card"') == 3
+    for needle in ("示范市第一小学", "五年级1班", "张三", "张父", "张三、李四 的家长", "/login"):
+        assert needle in page, needle
+    assert "slips.css" in page
+
+
+def test_a_slip_is_shown_once_and_to_its_importer_only(as_user, app):
+    client = as_user("school_admin")
+    job_id = _post(client, unit_by_code("S0101").id, xlsx(GOOD)).get_json()["job_id"]
+    slip_id = client.get(f"/api/v1/jobs/{job_id}").get_json()["slips"][0]["id"]
+    url = f"/admin/jobs/{job_id}/slips/{slip_id}"
+    # another admin (who sees the school) gets nothing, not even that it exists
+    county = as_user("county_admin")
+    assert county.post(url, data={"csrf_token": csrf_token(county, "/")}).status_code == 404
+    api = f"/api/v1/jobs/{job_id}/slips/{slip_id}"
+    assert county.post(api, headers={"X-CSRFToken": csrf_token(county, "/")}).status_code == 404
+    first = client.post(url, data={"csrf_token": csrf_token(client, "/")})
+    assert first.status_code == 200
+    again = client.post(url, data={"csrf_token": csrf_token(client, "/")})
+    assert again.status_code == 410 and "已经显示过" in again.get_data(as_text=True)
+    by_api = client.post(api, headers={"X-CSRFToken": csrf_token(client, "/")})
+    assert by_api.status_code == 410 and "重置" in by_api.get_json()["message"]
+    shown = client.get(f"/admin/jobs/{job_id}").get_data(as_text=True)
+    assert "已显示" in shown and url not in shown
+
+
+def test_a_class_reset_makes_new_passwords_and_a_new_slip(as_user, app):
+    client = as_user("school_admin")
+    job_id = _post(client, unit_by_code("S0101").id, xlsx(GOOD)).get_json()["job_id"]
+    first = open_slips(client, job_id)
+    klass = class_of("R0001").id
+    page = client.get(f"/admin/units/{klass}").get_data(as_text=True)
+    assert f"/admin/units/{klass}/account-slip" in page
+    reset = client.post(
+        f"/admin/units/{klass}/account-slip", data={"csrf_token": csrf_token(client, "/")}
+    )
+    assert reset.status_code == 200 and reset.headers["Cache-Control"] == "no-store"
+    fresh, workbook = page_slip(reset.get_data(as_text=True))
+    # the class's accounts still on an initial password: its student and the two parents
+    assert sorted(fresh) == ["13700000002", "13700000003", "R0001"]
+    assert set(slip_rows(workbook)) == set(fresh)
+    from tests.conftest import login
+
+    assert login(app.test_client(), "R0001", first["R0001"]).status_code == 401
+    assert login(app.test_client(), "R0001", fresh["R0001"]).status_code == 302
+    # a teacher of the school sees the class but may not
+    teacher = as_user("teacher1")
+    refused = teacher.post(
+        f"/admin/units/{klass}/account-slip", data={"csrf_token": csrf_token(teacher, "/")}
+    )
+    assert refused.status_code == 403
+
+
+def test_a_reset_withdraws_the_accounts_from_a_slip_not_opened_yet(as_user, app):
+    client = as_user("school_admin")
+    job_id = _post(client, unit_by_code("S0101").id, xlsx(GOOD)).get_json()["job_id"]
+    klass = class_of("R0001").id
+    reset = client.post(
+        f"/admin/units/{klass}/account-slip", data={"csrf_token": csrf_token(client, "/")}
+    )
+    fresh, _workbook = page_slip(reset.get_data(as_text=True))
+    assert "R0001" in fresh
+    late = open_slips(client, job_id)  # the import's slips, opened afterwards
+    assert "R0001" not in late and "R0002" in late
+    from tests.conftest import login
+
+    assert login(app.test_client(), "R0001", fresh["R0001"]).status_code == 302
+
+
+def test_a_name_that_looks_like_a_formula_stays_text_in_the_slip(ctx):
+    from openpyxl import load_workbook
+
+    from elearn.service.slips import IssuedSlip, SlipEntry, workbook
+
+    issued = IssuedSlip(
+        school="示范市第一小学",
+        unit="五年级1班",
+        entries=[SlipEntry('=HYPERLINK("http://evil.example","点我")', "student", "R9", "abc")],
+    )
+    sheet = load_workbook(
+        io.BytesIO(workbook(issued, login_url="http://x/login", role_labels={}))
+    ).active
+    cell = sheet.cell(row=2, column=3)
+    assert cell.data_type == "s" and cell.value.startswith("=HYPERLINK")

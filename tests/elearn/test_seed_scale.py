@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select, text
 
+from elearn.auth import login_throttle
 from elearn.extensions import db
 from elearn.models import GuardianLink, Role, RoleAssignment, Unit, UnitPopulation, User
 from elearn.seed import scale
@@ -178,7 +179,7 @@ def test_accounts_are_unique_and_none_can_sign_in(ctx, app):
     assert len(set(phones)) == len(phones) and all(accounts.PHONE_RE.match(p) for p in phones)
     assert {u.password_hash for u in users} == {accounts.UNUSABLE_PASSWORD}
     for user in (users[0], users[-1]):
-        result = accounts.authenticate(user.username, "", ip=None, max_failures=5, lock_minutes=1)
+        result = accounts.authenticate(user.username, "", ip=None, throttle=login_throttle())
         assert result.user is None
 
 
