@@ -30,7 +30,7 @@ from elearn.models import Role, Unit, User
 from elearn.models.accounts import ADMIN_ROLES
 from elearn.queries import paginate
 from elearn.service.errors import ServiceError
-from quizzes import analysis, queries, service
+from quizzes import analysis, figures, queries, service
 from quizzes.access import STAFF_ROLES, may_author_at, may_view_record
 from quizzes.forms import (
     MODES,
@@ -53,6 +53,9 @@ bp = Blueprint(
     static_folder="static",
     static_url_path="/quizzes-static",
 )
+# scores and rates rounded for display, the same way on every page (quizzes.figures)
+bp.add_app_template_filter(figures.score_text, "score")
+bp.add_app_template_filter(figures.rate_text, "rate")
 
 
 def is_staff(user: User) -> bool:
@@ -532,28 +535,31 @@ def record(user_id: int):
 @bp.route("/quizzes/attempts/<int:attempt_id>/grade", methods=["GET", "POST"])
 @login_required
 def grade(attempt_id: int):
-    """A teacher grades the hand-graded answers of one attempt."""
+    """A teacher grades the hand-graded answers of one attempt, in points (0 to the mark)."""
     attempt = permissions.get_or_404(QuizAttempt, attempt_id, current_user, "grade")
+    rows = service.manual_rows(attempt)
+    errors: dict[str, str] = {}
     if request.method == "POST":
-        for slot in attempt.slots:
-            value = request.form.get(f"fraction_{slot.question_id}")
-            if value in (None, ""):
-                continue
-            try:
-                fraction = float(value)
-            except ValueError:
-                fraction = -1.0
-            service.grade_slot(actor=current_user, slot=slot, fraction=fraction)
-        db.session.commit()
-        flash(_("Grades saved."), "success")
-        return redirect(url_for("quizzes.results", quiz_id=attempt.quiz_id))
-    result = service.review_view(attempt, now=datetime.now(UTC))
-    rows = [
-        {"slot": slot, "stem": slot.version.stem, "answer": slot.answer}
-        for slot in attempt.slots
-        if not QUESTION_TYPES[slot.version.type].auto_graded
-    ]
-    return render_template("quizzes/grade.html", attempt=attempt, result=result, rows=rows)
+        typed = {row["slot"].question_id: request.form.get(row["field"], "") for row in rows}
+        try:
+            service.grade_points(
+                actor=current_user,
+                attempt=attempt,
+                points={q: value for q, value in typed.items() if value.strip()},
+            )
+        except ServiceError as error:
+            db.session.rollback()
+            errors[error.field or ""] = error.message
+        else:
+            db.session.commit()
+            flash(_("Grades saved."), "success")
+            return redirect(url_for("quizzes.results", quiz_id=attempt.quiz_id))
+        rows = service.manual_rows(attempt)  # as they were: nothing of the post was kept
+        for row in rows:
+            row["typed"] = typed[row["slot"].question_id]
+    return render_template("quizzes/grade.html", attempt=attempt, rows=rows, errors=errors), (
+        422 if errors else 200
+    )
 
 
 @bp.route("/quizzes/campaigns")

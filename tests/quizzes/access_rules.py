@@ -44,6 +44,12 @@ def answer_url(ids: dict) -> str:
     return f"/api/v1/attempts/{found.id}/answers/{found.slots[0].question_id}"
 
 
+def short_answer_grade_url(ids: dict) -> str:
+    found = attempt(ids)
+    slot = next(s for s in found.slots if s.version.type == "short_answer")
+    return f"/api/v1/attempts/{found.id}/grades/{slot.question_id}"
+
+
 RULES = {
     "quizzes.mine": Rule(lambda ids: "/quizzes", SIGNED_IN),
     "quizzes.start": Rule(lambda ids: f"/quizzes/{quiz_id(ids)}/start", STUDENT, method="POST"),
@@ -170,6 +176,14 @@ RULES.update(
             ADMINS | {"student1", "parent1", "teacher1"},
         ),
         "quizzes.grade": Rule(lambda ids: f"/quizzes/attempts/{attempt(ids).id}/grade", STAFF),
+        # the attempt is in progress: those who grade it are told so (409), the others 404
+        "quizzes_api.grade_answer": Rule(
+            short_answer_grade_url,
+            STAFF,
+            method="PUT",
+            json=True,
+            data=lambda ids: {"points": 5},
+        ),
     }
 )
 

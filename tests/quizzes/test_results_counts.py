@@ -314,7 +314,7 @@ def test_results_are_kept_until_a_result_changes(quiz_factory):
     assert "short_answer" not in {i.type for i in first.items}  # waiting for the teacher
 
     before = analysis._results_version(quiz.id)
-    service.grade_slot(actor=user("teacher1"), slot=kinds["short_answer"], fraction=1.0)
+    service.grade_slot(actor=user("teacher1"), slot=kinds["short_answer"], points=2.0)
     assert analysis._results_version(quiz.id) == before  # not before the commit
     db.session.commit()
     assert analysis._results_version(quiz.id) != before
