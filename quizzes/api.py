@@ -900,7 +900,7 @@ def _campaign_unit(campaign_id: int):
     unit = (
         permissions.get_or_404(Unit, require_int(unit_id, "unit"), current_user)
         if unit_id
-        else campaign.unit
+        else queries.followed_unit(current_user, campaign)
     )
     if not campaigns.may_follow(current_user, campaign, unit):
         abort(404)
@@ -916,7 +916,7 @@ def participation(campaign_id: int):
       tags: [campaigns]
       parameters:
         - {name: campaign_id, in: path, required: true, schema: {type: integer}}
-        - {name: unit, in: query, required: false, schema: {type: integer}, description: a county, school or class; the sender by default}
+        - {name: unit, in: query, required: false, schema: {type: integer}, description: a county or school or class (by default the highest unit the caller follows it at)}
       responses:
         200:
           description: the rates and the list of those yet to take it

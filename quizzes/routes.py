@@ -27,11 +27,18 @@ from elearn import permissions
 from elearn.extensions import db
 from elearn.forms import ConfirmForm
 from elearn.models import Role, Unit, User
+from elearn.models._types import INT_MAX
 from elearn.models.accounts import ADMIN_ROLES
 from elearn.queries import paginate
 from elearn.service.errors import ServiceError
-from quizzes import analysis, figures, queries, service
-from quizzes.access import STAFF_ROLES, may_author_at, may_view_record
+from quizzes import analysis, figures, queries, service, workbook
+from quizzes.access import (
+    STAFF_ROLES,
+    ResultsScope,
+    may_author_at,
+    may_view_record,
+    results_scope,
+)
 from quizzes.forms import (
     MODES,
     REVIEW_POLICIES,
@@ -128,9 +135,14 @@ def mine():
         }
         for quiz in open_quizzes
     ]
-    managed = queries.quizzes_managed_by(current_user) if is_staff(current_user) else []
+    staff = is_staff(current_user)
     return render_template(
-        "quizzes/mine.html", rows=rows, managed=managed, now=now, staff=is_staff(current_user)
+        "quizzes/mine.html",
+        rows=rows,
+        managed=queries.quizzes_managed_by(current_user) if staff else [],
+        followed=queries.quizzes_followed_by(current_user) if staff else [],
+        now=now,
+        staff=staff,
     )
 
 
@@ -484,18 +496,34 @@ def quiz_delete(quiz_id: int):
     ), (409 if request.method == "POST" else 200)
 
 
+def _results_scope(quiz: Quiz) -> ResultsScope:
+    """Whose results of ``quiz`` the page shows: the caller's part of its audience, narrowed to
+    ``?unit=`` (a campaign page's class or school); nothing to show is a 404."""
+    scope = results_scope(current_user, quiz)
+    unit_id = request.args.get("unit", type=int)
+    if unit_id is not None:
+        if not 0 < unit_id <= INT_MAX:
+            abort(404)
+        scope = scope.narrowed_to(permissions.get_or_404(Unit, unit_id, current_user))
+    if not scope:
+        abort(404)
+    return scope
+
+
 @bp.route("/quizzes/<int:quiz_id>/results")
 @login_required
 def results(quiz_id: int):
-    quiz = permissions.get_or_404(Quiz, quiz_id, current_user, "view")
-    permissions.require(current_user, "results", quiz)
+    quiz = permissions.get_or_404(Quiz, quiz_id, current_user, "results")
+    scope = _results_scope(quiz)
     data = analysis.results(
         quiz,
+        scope=scope,
         page=request.args.get("page", 1, type=int),
         per_page=current_app.config["PAGE_SIZE"],
     )
     peak = max(data.distribution) or 1
     manage = {
+        "editable": permissions.can(current_user, "edit", quiz),
         "taken": service.times_taken(quiz),
         "in_progress": service.in_progress_count(quiz),
         "closed": service.has_closed(quiz),
@@ -503,15 +531,24 @@ def results(quiz_id: int):
         "modes": {c.value: c.label for c in MODES},
         "confirm": ConfirmForm(),
     }
-    return render_template("quizzes/results.html", quiz=quiz, data=data, peak=peak, manage=manage)
+    part = None if scope.whole else queries.unit_names(scope.paths)
+    return render_template(
+        "quizzes/results.html",
+        quiz=quiz,
+        data=data,
+        peak=peak,
+        manage=manage,
+        part=part,
+        unit=request.args.get("unit", type=int),
+    )
 
 
 @bp.route("/quizzes/<int:quiz_id>/results.xlsx")
 @login_required
 def results_export(quiz_id: int):
-    quiz = permissions.get_or_404(Quiz, quiz_id, current_user, "view")
-    permissions.require(current_user, "results", quiz)
-    content = analysis.export_results(actor=current_user, quiz=quiz)
+    quiz = permissions.get_or_404(Quiz, quiz_id, current_user, "results")
+    scope = _results_scope(quiz)
+    content = workbook.export_results(actor=current_user, quiz=quiz, scope=scope)
     db.session.commit()  # the audit row of the export
     response = Response(
         content, mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -600,6 +637,8 @@ def campaign_detail(campaign_id: int):
         return redirect(url_for("quizzes.campaign_detail", campaign_id=campaign.id, unit=unit.id))
     result = campaign_service.participation(campaign, unit)
     anonymous = campaign.quiz.is_anonymous
+    # the scores behind the rates, for the part of the audience the caller follows here
+    shows_scores = not anonymous and results_scope(current_user, campaign.quiz).narrowed_to(unit)
     return render_template(
         "quizzes/campaign.html",
         campaign=campaign,
@@ -609,6 +648,9 @@ def campaign_detail(campaign_id: int):
         not_taken=result.not_taken,
         not_taken_count=result.not_taken_count,
         anonymous=anonymous,
+        results_url=url_for("quizzes.results", quiz_id=campaign.quiz_id, unit=unit.id)
+        if shows_scores
+        else None,
     )
 
 

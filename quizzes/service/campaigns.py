@@ -616,9 +616,9 @@ def dispatch_units(actor: User) -> list[Unit]:
 
 def items_from_quiz(*, actor: User, quiz: Quiz) -> list[dict[str, Any]]:
     """A quiz's questions and random draws, as the items of a campaign's own copy."""
-    from quizzes.access import may_author_at
+    from quizzes.access import may_edit_quiz
 
-    if not may_author_at(actor, quiz.unit):
+    if not may_edit_quiz(actor, quiz):
         raise ServiceError(_("Choose a quiz you manage."), field="source")
     return [
         {"question_id": item.question_id, "mark": item.mark}

@@ -21,7 +21,7 @@ from elearn.models import Role, Unit, User
 from elearn.models._types import aware
 from elearn.service import audit
 from elearn.service.errors import ServiceError
-from quizzes.access import may_author_at, may_use_bank
+from quizzes.access import may_author_at, may_edit_quiz, may_use_bank
 from quizzes.models import (
     AttemptState,
     Campaign,
@@ -246,7 +246,7 @@ def has_closed(quiz: Quiz, now: datetime | None = None) -> bool:
 
 
 def _require_author(actor: User, quiz: Quiz) -> None:
-    if not may_author_at(actor, quiz.unit):
+    if not may_edit_quiz(actor, quiz):
         raise ServiceError(_("Only the quiz's authors can change it."), status=403)
 
 
