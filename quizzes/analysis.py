@@ -8,13 +8,13 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import and_, case, event, func, select, tuple_
+from sqlalchemy import and_, case, event, func, not_, select, tuple_
 from sqlalchemy.orm import Session, aliased
 
 from elearn.extensions import cache, db
 from elearn.models import Role, RoleAssignment, Unit, User
 from elearn.models._types import aware
-from quizzes import richtext
+from quizzes import figures, richtext
 from quizzes.access import ResultsScope
 from quizzes.models import AttemptSlot, AttemptState, QuestionVersion, Quiz, QuizAttempt
 from quizzes.queries import attempt_percent, audience_people
@@ -40,11 +40,17 @@ class Overview:
     """What every page of a quiz's results shows: counted once, kept until a result changes."""
 
     attempts: int
+    #: of the graded best attempts (one waiting for a teacher has no final score yet)
     mean_percent: float | None
-    pass_rate: float | None
-    #: counts of best-attempt percentages in ten bins: 0–9, 10–19, … 90–100
+    #: counts of graded best-attempt percentages in ten bins: 0–9, 10–19, … 90–100
     distribution: list[int]
     items: list[ItemStats]
+    #: taken, pending, passed, as the campaign page counts them (``quizzes.figures``)
+    rates: figures.Rates = field(default_factory=figures.Rates)
+
+    @property
+    def pass_rate(self) -> float | None:
+        return self.rates.pass_rate
 
 
 @dataclass
@@ -143,10 +149,10 @@ def results(
     changes) and one page of the students."""
     best = _scoped_best(quiz, scope)
     version = _results_version(quiz.id)
-    # 1: the shape of Overview; the quiz's creation time: a new database numbers quizzes anew
+    # 2: the shape of Overview; the quiz's creation time: a new database numbers quizzes anew
     created = aware(quiz.created_at)
     stamp = created.timestamp() if created else ""
-    key = f"quiz-results:1:{quiz.id}:{stamp}:{version}:{_scope_key(scope)}"
+    key = f"quiz-results:2:{quiz.id}:{stamp}:{version}:{_scope_key(scope)}"
     overview = cache.get(key)
     if not isinstance(overview, Overview):
         overview = _overview(best)
@@ -162,22 +168,23 @@ def results(
 
 
 def _overview(best: Any) -> Overview:
+    graded = not_(best.c.needs_manual_grading.is_(True))
     binned = _bin(best.c.percent)
-    count, mean, passed, graded, *distribution = db.session.execute(
+    took, pending, passed, _excellent, mean, *distribution = db.session.execute(
         select(
-            func.count(),
-            func.avg(best.c.percent),
-            func.sum(case((best.c.passed.is_(True), 1), else_=0)),
-            func.count(best.c.passed),
-            *[func.sum(case((binned == n, 1), else_=0)) for n in range(BINS)],
+            *figures.tally(best),
+            func.avg(case((graded, best.c.percent))),
+            *[func.sum(case((and_(graded, binned == n), 1), else_=0)) for n in range(BINS)],
         ).select_from(best)
     ).one()
+    rates = figures.Rates()
+    rates.add(0, took, pending, passed, 0)
     return Overview(
-        attempts=count,
-        mean_percent=round(float(mean), 1) if count else None,
-        pass_rate=round((passed or 0) / graded, 4) if graded else None,
+        attempts=took,
+        mean_percent=round(float(mean), 1) if mean is not None else None,
         distribution=[n or 0 for n in distribution],
-        items=_item_analysis(best, count),
+        items=_item_analysis(best, took),
+        rates=rates,
     )
 
 
