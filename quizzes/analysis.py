@@ -2,24 +2,21 @@
 
 from __future__ import annotations
 
-import io
 import secrets
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from openpyxl import Workbook
-from sqlalchemy import and_, case, event, func, select, tuple_
+from sqlalchemy import and_, case, event, func, not_, select, tuple_
 from sqlalchemy.orm import Session, aliased
 
-from elearn import localtime
 from elearn.extensions import cache, db
 from elearn.models import Role, RoleAssignment, Unit, User
-from elearn.service import audit
-from quizzes import richtext
+from quizzes import figures, richtext
+from quizzes.access import ResultsScope
 from quizzes.models import AttemptSlot, AttemptState, QuestionVersion, Quiz, QuizAttempt
-from quizzes.queries import attempt_percent
+from quizzes.queries import attempt_percent, audience_people
 
 BINS = 10
 
@@ -42,11 +39,17 @@ class Overview:
     """What every page of a quiz's results shows: counted once, kept until a result changes."""
 
     attempts: int
+    #: of the graded best attempts (one waiting for a teacher has no final score yet)
     mean_percent: float | None
-    pass_rate: float | None
-    #: counts of best-attempt percentages in ten bins: 0–9, 10–19, … 90–100
+    #: counts of graded best-attempt percentages in ten bins: 0–9, 10–19, … 90–100
     distribution: list[int]
     items: list[ItemStats]
+    #: taken, pending, passed, as the campaign page counts them (``quizzes.figures``)
+    rates: figures.Rates = field(default_factory=figures.Rates)
+
+    @property
+    def pass_rate(self) -> float | None:
+        return self.rates.pass_rate
 
 
 @dataclass
@@ -74,8 +77,9 @@ class QuizResults(Overview):
         return self.page + 1
 
 
-def _best_attempts(quiz: Quiz) -> Any:
+def best_attempts(quiz: Quiz, *, people: Any = None) -> Any:
     """Each student's best finished attempt (ties: the first), with its percentage; a subquery.
+    With ``people`` (a subquery of ``user_id``s), theirs only.
 
     Everything here is counted in the database: a prefecture's term exam has hundreds of
     thousands of attempts and millions of answers, none of which is loaded to be counted.
@@ -90,7 +94,12 @@ def _best_attempts(quiz: Quiz) -> Any:
         QuizAttempt.needs_manual_grading,
         attempt_percent().label("percent"),
     ]
-    finished = (QuizAttempt.quiz_id == quiz.id, QuizAttempt.state == AttemptState.FINISHED)
+    finished: tuple[Any, ...] = (
+        QuizAttempt.quiz_id == quiz.id,
+        QuizAttempt.state == AttemptState.FINISHED,
+    )
+    if people is not None:
+        finished += (QuizAttempt.user_id.in_(select(people.c.user_id)),)
     retaken = db.session.scalar(select(QuizAttempt.id).where(*finished, QuizAttempt.number > 1))
     if retaken is None:
         # one finished attempt a student at most (a term exam): each is the best. Said plainly,
@@ -118,14 +127,31 @@ def _bin(percent: Any) -> Any:
     return case(*[(percent >= 10 * n, n) for n in range(BINS - 1, 0, -1)], else_=0)
 
 
-def results(quiz: Quiz, *, page: int = 1, per_page: int = 50) -> QuizResults:
-    """Each student's best finished attempt: the summary, the distribution, the item analysis
-    (kept in the cache until a result of the quiz changes) and one page of the students."""
-    best = _best_attempts(quiz)
+def _scoped_best(quiz: Quiz, scope: ResultsScope | None) -> Any:
+    """The best attempts ``scope`` shows: every one, or its audience members'."""
+    if scope is None or scope.whole:
+        return best_attempts(quiz)
+    return best_attempts(quiz, people=audience_people(quiz, scope.paths))
+
+
+def _scope_key(scope: ResultsScope | None) -> str:
+    if scope is None or scope.whole:
+        return "*"
+    return ",".join(scope.paths)
+
+
+def results(
+    quiz: Quiz, *, scope: ResultsScope | None = None, page: int = 1, per_page: int = 50
+) -> QuizResults:
+    """Each student's best finished attempt (of those ``scope`` shows: all by default): the
+    summary, the distribution, the item analysis (kept in the cache until a result of the quiz
+    changes) and one page of the students."""
+    best = _scoped_best(quiz, scope)
     version = _results_version(quiz.id)
-    # 1: the shape of Overview; the quiz's creation time: a new database numbers quizzes anew
+    # 2: the shape of Overview; the quiz's creation time: a new database numbers quizzes anew
     created = quiz.created_at
-    key = f"quiz-results:1:{quiz.id}:{created.timestamp() if created else ''}:{version}"
+    stamp = created.timestamp() if created else ""
+    key = f"quiz-results:2:{quiz.id}:{stamp}:{version}:{_scope_key(scope)}"
     overview = cache.get(key)
     if not isinstance(overview, Overview):
         overview = _overview(best)
@@ -141,22 +167,23 @@ def results(quiz: Quiz, *, page: int = 1, per_page: int = 50) -> QuizResults:
 
 
 def _overview(best: Any) -> Overview:
+    graded = not_(best.c.needs_manual_grading.is_(True))
     binned = _bin(best.c.percent)
-    count, mean, passed, graded, *distribution = db.session.execute(
+    took, pending, passed, _excellent, mean, *distribution = db.session.execute(
         select(
-            func.count(),
-            func.avg(best.c.percent),
-            func.sum(case((best.c.passed.is_(True), 1), else_=0)),
-            func.count(best.c.passed),
-            *[func.sum(case((binned == n, 1), else_=0)) for n in range(BINS)],
+            *figures.tally(best),
+            func.avg(case((graded, best.c.percent))),
+            *[func.sum(case((and_(graded, binned == n), 1), else_=0)) for n in range(BINS)],
         ).select_from(best)
     ).one()
+    rates = figures.Rates()
+    rates.add(0, took, pending, passed, 0)
     return Overview(
-        attempts=count,
-        mean_percent=round(float(mean), 1) if count else None,
-        pass_rate=round((passed or 0) / graded, 4) if graded else None,
+        attempts=took,
+        mean_percent=round(float(mean), 1) if mean is not None else None,
         distribution=[n or 0 for n in distribution],
-        items=_item_analysis(best, count),
+        items=_item_analysis(best, took),
+        rates=rates,
     )
 
 
@@ -195,40 +222,77 @@ def _no_change(session: Session) -> None:
     session.info.pop(_CHANGED, None)
 
 
-def _rows(best: Any, *, offset: int = 0, limit: int | None = None) -> Iterator[dict[str, Any]]:
-    klass = (
-        select(Unit.name)
+class Places:
+    """The class and school of each row's unit path, named from a few lookups: the units are
+    read a batch of rows at a time and kept (a prefecture's export has 700,000 rows and some
+    thousands of classes)."""
+
+    def __init__(self) -> None:
+        self.units: dict[int, tuple[str, str]] = {}
+
+    @staticmethod
+    def _ids(path: str | None) -> list[int]:
+        return [int(part) for part in (path or "").strip("/").split("/") if part]
+
+    def load(self, paths: Iterable[str | None]) -> None:
+        missing = {i for path in paths for i in self._ids(path)} - self.units.keys()
+        for found in db.session.execute(
+            select(Unit.id, Unit.name, Unit.type).where(Unit.id.in_(missing))
+        ):
+            self.units[found.id] = (found.name, found.type)
+
+    def names(self, path: str | None) -> tuple[str, str]:
+        """(class, school): the unit of ``path`` and the school above it ("" when none)."""
+        ids = self._ids(path)
+        if not ids:
+            return "", ""
+        school = next((self.units[i][0] for i in ids if self.units[i][1] == "school"), "")
+        return self.units[ids[-1]][0], school
+
+
+def class_path(user_id: Any) -> Any:
+    """The path of the class a student sits in (the first, for the rare one in two)."""
+    return (
+        select(Unit.path)
         .join(RoleAssignment, RoleAssignment.unit_id == Unit.id)
-        .where(RoleAssignment.user_id == best.c.user_id, RoleAssignment.role == Role.STUDENT)
+        .where(RoleAssignment.user_id == user_id, RoleAssignment.role == Role.STUDENT)
         .order_by(Unit.path)
         .limit(1)
         .scalar_subquery()
     )
+
+
+def _rows(best: Any, *, offset: int = 0, limit: int | None = None) -> Iterator[dict[str, Any]]:
     query = (
-        select(best, User.display_name, klass.label("class_name"))
+        select(best, User.display_name, class_path(best.c.user_id).label("place"))
         .join(User, User.id == best.c.user_id)
         .order_by(best.c.percent.desc(), best.c.user_id)
         .offset(offset)
         .limit(limit)
     )
-    for row in db.session.execute(query.execution_options(yield_per=2000)):
-        yield {
-            "name": row.display_name,
-            "class": row.class_name or "",
-            "score": row.score,
-            "max_score": row.max_score,
-            "percent": round(row.percent, 1),
-            "passed": row.passed,
-            "finished_at": row.finished_at,
-            "attempt_id": row.id,
-            "needs_grading": row.needs_manual_grading,
-            "user_id": row.user_id,
-        }
+    places = Places()
+    for batch in db.session.execute(query.execution_options(yield_per=2000)).partitions():
+        places.load(row.place for row in batch)
+        for row in batch:
+            class_name, school = places.names(row.place)
+            yield {
+                "name": row.display_name,
+                "class": class_name,
+                "school": school,
+                "score": row.score,
+                "max_score": row.max_score,
+                "percent": round(row.percent, 1),
+                "passed": row.passed,
+                "finished_at": row.finished_at,
+                "attempt_id": row.id,
+                "needs_grading": row.needs_manual_grading,
+                "user_id": row.user_id,
+            }
 
 
-def student_rows(quiz: Quiz) -> Iterator[dict[str, Any]]:
-    """Every student's best attempt, best first, read from the database in batches."""
-    return _rows(_best_attempts(quiz))
+def student_rows(quiz: Quiz, scope: ResultsScope | None = None) -> Iterator[dict[str, Any]]:
+    """Every student's best attempt (of those ``scope`` shows), best first, read in batches."""
+    return _rows(_scoped_best(quiz, scope))
 
 
 def _item_analysis(best: Any, count: int) -> list[ItemStats]:
@@ -328,59 +392,3 @@ def _item_analysis(best: Any, count: int) -> list[ItemStats]:
             )
         )
     return items
-
-
-def results_workbook(quiz: Quiz, data: QuizResults) -> bytes:
-    """The results as an .xlsx: students (all of them, streamed), items, distribution."""
-    book = Workbook(write_only=True)  # rows go to disk as they come: a prefecture has 700,000
-    sheet = book.create_sheet("成绩")
-    sheet.append(["姓名", "班级", "得分", "满分", "百分比", "是否及格", "交卷时间"])
-    for row in student_rows(quiz):
-        local = localtime.wall_clock(row["finished_at"])  # the school's clock, not UTC
-        finished = local.strftime("%Y-%m-%d %H:%M") if local else ""
-        passed = "" if row["passed"] is None else ("是" if row["passed"] else "否")
-        sheet.append(
-            [
-                row["name"],
-                row["class"],
-                row["score"],
-                row["max_score"],
-                row["percent"],
-                passed,
-                finished,
-            ]
-        )
-    items = book.create_sheet("题目分析")
-    counties = sorted({c for item in data.items for c in item.by_county})
-    items.append(["题目", "题型", "作答人数", "难度系数（得分率）", "区分度", *counties])
-    for item in data.items:
-        items.append(
-            [
-                item.name,
-                item.type,
-                item.answered,
-                item.facility,
-                item.discrimination,
-                *[item.by_county.get(c) for c in counties],
-            ]
-        )
-    spread = book.create_sheet("分数分布")
-    spread.append(["分数段", "人数"])
-    for index, count in enumerate(data.distribution):
-        spread.append([f"{index * 10}–{index * 10 + 9 if index < 9 else 100}%", count])
-    buffer = io.BytesIO()
-    book.save(buffer)
-    return buffer.getvalue()
-
-
-def export_results(*, actor: User, quiz: Quiz) -> bytes:
-    """The quiz's results as an Excel workbook; the export is audited (it holds pupils' scores)."""
-    content = results_workbook(quiz, results(quiz))
-    audit.record(
-        "quiz.results_exported",
-        actor=actor,
-        unit_id=quiz.unit_id,
-        target_type="quiz",
-        target_id=quiz.id,
-    )
-    return content

@@ -19,7 +19,7 @@ from elearn.extensions import csrf, db
 from elearn.models import Unit
 from elearn.service.errors import ServiceError
 from elearn.web import error_response
-from quizzes import queries, richtext, service
+from quizzes import figures, queries, richtext, service
 from quizzes.models import Question, QuestionBank, Quiz, QuizAttempt
 from quizzes.qtypes import get_type
 
@@ -652,7 +652,76 @@ def review(attempt_id: int):
     return jsonify(service.review_view(found))
 
 
+@bp.route("/attempts/<int:attempt_id>/grades/<int:question_id>", methods=["PUT"])
+@login_required
+def grade_answer(attempt_id: int, question_id: int):
+    """Grade a hand-graded answer in points (0 to the question's mark).
+    ---
+    put:
+      tags: [quizzes]
+      parameters:
+        - {name: attempt_id, in: path, required: true, schema: {type: integer}}
+        - {name: question_id, in: path, required: true, schema: {type: integer}}
+      requestBody:
+        content:
+          application/json:
+            schema: {$ref: '#/components/schemas/GradeIn'}
+      responses:
+        200:
+          description: the attempt's score after the grade
+          content:
+            application/json:
+              schema: {$ref: '#/components/schemas/GradeOut'}
+        400: {description: the points are not a number from 0 to the mark}
+        404: {description: no such attempt within the caller's grading or no such hand-graded answer}
+        409: {description: the attempt is still in progress}
+    """
+    found = permissions.get_or_404(QuizAttempt, attempt_id, current_user, "grade")
+    body = json_body()
+    if "points" not in body:
+        bad_request(_("Send the points: a number from 0 to the question's mark."))
+    service.grade_points(actor=current_user, attempt=found, points={question_id: body["points"]})
+    db.session.commit()
+    slot = next(s for s in found.slots if s.question_id == question_id)
+    return jsonify(
+        {
+            "attempt_id": found.id,
+            "question_id": question_id,
+            "points": figures.score((slot.fraction or 0) * slot.mark),
+            "mark": slot.mark,
+            "score": found.score,
+            "max_score": found.max_score,
+            "passed": found.passed,
+            "needs_manual_grading": found.needs_manual_grading,
+        }
+    )
+
+
 COMPONENTS = {
+    "GradeIn": {
+        "type": "object",
+        "required": ["points"],
+        "properties": {
+            "points": {
+                "type": "number",
+                "minimum": 0,
+                "description": "points given, from 0 to the question's mark",
+            }
+        },
+    },
+    "GradeOut": {
+        "type": "object",
+        "properties": {
+            "attempt_id": {"type": "integer"},
+            "question_id": {"type": "integer"},
+            "points": {"type": "number"},
+            "mark": {"type": "number"},
+            "score": {"type": "number", "nullable": True},
+            "max_score": {"type": "number"},
+            "passed": {"type": "boolean", "nullable": True},
+            "needs_manual_grading": {"type": "boolean"},
+        },
+    },
     "QuestionBank": {
         "type": "object",
         "properties": {
@@ -839,7 +908,7 @@ def _campaign_unit(campaign_id: int):
     unit = (
         permissions.get_or_404(Unit, require_int(unit_id, "unit"), current_user)
         if unit_id
-        else campaign.unit
+        else queries.followed_unit(current_user, campaign)
     )
     if not campaigns.may_follow(current_user, campaign, unit):
         abort(404)
@@ -855,7 +924,7 @@ def participation(campaign_id: int):
       tags: [campaigns]
       parameters:
         - {name: campaign_id, in: path, required: true, schema: {type: integer}}
-        - {name: unit, in: query, required: false, schema: {type: integer}, description: a county, school or class; the sender by default}
+        - {name: unit, in: query, required: false, schema: {type: integer}, description: a county or school or class (by default the highest unit the caller follows it at)}
       responses:
         200:
           description: the rates and the list of those yet to take it

@@ -7,11 +7,18 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import and_, case, false, func, literal, or_, select
+from sqlalchemy.orm import aliased
 from sqlalchemy.sql import Select
 
 from elearn.extensions import db
-from elearn.models import Unit, User
-from quizzes.access import STAFF_ROLES, may_author_at, may_use_bank
+from elearn.models import RoleAssignment, Unit, User
+from quizzes.access import (
+    CLASS_ROLES,
+    STAFF_ROLES,
+    may_edit_quiz,
+    may_use_bank,
+    results_scope,
+)
 from quizzes.models import (
     Question,
     QuestionBank,
@@ -31,6 +38,30 @@ def attempt_percent() -> Any:
             func.coalesce(QuizAttempt.score, 0) * 100.0 / QuizAttempt.max_score,
         ),
         else_=0.0,
+    )
+
+
+def audience_matches(quiz: Quiz) -> Any:
+    """A condition on RoleAssignment joined to Unit: the role is one the quiz's audience names."""
+    return or_(
+        *[
+            and_(RoleAssignment.role == audience.role, Unit.path.startswith(audience.unit.path))
+            for audience in quiz.audiences
+        ]
+    )
+
+
+def audience_people(quiz: Quiz, paths: Collection[str]) -> Any:
+    """The audience under ``paths`` as a subquery: (user_id, path of the unit they are in it by).
+
+    One row a person; someone in it by two roles counts once, at the first of the two units.
+    """
+    return (
+        select(RoleAssignment.user_id.label("user_id"), func.min(Unit.path).label("path"))
+        .join(Unit, Unit.id == RoleAssignment.unit_id)
+        .where(audience_matches(quiz), or_(*[Unit.path.startswith(p) for p in paths]))
+        .group_by(RoleAssignment.user_id)
+        .subquery("people")
     )
 
 
@@ -156,23 +187,47 @@ def attempts_of(quiz: Quiz, user: User) -> list[QuizAttempt]:
 
 
 def quizzes_managed_by(user: User) -> list[Quiz]:
-    """Quizzes owned at units the user may author at (their school, or below their admin unit)."""
-    paths = set()
-    for a in user.roles:
-        if a.role in STAFF_ROLES:
-            ids = a.unit.ancestor_ids
-            school = "/" + "/".join(str(i) for i in ids[: min(len(ids), 3)]) + "/"
-            paths.add(school if a.role == "teacher" else a.unit.path)
-    if not paths:
-        return []
+    """Quizzes the user edits: those they wrote, and those owned under the units they administer."""
+    from elearn.models.accounts import ADMIN_ROLES
+
+    admin_paths = [a.unit.path for a in user.roles if a.role in ADMIN_ROLES]
     found = db.session.scalars(
         select(Quiz)
         .join(Unit, Unit.id == Quiz.unit_id)
-        .where(or_(*[Unit.path.startswith(p) for p in paths]))
+        .where(or_(Quiz.created_by_id == user.id, *[Unit.path.startswith(p) for p in admin_paths]))
         .order_by(Quiz.created_at.desc())
         .limit(100)
     ).all()
-    return [q for q in found if may_author_at(user, q.unit)]
+    return [q for q in found if may_edit_quiz(user, q)]
+
+
+def quizzes_followed_by(user: User) -> list[Quiz]:
+    """Quizzes whose results the user sees for their part of the audience without editing them:
+    a term exam or a school's quiz for their class (a teacher), or their school (an admin)."""
+    from elearn.models.accounts import ADMIN_ROLES
+
+    audience_unit = aliased(Unit)
+    related = []
+    for a in user.roles:
+        above = literal(a.unit.path).startswith(audience_unit.path)
+        if a.role == "teacher":
+            related.append(and_(QuizAudience.role.in_(CLASS_ROLES), above))
+        elif a.role in ADMIN_ROLES:
+            related.append(or_(above, audience_unit.path.startswith(a.unit.path)))
+    if not related:
+        return []
+    audiences = (
+        select(QuizAudience.quiz_id)
+        .join(audience_unit, audience_unit.id == QuizAudience.unit_id)
+        .where(or_(*related))
+    )
+    found = db.session.scalars(
+        select(Quiz)
+        .where(Quiz.id.in_(audiences), Quiz.is_anonymous.is_(False))
+        .order_by(Quiz.created_at.desc())
+        .limit(100)
+    ).all()
+    return [q for q in found if not may_edit_quiz(user, q) and results_scope(user, q)]
 
 
 def builder_banks(banks: list[QuestionBank]) -> list[dict]:
@@ -345,6 +400,13 @@ def version_view(version) -> dict:  # type: ignore[no-untyped-def, type-arg]
     view["answer_text"] = _answer_text(view, correct)
     view["feedback"] = richtext.clean(version.general_feedback)
     return view
+
+
+def unit_names(paths: Collection[str]) -> list[str]:
+    """The names of the units at the ends of ``paths``, in path order."""
+    ids = [int(path.strip("/").rsplit("/", 1)[-1]) for path in paths]
+    names = dict(db.session.execute(select(Unit.id, Unit.name).where(Unit.id.in_(ids))).all())
+    return [names[i] for i in ids if i in names]
 
 
 def user_names(ids: set[int]) -> dict[int, str]:

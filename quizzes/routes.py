@@ -26,11 +26,18 @@ from elearn import localtime, permissions
 from elearn.extensions import db
 from elearn.forms import ConfirmForm
 from elearn.models import Role, Unit, User
+from elearn.models._types import INT_MAX
 from elearn.models.accounts import ADMIN_ROLES
 from elearn.queries import paginate
 from elearn.service.errors import ServiceError
-from quizzes import analysis, queries, service
-from quizzes.access import STAFF_ROLES, may_author_at, may_view_record
+from quizzes import analysis, figures, queries, service, workbook
+from quizzes.access import (
+    STAFF_ROLES,
+    ResultsScope,
+    may_author_at,
+    may_view_record,
+    results_scope,
+)
 from quizzes.forms import (
     MODES,
     REVIEW_POLICIES,
@@ -52,6 +59,9 @@ bp = Blueprint(
     static_folder="static",
     static_url_path="/quizzes-static",
 )
+# scores and rates rounded for display, the same way on every page (quizzes.figures)
+bp.add_app_template_filter(figures.score_text, "score")
+bp.add_app_template_filter(figures.rate_text, "rate")
 
 
 def is_staff(user: User) -> bool:
@@ -120,9 +130,14 @@ def mine():
         }
         for quiz in open_quizzes
     ]
-    managed = queries.quizzes_managed_by(current_user) if is_staff(current_user) else []
+    staff = is_staff(current_user)
     return render_template(
-        "quizzes/mine.html", rows=rows, managed=managed, now=now, staff=is_staff(current_user)
+        "quizzes/mine.html",
+        rows=rows,
+        managed=queries.quizzes_managed_by(current_user) if staff else [],
+        followed=queries.quizzes_followed_by(current_user) if staff else [],
+        now=now,
+        staff=staff,
     )
 
 
@@ -476,18 +491,34 @@ def quiz_delete(quiz_id: int):
     ), (409 if request.method == "POST" else 200)
 
 
+def _results_scope(quiz: Quiz) -> ResultsScope:
+    """Whose results of ``quiz`` the page shows: the caller's part of its audience, narrowed to
+    ``?unit=`` (a campaign page's class or school); nothing to show is a 404."""
+    scope = results_scope(current_user, quiz)
+    unit_id = request.args.get("unit", type=int)
+    if unit_id is not None:
+        if not 0 < unit_id <= INT_MAX:
+            abort(404)
+        scope = scope.narrowed_to(permissions.get_or_404(Unit, unit_id, current_user))
+    if not scope:
+        abort(404)
+    return scope
+
+
 @bp.route("/quizzes/<int:quiz_id>/results")
 @login_required
 def results(quiz_id: int):
-    quiz = permissions.get_or_404(Quiz, quiz_id, current_user, "view")
-    permissions.require(current_user, "results", quiz)
+    quiz = permissions.get_or_404(Quiz, quiz_id, current_user, "results")
+    scope = _results_scope(quiz)
     data = analysis.results(
         quiz,
+        scope=scope,
         page=request.args.get("page", 1, type=int),
         per_page=current_app.config["PAGE_SIZE"],
     )
     peak = max(data.distribution) or 1
     manage = {
+        "editable": permissions.can(current_user, "edit", quiz),
         "taken": service.times_taken(quiz),
         "in_progress": service.in_progress_count(quiz),
         "closed": service.has_closed(quiz),
@@ -495,15 +526,24 @@ def results(quiz_id: int):
         "modes": {c.value: c.label for c in MODES},
         "confirm": ConfirmForm(),
     }
-    return render_template("quizzes/results.html", quiz=quiz, data=data, peak=peak, manage=manage)
+    part = None if scope.whole else queries.unit_names(scope.paths)
+    return render_template(
+        "quizzes/results.html",
+        quiz=quiz,
+        data=data,
+        peak=peak,
+        manage=manage,
+        part=part,
+        unit=request.args.get("unit", type=int),
+    )
 
 
 @bp.route("/quizzes/<int:quiz_id>/results.xlsx")
 @login_required
 def results_export(quiz_id: int):
-    quiz = permissions.get_or_404(Quiz, quiz_id, current_user, "view")
-    permissions.require(current_user, "results", quiz)
-    content = analysis.export_results(actor=current_user, quiz=quiz)
+    quiz = permissions.get_or_404(Quiz, quiz_id, current_user, "results")
+    scope = _results_scope(quiz)
+    content = workbook.export_results(actor=current_user, quiz=quiz, scope=scope)
     db.session.commit()  # the audit row of the export
     response = Response(
         content, mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -527,28 +567,31 @@ def record(user_id: int):
 @bp.route("/quizzes/attempts/<int:attempt_id>/grade", methods=["GET", "POST"])
 @login_required
 def grade(attempt_id: int):
-    """A teacher grades the hand-graded answers of one attempt."""
+    """A teacher grades the hand-graded answers of one attempt, in points (0 to the mark)."""
     attempt = permissions.get_or_404(QuizAttempt, attempt_id, current_user, "grade")
+    rows = service.manual_rows(attempt)
+    errors: dict[str, str] = {}
     if request.method == "POST":
-        for slot in attempt.slots:
-            value = request.form.get(f"fraction_{slot.question_id}")
-            if value in (None, ""):
-                continue
-            try:
-                fraction = float(value)
-            except ValueError:
-                fraction = -1.0
-            service.grade_slot(actor=current_user, slot=slot, fraction=fraction)
-        db.session.commit()
-        flash(_("Grades saved."), "success")
-        return redirect(url_for("quizzes.results", quiz_id=attempt.quiz_id))
-    result = service.review_view(attempt, now=datetime.now(UTC))
-    rows = [
-        {"slot": slot, "stem": slot.version.stem, "answer": slot.answer}
-        for slot in attempt.slots
-        if not QUESTION_TYPES[slot.version.type].auto_graded
-    ]
-    return render_template("quizzes/grade.html", attempt=attempt, result=result, rows=rows)
+        typed = {row["slot"].question_id: request.form.get(row["field"], "") for row in rows}
+        try:
+            service.grade_points(
+                actor=current_user,
+                attempt=attempt,
+                points={q: value for q, value in typed.items() if value.strip()},
+            )
+        except ServiceError as error:
+            db.session.rollback()
+            errors[error.field or ""] = error.message
+        else:
+            db.session.commit()
+            flash(_("Grades saved."), "success")
+            return redirect(url_for("quizzes.results", quiz_id=attempt.quiz_id))
+        rows = service.manual_rows(attempt)  # as they were: nothing of the post was kept
+        for row in rows:
+            row["typed"] = typed[row["slot"].question_id]
+    return render_template("quizzes/grade.html", attempt=attempt, rows=rows, errors=errors), (
+        422 if errors else 200
+    )
 
 
 @bp.route("/quizzes/campaigns")
@@ -589,15 +632,20 @@ def campaign_detail(campaign_id: int):
         return redirect(url_for("quizzes.campaign_detail", campaign_id=campaign.id, unit=unit.id))
     result = campaign_service.participation(campaign, unit)
     anonymous = campaign.quiz.is_anonymous
+    # the scores behind the rates, for the part of the audience the caller follows here
+    shows_scores = not anonymous and results_scope(current_user, campaign.quiz).narrowed_to(unit)
     return render_template(
         "quizzes/campaign.html",
         campaign=campaign,
         unit=unit,
-        total=result.total.as_dict(anonymous),
-        children=[row.as_dict(anonymous) for row in result.children],
+        total=result.total,
+        children=result.children,
         not_taken=result.not_taken,
         not_taken_count=result.not_taken_count,
         anonymous=anonymous,
+        results_url=url_for("quizzes.results", quiz_id=campaign.quiz_id, unit=unit.id)
+        if shows_scores
+        else None,
     )
 
 

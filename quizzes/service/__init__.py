@@ -24,6 +24,7 @@ from quizzes.service.bank import (
     export_questions,
     import_questions,
 )
+from quizzes.service.grading import grade_points, manual_rows
 from quizzes.service.quick import (
     MAX_QUICK_QUESTIONS,
     answer_key,
@@ -73,7 +74,9 @@ __all__ = [
     "export_questions",
     "finish_attempt",
     "issue_save_key",
+    "grade_points",
     "grade_slot",
+    "manual_rows",
     "import_questions",
     "review_rows",
     "review_view",

@@ -12,6 +12,7 @@ Finishing is one conditional UPDATE (in_progress → finished), so of any number
 from __future__ import annotations
 
 import functools
+import math
 import random
 import secrets
 from collections.abc import Mapping, Sequence
@@ -50,7 +51,7 @@ from elearn.service import audit
 from elearn.service.accounts import BearerToken, hash_token
 from elearn.service.errors import NotFound, ServiceError, Unauthenticated
 from elearn.service.sql import batch_rows, insert_on_conflict, one_statement_connection
-from quizzes import analysis, richtext
+from quizzes import analysis, figures, richtext
 from quizzes.access import in_audience
 from quizzes.models import (
     AttemptSlot,
@@ -823,14 +824,18 @@ def submit_attempt(*, actor: User, attempt_id: int, now: datetime | None = None)
     return FinishResult(attempt=attempt, late=late)
 
 
-def grade_slot(*, actor: User, slot: AttemptSlot, fraction: float) -> QuizAttempt:
-    """A teacher's grade for a hand-graded answer; the attempt's score follows."""
-    if not 0 <= fraction <= 1:
-        raise ServiceError(_("The grade is a fraction from 0 to 1."), field="fraction")
+def grade_slot(*, actor: User, slot: AttemptSlot, points: float) -> QuizAttempt:
+    """A teacher's points (0 to the question's mark) for a hand-graded answer, kept as the share
+    of the mark the slot stores; the attempt's score follows."""
+    if not (math.isfinite(points) and 0 <= points <= slot.mark):
+        raise ServiceError(
+            _("Give 0 to %(m)s points.", m=figures.score_text(slot.mark)),
+            field=f"points_{slot.question_id}",
+        )
     attempt = slot.attempt
     if attempt.state != AttemptState.FINISHED:
         raise ServiceError(_("The attempt is still in progress."), status=409)
-    slot.fraction = fraction
+    slot.fraction = points / slot.mark
     slot.graded_by_id = actor.id
     attempt.score = round(sum((s.fraction or 0) * s.mark for s in attempt.slots), 4)
     attempt.needs_manual_grading = any(s.fraction is None for s in attempt.slots)

@@ -12,13 +12,15 @@ from typing import Any
 
 from flask_babel import format_date
 from flask_babel import gettext as _
-from sqlalchemy import Float, Text, and_, case, cast, func, null, or_, select
+from sqlalchemy import Boolean, Float, Text, cast, false, func, null, or_, select
 
 from elearn.extensions import db
 from elearn.models import FactKind, Role, RoleAssignment, Unit, User
 from elearn.models.accounts import ADMIN_ROLES
 from elearn.service import audit, coverage, org
 from elearn.service.errors import ServiceError
+from quizzes import figures
+from quizzes.analysis import best_attempts
 from quizzes.interchange import QuestionDraft
 from quizzes.models import (
     AttemptSlot,
@@ -32,7 +34,7 @@ from quizzes.models import (
     SurveyResponse,
 )
 from quizzes.qtypes import get_type, new_option_id
-from quizzes.queries import attempt_percent
+from quizzes.queries import audience_matches, audience_people
 from quizzes.service.quizzes import AUDIENCE_ROLES, create_quiz
 
 #: results of a group smaller than this are never shown for an anonymous survey
@@ -164,64 +166,38 @@ def campaign_rule(actor: User, action: str, campaign: Campaign) -> bool:
 
 def _audience_matches(quiz: Quiz) -> Any:
     """A condition on RoleAssignment joined to Unit: the role is one the quiz's audience names."""
-    return or_(
-        *[
-            and_(RoleAssignment.role == audience.role, Unit.path.startswith(audience.unit.path))
-            for audience in quiz.audiences
-        ]
-    )
+    return audience_matches(quiz)
 
 
 def _people(quiz: Quiz, unit: Unit) -> Any:
-    """The audience under ``unit`` as a subquery: (user_id, path of the unit they are in it by).
-
-    One row a person; someone in it by two roles counts once, at the first of the two units.
-    """
-    return (
-        select(RoleAssignment.user_id.label("user_id"), func.min(Unit.path).label("path"))
-        .join(Unit, Unit.id == RoleAssignment.unit_id)
-        .where(_audience_matches(quiz), Unit.path.startswith(unit.path))
-        .group_by(RoleAssignment.user_id)
-        .subquery("people")
-    )
+    """The audience under ``unit`` as a subquery: (user_id, path of the unit they are in it by)."""
+    return audience_people(quiz, [unit.path])
 
 
-def _best_percents(quiz: Quiz, people: Any) -> Any:
-    """(user_id, best): the best finished attempt as a percentage of each of ``people`` who
-    took it; a subquery."""
+def _best_attempts(quiz: Quiz, people: Any) -> Any:
+    """Each of ``people``'s best finished attempt, as the results page reads it (its ``user_id``,
+    ``percent``, ``passed``, ``needs_manual_grading``); a subquery."""
     if quiz.is_anonymous:  # taking part is all there is
         return (
-            select(SurveyParticipation.user_id.label("user_id"), cast(null(), Float).label("best"))
+            select(
+                SurveyParticipation.user_id.label("user_id"),
+                cast(null(), Float).label("percent"),
+                cast(null(), Boolean).label("passed"),
+                false().label("needs_manual_grading"),
+            )
             .where(
                 SurveyParticipation.quiz_id == quiz.id,
                 SurveyParticipation.user_id.in_(select(people.c.user_id)),
             )
             .subquery("best")
         )
-    return (
-        select(QuizAttempt.user_id.label("user_id"), func.max(attempt_percent()).label("best"))
-        .where(
-            QuizAttempt.quiz_id == quiz.id,
-            QuizAttempt.state == AttemptState.FINISHED,
-            QuizAttempt.user_id.in_(select(people.c.user_id)),
-        )
-        .group_by(QuizAttempt.user_id)
-        .subquery("best")
-    )
-
-
-def _rate(part: int, whole: int) -> float:
-    return round(part / whole, 4) if whole else 0.0
+    return best_attempts(quiz, people=people)
 
 
 @dataclass
-class UnitRates:
-    unit_id: int
-    name: str
-    expected: int = 0
-    took: int = 0
-    passed: int = 0
-    excellent: int = 0
+class UnitRates(figures.Rates):
+    unit_id: int = 0
+    name: str = ""
 
     def as_dict(self, anonymous: bool) -> dict[str, Any]:
         body: dict[str, Any] = {
@@ -229,11 +205,12 @@ class UnitRates:
             "name": self.name,
             "expected": self.expected,
             "took": self.took,
-            "participation_rate": _rate(self.took, self.expected),
+            "participation_rate": self.participation_rate,
         }
         if not anonymous:
-            body["pass_rate"] = _rate(self.passed, self.took)
-            body["excellent_rate"] = _rate(self.excellent, self.took)
+            body["pending"] = self.pending
+            body["pass_rate"] = self.pass_rate
+            body["excellent_rate"] = self.excellent_rate
         return body
 
 
@@ -249,24 +226,15 @@ def participation(campaign: Campaign, unit: Unit) -> Participation:
     """Rates under ``unit`` and per child unit (county, school or class), and who has not taken it.
 
     Counted in the database, one row per unit the audience is in (a prefecture's exam has
-    hundreds of thousands of people: none of them is loaded); rolled up here by path.
+    hundreds of thousands of people: none of them is loaded); rolled up here by path. The rates
+    are the results page's (``quizzes.figures``): of each taker's best attempt, those waiting
+    for a teacher are pending, neither passed nor failed.
     """
     quiz = campaign.quiz
     people = _people(quiz, unit)
-    best = _best_percents(quiz, people)
-    took = best.c.user_id.is_not(None)
-
-    def reaching(mark: float) -> Any:
-        return func.sum(case((and_(took, best.c.best >= mark), 1), else_=0))
-
+    best = _best_attempts(quiz, people)
     per_unit = db.session.execute(
-        select(
-            people.c.path,
-            func.count(),
-            func.count(best.c.user_id),
-            reaching(quiz.pass_mark),
-            reaching(campaign.excellent_mark),
-        )
+        select(people.c.path, func.count(), *figures.tally(best, campaign.excellent_mark))
         .select_from(people)
         .outerjoin(best, best.c.user_id == people.c.user_id)
         .group_by(people.c.path)
@@ -283,18 +251,17 @@ def participation(campaign: Campaign, unit: Unit) -> Participation:
             select(Unit.id, Unit.name).where(Unit.id.in_(set(child_of.values())))
         )
     }
-    total = UnitRates(unit.id, unit.name)
+    total = UnitRates(unit_id=unit.id, name=unit.name)
     children: dict[int, UnitRates] = {}
-    for path, expected, took_count, passed, excellent in per_unit:
+    for path, *counts in per_unit:
         groups = [total]
         if path in child_of:
             child = child_of[path]
-            groups.append(children.setdefault(child, UnitRates(child, names.get(child, ""))))
+            groups.append(
+                children.setdefault(child, UnitRates(unit_id=child, name=names.get(child, "")))
+            )
         for group in groups:
-            group.expected += expected
-            group.took += took_count
-            group.passed += passed or 0
-            group.excellent += excellent or 0
+            group.add(*counts)
     return Participation(
         total=total,
         children=sorted(children.values(), key=lambda r: r.name),
@@ -616,9 +583,9 @@ def dispatch_units(actor: User) -> list[Unit]:
 
 def items_from_quiz(*, actor: User, quiz: Quiz) -> list[dict[str, Any]]:
     """A quiz's questions and random draws, as the items of a campaign's own copy."""
-    from quizzes.access import may_author_at
+    from quizzes.access import may_edit_quiz
 
-    if not may_author_at(actor, quiz.unit):
+    if not may_edit_quiz(actor, quiz):
         raise ServiceError(_("Choose a quiz you manage."), field="source")
     return [
         {"question_id": item.question_id, "mark": item.mark}

@@ -20,7 +20,7 @@ from elearn.extensions import db
 from elearn.models import Role, Unit, User
 from elearn.service import audit
 from elearn.service.errors import ServiceError
-from quizzes.access import may_author_at, may_use_bank
+from quizzes.access import may_author_at, may_edit_quiz, may_use_bank
 from quizzes.models import (
     AttemptState,
     Campaign,
@@ -244,7 +244,7 @@ def has_closed(quiz: Quiz, now: datetime | None = None) -> bool:
 
 
 def _require_author(actor: User, quiz: Quiz) -> None:
-    if not may_author_at(actor, quiz.unit):
+    if not may_edit_quiz(actor, quiz):
         raise ServiceError(_("Only the quiz's authors can change it."), status=403)
 
 

@@ -1,8 +1,12 @@
 """Access rules of the assessment routes (see tests/access.py).
 
 The demo seed has a prefecture-wide bank (authored by pref_admin; shared down to every staff
-member) and a published quiz for student1's class (owned by that class, managed by the school's
-staff and the admins above it). An attempt belongs to its student alone.
+member) and a published quiz for student1's class, written by teacher1: edited by its author and
+the admins of its unit (the school's, the county's, the prefecture's), whose results and grading
+reach them too (teacher1 is also the teacher of the class in its audience); an expert, staff
+elsewhere, is a stranger to it. An attempt belongs to its student alone. Every other case of
+the quiz rule (a teacher of an audience class who did not write it, another teacher of the
+school, a campaign's class and school) is in tests/quizzes/test_access.py.
 """
 
 from sqlalchemy import select
@@ -15,6 +19,8 @@ from quizzes.seed import BANK_NAME, QUIZ_TITLE
 from tests.access import ADMINS, SIGNED_IN, Rule
 
 STAFF = ADMINS | {"teacher1", "expert1"}
+#: the demo quiz's author and the admins of its unit
+QUIZ_EDITORS = ADMINS | {"teacher1"}
 BANK_AUTHORS = frozenset({"pref_admin", "expert1"})
 STUDENT = frozenset({"student1"})
 
@@ -44,6 +50,12 @@ def answer_url(ids: dict) -> str:
     return f"/api/v1/attempts/{found.id}/answers/{found.slots[0].question_id}"
 
 
+def short_answer_grade_url(ids: dict) -> str:
+    found = attempt(ids)
+    slot = next(s for s in found.slots if s.version.type == "short_answer")
+    return f"/api/v1/attempts/{found.id}/grades/{slot.question_id}"
+
+
 RULES = {
     "quizzes.mine": Rule(lambda ids: "/quizzes", SIGNED_IN),
     "quizzes.start": Rule(lambda ids: f"/quizzes/{quiz_id(ids)}/start", STUDENT, method="POST"),
@@ -54,8 +66,10 @@ RULES = {
         lambda ids: f"/quizzes/banks/{bank_id(ids)}/export?format=gift", BANK_AUTHORS
     ),
     "quizzes.quiz_new": Rule(lambda ids: "/quizzes/new", STAFF),
-    "quizzes.results": Rule(lambda ids: f"/quizzes/{quiz_id(ids)}/results", STAFF),
-    "quizzes.results_export": Rule(lambda ids: f"/quizzes/{quiz_id(ids)}/results.xlsx", STAFF),
+    "quizzes.results": Rule(lambda ids: f"/quizzes/{quiz_id(ids)}/results", QUIZ_EDITORS),
+    "quizzes.results_export": Rule(
+        lambda ids: f"/quizzes/{quiz_id(ids)}/results.xlsx", QUIZ_EDITORS
+    ),
     "quizzes_api.banks": Rule(lambda ids: "/api/v1/question-banks", SIGNED_IN),
     "quizzes_api.create_bank": Rule(
         lambda ids: "/api/v1/question-banks",
@@ -147,17 +161,20 @@ RULES.update(
                 "items": [],
             },
         ),
+        # each follows it at the highest unit they may: the county's, the school's, the class
         "quizzes_api.participation": Rule(
-            lambda ids: f"/api/v1/campaigns/{campaign_id(ids)}/participation", DISPATCHERS
+            lambda ids: f"/api/v1/campaigns/{campaign_id(ids)}/participation",
+            ADMINS | {"teacher1"},
         ),
         "quizzes_api.remind": Rule(
             lambda ids: f"/api/v1/campaigns/{campaign_id(ids)}/reminders",
-            DISPATCHERS,
+            ADMINS | {"teacher1"},
             method="POST",
             json=True,
         ),
         "quizzes_api.survey_results": Rule(
-            lambda ids: f"/api/v1/campaigns/{campaign_id(ids)}/survey-results", DISPATCHERS
+            lambda ids: f"/api/v1/campaigns/{campaign_id(ids)}/survey-results",
+            ADMINS | {"teacher1"},
         ),
     }
 )
@@ -169,7 +186,17 @@ RULES.update(
             lambda ids: f"/quizzes/record/{ids['student1']}",
             ADMINS | {"student1", "parent1", "teacher1"},
         ),
-        "quizzes.grade": Rule(lambda ids: f"/quizzes/attempts/{attempt(ids).id}/grade", STAFF),
+        "quizzes.grade": Rule(
+            lambda ids: f"/quizzes/attempts/{attempt(ids).id}/grade", QUIZ_EDITORS
+        ),
+        # the attempt is in progress: those who grade it are told so (409), the others 404
+        "quizzes_api.grade_answer": Rule(
+            short_answer_grade_url,
+            QUIZ_EDITORS,
+            method="PUT",
+            json=True,
+            data=lambda ids: {"points": 5},
+        ),
     }
 )
 
@@ -293,28 +320,35 @@ RULES.update(
             method="POST",
             json=True,
         ),
-        # a quiz after it is created: its authors (those who see its results)
-        "quizzes.quiz_settings": Rule(lambda ids: f"/quizzes/{quiz_id(ids)}/settings", STAFF),
+        # a quiz after it is created: its author and the admins of its unit
+        "quizzes.quiz_settings": Rule(
+            lambda ids: f"/quizzes/{quiz_id(ids)}/settings", QUIZ_EDITORS
+        ),
         "quizzes.quiz_publish": Rule(
             lambda ids: f"/quizzes/{quiz_id(ids)}/publish",
-            STAFF,
+            QUIZ_EDITORS,
             method="POST",
             data=lambda ids: {"published": "1"},
         ),
         "quizzes.quiz_close": Rule(
-            lambda ids: f"/quizzes/{quiz_id(ids)}/close", STAFF, method="POST"
+            lambda ids: f"/quizzes/{quiz_id(ids)}/close", QUIZ_EDITORS, method="POST"
         ),
-        "quizzes.quiz_delete": Rule(lambda ids: f"/quizzes/{quiz_id(ids)}/delete", STAFF),
-        "quizzes_api.quiz_detail": Rule(lambda ids: f"/api/v1/quizzes/{quiz_id(ids)}", STAFF),
+        "quizzes.quiz_delete": Rule(lambda ids: f"/quizzes/{quiz_id(ids)}/delete", QUIZ_EDITORS),
+        "quizzes_api.quiz_detail": Rule(
+            lambda ids: f"/api/v1/quizzes/{quiz_id(ids)}", QUIZ_EDITORS
+        ),
         "quizzes_api.update_quiz": Rule(
             lambda ids: f"/api/v1/quizzes/{quiz_id(ids)}",
-            STAFF,
+            QUIZ_EDITORS,
             method="PATCH",
             json=True,
             data=lambda ids: {"title": "改名的测验"},
         ),
         "quizzes_api.delete_quiz": Rule(
-            lambda ids: f"/api/v1/quizzes/{quiz_id(ids)}", STAFF, method="DELETE", json=True
+            lambda ids: f"/api/v1/quizzes/{quiz_id(ids)}",
+            QUIZ_EDITORS,
+            method="DELETE",
+            json=True,
         ),
     }
 )

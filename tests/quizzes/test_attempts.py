@@ -160,7 +160,7 @@ def test_grading_and_score(quiz_factory):
     assert result.score == 9.0 and result.max_score == 14.0
     assert result.needs_manual_grading and result.passed is None
     graded = service.grade_slot(
-        actor=user("teacher1"), slot=slot_of(result, "short_answer"), fraction=1.0
+        actor=user("teacher1"), slot=slot_of(result, "short_answer"), points=2.0
     )
     assert graded.score == 11.0 and graded.passed is True and not graded.needs_manual_grading
 

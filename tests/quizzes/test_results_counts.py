@@ -314,10 +314,11 @@ def test_results_are_kept_until_a_result_changes(quiz_factory):
     assert "short_answer" not in {i.type for i in first.items}  # waiting for the teacher
 
     before = analysis._results_version(quiz.id)
-    service.grade_slot(actor=user("teacher1"), slot=kinds["short_answer"], fraction=1.0)
+    service.grade_slot(actor=user("teacher1"), slot=kinds["short_answer"], points=2.0)
     assert analysis._results_version(quiz.id) == before  # not before the commit
     db.session.commit()
     assert analysis._results_version(quiz.id) != before
     graded = analysis.results(quiz)
     assert next(i for i in graded.items if i.type == "short_answer").facility == 1.0
-    assert graded.mean_percent > first.mean_percent
+    # the only attempt waited for its grade: no mean until then (point 16 of issue 14)
+    assert first.mean_percent is None and graded.mean_percent is not None

@@ -158,39 +158,3 @@ def test_assessment_record_for_the_student_guardian_and_teacher(app, signed_in):
         assert signed_in(who).get(f"/quizzes/record/{student_id}").status_code == 404, who
     home = signed_in("parent1").get("/").get_data(as_text=True)
     assert f"/quizzes/record/{student_id}" in home
-
-
-def test_teacher_grades_a_short_answer(app, signed_in):
-    from quizzes.models import AttemptSlot
-
-    with app.test_request_context():
-        student = user("student1")
-        attempt = service.start_attempt(actor=student, quiz=demo_quiz())
-        slot = next(s for s in attempt.slots if s.version.type == "short_answer")
-        service.save_answer(
-            actor=student,
-            attempt_id=attempt.id,
-            question_id=slot.question_id,
-            answer="远离毒品",
-            seq=1,
-        )
-        service.submit_attempt(actor=student, attempt_id=attempt.id)
-        attempt_id, question_id = attempt.id, slot.question_id
-        db.session.commit()
-    assert signed_in("t_S0201_5").get(f"/quizzes/attempts/{attempt_id}/grade").status_code == 404
-    teacher = signed_in("teacher1")
-    page = teacher.get(f"/quizzes/attempts/{attempt_id}/grade")
-    assert page.status_code == 200 and "远离毒品" in page.get_data(as_text=True)
-    token = csrf_token(teacher, f"/quizzes/attempts/{attempt_id}/grade")
-    saved = teacher.post(
-        f"/quizzes/attempts/{attempt_id}/grade",
-        data={"csrf_token": token, f"fraction_{question_id}": "1"},
-    )
-    assert saved.status_code == 302
-    graded = db.session.scalar(
-        select(AttemptSlot).where(
-            AttemptSlot.attempt_id == attempt_id, AttemptSlot.question_id == question_id
-        )
-    )
-    assert graded.fraction == 1.0
-    assert db.session.get(QuizAttempt, attempt_id).needs_manual_grading is False
