@@ -83,6 +83,8 @@ def test_student_takes_a_timed_quiz_on_a_phone(new_page, shot):
     assert re.search(r"/quizzes/attempts/\d+$", page.url)
     countdown = page.locator("#countdown")
     assert re.fullmatch(r"(09:[0-5]\d|10:00)", countdown.inner_text())
+    # the first question has nowhere to go back to (a `hidden` button must stay hidden)
+    expect(page.locator("#prev")).to_be_hidden()
     first = answer_and_wait(page)
     page.click("#next")
     second = answer_and_wait(page)
