@@ -51,6 +51,7 @@ def unit_detail(unit_id: int):
     unit = permissions.get_or_404(Unit, unit_id, current_user, "view_members")
     term = org.current_term()
     children = queries.children_of(unit)
+    per_child = coverage.coverage_many(children, term) if term and children else {}
     return render_template(
         "elearn/admin/unit.html",
         unit=unit,
@@ -61,8 +62,12 @@ def unit_detail(unit_id: int):
             for u in (db.session.get(Unit, i) for i in unit.ancestor_ids)
             if u is not None and permissions.can(current_user, "view", u)
         ],
-        metrics=coverage.coverage(unit, term) if term else None,
-        child_metrics=coverage.coverage_many(children, term) if term and children else {},
+        metrics=coverage.shown_metrics(unit, coverage.coverage(unit, term)) if term else None,
+        child_metrics={
+            child.id: coverage.shown_metrics(child, per_child[child.id])
+            for child in children
+            if child.id in per_child
+        },
         term=term,
         child_type=CHILD_TYPE[UnitType(unit.type)],
         can_edit=permissions.can(current_user, "edit", unit),

@@ -183,3 +183,36 @@ def test_audit_times_are_shown_in_beijing_time(signed_in, app):
         db.session.commit()
     text = signed_in("pref_admin").get("/admin/audit?action=test.marker").get_data(as_text=True)
     assert "2026-01-02 00:30:00" in text  # UTC+8
+
+
+def test_grade_and_class_pages_show_no_school_coverage_and_counts_read_as_counts(signed_in, app):
+    """A grade's or class's page showed "学校开课 0/0" in the colour of "behind" (it counts
+    schools, and there are none below a school); the tree's "年级 2" / "班级 1" were counts."""
+    county, school = ids(app, "C01", "S0101")
+    with app.app_context():
+        school_unit = db.session.get(Unit, school)
+        grade = next(u for u in school_unit.children if u.type == "grade")
+        klass = next(u for u in grade.children if u.type == "class")
+        grade_id, class_id = grade.id, klass.id
+    admin = signed_in("pref_admin")
+    for unit_id in (grade_id, class_id):
+        text = admin.get(f"/admin/units/{unit_id}").get_data(as_text=True)
+        assert "学生学习课程" in text  # the coverages that mean something there remain
+        assert "学校开课" not in text and "0 / 0" not in text
+    school_page = admin.get(f"/admin/units/{school}").get_data(as_text=True)
+    assert "学校开课" in school_page  # a school counts itself
+    assert "1 个班级" in school_page and "班级 1" not in school_page
+    county_page = admin.get(f"/admin/units/{county}").get_data(as_text=True)
+    assert "个年级" in county_page and "年级 2" not in county_page
+
+
+def test_a_coverage_nobody_is_counted_in_is_neutral_not_behind(signed_in, app):
+    (grade,) = ids(app, "S0101")
+    with app.app_context():
+        grade = next(u for u in db.session.get(Unit, grade).children if u.type == "grade").id
+    admin = signed_in("school_admin")
+    post_form(admin, f"/admin/units/{grade}/children/new", {"name": "五年级9班", "code": "5-9"})
+    with app.app_context():
+        empty = db.session.scalar(select(Unit.id).where(Unit.name == "五年级9班"))
+    text = admin.get(f"/admin/units/{empty}").get_data(as_text=True)
+    assert text.count("这里还没有可统计的人") == 3 and 'class="metric behind"' not in text
