@@ -13,7 +13,7 @@ from elearn.extensions import db
 from elearn.forms import ConfirmForm, PasswordResetForm, RoleForm, TermForm, UnitForm
 from elearn.models import RoleAssignment, Term, Unit, User
 from elearn.models.org import CHILD_TYPE, UnitType
-from elearn.service import accounts, coverage, org
+from elearn.service import accounts, audit, coverage, org
 from elearn.service.accounts import ROLE_UNIT_TYPES
 from elearn.service.errors import ServiceError
 
@@ -255,7 +255,21 @@ def terms():
 
 @bp.route("/audit")
 def audit_log():
+    """The audit log under the admin's units: actions by name, targets by name, newest first."""
     action = (request.args.get("action") or "").strip()[:48] or None
     query = queries.audit_page(permissions.audit_events_visible(current_user), action=action)
     pagination = queries.paginate(query, page=_page(), per_page=current_app.config["PAGE_SIZE"])
-    return render_template("elearn/admin/audit.html", pagination=pagination, action=action or "")
+    actors = {event.actor for event in pagination.items if event.actor is not None}
+    return render_template(
+        "elearn/admin/audit.html",
+        pagination=pagination,
+        action=action or "",
+        actions=audit.action_choices(),
+        action_label=audit.action_label,
+        targets=audit.describe_targets(current_user, list(pagination.items)),
+        actor_urls={
+            actor.id: url_for("admin.user_detail", user_id=actor.id)
+            for actor in actors
+            if permissions.can(current_user, "view", actor)
+        },
+    )
