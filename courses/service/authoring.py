@@ -6,6 +6,7 @@ course is published again through review, when every draft revision is swapped i
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 
 import nh3
@@ -81,6 +82,34 @@ def sanitize_html(html: str) -> str:
         attributes={k: set(v) for k, v in ALLOWED_ATTRIBUTES.items()},
         url_schemes={"http", "https", "mailto"},
     )
+
+
+#: a block-level tag: text with one of these is HTML (the editor's, or an API client's); text
+#: without any was typed as text, and its line breaks are the author's paragraphs
+_BLOCK_TAG = re.compile(r"<\s*/?\s*(?:p|br|div|h[1-6]|ul|ol|li|blockquote|pre|table)\b", re.I)
+
+
+def text_to_html(text: str) -> str:
+    """Typed text as paragraphs: a blank line starts a paragraph, a single line break stays one.
+
+    The text is not escaped here: ``sanitize_html`` parses it next, so a stray ``<`` or ``&``
+    becomes text and the inline markup authors typed before the editor (``<strong>``) is kept.
+    """
+    text = (text or "").replace("\r\n", "\n").replace("\r", "\n").strip()
+    paragraphs = [part.strip() for part in re.split(r"\n[ \t]*\n", text) if part.strip()]
+    return "".join(
+        "<p>" + "<br>".join(line.strip() for line in part.split("\n")) + "</p>"
+        for part in paragraphs
+    )
+
+
+def lesson_html(body: str) -> str:
+    """An author's lesson text as learners get it: the editor's HTML sanitised, text typed
+    without markup (the page without script, an API client) with its paragraphs and breaks."""
+    body = body or ""
+    if not _BLOCK_TAG.search(body):
+        body = text_to_html(body)
+    return sanitize_html(body)
 
 
 def reading_seconds(html: str) -> float:
@@ -306,7 +335,7 @@ def _revision_fields(
     asset = _check_asset(
         actor=actor, kind=kind_value, asset_id=asset_id, kept_asset_id=kept_asset_id
     )
-    body = sanitize_html(body_html)
+    body = lesson_html(body_html)
     if kind_value == LessonKind.RICH_TEXT and not nh3.clean(body, tags=set()).strip():
         raise ServiceError(_("Write the text of the lesson."), field="body_html", status=422)
     return {

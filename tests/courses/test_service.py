@@ -183,6 +183,57 @@ def test_rich_text_is_sanitised(ctx):
     assert "<p>好" in body
 
 
+#: what the lesson editor (Quill 2) posts: paragraphs, an empty line, marks, a link, lists,
+#: headings and a quotation
+EDITOR_HTML = (
+    "<h2>认识毒品</h2><p>第一段。</p><p><br></p>"
+    "<p><strong>粗体</strong> <em>斜体</em> <u>下划线</u> "
+    '<a href="https://www.nncc626.com/" rel="noopener noreferrer" target="_blank">禁毒网</a></p>'
+    "<ol><li>不吸第一口</li><li>远离娱乐场所</li></ol><ul><li>甲</li><li>乙</li></ul>"
+    "<h3>小结</h3><blockquote>珍爱生命，远离毒品。</blockquote>"
+)
+
+
+def test_the_sanitiser_keeps_what_the_editor_writes(ctx):
+    lesson = service.add_lesson(
+        actor=user("pref_admin"),
+        course=make_course(publish=False, lessons=0),
+        title="编辑器",
+        kind="rich_text",
+        body_html=EDITOR_HTML,
+    )
+    body = lesson.draft_revision.body_html
+    for kept in (
+        "<h2>认识毒品</h2>",
+        "<p>第一段。</p><p><br></p>",
+        "<strong>粗体</strong>",
+        "<em>斜体</em>",
+        "<u>下划线</u>",
+        '<a href="https://www.nncc626.com/" rel="noopener noreferrer">禁毒网</a>',
+        "<ol><li>不吸第一口</li><li>远离娱乐场所</li></ol>",
+        "<ul><li>甲</li><li>乙</li></ul>",
+        "<h3>小结</h3>",
+        "<blockquote>珍爱生命，远离毒品。</blockquote>",
+    ):
+        assert kept in body, (kept, body)
+
+
+def test_text_typed_without_markup_keeps_its_paragraphs_and_line_breaks(ctx):
+    """Typed into the form without the editor (no script) or sent by an API client, a lesson's
+    text lost its line breaks: a blank line is a paragraph, a single break a line break."""
+    lesson = service.add_lesson(
+        actor=user("pref_admin"),
+        course=make_course(publish=False, lessons=0),
+        title="纯文本",
+        kind="rich_text",
+        body_html="第一段第一行\r\n第一段第二行\r\n\r\n  第二段 a < b & c\n\n\n<strong>第三段</strong>",
+    )
+    assert lesson.draft_revision.body_html == (
+        "<p>第一段第一行<br>第一段第二行</p><p>第二段 a &lt; b &amp; c</p>"
+        "<p><strong>第三段</strong></p>"
+    )
+
+
 def test_lesson_assets_must_be_the_authors_and_usable(ctx):
     author = user("pref_admin")
     course = make_course(publish=False, lessons=0)
