@@ -31,8 +31,9 @@ from courses.models import (
 from courses.service import structure
 from courses.service.access import authoring_units
 from elearn.extensions import db
-from elearn.models import Unit, User
-from elearn.service import audit
+from elearn.models import RoleAssignment, Unit, User
+from elearn.models.accounts import ADMIN_ROLES
+from elearn.service import audit, notifications
 from elearn.service.errors import ServiceError
 from media.models import Asset, AssetKind, AssetStatus
 
@@ -467,8 +468,39 @@ def _active(lessons: list[Lesson]) -> list[Lesson]:
     ]
 
 
+def _lock(course: Course) -> None:
+    """Hold the course's row to the end of the unit of work and read its status again: two
+    requests moving it at once (a double click) move it, and notify, once."""
+    db.session.execute(select(Course.id).where(Course.id == course.id).with_for_update())
+    db.session.refresh(course, attribute_names=["status"])
+
+
+def reviewer_ids(course: Course) -> list[int]:
+    """The admins who review the course: those of its unit, or of the nearest unit above it that
+    has any (a school's course goes to its school admins, not to every admin of the county)."""
+    for unit_id in reversed(course.unit.ancestor_ids):
+        found = db.session.scalars(
+            select(RoleAssignment.user_id)
+            .join(User, User.id == RoleAssignment.user_id)
+            .where(
+                RoleAssignment.unit_id == unit_id,
+                RoleAssignment.role.in_(ADMIN_ROLES),
+                User.is_active_account.is_(True),
+            )
+        ).all()
+        if found:
+            return sorted(set(found))
+    return []
+
+
+def _tell_author(course: Course, *, kind: str, title: str, body: str, link: str) -> None:
+    """A reviewer's decision reaches the course's author."""
+    notifications.notify([course.author_id], kind=kind, title=title, body=body, link=link)
+
+
 def submit_for_review(*, actor: User, course: Course) -> Course:
-    """The author hands a draft to the admins of its unit for review."""
+    """The author hands a draft to the admins of its unit for review (they are notified)."""
+    _lock(course)
     if course.status != CourseStatus.DRAFT:
         raise ServiceError(_("Only a draft can be submitted for review."), status=409)
     lessons = _active(_lessons(course))
@@ -488,6 +520,15 @@ def submit_for_review(*, actor: User, course: Course) -> Course:
         target_type="course",
         target_id=course.id,
     )
+    reviewers = [ident for ident in reviewer_ids(course) if ident != actor.id]
+    if reviewers:
+        notifications.notify(
+            reviewers,
+            kind="courses.review_requested",
+            title=_("A course to review: %(title)s", title=course.title),
+            body=_("%(author)s submitted it for review.", author=actor.display_name),
+            link=notifications.path_for("courses.review_queue"),
+        )
     db.session.flush()
     return course
 
@@ -507,7 +548,9 @@ def _check_assets_usable(lessons: list[Lesson]) -> None:
 
 
 def publish(*, actor: User, course: Course, comment: str | None = None) -> Course:
-    """A reviewer publishes a course in review: every draft revision becomes the live one."""
+    """A reviewer publishes a course in review: every draft revision becomes the live one (its
+    author is notified)."""
+    _lock(course)
     if course.status != CourseStatus.IN_REVIEW:
         raise ServiceError(_("Only a course in review can be published."), status=409)
     lessons = _active(_lessons(course))
@@ -539,12 +582,22 @@ def publish(*, actor: User, course: Course, comment: str | None = None) -> Cours
         version=course.version,
         comment=course.review_comment,
     )
+    if course.author_id != actor.id:  # not when admins publish their own course
+        _tell_author(
+            course,
+            kind="courses.published",
+            title=_("Your course was published: %(title)s", title=course.title),
+            body=course.review_comment or "",
+            link=notifications.path_for("courses.course_detail", course_id=course.id),
+        )
     db.session.flush()
     return course
 
 
 def return_for_changes(*, actor: User, course: Course, comment: str) -> Course:
-    """A reviewer sends a course back to its author with a comment saying what to change."""
+    """A reviewer sends a course back to its author with a comment saying what to change (the
+    author is notified)."""
+    _lock(course)
     if course.status != CourseStatus.IN_REVIEW:
         raise ServiceError(_("Only a course in review can be returned."), status=409)
     comment = (comment or "").strip()
@@ -560,6 +613,14 @@ def return_for_changes(*, actor: User, course: Course, comment: str) -> Course:
         target_id=course.id,
         comment=comment,
     )
+    if course.author_id != actor.id:
+        _tell_author(
+            course,
+            kind="courses.returned",
+            title=_("Your course was returned for changes: %(title)s", title=course.title),
+            body=comment,
+            link=notifications.path_for("courses.course_edit", course_id=course.id),
+        )
     db.session.flush()
     return course
 

@@ -128,6 +128,52 @@ def test_review_flow_with_comment_and_audit(ctx):
     assert {"course.created", "course.submitted", "course.returned", "course.published"} <= actions
 
 
+def _notices(username: str, kind: str) -> list:
+    from elearn.models import Notification
+
+    return list(
+        db.session.scalars(
+            select(Notification)
+            .where(Notification.user_id == user(username).id, Notification.kind == kind)
+            .order_by(Notification.id)
+        )
+    )
+
+
+def test_review_events_notify_the_reviewers_and_the_author_once_each(ctx):
+    """Submitted for review: the admins of the course's unit are told (not every admin above
+    it); returned or published: its author is told, with the reviewer's comment. A second
+    submit of the same draft is refused and tells nobody again."""
+    teacher, admin = user("teacher1"), user("school_admin")
+    course = make_course(author="teacher1", unit="S0101", publish=False, title="家校共育课")
+    service.submit_for_review(actor=teacher, course=course)
+    with pytest.raises(ServiceError) as again:
+        service.submit_for_review(actor=teacher, course=course)  # a double click
+    assert again.value.status == 409
+    db.session.flush()
+    [asked] = _notices("school_admin", "courses.review_requested")
+    assert asked.title == "待审核的课程：家校共育课" and "李老师" in asked.body
+    assert asked.link == "/courses/review"
+    assert not _notices("county_admin", "courses.review_requested")
+    assert not _notices("teacher1", "courses.review_requested")
+    service.return_for_changes(actor=admin, course=course, comment="请补充家长版说明")
+    db.session.flush()
+    [returned] = _notices("teacher1", "courses.returned")
+    assert "家校共育课" in returned.title and returned.body == "请补充家长版说明"
+    assert returned.link == f"/courses/{course.id}/edit"
+    service.submit_for_review(actor=teacher, course=course)  # a new event: told again
+    service.publish(actor=admin, course=course, comment="同意")
+    db.session.flush()
+    assert len(_notices("school_admin", "courses.review_requested")) == 2
+    [published] = _notices("teacher1", "courses.published")
+    assert "家校共育课" in published.title and published.body == "同意"
+    assert published.link == f"/courses/{course.id}"
+    # an admin publishing their own course is told nothing
+    make_course(title="州级课程")
+    db.session.flush()
+    assert not [n for n in _notices("pref_admin", "courses.published") if "州级课程" in n.title]
+
+
 def test_teachers_author_at_their_school_only(ctx):
     teacher = user("teacher1")
     assert [u.code for u in service.authoring_units(teacher)] == ["S0101"]
