@@ -83,3 +83,42 @@ def test_teacher_uploads_and_the_video_plays(new_page, e2e_worker, lesson_video,
     shot(page, "playing")
     page.select_option("#p-quality", "audio")
     page.wait_for_function("document.getElementById('p-media').currentTime > 3")
+
+
+def test_the_recent_uploads_list_follows_processing_and_opens_the_asset(
+    new_page, e2e_worker, lesson_video, shot
+):
+    """The list showed a new upload only after a reload, stuck at "processing", and its entries
+    led nowhere: now the upload appears at its top, turns ready without a reload (also after
+    the page was reloaded mid-way, its own follow-up gone), and opens the asset's page."""
+    page = new_page(viewport=PHONE)
+    sign_in(page, "teacher1")
+    page.goto("/media/upload")
+    page.set_input_files("#media-file", lesson_video)
+    page.click("#media-start")
+    entry = page.locator("#recent-uploads li").first
+    expect_text = "禁毒知识第一课.mp4"
+    page.wait_for_function("document.querySelector('#recent-uploads li') !== null", timeout=30_000)
+    assert entry.locator("a").inner_text() == expect_text  # at the top before it is done
+    page.wait_for_function(
+        "document.getElementById('media-upload').dataset.state === 'processing'"
+        " || document.getElementById('media-upload').dataset.state === 'ready'",
+        timeout=60_000,
+    )
+    page.reload()  # the page's own follow-up is gone; the list's entry carries on
+    entry = page.locator("#recent-uploads li", has_text=expect_text).first
+    page.wait_for_function(
+        "[...document.querySelectorAll('#recent-uploads li')].some("
+        "li => li.textContent.includes('禁毒知识第一课.mp4') && li.dataset.status === 'ready')",
+        timeout=120_000,
+    )
+    assert entry.locator(".chip").inner_text() == "已就绪"
+    shot(page, "list-ready")
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    with page.expect_navigation():
+        entry.locator("a").click()
+    assert re.search(r"/media/assets/[0-9a-f]{32}$", page.url)
+    assert page.inner_text("h1") == expect_text
+    page.locator("#asset-player-media").wait_for()
+    page.wait_for_function("document.getElementById('asset-player-media').readyState >= 1")
+    shot(page, "asset-page")
