@@ -96,20 +96,29 @@ def test_the_recent_uploads_list_follows_processing_and_opens_the_asset(
     page.goto("/media/upload")
     page.set_input_files("#media-file", lesson_video)
     page.click("#media-start")
-    entry = page.locator("#recent-uploads li").first
     expect_text = "禁毒知识第一课.mp4"
-    page.wait_for_function("document.querySelector('#recent-uploads li') !== null", timeout=30_000)
-    assert entry.locator("a").inner_text() == expect_text  # at the top before it is done
+    # at the top of the list before it is done (the file's name: another test uploads it too)
+    page.wait_for_function(
+        """() => {
+            const id = document.getElementById('media-upload').dataset.assetId;
+            const top = document.querySelector('#recent-uploads li');
+            return Boolean(id && top && top.dataset.assetId === id);
+        }""",
+        timeout=30_000,
+    )
+    assert page.locator("#recent-uploads li").first.locator("a").inner_text() == expect_text
     page.wait_for_function(
         "document.getElementById('media-upload').dataset.state === 'processing'"
         " || document.getElementById('media-upload').dataset.state === 'ready'",
         timeout=60_000,
     )
+    asset_id = page.get_attribute("#media-upload", "data-asset-id")
     page.reload()  # the page's own follow-up is gone; the list's entry carries on
-    entry = page.locator("#recent-uploads li", has_text=expect_text).first
+    entry = page.locator(f'#recent-uploads li[data-asset-id="{asset_id}"]')
+    assert entry.locator("a").inner_text() == expect_text
     page.wait_for_function(
-        "[...document.querySelectorAll('#recent-uploads li')].some("
-        "li => li.textContent.includes('禁毒知识第一课.mp4') && li.dataset.status === 'ready')",
+        f"document.querySelector('#recent-uploads li[data-asset-id=\"{asset_id}\"]')"
+        ".dataset.status === 'ready'",
         timeout=120_000,
     )
     assert entry.locator(".chip").inner_text() == "已就绪"
@@ -117,7 +126,7 @@ def test_the_recent_uploads_list_follows_processing_and_opens_the_asset(
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
     with page.expect_navigation():
         entry.locator("a").click()
-    assert re.search(r"/media/assets/[0-9a-f]{32}$", page.url)
+    assert page.url.endswith(f"/media/assets/{asset_id}")
     assert page.inner_text("h1") == expect_text
     page.locator("#asset-player-media").wait_for()
     page.wait_for_function("document.getElementById('asset-player-media').readyState >= 1")
