@@ -24,7 +24,7 @@ def _completion_share() -> float:
 
 def init_app(app: Flask) -> None:
     """Register the blueprints, permission rules, home panel, menu item and demo seeder."""
-    from courses import api, demo, models, routes  # noqa: F401 - models register the tables
+    from courses import api, audit, demo, models, routes  # noqa: F401 - models register the tables
     from courses.service.access import RULES
     from elearn import cli, permissions, web
     from elearn.api.openapi import EXTRA_COMPONENTS
@@ -34,6 +34,7 @@ def init_app(app: Flask) -> None:
     for model, rule in RULES.items():
         permissions.register_rule(model, rule)
     app.register_blueprint(routes.bp)
+    audit.register()
     app.jinja_env.globals["course_label"] = routes.course_label
     api.init_app(app)
     EXTRA_COMPONENTS.update(api.COMPONENTS)

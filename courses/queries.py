@@ -268,6 +268,22 @@ def next_lesson(units: list[OutlineUnit]) -> OutlineLesson | None:
     return None
 
 
+def lesson_after(lesson: Lesson) -> OutlineLesson | None:
+    """The lesson learners meet after ``lesson`` in the course's published order (where the
+    lesson page's "next lesson" leads), or None after the last one."""
+    rows = [
+        row
+        for unit in outline(lesson.course, user=None, authoring=False)
+        for row in unit.lessons
+        if row.is_live
+    ]
+    ids = [row.lesson.id for row in rows]
+    if lesson.id not in ids:
+        return None
+    place = ids.index(lesson.id)
+    return rows[place + 1] if place + 1 < len(rows) else None
+
+
 def progress_of(user: User, course: Course) -> CourseProgress:
     return _progress_for(user, [course])[0]
 

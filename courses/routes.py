@@ -127,6 +127,7 @@ def lesson_player(lesson_id: int):
         abort(404)
     learning = not preview and permissions.can(current_user, "learn", lesson)
     progress = queries.lesson_progress(current_user, lesson) if learning else None
+    completed = bool(progress and progress.completed_at)
     return render_template(
         "courses/lesson.html",
         lesson=lesson,
@@ -135,7 +136,10 @@ def lesson_player(lesson_id: int):
         preview=preview,
         learning=learning and revision.is_playable,
         progress=progress,
-        resume_at=progress.last_position if progress and not progress.completed_at else 0,
+        resume_at=progress.last_position if progress and not completed else 0,
+        # shown once the lesson ends (or at once when it is done, or nothing is counted)
+        next_lesson=None if preview else queries.lesson_after(lesson),
+        next_shown=completed or not (learning and revision.is_playable),
         player=playback.player(revision, current_user) if revision.is_playable else None,
         document=playback.document(revision, current_user) if revision.is_playable else None,
         is_media=revision.kind in {LessonKind.VIDEO, LessonKind.AUDIO},

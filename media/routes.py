@@ -19,10 +19,11 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from elearn import permissions
 from elearn.extensions import csrf, db
 from elearn.models import User
 from media import queries, service
-from media.models import Asset, AssetStatus
+from media.models import Asset, AssetKind, AssetStatus
 from media.settings import setting
 from media.storage import LocalStorage, StorageError, get_storage
 
@@ -65,6 +66,27 @@ def upload_page():
         "media/upload.html",
         limit_mb=limit // (1024 * 1024),
         recent=[service.asset_json(a) for a in queries.assets_of(current_user, limit=10)],
+    )
+
+
+@bp.route("/assets/<asset_id>")
+@login_required
+def asset_page(asset_id: str):
+    """One upload, as its owner (or an admin above them) sees it: its state and, when ready, the
+    video or audio playing, the document's pages or the picture."""
+    asset = permissions.get_or_404(Asset, asset_id[:32], current_user, "view")
+    ready = asset.status == AssetStatus.READY
+    return render_template(
+        "media/asset.html",
+        asset=asset,
+        info=service.asset_json(asset),
+        player=service.player_context(asset, current_user)
+        if ready and asset.kind in {AssetKind.VIDEO, AssetKind.AUDIO}
+        else None,
+        document=service.document_context(asset, current_user)
+        if ready and asset.kind == AssetKind.DOCUMENT
+        else None,
+        image_url=service.image_url(asset) if ready else None,
     )
 
 

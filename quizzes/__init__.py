@@ -33,6 +33,7 @@ def init_app(app: Flask) -> None:
     from quizzes import (  # noqa: F401
         access,
         api,
+        audit,
         models,
         routes,
         save_lane,
@@ -54,6 +55,7 @@ def init_app(app: Flask) -> None:
     permissions.register_rule(models.Quiz, access.quiz_rule)
     permissions.register_rule(models.QuizAttempt, access.attempt_rule)
     permissions.register_rule(models.Campaign, campaign_rule)
+    audit.register()
 
     app.config.setdefault(
         "QUIZ_KEY_PREFIX", os.environ.get("ELEARN_QUIZ_KEY_PREFIX", "elearn-quiz")

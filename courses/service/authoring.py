@@ -6,6 +6,7 @@ course is published again through review, when every draft revision is swapped i
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 
 import nh3
@@ -30,8 +31,9 @@ from courses.models import (
 from courses.service import structure
 from courses.service.access import authoring_units
 from elearn.extensions import db
-from elearn.models import Unit, User
-from elearn.service import audit
+from elearn.models import RoleAssignment, Unit, User
+from elearn.models.accounts import ADMIN_ROLES
+from elearn.service import audit, notifications
 from elearn.service.errors import ServiceError
 from media.models import Asset, AssetKind, AssetStatus
 
@@ -81,6 +83,34 @@ def sanitize_html(html: str) -> str:
         attributes={k: set(v) for k, v in ALLOWED_ATTRIBUTES.items()},
         url_schemes={"http", "https", "mailto"},
     )
+
+
+#: a block-level tag: text with one of these is HTML (the editor's, or an API client's); text
+#: without any was typed as text, and its line breaks are the author's paragraphs
+_BLOCK_TAG = re.compile(r"<\s*/?\s*(?:p|br|div|h[1-6]|ul|ol|li|blockquote|pre|table)\b", re.I)
+
+
+def text_to_html(text: str) -> str:
+    """Typed text as paragraphs: a blank line starts a paragraph, a single line break stays one.
+
+    The text is not escaped here: ``sanitize_html`` parses it next, so a stray ``<`` or ``&``
+    becomes text and the inline markup authors typed before the editor (``<strong>``) is kept.
+    """
+    text = (text or "").replace("\r\n", "\n").replace("\r", "\n").strip()
+    paragraphs = [part.strip() for part in re.split(r"\n[ \t]*\n", text) if part.strip()]
+    return "".join(
+        "<p>" + "<br>".join(line.strip() for line in part.split("\n")) + "</p>"
+        for part in paragraphs
+    )
+
+
+def lesson_html(body: str) -> str:
+    """An author's lesson text as learners get it: the editor's HTML sanitised, text typed
+    without markup (the page without script, an API client) with its paragraphs and breaks."""
+    body = body or ""
+    if not _BLOCK_TAG.search(body):
+        body = text_to_html(body)
+    return sanitize_html(body)
 
 
 def reading_seconds(html: str) -> float:
@@ -306,7 +336,7 @@ def _revision_fields(
     asset = _check_asset(
         actor=actor, kind=kind_value, asset_id=asset_id, kept_asset_id=kept_asset_id
     )
-    body = sanitize_html(body_html)
+    body = lesson_html(body_html)
     if kind_value == LessonKind.RICH_TEXT and not nh3.clean(body, tags=set()).strip():
         raise ServiceError(_("Write the text of the lesson."), field="body_html", status=422)
     return {
@@ -438,8 +468,39 @@ def _active(lessons: list[Lesson]) -> list[Lesson]:
     ]
 
 
+def _lock(course: Course) -> None:
+    """Hold the course's row to the end of the unit of work and read its status again: two
+    requests moving it at once (a double click) move it, and notify, once."""
+    db.session.execute(select(Course.id).where(Course.id == course.id).with_for_update())
+    db.session.refresh(course, attribute_names=["status"])
+
+
+def reviewer_ids(course: Course) -> list[int]:
+    """The admins who review the course: those of its unit, or of the nearest unit above it that
+    has any (a school's course goes to its school admins, not to every admin of the county)."""
+    for unit_id in reversed(course.unit.ancestor_ids):
+        found = db.session.scalars(
+            select(RoleAssignment.user_id)
+            .join(User, User.id == RoleAssignment.user_id)
+            .where(
+                RoleAssignment.unit_id == unit_id,
+                RoleAssignment.role.in_(ADMIN_ROLES),
+                User.is_active_account.is_(True),
+            )
+        ).all()
+        if found:
+            return sorted(set(found))
+    return []
+
+
+def _tell_author(course: Course, *, kind: str, title: str, body: str, link: str) -> None:
+    """A reviewer's decision reaches the course's author."""
+    notifications.notify([course.author_id], kind=kind, title=title, body=body, link=link)
+
+
 def submit_for_review(*, actor: User, course: Course) -> Course:
-    """The author hands a draft to the admins of its unit for review."""
+    """The author hands a draft to the admins of its unit for review (they are notified)."""
+    _lock(course)
     if course.status != CourseStatus.DRAFT:
         raise ServiceError(_("Only a draft can be submitted for review."), status=409)
     lessons = _active(_lessons(course))
@@ -459,6 +520,15 @@ def submit_for_review(*, actor: User, course: Course) -> Course:
         target_type="course",
         target_id=course.id,
     )
+    reviewers = [ident for ident in reviewer_ids(course) if ident != actor.id]
+    if reviewers:
+        notifications.notify(
+            reviewers,
+            kind="courses.review_requested",
+            title=_("A course to review: %(title)s", title=course.title),
+            body=_("%(author)s submitted it for review.", author=actor.display_name),
+            link=notifications.path_for("courses.review_queue"),
+        )
     db.session.flush()
     return course
 
@@ -478,7 +548,9 @@ def _check_assets_usable(lessons: list[Lesson]) -> None:
 
 
 def publish(*, actor: User, course: Course, comment: str | None = None) -> Course:
-    """A reviewer publishes a course in review: every draft revision becomes the live one."""
+    """A reviewer publishes a course in review: every draft revision becomes the live one (its
+    author is notified)."""
+    _lock(course)
     if course.status != CourseStatus.IN_REVIEW:
         raise ServiceError(_("Only a course in review can be published."), status=409)
     lessons = _active(_lessons(course))
@@ -510,12 +582,22 @@ def publish(*, actor: User, course: Course, comment: str | None = None) -> Cours
         version=course.version,
         comment=course.review_comment,
     )
+    if course.author_id != actor.id:  # not when admins publish their own course
+        _tell_author(
+            course,
+            kind="courses.published",
+            title=_("Your course was published: %(title)s", title=course.title),
+            body=course.review_comment or "",
+            link=notifications.path_for("courses.course_detail", course_id=course.id),
+        )
     db.session.flush()
     return course
 
 
 def return_for_changes(*, actor: User, course: Course, comment: str) -> Course:
-    """A reviewer sends a course back to its author with a comment saying what to change."""
+    """A reviewer sends a course back to its author with a comment saying what to change (the
+    author is notified)."""
+    _lock(course)
     if course.status != CourseStatus.IN_REVIEW:
         raise ServiceError(_("Only a course in review can be returned."), status=409)
     comment = (comment or "").strip()
@@ -531,6 +613,14 @@ def return_for_changes(*, actor: User, course: Course, comment: str) -> Course:
         target_id=course.id,
         comment=comment,
     )
+    if course.author_id != actor.id:
+        _tell_author(
+            course,
+            kind="courses.returned",
+            title=_("Your course was returned for changes: %(title)s", title=course.title),
+            body=comment,
+            link=notifications.path_for("courses.course_edit", course_id=course.id),
+        )
     db.session.flush()
     return course
 

@@ -14,7 +14,7 @@ from elearn.forms import ConfirmForm, RoleForm, TermForm, UnitForm
 from elearn.models import RoleAssignment, Term, Unit, User
 from elearn.models.org import CHILD_TYPE, UnitType
 from elearn.routes.slips import slip_page
-from elearn.service import accounts, coverage, org, slips
+from elearn.service import accounts, audit, coverage, org, slips
 from elearn.service.accounts import ROLE_UNIT_TYPES
 from elearn.service.errors import ServiceError
 
@@ -52,6 +52,7 @@ def unit_detail(unit_id: int):
     unit = permissions.get_or_404(Unit, unit_id, current_user, "view_members")
     term = org.current_term()
     children = queries.children_of(unit)
+    per_child = coverage.coverage_many(children, term) if term and children else {}
     return render_template(
         "elearn/admin/unit.html",
         unit=unit,
@@ -62,8 +63,12 @@ def unit_detail(unit_id: int):
             for u in (db.session.get(Unit, i) for i in unit.ancestor_ids)
             if u is not None and permissions.can(current_user, "view", u)
         ],
-        metrics=coverage.coverage(unit, term) if term else None,
-        child_metrics=coverage.coverage_many(children, term) if term and children else {},
+        metrics=coverage.shown_metrics(unit, coverage.coverage(unit, term)) if term else None,
+        child_metrics={
+            child.id: coverage.shown_metrics(child, per_child[child.id])
+            for child in children
+            if child.id in per_child
+        },
         term=term,
         child_type=CHILD_TYPE[UnitType(unit.type)],
         can_edit=permissions.can(current_user, "edit", unit),
@@ -288,7 +293,21 @@ def terms():
 
 @bp.route("/audit")
 def audit_log():
+    """The audit log under the admin's units: actions by name, targets by name, newest first."""
     action = (request.args.get("action") or "").strip()[:48] or None
     query = queries.audit_page(permissions.audit_events_visible(current_user), action=action)
     pagination = queries.paginate(query, page=_page(), per_page=current_app.config["PAGE_SIZE"])
-    return render_template("elearn/admin/audit.html", pagination=pagination, action=action or "")
+    actors = {event.actor for event in pagination.items if event.actor is not None}
+    return render_template(
+        "elearn/admin/audit.html",
+        pagination=pagination,
+        action=action or "",
+        actions=audit.action_choices(),
+        action_label=audit.action_label,
+        targets=audit.describe_targets(current_user, list(pagination.items)),
+        actor_urls={
+            actor.id: url_for("admin.user_detail", user_id=actor.id)
+            for actor in actors
+            if permissions.can(current_user, "view", actor)
+        },
+    )

@@ -41,7 +41,11 @@ def _carrier_panels(user: User) -> list[tuple[str, dict[str, Any]]]:
         panels.append(
             (
                 "elearn/_coverage_panel.html",
-                {"unit": unit, "term": term, "metrics": coverage.coverage(unit, term)},
+                {
+                    "unit": unit,
+                    "term": term,
+                    "metrics": coverage.shown_metrics(unit, coverage.coverage(unit, term)),
+                },
             )
         )
     if user.has_role(Role.GUARDIAN):

@@ -157,6 +157,18 @@ def _metrics(population: UnitPopulation | None, counts: dict[str, int]) -> dict[
     }
 
 
+#: the levels at which "schools teaching the course" is a figure: it counts schools, so a grade or
+#: a class has none to count (their pages read a meaningless 0/0, in the colour of "behind")
+SCHOOL_COUNT_LEVELS = frozenset({"prefecture", "county", "school"})
+
+
+def shown_metrics(unit: Unit, metrics: dict[str, Metric]) -> dict[str, Metric]:
+    """The coverages that mean something at ``unit``'s level, for its pages."""
+    if unit.type in SCHOOL_COUNT_LEVELS:
+        return metrics
+    return {key: metric for key, metric in metrics.items() if key != "schools"}
+
+
 def recount_population(root: Unit) -> None:
     """Recount the denominators for every unit under ``root`` and for ``root``'s ancestors."""
     units = db.session.execute(

@@ -2,7 +2,12 @@
 
 Features send reminders here (a campaign's "not yet taken" list, a lecture's audience) instead of
 keeping their own inboxes. Sending to a whole county is one ``INSERT … SELECT``: the recipients
-never travel through Python.
+never travel through Python. A notice meant for students reaches their guardians too
+(``guardians_of``, ``with_guardians``): children's exams and lectures are followed from home.
+
+A notice belongs to an event its sender claims once (a lecture's ``reminded_at``, a course's
+move from draft to review, a campaign's creation), in the same transaction: a retried or
+repeated request finds the event claimed and sends nothing twice.
 """
 
 from __future__ import annotations
@@ -11,11 +16,12 @@ from collections.abc import Iterable
 from datetime import timedelta
 from itertools import islice
 
+from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import Select, delete, func, insert, literal, select, update
+from sqlalchemy import Select, delete, func, insert, literal, select, union, update
 
 from elearn.extensions import db
-from elearn.models import Notification, User
+from elearn.models import GuardianLink, Notification, User
 from elearn.models._types import utcnow
 from elearn.service.errors import ServiceError
 
@@ -31,6 +37,30 @@ def _safe_link(link: str | None) -> str | None:
     if not link.startswith("/") or link.startswith("//") or "\\" in link or len(link) > 500:
         raise ServiceError(_("A notification link must be a path inside the platform."))
     return link
+
+
+def path_for(endpoint: str, **values: object) -> str:
+    """A notice's link: the path of a page (outside a request too, as a task or the CLI sends)."""
+    return current_app.url_map.bind("").build(endpoint, values)
+
+
+def guardians_of(user_ids: Select) -> Select:
+    """SQL: the active guardians linked to any of the given users (their children)."""
+    people = user_ids.subquery()
+    return (
+        select(GuardianLink.guardian_id)
+        .join(User, User.id == GuardianLink.guardian_id)
+        .where(
+            GuardianLink.student_id.in_(select(next(iter(people.c)))),
+            User.is_active_account.is_(True),
+        )
+    )
+
+
+def with_guardians(user_ids: Select) -> Select:
+    """SQL: the given users and the guardians of those who are students, each once."""
+    people = union(user_ids, guardians_of(user_ids)).subquery()
+    return select(next(iter(people.c)))
 
 
 def notify(

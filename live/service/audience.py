@@ -271,16 +271,14 @@ def visible_lectures(user: User) -> Select[Any]:
 
 
 def upcoming_for(user: User, *, now: datetime | None = None, limit: int = 5) -> list[Lecture]:
-    """Lectures not yet over that the user is in the audience of or hosts (for the home page)."""
+    """Lectures not yet over that the user may watch, hosts or, as an admin, oversees (for the
+    home page): the same lectures as the list page, so an admin's home does not say "none" while
+    the list shows the lectures of their prefecture, county or school."""
     now = now or _now()
     query = visible_lectures(user).where(
         Lecture.status != LectureStatus.ENDED, Lecture.starts_at >= now - timedelta(hours=6)
     )
-    return [
-        lecture
-        for lecture in db.session.scalars(query.limit(limit * 4))
-        if is_host(user, lecture) or in_audience(user, lecture)
-    ][:limit]
+    return list(db.session.scalars(query.limit(limit)))
 
 
 def lecture_json(lecture: Lecture, viewer: User | None = None) -> dict[str, Any]:

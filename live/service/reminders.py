@@ -1,4 +1,5 @@
-"""Reminders: once per lecture, the audience is notified shortly before it starts.
+"""Reminders: once per lecture, the audience (and the guardians of its students) is notified
+shortly before it starts.
 
 The beat task calls ``send_due_reminders`` every minute. A lecture is claimed with one
 conditional UPDATE (``reminded_at`` still empty), so overlapping runs and retries send nothing
@@ -56,7 +57,8 @@ def _room_path(lecture: Lecture) -> str:
 
 
 def remind(lecture: Lecture, *, now: datetime) -> int:
-    """Notify the lecture's audience unless that was done already; returns how many were sent."""
+    """Notify the lecture's audience, and the guardians of the students in it, unless that was
+    done already; returns how many were sent."""
     claimed = db.session.execute(
         update(Lecture)
         .where(Lecture.id == lecture.id, Lecture.reminded_at.is_(None))
@@ -76,7 +78,7 @@ def remind(lecture: Lecture, *, now: datetime) -> int:
         time=format_datetime(lecture.starts_at, "short"),
     )
     return notifications.notify(
-        audience_user_ids(lecture),
+        notifications.with_guardians(audience_user_ids(lecture)),
         kind=REMINDER_KIND,
         title=title,
         body=body,

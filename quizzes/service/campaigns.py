@@ -15,9 +15,9 @@ from flask_babel import gettext as _
 from sqlalchemy import Boolean, Float, Text, cast, false, func, null, or_, select
 
 from elearn.extensions import db
-from elearn.models import FactKind, Role, RoleAssignment, Unit, User
+from elearn.models import FactKind, GuardianLink, Role, RoleAssignment, Unit, User
 from elearn.models.accounts import ADMIN_ROLES
-from elearn.service import audit, coverage, org
+from elearn.service import audit, coverage, notifications, org
 from elearn.service.errors import ServiceError
 from quizzes import figures
 from quizzes.analysis import best_attempts
@@ -137,7 +137,63 @@ def create_campaign(
         target_type="campaign",
         target_id=campaign.id,
     )
+    announce(campaign, actor=actor)
     return campaign
+
+
+def _audience_ids(quiz: Quiz) -> Any:
+    """A Select of the active accounts in the quiz's audience."""
+    return (
+        select(RoleAssignment.user_id)
+        .join(Unit, Unit.id == RoleAssignment.unit_id)
+        .join(User, User.id == RoleAssignment.user_id)
+        .where(_audience_matches(quiz), User.is_active_account.is_(True))
+    )
+
+
+def _quiz_link(quiz: Quiz) -> str:
+    return notifications.path_for("quizzes.mine") + f"#quiz-{quiz.id}"
+
+
+def announce(campaign: Campaign, *, actor: User) -> int:
+    """Tell the audience a campaign has arrived, and the guardians of its students that their
+    child has one; returns how many were told. Sent as the campaign is created, once."""
+    quiz = campaign.quiz
+    exam = quiz.kind == QuizKind.EXAM
+    closes = _("It closes on %(day)s.", day=format_date(quiz.closes_at)) if quiz.closes_at else ""
+    audience = _audience_ids(quiz)
+    sent = notifications.notify(
+        audience,
+        kind="quiz.campaign_sent",
+        title=_("New term exam: %(title)s", title=campaign.title)
+        if exam
+        else _("New survey: %(title)s", title=campaign.title),
+        body=" ".join(
+            part for part in (_("Sent by %(unit)s.", unit=campaign.unit.name), closes) if part
+        ),
+        link=_quiz_link(quiz),
+    )
+    home = notifications.guardians_of(audience).where(
+        GuardianLink.guardian_id.not_in(audience)  # in the audience themselves: told above
+    )
+    return sent + notifications.notify(
+        home,
+        kind="quiz.campaign_sent_home",
+        title=_("Your child has a term exam: %(title)s", title=campaign.title)
+        if exam
+        else _("Your child has a survey: %(title)s", title=campaign.title),
+        body=" ".join(
+            part
+            for part in (
+                _(
+                    "%(unit)s sent it to your child's class; they take it at school or at home.",
+                    unit=campaign.unit.name,
+                ),
+                closes,
+            )
+            if part
+        ),
+    )
 
 
 def may_follow(actor: User, campaign: Campaign, unit: Unit) -> bool:
@@ -355,19 +411,17 @@ def _not_taken_ids(campaign: Campaign, unit: Unit) -> Any:
 
 def send_reminder(*, actor: User, campaign: Campaign, unit: Unit) -> int:
     """Notify everyone under ``unit`` who has not taken it yet (guardians too, when the campaign
-    is sent to guardians), with a link to take it; returns how many were notified.
+    is sent to guardians), with a link to take it, and the guardians of the students among
+    them; returns how many were notified.
 
     One ``INSERT … SELECT`` into the carrier's inbox, however large the unit; recorded in the
     audit log for the ledger (台账).
     """
-    from flask import url_for
-
-    from elearn.service import notifications
-
     quiz = campaign.quiz
     closes = _("It closes on %(day)s.", day=format_date(quiz.closes_at)) if quiz.closes_at else ""
+    waiting = _not_taken_ids(campaign, unit)
     sent = notifications.notify(
-        _not_taken_ids(campaign, unit),
+        waiting,
         kind="quiz.campaign_reminder",
         title=_("Reminder: please take “%(title)s”", title=campaign.title),
         body=" ".join(
@@ -381,7 +435,16 @@ def send_reminder(*, actor: User, campaign: Campaign, unit: Unit) -> int:
             )
             if part
         ),
-        link=url_for("quizzes.mine", _anchor=f"quiz-{quiz.id}"),
+        link=_quiz_link(quiz),
+    )
+    home = notifications.guardians_of(waiting).where(
+        GuardianLink.guardian_id.not_in(waiting)  # reminded above for their own part
+    )
+    sent += notifications.notify(
+        home,
+        kind="quiz.campaign_reminder_home",
+        title=_("Reminder: your child has not taken “%(title)s” yet", title=campaign.title),
+        body=closes,
     )
     audit.record(
         "quiz.campaign_reminder",

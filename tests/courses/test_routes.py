@@ -223,3 +223,46 @@ def test_an_admin_archives_a_course_out_of_the_library(signed_in):
     assert STUDENT_COURSE not in text(student.get("/courses"))
     assert student.get(f"/lessons/{lesson_id}").status_code == 404
     assert db.session.get(Course, course_id).status == CourseStatus.ARCHIVED
+
+
+def _next_lesson_link(body: str) -> str | None:
+    """The href of the lesson page's "next lesson" button, or None without one."""
+    import re
+
+    found = re.search(r'id="next-lesson"[^>]*>\s*<a class="button primary" href="([^"]+)"', body)
+    return found.group(1) if found else None
+
+
+def test_a_lesson_page_offers_the_next_lesson_in_the_published_order(app, signed_in):
+    """When a lesson ends the page offers the next one: the server picks it from the order
+    learners see (the last publication's), hidden until the lesson ends or is completed."""
+    from courses import service
+    from courses.models import Lesson, LessonProgress
+    from tests.conftest import user
+
+    course_id, (first, second, third) = demo_ids(STUDENT_COURSE)
+    student = signed_in("student1")
+    body = text(student.get(f"/lessons/{first}"))
+    assert _next_lesson_link(body) == f"/lessons/{second}"
+    assert 'id="next-lesson" hidden' in body  # offered by the page once the lesson ends
+    assert "下一课时：科学课渗透：毒品对大脑的伤害" in body
+    assert _next_lesson_link(text(student.get(f"/lessons/{third}"))) is None  # the last one
+    with app.test_request_context():
+        admin = user("pref_admin")
+        service.move_lesson(actor=admin, lesson=db.session.get(Lesson, third), direction="up")
+        service.submit_for_review(actor=admin, course=db.session.get(Course, course_id))
+        service.publish(actor=admin, course=db.session.get(Course, course_id))
+        db.session.add(
+            LessonProgress(
+                user_id=user("student1").id,
+                lesson_id=first,
+                course_id=course_id,
+                watched_seconds=20.0,
+                completed_at=db.func.now(),
+            )
+        )
+        db.session.commit()
+    body = text(student.get(f"/lessons/{first}"))
+    assert _next_lesson_link(body) == f"/lessons/{third}"  # the video now comes second
+    assert 'id="next-lesson" hidden' not in body  # completed already: offered at once
+    assert _next_lesson_link(text(student.get(f"/lessons/{second}"))) is None

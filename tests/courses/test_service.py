@@ -128,6 +128,52 @@ def test_review_flow_with_comment_and_audit(ctx):
     assert {"course.created", "course.submitted", "course.returned", "course.published"} <= actions
 
 
+def _notices(username: str, kind: str) -> list:
+    from elearn.models import Notification
+
+    return list(
+        db.session.scalars(
+            select(Notification)
+            .where(Notification.user_id == user(username).id, Notification.kind == kind)
+            .order_by(Notification.id)
+        )
+    )
+
+
+def test_review_events_notify_the_reviewers_and_the_author_once_each(ctx):
+    """Submitted for review: the admins of the course's unit are told (not every admin above
+    it); returned or published: its author is told, with the reviewer's comment. A second
+    submit of the same draft is refused and tells nobody again."""
+    teacher, admin = user("teacher1"), user("school_admin")
+    course = make_course(author="teacher1", unit="S0101", publish=False, title="家校共育课")
+    service.submit_for_review(actor=teacher, course=course)
+    with pytest.raises(ServiceError) as again:
+        service.submit_for_review(actor=teacher, course=course)  # a double click
+    assert again.value.status == 409
+    db.session.flush()
+    [asked] = _notices("school_admin", "courses.review_requested")
+    assert asked.title == "待审核的课程：家校共育课" and "李老师" in asked.body
+    assert asked.link == "/courses/review"
+    assert not _notices("county_admin", "courses.review_requested")
+    assert not _notices("teacher1", "courses.review_requested")
+    service.return_for_changes(actor=admin, course=course, comment="请补充家长版说明")
+    db.session.flush()
+    [returned] = _notices("teacher1", "courses.returned")
+    assert "家校共育课" in returned.title and returned.body == "请补充家长版说明"
+    assert returned.link == f"/courses/{course.id}/edit"
+    service.submit_for_review(actor=teacher, course=course)  # a new event: told again
+    service.publish(actor=admin, course=course, comment="同意")
+    db.session.flush()
+    assert len(_notices("school_admin", "courses.review_requested")) == 2
+    [published] = _notices("teacher1", "courses.published")
+    assert "家校共育课" in published.title and published.body == "同意"
+    assert published.link == f"/courses/{course.id}"
+    # an admin publishing their own course is told nothing
+    make_course(title="州级课程")
+    db.session.flush()
+    assert not [n for n in _notices("pref_admin", "courses.published") if "州级课程" in n.title]
+
+
 def test_teachers_author_at_their_school_only(ctx):
     teacher = user("teacher1")
     assert [u.code for u in service.authoring_units(teacher)] == ["S0101"]
@@ -181,6 +227,57 @@ def test_rich_text_is_sanitised(ctx):
     body = lesson.draft_revision.body_html
     assert "<script" not in body and "onclick" not in body and "javascript:" not in body
     assert "<p>好" in body
+
+
+#: what the lesson editor (Quill 2) posts: paragraphs, an empty line, marks, a link, lists,
+#: headings and a quotation
+EDITOR_HTML = (
+    "<h2>认识毒品</h2><p>第一段。</p><p><br></p>"
+    "<p><strong>粗体</strong> <em>斜体</em> <u>下划线</u> "
+    '<a href="https://www.nncc626.com/" rel="noopener noreferrer" target="_blank">禁毒网</a></p>'
+    "<ol><li>不吸第一口</li><li>远离娱乐场所</li></ol><ul><li>甲</li><li>乙</li></ul>"
+    "<h3>小结</h3><blockquote>珍爱生命，远离毒品。</blockquote>"
+)
+
+
+def test_the_sanitiser_keeps_what_the_editor_writes(ctx):
+    lesson = service.add_lesson(
+        actor=user("pref_admin"),
+        course=make_course(publish=False, lessons=0),
+        title="编辑器",
+        kind="rich_text",
+        body_html=EDITOR_HTML,
+    )
+    body = lesson.draft_revision.body_html
+    for kept in (
+        "<h2>认识毒品</h2>",
+        "<p>第一段。</p><p><br></p>",
+        "<strong>粗体</strong>",
+        "<em>斜体</em>",
+        "<u>下划线</u>",
+        '<a href="https://www.nncc626.com/" rel="noopener noreferrer">禁毒网</a>',
+        "<ol><li>不吸第一口</li><li>远离娱乐场所</li></ol>",
+        "<ul><li>甲</li><li>乙</li></ul>",
+        "<h3>小结</h3>",
+        "<blockquote>珍爱生命，远离毒品。</blockquote>",
+    ):
+        assert kept in body, (kept, body)
+
+
+def test_text_typed_without_markup_keeps_its_paragraphs_and_line_breaks(ctx):
+    """Typed into the form without the editor (no script) or sent by an API client, a lesson's
+    text lost its line breaks: a blank line is a paragraph, a single break a line break."""
+    lesson = service.add_lesson(
+        actor=user("pref_admin"),
+        course=make_course(publish=False, lessons=0),
+        title="纯文本",
+        kind="rich_text",
+        body_html="第一段第一行\r\n第一段第二行\r\n\r\n  第二段 a < b & c\n\n\n<strong>第三段</strong>",
+    )
+    assert lesson.draft_revision.body_html == (
+        "<p>第一段第一行<br>第一段第二行</p><p>第二段 a &lt; b &amp; c</p>"
+        "<p><strong>第三段</strong></p>"
+    )
 
 
 def test_lesson_assets_must_be_the_authors_and_usable(ctx):

@@ -135,11 +135,11 @@ def test_audit_log_is_scoped(signed_in, app, client):
     login(client, "teacher1")
     login(app.test_client(), "t_S0201_5", "wrong-password")
     school_page = signed_in("school_admin").get("/admin/audit").get_data(as_text=True)
-    assert "login.succeeded" in school_page and "李老师" in school_page
-    assert "login.failed" not in school_page  # that failure was at another county's school
-    assert "login.failed" in signed_in("pref_admin").get("/admin/audit?action=login").get_data(
-        as_text=True
-    )
+    assert "<strong>登录成功</strong>" in school_page and "李老师" in school_page
+    # that failure was at another county's school
+    assert "<strong>登录失败</strong>" not in school_page
+    pref_page = signed_in("pref_admin").get("/admin/audit?action=login").get_data(as_text=True)
+    assert "<strong>登录失败</strong>" in pref_page
 
 
 def test_terms_page_and_overlap_refused(signed_in):
@@ -263,3 +263,92 @@ def test_a_county_admin_makes_a_school_admin_and_can_take_it_back(signed_in, app
     assert revoked.status_code == 302
     with app.app_context():
         assert not user("teacher1").has_role(Role.SCHOOL_ADMIN)
+
+
+def test_grade_and_class_pages_show_no_school_coverage_and_counts_read_as_counts(signed_in, app):
+    """A grade's or class's page showed "学校开课 0/0" in the colour of "behind" (it counts
+    schools, and there are none below a school); the tree's "年级 2" / "班级 1" were counts."""
+    county, school = ids(app, "C01", "S0101")
+    with app.app_context():
+        school_unit = db.session.get(Unit, school)
+        grade = next(u for u in school_unit.children if u.type == "grade")
+        klass = next(u for u in grade.children if u.type == "class")
+        grade_id, class_id = grade.id, klass.id
+    admin = signed_in("pref_admin")
+    for unit_id in (grade_id, class_id):
+        text = admin.get(f"/admin/units/{unit_id}").get_data(as_text=True)
+        assert "学生学习课程" in text  # the coverages that mean something there remain
+        assert "学校开课" not in text and "0 / 0" not in text
+    school_page = admin.get(f"/admin/units/{school}").get_data(as_text=True)
+    assert "学校开课" in school_page  # a school counts itself
+    assert "1 个班级" in school_page and "班级 1" not in school_page
+    county_page = admin.get(f"/admin/units/{county}").get_data(as_text=True)
+    assert "个年级" in county_page and "年级 2" not in county_page
+
+
+def test_a_coverage_nobody_is_counted_in_is_neutral_not_behind(signed_in, app):
+    (grade,) = ids(app, "S0101")
+    with app.app_context():
+        grade = next(u for u in db.session.get(Unit, grade).children if u.type == "grade").id
+    admin = signed_in("school_admin")
+    post_form(admin, f"/admin/units/{grade}/children/new", {"name": "五年级9班", "code": "5-9"})
+    with app.app_context():
+        empty = db.session.scalar(select(Unit.id).where(Unit.name == "五年级9班"))
+    text = admin.get(f"/admin/units/{empty}").get_data(as_text=True)
+    assert text.count("这里还没有可统计的人") == 3 and 'class="metric behind"' not in text
+
+
+def _audit_rows(page: str) -> str:
+    """The log's rows, without the filter (whose options carry the action codes)."""
+    return page.split("<tbody>", 1)[1] if "<tbody>" in page else ""
+
+
+def test_audit_log_reads_as_people_read(signed_in, app):
+    """It showed raw codes (`login.succeeded`, `quiz 1`): actions are named in the viewer's
+    language, targets by their names with a link where the viewer may open them, a deleted
+    unit by the name it had, and an unknown code as it is."""
+    from quizzes.models import Quiz
+
+    with app.app_context():
+        quiz = db.session.scalar(select(Quiz).order_by(Quiz.id))
+        quiz_id, quiz_title = quiz.id, quiz.title
+        school = unit_by_code("S0101")
+        for action, target_type, target_id, details in (
+            ("unit.deleted", "unit", "2147483647", {"name": "已撤并的九年级"}),
+            ("test.unknown_code", None, None, {}),
+            ("role.granted", "user", str(user("teacher1").id), {"role": "school_admin"}),
+        ):
+            db.session.add(
+                AuditEvent(
+                    action=action,
+                    actor_id=user("school_admin").id,
+                    unit_id=school.id,
+                    target_type=target_type,
+                    target_id=target_id,
+                    details=details,
+                )
+            )
+        db.session.commit()
+    admin = signed_in("pref_admin")
+    rows = _audit_rows(admin.get("/admin/audit?action=quiz.created").get_data(as_text=True))
+    assert "<strong>新建测验</strong>" in rows and "quiz.created" not in rows
+    assert f'<a href="/quizzes/{quiz_id}/results">{quiz_title}</a>' in rows
+    assert "quiz 1" not in rows and f"quiz {quiz_id}" not in rows
+    rows = _audit_rows(admin.get("/admin/audit?action=unit.deleted").get_data(as_text=True))
+    assert "<strong>删除单位</strong>" in rows and "已撤并的九年级" in rows
+    rows = _audit_rows(admin.get("/admin/audit?action=role").get_data(as_text=True))
+    assert "<strong>授予角色</strong>" in rows and "学校管理员" in rows and "李老师" in rows
+    rows = _audit_rows(admin.get("/admin/audit?action=test.").get_data(as_text=True))
+    assert "test.unknown_code" in rows  # a code nobody named yet still shows
+    english = signed_in("pref_admin")
+    english.get("/lang/en")
+    page = english.get("/admin/audit?action=role").get_data(as_text=True)
+    assert "<strong>Role granted</strong>" in _audit_rows(page)
+
+
+def test_audit_log_filter_offers_actions_by_name(signed_in):
+    page = signed_in("school_admin").get("/admin/audit").get_data(as_text=True)
+    assert '<option value="login.failed">登录失败</option>' in page
+    assert '<option value="course">课程（全部操作）</option>' in page
+    selected = signed_in("school_admin").get("/admin/audit?action=login.failed")
+    assert '<option value="login.failed" selected>' in selected.get_data(as_text=True)

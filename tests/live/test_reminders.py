@@ -95,3 +95,27 @@ def test_reminders_are_on_the_beat_schedule(app):
     schedule = app.extensions["celery"].conf.beat_schedule
     assert schedule["live.send_reminders"]["task"] == "live.send_reminders"
     assert schedule["live.send_reminders"]["schedule"] <= 60
+
+
+def test_a_reminder_for_students_reaches_their_guardians_once(ctx):
+    """A lecture for a class's students: parent1 (student1's guardian) is reminded too, once,
+    though no audience row names guardians; a lecture for teachers reaches no guardian."""
+    now = datetime.now(UTC)
+    klass = next(a.unit for a in user("student1").roles if a.role == "student")
+    lecture = make_lecture(
+        "teacher1",
+        title="五年级1班禁毒班会",
+        audience=[{"unit_id": klass.id, "role": "student"}],
+        starts_at=now + timedelta(minutes=10),
+    )
+    service.send_due_reminders(now=now)
+    db.session.flush()
+    assert len(_reminders("student1", lecture)) == 1
+    [notice] = _reminders("parent1", lecture)
+    assert "五年级1班禁毒班会" in notice.title
+    assert not _reminders("teacher1", lecture)  # the lecturer
+    # the county's lecture names everyone: a guardian in it by role and by child counts once
+    county = make_lecture(title="全县家校直播", starts_at=now + timedelta(minutes=12))
+    service.send_due_reminders(now=now)
+    db.session.flush()
+    assert len(_reminders("parent1", county)) == 1

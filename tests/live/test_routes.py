@@ -32,6 +32,37 @@ def test_home_panel_lists_upcoming_lectures_with_training_marked(app, signed_in)
     assert "远离毒品" in page  # the demo seed's lecture for the county
 
 
+def test_admins_home_panel_shows_the_lectures_they_oversee(app, signed_in):
+    """pref_admin's home said "no upcoming lectures" while the list page showed the prefecture's
+    lectures: the panel kept only lectures the admin hosts or sits in the audience of."""
+    from elearn.extensions import db
+    from live import service
+
+    with app.test_request_context():
+        school = service.create_lecture(
+            actor=user("teacher1"),
+            title="五年级1班禁毒班会",
+            starts_at=datetime.now(UTC) + timedelta(hours=3),
+            audience=[{"unit_id": unit_by_code("S0101").id, "role": "student"}],
+        )
+        elsewhere = service.create_lecture(
+            actor=user("t_S0201_5"),
+            title="另一县的班会",
+            starts_at=datetime.now(UTC) + timedelta(hours=3),
+            audience=[{"unit_id": unit_by_code("S0201").id}],
+        )
+        db.session.commit()
+        lectures = {school.id: school.title, elsewhere.id: elsewhere.title}
+    pref = signed_in("pref_admin").get("/").get_data(as_text=True)
+    assert "远离毒品" in pref and lectures[school.id] in pref and lectures[elsewhere.id] in pref
+    assert "近期没有直播课" not in pref
+    county = signed_in("county_admin").get("/").get_data(as_text=True)
+    assert "远离毒品" in county and lectures[school.id] in county
+    assert lectures[elsewhere.id] not in county  # another county's lecture stays out of sight
+    school_admin = signed_in("school_admin").get("/").get_data(as_text=True)
+    assert lectures[school.id] in school_admin and lectures[elsewhere.id] not in school_admin
+
+
 def test_titles_are_escaped(app, signed_in):
     lecture_id = _schedule(app, "<script>alert(1)</script>")
     for path in ("/lectures", f"/lectures/{lecture_id}", "/"):

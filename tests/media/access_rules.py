@@ -145,6 +145,7 @@ RULES = {
     "media.live_variant": Rule(_in_app(_live("audio/index.m3u8")), EVERYONE),
     "media.live_segment": Rule(_in_app(_live("audio/seg_00000.ts")), EVERYONE),
     "media.upload_page": Rule(lambda ids: "/media/upload", UPLOADERS),
+    "media.asset_page": Rule(_in_app(lambda: f"/media/assets/{_uploading()}"), OWNER_SIGHT),
     "media.local_part": Rule(_in_app(_part_url), EVERYONE, method="PUT"),
     "media.local_object": Rule(_in_app(_object_url), EVERYONE),
     "media.play_master": Rule(_in_app(_play("master.m3u8")), EVERYONE),

@@ -83,3 +83,51 @@ def test_teacher_uploads_and_the_video_plays(new_page, e2e_worker, lesson_video,
     shot(page, "playing")
     page.select_option("#p-quality", "audio")
     page.wait_for_function("document.getElementById('p-media').currentTime > 3")
+
+
+def test_the_recent_uploads_list_follows_processing_and_opens_the_asset(
+    new_page, e2e_worker, lesson_video, shot
+):
+    """The list showed a new upload only after a reload, stuck at "processing", and its entries
+    led nowhere: now the upload appears at its top, turns ready without a reload (also after
+    the page was reloaded mid-way, its own follow-up gone), and opens the asset's page."""
+    page = new_page(viewport=PHONE)
+    sign_in(page, "teacher1")
+    page.goto("/media/upload")
+    page.set_input_files("#media-file", lesson_video)
+    page.click("#media-start")
+    expect_text = "禁毒知识第一课.mp4"
+    # at the top of the list before it is done (the file's name: another test uploads it too)
+    page.wait_for_function(
+        """() => {
+            const id = document.getElementById('media-upload').dataset.assetId;
+            const top = document.querySelector('#recent-uploads li');
+            return Boolean(id && top && top.dataset.assetId === id);
+        }""",
+        timeout=30_000,
+    )
+    assert page.locator("#recent-uploads li").first.locator("a").inner_text() == expect_text
+    page.wait_for_function(
+        "document.getElementById('media-upload').dataset.state === 'processing'"
+        " || document.getElementById('media-upload').dataset.state === 'ready'",
+        timeout=60_000,
+    )
+    asset_id = page.get_attribute("#media-upload", "data-asset-id")
+    page.reload()  # the page's own follow-up is gone; the list's entry carries on
+    entry = page.locator(f'#recent-uploads li[data-asset-id="{asset_id}"]')
+    assert entry.locator("a").inner_text() == expect_text
+    page.wait_for_function(
+        f"document.querySelector('#recent-uploads li[data-asset-id=\"{asset_id}\"]')"
+        ".dataset.status === 'ready'",
+        timeout=120_000,
+    )
+    assert entry.locator(".chip").inner_text() == "已就绪"
+    shot(page, "list-ready")
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    with page.expect_navigation():
+        entry.locator("a").click()
+    assert page.url.endswith(f"/media/assets/{asset_id}")
+    assert page.inner_text("h1") == expect_text
+    page.locator("#asset-player-media").wait_for()
+    page.wait_for_function("document.getElementById('asset-player-media').readyState >= 1")
+    shot(page, "asset-page")

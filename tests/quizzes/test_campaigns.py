@@ -140,22 +140,26 @@ def test_reminder_notifies_each_person_not_yet_taken_with_a_link(ctx):
     count = campaigns.send_reminder(
         actor=user("school_admin"), campaign=campaign, unit=unit_by_code("S0101")
     )
-    assert count == 25
     notices = db.session.scalars(
         select(Notification).where(Notification.kind == "quiz.campaign_reminder")
     ).all()
+    home = db.session.scalars(
+        select(Notification).where(Notification.kind == "quiz.campaign_reminder_home")
+    ).all()
+    assert count == 25 + len(home)  # the pupils, and the guardians of those with one
     assert len(notices) == 25 and len({n.user_id for n in notices}) == 25
     assert user("student1").id not in {n.user_id for n in notices}
     pupil = user("s_S0101_5_01")
-    assert notifications.unread_count(pupil) == 1
+    assert notifications.unread_count(pupil) == 2  # the campaign as it came, and the reminder
     notice = next(n for n in notices if n.user_id == pupil.id)
     assert notice.link == f"/quizzes#quiz-{campaign.quiz_id}"
     assert campaign.title in notice.title and "示范市第一小学" in notice.body
-    assert user("parent1").id not in {n.user_id for n in notices}  # not sent to guardians
+    # parent1's child took it: nothing for them
+    assert user("parent1").id not in {n.user_id for n in notices + home}
     event = db.session.scalar(
         select(AuditEvent).where(AuditEvent.action == "quiz.campaign_reminder")
     )
-    assert event.details["count"] == 25
+    assert event.details["count"] == count
 
 
 def test_reminder_reaches_guardians_when_the_campaign_is_for_them(ctx):
@@ -179,7 +183,13 @@ def test_reminder_reaches_guardians_when_the_campaign_is_for_them(ctx):
             select(Notification.user_id).where(Notification.kind == "quiz.campaign_reminder")
         )
     )
-    assert count == len(notified) == campaigns.participation(campaign, county).not_taken_count
+    home = set(
+        db.session.scalars(
+            select(Notification.user_id).where(Notification.kind == "quiz.campaign_reminder_home")
+        )
+    )
+    assert len(notified) == campaigns.participation(campaign, county).not_taken_count
+    assert count == len(notified) + len(home) and not notified & home
     assert user("parent1").id in notified and user("student1").id not in notified
     # a second reminder after the guardian took part leaves them out
     take_survey(user("parent1"), campaign, right=True)
@@ -187,6 +197,33 @@ def test_reminder_reaches_guardians_when_the_campaign_is_for_them(ctx):
     campaigns.send_reminder(actor=user("county_admin"), campaign=campaign, unit=county)
     again = set(db.session.scalars(select(Notification.user_id)))
     assert user("parent1").id not in again and len(again) == count - 1
+
+
+def test_a_campaign_sent_tells_its_audience_and_the_students_guardians_once(ctx):
+    """Sending a term exam to grade 5 tells each pupil (with a link to take it) and, at home,
+    each pupil's guardian; nobody outside the audience, and nobody twice."""
+    from elearn.models import Notification
+
+    campaign = send()
+    db.session.flush()
+    rows = db.session.scalars(
+        select(Notification).where(Notification.kind.like("quiz.campaign_sent%"))
+    ).all()
+    by_user = {}
+    for notice in rows:
+        assert notice.user_id not in by_user, "told twice"
+        by_user[notice.user_id] = notice
+    pupil = by_user[user("student1").id]
+    assert pupil.kind == "quiz.campaign_sent" and pupil.title == f"新的期末测评：{campaign.title}"
+    assert pupil.link == f"/quizzes#quiz-{campaign.quiz_id}" and "示范市" in pupil.body
+    parent = by_user[user("parent1").id]
+    assert parent.kind == "quiz.campaign_sent_home" and "孩子" in parent.title
+    assert parent.link is None
+    assert user("teacher1").id not in by_user  # students only
+    assert user("s_S0201_5_01").id not in by_user  # another county
+    assert user("county_admin").id not in by_user
+    expected = campaigns.participation(campaign, unit_by_code("C01")).total.expected
+    assert sum(1 for n in rows if n.kind == "quiz.campaign_sent") == expected
 
 
 def test_survey_results_hide_groups_under_five_and_give_the_rates(ctx):
@@ -252,7 +289,8 @@ def test_participation_api(client):
         json={"unit_id": klass},
         headers=bearer("teacher1"),
     )
-    assert reminded.status_code == 200 and reminded.get_json()["reminded"] == 26
+    # the class's 26 pupils, and a guardian of each at home
+    assert reminded.status_code == 200 and reminded.get_json()["reminded"] == 52
     refused = client.post(
         "/api/v1/campaigns",
         json={

@@ -11,10 +11,14 @@
   var bar = document.querySelector("#progress-bar .progress span");
   var labels = document.getElementById("progress-template").dataset;
   var done = false;
+  // the next lesson (the server chose it) is offered once this one ends or is completed
+  var next = document.getElementById("next-lesson");
+  function offerNext() { if (next) { next.hidden = false; } }
 
   function show(result) {
     if (result.completed) {
       done = true;
+      offerNext();
       text.textContent = result.course_completed ? labels.courseCompleted : labels.completed;
       if (bar) { bar.style.width = "100%"; }
       return;
@@ -42,7 +46,7 @@
     if (!media) { return; }
     media.addEventListener("play", function () { send(media.currentTime, true); });
     media.addEventListener("pause", function () { send(media.currentTime, false); });
-    media.addEventListener("ended", function () { send(media.currentTime, false); });
+    media.addEventListener("ended", function () { send(media.currentTime, false); offerNext(); });
     setInterval(function () {
       if (!media.paused && !media.ended) { send(media.currentTime, true); }
     }, every);

@@ -1,5 +1,7 @@
 // Upload a file in parts straight to storage (presigned URLs), resume after a drop, then follow
-// the processing on the asset API until it is ready or failed.
+// the processing on the asset API until it is ready or failed. On the upload page the list of
+// recent uploads follows too: a new upload appears at its top, and each one still processing
+// turns ready (or failed) there without a reload; its entry opens the asset's page.
 (function () {
   "use strict";
   var root = document.getElementById("media-upload");
@@ -25,6 +27,51 @@
     bar.style.width = v + "%";
     bar.parentNode.setAttribute("aria-valuenow", v);
     root.dataset.state = kind.toLowerCase();
+  }
+
+  var list = document.getElementById("recent-uploads");
+  var STATE_NAMES = { uploading: "Uploading", processing: "Processing", ready: "Ready", failed: "Failed" };
+
+  function entry(asset) {
+    if (!list || !asset || !asset.id) return;
+    var li = list.querySelector('li[data-asset-id="' + String(asset.id).replace(/[^\w-]/g, "") + '"]');
+    if (!li) {
+      li = document.createElement("li");
+      li.dataset.assetId = asset.id;
+      var link = document.createElement("a");
+      link.href = list.dataset.assetUrl.replace("ASSET", encodeURIComponent(asset.id));
+      link.textContent = asset.filename || "";
+      var chip = document.createElement("span");
+      var why = document.createElement("span");
+      why.className = "muted reason";
+      li.append(link, " ", chip, " ", why);
+      list.insertBefore(li, list.firstChild);
+      var none = document.getElementById("no-uploads");
+      if (none) none.hidden = true;
+    }
+    li.dataset.status = asset.status;
+    var state = li.querySelector(".chip") || li.querySelector("span");
+    state.className = "chip status-" + asset.status;
+    state.textContent = STATE_NAMES[asset.status] ? msg(STATE_NAMES[asset.status]) : asset.status;
+    li.querySelector(".reason").textContent = asset.reason || "";
+  }
+
+  // uploads left processing (by this page earlier, or another tab): asked now and then, less
+  // often as time goes by, until they are ready or failed
+  function watch(assetId, wait) {
+    setTimeout(function () {
+      api("GET", "/api/v1/media/assets/" + assetId).then(function (asset) {
+        entry(asset);
+        if (asset.status === "processing" || asset.status === "uploading") {
+          watch(assetId, Math.min(wait * 1.5, 30000));
+        }
+      }).catch(function () { watch(assetId, Math.min(wait * 2, 60000)); });
+    }, wait);
+  }
+  if (list) {
+    Array.prototype.forEach.call(list.querySelectorAll('li[data-status="processing"]'), function (li) {
+      watch(li.dataset.assetId, 3000);
+    });
   }
 
   function api(method, url, body) {
@@ -74,6 +121,7 @@
 
   function follow(assetId) {
     return api("GET", "/api/v1/media/assets/" + assetId).then(function (asset) {
+      entry(asset);
       if (asset.status === "ready") {
         show("Ready", 100);
         // pages that use the upload (a question's picture) take the asset from here
@@ -109,9 +157,11 @@
     api("POST", root.dataset.createUrl, { filename: file.name, size: file.size, content_type: type })
       .then(function (data) {
         root.dataset.assetId = data.asset_id;
+        entry({ id: data.asset_id, filename: file.name, status: "uploading" });
         return sendParts(file, data.asset_id, data.upload, 0).then(function () {
           return api("POST", root.dataset.createUrl + "/" + data.asset_id + "/complete");
         }).then(function (asset) {
+          entry(asset);
           if (asset.status === "failed") { fail(asset.reason); return asset; }
           return follow(data.asset_id);
         });
