@@ -1,4 +1,4 @@
-"""Static files: named by their content, compressed, cached for a year."""
+"""Static files: named by their content, compressed, cached for a year; the favicon."""
 
 from __future__ import annotations
 
@@ -80,3 +80,16 @@ def test_every_package_is_built_and_a_file_edited_since_keeps_its_plain_name(tmp
     assert fresh_manifest(folder) == {"js/a.js": f"js/a-{_md5(script)}.js"}
     assert not (folder / hashed).exists()  # the stale copy is gone
 
+
+def test_the_favicon(client):
+    page = client.get("/login").get_data(as_text=True)
+    match = re.search(r'<link rel="icon" href="(/static/favicon-[0-9a-f]{32}\.svg)"', page)
+    assert match, "base.html links the SVG icon"
+    svg = client.get(match.group(1))
+    assert svg.status_code == 200 and svg.mimetype == "image/svg+xml"
+    assert svg.headers["Cache-Control"] == IMMUTABLE
+    assert "script-src 'self'" in svg.headers["Content-Security-Policy"]  # an SVG is a document
+    ico = client.get("/favicon.ico")
+    assert ico.status_code == 200
+    assert ico.mimetype in {"image/vnd.microsoft.icon", "image/x-icon"}
+    assert ico.get_data()[:4] == b"\x00\x00\x01\x00"  # an ICO file
