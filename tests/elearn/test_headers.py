@@ -148,3 +148,39 @@ def test_no_page_holds_what_the_policy_refuses(app, demo_ids, endpoint):  # noqa
         pages += 1
         found = _inline_in(response)
         assert not found, f"{endpoint} as {role}: " + "; ".join(found)
+
+
+def test_a_confirmation_holds_markup_from_a_name_as_text(app, signed_in_as_school_admin_unit):
+    response, name = signed_in_as_school_admin_unit
+    page = response.get_data(as_text=True)
+    assert not _inline_in(response)  # the name added no handler, script or style
+    parser = _Confirm()
+    parser.feed(page)
+    assert parser.questions and name in parser.questions[0]
+
+
+class _Confirm(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.questions: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        value = dict(attrs).get("data-confirm")
+        if value:
+            self.questions.append(value)
+
+
+@pytest.fixture
+def signed_in_as_school_admin_unit(app):
+    """The page of an empty class named with markup, as its school's admin sees it (a delete
+    form that asks first)."""
+    from elearn.extensions import db
+    from elearn.service import org
+    from tests.conftest import signed_in_client, unit_by_code
+
+    name = '5-9" onmouseover="alert(1)" style="x'
+    with app.test_request_context():
+        grade = org.find_child(unit_by_code("S0101"), code="G5")
+        unit_id = org.create_unit(actor=None, parent=grade, name=name, code="5-9").id
+        db.session.commit()
+    return signed_in_client(app, "school_admin").get(f"/admin/units/{unit_id}"), name
