@@ -19,6 +19,7 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 	@$(BIN)/python scripts/i18n.py compile
+	@$(BIN)/python scripts/static.py build
 
 ## make run: virtualenv, install, migrate, seed the demo, serve on http://127.0.0.1:$(PORT)
 run: install

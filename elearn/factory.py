@@ -31,9 +31,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     _init_extensions(app)
 
-    from elearn import api, cli, routes, web
+    from elearn import api, cli, routes, static_files, web
 
     web.init_app(app)
+    static_files.init_app(app)
     routes.init_app(app)
     api.init_app(app)
     cli.init_app(app)
@@ -46,6 +47,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     for package in (media, courses, quizzes, live, parents):
         package.init_app(app)
+    static_files.serve_static_folders(app)
     return app
 
 

@@ -1,4 +1,5 @@
-"""What every page shares: error pages in the user's language, template globals, security headers."""
+"""What every page shares: error pages in the user's language, template globals, security headers
+(``elearn/headers.py``)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
-from elearn import auth
+from elearn import auth, headers
 from elearn.extensions import db
 from elearn.models.accounts import ADMIN_ROLES
 from elearn.service import notifications
@@ -88,19 +89,7 @@ def init_app(app: Flask) -> None:
             "nav_items": nav_items(),
         }
 
-    @app.after_request
-    def _headers(response):  # type: ignore[no-untyped-def]
-        for name, value in SECURITY_HEADERS:
-            response.headers.setdefault(name, value)
-        return response
-
-
-#: on every answer (answers made outside Flask, as the autosave lane's, add them too)
-SECURITY_HEADERS = (
-    ("X-Content-Type-Options", "nosniff"),
-    ("X-Frame-Options", "SAMEORIGIN"),
-    ("Referrer-Policy", "same-origin"),
-)
+    headers.init_app(app)
 
 
 def nav_items() -> list[tuple[str, str]]:

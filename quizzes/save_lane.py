@@ -30,16 +30,14 @@ from sqlalchemy import Engine
 
 from elearn.extensions import db
 from elearn.groupcommit import GroupCommit
+from elearn.headers import security_headers
 from elearn.models._types import INT_MAX
 from elearn.service.accounts import hash_token
-from elearn.web import SECURITY_HEADERS
 from quizzes.service import attempts
 
 PATH = re.compile(r"/api/v1/attempts/([0-9]{1,10})/answers/([0-9]{1,10})\Z")
 #: a larger body goes to Flask (which has the app's own size limit)
 MAX_BODY = 64 * 1024
-#: what the Flask route's answer carries beside the JSON
-HEADERS = [("Content-Type", "application/json"), *SECURITY_HEADERS]
 
 StartResponse = Callable[..., Any]
 WSGIApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
@@ -53,6 +51,8 @@ class Lane:
         self.app = app
         self.following = following
         self._engine: Engine | None = None
+        #: what the Flask route's answer carries beside the JSON
+        self.headers = [("Content-Type", "application/json"), *security_headers(app)]
 
     def engine(self) -> Engine:
         if self._engine is None:
@@ -67,12 +67,13 @@ class Lane:
     def warm_up(self) -> None:
         """Compile the lane's statements before the first request needs them."""
 
-    @staticmethod
-    def reply(start_response: StartResponse, status: str, payload: dict[str, Any]) -> list[bytes]:
+    def reply(
+        self, start_response: StartResponse, status: str, payload: dict[str, Any]
+    ) -> list[bytes]:
         """``payload`` as JSON, as the Flask route's ``jsonify`` sends it (keys sorted, the app's
         headers) but with text as UTF-8, not ``\\u`` escapes."""
         body = orjson.dumps(payload, option=orjson.OPT_SORT_KEYS | orjson.OPT_APPEND_NEWLINE)
-        start_response(status, [*HEADERS, ("Content-Length", str(len(body)))])
+        start_response(status, [*self.headers, ("Content-Length", str(len(body)))])
         return [body]
 
 

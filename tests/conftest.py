@@ -26,6 +26,18 @@ SECRET = "test-secret-key-that-is-long-enough-0123456789"
 CONNECTION = None
 
 
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """The static files' built copies as the tree is now (``make install`` builds them; a file
+    edited since is rebuilt here, so the pages under test load what the tree holds)."""
+    from pathlib import Path
+
+    from elearn.factory import PACKAGES
+    from elearn.static_files import build
+
+    root = Path(__file__).resolve().parent.parent
+    build(root / package / "static" for package in PACKAGES)
+
+
 def _require_services() -> None:
     """A missing service fails the run with a message saying what is missing, never a skip."""
     missing = []

@@ -1,8 +1,8 @@
-"""Liveness and readiness probes for the load balancer."""
+"""Liveness and readiness probes for the load balancer, and the icon browsers ask for unbidden."""
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, jsonify
+from flask import Blueprint, current_app, jsonify, send_from_directory
 from sqlalchemy import text
 
 from elearn.extensions import db
@@ -16,6 +16,12 @@ READINESS_CHECKS: dict[str, object] = {}
 @bp.route("/healthz")
 def healthz():
     return jsonify(status="ok")
+
+
+@bp.route("/favicon.ico")
+def favicon():
+    # pages link the SVG (base.html); this is for browsers and tools that ask the old way
+    return send_from_directory(current_app.static_folder, "favicon.ico", max_age=7 * 24 * 3600)
 
 
 @bp.route("/readyz")

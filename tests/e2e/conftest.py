@@ -6,7 +6,8 @@ Fixtures for feature tests:
 
 - ``live_url``: base URL of the server (migrated to heads, seeded with ``elearn seed --scale demo``);
 - ``e2e_worker``: opt-in, a Celery worker (queues ``celery`` and ``media``) on the server's broker;
-- ``browser`` (session), ``new_page(viewport=...)`` (a fresh context each: its own cookies);
+- ``browser`` (session), ``new_page(viewport=...)`` (a fresh context each: its own cookies); a
+  test whose pages break the Content-Security-Policy fails (``csp_violations``);
 - ``sign_in(page, username)``: signs in through the real login form;
 - ``shot(page, name)``: a full-page screenshot in ``test-artifacts/e2e/<test>-<name>.png``.
 
@@ -66,6 +67,8 @@ DESKTOP = {"width": 1280, "height": 800}
 DEMO_PASSWORD = "demo1234"
 CLAIM_KEY = "elearn-e2e:claim"
 START_TIMEOUT = 40.0
+#: how long a page's waits last unless a test says otherwise (milliseconds)
+WAIT_MS = 10_000
 
 #: log files of the processes this run started; their tails go into failing tests' reports
 _LOGS: list[Path] = []
@@ -390,8 +393,74 @@ def browser() -> Iterator[Any]:
         yield chromium
 
 
+#: each page reports what the Content-Security-Policy refused (the browser fires the event; the
+#: init script runs outside the page's policy) as a console message the harness listens for
+CSP_REPORTER = """
+document.addEventListener("securitypolicyviolation", function (event) {
+  console.error("CSP violation: " + event.effectiveDirective + " refused "
+    + (event.blockedURI || "inline") + " at " + event.sourceFile + ":" + event.lineNumber
+    + (event.sample ? " (" + event.sample + ")" : ""));
+}, true);
+"""
+
+
+def _is_csp_message(message: Any) -> bool:
+    text = message.text
+    return message.type in {"error", "warning"} and (
+        text.startswith("CSP violation:")
+        or "Content Security Policy" in text
+        or "Content-Security-Policy" in text
+    )
+
+
+def _polled_from_here(page: Any) -> Callable[..., Any]:
+    """``page.wait_for_function`` that works under the policy. Playwright's polls its predicate
+    with ``eval()`` in the page's own timers, which a policy without ``'unsafe-eval'`` refuses
+    (after a first check that passes); ``page.evaluate`` is the DevTools protocol's own and
+    allowed: the same wait, asked from here."""
+    from playwright.sync_api import Error as PlaywrightError
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    def wait_for_function(
+        expression: str, *, arg: Any = None, timeout: float | None = None, polling: Any = None
+    ) -> Any:
+        limit = (timeout if timeout is not None else WAIT_MS) / 1000
+        deadline = time.monotonic() + limit if limit else None
+        while True:
+            try:
+                value = page.evaluate(expression, arg)
+            except PlaywrightError as error:  # a navigation replaced the page: ask the new one
+                if "context was destroyed" not in str(error) and "navigat" not in str(error):
+                    raise
+                value = None
+            if value:
+                return value
+            if deadline is not None and time.monotonic() > deadline:
+                raise PlaywrightTimeout(f"wait_for_function: {expression!r} stayed false")
+            page.wait_for_timeout(polling if isinstance(polling, int | float) else 100)
+
+    return wait_for_function
+
+
 @pytest.fixture
-def new_page(browser: Any, live_url: str) -> Iterator[Callable[..., Any]]:
+def csp_violations() -> Iterator[list[str]]:
+    """What the policy refused on this test's pages (``new_page``'s); any left fails the test.
+    A test that provokes a violation on purpose clears the list after checking it."""
+    violations: list[str] = []
+    yield violations
+    if violations:
+        pytest.fail(
+            "the Content-Security-Policy refused something on a page (an inline script or "
+            "style, a handler attribute, a source the policy does not name):\n"
+            + "\n".join(dict.fromkeys(violations)),
+            pytrace=False,
+        )
+
+
+@pytest.fixture
+def new_page(
+    browser: Any, live_url: str, csp_violations: list[str]
+) -> Iterator[Callable[..., Any]]:
     """``new_page(viewport=PHONE)`` → a page in its own browser context (own cookies)."""
     contexts: list[Any] = []
 
@@ -403,9 +472,16 @@ def new_page(browser: Any, live_url: str) -> Iterator[Callable[..., Any]]:
             has_touch=bool(viewport and viewport["width"] < 720),
             **{"locale": "zh-CN", "timezone_id": "Asia/Shanghai", **options},
         )
-        context.set_default_timeout(10_000)
+        context.set_default_timeout(WAIT_MS)
+        context.add_init_script(CSP_REPORTER)
+        context.on(
+            "console",
+            lambda message: _is_csp_message(message) and csp_violations.append(message.text),
+        )
         contexts.append(context)
-        return context.new_page()
+        page = context.new_page()
+        page.wait_for_function = _polled_from_here(page)
+        return page
 
     yield make
     for context in contexts:

@@ -86,7 +86,7 @@ def test_teacher_uploads_builds_a_lesson_and_a_student_watches_it(
     video = student.locator("#lesson-player-media")
     video.wait_for()
     student.evaluate("document.getElementById('lesson-player-media').muted = true")
-    student.evaluate("document.getElementById('lesson-player-media').play()")
+    student.click("#lesson-player .media-start")
     student.wait_for_function(
         "document.getElementById('lesson-player-media').currentTime > 6", timeout=30_000
     )

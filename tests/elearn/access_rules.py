@@ -106,6 +106,7 @@ RULES = {
     "admin.audit_log": Rule(lambda ids: "/admin/audit", ADMINS),
     "ops.healthz": Rule(lambda ids: "/healthz", EVERYONE),
     "ops.readyz": Rule(lambda ids: "/readyz", EVERYONE),
+    "ops.favicon": Rule(lambda ids: "/favicon.ico", EVERYONE),
     "api.issue_token": Rule(
         lambda ids: "/api/v1/auth/token",
         EVERYONE,

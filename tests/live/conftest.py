@@ -27,6 +27,7 @@ live_url = e2e.live_url
 e2e_worker = e2e.e2e_worker
 browser = e2e.browser
 new_page = e2e.new_page
+csp_violations = e2e.csp_violations
 shot = e2e.shot
 
 NAMESPACE = "/live"

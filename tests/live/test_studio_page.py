@@ -90,13 +90,13 @@ def test_studio_to_viewer_to_recording(live_url, token, new_page, shot, e2e_work
 
     # the replay is an ordinary lesson: the VOD player plays what the stream recorded
     student.goto(replay)
+    student.evaluate("document.getElementById('lesson-player-media').muted = true")
+    student.click("#lesson-player .media-start")  # nothing of the video is fetched before play
     student.wait_for_function(
         "document.getElementById('lesson-player-media').readyState >= 1", **PATIENT
     )
     duration = student.evaluate("document.getElementById('lesson-player-media').duration")
     assert duration > 5
-    student.evaluate("document.getElementById('lesson-player-media').muted = true")
-    student.evaluate("document.getElementById('lesson-player-media').play()")
     student.wait_for_function(
         "document.getElementById('lesson-player-media').currentTime > 2", **PATIENT
     )

@@ -208,4 +208,5 @@ live_url = _e2e.live_url
 e2e_worker = _e2e.e2e_worker
 browser = _e2e.browser
 new_page = _e2e.new_page
+csp_violations = _e2e.csp_violations
 shot = _e2e.shot

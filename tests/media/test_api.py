@@ -177,7 +177,7 @@ def test_upload_page_for_teachers(as_user):
     page = as_user("teacher1").get("/media/upload")
     assert page.status_code == 200
     html = page.get_data(as_text=True)
-    assert 'id="media-file"' in html and "/media/static/js/upload.js" in html
+    assert 'id="media-file"' in html and "/media/static/js/upload" in html
     assert as_user("teacher1").get("/media/static/vendor/hls/hls.min.js").status_code == 200
 
 

@@ -66,17 +66,17 @@ def test_teacher_uploads_and_the_video_plays(new_page, e2e_worker, lesson_video,
         """([url, audio, renew]) => {
           document.querySelector('main, body').insertAdjacentHTML('afterbegin',
             `<div class="media-player" id="p" data-playlist-url="${url}" data-audio-url="${audio}"
-              data-renew-url="${renew}" data-start="2" data-label-audio="仅音频" data-msg-error="x">
-              <video id="p-media" muted playsinline controls></video>
+              data-renew-url="${renew}" data-start="2" data-label-audio="仅音频" data-msg-error="x"
+              data-hls-src="/media/static/vendor/hls/hls.min.js">
+              <video id="p-media" muted playsinline preload="none"></video>
+              <button type="button" class="media-start">播放</button>
               <div class="media-quality"><select id="p-quality"><option value="auto">自动</option></select></div>
             </div>`);
         }""",
         [asset["playlist_url"], token_base + "/audio/index.m3u8", token_base + "/renew"],
     )
-    page.add_script_tag(url="/media/static/vendor/hls/hls.min.js")
     page.add_script_tag(url="/media/static/js/player.js")
-    page.wait_for_function("document.getElementById('p-media').readyState >= 2")
-    page.evaluate("document.getElementById('p-media').play()")
+    page.click("#p .media-start")  # hls.js and the playlist are fetched now, not before
     page.wait_for_function("document.getElementById('p-media').currentTime > 2.5")
     options = page.eval_on_selector_all("#p-quality option", "os => os.map(o => o.value)")
     assert options == ["auto", "0", "audio"]
@@ -129,5 +129,6 @@ def test_the_recent_uploads_list_follows_processing_and_opens_the_asset(
     assert page.url.endswith(f"/media/assets/{asset_id}")
     assert page.inner_text("h1") == expect_text
     page.locator("#asset-player-media").wait_for()
+    page.locator("#asset-player .media-start").click()  # nothing of the video loads before play
     page.wait_for_function("document.getElementById('asset-player-media').readyState >= 1")
     shot(page, "asset-page")

@@ -1,4 +1,5 @@
-// The viewer's player: hls.js on the lecture's live HLS (signed URLs from the "stream" event).
+// The viewer's player: hls.js on the lecture's live HLS (signed URLs from the "stream" event),
+// fetched once there is a stream to play (a room waiting for its lecture never loads it).
 // On a weak connection (the bandwidth estimate stays below the video's bitrate, or playback keeps
 // stalling) it falls back to the audio-only rendition and says so; "Try video again" goes back.
 (function () {
@@ -52,6 +53,10 @@
   }
   function start(which, reason) {
     if (!urls) return;
+    if (!window.Hls && (window.MediaSource || window.ManagedMediaSource)) {
+      window.elearn.loadScript(stage.dataset.hlsSrc).then(function () { start(which, reason); });
+      return;
+    }
     destroy();
     slow = 0;
     stalls = 0;

@@ -1,12 +1,21 @@
 // The HLS player: hls.js where needed, a quality menu (renditions + audio only), resume from a
-// start position, and fresh signed URLs when the old ones expire.
+// start position, and fresh signed URLs when the old ones expire. Nothing is fetched before play:
+// the <video> has preload="none" and no source, and pressing play (the button, a tap on the
+// picture, or media.play()) loads hls.js (window.elearn.loadScript, page.js), then the playlist.
 (function () {
   "use strict";
+  // browsers with Media Source play HLS through hls.js; Safari on older iPhones plays it itself
+  function needsHls(media) {
+    return !!(window.MediaSource || window.ManagedMediaSource) ||
+      !media.canPlayType("application/vnd.apple.mpegurl");
+  }
+
   function setup(root) {
     if (root.dataset.ready) return;
     root.dataset.ready = "1";
     var media = root.querySelector("video, audio");
     var select = root.querySelector("select");
+    var button = root.querySelector(".media-start");
     if (!media || !root.dataset.playlistUrl) return;
     var urls = { master: root.dataset.playlistUrl, audio: root.dataset.audioUrl, renew: root.dataset.renewUrl };
     var mode = "auto";
@@ -94,7 +103,30 @@
     // signed URLs last minutes: when one has run out, hls.js reports a network error and
     // renew() reloads at the current position with fresh URLs
     media.addEventListener("playing", function () { renewals = 0; });
-    load(urls.master, Number(root.dataset.start) || 0);
+
+    var started = false;
+    function start() {
+      if (started) return;
+      started = true;
+      root.dataset.state = "loading";
+      if (button) button.hidden = true;
+      media.controls = true;
+      var ready = needsHls(media) ? window.elearn.loadScript(root.dataset.hlsSrc) : Promise.resolve();
+      ready.then(function () {
+        load(urls.master, Number(root.dataset.start) || 0);
+        // play once load()'s seek to the resume position is done, so the first "play" the lesson
+        // reports is there
+        media.addEventListener("loadedmetadata", function once() {
+          media.removeEventListener("loadedmetadata", once);
+          root.dataset.state = "playing";
+          media.play().catch(function () {});
+        });
+      }).catch(showError);
+    }
+    if (button) button.addEventListener("click", start);
+    media.addEventListener("click", start);
+    // media.play() from elsewhere, or the browser's own controls
+    media.addEventListener("play", start);
   }
   function all() { document.querySelectorAll(".media-player").forEach(setup); }
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", all);

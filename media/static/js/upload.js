@@ -125,6 +125,10 @@
       if (asset.status === "ready") {
         show("Ready", 100);
         // pages that use the upload (a question's picture) take the asset from here
+        var field = root.dataset.assetInput && document.getElementById(root.dataset.assetInput);
+        if (field) field.value = asset.id;
+        var note = root.dataset.reveal && document.getElementById(root.dataset.reveal);
+        if (note) note.hidden = false;
         root.dispatchEvent(new CustomEvent("media:ready", { detail: asset }));
         return asset;
       }
