@@ -10,8 +10,14 @@ from flask import Flask
 
 def celery_init_app(app: Flask) -> Celery:
     class FlaskTask(Task):
+        """A task is one unit of work (``elearn.uow``): committed when it returns, then its
+        queued effects run; rolled back when it raises. A task whose steps must be seen before
+        it ends (a lease) runs each step in its own ``uow.unit()``."""
+
         def __call__(self, *args: Any, **kwargs: Any) -> Any:
-            with app.app_context():
+            from elearn import uow
+
+            with app.app_context(), uow.unit():
                 return self.run(*args, **kwargs)
 
     celery_app = Celery(app.name, task_cls=FlaskTask)

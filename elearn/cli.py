@@ -8,6 +8,7 @@ import click
 from flask import Flask
 from flask.cli import AppGroup
 
+from elearn import uow
 from elearn.extensions import db
 
 group = AppGroup("elearn", help="Platform administration commands.")
@@ -28,10 +29,10 @@ def seed(scale: str) -> None:
     if scale == "demo":
         from elearn.seed import demo
 
-        logins = demo.seed_demo()
-        for seeder in DEMO_SEEDERS:
-            seeder()
-        db.session.commit()
+        with uow.unit():
+            logins = demo.seed_demo()
+            for seeder in DEMO_SEEDERS:
+                seeder()
         click.echo("Demo data ready. Sign in with any of these (password demo1234):")
         for username, description in logins:
             click.echo(f"  {username:<14} {description}")
@@ -56,10 +57,10 @@ def create_admin(username: str, display_name: str, unit_id: int, password: str) 
     if unit is None or unit.type not in {"prefecture", "county"}:
         raise click.BadParameter("give the id of a prefecture or county", param_hint="--unit")
     accounts.check_new_password(password)
-    user = accounts.create_user(username=username, display_name=display_name, password=password)
     role = "prefecture_admin" if unit.type == "prefecture" else "county_admin"
-    accounts.assign_role(actor=None, user=user, role=role, unit=unit)
-    db.session.commit()
+    with uow.unit():
+        user = accounts.create_user(username=username, display_name=display_name, password=password)
+        accounts.assign_role(actor=None, user=user, role=role, unit=unit)
     click.echo(f"created {username} as {role} of {unit.name}")
 
 

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask
+from flask.typing import ResponseReturnValue
 from werkzeug.routing import IntegerConverter
 
 from elearn import config as config_module
@@ -16,7 +17,7 @@ PACKAGES = ("elearn", "media", "courses", "quizzes", "live", "parents")
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     """Create the Flask app from the environment (and ``test_config`` overrides)."""
-    app = Flask("elearn", instance_path=str(Path.cwd() / "instance"))
+    app = App("elearn", instance_path=str(Path.cwd() / "instance"))
     app.url_map.converters["int"] = RowId
     app.config.from_mapping(config_module.load(Path(app.instance_path)))
     if test_config:
@@ -109,6 +110,20 @@ def _tune_sqlite(app: Flask) -> None:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
+
+
+class App(Flask):
+    """Flask with one unit of work per request (``elearn.uow``): the view's work is committed
+    when it returns, then the effects it queued run; a view that raises is rolled back by the
+    error handlers (``elearn.web``) and its effects never run. The commit comes before the
+    response leaves, so a commit that fails is answered as the error it is."""
+
+    def dispatch_request(self) -> ResponseReturnValue:
+        from elearn import uow
+
+        response = super().dispatch_request()
+        uow.commit()
+        return response
 
 
 class RowId(IntegerConverter):

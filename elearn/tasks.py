@@ -10,6 +10,7 @@ from flask import current_app
 from flask_babel import force_locale
 from sqlalchemy import update
 
+from elearn import uow
 from elearn.extensions import db
 from elearn.models import Job, JobStatus
 from elearn.service import notifications, rosters
@@ -61,22 +62,18 @@ def import_roster(job_id: str) -> None:
     limits = rosters.RosterLimits.from_config(current_app.config)
     with force_locale(rosters.job_locale(job)):
         try:
-            rosters.run_import(job=job, limits=limits, progress=progress)
-            db.session.commit()
+            with uow.unit():  # all the rows or none
+                rosters.run_import(job=job, limits=limits, progress=progress)
         except Exception:
             log.exception("roster import %s failed", job_id)
-            db.session.rollback()
             job = db.session.get(Job, job_id)
             if job is None:
                 return
-            rosters.fail_unexpectedly(job)
-            db.session.commit()
+            rosters.fail_unexpectedly(job)  # committed by the task's own unit
 
 
 @shared_task(name="elearn.purge_read_notifications", ignore_result=True)
 def purge_read_notifications() -> int:
     """Daily: drop notices read longer ago than the retention (idempotent)."""
     days = current_app.config["NOTIFICATION_RETENTION_DAYS"]
-    purged = notifications.purge_read(timedelta(days=days))
-    db.session.commit()
-    return purged
+    return notifications.purge_read(timedelta(days=days))

@@ -12,8 +12,7 @@ from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
-from elearn import auth, headers
-from elearn.extensions import db
+from elearn import auth, headers, uow
 from elearn.models.accounts import ADMIN_ROLES
 from elearn.service import notifications
 from elearn.service.errors import ServiceError, Unauthenticated
@@ -48,7 +47,7 @@ def error_response(code: int, message: str, **extra: Any):  # type: ignore[no-un
 def init_app(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def _csrf(error: CSRFError):  # type: ignore[no-untyped-def]
-        db.session.rollback()
+        uow.rollback()
         return error_response(
             400,
             _(
@@ -58,17 +57,17 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(Unauthenticated)
     def _unauthenticated(error: Unauthenticated):  # type: ignore[no-untyped-def]
-        db.session.rollback()
+        uow.rollback()
         return auth.refuse(error.message)
 
     @app.errorhandler(ServiceError)
     def _service(error: ServiceError):  # type: ignore[no-untyped-def]
-        db.session.rollback()
+        uow.rollback()
         return error_response(error.status, error.message)
 
     @app.errorhandler(HTTPException)
     def _http(error: HTTPException):  # type: ignore[no-untyped-def]
-        db.session.rollback()
+        uow.rollback()
         code = error.code or 500
         if code == 429:
             return error_response(429, _message_for(429))
@@ -77,7 +76,7 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def _unexpected(error: Exception):  # type: ignore[no-untyped-def]
-        db.session.rollback()
+        uow.rollback()
         app.logger.exception("unhandled error")
         return error_response(500, _message_for(500))
 

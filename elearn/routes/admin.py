@@ -8,7 +8,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
 
-from elearn import permissions, queries, signals
+from elearn import permissions, queries, signals, uow
 from elearn.extensions import db
 from elearn.forms import ConfirmForm, RoleForm, TermForm, UnitForm
 from elearn.models import RoleAssignment, Term, Unit, User
@@ -93,7 +93,6 @@ def unit_edit(unit_id: int):
             is_rural=form.is_rural.data,
             grade_level=form.grade_level.data,
         )
-        db.session.commit()
         flash(_("Saved."), "success")
         return redirect(url_for("admin.unit_detail", unit_id=unit.id))
     return render_template(
@@ -118,7 +117,6 @@ def unit_new_child(unit_id: int):
             is_rural=form.is_rural.data,
             grade_level=form.grade_level.data,
         )
-        db.session.commit()
         flash(_("Created."), "success")
         return redirect(url_for("admin.unit_detail", unit_id=unit.id))
     return render_template(
@@ -136,7 +134,6 @@ def unit_delete(unit_id: int):
     ConfirmForm().validate_on_submit() or abort(400)
     parent_id = unit.parent_id
     org.delete_unit(actor=current_user, unit=unit)
-    db.session.commit()
     flash(_("Deleted."), "success")
     return redirect(url_for("admin.unit_detail", unit_id=parent_id))
 
@@ -223,8 +220,8 @@ def user_reset_password(user_id: int):
     user = permissions.get_or_404(User, user_id, current_user, "reset_password")
     ConfirmForm().validate_on_submit() or abort(400)
     issued = slips.reset_user(actor=current_user, user=user)
-    db.session.commit()
-    signals.password_changed.send(current_app._get_current_object(), user=user, kept_key=None)  # type: ignore[attr-defined]
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    uow.after_commit(signals.password_changed.send, app, user=user, kept_key=None)
     return slip_page(issued)
 
 
@@ -241,12 +238,11 @@ def user_add_role(user_id: int):
     unit = db.session.get(Unit, form.unit_id.data)
     assert unit is not None  # one of the choices
     try:
-        accounts.assign_role(actor=current_user, user=user, role=form.role.data, unit=unit)
+        with uow.savepoint():
+            accounts.assign_role(actor=current_user, user=user, role=form.role.data, unit=unit)
     except ServiceError as error:
-        db.session.rollback()
         form.unit_id.errors = [error.message]
         return _user_page(user, form, error.status)
-    db.session.commit()
     flash(_("Role added."), "success")
     return redirect(url_for("admin.user_detail", user_id=user.id))
 
@@ -259,7 +255,6 @@ def user_remove_role(user_id: int, assignment_id: int):
         abort(404)
     ConfirmForm().validate_on_submit() or abort(400)
     accounts.revoke_role(actor=current_user, assignment=assignment)
-    db.session.commit()
     flash(_("Role removed."), "success")
     return redirect(url_for("admin.user_detail", user_id=user.id))
 
@@ -278,7 +273,6 @@ def terms():
                 starts_on=form.starts_on.data,
                 ends_on=form.ends_on.data,
             )
-            db.session.commit()
             flash(_("Created."), "success")
             return redirect(url_for("admin.terms"))
     all_terms = db.session.scalars(select(Term).order_by(Term.starts_on.desc())).all()

@@ -18,9 +18,9 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
-from elearn import signals
+from elearn import signals, uow
 from elearn.auth import current_credential, login_throttle
-from elearn.extensions import db, rate_limit
+from elearn.extensions import rate_limit
 from elearn.forms import LoginForm, PasswordChangeForm
 from elearn.service import accounts, coverage_hooks
 from elearn.service.errors import ServiceError
@@ -57,7 +57,7 @@ def login():
             form.login.data, form.password.data, ip=request.remote_addr, throttle=login_throttle()
         )
         if result.user is None:
-            db.session.commit()  # keep the audit row
+            # the request's commit keeps the audit row and the throttle's count
             error, status, retry_after = result.error, result.status, result.retry_after
         else:
             if result.first_login:
@@ -65,7 +65,6 @@ def login():
             accounts.start_session(
                 user=result.user, ip=request.remote_addr, user_agent=request.user_agent.string
             )
-            db.session.commit()
             session.clear()
             login_user(result.user)
             if result.user.must_change_password:
@@ -85,10 +84,10 @@ def logout():
     token = current_user.get_id()
     user = current_user._get_current_object()
     accounts.end_session(token, user=user)
-    db.session.commit()
     logout_user()
     session.clear()
-    signals.user_logged_out.send(current_app._get_current_object(), user=user, session_token=token)
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    uow.after_commit(signals.user_logged_out.send, app, user=user, session_token=token)
     flash(_("You have signed out."), "info")
     return redirect(url_for("auth.login"))
 
@@ -103,21 +102,21 @@ def change_password():
         user = current_user._get_current_object()
         kept = current_credential()
         try:
-            accounts.change_password(
-                user=user,
-                current=form.current_password.data,
-                new=form.new_password.data,
-                keep=kept,
-            )
+            with uow.savepoint():
+                accounts.change_password(
+                    user=user,
+                    current=form.current_password.data,
+                    new=form.new_password.data,
+                    keep=kept,
+                )
         except ServiceError as error:
-            db.session.rollback()
             field = getattr(form, error.field or "new_password")
             field.errors = [error.message]
             status = 400
         else:
-            db.session.commit()
-            signals.password_changed.send(
-                current_app._get_current_object(),
+            uow.after_commit(
+                signals.password_changed.send,
+                current_app._get_current_object(),  # type: ignore[attr-defined]
                 user=user,
                 kept_key=accounts.hash_token(kept) if kept else None,
             )

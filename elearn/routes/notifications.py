@@ -38,7 +38,6 @@ def open_one(notification_id: int):
     if notice is None or notice.user_id != current_user.id:
         abort(404)
     notifications.mark_read(current_user, [notice.id])
-    db.session.commit()
     return redirect(notice.link or url_for("notifications.inbox"))
 
 
@@ -46,7 +45,6 @@ def open_one(notification_id: int):
 @login_required
 def mark_all_read():
     notifications.mark_read(current_user)
-    db.session.commit()
     return redirect(url_for("notifications.inbox"))
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, current_app, jsonify, send_from_directory
 from sqlalchemy import text
 
+from elearn import uow
 from elearn.extensions import db
 
 bp = Blueprint("ops", __name__)
@@ -32,7 +33,7 @@ def readyz():
         checks["database"] = "ok"
     except Exception as error:  # noqa: BLE001 - report, don't raise
         checks["database"] = f"error: {type(error).__name__}"
-        db.session.rollback()
+        uow.rollback()
     redis_url = current_app.config.get("REDIS_URL")
     if redis_url:
         import redis

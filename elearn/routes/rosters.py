@@ -7,7 +7,7 @@ from flask_babel import get_locale
 from flask_login import current_user, login_required
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from elearn import permissions
+from elearn import permissions, uow
 from elearn.extensions import db
 from elearn.forms import ConfirmForm, RosterUploadForm
 from elearn.models import Job, Unit
@@ -48,22 +48,20 @@ def upload(unit_id: int):
     if not form.validate_on_submit():
         return _upload_page(unit, form, 400)
     try:
-        job = rosters.start_import(
-            actor=current_user,
-            unit=unit,
-            filename=form.file.data.filename,
-            data=form.file.data.stream.read(limits.max_bytes + 1),
-            limits=limits,
-            locale=str(get_locale()),
-        )
+        with uow.savepoint():
+            job = rosters.start_import(
+                actor=current_user,
+                unit=unit,
+                filename=form.file.data.filename,
+                data=form.file.data.stream.read(limits.max_bytes + 1),
+                limits=limits,
+                locale=str(get_locale()),
+            )
     except ServiceError as error:
-        db.session.rollback()
         form.file.errors = [error.message]
         return _upload_page(unit, form, error.status)
-    job_id = job.id
-    db.session.commit()
-    import_roster.delay(job_id)
-    return redirect(url_for("rosters.job", job_id=job_id))
+    uow.send_task(import_roster, job.id)
+    return redirect(url_for("rosters.job", job_id=job.id))
 
 
 @bp.route("/jobs/<job_id>")

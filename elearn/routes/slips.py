@@ -8,8 +8,7 @@ from flask import Blueprint, abort, current_app, make_response, render_template,
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from elearn import permissions, signals
-from elearn.extensions import db
+from elearn import permissions, signals, uow
 from elearn.forms import ConfirmForm
 from elearn.models import AccountSlip, Unit
 from elearn.service import slips
@@ -62,7 +61,6 @@ def open_one(job_id: str, slip_id: int):
         abort(404)
     ConfirmForm().validate_on_submit() or abort(400)
     issued = slips.open_slip(actor=current_user, slip=slip)
-    db.session.commit()
     return slip_page(issued)
 
 
@@ -73,8 +71,7 @@ def reset_class(unit_id: int):
     unit = permissions.get_or_404(Unit, unit_id, current_user, "reset_passwords")
     ConfirmForm().validate_on_submit() or abort(400)
     issued = slips.reset_class(actor=current_user, unit=unit)
-    users = issued.users
-    db.session.commit()
-    for user in users:
-        signals.password_changed.send(current_app._get_current_object(), user=user, kept_key=None)  # type: ignore[attr-defined]
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    for user in issued.users:
+        uow.after_commit(signals.password_changed.send, app, user=user, kept_key=None)
     return slip_page(issued)
