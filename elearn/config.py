@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import os
 import secrets
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -18,6 +20,122 @@ import pytz
 
 class ConfigError(RuntimeError):
     """Raised at start-up when the environment cannot make a working app."""
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One value of the app's config, read from the environment at start-up.
+
+    ``parse`` turns the variable's text into the value (raising ``ValueError`` with what it
+    takes); ``default`` is used when the variable is unset or empty. The constructors below cover
+    numbers, whole numbers, flags and text.
+    """
+
+    key: str
+    default: Any
+    help: str
+    parse: Callable[[str], Any] = str
+    env: str | None = None
+
+    @property
+    def variable(self) -> str:
+        return self.env or f"ELEARN_{self.key}"
+
+    def read(self, environ: Mapping[str, str]) -> Any:
+        raw = (environ.get(self.variable) or "").strip()
+        if not raw:
+            return self.default
+        return self.parse(raw)
+
+    def check(self, value: Any) -> Any:
+        """Check a value given another way (a test's config) as if it had been read."""
+        if isinstance(value, str):
+            return self.parse(value)
+        if isinstance(value, bool | int | float):
+            return self.parse(str(value))
+        return value
+
+    @classmethod
+    def number(
+        cls,
+        key: str,
+        default: float,
+        help: str,
+        *,
+        minimum: float | None = None,
+        maximum: float | None = None,
+        above: float | None = None,
+        env: str | None = None,
+    ) -> Setting:
+        return cls(key, default, help, _number(float, minimum, maximum, above), env)
+
+    @classmethod
+    def integer(
+        cls,
+        key: str,
+        default: int,
+        help: str,
+        *,
+        minimum: int | None = None,
+        maximum: int | None = None,
+        env: str | None = None,
+    ) -> Setting:
+        return cls(key, default, help, _number(int, minimum, maximum, None), env)
+
+    @classmethod
+    def flag(cls, key: str, default: bool, help: str, *, env: str | None = None) -> Setting:
+        return cls(key, default, help, _parse_flag, env)
+
+    @classmethod
+    def text(cls, key: str, default: str | None, help: str, *, env: str | None = None) -> Setting:
+        return cls(key, default, help, str, env)
+
+
+def _number(
+    kind: type, minimum: float | None, maximum: float | None, above: float | None
+) -> Callable[[str], Any]:
+    def parse(raw: str) -> Any:
+        try:
+            value = kind(raw)
+        except ValueError:
+            raise ValueError("a whole number" if kind is int else "a number") from None
+        if value != value:  # NaN
+            raise ValueError("a number")
+        if above is not None and value <= above:
+            raise ValueError(f"a number above {above:g}")
+        if minimum is not None and value < minimum:
+            raise ValueError(f"at least {minimum:g}")
+        if maximum is not None and value > maximum:
+            raise ValueError(f"at most {maximum:g}")
+        return value
+
+    return parse
+
+
+def _parse_flag(raw: str) -> bool:
+    value = raw.strip().lower()
+    if value in {"1", "true", "yes", "on"}:
+        return True
+    if value in {"0", "false", "no", "off"}:
+        return False
+    raise ValueError("1 or 0 (on or off)")
+
+
+def read_settings(
+    settings: Iterable[Setting], config: dict[str, Any], environ: Mapping[str, str]
+) -> list[str]:
+    """Put each setting's value into ``config`` (keeping a value already there, checked); return
+    the problems, one message per variable."""
+    problems = []
+    for setting in settings:
+        try:
+            if setting.key in config:
+                config[setting.key] = setting.check(config[setting.key])
+            else:
+                config[setting.key] = setting.read(environ)
+        except ValueError as error:
+            problems.append(f"{setting.variable} must be {error}.")
+    return problems
 
 
 def _env(name: str, default: str | None = None) -> str | None:
@@ -31,7 +149,40 @@ def _flag(name: str, default: bool = False) -> bool:
     value = _env(name)
     if value is None:
         return default
-    return value.strip().lower() in {"1", "true", "yes", "on"}
+    try:
+        return _parse_flag(value)
+    except ValueError as error:
+        raise ConfigError(f"ELEARN_{name} must be {error}.") from None
+
+
+MB = 1024 * 1024
+#: the carrier's numbers: read and checked at start-up like every feature's settings
+CARRIER_SETTINGS = (
+    Setting.integer("DB_POOL_SIZE", 30, "PostgreSQL connections kept per worker", minimum=1),
+    Setting.integer("DB_MAX_OVERFLOW", 0, "extra connections under load", minimum=0),
+    Setting.integer("DB_POOL_TIMEOUT", 120, "seconds a request waits for a connection", minimum=1),
+    Setting.integer(
+        "MAX_CONTENT_LENGTH",
+        20 * MB,
+        "largest request body through the app, bytes",
+        minimum=1024,
+        env="ELEARN_MAX_UPLOAD_BYTES",
+    ),
+    Setting.integer("ROSTER_MAX_BYTES", 10 * MB, "largest roster spreadsheet", minimum=1024),
+    Setting.integer("ROSTER_MAX_ROWS", 50_000, "rows per roster import", minimum=1),
+    Setting.integer(
+        "LOGIN_MAX_FAILURES", 5, "free wrong passwords per account and address", minimum=1
+    ),
+    Setting.integer("LOGIN_BACKOFF_SECONDS", 30, "first wait after them (doubling)", minimum=1),
+    Setting.integer("LOGIN_LOCK_MINUTES", 15, "longest wait", minimum=1),
+    Setting.integer(
+        "LOGIN_ACCOUNT_MAX_FAILURES", 100, "wrong passwords an hour per account", minimum=1
+    ),
+    Setting.integer("API_TOKEN_HOURS", 12, "lifetime of API bearer tokens", minimum=1),
+    Setting.integer(
+        "NOTIFICATION_RETENTION_DAYS", 180, "read notifications kept this long", minimum=1
+    ),
+)
 
 
 def _demo_secret(instance_path: Path) -> str:
@@ -86,6 +237,11 @@ def load(instance_path: Path) -> dict[str, Any]:
 
     s3_endpoint = _env("S3_ENDPOINT") or os.environ.get("S3_ENDPOINT")
 
+    numbers: dict[str, Any] = {}
+    problems = read_settings(CARRIER_SETTINGS, numbers, os.environ)
+    if problems:
+        raise ConfigError(" ".join(problems))
+
     cookie_secure = _flag("COOKIE_SECURE", default=not demo)
     engine_options: dict[str, Any] = {
         # One gevent worker serves many requests at once (an exam's autosaves, 5,000 students
@@ -94,9 +250,9 @@ def load(instance_path: Path) -> dict[str, Any]:
         # request would open one (a new PostgreSQL backend: milliseconds). A request queues
         # for a connection rather than failing after 30 s. PostgreSQL's default
         # max_connections of 100 is shared with the Celery workers: size DB_POOL_SIZE to it.
-        "pool_size": int(_env("DB_POOL_SIZE", "30") or 30),
-        "max_overflow": int(_env("DB_MAX_OVERFLOW", "0") or 0),
-        "pool_timeout": int(_env("DB_POOL_TIMEOUT", "120") or 120),
+        "pool_size": numbers.pop("DB_POOL_SIZE"),
+        "max_overflow": numbers.pop("DB_MAX_OVERFLOW"),
+        "pool_timeout": numbers.pop("DB_POOL_TIMEOUT"),
         # Disconnects are handled when they happen, not pinged for before every request (a
         # round trip per request, a quarter of an autosave's cost): the request that meets a
         # dead connection fails and the whole pool is renewed; connections are renewed hourly.
@@ -153,9 +309,6 @@ def load(instance_path: Path) -> dict[str, Any]:
         "TIMEZONE": timezone,
         "BABEL_DEFAULT_TIMEZONE": timezone,
         "LANGUAGES": {"zh_Hans_CN": "中文", "en": "English"},
-        "MAX_CONTENT_LENGTH": int(_env("MAX_UPLOAD_BYTES", str(20 * 1024 * 1024)) or 0),
-        "ROSTER_MAX_BYTES": int(_env("ROSTER_MAX_BYTES", str(10 * 1024 * 1024)) or 0),
-        "ROSTER_MAX_ROWS": int(_env("ROSTER_MAX_ROWS", "50000") or 0),
         "RATELIMIT_STORAGE_URI": redis_url or "memory://",
         # without Redis (the embedded demo) a folder: the worker beside the web process grades
         # attempts too, and the web process must hear of it
@@ -167,20 +320,11 @@ def load(instance_path: Path) -> dict[str, Any]:
         "RATELIMIT_HEADERS_ENABLED": True,
         # A school lab logs in from one NAT address: 60 pupils, a couple of tries each.
         "LOGIN_IP_LIMIT": _env("LOGIN_IP_LIMIT", "300 per 5 minutes"),
-        # Wrong passwords per (account, address): free ones, then a wait doubling from
-        # LOGIN_BACKOFF_SECONDS up to LOGIN_LOCK_MINUTES; per account from every address,
-        # LOGIN_ACCOUNT_MAX_FAILURES an hour (elearn/service/login_throttle.py).
-        "LOGIN_MAX_FAILURES": int(_env("LOGIN_MAX_FAILURES", "5") or 5),
-        "LOGIN_BACKOFF_SECONDS": int(_env("LOGIN_BACKOFF_SECONDS", "30") or 30),
-        "LOGIN_LOCK_MINUTES": int(_env("LOGIN_LOCK_MINUTES", "15") or 15),
-        "LOGIN_ACCOUNT_MAX_FAILURES": int(_env("LOGIN_ACCOUNT_MAX_FAILURES", "100") or 100),
-        "API_TOKEN_HOURS": int(_env("API_TOKEN_HOURS", "12") or 12),
         "SOCKETIO_ASYNC_MODE": _env("ASYNC_MODE"),
         "LOG_JSON": _flag("LOG_JSON", default=not demo),
         "PAGE_SIZE": 50,
-        #: read notifications are deleted after this many days
-        "NOTIFICATION_RETENTION_DAYS": int(_env("NOTIFICATION_RETENTION_DAYS") or 180),
     }
+    config.update(numbers)
     if broker_url == "filesystem://":
         broker_dir = instance_path / "celery-broker"
         for sub in ("out", "processed", "control"):
