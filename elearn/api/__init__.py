@@ -1,12 +1,64 @@
-"""The JSON API under /api/v1, documented at /api/v1/openapi.json."""
+"""The JSON API under /api/v1, documented at /api/v1/openapi.json.
+
+Every endpoint is a flask-smorest view: its marshmallow schemas (``elearn/api/schemas.py`` and
+each package's ``api`` module) validate the request, render the answer and are the OpenAPI
+document, which flask-smorest builds from them. A request the schemas refuse is one 422 shape
+(``schemas.ValidationFailure``) in the user's language; every other refusal is ``schemas.Error``.
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint, Flask, current_app, request
+import json
+from collections.abc import Callable
+from http import HTTPStatus
+from typing import Any, TypeVar
 
+from flask import Flask, current_app, jsonify, request
+from flask_smorest import Api
+from flask_smorest import Blueprint as SmorestBlueprint
+from marshmallow import ValidationError
+from webargs.flaskparser import FlaskParser, is_json_request
+from werkzeug.exceptions import UnprocessableEntity
+
+from elearn.api import openapi, schemas
 from elearn.extensions import csrf
+from elearn.factory import RowId
+from elearn.models._types import INT_MAX
 
-bp = Blueprint("api", __name__, url_prefix="/api/v1")
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class Parser(FlaskParser):
+    """webargs' parser, except that a body that is not JSON is a 422 like any other refusal
+    (webargs: a 400; or, sent as another type, no body at all and every field missing)."""
+
+    def _raw_load_json(self, req: Any) -> Any:
+        if not is_json_request(req) and req.get_data(cache=True):
+            raise json.JSONDecodeError("not JSON", doc=" ", pos=0)
+        return super()._raw_load_json(req)
+
+    def _handle_invalid_json_error(self, error: Exception, req: Any, *args: Any, **kwargs: Any):  # type: ignore[no-untyped-def]
+        raise ValidationError("Invalid JSON body.")
+
+
+class ApiBlueprint(SmorestBlueprint):  # type: ignore[misc]  # flask-smorest has no type hints
+    """The blueprint every API module routes with (``elearn.api.register`` documents it)."""
+
+    ARGUMENTS_PARSER = Parser()
+
+
+bp = ApiBlueprint("api", __name__, url_prefix="/api/v1", description="accounts, org tree, inbox")
+
+#: the statuses an operation documents besides its success: what each means to a client
+REFUSALS = {
+    400: "the request cannot be understood (the message says what is wrong)",
+    401: "not signed in, or the bearer token is missing, expired or revoked",
+    403: "signed in, but the caller may not do this",
+    404: "no such object within the caller's reach",
+    409: "the object's state does not allow this now (the message says why)",
+    413: "the upload is larger than allowed",
+    415: "the file's type is not accepted",
+}
 
 
 def protect_cookie_sessions() -> None:
@@ -25,16 +77,103 @@ def protect_cookie_sessions() -> None:
 bp.before_request(protect_cookie_sessions)
 
 
+class ElearnApi(Api):  # type: ignore[misc]  # flask-smorest ships no type hints
+    """flask-smorest's Api with the carrier's error bodies: ``elearn.web`` answers every HTTP
+    error as ``{"error", "message"}``; only the schemas' 422 is ours to shape here."""
+
+    ERROR_SCHEMA = schemas.Error
+
+    def _openapi_json(self):  # type: ignore[no-untyped-def]
+        document = openapi.merge_legacy(current_app, self.spec.to_dict())
+        return current_app.json.response(document)
+
+    def _register_error_handlers(self) -> None:
+        self._app.register_error_handler(UnprocessableEntity, _unprocessable)
+
+    def _register_responses(self) -> None:
+        # every operation with a body or parameters refers to this 422: the one validation shape
+        self.spec.components.response(
+            HTTPStatus.UNPROCESSABLE_ENTITY.name,
+            {
+                "description": "the request does not fit the schema; messages by field",
+                "content": {"application/json": {"schema": schemas.ValidationFailure}},
+            },
+        )
+        self.spec.components.response(
+            "DEFAULT_ERROR",
+            {
+                "description": "a refusal, with a message in the user's language",
+                "content": {"application/json": {"schema": schemas.Error}},
+            },
+            lazy=True,
+        )
+
+
+def refuses(*codes: int) -> Callable[[F], F]:
+    """Document the refusals (``schemas.Error``) an operation answers besides its success."""
+
+    def decorate(func: F) -> F:
+        for code in sorted(codes, reverse=True):
+            func = bp.alt_response(code, schema=schemas.Error, description=REFUSALS[code])(func)
+        return func
+
+    return decorate
+
+
+def _unprocessable(error: UnprocessableEntity):  # type: ignore[no-untyped-def]
+    from elearn.extensions import db
+    from elearn.web import error_response
+
+    db.session.rollback()
+    data: dict[str, Any] = getattr(error, "data", None) or {}
+    if "messages" not in data:
+        return error_response(422, getattr(error, "elearn_message", None) or error.description)
+    body = schemas.validation_body(data["messages"])
+    if request.path.startswith("/api/"):
+        return jsonify(body), 422
+    return error_response(422, body["message"])
+
+
+def _row_id_schema(converter: Any) -> dict[str, Any]:
+    return {"type": "integer", "minimum": 1, "maximum": INT_MAX}
+
+
+def api_of(app: Flask) -> ElearnApi:
+    """The app's Api (one per app: tests build several)."""
+    return app.extensions["flask-smorest"]["apis"][""]["ext_obj"]  # type: ignore[no-any-return]
+
+
+def register(app: Flask, blueprint: ApiBlueprint) -> None:
+    """Register a feature's API blueprint: its routes, and its schemas in the document."""
+    csrf.exempt(blueprint)
+    api_of(app).register_blueprint(blueprint)
+
+
 def init_app(app: Flask) -> None:
     from elearn.api import (  # noqa: F401 - routes register on import
         auth,
         coverage,
         notifications,
-        openapi,
         rosters,
         units,
     )
 
-    csrf.exempt(bp)
-    app.register_blueprint(bp)
-    openapi.init_app(app)
+    app.config.setdefault("API_TITLE", "elearn API")
+    app.config.setdefault("API_VERSION", "1")
+    app.config.setdefault("OPENAPI_VERSION", "3.0.3")
+    app.config.setdefault("OPENAPI_URL_PREFIX", "/api/v1")
+    app.config.setdefault("OPENAPI_JSON_PATH", "openapi.json")
+    app.config.setdefault(
+        "API_SPEC_OPTIONS",
+        {
+            "info": {
+                "description": "Drug-prevention education platform (146 model). Send "
+                "`Authorization: Bearer <token>` with a token from POST /api/v1/auth/token."
+            },
+            "security": [{"bearer": []}],
+            "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
+        },
+    )
+    api = ElearnApi(app)
+    api.register_converter(RowId, _row_id_schema)
+    register(app, bp)

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from flask import current_app, jsonify, request
-from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from marshmallow import fields
 
-from elearn.api import bp
-from elearn.api.helpers import json_body
+from elearn.api import bp, refuses
+from elearn.api.schemas import Body, Out, Text, When
 from elearn.extensions import db, rate_limit
 from elearn.service import accounts, coverage_hooks
 
@@ -16,43 +16,44 @@ def _login_limit() -> str:
     return current_app.config["LOGIN_IP_LIMIT"]
 
 
-@bp.route("/auth/token", methods=["POST"])
+class Credentials(Body):
+    username = Text(64, required=True, metadata={"description": "username or phone number"})
+    password = Text(256, required=True)
+
+
+class Token(Out):
+    token = fields.String(metadata={"description": "send as `Authorization: Bearer <token>`"})
+    expires_at = When()
+
+
+class RoleHeld(Out):
+    role = fields.String()
+    unit_id = fields.Integer()
+    unit_type = fields.String()
+    unit_name = fields.String()
+
+
+class Me(Out):
+    id = fields.Integer()
+    username = fields.String()
+    display_name = fields.String()
+    roles = fields.List(fields.Nested(RoleHeld))
+
+
+@bp.route("/auth/token", methods=["POST"], tags=["auth"])
 @rate_limit(_login_limit)
-def issue_token():
+@bp.arguments(Credentials)
+@bp.response(200, Token)
+@bp.doc(security=[])
+@refuses(401)
+def issue_token(credentials: dict[str, str]):
     """Exchange a username (or phone) and password for a bearer token.
-    ---
-    post:
-      tags: [auth]
-      security: []
-      requestBody:
-        required: true
-        content:
-          application/json:
-            schema:
-              type: object
-              required: [username, password]
-              properties:
-                username: {type: string, description: username or phone number}
-                password: {type: string}
-      responses:
-        200:
-          description: "a token to send as `Authorization: Bearer <token>`"
-          content:
-            application/json:
-              schema:
-                type: object
-                properties:
-                  token: {type: string}
-                  expires_at: {type: string, format: date-time}
-        401: {description: wrong credentials or a locked account, with a message}
+
+    401: wrong credentials or a locked account, with a message.
     """
-    data = json_body()
-    username, password = data.get("username"), data.get("password")
-    if not isinstance(username, str) or not isinstance(password, str):
-        return jsonify(error=400, message=_("Send username and password.")), 400
     result = accounts.authenticate(
-        username,
-        password,
+        credentials["username"],
+        credentials["password"],
         ip=request.remote_addr,
         max_failures=current_app.config["LOGIN_MAX_FAILURES"],
         lock_minutes=current_app.config["LOGIN_LOCK_MINUTES"],
@@ -66,42 +67,20 @@ def issue_token():
         user=result.user, hours=current_app.config["API_TOKEN_HOURS"]
     )
     db.session.commit()
-    return jsonify(token=token, expires_at=expires_at.isoformat())
+    return {"token": token, "expires_at": expires_at}
 
 
-@bp.route("/me")
+@bp.route("/me", tags=["auth"])
 @login_required
+@bp.response(200, Me)
+@refuses(401)
 def me():
-    """The caller and the roles they hold.
-    ---
-    get:
-      tags: [auth]
-      responses:
-        200:
-          description: the caller
-          content:
-            application/json:
-              schema:
-                type: object
-                properties:
-                  id: {type: integer}
-                  username: {type: string}
-                  display_name: {type: string}
-                  roles:
-                    type: array
-                    items:
-                      type: object
-                      properties:
-                        role: {type: string}
-                        unit_id: {type: integer}
-                        unit_type: {type: string}
-        401: {description: not signed in}
-    """
-    return jsonify(
-        id=current_user.id,
-        username=current_user.username,
-        display_name=current_user.display_name,
-        roles=[
+    """The caller and the roles they hold."""
+    return {
+        "id": current_user.id,
+        "username": current_user.username,
+        "display_name": current_user.display_name,
+        "roles": [
             {
                 "role": a.role,
                 "unit_id": a.unit_id,
@@ -110,4 +89,4 @@ def me():
             }
             for a in current_user.roles
         ],
-    )
+    }

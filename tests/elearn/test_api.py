@@ -46,9 +46,11 @@ def test_token_requests_are_limited_per_address_and_nothing_else_is(client, app)
     assert others == [200] * 5
 
 
-def test_token_request_without_json_is_400(client):
+def test_token_request_without_json_is_422_with_the_validation_shape(client):
     response = client.post("/api/v1/auth/token", data="x", content_type="text/plain")
-    assert response.status_code == 400 and "JSON" in response.get_json()["message"]
+    body = response.get_json()
+    assert response.status_code == 422 and "JSON" in body["message"]
+    assert body["error"] == 422 and body["errors"] == {"_schema": [body["message"]]}
 
 
 def test_expired_and_unknown_tokens_are_401_with_reason(client, app):
