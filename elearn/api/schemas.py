@@ -135,6 +135,10 @@ _MESSAGES: list[tuple[str, Any]] = [
     ("Not a valid list.", _l("Give a list.")),
     ("Not a valid mapping type.", _l("Give an object.")),
     ("Not a valid datetime.", _l("Give a date and time (ISO 8601), e.g. 2025-03-01T09:00+08:00.")),
+    (
+        "Not a valid aware datetime.",
+        _l("Give a date and time with its time zone, e.g. 2025-03-01T09:00+08:00."),
+    ),
     ("Not a valid date.", _l("Give a date (ISO 8601), e.g. 2025-03-01.")),
     ("Must be one of: {choices}.", _l("Choose one of: {choices}.")),
     (
