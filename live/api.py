@@ -70,7 +70,7 @@ class LectureCreate(Body):
     )
 
 
-class Created(Out):
+class LectureCreated(Out):
     id = fields.Integer()
 
 
@@ -129,7 +129,7 @@ def _cohosts(ids: list[int]) -> list[User]:
 @bp.route("/lectures", methods=["POST"], tags=["live"])
 @login_required
 @bp.arguments(LectureCreate)
-@bp.response(201, Created)
+@bp.response(201, LectureCreated)
 @refuses(400, 401, 403, 404)
 def create_lecture(body: dict[str, Any]) -> dict[str, int]:
     """Schedule a live lecture (experts, teachers, admins).

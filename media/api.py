@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Flask, Response
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from marshmallow import fields, validate
+from marshmallow import ValidationError, fields, validate
 
 from elearn import permissions
 from elearn.api import ApiBlueprint, protect_cookie_sessions, refuses, register
@@ -24,6 +25,11 @@ bp.before_request(protect_cookie_sessions)
 MAX_BYTES = 2**63 - 1
 
 
+def _not_empty(size: int) -> None:
+    if size < 1:
+        raise ValidationError(_("The file is empty."))
+
+
 class UploadRequest(Body):
     filename = Text(
         1000, required=True, metadata={"description": "shown to people only; never a storage key"}
@@ -31,8 +37,8 @@ class UploadRequest(Body):
     size = fields.Integer(
         strict=True,
         required=True,
-        validate=validate.Range(min=1, max=MAX_BYTES),
-        metadata={"description": "bytes"},
+        validate=[_not_empty, validate.Range(max=MAX_BYTES)],
+        metadata={"description": "bytes", "minimum": 1},
     )
     content_type = Text(255, required=True, metadata={"example": "video/mp4"})
 

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from http import HTTPStatus
 from typing import Any, TypeVar
 
+from apispec.ext.marshmallow import MarshmallowPlugin
 from flask import Flask, current_app, jsonify, request
 from flask_smorest import Api
 from flask_smorest import Blueprint as SmorestBlueprint
@@ -134,6 +135,14 @@ def _unprocessable(error: UnprocessableEntity):  # type: ignore[no-untyped-def]
     return error_response(422, body["message"])
 
 
+def _component_name(schema: Any) -> str:
+    """A schema's name in the document: its class's, without "Out" (``CourseOut`` is the
+    ``Course`` clients have always known; the model class keeps the plain name in Python)."""
+    cls = schema if isinstance(schema, type) else type(schema)
+    name = cls.__name__
+    return name[: -len("Out")] if name.endswith("Out") and len(name) > 3 else name
+
+
 def _row_id_schema(converter: Any) -> dict[str, Any]:
     return {"type": "integer", "minimum": 1, "maximum": INT_MAX}
 
@@ -174,6 +183,9 @@ def init_app(app: Flask) -> None:
             "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
         },
     )
-    api = ElearnApi(app)
+    api = ElearnApi(
+        app,
+        spec_kwargs={"marshmallow_plugin": MarshmallowPlugin(schema_name_resolver=_component_name)},
+    )
     api.register_converter(RowId, _row_id_schema)
     register(app, bp)

@@ -207,7 +207,9 @@ def validation_body(messages: Any) -> dict[str, Any]:
         messages = merged
     errors = flatten(messages)
     names = [name for name in errors if name != "_schema"]
-    if names:
+    if len(names) == 1 and len(errors) == 1:
+        summary = _("%(field)s: %(problem)s", field=names[0], problem=errors[names[0]][0])
+    elif names:
         summary = _("Some of what you sent is not valid: %(fields)s.", fields=", ".join(names))
     else:
         summary = "; ".join(errors.get("_schema", [])) or _("Some of what you sent is not valid.")
