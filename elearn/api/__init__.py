@@ -19,9 +19,10 @@ from flask_smorest import Api
 from flask_smorest import Blueprint as SmorestBlueprint
 from marshmallow import ValidationError
 from webargs.flaskparser import FlaskParser, is_json_request
+from werkzeug.datastructures import CombinedMultiDict
 from werkzeug.exceptions import UnprocessableEntity
 
-from elearn.api import openapi, schemas
+from elearn.api import schemas
 from elearn.extensions import csrf
 from elearn.factory import RowId
 from elearn.models._types import INT_MAX
@@ -38,6 +39,12 @@ class Parser(FlaskParser):
             raise json.JSONDecodeError("not JSON", doc=" ", pos=0)
         return super()._raw_load_json(req)
 
+    __location_map__ = {**FlaskParser.__location_map__, "multipart": "load_multipart"}
+
+    def load_multipart(self, req: Any, schema: Any) -> Any:
+        """A multipart form's fields and files together (one schema, one requestBody)."""
+        return self._makeproxy(CombinedMultiDict([req.form, req.files]), schema)
+
     def _handle_invalid_json_error(self, error: Exception, req: Any, *args: Any, **kwargs: Any):  # type: ignore[no-untyped-def]
         raise ValidationError("Invalid JSON body.")
 
@@ -46,6 +53,10 @@ class ApiBlueprint(SmorestBlueprint):  # type: ignore[misc]  # flask-smorest has
     """The blueprint every API module routes with (``elearn.api.register`` documents it)."""
 
     ARGUMENTS_PARSER = Parser()
+    DEFAULT_LOCATION_CONTENT_TYPE_MAPPING = {
+        **SmorestBlueprint.DEFAULT_LOCATION_CONTENT_TYPE_MAPPING,
+        "multipart": "multipart/form-data",
+    }
 
 
 bp = ApiBlueprint("api", __name__, url_prefix="/api/v1", description="accounts, org tree, inbox")
@@ -83,10 +94,6 @@ class ElearnApi(Api):  # type: ignore[misc]  # flask-smorest ships no type hints
     error as ``{"error", "message"}``; only the schemas' 422 is ours to shape here."""
 
     ERROR_SCHEMA = schemas.Error
-
-    def _openapi_json(self):  # type: ignore[no-untyped-def]
-        document = openapi.merge_legacy(current_app, self.spec.to_dict())
-        return current_app.json.response(document)
 
     def _register_error_handlers(self) -> None:
         self._app.register_error_handler(UnprocessableEntity, _unprocessable)

@@ -72,16 +72,13 @@ class TemplateQuery(Query):
     format = Choice(list(TEMPLATE_TYPES), load_default="xlsx")
 
 
-class RosterForm(Query):
+class RosterUpload(Query):
+    file = Upload(required=True, metadata={"description": "the roster (.xlsx or .csv)"})
     unit = RowId(
         strict=False,
         required=True,
         metadata={"description": "id of the school or county to import into"},
     )
-
-
-class RosterFile(Query):
-    file = Upload(required=True, metadata={"description": "the roster (.xlsx or .csv)"})
 
 
 class JobQueued(Out):
@@ -133,11 +130,10 @@ def roster_template(args: dict[str, str]) -> Response:
 @bp.route("/rosters", methods=["POST"], tags=["rosters"])
 @login_required
 @within_limit
-@bp.arguments(RosterFile, location="files")
-@bp.arguments(RosterForm, location="form")
+@bp.arguments(RosterUpload, location="multipart")
 @bp.response(202, JobQueued)
 @refuses(400, 401, 403, 404, 413)
-def roster_upload(upload: dict[str, FileStorage], form: dict[str, int]):
+def roster_upload(form: dict[str, Any]):
     """Upload a roster (.xlsx or .csv) for a school or county; it is imported in the background.
 
     The file's type, size, unpacked size and header row are checked at once (400 or 413, no
@@ -145,7 +141,7 @@ def roster_upload(upload: dict[str, FileStorage], form: dict[str, int]):
     row and imports all of them or none; follow it at /api/v1/jobs/{job_id}.
     """
     unit = permissions.get_or_404(Unit, form["unit"], current_user, "import_roster")
-    file = upload["file"]
+    file: FileStorage = form["file"]
     job = rosters.start_import(
         actor=current_user,
         unit=unit,

@@ -5,6 +5,8 @@ member) and a published quiz for student1's class (owned by that class, managed 
 staff and the admins above it). An attempt belongs to its student alone.
 """
 
+import io
+
 from sqlalchemy import select
 
 from elearn.extensions import db
@@ -71,7 +73,8 @@ RULES = {
         lambda ids: f"/api/v1/question-banks/{bank_id(ids)}/imports",
         BANK_AUTHORS,
         method="POST",
-        json=True,
+        # a well-formed upload: the authors' import runs, everyone else is refused
+        data=lambda ids: {"file": (io.BytesIO(b"::q:: 1+1=2 {T}"), "q.gift"), "format": "gift"},
     ),
     "quizzes_api.export_questions": Rule(
         lambda ids: f"/api/v1/question-banks/{bank_id(ids)}/export?format=moodlexml", BANK_AUTHORS
@@ -82,7 +85,12 @@ RULES = {
         STAFF,
         method="POST",
         json=True,
-        data=lambda ids: {"title": "小测", "unit_id": ids["class"], "items": [], "audience": []},
+        data=lambda ids: {
+            "title": "小测",
+            "unit_id": ids["class"],
+            "items": [{"category_id": 1}],
+            "audience": [{"unit_id": ids["class"]}],
+        },
     ),
     "quizzes_api.start_attempt": Rule(
         lambda ids: f"/api/v1/quizzes/{quiz_id(ids)}/attempts", STUDENT, method="POST", json=True

@@ -223,9 +223,10 @@ def test_api_refusals_say_why_in_chinese(client, quiz_factory):
     teacher = bearer("teacher1")
     url = f"/api/v1/quizzes/{quiz_id}"
     for body, status in (
-        ({"pass_mark": "abc"}, 400),
-        ({"closes_at": "明天"}, 400),
-        ({"colour": "red"}, 400),
+        ({"pass_mark": "abc"}, 422),
+        ({"closes_at": "明天"}, 422),
+        ({"colour": "red"}, 422),
+        ({"pass_mark": 101}, 422),
         ({"pass_mark": 90}, 409),
         ({"published": False}, 409),
     ):
@@ -242,7 +243,7 @@ def test_api_refusals_say_why_in_chinese(client, quiz_factory):
     assert db.session.get(Quiz, quiz_id).pass_mark == 60
 
 
-def test_api_create_with_a_pass_mark_that_is_no_number_is_400(client):
+def test_api_create_with_a_pass_mark_that_is_no_number_is_422(client):
     from tests.quizzes.test_campaigns import demo_items
 
     response = client.post(
@@ -256,7 +257,7 @@ def test_api_create_with_a_pass_mark_that_is_no_number_is_400(client):
         },
         headers=bearer("teacher1"),
     )
-    assert response.status_code == 400 and "及格" in response.get_json()["message"]
+    assert response.status_code == 422 and "pass_mark" in response.get_json()["errors"]
 
 
 # --- the pages -------------------------------------------------------------------------------
