@@ -11,6 +11,7 @@ from sqlalchemy.sql import Select
 
 from elearn.extensions import db
 from elearn.models import Unit, User
+from elearn.models._types import INT_MAX
 from quizzes.access import STAFF_ROLES, may_author_at, may_use_bank
 from quizzes.models import (
     Question,
@@ -60,7 +61,7 @@ def question_filters(args: Mapping[str, str]) -> dict[str, Any]:
     return {
         "text": str(args.get("q") or "").strip()[:100] or None,
         "qtype": str(args.get("type") or "") or None,
-        "category_id": int(category) if category.isdigit() else None,
+        "category_id": int(category) if category.isdigit() and int(category) <= INT_MAX else None,
         "difficulty": int(difficulty) if difficulty in {"1", "2", "3", "4", "5"} else None,
         "archived": args.get("archived") == "1",
     }

@@ -29,6 +29,7 @@ from elearn.forms import ConfirmForm
 from elearn.models import Role, Unit, User
 from elearn.models.accounts import ADMIN_ROLES
 from elearn.queries import paginate
+from elearn.request_args import page_number, row_id, whole_number
 from elearn.service.errors import ServiceError
 from quizzes import analysis, queries, service
 from quizzes.access import STAFF_ROLES, may_author_at, may_view_record
@@ -227,7 +228,7 @@ def bank_detail(bank_id: int):
     filters = queries.question_filters(request.args)
     pagination = paginate(
         queries.bank_questions(bank, **filters),
-        page=max(1, request.args.get("page", 1, type=int)),
+        page=page_number(),
         per_page=current_app.config["PAGE_SIZE"],
     )
     categories = {
@@ -331,7 +332,7 @@ def _builder_search(banks: list[QuestionBank], chosen: list[int]) -> dict[str, A
     """The builder's question search: one bank at a time, the bank page's filters, a page of
     questions not picked yet; the picked ones apart."""
     values = request.form if request.method == "POST" else request.args
-    bank_id = values.get("bank", type=int)
+    bank_id = row_id("bank", values)
     bank = next((b for b in banks if b.id == bank_id), banks[0] if banks else None)
     filters = queries.question_filters(values)
     filters.pop("archived")
@@ -339,7 +340,7 @@ def _builder_search(banks: list[QuestionBank], chosen: list[int]) -> dict[str, A
     if bank is not None:
         results = paginate(
             queries.bank_questions(bank, **filters, excluding=chosen),
-            page=max(1, values.get("page", 1, type=int)),
+            page=page_number(values),
             per_page=BUILDER_PAGE_SIZE,
         )
     return {
@@ -488,7 +489,7 @@ def results(quiz_id: int):
     permissions.require(current_user, "results", quiz)
     data = analysis.results(
         quiz,
-        page=request.args.get("page", 1, type=int),
+        page=page_number(),
         per_page=current_app.config["PAGE_SIZE"],
     )
     peak = max(data.distribution) or 1
@@ -579,7 +580,7 @@ def campaign_detail(campaign_id: int):
     from quizzes.service import campaigns as campaign_service
 
     campaign = permissions.get_or_404(Campaign, campaign_id, current_user)
-    unit_id = request.values.get("unit", type=int)
+    unit_id = row_id("unit")
     unit = (
         permissions.get_or_404(Unit, unit_id, current_user)
         if unit_id
@@ -672,7 +673,7 @@ def survey_report(campaign_id: int):
     campaign = permissions.get_or_404(Campaign, campaign_id, current_user)
     if campaign.quiz.kind != "survey":
         abort(404)
-    unit_id = request.args.get("unit", type=int)
+    unit_id = row_id("unit", request.args)
     unit = (
         permissions.get_or_404(Unit, unit_id, current_user)
         if unit_id
@@ -754,7 +755,7 @@ def question_edit(question_id: int):
                 flash(_("Saved as version %(n)s.", n=version.number), "success")
                 return redirect(url_for("quizzes.question_edit", question_id=question.id))
     versions = queries.question_versions(question)
-    shown_number = request.args.get("version", type=int)
+    shown_number = whole_number("version")
     shown = next((v for v in versions if v.number == shown_number), None)
     return render_template(
         "quizzes/question.html",

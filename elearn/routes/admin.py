@@ -13,6 +13,7 @@ from elearn.extensions import db
 from elearn.forms import ConfirmForm, PasswordResetForm, RoleForm, TermForm, UnitForm
 from elearn.models import RoleAssignment, Term, Unit, User
 from elearn.models.org import CHILD_TYPE, UnitType
+from elearn.request_args import page_number
 from elearn.service import accounts, coverage, org
 from elearn.service.accounts import ROLE_UNIT_TYPES
 from elearn.service.errors import ServiceError
@@ -28,7 +29,7 @@ def _admins_only():
 
 
 def _page() -> int:
-    return max(1, request.args.get("page", 1, type=int))
+    return page_number()
 
 
 @bp.route("/units")

@@ -117,6 +117,8 @@ def _checked_settings(values: dict[str, Any]) -> dict[str, Any]:
 
 
 def _check_window(opens_at: datetime | None, closes_at: datetime | None) -> None:
+    # one end may come from the row (naive on SQLite), the other from the request (aware)
+    opens_at, closes_at = aware(opens_at), aware(closes_at)
     if opens_at and closes_at and closes_at <= opens_at:
         raise ServiceError(_("The quiz must close after it opens."), field="closes_at")
 
