@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Any
+from typing import Any, ClassVar
 
 from flask import Flask, abort
 from flask_babel import gettext as _
@@ -123,13 +123,13 @@ class Library(Out):
 
 
 class LibraryQuery(Query):
-    q = fields.String(metadata={"description": "words in the title or description"})
+    q = Text(metadata={"description": "words in the title or description"})
     audience = Choice(_values(Audience))
     grade_band = Choice(_values(GradeBand))
     grade = Choice(_values(GradeBand), metadata={"description": "the same as grade_band"})
     category = Choice(_values(Category))
     drug_type = Choice(_values(DrugType))
-    format = fields.String(metadata={"description": "a lesson kind, or mixed"})
+    format = Text(metadata={"description": "a lesson kind, or mixed"})
     page = fields.Integer(validate=validate.Range(min=1, max=INT_MAX), load_default=1)
 
 
@@ -175,7 +175,15 @@ class MyProgress(Out):
 
 
 class CourseCreate(Body):
-    title = Text(200, required=True)
+    #: a course for students names its grade band (the service says so with a 422)
+    OPENAPI: ClassVar[dict[str, Any]] = {
+        "anyOf": [
+            {"properties": {"audience": {"enum": ["teacher", "parent"]}}},
+            {"required": ["grade_band"], "properties": {"grade_band": {"type": "string"}}},
+        ]
+    }
+
+    title = Text(200, min_length=1, required=True)
     description = Text()
     unit_id = RowId(metadata={"description": "the owner unit; defaults to the caller's highest"})
     audience = Choice(_values(Audience), required=True)
@@ -186,7 +194,7 @@ class CourseCreate(Body):
 
 
 class LessonCreate(Body):
-    title = Text(200, required=True)
+    title = Text(200, min_length=1, required=True)
     kind = Choice(_values(LessonKind), required=True)
     asset_id = Text(
         64, allow_none=True, metadata={"description": "the author's asset, ready or processing"}

@@ -6,8 +6,9 @@ from typing import Any
 
 from flask import Flask
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
-from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import fields, validate
 from sqlalchemy import select
 
 from elearn import permissions
@@ -31,9 +32,9 @@ def init_app(app: Flask) -> None:
     register(app, bp)
 
 
-class AudienceEntry(Schema):
-    class Meta:
-        unknown = RAISE
+class AudienceEntry(Body):
+    ONE_OF = ("unit_id", "role")
+    ONE_OF_MESSAGE = _l("Each audience entry needs a unit_id or a role.")
 
     unit_id = RowId(metadata={"description": "everyone under this unit (within your scope)"})
     role = Choice(
@@ -42,14 +43,9 @@ class AudienceEntry(Schema):
         metadata={"description": "only this role (students, teachers, guardians)"},
     )
 
-    @validates_schema
-    def _unit_or_role(self, data: dict[str, Any], **kwargs: Any) -> None:
-        if not {"unit_id", "role"} & set(data):
-            raise ValidationError(_("Each audience entry needs a unit_id or a role."))
-
 
 class LectureCreate(Body):
-    title = Text(service.MAX_TITLE, required=True)
+    title = Text(service.MAX_TITLE, min_length=1, required=True)
     starts_at = fields.AwareDateTime(required=True, metadata={"description": "with its time zone"})
     audience = fields.List(
         fields.Nested(AudienceEntry),

@@ -32,7 +32,10 @@ def _not_empty(size: int) -> None:
 
 class UploadRequest(Body):
     filename = Text(
-        1000, required=True, metadata={"description": "shown to people only; never a storage key"}
+        1000,
+        min_length=1,
+        required=True,
+        metadata={"description": "shown to people only; never a storage key"},
     )
     size = fields.Integer(
         strict=True,

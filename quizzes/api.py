@@ -163,7 +163,7 @@ _IMPORT_422 = {
     "content": {
         "application/json": {
             "schema": {
-                "oneOf": [
+                "anyOf": [
                     {"$ref": "#/components/schemas/ValidationFailure"},
                     {"$ref": "#/components/schemas/ImportResult"},
                 ]
@@ -374,7 +374,7 @@ def start_attempt(quiz_id: int) -> Any:
 @bp.response(
     200,
     {
-        "oneOf": [
+        "anyOf": [
             {"$ref": "#/components/schemas/Attempt"},
             {"$ref": "#/components/schemas/AttemptResult"},
         ]

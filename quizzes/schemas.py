@@ -12,11 +12,22 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Any
 
-from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_smorest.fields import Upload
-from marshmallow import INCLUDE, ValidationError, fields, post_dump, validate, validates_schema
+from marshmallow import INCLUDE, fields, post_dump, validate
 
-from elearn.api.schemas import Body, Choice, Count, Out, Query, RowId, RowIds, Text, When
+from elearn.api.schemas import (
+    Body,
+    Choice,
+    Count,
+    JsonValue,
+    Out,
+    Query,
+    RowId,
+    RowIds,
+    Text,
+    When,
+)
 from elearn.models._types import INT_MAX
 from quizzes.models import QuizKind, QuizMode, ReviewPolicy
 
@@ -55,7 +66,7 @@ class QuestionBankOut(Out):
 
 
 class BankCreate(Body):
-    name = Text(120, required=True)
+    name = Text(120, min_length=1, required=True)
     unit_id = RowId(required=True)
 
 
@@ -68,7 +79,7 @@ class BankQuestionsQuery(Query):
         validate=validate.OneOf([0, 1]),
         metadata={"description": 'only quick-quiz questions, with "stem" and "type_label"'},
     )
-    q = fields.String(metadata={"description": "words in the name, stem or topic"})
+    q = Text(metadata={"description": "words in the name, stem or topic"})
     type = Text(32)
     category = RowId(strict=False)
     difficulty = fields.Integer(validate=validate.Range(min=1, max=5))
@@ -132,15 +143,13 @@ class QuizSummary(Out):
 
 
 class QuizItem(Body):
+    ONE_OF = ("question_id", "category_id")
+    ONE_OF_MESSAGE = _l("Each item needs a question_id or a category_id.")
+
     question_id = RowId()
     category_id = RowId()
     count = fields.Integer(strict=True, validate=validate.Range(min=1, max=500))
-    mark = fields.Float(validate=validate.Range(min=0, min_inclusive=False, max=1000))
-
-    @validates_schema
-    def _question_or_draw(self, data: dict[str, Any], **kwargs: Any) -> None:
-        if "question_id" not in data and "category_id" not in data:
-            raise ValidationError(_("Each item needs a question_id or a category_id."))
+    mark = fields.Float(validate=validate.Range(min=0.01, max=1000))
 
 
 class QuizAudience(Body):
@@ -163,8 +172,8 @@ def _pass_mark(**kwargs: Any) -> fields.Float:
 
 
 class QuizCreate(Body):
-    title = Text(200, required=True)
-    description = fields.String()
+    title = Text(200, min_length=1, required=True)
+    description = Text()
     unit_id = RowId(required=True)
     items = fields.List(
         fields.Nested(QuizItem), required=True, validate=validate.Length(min=1, max=MAX_ITEMS)
@@ -190,8 +199,8 @@ class QuizCreate(Body):
 class QuizPatch(Body):
     """Some of a quiz's settings; the others stay."""
 
-    title = Text(200)
-    description = fields.String()
+    title = Text(200, min_length=1)
+    description = Text()
     opens_at = When(allow_none=True)
     closes_at = When(allow_none=True)
     time_limit = _time_limit()
@@ -289,7 +298,7 @@ class Attempt(Out):
 
 
 class AnswerSave(Body):
-    answer = fields.Raw(allow_none=True, metadata={"description": "shaped as the type asks"})
+    answer = JsonValue(allow_none=True, metadata={"description": "shaped as the type asks"})
     seq = fields.Integer(
         strict=True,
         required=True,
@@ -370,7 +379,7 @@ class Targets(Body):
 
 
 class CampaignCreate(Body):
-    title = Text(200, required=True)
+    title = Text(200, min_length=1, required=True)
     kind = Choice([QuizKind.EXAM.value, QuizKind.SURVEY.value], required=True)
     unit_id = RowId(required=True, metadata={"description": "the sending county or prefecture"})
     targets = fields.Nested(Targets)

@@ -13,7 +13,6 @@ from collections.abc import Callable
 from http import HTTPStatus
 from typing import Any, TypeVar
 
-from apispec.ext.marshmallow import MarshmallowPlugin
 from flask import Flask, current_app, jsonify, request
 from flask_smorest import Api
 from flask_smorest import Blueprint as SmorestBlueprint
@@ -23,9 +22,12 @@ from werkzeug.datastructures import CombinedMultiDict
 from werkzeug.exceptions import UnprocessableEntity
 
 from elearn.api import schemas
-from elearn.extensions import csrf
+from elearn.auth import refuse
+from elearn.extensions import csrf, db
 from elearn.factory import RowId
 from elearn.models._types import INT_MAX
+from elearn.service.errors import ServiceError, Unauthenticated
+from elearn.web import error_response
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -129,9 +131,6 @@ def refuses(*codes: int) -> Callable[[F], F]:
 
 
 def _unprocessable(error: UnprocessableEntity):  # type: ignore[no-untyped-def]
-    from elearn.extensions import db
-    from elearn.web import error_response
-
     db.session.rollback()
     data: dict[str, Any] = getattr(error, "data", None) or {}
     if "messages" not in data:
@@ -159,8 +158,21 @@ def api_of(app: Flask) -> ElearnApi:
     return app.extensions["flask-smorest"]["apis"][""]["ext_obj"]  # type: ignore[no-any-return]
 
 
+def _refused(error: ServiceError):  # type: ignore[no-untyped-def]
+    """A service's refusal in the API: a 422 in the one validation shape (with the field the
+    service named), anything else as ``elearn.web`` answers it."""
+    db.session.rollback()
+    if isinstance(error, Unauthenticated):
+        return refuse(error.message)
+    if error.status == 422:
+        body = schemas.validation_body({error.field or "_schema": [error.message]})
+        return jsonify({**body, "message": error.message}), 422
+    return error_response(error.status, error.message)
+
+
 def register(app: Flask, blueprint: ApiBlueprint) -> None:
     """Register a feature's API blueprint: its routes, and its schemas in the document."""
+    blueprint.register_error_handler(ServiceError, _refused)
     csrf.exempt(blueprint)
     api_of(app).register_blueprint(blueprint)
 
@@ -192,7 +204,7 @@ def init_app(app: Flask) -> None:
     )
     api = ElearnApi(
         app,
-        spec_kwargs={"marshmallow_plugin": MarshmallowPlugin(schema_name_resolver=_component_name)},
+        spec_kwargs={"marshmallow_plugin": schemas.Plugin(schema_name_resolver=_component_name)},
     )
     api.register_converter(RowId, _row_id_schema)
     register(app, bp)

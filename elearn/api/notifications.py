@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from flask import current_app
-from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
-from marshmallow import ValidationError, fields, validate, validates_schema
+from marshmallow import fields, validate
 
 from elearn import queries
 from elearn.api import bp, refuses
@@ -45,17 +45,17 @@ class InboxQuery(Query):
 
 
 class MarkRead(Body):
+    ONE_OF = ("ids", "all")
+    ONE_OF_MESSAGE = _l("Send a list of notification ids, or all: true.")
+
     ids = fields.List(
         fields.Integer(strict=True, validate=BIG_ID),
         validate=validate.Length(max=MAX_IDS),
         metadata={"description": "the notifications to mark read (others' ids are ignored)"},
     )
-    all = fields.Boolean(metadata={"description": "true: mark every notification read"})
-
-    @validates_schema
-    def _one_of(self, data: dict[str, Any], **kwargs: Any) -> None:
-        if data.get("all") is not True and "ids" not in data:
-            raise ValidationError(_("Send a list of notification ids, or all: true."), "ids")
+    all = fields.Boolean(
+        validate=validate.Equal(True), metadata={"description": "mark every notification read"}
+    )
 
 
 class Marked(Out):

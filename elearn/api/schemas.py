@@ -12,11 +12,12 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 
+from apispec.ext.marshmallow import MarshmallowPlugin, OpenAPIConverter
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from marshmallow import EXCLUDE, RAISE, Schema, fields, validate
+from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, validate, validates_schema
 
 from elearn.models._types import INT_MAX, aware
 
@@ -25,10 +26,22 @@ MAX_IDS = 1000
 
 
 class Body(Schema):
-    """A JSON request body: a name the server does not know is refused, not ignored."""
+    """A JSON request body: a name the server does not know is refused, not ignored.
+
+    ``ONE_OF``: names of which the body must carry at least one (documented as ``anyOf``),
+    with ``ONE_OF_MESSAGE`` saying so when it carries none.
+    """
+
+    ONE_OF: ClassVar[tuple[str, ...]] = ()
+    ONE_OF_MESSAGE: ClassVar[Any] = None
 
     class Meta:
         unknown = RAISE
+
+    @validates_schema
+    def _one_of(self, data: dict[str, Any], **kwargs: Any) -> None:
+        if self.ONE_OF and not any(name in data for name in self.ONE_OF):
+            raise ValidationError(str(self.ONE_OF_MESSAGE), self.ONE_OF[0])
 
 
 class Query(Schema):
@@ -39,7 +52,11 @@ class Query(Schema):
 
 
 class Out(Schema):
-    """A response body (rendered with ``dump``; never loaded)."""
+    """A response body (rendered with ``dump``; never loaded). Documented without
+    ``additionalProperties: false``: a field added later must not break a strict client."""
+
+    class Meta:
+        unknown = EXCLUDE
 
 
 def RowId(*, strict: bool = True, **kwargs: Any) -> fields.Integer:  # noqa: N802 - a field type
@@ -60,11 +77,41 @@ def Count(**kwargs: Any) -> fields.Integer:  # noqa: N802
     return fields.Integer(strict=True, **kwargs)
 
 
-def Text(max_length: int | None = None, **kwargs: Any) -> fields.String:  # noqa: N802
-    """Text, at most ``max_length`` characters where its column has a length."""
-    if max_length is not None:
-        kwargs.setdefault("validate", validate.Length(max=max_length))
-    return fields.String(**kwargs)
+#: PostgreSQL's text and jsonb cannot hold the NUL character: refused before they are tried
+NO_NUL = validate.Regexp(r"^[^\x00]*$", error="Text may not contain the NUL character.")
+#: a name or title: something besides spaces, and no NUL either
+NOT_BLANK = validate.Regexp(r"^[^\x00]*[^\s\x00][^\x00]*$", error="Write more than spaces.")
+
+
+def Text(  # noqa: N802
+    max_length: int | None = None, *, min_length: int | None = None, **kwargs: Any
+) -> fields.String:
+    """Text without NUL characters, at most ``max_length`` characters where its column has a
+    length (``min_length=1``: not blank, as a title: more than spaces)."""
+    checks: list[Any] = [NOT_BLANK if min_length else NO_NUL]
+    if max_length is not None or min_length is not None:
+        checks.append(validate.Length(min=min_length, max=max_length))
+    return fields.String(validate=checks, **kwargs)
+
+
+class JsonValue(fields.Raw):
+    """Any JSON value (an answer, shaped as its question's type asks) without NUL characters
+    in its texts or keys."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
+        if _has_nul(value):
+            raise ValidationError("Text may not contain the NUL character.")
+        return value
+
+
+def _has_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(v) for v in value)
+    return False
 
 
 def Choice(choices: list[str], **kwargs: Any) -> fields.String:  # noqa: N802
@@ -84,6 +131,23 @@ class When(fields.DateTime):
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> datetime:
         return aware(super()._deserialize(value, attr, data, **kwargs))  # type: ignore[return-value]
+
+
+class Converter(OpenAPIConverter):  # type: ignore[misc]  # apispec's classes are untyped
+    """apispec's converter, documenting a body's ``ONE_OF`` as ``anyOf`` required names, and
+    what a schema adds in ``OPENAPI`` (a rule across fields its own check enforces)."""
+
+    def schema2jsonschema(self, schema: Any) -> dict[str, Any]:
+        jsonschema: dict[str, Any] = super().schema2jsonschema(schema)
+        names = getattr(schema, "ONE_OF", ())
+        if names:
+            jsonschema["anyOf"] = [{"required": [name]} for name in names]
+        jsonschema.update(getattr(schema, "OPENAPI", {}))
+        return jsonschema
+
+
+class Plugin(MarshmallowPlugin):  # type: ignore[misc]
+    Converter = Converter
 
 
 class Error(Out):
@@ -125,6 +189,8 @@ _MESSAGES: list[tuple[str, Any]] = [
     ("Invalid input type.", _l("Send a JSON object in the request body.")),
     ("Invalid JSON body.", _l("Send a JSON object in the request body.")),
     ("Invalid value.", _l("This value is not valid.")),
+    ("Text may not contain the NUL character.", _l("Text may not contain the NUL character.")),
+    ("Write more than spaces.", _l("Write more than spaces.")),
     ("Invalid type.", _l("This value is of the wrong type.")),
     ("Not a valid integer.", _l("Give a whole number.")),
     ("Not a valid number.", _l("Give a number.")),

@@ -59,7 +59,7 @@ def test_create_bank_only_where_one_may_author(client):
         json={"name": " ", "unit_id": unit_by_code("S0101").id},
         headers=headers,
     )
-    assert empty.status_code == 400 and empty.get_json()["message"]
+    assert empty.status_code == 422 and empty.get_json()["errors"]["name"]
 
 
 def test_gift_import_and_export_round_trip(client):
