@@ -40,6 +40,13 @@ def row_id(name: str, values: Mapping[str, Any] | None = None) -> int | None:
     return int(number)
 
 
+def search_text(name: str, max_length: int, values: Mapping[str, Any] | None = None) -> str | None:
+    """The words in ``?name=``: stripped, at most ``max_length`` characters, without the NUL
+    character (no one types it; PostgreSQL cannot compare text holding it); None when empty."""
+    raw = str((request.args if values is None else values).get(name) or "")
+    return raw.replace("\x00", "").strip()[:max_length] or None
+
+
 def whole_number(name: str, values: Mapping[str, Any] | None = None) -> int | None:
     """A small whole number (a version, a count) in ``?name=``: None when missing, not a
     number, or out of 0..2³¹−1 (it then matches nothing, as a missing one does)."""

@@ -59,8 +59,8 @@ def question_filters(args: Mapping[str, str]) -> dict[str, Any]:
     difficulty = str(args.get("difficulty") or "")
     category = str(args.get("category") or "")
     return {
-        "text": str(args.get("q") or "").strip()[:100] or None,
-        "qtype": str(args.get("type") or "") or None,
+        "text": str(args.get("q") or "").replace("\x00", "").strip()[:100] or None,
+        "qtype": str(args.get("type") or "").replace("\x00", "") or None,
         "category_id": int(category) if category.isdigit() and int(category) <= INT_MAX else None,
         "difficulty": int(difficulty) if difficulty in {"1", "2", "3", "4", "5"} else None,
         "archived": args.get("archived") == "1",

@@ -13,7 +13,7 @@ from elearn.extensions import db
 from elearn.forms import ConfirmForm, PasswordResetForm, RoleForm, TermForm, UnitForm
 from elearn.models import RoleAssignment, Term, Unit, User
 from elearn.models.org import CHILD_TYPE, UnitType
-from elearn.request_args import page_number
+from elearn.request_args import page_number, search_text
 from elearn.service import accounts, coverage, org
 from elearn.service.accounts import ROLE_UNIT_TYPES
 from elearn.service.errors import ServiceError
@@ -141,7 +141,7 @@ def unit_members(unit_id: int):
     role = request.args.get("role") or None
     if role is not None and role not in ROLE_UNIT_TYPES:
         role = None
-    q = (request.args.get("q") or "").strip()[:64] or None
+    q = search_text("q", 64)
     pagination = queries.paginate(
         queries.members_of(unit, role=role, q=q),
         page=_page(),
@@ -251,7 +251,7 @@ def terms():
 
 @bp.route("/audit")
 def audit_log():
-    action = (request.args.get("action") or "").strip()[:48] or None
+    action = search_text("action", 48)
     query = queries.audit_page(permissions.audit_events_visible(current_user), action=action)
     pagination = queries.paginate(query, page=_page(), per_page=current_app.config["PAGE_SIZE"])
     return render_template("elearn/admin/audit.html", pagination=pagination, action=action or "")

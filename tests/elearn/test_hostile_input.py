@@ -2,7 +2,8 @@
 its body (JSON or form) and its path, as the roles that may use it and as a student.
 
 Hostile values: integers past PostgreSQL's integer and bigint, a negative number, text where a
-number goes, a list (of a number past both), an object, null. Each route's parameters are the names its access rule
+number goes, a list (of a number past both), an object, null, text holding NUL (which
+PostgreSQL cannot store or compare). Each route's parameters are the names its access rule
 sends, the names its OpenAPI operation declares, and the names the pages read
 (``COMMON_NAMES``). A 4xx (or a 2xx/3xx: ``page=abc`` may mean page 1) is fine; a 5xx fails.
 
@@ -24,7 +25,7 @@ from tests.access import ROLES
 from tests.conftest import csrf_token, signed_in_client, undo_after
 from tests.elearn.test_access_matrix import RULES, demo_ids  # noqa: F401 - fixture
 
-HOSTILE: list[Any] = [2**31, 2**63, -1, "abc", [2**63], {"a": 1}, None]
+HOSTILE: list[Any] = [2**31, 2**63, -1, "abc", [2**63], {"a": 1}, None, "a\x00b"]
 #: names the pages and API read from query strings and forms
 COMMON_NAMES = [
     "page", "unit", "term", "bank", "version", "q", "type", "category", "difficulty",

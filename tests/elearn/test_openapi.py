@@ -79,3 +79,9 @@ def test_a_validation_error_is_one_shape_in_the_users_language(signed_in):
     client.set_cookie("lang", "en")
     english = client.get("/api/v1/coverage?unit=abc").get_json()
     assert english["errors"] == {"unit": ["Give a whole number."]}
+
+
+def test_text_with_a_nul_character_is_refused_not_a_server_error(client):
+    """PostgreSQL cannot store NUL: a username carrying one reached the database (500)."""
+    response = client.post("/api/v1/auth/token", json={"username": "a\x00b", "password": "x"})
+    assert response.status_code == 422 and "username" in response.get_json()["errors"]
