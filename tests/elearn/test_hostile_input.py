@@ -5,7 +5,8 @@ Hostile values: integers past PostgreSQL's integer and bigint, a negative number
 number goes, a list (of a number past both), an object, null, text holding NUL (which
 PostgreSQL cannot store or compare). Each route's parameters are the names its access rule
 sends, the names its OpenAPI operation declares, and the names the pages read
-(``COMMON_NAMES``). A 4xx (or a 2xx/3xx: ``page=abc`` may mean page 1) is fine; a 5xx fails.
+(``COMMON_NAMES``). A 4xx (or a 2xx/3xx: ``page=abc`` may mean page 1) is fine, and so is a
+deliberate 503 (storage unavailable); a 500, an error nobody handled, fails.
 
 ``ELEARN_PROBE_ALL_ROLES=1`` sends everything as every demo role (slower; the figures in the
 commit were counted that way).
