@@ -262,7 +262,7 @@ def flatten(messages: Any, prefix: str = "") -> dict[str, list[str]]:
 
 def validation_body(messages: Any) -> dict[str, Any]:
     """The one 422 body: a summary naming the fields, and the messages by field."""
-    locations = ("json", "query", "form", "files", "path", "headers")
+    locations = ("json", "query", "form", "files", "multipart", "path", "headers")
     if isinstance(messages, Mapping) and set(messages) <= set(locations):
         merged: dict[str, Any] = {}
         for value in messages.values():
