@@ -540,7 +540,7 @@ def test_api_template_downloads(as_user):
         assert table.columns == COLUMNS
         assert {row.get("角色") for row in table.rows} == {"学生", "教师", "家长"}
     bad = client.get("/api/v1/rosters/template?format=pdf")
-    assert bad.status_code == 400 and "xlsx" in bad.get_json()["message"]
+    assert bad.status_code == 422 and "xlsx" in bad.get_json()["errors"]["format"][0]
 
 
 def test_api_upload_then_follow_the_job(as_user):
@@ -602,7 +602,7 @@ def test_api_refuses_bad_files_at_once(as_user, app):
     response = _post(client, school_id, b"%PDF-1.4", "roster.xlsx")
     assert response.status_code == 400 and "既不是" in response.get_json()["message"]
     response = _post(client, school_id, None)
-    assert response.status_code == 400 and "file" in response.get_json()["message"]
+    assert response.status_code == 422 and "file" in response.get_json()["errors"]
     app.config["ROSTER_MAX_BYTES"] = 1000
     try:
         response = _post(client, school_id, xlsx(GOOD))
