@@ -27,7 +27,6 @@ def init_app(app: Flask) -> None:
     from courses import api, audit, demo, models, routes  # noqa: F401 - models register the tables
     from courses.service.access import RULES
     from elearn import cli, permissions, web
-    from elearn.api.openapi import EXTRA_COMPONENTS
     from elearn.routes.home import HOME_PANELS
 
     app.config.setdefault("COURSES_COMPLETION_SHARE", _completion_share())
@@ -37,7 +36,6 @@ def init_app(app: Flask) -> None:
     audit.register()
     app.jinja_env.globals["course_label"] = routes.course_label
     api.init_app(app)
-    EXTRA_COMPONENTS.update(api.COMPONENTS)
     if routes.home_panel not in HOME_PANELS:
         HOME_PANELS.append(routes.home_panel)
     if routes.nav_items not in web.NAV_PROVIDERS:

@@ -40,7 +40,7 @@ class LibraryFilters:
     def from_args(cls, args: Any) -> LibraryFilters:
         def value(name: str, *aliases: str) -> str | None:
             for key in (name, *aliases):
-                raw = (args.get(key) or "").strip()
+                raw = str(args.get(key) or "").replace("\x00", "").strip()
                 if raw:
                     return raw[:MAX_QUERY]
             return None

@@ -24,6 +24,7 @@ from courses.service import playback, structure
 from elearn import permissions
 from elearn.extensions import db
 from elearn.models import User
+from elearn.request_args import page_number
 from elearn.service.errors import ServiceError
 
 bp = Blueprint(
@@ -75,7 +76,7 @@ def _load_lesson(lesson_id: int, action: str) -> Lesson:
 @login_required
 def library():
     filters = queries.LibraryFilters.from_args(request.args)
-    page = max(1, request.args.get("page", 1, type=int))
+    page = page_number()
     result = queries.library(current_user, filters, page=page)
     return render_template(
         "courses/library.html",

@@ -10,11 +10,13 @@ from collections.abc import Callable
 from typing import Any
 
 from flask import abort
-from sqlalchemy import false, or_, select
+from sqlalchemy import BigInteger, false, or_, select
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.sql import Select
 
 from elearn.extensions import db
 from elearn.models import AccountSlip, AuditEvent, Job, Role, Unit, User
+from elearn.models._types import INT_MAX
 from elearn.models.accounts import ADMIN_ROLES
 
 
@@ -184,8 +186,21 @@ def require(actor: User | None, action: str, obj: Any) -> None:
     abort(404)
 
 
+def _may_exist(model: type, ident: Any) -> bool:
+    if isinstance(ident, bool):
+        return False
+    if not isinstance(ident, int):
+        return True
+    key: Any = sa_inspect(model).primary_key[0]
+    largest = 2**63 - 1 if isinstance(key.type, BigInteger) else INT_MAX
+    return 1 <= ident <= largest
+
+
 def get_or_404(model: type, ident: Any, actor: User | None, action: str = "view") -> Any:
-    """Load an object by id and check ``action`` on it; out of scope is a 404."""
+    """Load an object by id and check ``action`` on it; out of scope is a 404 (and so is an
+    integer id no row can have: past its column's range, it would fail in the database)."""
+    if not _may_exist(model, ident):
+        abort(404)
     obj = db.session.get(model, ident)
     if obj is None:
         abort(404)

@@ -76,8 +76,9 @@ def fresh_manifest(folder: Path) -> dict[str, str]:
     for name, hashed in manifest.items():
         match = HASHED.search(hashed)
         source = folder / name
-        built = match and source.is_file() and (folder / hashed).is_file()
-        if built and _md5(source) == match.group(1):
+        if match is None or not source.is_file() or not (folder / hashed).is_file():
+            continue
+        if _md5(source) == match.group(1):
             fresh[name] = hashed
     return fresh
 
@@ -172,7 +173,7 @@ def serve_static_folders(app: Flask) -> None:
             continue
         folder = Path(scaffold.static_folder)
         url_path = scaffold.static_url_path if scaffold is app else _blueprint_url(app, scaffold)
-        files.add_files(str(folder), prefix=url_path + "/")
+        files.add_files(str(folder), prefix=f"{url_path or ''}/")
         manifests[endpoint] = fresh_manifest(folder)
 
 

@@ -65,7 +65,6 @@ class LiveState:
 def init_app(app: Flask) -> None:
     """Register the API, pages, Socket.IO namespace, permission rule, panels, seeder and signal."""
     from elearn import cli, permissions, signals, web
-    from elearn.api.openapi import EXTRA_COMPONENTS
     from elearn.extensions import socketio
     from elearn.routes.home import HOME_PANELS
     from live import (  # noqa: F401 - register the video events and tasks
@@ -115,7 +114,6 @@ def init_app(app: Flask) -> None:
     )
     permissions.register_rule(Lecture, service.lecture_rule)
     api.init_app(app)
-    EXTRA_COMPONENTS.update(api.COMPONENTS)
     app.register_blueprint(routes.bp)
     if routes.home_panel not in HOME_PANELS:
         HOME_PANELS.append(routes.home_panel)

@@ -2,177 +2,148 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Flask, jsonify
+from typing import Any
+
+from flask import Flask, Response
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from marshmallow import ValidationError, fields, validate
 
 from elearn import permissions
-from elearn.api import protect_cookie_sessions
-from elearn.api.helpers import json_body
-from elearn.extensions import csrf, db
+from elearn.api import ApiBlueprint, protect_cookie_sessions, refuses, register
+from elearn.api.schemas import Body, Choice, Out, Text
+from elearn.extensions import db
 from media import service, tasks
 from media.models import Asset, AssetStatus
 
-bp = Blueprint("media_api", __name__, url_prefix="/api/v1/media")
+bp = ApiBlueprint("media_api", __name__, url_prefix="/api/v1/media", description="media uploads")
 
 # bearer-token clients carry no ambient credentials; calls riding on the session cookie need CSRF
 bp.before_request(protect_cookie_sessions)
 
-COMPONENTS = {
-    "MediaUpload": {
-        "type": "object",
-        "properties": {
-            "method": {"type": "string", "enum": ["multipart"]},
-            "part_size": {"type": "integer"},
-            "size": {"type": "integer"},
-            "expires_in": {"type": "integer", "description": "seconds the part URLs stay valid"},
-            "headers": {"type": "object", "description": "headers to send with each part PUT"},
-            "parts": {
-                "type": "array",
-                "description": "parts still to send: PUT bytes [offset, offset+size) to url",
-                "items": {
-                    "type": "object",
-                    "properties": {
-                        "number": {"type": "integer"},
-                        "offset": {"type": "integer"},
-                        "size": {"type": "integer"},
-                        "url": {"type": "string"},
-                    },
-                },
-            },
-            "received": {"type": "array", "items": {"type": "integer"}},
-        },
-    },
-    "MediaAsset": {
-        "type": "object",
-        "properties": {
-            "id": {"type": "string"},
-            "kind": {"type": "string", "enum": ["video", "audio", "document", "image"]},
-            "status": {"type": "string", "enum": ["uploading", "processing", "ready", "failed"]},
-            "progress": {"type": "integer", "minimum": 0, "maximum": 100},
-            "reason": {"type": "string", "nullable": True},
-            "filename": {"type": "string"},
-            "duration": {"type": "number", "nullable": True},
-            "width": {"type": "integer", "nullable": True},
-            "height": {"type": "integer", "nullable": True},
-            "page_count": {"type": "integer", "nullable": True},
-            "renditions": {
-                "type": "array",
-                "items": {
-                    "type": "object",
-                    "properties": {
-                        "name": {"type": "string"},
-                        "bandwidth": {"type": "integer"},
-                        "kind": {"type": "string", "enum": ["audio", "video"]},
-                    },
-                },
-            },
-            "playlist_url": {
-                "type": "string",
-                "nullable": True,
-                "description": "signed, expires in minutes",
-            },
-        },
-    },
-}
+#: the largest size a file may declare (the asset's BIGINT column; each role's limit is lower)
+MAX_BYTES = 2**63 - 1
+
+
+def _not_empty(size: int) -> None:
+    if size < 1:
+        raise ValidationError(_("The file is empty."))
+
+
+class UploadRequest(Body):
+    filename = Text(
+        1000,
+        min_length=1,
+        required=True,
+        metadata={"description": "shown to people only; never a storage key"},
+    )
+    size = fields.Integer(
+        strict=True,
+        required=True,
+        validate=[_not_empty, validate.Range(max=MAX_BYTES)],
+        metadata={"description": "bytes", "minimum": 1},
+    )
+    content_type = Text(255, required=True, metadata={"example": "video/mp4"})
+
+
+class UploadPart(Out):
+    number = fields.Integer()
+    offset = fields.Integer()
+    size = fields.Integer()
+    url = fields.String()
+
+
+class MediaUpload(Out):
+    method = Choice(["multipart"])
+    part_size = fields.Integer()
+    size = fields.Integer()
+    expires_in = fields.Integer(metadata={"description": "seconds the part URLs stay valid"})
+    headers = fields.Dict(
+        keys=fields.String(),
+        values=fields.String(),
+        metadata={"description": "headers to send with each part PUT"},
+    )
+    parts = fields.List(
+        fields.Nested(UploadPart),
+        metadata={"description": "parts still to send: PUT bytes [offset, offset+size) to url"},
+    )
+    received = fields.List(fields.Integer())
+
+
+class UploadStatus(Out):
+    asset_id = fields.String()
+    upload = fields.Nested(MediaUpload)
+
+
+class Rendition(Out):
+    name = fields.String()
+    bandwidth = fields.Integer()
+    kind = Choice(["audio", "video"])
+
+
+class MediaAsset(Out):
+    id = fields.String()
+    kind = Choice(["video", "audio", "document", "image"])
+    status = Choice(["uploading", "processing", "ready", "failed"])
+    progress = fields.Integer(validate=validate.Range(min=0, max=100))
+    reason = fields.String(allow_none=True)
+    filename = fields.String()
+    duration = fields.Float(allow_none=True)
+    width = fields.Integer(allow_none=True)
+    height = fields.Integer(allow_none=True)
+    page_count = fields.Integer(allow_none=True)
+    renditions = fields.List(fields.Nested(Rendition))
+    playlist_url = fields.String(
+        allow_none=True, metadata={"description": "signed, expires in minutes"}
+    )
 
 
 def init_app(app: Flask) -> None:
-    from elearn.api.openapi import EXTRA_COMPONENTS
-
-    EXTRA_COMPONENTS.update(COMPONENTS)
-    csrf.exempt(bp)
-    app.register_blueprint(bp)
+    register(app, bp)
 
 
-def _upload_response(asset: Asset, status: int = 200):  # type: ignore[no-untyped-def]
-    return jsonify(asset_id=asset.id, upload=service.upload_plan(asset)), status
+def _upload_status(asset: Asset) -> dict[str, Any]:
+    return {"asset_id": asset.id, "upload": service.upload_plan(asset)}
 
 
-@bp.route("/uploads", methods=["POST"])
+@bp.route("/uploads", methods=["POST"], tags=["media"])
 @login_required
-def upload_create():
+@bp.arguments(UploadRequest)
+@bp.response(201, UploadStatus)
+@refuses(401, 403, 413, 415)
+def upload_create(body: dict[str, Any]) -> dict[str, Any]:
     """Announce an upload; the size and type are checked before any byte is accepted.
-    ---
-    post:
-      tags: [media]
-      requestBody:
-        required: true
-        content:
-          application/json:
-            schema:
-              type: object
-              required: [filename, size, content_type]
-              properties:
-                filename: {type: string, description: shown to people only; never a storage key}
-                size: {type: integer, description: bytes}
-                content_type: {type: string, example: video/mp4}
-      responses:
-        201:
-          description: the asset and where to send its parts
-          content:
-            application/json:
-              schema:
-                type: object
-                properties:
-                  asset_id: {type: string}
-                  upload: {$ref: '#/components/schemas/MediaUpload'}
-        403: {description: this role cannot upload}
-        413: {description: larger than this role's limit}
-        415: {description: type not accepted}
+
+    403: this role cannot upload; 413: larger than this role's limit; 415: type not accepted.
     """
-    body = json_body()
     asset = service.create_upload(
         actor=current_user,
-        filename=str(body.get("filename") or ""),
-        size=body.get("size"),  # type: ignore[arg-type]  # the service checks it
-        content_type=str(body.get("content_type") or ""),
+        filename=body["filename"],
+        size=body["size"],
+        content_type=body["content_type"],
     )
     db.session.commit()
-    return _upload_response(asset, 201)
+    return _upload_status(asset)
 
 
-@bp.route("/uploads/<asset_id>")
+@bp.route("/uploads/<asset_id>", tags=["media"])
 @login_required
-def upload_status(asset_id: str):
-    """Where an upload stands: the parts still to send (fresh URLs), to resume after a drop.
-    ---
-    get:
-      tags: [media]
-      parameters:
-        - {name: asset_id, in: path, required: true, schema: {type: string}}
-      responses:
-        200:
-          description: the parts still missing
-          content:
-            application/json:
-              schema:
-                type: object
-                properties:
-                  asset_id: {type: string}
-                  upload: {$ref: '#/components/schemas/MediaUpload'}
-        404: {description: no such asset of yours}
-    """
+@bp.response(200, UploadStatus)
+@refuses(401, 404)
+def upload_status(asset_id: str) -> dict[str, Any]:
+    """Where an upload stands: the parts still to send (fresh URLs), to resume after a drop."""
     asset = permissions.get_or_404(Asset, asset_id, current_user, "manage")
-    return _upload_response(asset)
+    return _upload_status(asset)
 
 
-@bp.route("/uploads/<asset_id>/complete", methods=["POST"])
+@bp.route("/uploads/<asset_id>/complete", methods=["POST"], tags=["media"])
 @login_required
-def upload_complete(asset_id: str):
+@bp.response(202, MediaAsset, description="accepted for processing (or failed, with the reason)")
+@refuses(401, 404, 409)
+def upload_complete(asset_id: str) -> dict[str, Any]:
     """Finish an upload: size verified, magic bytes sniffed, processing queued.
-    ---
-    post:
-      tags: [media]
-      parameters:
-        - {name: asset_id, in: path, required: true, schema: {type: string}}
-      responses:
-        202:
-          description: accepted for processing (or failed, with the reason)
-          content:
-            application/json:
-              schema: {$ref: '#/components/schemas/MediaAsset'}
-        404: {description: no such asset of yours}
-        409: {description: already complete}
+
+    409: already complete.
     """
     asset = permissions.get_or_404(Asset, asset_id, current_user, "manage")
     service.complete_upload(actor=current_user, asset=asset)
@@ -180,45 +151,29 @@ def upload_complete(asset_id: str):
     body = service.asset_json(asset, current_user)
     if asset.status == AssetStatus.PROCESSING:
         tasks.process_asset.delay(asset_id)  # after the commit: the worker must see the row
-    return jsonify(body), 202
+    return body
 
 
-@bp.route("/uploads/<asset_id>", methods=["DELETE"])
+@bp.route("/uploads/<asset_id>", methods=["DELETE"], tags=["media"])
 @login_required
-def upload_abort(asset_id: str):
+@bp.response(204, description="aborted")
+@refuses(401, 404, 409)
+def upload_abort(asset_id: str) -> Response:
     """Give up an upload in progress.
-    ---
-    delete:
-      tags: [media]
-      parameters:
-        - {name: asset_id, in: path, required: true, schema: {type: string}}
-      responses:
-        204: {description: aborted}
-        404: {description: no such asset of yours}
-        409: {description: already complete}
+
+    409: already complete.
     """
     asset = permissions.get_or_404(Asset, asset_id, current_user, "manage")
     service.abort_upload(actor=current_user, asset=asset)
     db.session.commit()
-    return "", 204
+    return Response(status=204)
 
 
-@bp.route("/assets/<asset_id>")
+@bp.route("/assets/<asset_id>", tags=["media"])
 @login_required
-def asset_detail(asset_id: str):
-    """An asset's processing state, renditions and (when ready) a signed playlist URL.
-    ---
-    get:
-      tags: [media]
-      parameters:
-        - {name: asset_id, in: path, required: true, schema: {type: string}}
-      responses:
-        200:
-          description: the asset
-          content:
-            application/json:
-              schema: {$ref: '#/components/schemas/MediaAsset'}
-        404: {description: no such asset within the caller's scope}
-    """
+@bp.response(200, MediaAsset)
+@refuses(401, 404)
+def asset_detail(asset_id: str) -> dict[str, Any]:
+    """An asset's processing state, renditions and (when ready) a signed playlist URL."""
     asset = permissions.get_or_404(Asset, asset_id, current_user, "view")
-    return jsonify(service.asset_json(asset, current_user))
+    return service.asset_json(asset, current_user)

@@ -12,6 +12,7 @@ from sqlalchemy.sql import Select
 
 from elearn.extensions import db
 from elearn.models import RoleAssignment, Unit, User
+from elearn.models._types import INT_MAX
 from quizzes.access import (
     CLASS_ROLES,
     STAFF_ROLES,
@@ -89,9 +90,9 @@ def question_filters(args: Mapping[str, str]) -> dict[str, Any]:
     difficulty = str(args.get("difficulty") or "")
     category = str(args.get("category") or "")
     return {
-        "text": str(args.get("q") or "").strip()[:100] or None,
-        "qtype": str(args.get("type") or "") or None,
-        "category_id": int(category) if category.isdigit() else None,
+        "text": str(args.get("q") or "").replace("\x00", "").strip()[:100] or None,
+        "qtype": str(args.get("type") or "").replace("\x00", "") or None,
+        "category_id": int(category) if category.isdigit() and int(category) <= INT_MAX else None,
         "difficulty": int(difficulty) if difficulty in {"1", "2", "3", "4", "5"} else None,
         "archived": args.get("archived") == "1",
     }

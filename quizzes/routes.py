@@ -29,6 +29,7 @@ from elearn.models import Role, Unit, User
 from elearn.models._types import INT_MAX
 from elearn.models.accounts import ADMIN_ROLES
 from elearn.queries import paginate
+from elearn.request_args import page_number, row_id, whole_number
 from elearn.service.errors import ServiceError
 from quizzes import analysis, figures, queries, service, workbook
 from quizzes.access import (
@@ -237,7 +238,7 @@ def bank_detail(bank_id: int):
     filters = queries.question_filters(request.args)
     pagination = paginate(
         queries.bank_questions(bank, **filters),
-        page=max(1, request.args.get("page", 1, type=int)),
+        page=page_number(),
         per_page=current_app.config["PAGE_SIZE"],
     )
     categories = {
@@ -341,7 +342,7 @@ def _builder_search(banks: list[QuestionBank], chosen: list[int]) -> dict[str, A
     """The builder's question search: one bank at a time, the bank page's filters, a page of
     questions not picked yet; the picked ones apart."""
     values = request.form if request.method == "POST" else request.args
-    bank_id = values.get("bank", type=int)
+    bank_id = row_id("bank", values)
     bank = next((b for b in banks if b.id == bank_id), banks[0] if banks else None)
     filters = queries.question_filters(values)
     filters.pop("archived")
@@ -349,7 +350,7 @@ def _builder_search(banks: list[QuestionBank], chosen: list[int]) -> dict[str, A
     if bank is not None:
         results = paginate(
             queries.bank_questions(bank, **filters, excluding=chosen),
-            page=max(1, values.get("page", 1, type=int)),
+            page=page_number(values),
             per_page=BUILDER_PAGE_SIZE,
         )
     return {
@@ -513,7 +514,7 @@ def results(quiz_id: int):
     data = analysis.results(
         quiz,
         scope=scope,
-        page=request.args.get("page", 1, type=int),
+        page=page_number(),
         per_page=current_app.config["PAGE_SIZE"],
     )
     peak = max(data.distribution) or 1
@@ -617,7 +618,7 @@ def campaign_detail(campaign_id: int):
     from quizzes.service import campaigns as campaign_service
 
     campaign = permissions.get_or_404(Campaign, campaign_id, current_user)
-    unit_id = request.values.get("unit", type=int)
+    unit_id = row_id("unit")
     unit = (
         permissions.get_or_404(Unit, unit_id, current_user)
         if unit_id
@@ -715,7 +716,7 @@ def survey_report(campaign_id: int):
     campaign = permissions.get_or_404(Campaign, campaign_id, current_user)
     if campaign.quiz.kind != "survey":
         abort(404)
-    unit_id = request.args.get("unit", type=int)
+    unit_id = row_id("unit", request.args)
     unit = (
         permissions.get_or_404(Unit, unit_id, current_user)
         if unit_id
@@ -797,7 +798,7 @@ def question_edit(question_id: int):
                 flash(_("Saved as version %(n)s.", n=version.number), "success")
                 return redirect(url_for("quizzes.question_edit", question_id=question.id))
     versions = queries.question_versions(question)
-    shown_number = request.args.get("version", type=int)
+    shown_number = whole_number("version")
     shown = next((v for v in versions if v.number == shown_number), None)
     return render_template(
         "quizzes/question.html",

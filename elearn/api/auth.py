@@ -1,14 +1,14 @@
-"""Tokens and the caller's identity."""
+"""Tokens, the caller's identity and their own password."""
 
 from __future__ import annotations
 
 from flask import current_app, jsonify, request
-from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from marshmallow import fields
 
 from elearn import signals
-from elearn.api import bp
-from elearn.api.helpers import json_body
+from elearn.api import bp, refuses
+from elearn.api.schemas import Body, Out, Text, When
 from elearn.auth import current_credential, login_throttle
 from elearn.extensions import db, rate_limit
 from elearn.service import accounts, coverage_hooks
@@ -18,57 +18,68 @@ def _login_limit() -> str:
     return current_app.config["LOGIN_IP_LIMIT"]
 
 
-@bp.route("/auth/token", methods=["POST"])
+class Credentials(Body):
+    username = Text(64, required=True, metadata={"description": "username or phone number"})
+    password = Text(256, required=True)
+
+
+MUST_CHANGE = (
+    "true for an account still on the password it was given: its token serves "
+    "POST /api/v1/auth/password (and /api/v1/me) only, everything else answers 403"
+)
+
+
+class Token(Out):
+    token = fields.String(metadata={"description": "send as `Authorization: Bearer <token>`"})
+    expires_at = When()
+    must_change_password = fields.Boolean(metadata={"description": MUST_CHANGE})
+
+
+class PasswordChange(Body):
+    current_password = Text(256, required=True)
+    new_password = Text(128, required=True)
+
+
+class PasswordChanged(Out):
+    must_change_password = fields.Boolean()
+
+
+class RoleHeld(Out):
+    role = fields.String()
+    unit_id = fields.Integer()
+    unit_type = fields.String()
+    unit_name = fields.String()
+
+
+class Me(Out):
+    id = fields.Integer()
+    username = fields.String()
+    display_name = fields.String()
+    must_change_password = fields.Boolean(metadata={"description": MUST_CHANGE})
+    roles = fields.List(fields.Nested(RoleHeld))
+
+
+@bp.route("/auth/token", methods=["POST"], tags=["auth"])
 @rate_limit(_login_limit)
-def issue_token():
+@bp.arguments(Credentials)
+@bp.response(200, Token)
+@bp.doc(security=[])
+@refuses(401, 403, 429)
+def issue_token(credentials: dict[str, str]):
     """Exchange a username (or phone) and password for a bearer token.
-    ---
-    post:
-      tags: [auth]
-      security: []
-      requestBody:
-        required: true
-        content:
-          application/json:
-            schema:
-              type: object
-              required: [username, password]
-              properties:
-                username: {type: string, description: username or phone number}
-                password: {type: string}
-      responses:
-        200:
-          description: "a token to send as `Authorization: Bearer <token>`"
-          content:
-            application/json:
-              schema:
-                type: object
-                properties:
-                  token: {type: string}
-                  expires_at: {type: string, format: date-time}
-                  must_change_password:
-                    type: boolean
-                    description: >
-                      true for an account still on the password it was given; the token then
-                      serves POST /api/v1/auth/password (and /api/v1/me) only, everything else
-                      answers 403
-        400: {description: username or password missing}
-        401: {description: wrong username or password (the same for an unknown account)}
-        403: {description: the right password for a disabled account}
-        429:
-          description: >
-            too many wrong passwords for this account from this address (or from everywhere):
-            wait the Retry-After seconds; an unknown account is answered the same way
+
+    401: wrong username or password (the same for an unknown account); 403: the right password
+    for a disabled account; 429: too many wrong passwords for this account from this address (or
+    from everywhere): wait the Retry-After seconds (an unknown account is answered the same way).
     """
-    data = json_body()
-    username, password = data.get("username"), data.get("password")
-    if not isinstance(username, str) or not isinstance(password, str):
-        return jsonify(error=400, message=_("Send username and password.")), 400
     result = accounts.authenticate(
-        username, password, ip=request.remote_addr, throttle=login_throttle()
+        credentials["username"],
+        credentials["password"],
+        ip=request.remote_addr,
+        throttle=login_throttle(),
     )
     if result.user is None:
-        db.session.commit()
+        db.session.commit()  # keep the audit row and the throttle's count
         response = jsonify(error=result.status, message=result.error)
         response.status_code = result.status
         if result.status == 429:
@@ -81,95 +92,48 @@ def issue_token():
     )
     must_change = result.user.must_change_password
     db.session.commit()
-    return jsonify(token=token, expires_at=expires_at.isoformat(), must_change_password=must_change)
+    return {"token": token, "expires_at": expires_at, "must_change_password": must_change}
 
 
-@bp.route("/auth/password", methods=["POST"])
+@bp.route("/auth/password", methods=["POST"], tags=["auth"])
 @rate_limit(_login_limit)
 @login_required
-def change_password():
+@bp.arguments(PasswordChange)
+@bp.response(200, PasswordChanged)
+@refuses(400, 401)
+def change_password(change: dict[str, str]):
     """Change the caller's own password (what an account on its given password must do first).
-    ---
-    post:
-      tags: [auth]
-      description: >
-        Every other login session and API token of the caller ends, and their sockets close;
-        the session or token that sends this stays valid.
-      requestBody:
-        required: true
-        content:
-          application/json:
-            schema:
-              type: object
-              required: [current_password, new_password]
-              properties:
-                current_password: {type: string}
-                new_password: {type: string, minLength: 8, maxLength: 128}
-      responses:
-        200:
-          description: changed
-          content:
-            application/json:
-              schema:
-                type: object
-                properties:
-                  must_change_password: {type: boolean}
-        400: {description: the current password is wrong or the new one is too short, with a message}
-        401: {description: not signed in}
+
+    Every other login session and API token of the caller ends, and their sockets close; the
+    session or token that sends this stays valid. 400: the current password is wrong or the new
+    one is too short, with a message.
     """
-    data = json_body()
-    current, new = data.get("current_password"), data.get("new_password")
-    if not isinstance(current, str) or not isinstance(new, str) or len(new) > 128:
-        return jsonify(error=400, message=_("Send current_password and new_password.")), 400
     user = current_user._get_current_object()
     kept = current_credential()
-    accounts.change_password(user=user, current=current, new=new, keep=kept)
+    accounts.change_password(
+        user=user, current=change["current_password"], new=change["new_password"], keep=kept
+    )
     db.session.commit()
     signals.password_changed.send(
-        current_app._get_current_object(),
+        current_app._get_current_object(),  # type: ignore[attr-defined]  # a LocalProxy
         user=user,
         kept_key=accounts.hash_token(kept) if kept else None,
     )
-    return jsonify(must_change_password=False)
+    return {"must_change_password": False}
 
 
-@bp.route("/me")
+@bp.route("/me", tags=["auth"])
 @login_required
+@bp.response(200, Me)
+@refuses(401)
 def me():
-    """The caller and the roles they hold.
-    ---
-    get:
-      tags: [auth]
-      responses:
-        200:
-          description: the caller
-          content:
-            application/json:
-              schema:
-                type: object
-                properties:
-                  id: {type: integer}
-                  username: {type: string}
-                  display_name: {type: string}
-                  roles:
-                    type: array
-                    items:
-                      type: object
-                      properties:
-                        role: {type: string}
-                        unit_id: {type: integer}
-                        unit_type: {type: string}
-                  must_change_password:
-                    type: boolean
-                    description: true until the caller changes the password they were given
-        401: {description: not signed in}
-    """
-    return jsonify(
-        id=current_user.id,
-        username=current_user.username,
-        display_name=current_user.display_name,
-        must_change_password=current_user.must_change_password,
-        roles=[
+    """The caller and the roles they hold."""
+    return {
+        "id": current_user.id,
+        "username": current_user.username,
+        "display_name": current_user.display_name,
+        "must_change_password": current_user.must_change_password,
+        "roles": [
             {
                 "role": a.role,
                 "unit_id": a.unit_id,
@@ -178,4 +142,4 @@ def me():
             }
             for a in current_user.roles
         ],
-    )
+    }

@@ -2,56 +2,60 @@
 
 from __future__ import annotations
 
-from flask import abort, jsonify, request
-from flask_babel import gettext as _
+from typing import Any
+
+from flask import abort
 from flask_login import current_user, login_required
+from marshmallow import fields
 
 from elearn import permissions
-from elearn.api import bp
-from elearn.api.helpers import bad_request
+from elearn.api import bp, refuses
+from elearn.api.schemas import Out, Query, RowId
 from elearn.extensions import db
 from elearn.models import Term, Unit
 from elearn.service import coverage, org
 
 
-@bp.route("/coverage")
+class CoverageQuery(Query):
+    unit = RowId(strict=False, required=True, metadata={"description": "the unit's id"})
+    term = RowId(strict=False, metadata={"description": "defaults to the current term"})
+
+
+class Metric(Out):
+    numerator = fields.Integer()
+    denominator = fields.Integer()
+    rate = fields.Float(allow_none=True)
+    target = fields.Float(allow_none=True)
+
+
+class Metrics(Out):
+    schools = fields.Nested(Metric)
+    teachers = fields.Nested(Metric)
+    students = fields.Nested(Metric)
+    parents = fields.Nested(Metric)
+
+
+class Coverage(Out):
+    unit_id = fields.Integer()
+    term_id = fields.Integer()
+    metrics = fields.Nested(Metrics)
+
+
+@bp.route("/coverage", tags=["coverage"])
 @login_required
-def coverage_of_unit():
-    """The four coverages (schools, teachers, students, parents) of a unit in a term.
-    ---
-    get:
-      tags: [coverage]
-      parameters:
-        - {name: unit, in: query, required: true, schema: {type: integer}}
-        - {name: term, in: query, required: false, schema: {type: integer}, description: defaults to the current term}
-      responses:
-        200:
-          description: numerator, denominator, rate and target of each coverage
-          content:
-            application/json:
-              schema:
-                type: object
-                properties:
-                  unit_id: {type: integer}
-                  term_id: {type: integer}
-                  metrics:
-                    type: object
-                    properties:
-                      schools: {$ref: '#/components/schemas/Metric'}
-                      teachers: {$ref: '#/components/schemas/Metric'}
-                      students: {$ref: '#/components/schemas/Metric'}
-                      parents: {$ref: '#/components/schemas/Metric'}
-        404: {description: no such unit or term within the caller's scope}
-    """
-    unit_id = request.args.get("unit", type=int)
-    if unit_id is None:
-        bad_request(_("Give the unit as ?unit=<id>."))
-    unit = permissions.get_or_404(Unit, unit_id, current_user, "view_coverage")
-    term_id = request.args.get("term", type=int)
+@bp.arguments(CoverageQuery, location="query")
+@bp.response(200, Coverage)
+@refuses(401, 404)
+def coverage_of_unit(args: dict[str, int]) -> dict[str, Any]:
+    """The four coverages (schools, teachers, students, parents) of a unit in a term."""
+    unit = permissions.get_or_404(Unit, args["unit"], current_user, "view_coverage")
+    term_id = args.get("term")
     term = db.session.get(Term, term_id) if term_id else org.current_term()
     if term is None:
         abort(404)
     metrics = coverage.coverage(unit, term)
-    return jsonify(
-        unit_id=unit.id, term_id=term.id, metrics={name: m.as_dict() for name, m in metrics.items()}
-    )
+    return {
+        "unit_id": unit.id,
+        "term_id": term.id,
+        "metrics": {name: m.as_dict() for name, m in metrics.items()},
+    }

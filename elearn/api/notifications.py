@@ -4,98 +4,106 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app, jsonify, request
-from flask_babel import gettext as _
+from flask import current_app
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
+from marshmallow import fields, validate
 
 from elearn import queries
-from elearn.api import bp
-from elearn.api.helpers import json_body
+from elearn.api import bp, refuses
+from elearn.api.schemas import MAX_IDS, Body, Out, Query, When
 from elearn.extensions import db
-from elearn.models import Notification
+from elearn.models._types import INT_MAX
 from elearn.service import notifications
-from elearn.service.errors import ServiceError
+
+#: notifications have BIGINT ids (a reminder to every parent is 1.3 million rows)
+BIG_ID = validate.Range(min=1, max=2**63 - 1)
 
 
-def notification_json(notice: Notification) -> dict[str, Any]:
+class NotificationOut(Out):
+    id = fields.Integer()
+    kind = fields.String()
+    title = fields.String()
+    body = fields.String()
+    link = fields.String(allow_none=True)
+    created_at = When()
+    read = fields.Boolean()
+
+
+class Inbox(Out):
+    items = fields.List(fields.Nested(NotificationOut))
+    unread = fields.Integer()
+    page = fields.Integer()
+    pages = fields.Integer()
+
+
+class InboxQuery(Query):
+    unread = fields.Integer(
+        validate=validate.OneOf([0, 1]), metadata={"description": "only unread"}
+    )
+    page = fields.Integer(validate=validate.Range(min=1, max=INT_MAX), load_default=1)
+
+
+class MarkRead(Body):
+    ONE_OF = ("ids", "all")
+    ONE_OF_MESSAGE = _l("Send a list of notification ids, or all: true.")
+
+    ids = fields.List(
+        fields.Integer(strict=True, validate=BIG_ID),
+        validate=validate.Length(max=MAX_IDS),
+        metadata={"description": "the notifications to mark read (others' ids are ignored)"},
+    )
+    all = fields.Boolean(
+        validate=validate.Equal(True), metadata={"description": "mark every notification read"}
+    )
+
+
+class Marked(Out):
+    marked = fields.Integer()
+    unread = fields.Integer()
+
+
+@bp.route("/me/notifications", tags=["notifications"])
+@login_required
+@bp.arguments(InboxQuery, location="query")
+@bp.response(200, Inbox)
+@refuses(401)
+def my_notifications(args: dict[str, int]) -> dict[str, Any]:
+    """The caller's notifications, newest first: a page of them and the unread count."""
+    pagination = queries.paginate(
+        notifications.inbox(current_user, unread_only=args.get("unread") == 1),
+        page=args["page"],
+        per_page=current_app.config["PAGE_SIZE"],
+    )
     return {
-        "id": notice.id,
-        "kind": notice.kind,
-        "title": notice.title,
-        "body": notice.body,
-        "link": notice.link,
-        "created_at": notice.created_at.isoformat(),
-        "read": notice.read_at is not None,
+        "items": [
+            {
+                "id": n.id,
+                "kind": n.kind,
+                "title": n.title,
+                "body": n.body,
+                "link": n.link,
+                "created_at": n.created_at,
+                "read": n.read_at is not None,
+            }
+            for n in pagination.items
+        ],
+        "unread": notifications.unread_count(current_user),
+        "page": pagination.page,
+        "pages": pagination.pages,
     }
 
 
-@bp.route("/me/notifications")
+@bp.route("/me/notifications/read", methods=["POST"], tags=["notifications"])
 @login_required
-def my_notifications():
-    """The caller's notifications, newest first.
-    ---
-    get:
-      tags: [notifications]
-      parameters:
-        - {name: unread, in: query, schema: {type: integer, enum: [0, 1]}, description: only unread}
-        - {name: page, in: query, schema: {type: integer, minimum: 1}}
-      responses:
-        200:
-          description: a page of notifications and the unread count
-          content:
-            application/json:
-              schema:
-                type: object
-                properties:
-                  items:
-                    type: array
-                    items: {$ref: '#/components/schemas/Notification'}
-                  unread: {type: integer}
-                  page: {type: integer}
-                  pages: {type: integer}
-    """
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
-    pagination = queries.paginate(
-        notifications.inbox(current_user, unread_only=request.args.get("unread") == "1"),
-        page=page,
-        per_page=current_app.config["PAGE_SIZE"],
-    )
-    return jsonify(
-        {
-            "items": [notification_json(n) for n in pagination.items],
-            "unread": notifications.unread_count(current_user),
-            "page": pagination.page,
-            "pages": pagination.pages,
-        }
-    )
-
-
-@bp.route("/me/notifications/read", methods=["POST"])
-@login_required
-def read_notifications():
-    """Mark notifications read: `{"ids": [...]}` or `{"all": true}`.
-    ---
-    post:
-      tags: [notifications]
-      requestBody:
-        content:
-          application/json:
-            schema:
-              type: object
-              properties:
-                ids: {type: array, items: {type: integer}}
-                all: {type: boolean}
-      responses:
-        200: {description: '{"marked": n, "unread": n}'}
-        400: {description: neither ids nor all given}
-    """
-    body = json_body()
+@bp.arguments(MarkRead)
+@bp.response(200, Marked)
+@refuses(401)
+def read_notifications(body: dict[str, Any]) -> dict[str, int]:
+    """Mark notifications read: `{"ids": [...]}` or `{"all": true}`."""
     if body.get("all") is True:
         marked = notifications.mark_read(current_user)
     else:
-        ids = body.get("ids")
-        if not isinstance(ids, list) or not all(isinstance(i, int) for i in ids):
-            raise ServiceError(_("Send a list of notification ids, or all: true."))
-        marked = notifications.mark_read(current_user, ids[:1000])
+        marked = notifications.mark_read(current_user, body["ids"])
     db.session.commit()
-    return jsonify({"marked": marked, "unread": notifications.unread_count(current_user)})
+    return {"marked": marked, "unread": notifications.unread_count(current_user)}

@@ -2,23 +2,29 @@
 
 from __future__ import annotations
 
-from flask import Response, abort, current_app, jsonify, request, url_for
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, TypeVar
+
+from flask import Response, abort, current_app, request, url_for
 from flask_babel import get_locale
-from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from flask_smorest.fields import Upload
+from marshmallow import fields, validate
 from werkzeug.datastructures import FileStorage
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from elearn import permissions
-from elearn.api import bp
-from elearn.api.helpers import bad_request, require_int
-from elearn.api.openapi import EXTRA_COMPONENTS
+from elearn.api import bp, refuses
+from elearn.api.schemas import Choice, Out, Query, RowId, When
 from elearn.extensions import db
 from elearn.models import AccountSlip, Job, Unit
 from elearn.routes.slips import XLSX, login_url, role_labels
 from elearn.service import rosters, slips
 from elearn.service.roster_files import template_csv, template_xlsx, too_large
 from elearn.tasks import import_roster
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 TEMPLATE_TYPES = {
     "xlsx": (
@@ -41,14 +47,20 @@ def template_response(kind: str) -> Response:
     return response
 
 
-def form_parts() -> tuple[dict[str, str], FileStorage | None]:
-    """The form fields and the ``file`` part; a body over the server's limit is a 413 with a
+def within_limit(view: F) -> F:
+    """Read the form before its schemas do: a body over the server's limit is a 413 with a
     message saying what to do."""
-    try:
-        return request.form.to_dict(), request.files.get("file")
-    except RequestEntityTooLarge:
-        limits = rosters.RosterLimits.from_config(current_app.config)
-        raise too_large(limits.max_bytes) from None
+
+    @wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            request.form  # noqa: B018 - parses the body, once
+        except RequestEntityTooLarge:
+            limits = rosters.RosterLimits.from_config(current_app.config)
+            raise too_large(limits.max_bytes) from None
+        return view(*args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
 
 
 def read_limited(file: FileStorage) -> bytes:
@@ -57,84 +69,96 @@ def read_limited(file: FileStorage) -> bytes:
     return file.stream.read(limits.max_bytes + 1)
 
 
-@bp.route("/rosters/template")
-@login_required
-def roster_template():
-    """The roster template (header row and one example per role).
-    ---
-    get:
-      tags: [rosters]
-      parameters:
-        - {name: format, in: query, required: false, schema: {type: string, enum: [xlsx, csv], default: xlsx}}
-      responses:
-        200:
-          description: the template file
-          content:
-            application/vnd.openxmlformats-officedocument.spreadsheetml.sheet: {}
-            text/csv: {}
-        400:
-          description: unknown format
-          content:
-            application/json:
-              schema: {$ref: '#/components/schemas/Error'}
-    """
-    kind = request.args.get("format", "xlsx")
-    if kind not in TEMPLATE_TYPES:
-        bad_request(_("Choose the template format: xlsx or csv."))
-    return template_response(kind)
+class TemplateQuery(Query):
+    format = Choice(list(TEMPLATE_TYPES), load_default="xlsx")
 
 
-@bp.route("/rosters", methods=["POST"])
+class RosterUpload(Query):
+    file = Upload(required=True, metadata={"description": "the roster (.xlsx or .csv)"})
+    unit = RowId(
+        strict=False,
+        required=True,
+        metadata={"description": "id of the school or county to import into"},
+    )
+
+
+class JobQueued(Out):
+    job_id = fields.String()
+
+
+class JobProblem(Out):
+    row = fields.Integer(
+        allow_none=True, metadata={"description": "as numbered in Excel; the header is row 1"}
+    )
+    message = fields.String()
+
+
+class SlipOut(Out):
+    id = fields.Integer()
+    unit_id = fields.Integer()
+    unit_name = fields.String()
+    kind = Choice(["class", "teachers"])
+    accounts = fields.Integer()
+    opened_at = When(allow_none=True)
+
+
+class JobOut(Out):
+    id = fields.String()
+    kind = fields.String(metadata={"example": rosters.JOB_KIND})
+    status = Choice(["queued", "running", "done", "failed"])
+    progress = fields.Integer(validate=validate.Range(min=0, max=100))
+    filename = fields.String(allow_none=True)
+    unit_id = fields.Integer(allow_none=True)
+    errors = fields.List(fields.Nested(JobProblem), metadata={"description": "row-by-row problems"})
+    result = fields.Dict(
+        keys=fields.String(),
+        values=fields.Integer(),
+        metadata={
+            "description": "counts when done: rows, students_created, students_updated, "
+            "students_unchanged (and the same for teachers and guardians), grades_created, "
+            "classes_created, links_created; error_count when failed"
+        },
+    )
+    created_at = When(allow_none=True)
+    finished_at = When(allow_none=True)
+    slips = fields.List(
+        fields.Nested(SlipOut),
+        metadata={
+            "description": "account slips of the new accounts (open each once: POST "
+            "/api/v1/jobs/{job_id}/slips/{id})"
+        },
+    )
+
+
+@bp.route("/rosters/template", tags=["rosters"])
 @login_required
-def roster_upload():
+@bp.arguments(TemplateQuery, location="query")
+@bp.response(
+    200,
+    content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    description="the template file (text/csv for format=csv)",
+)
+@refuses(401)
+def roster_template(args: dict[str, str]) -> Response:
+    """The roster template (header row and one example per role)."""
+    return template_response(args["format"])
+
+
+@bp.route("/rosters", methods=["POST"], tags=["rosters"])
+@login_required
+@within_limit
+@bp.arguments(RosterUpload, location="multipart")
+@bp.response(202, JobQueued)
+@refuses(400, 401, 403, 404, 413)
+def roster_upload(form: dict[str, Any]):
     """Upload a roster (.xlsx or .csv) for a school or county; it is imported in the background.
-    ---
-    post:
-      tags: [rosters]
-      description: >
-        The file's type, size, unpacked size and header row are checked at once (400 or 413, no
-        job; a CSV file's number of rows too). Then a job counts a workbook's rows, checks every
-        row and imports all of them or none; follow it at /api/v1/jobs/{job_id}.
-      requestBody:
-        required: true
-        content:
-          multipart/form-data:
-            schema:
-              type: object
-              required: [file, unit]
-              properties:
-                file: {type: string, format: binary, description: the roster (.xlsx or .csv)}
-                unit: {type: integer, description: id of the school or county to import into}
-      responses:
-        202:
-          description: the import job was queued
-          content:
-            application/json:
-              schema:
-                type: object
-                properties:
-                  job_id: {type: string}
-        400:
-          description: not an .xlsx or .csv roster, or its header row lacks columns
-          content:
-            application/json:
-              schema: {$ref: '#/components/schemas/Error'}
-        403: {description: the caller may see the unit but not import into it}
-        404: {description: no such unit within the caller's scope}
-        413:
-          description: the file is too large, has too many rows, or unpacks to too much
-          content:
-            application/json:
-              schema: {$ref: '#/components/schemas/Error'}
+
+    The file's type, size, unpacked size and header row are checked at once (400 or 413, no
+    job; a CSV file's number of rows too). Then a job counts a workbook's rows, checks every
+    row and imports all of them or none; follow it at /api/v1/jobs/{job_id}.
     """
-    fields, file = form_parts()
-    unit_id = fields.get("unit")
-    if not unit_id:
-        bad_request(_("Give the school or county as the form field unit=<id>."))
-    unit = permissions.get_or_404(Unit, require_int(unit_id, "unit"), current_user, "import_roster")
-    if file is None:
-        bad_request(_("Attach the roster as the form field file."))
-    assert file is not None
+    unit = permissions.get_or_404(Unit, form["unit"], current_user, "import_roster")
+    file: FileStorage = form["file"]
     job = rosters.start_import(
         actor=current_user,
         unit=unit,
@@ -146,60 +170,32 @@ def roster_upload():
     job_id = job.id
     db.session.commit()
     import_roster.delay(job_id)
-    response = jsonify(job_id=job_id)
-    response.status_code = 202
-    response.headers["Location"] = url_for("api.job_status", job_id=job_id)
-    return response
+    return {"job_id": job_id}, 202, {"Location": url_for("api.job_status", job_id=job_id)}
 
 
-@bp.route("/jobs/<job_id>")
+@bp.route("/jobs/<job_id>", tags=["rosters"])
 @login_required
-def job_status(job_id: str):
-    """A background job (e.g. a roster import) of the caller: status, progress, errors, counts.
-    ---
-    get:
-      tags: [rosters]
-      parameters:
-        - {name: job_id, in: path, required: true, schema: {type: string}}
-      responses:
-        200:
-          description: the job
-          content:
-            application/json:
-              schema: {$ref: '#/components/schemas/Job'}
-        404: {description: no such job among the caller's own}
-    """
+@bp.response(200, JobOut)
+@refuses(401, 404)
+def job_status(job_id: str) -> dict[str, Any]:
+    """A background job (e.g. a roster import) of the caller: status, progress, errors, counts."""
     job = permissions.get_or_404(Job, job_id[:32], current_user)
-    return jsonify(rosters.job_json(job))
+    return rosters.job_json(job)
 
 
-@bp.route("/jobs/<job_id>/slips/<int:slip_id>", methods=["POST"])
+@bp.route("/jobs/<job_id>/slips/<int:slip_id>", methods=["POST"], tags=["rosters"])
 @login_required
-def open_slip(job_id: str, slip_id: int):
+@bp.response(200, content_type=XLSX, description="the slip as a spreadsheet")
+@refuses(401, 404, 410)
+def open_slip(job_id: str, slip_id: int) -> Response:
     """Open one account slip of the caller's roster import: its passwords are made now.
-    ---
-    post:
-      tags: [rosters]
-      description: >
-        The new accounts of a roster import have no password until the importer opens their
-        slip (one per class, one for the school's teachers; listed in the job's `slips`). This
-        makes random initial passwords and answers them in a spreadsheet (school, class, name,
-        role, username, initial password, sign-in address), once: they are kept nowhere, and a
-        second call answers 410. Each account must change its password at its first sign-in.
-      parameters:
-        - {name: job_id, in: path, required: true, schema: {type: string}}
-        - {name: slip_id, in: path, required: true, schema: {type: integer}}
-      responses:
-        200:
-          description: the slip as a spreadsheet
-          content:
-            application/vnd.openxmlformats-officedocument.spreadsheetml.sheet: {}
-        404: {description: no such slip among the caller's own imports}
-        410:
-          description: the slip was opened already; reset the class's passwords for new ones
-          content:
-            application/json:
-              schema: {$ref: '#/components/schemas/Error'}
+
+    The new accounts of a roster import have no password until the importer opens their slip
+    (one per class, one for the school's teachers; listed in the job's ``slips``). This makes
+    random initial passwords and answers them in a spreadsheet (school, class, name, role,
+    username, initial password, sign-in address), once: they are kept nowhere, and a second call
+    answers 410 (reset the class's passwords for new ones). Each account must change its
+    password at its first sign-in.
     """
     slip = permissions.get_or_404(AccountSlip, slip_id, current_user, "open")
     if slip.job_id != job_id[:32]:
@@ -213,54 +209,3 @@ def open_slip(job_id: str, slip_id: int):
     response.headers["Content-Disposition"] = f"attachment; filename=account-slip-{slip_id}.xlsx"
     response.headers["Cache-Control"] = "no-store"
     return response
-
-
-JOB_SCHEMA = {
-    "type": "object",
-    "properties": {
-        "id": {"type": "string"},
-        "kind": {"type": "string", "example": rosters.JOB_KIND},
-        "status": {"type": "string", "enum": ["queued", "running", "done", "failed"]},
-        "progress": {"type": "integer", "minimum": 0, "maximum": 100},
-        "filename": {"type": "string", "nullable": True},
-        "unit_id": {"type": "integer", "nullable": True},
-        "errors": {
-            "type": "array",
-            "description": "row-by-row problems (row as numbered in Excel; the header is row 1)",
-            "items": {
-                "type": "object",
-                "properties": {
-                    "row": {"type": "integer", "nullable": True},
-                    "message": {"type": "string"},
-                },
-            },
-        },
-        "result": {
-            "type": "object",
-            "description": "counts when done: rows, students_created, students_updated, "
-            "students_unchanged (and the same for teachers and guardians), grades_created, "
-            "classes_created, links_created; error_count when failed",
-            "additionalProperties": {"type": "integer"},
-        },
-        "created_at": {"type": "string", "format": "date-time"},
-        "finished_at": {"type": "string", "format": "date-time", "nullable": True},
-        "slips": {
-            "type": "array",
-            "description": "account slips of the new accounts (open each once: POST "
-            "/api/v1/jobs/{job_id}/slips/{id})",
-            "items": {
-                "type": "object",
-                "properties": {
-                    "id": {"type": "integer"},
-                    "unit_id": {"type": "integer"},
-                    "unit_name": {"type": "string"},
-                    "kind": {"type": "string", "enum": ["class", "teachers"]},
-                    "accounts": {"type": "integer"},
-                    "opened_at": {"type": "string", "format": "date-time", "nullable": True},
-                },
-            },
-        },
-    },
-}
-
-EXTRA_COMPONENTS["Job"] = JOB_SCHEMA

@@ -2,67 +2,42 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from flask import jsonify
 from flask_login import current_user, login_required
+from marshmallow import fields
 
 from elearn import permissions, queries
-from elearn.api import bp
+from elearn.api import bp, refuses
+from elearn.api.schemas import Out
 from elearn.models import Unit
 
 
-def unit_json(unit: Unit) -> dict[str, Any]:
-    return {
-        "id": unit.id,
-        "name": unit.name,
-        "type": unit.type,
-        "parent_id": unit.parent_id,
-        "code": unit.code,
-        "school_kind": unit.school_kind,
-        "is_rural": unit.is_rural,
-        "grade_level": unit.grade_level,
-    }
+class UnitOut(Out):
+    id = fields.Integer()
+    name = fields.String()
+    type = fields.String(
+        metadata={"enum": ["prefecture", "county", "school", "grade", "class"]},
+    )
+    parent_id = fields.Integer(allow_none=True)
+    code = fields.String(allow_none=True)
+    school_kind = fields.String(allow_none=True)
+    is_rural = fields.Boolean(allow_none=True)
+    grade_level = fields.Integer(allow_none=True)
 
 
-@bp.route("/units/<int:unit_id>")
+@bp.route("/units/<int:unit_id>", tags=["org"])
 @login_required
-def unit(unit_id: int):
-    """One unit of the org tree.
-    ---
-    get:
-      tags: [org]
-      parameters:
-        - {name: unit_id, in: path, required: true, schema: {type: integer}}
-      responses:
-        200:
-          description: the unit
-          content:
-            application/json:
-              schema: {$ref: '#/components/schemas/Unit'}
-        404: {description: no such unit within the caller's scope}
-    """
-    return jsonify(unit_json(permissions.get_or_404(Unit, unit_id, current_user)))
+@bp.response(200, UnitOut)
+@refuses(401, 404)
+def unit(unit_id: int) -> Unit:
+    """One unit of the org tree."""
+    return permissions.get_or_404(Unit, unit_id, current_user)
 
 
-@bp.route("/units/<int:unit_id>/children")
+@bp.route("/units/<int:unit_id>/children", tags=["org"])
 @login_required
-def unit_children(unit_id: int):
-    """The units directly below a unit.
-    ---
-    get:
-      tags: [org]
-      parameters:
-        - {name: unit_id, in: path, required: true, schema: {type: integer}}
-      responses:
-        200:
-          description: the children
-          content:
-            application/json:
-              schema:
-                type: array
-                items: {$ref: '#/components/schemas/Unit'}
-        404: {description: no such unit within the caller's scope}
-    """
+@bp.response(200, UnitOut(many=True))
+@refuses(401, 404)
+def unit_children(unit_id: int) -> list[Unit]:
+    """The units directly below a unit."""
     parent = permissions.get_or_404(Unit, unit_id, current_user)
-    return jsonify([unit_json(child) for child in queries.children_of(parent)])
+    return list(queries.children_of(parent))

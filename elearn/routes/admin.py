@@ -13,6 +13,7 @@ from elearn.extensions import db
 from elearn.forms import ConfirmForm, RoleForm, TermForm, UnitForm
 from elearn.models import RoleAssignment, Term, Unit, User
 from elearn.models.org import CHILD_TYPE, UnitType
+from elearn.request_args import page_number, search_text
 from elearn.routes.slips import slip_page
 from elearn.service import accounts, audit, coverage, org, slips
 from elearn.service.accounts import ROLE_UNIT_TYPES
@@ -29,7 +30,7 @@ def _admins_only():
 
 
 def _page() -> int:
-    return max(1, request.args.get("page", 1, type=int))
+    return page_number()
 
 
 @bp.route("/units")
@@ -144,7 +145,7 @@ def unit_members(unit_id: int):
     role = request.args.get("role") or None
     if role is not None and role not in ROLE_UNIT_TYPES:
         role = None
-    q = (request.args.get("q") or "").strip()[:64] or None
+    q = search_text("q", 64)
     pagination = queries.paginate(
         queries.members_of(unit, role=role, q=q),
         page=_page(),
@@ -288,7 +289,7 @@ def terms():
 @bp.route("/audit")
 def audit_log():
     """The audit log under the admin's units: actions by name, targets by name, newest first."""
-    action = (request.args.get("action") or "").strip()[:48] or None
+    action = search_text("action", 48)
     query = queries.audit_page(permissions.audit_events_visible(current_user), action=action)
     pagination = queries.paginate(query, page=_page(), per_page=current_app.config["PAGE_SIZE"])
     actors = {event.actor for event in pagination.items if event.actor is not None}

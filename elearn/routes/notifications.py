@@ -8,6 +8,7 @@ from flask_login import current_user, login_required
 from elearn import queries
 from elearn.extensions import db
 from elearn.models import Notification
+from elearn.request_args import page_number
 from elearn.service import notifications
 
 bp = Blueprint("notifications", __name__)
@@ -17,10 +18,9 @@ bp = Blueprint("notifications", __name__)
 @login_required
 def inbox():
     unread_only = request.args.get("unread") == "1"
-    page = request.args.get("page", 1, type=int) or 1
     pagination = queries.paginate(
         notifications.inbox(current_user, unread_only=unread_only),
-        page=max(page, 1),
+        page=page_number(),
         per_page=current_app.config["PAGE_SIZE"],
     )
     return render_template(

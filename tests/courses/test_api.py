@@ -129,8 +129,13 @@ def test_lesson_with_an_asset_checks_ownership_and_readiness(signed_in):
 def test_create_course_validation_is_422_in_chinese(signed_in):
     response = post(signed_in("teacher1"), "/api/v1/courses", {"title": "缺少对象"})
     assert response.status_code == 422
-    assert "选择" in response.get_json()["message"]
-    assert post(signed_in("student1"), "/api/v1/courses", {"title": "x"}).status_code == 403
+    body = response.get_json()
+    assert "audience" in body["message"] and body["errors"]["category"] == ["此项为必填项。"]
+    wrong = post(signed_in("teacher1"), "/api/v1/courses",
+                 {"title": "x", "audience": "pupil", "category": "audio_video"})  # fmt: skip
+    assert wrong.status_code == 422 and "student" in wrong.get_json()["errors"]["audience"][0]
+    valid = {"title": "x", "audience": "student", "category": "audio_video"}
+    assert post(signed_in("student1"), "/api/v1/courses", valid).status_code == 403
 
 
 def test_heartbeats_over_the_api(signed_in):
@@ -152,7 +157,7 @@ def test_heartbeats_over_the_api(signed_in):
     jump = post(client, url, {"position": 10_000, "playing": True}).get_json()
     assert jump["watched_seconds"] <= 2.5 and not jump["completed"]
     assert post(client, url, {"position": "soon"}).status_code == 422
-    assert post(client, url, {"playing": True}).status_code == 400
+    assert post(client, url, {"playing": True}).status_code == 422
     progress = client.get("/api/v1/me/progress").get_json()
     assert [row["lesson_id"] for row in progress["lessons"]] == [lesson_id]
     assert course_id in {row["course_id"] for row in progress["courses"]}

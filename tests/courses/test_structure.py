@@ -200,7 +200,7 @@ def test_the_api_moves_and_removes_and_documents_it(app, signed_in):
     assert again.get_json() == {"moved": False}
     wrong = author.post(f"/api/v1/lessons/{second}/move", json={"direction": "left"},
                         headers=headers)  # fmt: skip
-    assert wrong.status_code == 400
+    assert wrong.status_code == 422 and "direction" in wrong.get_json()["errors"]
     removed = author.delete(f"/api/v1/lessons/{first}", headers=headers)
     assert removed.status_code == 200 and removed.get_json() == {"pending": True}
     assert author.delete(f"/api/v1/lessons/{first}", headers=headers).status_code == 404

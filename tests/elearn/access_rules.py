@@ -1,5 +1,7 @@
 """Access rules of the carrier's routes (see tests/access.py)."""
 
+import io
+
 from tests.access import ADMINS, EVERYONE, SIGNED_IN, Rule
 
 SCHOOL_SIGHT = ADMINS | {"teacher1", "expert1"}
@@ -131,7 +133,7 @@ RULES = {
     "api.unit": Rule(lambda ids: f"/api/v1/units/{ids['school']}", SCHOOL_SIGHT),
     "api.unit_children": Rule(lambda ids: f"/api/v1/units/{ids['school']}/children", SCHOOL_SIGHT),
     "api.coverage_of_unit": Rule(lambda ids: f"/api/v1/coverage?unit={ids['school']}", ADMINS),
-    "api.openapi_document": Rule(lambda ids: "/api/v1/openapi.json", EVERYONE),
+    "api-docs.openapi_json": Rule(lambda ids: "/api/v1/openapi.json", EVERYONE),
     "rosters.upload": Rule(lambda ids: f"/admin/units/{ids['school']}/roster", ADMINS),
     "rosters.job": Rule(lambda ids: f"/admin/jobs/{_job_of_school_admin(ids)}", {"school_admin"}),
     "api.roster_template": Rule(lambda ids: "/api/v1/rosters/template?format=csv", SIGNED_IN),
@@ -140,7 +142,8 @@ RULES = {
         lambda ids: "/api/v1/rosters",
         ADMINS,
         method="POST",
-        data=lambda ids: {"unit": str(ids["school"])},
+        # a file that is no roster: admins get the 400 that says so, everyone else a refusal
+        data=lambda ids: {"unit": str(ids["school"]), "file": (io.BytesIO(b"x"), "roster.csv")},
     ),
     "api.job_status": Rule(
         lambda ids: f"/api/v1/jobs/{_job_of_school_admin(ids)}", {"school_admin"}

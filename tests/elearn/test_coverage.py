@@ -119,4 +119,5 @@ def test_coverage_api(signed_in, app):
 
 def test_coverage_api_needs_a_unit(signed_in):
     response = signed_in("pref_admin").get("/api/v1/coverage")
-    assert response.status_code == 400 and "unit" in response.get_json()["message"]
+    assert response.status_code == 422 and "unit" in response.get_json()["message"]
+    assert response.get_json()["errors"] == {"unit": ["此项为必填项。"]}

@@ -50,7 +50,9 @@ def test_schedule_refusals_say_why_in_chinese(app, signed_in):
     assert response.status_code == 400
     assert "范围" in response.get_json()["message"] or "不存在" in response.get_json()["message"]
     response = _create(teacher, unit_id=school, starts_at="tomorrow")
-    assert response.status_code == 400
+    assert response.status_code == 422 and "日期" in response.get_json()["errors"]["starts_at"][0]
+    naive = _create(teacher, unit_id=school, starts_at="2030-03-01T09:00:00")
+    assert naive.status_code == 422 and "时区" in naive.get_json()["errors"]["starts_at"][0]
     response = _create(signed_in("student1"), unit_id=school)
     assert response.status_code == 403
     response = teacher.post(
@@ -58,7 +60,7 @@ def test_schedule_refusals_say_why_in_chinese(app, signed_in):
         json={"title": "x", "starts_at": "2030-03-01T09:00:00+08:00", "audience": [{"role": "x"}]},
         headers={"X-CSRFToken": _csrf(teacher)},
     )
-    assert response.status_code == 400
+    assert response.status_code == 422 and "audience.0.role" in response.get_json()["errors"]
 
 
 def test_cookie_session_post_needs_csrf(app, signed_in):

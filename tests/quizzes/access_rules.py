@@ -9,6 +9,8 @@ the quiz rule (a teacher of an audience class who did not write it, another teac
 school, a campaign's class and school) is in tests/quizzes/test_access.py.
 """
 
+import io
+
 from sqlalchemy import select
 
 from elearn.extensions import db
@@ -85,7 +87,8 @@ RULES = {
         lambda ids: f"/api/v1/question-banks/{bank_id(ids)}/imports",
         BANK_AUTHORS,
         method="POST",
-        json=True,
+        # a well-formed upload: the authors' import runs, everyone else is refused
+        data=lambda ids: {"file": (io.BytesIO(b"::q:: 1+1=2 {T}"), "q.gift"), "format": "gift"},
     ),
     "quizzes_api.export_questions": Rule(
         lambda ids: f"/api/v1/question-banks/{bank_id(ids)}/export?format=moodlexml", BANK_AUTHORS
@@ -96,7 +99,12 @@ RULES = {
         STAFF,
         method="POST",
         json=True,
-        data=lambda ids: {"title": "小测", "unit_id": ids["class"], "items": [], "audience": []},
+        data=lambda ids: {
+            "title": "小测",
+            "unit_id": ids["class"],
+            "items": [{"category_id": 1}],
+            "audience": [{"unit_id": ids["class"]}],
+        },
     ),
     "quizzes_api.start_attempt": Rule(
         lambda ids: f"/api/v1/quizzes/{quiz_id(ids)}/attempts", STUDENT, method="POST", json=True

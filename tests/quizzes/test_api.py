@@ -59,7 +59,7 @@ def test_create_bank_only_where_one_may_author(client):
         json={"name": " ", "unit_id": unit_by_code("S0101").id},
         headers=headers,
     )
-    assert empty.status_code == 400 and empty.get_json()["message"]
+    assert empty.status_code == 422 and empty.get_json()["errors"]["name"]
 
 
 def test_gift_import_and_export_round_trip(client):
@@ -236,3 +236,14 @@ def test_openapi_documents_the_assessment_api(client):
         assert path in document["paths"], path
     assert "ImportResult" in document["components"]["schemas"]
     assert {"get", "patch", "delete"} <= set(document["paths"]["/api/v1/quizzes/{quiz_id}"])
+
+
+def test_an_import_without_its_file_names_the_field(client):
+    headers = bearer("teacher1")
+    bank_id = new_bank(client, headers)
+    response = client.post(
+        f"/api/v1/question-banks/{bank_id}/imports", data={"format": "gift"}, headers=headers
+    )
+    assert response.status_code == 422 and response.get_json()["errors"] == {
+        "file": ["此项为必填项。"]
+    }

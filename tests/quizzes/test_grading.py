@@ -99,11 +99,15 @@ def test_grading_through_the_api_takes_points_within_the_mark(app, client):
     with app.test_request_context():
         service.submit_attempt(actor=user("student1"), attempt_id=attempt_id)
         db.session.commit()
-    for wrong in (10.5, -0.5, "x", True, None, "nan"):
+    for wrong in (10.5, -0.5):  # a number outside the mark: the service says the range
         refused = client.put(url, json={"points": wrong}, headers=headers)
         assert refused.status_code == 400, wrong
         assert "0 至 10" in refused.get_json()["message"], wrong
-    assert client.put(url, json={}, headers=headers).status_code == 400
+    for wrong in ("x", True, None, "nan"):  # not a number: the schema's 422
+        refused = client.put(url, json={"points": wrong}, headers=headers)
+        assert refused.status_code == 422, wrong
+        assert "points" in refused.get_json()["errors"], wrong
+    assert client.put(url, json={}, headers=headers).status_code == 422
     assert client.put(other_url, json={"points": 1}, headers=headers).status_code == 404
     for stranger in ("t_S0201_5", "student1"):  # another school's teacher, the pupil
         assert client.put(url, json={"points": 1}, headers=bearer(stranger)).status_code == 404

@@ -223,9 +223,10 @@ def test_api_refusals_say_why_in_chinese(client, quiz_factory):
     teacher = bearer("teacher1")
     url = f"/api/v1/quizzes/{quiz_id}"
     for body, status in (
-        ({"pass_mark": "abc"}, 400),
-        ({"closes_at": "明天"}, 400),
-        ({"colour": "red"}, 400),
+        ({"pass_mark": "abc"}, 422),
+        ({"closes_at": "明天"}, 422),
+        ({"colour": "red"}, 422),
+        ({"pass_mark": 101}, 422),
         ({"pass_mark": 90}, 409),
         ({"published": False}, 409),
     ):
@@ -242,7 +243,7 @@ def test_api_refusals_say_why_in_chinese(client, quiz_factory):
     assert db.session.get(Quiz, quiz_id).pass_mark == 60
 
 
-def test_api_create_with_a_pass_mark_that_is_no_number_is_400(client):
+def test_api_create_with_a_pass_mark_that_is_no_number_is_422(client):
     from tests.quizzes.test_campaigns import demo_items
 
     response = client.post(
@@ -256,7 +257,7 @@ def test_api_create_with_a_pass_mark_that_is_no_number_is_400(client):
         },
         headers=bearer("teacher1"),
     )
-    assert response.status_code == 400 and "及格" in response.get_json()["message"]
+    assert response.status_code == 422 and "pass_mark" in response.get_json()["errors"]
 
 
 # --- the pages -------------------------------------------------------------------------------
@@ -352,3 +353,21 @@ def test_delete_page_of_a_taken_quiz_says_why_not(signed_in, quiz_factory):
         data={"csrf_token": csrf_token(client, f"/quizzes/{quiz_id}/delete")},
     )
     assert refused.status_code == 409 and db.session.get(Quiz, quiz_id) is not None
+
+
+def test_one_end_of_the_window_changes_when_the_stored_other_end_is_naive(quiz_factory):
+    """SQLite (the embedded default) hands stored times back without their zone: PATCHing the
+    closing time alone compared it with the naive opening time and failed (a 500)."""
+    quiz = quiz_factory()
+    opens_at = quiz.opens_at.astimezone(UTC).replace(tzinfo=None)  # as SQLite returns it
+    quiz.opens_at = opens_at
+    later = datetime.now(UTC) + timedelta(days=3)
+    changed = service.update_quiz(actor=user("teacher1"), quiz=quiz, changes={"closes_at": later})
+    assert changed == ["closes_at"]
+    quiz.opens_at = opens_at
+    with pytest.raises(ServiceError, match="关闭|close"):
+        service.update_quiz(
+            actor=user("teacher1"),
+            quiz=quiz,
+            changes={"closes_at": opens_at.replace(tzinfo=UTC) - timedelta(hours=1)},
+        )
