@@ -1,44 +1,46 @@
-"""The `courses` feature package: the network classroom (网络课堂), see ARCHITECTURE.md."""
+"""The `courses` feature package: the network classroom (网络课堂), see docs/architecture.md."""
 
 from __future__ import annotations
 
-import os
-
 from flask import Flask
 
-from elearn.config import ConfigError
+from elearn.config import Setting
+from elearn.features import Feature
+
+SETTINGS = (
+    Setting.number(
+        "COURSES_COMPLETION_SHARE",
+        0.9,
+        "share of a lesson's length a learner must have watched (server-credited) to complete it",
+        above=0,
+        maximum=1,
+        env="ELEARN_COMPLETION_SHARE",
+    ),
+)
 
 
-def _completion_share() -> float:
-    raw = os.environ.get("ELEARN_COMPLETION_SHARE", "").strip()
-    if not raw:
-        return 0.9
-    try:
-        share = float(raw)
-    except ValueError:
-        raise ConfigError("ELEARN_COMPLETION_SHARE must be a number such as 0.9.") from None
-    if not 0 < share <= 1:
-        raise ConfigError("ELEARN_COMPLETION_SHARE must lie in (0, 1].")
-    return share
+def feature() -> Feature:
+    """What the network classroom adds to the carrier."""
+    from courses import api, audit, demo, models, routes  # noqa: F401 - models register the tables
+    from courses.service.access import RULES
+
+    return Feature(
+        name="courses",
+        blueprints=(routes.bp,),
+        api=(api.bp,),
+        nav=routes.nav_items,
+        home_panel=routes.home_panel,
+        seeders=(demo.seed_demo_courses,),
+        rules=RULES,
+        audit_actions=audit.ACTIONS,
+        audit_targets=audit.TARGETS,
+        template_globals={"course_label": routes.course_label},
+        settings=SETTINGS,
+    )
 
 
 def init_app(app: Flask) -> None:
-    """Register the blueprints, permission rules, home panel, menu item and demo seeder."""
-    from courses import api, audit, demo, models, routes  # noqa: F401 - models register the tables
-    from courses.service.access import RULES
-    from elearn import cli, permissions, web
-    from elearn.routes.home import HOME_PANELS
+    """Register the network classroom through the feature contract."""
+    from elearn import features
 
-    app.config.setdefault("COURSES_COMPLETION_SHARE", _completion_share())
-    for model, rule in RULES.items():
-        permissions.register_rule(model, rule)
-    app.register_blueprint(routes.bp)
-    audit.register()
-    app.jinja_env.globals["course_label"] = routes.course_label
-    api.init_app(app)
-    if routes.home_panel not in HOME_PANELS:
-        HOME_PANELS.append(routes.home_panel)
-    if routes.nav_items not in web.NAV_PROVIDERS:
-        web.NAV_PROVIDERS.append(routes.nav_items)
-    if demo.seed_demo_courses not in cli.DEMO_SEEDERS:
-        cli.DEMO_SEEDERS.append(demo.seed_demo_courses)
+    features.register(app, feature())

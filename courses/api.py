@@ -5,7 +5,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Any, ClassVar
 
-from flask import Flask, abort
+from flask import abort
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from marshmallow import fields, validate
@@ -25,7 +25,7 @@ from courses.models import (
     Subject,
 )
 from elearn import permissions
-from elearn.api import ApiBlueprint, protect_cookie_sessions, refuses, register
+from elearn.api import ApiBlueprint, protect_cookie_sessions, refuses
 from elearn.api.schemas import Body, Choice, Out, Query, RowId, Text, When
 from elearn.extensions import db
 from elearn.models import Unit
@@ -39,10 +39,6 @@ bp = ApiBlueprint(
 
 # bearer-token clients carry no ambient credentials; calls riding on the session cookie need CSRF
 bp.before_request(protect_cookie_sessions)
-
-
-def init_app(app: Flask) -> None:
-    register(app, bp)
 
 
 def _values(enum: type[StrEnum]) -> list[str]:

@@ -237,7 +237,7 @@ class LessonRevision(Model):
     #: the subject an infiltration lesson is taught in
     subject: Mapped[str | None] = mapped_column(String(24))
     #: the quiz that must be passed to complete the lesson; the quizzes package owns the table,
-    #: so no foreign key yet (see ``courses.service.LESSON_COMPLETION_CHECKS``)
+    #: so no foreign key yet (see ``courses.service.LESSON_COMPLETION``)
     quiz_id: Mapped[int | None] = mapped_column(Integer)
     #: reading time for rich text and documents; media lessons take the asset's duration
     reading_seconds: Mapped[float | None] = mapped_column(Float)

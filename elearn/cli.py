@@ -8,13 +8,10 @@ import click
 from flask import Flask
 from flask.cli import AppGroup
 
-from elearn import uow
+from elearn import features, uow
 from elearn.extensions import db
 
 group = AppGroup("elearn", help="Platform administration commands.")
-
-#: feature packages append callables (echo) run after the demo seed, to add their demo content
-DEMO_SEEDERS: list = []
 
 
 @group.command("seed")
@@ -31,7 +28,7 @@ def seed(scale: str) -> None:
 
         with uow.unit():
             logins = demo.seed_demo()
-            for seeder in DEMO_SEEDERS:
+            for seeder in features.registry().seeders:
                 seeder()
         click.echo("Demo data ready. Sign in with any of these (password demo1234):")
         for username, description in logins:

@@ -250,9 +250,9 @@ def load(instance_path: Path) -> dict[str, Any]:
         # request would open one (a new PostgreSQL backend: milliseconds). A request queues
         # for a connection rather than failing after 30 s. PostgreSQL's default
         # max_connections of 100 is shared with the Celery workers: size DB_POOL_SIZE to it.
-        "pool_size": numbers.pop("DB_POOL_SIZE"),
-        "max_overflow": numbers.pop("DB_MAX_OVERFLOW"),
-        "pool_timeout": numbers.pop("DB_POOL_TIMEOUT"),
+        "pool_size": numbers["DB_POOL_SIZE"],
+        "max_overflow": numbers["DB_MAX_OVERFLOW"],
+        "pool_timeout": numbers["DB_POOL_TIMEOUT"],
         # Disconnects are handled when they happen, not pinged for before every request (a
         # round trip per request, a quarter of an autosave's cost): the request that meets a
         # dead connection fails and the whole pool is renewed; connections are renewed hourly.
@@ -283,12 +283,6 @@ def load(instance_path: Path) -> dict[str, Any]:
             "task_always_eager": _flag("CELERY_EAGER"),
             "task_eager_propagates": True,
             "task_routes": {"media.*": {"queue": "media"}},
-            "beat_schedule": {
-                "elearn-purge-read-notifications": {
-                    "task": "elearn.purge_read_notifications",
-                    "schedule": 24 * 3600,
-                }
-            },
         },
         "S3_ENDPOINT": s3_endpoint,
         "S3_ACCESS_KEY": _env("S3_ACCESS_KEY") or os.environ.get("S3_ACCESS_KEY"),

@@ -32,12 +32,12 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     _init_extensions(app)
 
-    from elearn import api, cli, routes, static_files, web
+    from elearn import api, carrier, cli, features, static_files, web
 
     web.init_app(app)
     static_files.init_app(app)
-    routes.init_app(app)
     api.init_app(app)
+    features.register(app, carrier.feature())
     cli.init_app(app)
 
     import courses

@@ -36,6 +36,8 @@ PanelProvider = Callable[[Any], list[tuple[str, dict[str, Any]]]]
 ReadinessCheck = Callable[[], "str | None"]
 
 EXTENSION = "elearn.features"
+#: where ``elearn.api`` leaves the function that registers an API blueprint with the document
+API_REGISTRAR = "elearn.api.register"
 
 
 # --- extension points ------------------------------------------------------------------------------
@@ -85,6 +87,8 @@ class Feature:
     beat: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     #: config this package reads, checked at start-up
     settings: Sequence[Setting] = ()
+    #: (config) -> problems: a rule across settings (one bounded by another)
+    check: Callable[[Mapping[str, Any]], list[str]] | None = None
     #: (signal, receiver): connected for this app (the receiver gets ``sender=app``)
     signals: Sequence[tuple[Any, Callable[..., Any]]] = ()
     #: extension point name -> callables contributed to it
@@ -130,10 +134,12 @@ def register(app: Flask, feature: Feature, *, environ: Mapping[str, str] | None 
     """Validate a feature's declaration and wire it into the app; raise ``ConfigError`` with every
     problem found (a setting that cannot work, a name taken twice, a hook with no point)."""
     found = registry(app)
-    problems = _problems(found, feature)
+    problems = _problems(app, found, feature)
     problems += read_settings(
         feature.settings, app.config, os.environ if environ is None else environ
     )
+    if not problems and feature.check is not None:
+        problems += feature.check(app.config)
     if problems:
         raise ConfigError(f"The {feature.name} feature cannot start: " + " ".join(problems))
     found.features.append(feature)
@@ -152,6 +158,8 @@ def register(app: Flask, feature: Feature, *, environ: Mapping[str, str] | None 
     _schedule(app, found, feature.beat)
     for blueprint in feature.blueprints:
         app.register_blueprint(blueprint)
+    for blueprint in feature.api:
+        app.extensions[API_REGISTRAR](app, blueprint)
     app.jinja_env.globals.update(feature.template_globals)
     for signal, receiver in feature.signals:
         signal.connect(receiver, sender=app, weak=False)
@@ -159,7 +167,7 @@ def register(app: Flask, feature: Feature, *, environ: Mapping[str, str] | None 
         feature.setup(app)
 
 
-def _problems(found: Registry, feature: Feature) -> list[str]:
+def _problems(app: Flask, found: Registry, feature: Feature) -> list[str]:
     problems = []
     if any(known.name == feature.name for known in found.features):
         problems.append(f"a feature named {feature.name} is registered already.")
@@ -178,6 +186,8 @@ def _problems(found: Registry, feature: Feature) -> list[str]:
     for point in feature.hooks:
         if point not in POINTS:
             problems.append(f"it contributes to {point}, which no package declares.")
+    if feature.api and API_REGISTRAR not in app.extensions:
+        problems.append("it has API routes, but the API is not set up (elearn.api.init_app).")
     return problems
 
 

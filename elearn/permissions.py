@@ -14,6 +14,7 @@ from sqlalchemy import BigInteger, false, or_, select
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.sql import Select
 
+from elearn import features
 from elearn.extensions import db
 from elearn.models import AccountSlip, AuditEvent, Job, Role, Unit, User
 from elearn.models._types import INT_MAX
@@ -153,7 +154,8 @@ def _audit_rule(actor: User, action: str, event: AuditEvent) -> bool:
     return unit is not None and _admin_level(actor, unit) is not None
 
 
-RULES: dict[type, Callable[[User, str, Any], bool]] = {
+#: the carrier's own object types (its Feature declares them, as each package declares its own)
+CARRIER_RULES: dict[type, Callable[[User, str, Any], bool]] = {
     Unit: _unit_rule,
     User: _user_rule,
     Job: _job_rule,
@@ -162,16 +164,11 @@ RULES: dict[type, Callable[[User, str, Any], bool]] = {
 }
 
 
-def register_rule(model: type, rule: Callable[[User, str, Any], bool]) -> None:
-    """Feature packages add the rules for their own object types here at init time."""
-    RULES[model] = rule
-
-
 def can(actor: User | None, action: str, obj: Any) -> bool:
     """May ``actor`` do ``action`` to ``obj``?"""
     if actor is None or not getattr(actor, "is_authenticated", False):
         return False
-    rule = RULES.get(type(obj))
+    rule = features.registry().rules.get(type(obj))
     if rule is None:
         raise LookupError(f"no permission rule for {type(obj).__name__}")
     return rule(actor, action, obj)

@@ -12,7 +12,7 @@ from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
-from elearn import auth, headers, uow
+from elearn import auth, features, headers, uow
 from elearn.models.accounts import ADMIN_ROLES
 from elearn.service import notifications
 from elearn.service.errors import ServiceError, Unauthenticated
@@ -92,7 +92,7 @@ def init_app(app: Flask) -> None:
 
 
 def nav_items() -> list[tuple[str, str]]:
-    """(endpoint, label) pairs for the current user's menu; features add to NAV_PROVIDERS."""
+    """(endpoint, label) pairs for the current user's menu (features add theirs: ``Feature.nav``)."""
     if not current_user.is_authenticated or current_user.must_change_password:
         return []  # an account that must change its password sees only the change form
     items: list[tuple[str, str]] = [("home.index", _("Home"))]
@@ -109,9 +109,6 @@ def nav_items() -> list[tuple[str, str]]:
             ("admin.terms", _("Terms")),
             ("admin.audit_log", _("Audit log")),
         ]
-    for provider in NAV_PROVIDERS:
+    for provider in features.registry().nav:
         items.extend(provider(current_user))
     return items
-
-
-NAV_PROVIDERS: list[Any] = []

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
@@ -12,7 +11,7 @@ from marshmallow import fields, validate
 from sqlalchemy import select
 
 from elearn import permissions
-from elearn.api import ApiBlueprint, protect_cookie_sessions, refuses, register
+from elearn.api import ApiBlueprint, protect_cookie_sessions, refuses
 from elearn.api.schemas import Body, Choice, Out, RowId, RowIds, Text, When
 from elearn.extensions import db
 from elearn.models import User
@@ -26,10 +25,6 @@ MAX_COHOSTS = 20
 
 bp = ApiBlueprint("live_api", __name__, url_prefix="/api/v1", description="live lectures")
 bp.before_request(protect_cookie_sessions)
-
-
-def init_app(app: Flask) -> None:
-    register(app, bp)
 
 
 class AudienceEntry(Body):

@@ -1,30 +1,35 @@
-"""The `media` feature package (see ARCHITECTURE.md)."""
+"""The `media` feature package (see docs/architecture.md): assets, storage, transcoding."""
 
 from flask import Flask
 
+from elearn.features import Feature
 
-def init_app(app: Flask) -> None:
-    """Register this package's blueprints, permission rule, readiness check and periodic sweep."""
-    from elearn import permissions
-    from elearn.routes.ops import READINESS_CHECKS
-    from media import api, routes, service, storage
+
+def feature() -> Feature:
+    """What media adds to the carrier."""
+    from media import api, routes, service, settings, storage
+    from media import tasks as _tasks  # noqa: F401 - registers the Celery tasks
     from media.models import Asset
 
-    routes.init_app(app)
-    api.init_app(app)
+    return Feature(
+        name="media",
+        blueprints=(routes.bp,),
+        api=(api.bp,),
+        nav=routes.nav_items,
+        rules={Asset: service.asset_rule},
+        readiness={"storage": storage.readiness_check},
+        beat={
+            # a worker killed mid-transcode leaves a lease that runs out; the sweep queues it again
+            "media.requeue_stale": {"task": "media.requeue_stale", "schedule": 60.0},
+            # uploads nobody finished: abort them, fail their assets, leave no parts behind
+            "media.abandon_uploads": {"task": "media.abandon_uploads", "schedule": 3600.0},
+        },
+        settings=settings.SETTINGS,
+    )
 
-    permissions.register_rule(Asset, service.asset_rule)
-    READINESS_CHECKS["storage"] = storage.readiness_check
-    celery = app.extensions.get("celery")
-    if celery is not None:
-        # a worker killed mid-transcode leaves a lease that runs out; the sweep queues it again
-        celery.conf.beat_schedule["media.requeue_stale"] = {
-            "task": "media.requeue_stale",
-            "schedule": 60.0,
-        }
-        # uploads nobody finished: abort them, fail their assets, leave no parts behind
-        celery.conf.beat_schedule["media.abandon_uploads"] = {
-            "task": "media.abandon_uploads",
-            "schedule": 3600.0,
-        }
-    from media import tasks  # noqa: F401 - registers the Celery tasks
+
+def init_app(app: Flask) -> None:
+    """Register media through the feature contract."""
+    from elearn import features
+
+    features.register(app, feature())

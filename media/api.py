@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, Response
+from flask import Response
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from marshmallow import ValidationError, fields, validate
 
 from elearn import permissions
-from elearn.api import ApiBlueprint, protect_cookie_sessions, refuses, register
+from elearn.api import ApiBlueprint, protect_cookie_sessions, refuses
 from elearn.api.schemas import Body, Choice, Out, Text
 from elearn.extensions import db
 from media import service, tasks
@@ -96,10 +96,6 @@ class MediaAsset(Out):
     playlist_url = fields.String(
         allow_none=True, metadata={"description": "signed, expires in minutes"}
     )
-
-
-def init_app(app: Flask) -> None:
-    register(app, bp)
 
 
 def _upload_status(asset: Asset) -> dict[str, Any]:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from flask import (
     Blueprint,
-    Flask,
     abort,
     jsonify,
     redirect,
@@ -38,14 +37,6 @@ bp = Blueprint(
 )
 
 HLS = "application/vnd.apple.mpegurl"
-
-
-def init_app(app: Flask) -> None:
-    from elearn import web
-
-    app.register_blueprint(bp)
-    if nav_items not in web.NAV_PROVIDERS:
-        web.NAV_PROVIDERS.append(nav_items)
 
 
 def nav_items(user: User) -> list[tuple[str, str]]:

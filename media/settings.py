@@ -1,4 +1,6 @@
-"""The media package's settings, read at call time: app config first, then ``ELEARN_*`` variables."""
+"""The media package's settings: declared once (``SETTINGS``), read from ``ELEARN_<NAME>`` and
+checked when the app starts (the feature contract), then read from the app's config at call time.
+"""
 
 from __future__ import annotations
 
@@ -7,40 +9,44 @@ from typing import Any
 
 from flask import current_app, has_app_context
 
+from elearn.config import Setting
+
 MB = 1024 * 1024
 
-DEFAULTS: dict[str, Any] = {
+SETTINGS = (
     # per-role upload limits in bytes (students and guardians can't upload)
-    "MEDIA_UPLOAD_LIMIT_TEACHER": 500 * MB,
-    "MEDIA_UPLOAD_LIMIT_EXPERT": 2048 * MB,
-    "MEDIA_UPLOAD_LIMIT_ADMIN": 2048 * MB,
-    "MEDIA_PART_SIZE": 8 * MB,
-    "MEDIA_UPLOAD_URL_MINUTES": 60,
+    Setting.integer(
+        "MEDIA_UPLOAD_LIMIT_TEACHER", 500 * MB, "largest upload of a teacher", minimum=1
+    ),
+    Setting.integer("MEDIA_UPLOAD_LIMIT_EXPERT", 2048 * MB, "of an expert", minimum=1),
+    Setting.integer("MEDIA_UPLOAD_LIMIT_ADMIN", 2048 * MB, "of an admin", minimum=1),
+    Setting.integer("MEDIA_PART_SIZE", 8 * MB, "size of an upload's parts", minimum=5 * MB),
+    Setting.integer("MEDIA_UPLOAD_URL_MINUTES", 60, "lifetime of upload URLs", minimum=1),
     # an upload that received no part for this long is aborted and its asset marked failed
-    "MEDIA_UPLOAD_ABANDON_HOURS": 24,
-    "MEDIA_PLAYBACK_MINUTES": 15,
-    "MEDIA_RENEW_GRACE_MINUTES": 360,
-    "MEDIA_MAX_ATTEMPTS": 3,
-    "MEDIA_LEASE_SECONDS": 300,
-    "MEDIA_RETRY_SECONDS": 30,
-    "MEDIA_MAX_DURATION_SECONDS": 3 * 3600,
-    "MEDIA_MAX_OUTPUT_BYTES": 8 * 1024 * MB,
-    "MEDIA_FFMPEG_THREADS": 0,
+    Setting.integer("MEDIA_UPLOAD_ABANDON_HOURS", 24, "unfinished uploads' life", minimum=1),
+    Setting.integer("MEDIA_PLAYBACK_MINUTES", 15, "lifetime of playback URLs", minimum=1),
+    Setting.integer("MEDIA_RENEW_GRACE_MINUTES", 360, "renewing an expired playlist", minimum=0),
+    Setting.integer("MEDIA_MAX_ATTEMPTS", 3, "processing tries before failing", minimum=1),
+    Setting.integer("MEDIA_LEASE_SECONDS", 300, "a worker's lease on an asset", minimum=10),
+    Setting.integer("MEDIA_RETRY_SECONDS", 30, "wait before a retry", minimum=0),
+    Setting.integer("MEDIA_MAX_DURATION_SECONDS", 3 * 3600, "longest media", minimum=1),
+    Setting.integer("MEDIA_MAX_OUTPUT_BYTES", 8 * 1024 * MB, "largest output", minimum=MB),
+    Setting.integer("MEDIA_FFMPEG_THREADS", 0, "ffmpeg threads (0: ffmpeg's choice)", minimum=0),
     # a PDF's first pages rendered as images for reading on phones
-    "MEDIA_DOCUMENT_PAGES": 60,
+    Setting.integer("MEDIA_DOCUMENT_PAGES", 60, "PDF pages rendered as images", minimum=0),
     # wall time allowed for one ffmpeg run: base + factor × media duration (a hang is killed)
-    "MEDIA_TIMEOUT_BASE_SECONDS": 300,
-    "MEDIA_TIMEOUT_FACTOR": 8,
-    "MEDIA_WORK_DIR": None,
-}
+    Setting.integer("MEDIA_TIMEOUT_BASE_SECONDS", 300, "ffmpeg's time, base", minimum=1),
+    Setting.integer("MEDIA_TIMEOUT_FACTOR", 8, "ffmpeg's time, × duration", minimum=1),
+    Setting.text("MEDIA_WORK_DIR", None, "scratch folder for transcodes (system temp)"),
+)
+_BY_NAME = {setting.key: setting for setting in SETTINGS}
+#: the defaults, by name (tests and benches read them)
+DEFAULTS: dict[str, Any] = {setting.key: setting.default for setting in SETTINGS}
 
 
 def setting(name: str) -> Any:
-    """A media setting: ``app.config[name]``, else ``ELEARN_<name>``, else the default."""
-    if has_app_context() and current_app.config.get(name) is not None:
+    """A media setting: the app's (read and checked at start-up), or outside an app (a script)
+    the environment's, checked the same way."""
+    if has_app_context() and name in current_app.config:
         return current_app.config[name]
-    default = DEFAULTS[name]
-    raw = os.environ.get(f"ELEARN_{name}")
-    if raw is None or raw == "":
-        return default
-    return int(raw) if isinstance(default, int) else raw
+    return _BY_NAME[name].read(os.environ)

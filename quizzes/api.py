@@ -7,13 +7,13 @@ from datetime import UTC, datetime
 from functools import wraps
 from typing import Any, TypeVar
 
-from flask import Blueprint, Flask, Response, abort, g, jsonify
+from flask import Blueprint, Response, abort, g, jsonify
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy.orm import joinedload
 
 from elearn import permissions
-from elearn.api import ApiBlueprint, protect_cookie_sessions, refuses, register
+from elearn.api import ApiBlueprint, protect_cookie_sessions, refuses
 from elearn.api.schemas import ValidationFailure
 from elearn.auth import checks_bearer_itself, refuse, request_actor
 from elearn.extensions import db
@@ -46,11 +46,6 @@ def _time_up(error: service.TimeUp):  # type: ignore[no-untyped-def]
     submits what was saved (the grace is for that), whatever the message's language."""
     db.session.rollback()
     return error_response(error.status, error.message, time_up=True)
-
-
-def init_app(app: Flask) -> None:
-    """Register the blueprint (``quizzes.survey_api``, imported by the package, adds its routes)."""
-    register(app, bp)
 
 
 # -- banks and questions ------------------------------------------------------------------------

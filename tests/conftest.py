@@ -138,13 +138,13 @@ def app(database_url: str, tmp_path_factory: pytest.TempPathFactory):
     with application.app_context():
         from flask_migrate import upgrade
 
-        from elearn.cli import DEMO_SEEDERS
+        from elearn import features
         from elearn.extensions import db
         from elearn.seed import demo
 
         upgrade(revision="heads")
         demo.seed_demo()
-        for seeder in DEMO_SEEDERS:
+        for seeder in features.registry().seeders:
             seeder()
         db.session.commit()
         db.session.remove()

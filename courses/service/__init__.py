@@ -1,6 +1,6 @@
 """The network classroom's use cases: authoring and review, visibility, progress and completion.
 
-Other packages import from here: ``courses.service.LESSON_COMPLETION_CHECKS`` is where the quizzes
+Other packages import from here: ``courses.service.LESSON_COMPLETION`` is where the quizzes
 package adds "the lesson's quiz is passed" (see ``courses.service.progress``), and
 ``courses.service.refresh_completion`` re-checks a lesson once its quiz is passed.
 """
@@ -28,7 +28,7 @@ from courses.service.authoring import (
     update_lesson,
 )
 from courses.service.progress import (
-    LESSON_COMPLETION_CHECKS,
+    LESSON_COMPLETION,
     HeartbeatResult,
     complete_attended_lesson,
     complete_course_if_due,
@@ -52,7 +52,7 @@ __all__ = [
     "remove_course_unit",
     "remove_lesson",
     "restore_lesson",
-    "LESSON_COMPLETION_CHECKS",
+    "LESSON_COMPLETION",
     "HeartbeatResult",
     "add_course_unit",
     "add_lesson",

@@ -17,10 +17,11 @@ A lesson is complete when the merged watched intervals cover ``COURSES_COMPLETIO
 duration (``ELEARN_COMPLETION_SHARE``, default 0.9) and every completion check agrees; a course is
 complete when all its live lessons are, which records the audience's coverage fact.
 
-Completion checks (``LESSON_COMPLETION_CHECKS``) are how other packages add requirements without
-courses knowing them: the quizzes package appends a callable ``(user, lesson, revision) -> bool |
-None`` that answers True when the lesson's quiz (``revision.quiz_id``) is passed, False when it is
-not, and None when the lesson is none of its business. A lesson with a ``quiz_id`` needs at least
+Completion checks (the extension point ``LESSON_COMPLETION``) are how other packages add
+requirements without courses knowing them: the quizzes package contributes, through its Feature's
+hooks, a callable ``(user, lesson, revision) -> bool | None`` that answers True when the lesson's
+quiz (``revision.quiz_id``) is passed, False when it is not, and None when the lesson is none of
+its business. A lesson with a ``quiz_id`` needs at least
 one check to answer True. When a quiz is passed later, that package calls ``refresh_completion``.
 """
 
@@ -44,6 +45,7 @@ from courses.models import (
     LessonRevision,
 )
 from elearn.extensions import db
+from elearn.features import ExtensionPoint, hooks
 from elearn.models import FactKind, Role, Unit, User
 from elearn.models._types import aware
 from elearn.service import coverage, org
@@ -57,7 +59,9 @@ DEFAULT_COMPLETION_SHARE = 0.9
 
 CompletionCheck = Callable[[User, Lesson, LessonRevision], "bool | None"]
 #: extra requirements for completing a lesson (see the module docstring); quizzes plugs in here
-LESSON_COMPLETION_CHECKS: list[CompletionCheck] = []
+LESSON_COMPLETION = ExtensionPoint(
+    "courses.lesson_completion", "(user, lesson, revision) -> True, False or None (not mine)"
+)
 
 #: which role completes which track, and the coverage fact it counts as
 FACT_FOR_AUDIENCE: dict[str, tuple[str, FactKind]] = {
@@ -213,7 +217,7 @@ def heartbeat(
 
 
 def _checks_pass(user: User, lesson: Lesson, revision: LessonRevision) -> bool:
-    answers = [check(user, lesson, revision) for check in LESSON_COMPLETION_CHECKS]
+    answers = [check(user, lesson, revision) for check in hooks(LESSON_COMPLETION.name)]
     if any(answer is False for answer in answers):
         return False
     # a lesson with a quiz needs some check (the quizzes package's) to vouch for it

@@ -22,9 +22,10 @@ from webargs.flaskparser import FlaskParser, is_json_request
 from werkzeug.datastructures import CombinedMultiDict
 from werkzeug.exceptions import UnprocessableEntity
 
+from elearn import features, uow
 from elearn.api import schemas
 from elearn.auth import authenticated_by_token, refuse, view_checks_bearer_itself
-from elearn.extensions import csrf, db
+from elearn.extensions import csrf
 from elearn.factory import RowId
 from elearn.models._types import INT_MAX
 from elearn.service.errors import ServiceError, Unauthenticated
@@ -148,7 +149,7 @@ def refuses(*codes: int) -> Callable[[F], F]:
 
 
 def _unprocessable(error: UnprocessableEntity):  # type: ignore[no-untyped-def]
-    db.session.rollback()
+    uow.rollback()
     data: dict[str, Any] = getattr(error, "data", None) or {}
     if "messages" not in data:
         return error_response(422, getattr(error, "elearn_message", None) or error.description)
@@ -178,7 +179,7 @@ def api_of(app: Flask) -> ElearnApi:
 def _refused(error: ServiceError):  # type: ignore[no-untyped-def]
     """A service's refusal in the API: a 422 in the one validation shape (with the field the
     service named), anything else as ``elearn.web`` answers it."""
-    db.session.rollback()
+    uow.rollback()
     if isinstance(error, Unauthenticated):
         return refuse(error.message)
     if error.status == 422:
@@ -188,8 +189,10 @@ def _refused(error: ServiceError):  # type: ignore[no-untyped-def]
 
 
 def register(app: Flask, blueprint: ApiBlueprint) -> None:
-    """Register a feature's API blueprint: its routes, and its schemas in the document."""
-    blueprint.register_error_handler(ServiceError, _refused)
+    """Register a feature's API blueprint: its routes, and its schemas in the document (with
+    each app made: the blueprint itself is set up once, at its first app)."""
+    if not blueprint._got_registered_once:
+        blueprint.register_error_handler(ServiceError, _refused)
     csrf.exempt(blueprint)
     api_of(app).register_blueprint(blueprint)
 
@@ -224,4 +227,6 @@ def init_app(app: Flask) -> None:
         spec_kwargs={"marshmallow_plugin": schemas.Plugin(schema_name_resolver=_component_name)},
     )
     api.register_converter(RowId, _row_id_schema)
+    # feature packages' API blueprints come through the feature contract (``Feature.api``)
+    app.extensions[features.API_REGISTRAR] = register
     register(app, bp)

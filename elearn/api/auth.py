@@ -6,11 +6,11 @@ from flask import current_app, jsonify, request
 from flask_login import current_user, login_required
 from marshmallow import fields
 
-from elearn import signals
+from elearn import signals, uow
 from elearn.api import bp, refuses
 from elearn.api.schemas import Body, Out, Text, When
 from elearn.auth import current_credential, login_throttle
-from elearn.extensions import db, rate_limit
+from elearn.extensions import rate_limit
 from elearn.service import accounts, coverage_hooks
 
 
@@ -79,7 +79,7 @@ def issue_token(credentials: dict[str, str]):
         throttle=login_throttle(),
     )
     if result.user is None:
-        db.session.commit()  # keep the audit row and the throttle's count
+        # the request's commit keeps the audit row and the throttle's count
         response = jsonify(error=result.status, message=result.error)
         response.status_code = result.status
         if result.status == 429:
@@ -91,7 +91,6 @@ def issue_token(credentials: dict[str, str]):
         user=result.user, hours=current_app.config["API_TOKEN_HOURS"]
     )
     must_change = result.user.must_change_password
-    db.session.commit()
     return {"token": token, "expires_at": expires_at, "must_change_password": must_change}
 
 
@@ -113,8 +112,8 @@ def change_password(change: dict[str, str]):
     accounts.change_password(
         user=user, current=change["current_password"], new=change["new_password"], keep=kept
     )
-    db.session.commit()
-    signals.password_changed.send(
+    uow.after_commit(
+        signals.password_changed.send,
         current_app._get_current_object(),  # type: ignore[attr-defined]  # a LocalProxy
         user=user,
         kept_key=accounts.hash_token(kept) if kept else None,

@@ -12,7 +12,6 @@ from marshmallow import fields, validate
 from elearn import queries
 from elearn.api import bp, refuses
 from elearn.api.schemas import MAX_IDS, Body, Out, Query, When
-from elearn.extensions import db
 from elearn.models._types import INT_MAX
 from elearn.service import notifications
 
@@ -105,5 +104,4 @@ def read_notifications(body: dict[str, Any]) -> dict[str, int]:
         marked = notifications.mark_read(current_user)
     else:
         marked = notifications.mark_read(current_user, body["ids"])
-    db.session.commit()
     return {"marked": marked, "unread": notifications.unread_count(current_user)}

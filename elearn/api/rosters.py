@@ -14,10 +14,9 @@ from marshmallow import fields, validate
 from werkzeug.datastructures import FileStorage
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from elearn import permissions
+from elearn import permissions, uow
 from elearn.api import bp, refuses
 from elearn.api.schemas import Choice, Out, Query, RowId, When
-from elearn.extensions import db
 from elearn.models import AccountSlip, Job, Unit
 from elearn.routes.slips import XLSX, login_url, role_labels
 from elearn.service import rosters, slips
@@ -168,8 +167,7 @@ def roster_upload(form: dict[str, Any]):
         locale=str(get_locale()),
     )
     job_id = job.id
-    db.session.commit()
-    import_roster.delay(job_id)
+    uow.send_task(import_roster, job_id)
     return {"job_id": job_id}, 202, {"Location": url_for("api.job_status", job_id=job_id)}
 
 
@@ -201,7 +199,6 @@ def open_slip(job_id: str, slip_id: int) -> Response:
     if slip.job_id != job_id[:32]:
         abort(404)
     issued = slips.open_slip(actor=current_user, slip=slip)
-    db.session.commit()
     response = Response(
         slips.workbook(issued, login_url=login_url(), role_labels=role_labels()),
         content_type=XLSX,

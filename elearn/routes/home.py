@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from flask import Blueprint, render_template
 from flask_login import current_user, login_required
 
+from elearn import features
 from elearn.models import Role, User
 from elearn.models.accounts import ADMIN_ROLES
 from elearn.queries import children_of_guardian
@@ -15,9 +15,6 @@ from elearn.routes.notifications import home_panel as notifications_panel
 from elearn.service import coverage, org
 
 bp = Blueprint("home", __name__)
-
-#: feature packages append callables (user) -> list of (template, context) panels
-HOME_PANELS: list[Callable[[User], list[tuple[str, dict[str, Any]]]]] = []
 
 ROLE_ORDER = [
     Role.PREFECTURE_ADMIN,
@@ -58,7 +55,7 @@ def _carrier_panels(user: User) -> list[tuple[str, dict[str, Any]]]:
 def index():
     roles = sorted({a.role for a in current_user.roles}, key=lambda r: ROLE_ORDER.index(Role(r)))
     panels = notifications_panel(current_user) + _carrier_panels(current_user)
-    for provider in HOME_PANELS:
+    for provider in features.registry().home_panels:
         panels.extend(provider(current_user))
     return render_template(
         "elearn/home.html",

@@ -5,13 +5,10 @@ from __future__ import annotations
 from flask import Blueprint, current_app, jsonify, send_from_directory
 from sqlalchemy import text
 
-from elearn import uow
+from elearn import features, uow
 from elearn.extensions import db
 
 bp = Blueprint("ops", __name__)
-
-#: feature packages add named readiness checks (e.g. media storage); each returns None or an error
-READINESS_CHECKS: dict[str, object] = {}
 
 
 @bp.route("/healthz")
@@ -43,9 +40,9 @@ def readyz():
             checks["redis"] = "ok"
         except Exception as error:  # noqa: BLE001
             checks["redis"] = f"error: {type(error).__name__}"
-    for name, check in READINESS_CHECKS.items():
+    for name, check in features.registry().readiness.items():
         try:
-            problem = check()  # type: ignore[operator]
+            problem = check()
             checks[name] = "ok" if problem is None else f"error: {problem}"
         except Exception as error:  # noqa: BLE001
             checks[name] = f"error: {type(error).__name__}"

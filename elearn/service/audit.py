@@ -1,9 +1,10 @@
 """Recording sensitive actions in the audit log, and reading them back as people read.
 
 An event keeps a code (``login.succeeded``) and a target (``quiz``, ``"1"``): stable for the
-ledger, meaningless to an admin. Each package registers what its codes are called and how its
-targets are named (and where the viewer may open them), as ``permissions.register_rule`` does for
-rules, so the carrier's log page never needs to know a feature's tables.
+ledger, meaningless to an admin. Each package declares what its codes are called and how its
+targets are named (and where the viewer may open them) in its ``Feature`` (``audit_actions``,
+``audit_targets``; the carrier's own are ``ACTIONS`` and ``TARGETS`` below), so the carrier's log
+page never needs to know a feature's tables.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from flask import url_for
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
-from elearn import permissions
+from elearn import features, permissions
 from elearn.extensions import db
 from elearn.models import AuditEvent, Job, Term, Unit, User
 
@@ -61,30 +62,25 @@ class Target:
 #: ``describe(viewer, ids)`` → {id: (name, url or None)} for the ids that still exist
 Describer = Callable[[User, list[str]], dict[str, tuple[str, str | None]]]
 
-_ACTIONS: dict[str, Any] = {}
-_TARGETS: dict[str, tuple[Any, Describer]] = {}
+
+def _actions() -> Mapping[str, Any]:
+    return features.registry().audit_actions
 
 
-def register_actions(labels: Mapping[str, Any]) -> None:
-    """A package names its action codes (lazy strings, so each viewer reads their language)."""
-    _ACTIONS.update(labels)
-
-
-def register_target(target_type: str, label: Any, describe: Describer) -> None:
-    """A package names its target type and tells how to name (and link) its objects."""
-    _TARGETS[target_type] = (label, describe)
+def _targets() -> Mapping[str, tuple[Any, Describer]]:
+    return features.registry().audit_targets
 
 
 def action_label(code: str) -> str:
-    """The action's name in the viewer's language; an unregistered code shows as it is."""
-    label = _ACTIONS.get(code)
+    """The action's name in the viewer's language; an undeclared code shows as it is."""
+    label = _actions().get(code)
     return str(label) if label is not None else code
 
 
 def action_choices() -> list[tuple[str, str]]:
-    """(code, label) of every registered action, each family's prefix before its members (for
+    """(code, label) of every declared action, each family's prefix before its members (for
     the log's filter, which matches a code's beginning)."""
-    return [(code, str(label)) for code, label in sorted(_ACTIONS.items())]
+    return [(code, str(label)) for code, label in sorted(_actions().items())]
 
 
 #: a database id as the log stores it ("12"); anything else names no row
@@ -120,15 +116,16 @@ def describe_targets(viewer: User, events: list[AuditEvent]) -> dict[int, Target
         if event.target_type and event.target_id:
             wanted[event.target_type].add(event.target_id)
     named: dict[tuple[str, str], tuple[str, str | None]] = {}
+    declared = _targets()
     for target_type, ids in wanted.items():
-        if target_type in _TARGETS:
-            found = _TARGETS[target_type][1](viewer, sorted(ids))
+        if target_type in declared:
+            found = declared[target_type][1](viewer, sorted(ids))
             named.update({(target_type, ident): value for ident, value in found.items()})
     targets = {}
     for event in events:
         if not (event.target_type and event.target_id):
             continue
-        registered = _TARGETS.get(event.target_type)
+        registered = declared.get(event.target_type)
         kind = str(registered[0]) if registered else event.target_type
         hit = named.get((event.target_type, event.target_id))
         if hit is not None:
@@ -141,27 +138,26 @@ def describe_targets(viewer: User, events: list[AuditEvent]) -> dict[int, Target
 
 # --- the carrier's own codes and targets ---------------------------------------------------
 
-register_actions(
-    {
-        # a family's prefix filters the log to all of its actions
-        "login": _l("Sign-ins (all)"),
-        "login.succeeded": _l("Signed in"),
-        "login.failed": _l("Sign-in failed"),
-        "login.locked": _l("Sign-in refused: account locked"),
-        "login.lockout": _l("Account locked after wrong passwords"),
-        "logout": _l("Signed out"),
-        "password.changed": _l("Password changed"),
-        "password.reset": _l("Password reset by an admin"),
-        "role.granted": _l("Role granted"),
-        "role.revoked": _l("Role removed"),
-        "unit.created": _l("Unit created"),
-        "unit.updated": _l("Unit edited"),
-        "unit.deleted": _l("Unit deleted"),
-        "term.created": _l("Term created"),
-        "roster.imported": _l("Roster imported"),
-        "roster.failed": _l("Roster import failed"),
-    }
-)
+#: the carrier's action codes (its Feature declares them)
+ACTIONS: dict[str, Any] = {
+    # a family's prefix filters the log to all of its actions
+    "login": _l("Sign-ins (all)"),
+    "login.succeeded": _l("Signed in"),
+    "login.failed": _l("Sign-in failed"),
+    "login.locked": _l("Sign-in refused: account locked"),
+    "login.lockout": _l("Account locked after wrong passwords"),
+    "logout": _l("Signed out"),
+    "password.changed": _l("Password changed"),
+    "password.reset": _l("Password reset by an admin"),
+    "role.granted": _l("Role granted"),
+    "role.revoked": _l("Role removed"),
+    "unit.created": _l("Unit created"),
+    "unit.updated": _l("Unit edited"),
+    "unit.deleted": _l("Unit deleted"),
+    "term.created": _l("Term created"),
+    "roster.imported": _l("Roster imported"),
+    "roster.failed": _l("Roster import failed"),
+}
 
 
 def _users(viewer: User, ids: list[str]) -> dict[str, tuple[str, str | None]]:
@@ -204,7 +200,10 @@ def _jobs(viewer: User, ids: list[str]) -> dict[str, tuple[str, str | None]]:
     }
 
 
-register_target("user", _l("Person"), _users)
-register_target("unit", _l("Unit"), _units)
-register_target("term", _l("Term"), _terms)
-register_target("job", _l("Roster import"), _jobs)
+#: the carrier's target types (its Feature declares them)
+TARGETS: dict[str, tuple[Any, Describer]] = {
+    "user": (_l("Person"), _users),
+    "unit": (_l("Unit"), _units),
+    "term": (_l("Term"), _terms),
+    "job": (_l("Roster import"), _jobs),
+}

@@ -11,7 +11,7 @@ from courses import queries, service
 from courses.models import CourseCompletion, CourseStatus, LessonProgress
 from courses.queries import LibraryFilters
 from courses.service import progress
-from elearn import permissions
+from elearn import features, permissions
 from elearn.extensions import db
 from elearn.models import AuditEvent, FactKind, Role
 from elearn.service import coverage, org
@@ -580,7 +580,7 @@ def test_quiz_hook_holds_completion_until_a_check_vouches(ctx, monkeypatch):
         return who.id in passed
 
     # only this check: the registry's contract, apart from the real quizzes package's check
-    monkeypatch.setattr(progress, "LESSON_COMPLETION_CHECKS", [quiz_passed])
+    monkeypatch.setitem(features.registry().hooks, progress.LESSON_COMPLETION.name, [quiz_passed])
     watched = _watch(learner, lesson, lesson.published_revision.duration_seconds)
     assert not watched.completed
     passed.add(learner.id)
@@ -594,7 +594,7 @@ def test_a_lesson_with_a_quiz_is_not_complete_without_any_check(ctx, monkeypatch
     lesson.draft_revision.quiz_id = 4242
     service.submit_for_review(actor=user("pref_admin"), course=course)
     service.publish(actor=user("pref_admin"), course=course)
-    monkeypatch.setattr(progress, "LESSON_COMPLETION_CHECKS", [])
+    monkeypatch.setitem(features.registry().hooks, progress.LESSON_COMPLETION.name, [])
     duration = lesson.published_revision.duration_seconds
     assert not _watch(user("student1"), lesson, duration).completed
 
@@ -610,18 +610,24 @@ def test_progress_rows_are_one_per_learner_and_lesson(ctx):
     assert course.id in {row.course.id for row in mine}
 
 
-def test_completion_share_comes_from_the_environment(monkeypatch):
+def test_completion_share_comes_from_the_environment():
+    from flask import Flask
+
     import courses
     from elearn.config import ConfigError
 
-    monkeypatch.delenv("ELEARN_COMPLETION_SHARE", raising=False)
-    assert courses._completion_share() == 0.9
-    monkeypatch.setenv("ELEARN_COMPLETION_SHARE", "0.75")
-    assert courses._completion_share() == 0.75
+    def start(environ: dict[str, str]) -> float:
+        """The package's settings, registered as the package registers them."""
+        probe = Flask("probe")
+        declared = features.Feature(name="courses", settings=courses.SETTINGS)
+        features.register(probe, declared, environ=environ)
+        return probe.config["COURSES_COMPLETION_SHARE"]
+
+    assert start({}) == 0.9
+    assert start({"ELEARN_COMPLETION_SHARE": "0.75"}) == 0.75
     for bad in ("1.5", "0", "most"):
-        monkeypatch.setenv("ELEARN_COMPLETION_SHARE", bad)
-        with pytest.raises(ConfigError):
-            courses._completion_share()
+        with pytest.raises(ConfigError, match="ELEARN_COMPLETION_SHARE"):
+            start({"ELEARN_COMPLETION_SHARE": bad})
 
 
 def test_completion_share_is_read_at_call_time(ctx, app, monkeypatch):

@@ -684,16 +684,20 @@ def test_a_save_within_the_slack_after_the_deadline_is_kept_and_counted(app, qui
 
 
 @pytest.mark.parametrize("value", ["-1", "31", "five"])
-def test_the_save_slack_is_checked_at_start_up(monkeypatch, value):
+def test_the_save_slack_is_checked_at_start_up(value):
     from flask import Flask
 
+    import quizzes
+    from elearn import features
     from elearn.config import ConfigError
-    from quizzes import _save_slack
 
-    probe = Flask("probe")
-    probe.config["QUIZ_SUBMIT_GRACE_SECONDS"] = 30
-    monkeypatch.setenv("ELEARN_QUIZ_SAVE_SLACK_SECONDS", value)
+    def start(environ: dict[str, str]) -> Flask:
+        """The package's settings and their rule, registered as the package registers them."""
+        probe = Flask("probe")
+        declared = features.Feature(name="quizzes", settings=quizzes.SETTINGS, check=quizzes._check)
+        features.register(probe, declared, environ=environ)
+        return probe
+
     with pytest.raises(ConfigError, match="ELEARN_QUIZ_SAVE_SLACK_SECONDS"):
-        _save_slack(probe)
-    monkeypatch.setenv("ELEARN_QUIZ_SAVE_SLACK_SECONDS", "3")
-    assert _save_slack(probe) == 3
+        start({"ELEARN_QUIZ_SAVE_SLACK_SECONDS": value})
+    assert start({"ELEARN_QUIZ_SAVE_SLACK_SECONDS": "3"}).config["QUIZ_SAVE_SLACK_SECONDS"] == 3

@@ -1,0 +1,32 @@
+"""The carrier's own declaration under the feature contract (``elearn.features``): its pages,
+permission rules, audit vocabulary, periodic tasks and settings, registered first, as any
+feature package's are."""
+
+from __future__ import annotations
+
+from elearn.config import CARRIER_SETTINGS
+from elearn.features import Feature
+
+#: read notices are purged daily (``elearn.tasks.purge_read_notifications``)
+PURGE_SECONDS = 24 * 3600
+
+
+def feature() -> Feature:
+    from elearn import permissions
+    from elearn.routes import admin, auth, home, notifications, ops, rosters, slips
+    from elearn.service import audit
+
+    return Feature(
+        name="elearn",
+        blueprints=(auth.bp, home.bp, admin.bp, ops.bp, rosters.bp, notifications.bp, slips.bp),
+        rules=permissions.CARRIER_RULES,
+        audit_actions=audit.ACTIONS,
+        audit_targets=audit.TARGETS,
+        beat={
+            "elearn-purge-read-notifications": {
+                "task": "elearn.purge_read_notifications",
+                "schedule": PURGE_SECONDS,
+            }
+        },
+        settings=CARRIER_SETTINGS,
+    )
