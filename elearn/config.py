@@ -180,6 +180,8 @@ def load(instance_path: Path) -> dict[str, Any]:
         "PAGE_SIZE": 50,
         #: read notifications are deleted after this many days
         "NOTIFICATION_RETENTION_DAYS": int(_env("NOTIFICATION_RETENTION_DAYS") or 180),
+        #: the commit a deployment runs (``/healthz`` shows it beside the package version)
+        "COMMIT": _env("COMMIT"),
     }
     if broker_url == "filesystem://":
         broker_dir = instance_path / "celery-broker"
