@@ -58,6 +58,16 @@ def _timezone() -> str:
     return name
 
 
+def _proxy_hops() -> int:
+    raw = _env("PROXY_HOPS", "0") or "0"
+    if not raw.isdigit() or int(raw) > 5:
+        raise ConfigError(
+            f"ELEARN_PROXY_HOPS={raw!r}: give the number of proxies in front of the app "
+            "(1 behind nginx, 0 when clients reach it directly)."
+        )
+    return int(raw)
+
+
 def load(instance_path: Path) -> dict[str, Any]:
     """Build the Flask config mapping from the environment; raise ConfigError when it can't."""
     demo = _flag("DEMO")
@@ -180,6 +190,11 @@ def load(instance_path: Path) -> dict[str, Any]:
         "PAGE_SIZE": 50,
         #: read notifications are deleted after this many days
         "NOTIFICATION_RETENTION_DAYS": int(_env("NOTIFICATION_RETENTION_DAYS") or 180),
+        #: the commit a deployment runs (``/healthz`` shows it beside the package version)
+        "COMMIT": _env("COMMIT"),
+        #: proxies in front of the web processes (nginx: 1) whose X-Forwarded-For and
+        #: X-Forwarded-Proto are believed (deploy/wsgi.py); 0 believes none
+        "PROXY_HOPS": _proxy_hops(),
     }
     if broker_url == "filesystem://":
         broker_dir = instance_path / "celery-broker"

@@ -32,6 +32,9 @@ DEFAULTS: dict[str, Any] = {
     "MEDIA_TIMEOUT_BASE_SECONDS": 300,
     "MEDIA_TIMEOUT_FACTOR": 8,
     "MEDIA_WORK_DIR": None,
+    # behind nginx, the local-folder backend's objects are sent by nginx: the app checks the
+    # signed URL and answers ``X-Accel-Redirect: <this prefix><key>`` (deploy/nginx/elearn.conf.j2)
+    "MEDIA_ACCEL_REDIRECT": None,
 }
 
 
