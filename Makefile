@@ -42,9 +42,12 @@ bench: install
 	bash scripts/system-deps.sh
 	$(BIN)/python -m bench
 
-## make serve: the production-like stack (gunicorn+gevent, Celery worker and beat) on PostgreSQL and Redis
+## make serve: the production process model on this machine: nginx on http://127.0.0.1:$(SERVE_PORT) in front
+## of two Socket.IO processes and a 2-worker API process, a Celery worker and beat, on PostgreSQL and Redis
+SERVE_PORT ?= 8080
 serve: install
-	bash deploy/serve-local.sh
+	bash scripts/system-deps.sh --serve
+	PORT=$(SERVE_PORT) $(BIN)/python -m deploy.serve
 
 translations: install
 	$(BIN)/python scripts/i18n.py update

@@ -25,6 +25,17 @@ from quizzes.save_lane import warm_up  # noqa: E402
 
 configure_mappers()  # at load, not in the first request that needs them (~0.4 s)
 warm_up(app)  # the exam lanes' statements compiled now (~0.1 s each), not in an exam's first wave
+
+if app.config["PROXY_HOPS"]:
+    from werkzeug.middleware.proxy_fix import ProxyFix  # noqa: E402
+
+    # outermost, after the lanes were warmed (warm_up walks the lanes from app.wsgi_app).
+    # Behind nginx every request comes from nginx's address: the sign-in limits per address
+    # and the sessions' addresses need the client's, which nginx appends to X-Forwarded-For
+    # (only the last PROXY_HOPS entries are believed: a client can write the ones before)
+    hops = app.config["PROXY_HOPS"]
+    app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
+
 gc.collect()
 gc.freeze()
 

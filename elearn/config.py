@@ -182,6 +182,11 @@ CARRIER_SETTINGS = (
     Setting.integer(
         "NOTIFICATION_RETENTION_DAYS", 180, "read notifications kept this long", minimum=1
     ),
+    # proxies in front of the web processes (nginx: 1) whose X-Forwarded-For and
+    # X-Forwarded-Proto are believed (deploy/wsgi.py); 0 believes none
+    Setting.integer(
+        "PROXY_HOPS", 0, "proxies in front of the app (1 behind nginx)", minimum=0, maximum=5
+    ),
 )
 
 
@@ -317,6 +322,8 @@ def load(instance_path: Path) -> dict[str, Any]:
         "SOCKETIO_ASYNC_MODE": _env("ASYNC_MODE"),
         "LOG_JSON": _flag("LOG_JSON", default=not demo),
         "PAGE_SIZE": 50,
+        #: the commit a deployment runs (``/healthz`` shows it beside the package version)
+        "COMMIT": _env("COMMIT"),
     }
     config.update(numbers)
     if broker_url == "filesystem://":

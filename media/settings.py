@@ -38,6 +38,9 @@ SETTINGS = (
     Setting.integer("MEDIA_TIMEOUT_BASE_SECONDS", 300, "ffmpeg's time, base", minimum=1),
     Setting.integer("MEDIA_TIMEOUT_FACTOR", 8, "ffmpeg's time, × duration", minimum=1),
     Setting.text("MEDIA_WORK_DIR", None, "scratch folder for transcodes (system temp)"),
+    # behind nginx, the local-folder backend's objects are sent by nginx: the app checks the
+    # signed URL and answers ``X-Accel-Redirect: <this prefix><key>`` (deploy/nginx/elearn.conf.j2)
+    Setting.text("MEDIA_ACCEL_REDIRECT", None, "nginx's internal prefix for media objects"),
 )
 _BY_NAME = {setting.key: setting for setting in SETTINGS}
 #: the defaults, by name (tests and benches read them)

@@ -129,6 +129,13 @@ class When(fields.DateTime):
     shift within Python's dates are refused too (``elearn.localtime.YEARS``).
     """
 
+    #: the years the server takes (documented: a client's generator stays within them)
+    PATTERN = r"^(19\d\d|[2-8]\d\d\d|9[0-8]\d\d|99[0-8]\d|999[0-8])-"
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs["metadata"] = {"pattern": self.PATTERN, **kwargs.get("metadata", {})}
+        super().__init__(*args, **kwargs)
+
     def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> Any:
         if isinstance(value, str):
             return value

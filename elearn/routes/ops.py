@@ -1,6 +1,16 @@
-"""Liveness and readiness probes for the load balancer, and the icon browsers ask for unbidden."""
+"""Liveness and readiness probes for the load balancer, and the icon browsers ask for unbidden.
+
+``/healthz`` names the process that answered (host and pid) and the code it runs, so an operator
+(or a test) behind nginx sees which of several processes served a request and whether a rolling
+upgrade has reached it.
+"""
 
 from __future__ import annotations
+
+import os
+import socket
+from functools import cache
+from importlib import metadata
 
 from flask import Blueprint, current_app, jsonify, send_from_directory
 from sqlalchemy import text
@@ -11,9 +21,25 @@ from elearn.extensions import db
 bp = Blueprint("ops", __name__)
 
 
+@cache
+def _package_version() -> str:
+    try:
+        return metadata.version("elearn")
+    except metadata.PackageNotFoundError:  # run from a tree that was never installed
+        return "unknown"
+
+
+def version() -> str:
+    """The package's version, with the commit the deployment names (``ELEARN_COMMIT``) as a
+    local version label: ``0.1.0+3f2c1ab``."""
+    commit = current_app.config.get("COMMIT")
+    return f"{_package_version()}+{commit}" if commit else _package_version()
+
+
 @bp.route("/healthz")
 def healthz():
-    return jsonify(status="ok")
+    # the pid is read at each request: a gunicorn worker is forked after the app is loaded
+    return jsonify(status="ok", process=f"{socket.gethostname()}:{os.getpid()}", version=version())
 
 
 @bp.route("/favicon.ico")

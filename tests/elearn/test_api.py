@@ -115,11 +115,31 @@ def test_openapi_documents_every_api_route(client, app):
 
 
 def test_health_and_readiness(client):
-    assert client.get("/healthz").get_json() == {"status": "ok"}
+    import os
+    import socket
+    from importlib.metadata import version
+
+    # the process that answered (several run behind nginx) and the code it runs
+    assert client.get("/healthz").get_json() == {
+        "status": "ok",
+        "process": f"{socket.gethostname()}:{os.getpid()}",
+        "version": version("elearn"),
+    }
     ready = client.get("/readyz")
     assert ready.status_code == 200
     assert ready.get_json()["checks"]["database"] == "ok"
     assert ready.get_json()["checks"]["redis"] == "ok"
+
+
+def test_health_names_the_deployed_commit(app, client):
+    """``ELEARN_COMMIT`` (set by the deployment) shows which build a process runs."""
+    from importlib.metadata import version
+
+    app.config["COMMIT"] = "3f2c1ab"
+    try:
+        assert client.get("/healthz").get_json()["version"] == f"{version('elearn')}+3f2c1ab"
+    finally:
+        app.config["COMMIT"] = None
 
 
 def test_an_id_beyond_any_row_is_a_404_not_a_database_error(app):
