@@ -84,6 +84,9 @@ def probe_app(app):
     application.extensions["celery"].conf.update(task_always_eager=True, broker_url="memory://")
     application.register_blueprint(probe)
     yield application
+    # the suite's Celery app becomes the current one again (a new one makes itself current and
+    # default, and the shared tasks follow whichever is current)
+    celery_before.set_current()
     celery_before.set_default()
     socketio.server = server_before
 
