@@ -33,6 +33,7 @@ import hmac
 import ipaddress
 import logging
 import os
+import socket
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -192,11 +193,17 @@ def serve_worker_metrics(
         start_response("200 OK", [("Content-Type", CONTENT_TYPE_PLAIN_0_0_4)])
         return [body]
 
-    server = make_server(host.strip("[]") or "0.0.0.0", int(port), app, handler_class=_Quiet)
+    host = host.strip("[]") or "0.0.0.0"
+    server_class = _IPv6Server if ":" in host else WSGIServer
+    server = make_server(host, int(port), app, server_class=server_class, handler_class=_Quiet)
     thread = threading.Thread(target=server.serve_forever, name="elearn-metrics", daemon=True)
     thread.start()
     log.info("worker metrics at http://%s/metrics", bind)
     return server, thread
+
+
+class _IPv6Server(WSGIServer):
+    address_family = socket.AF_INET6
 
 
 class _Quiet(WSGIRequestHandler):

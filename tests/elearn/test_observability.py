@@ -8,6 +8,8 @@ import ipaddress
 import logging
 import os
 import re
+import urllib.error
+import urllib.request
 
 import pytest
 import redis as redis_lib
@@ -193,6 +195,27 @@ def test_a_broker_that_does_not_answer_shows_as_down_and_the_scrape_still_answer
 
 def test_the_queues_scraped_are_those_the_app_sends_to(app):
     assert metrics.queues_of(app.config) == ["celery", "media"]
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "[::1]"])
+def test_a_workers_metrics_port_serves_the_scraper_only(app, host):
+    from tests.conftest import free_port
+
+    port = free_port()
+    server, thread = metrics.serve_worker_metrics(f"{host}:{port}", app.config, ["celery"])
+    try:
+        url = f"http://{host}:{port}/metrics"
+        with urllib.request.urlopen(url, timeout=10) as response:
+            assert response.status == 200
+            assert b"elearn_task_duration_seconds" in response.read()
+        proxied = urllib.request.Request(url, headers={"X-Forwarded-For": "198.51.100.7"})
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(proxied, timeout=10)
+        assert refused.value.code == 403
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(10)
 
 
 # --- Sentry --------------------------------------------------------------------------------------
