@@ -16,6 +16,7 @@ import glob
 import os
 import shutil
 import tempfile
+import time
 
 bind = os.environ.get("ELEARN_BIND", f"127.0.0.1:{os.environ.get('PORT', '8000')}")
 worker_class = "geventwebsocket.gunicorn.workers.GeventWebSocketWorker"
@@ -43,13 +44,28 @@ if _own_metrics_dir:
 _metrics_dir = os.environ["PROMETHEUS_MULTIPROC_DIR"]
 
 
+def _pids_alive(folder):
+    """(files of processes still running, files of processes gone) in a metrics folder."""
+    alive, gone = [], []
+    for path in glob.glob(os.path.join(folder, "*.db")):
+        pid = os.path.basename(path).rsplit("_", 1)[-1].removesuffix(".db")
+        if pid.isdigit():
+            (alive if os.path.exists(f"/proc/{pid}") else gone).append(path)
+    return alive, gone
+
+
 def on_starting(server):  # noqa: ARG001 - gunicorn's hook signature
     """A folder given by the environment may hold a previous run's values: drop those of
-    processes no longer running, so this run's counters start from zero."""
-    for path in glob.glob(os.path.join(_metrics_dir, "*.db")):
-        pid = os.path.basename(path).rsplit("_", 1)[-1].removesuffix(".db")
-        if pid.isdigit() and not os.path.exists(f"/proc/{pid}"):
-            os.remove(path)
+    processes no longer running, so this run's counters start from zero. The temporary folders
+    of gunicorn processes killed before their ``on_exit`` (SIGKILL) go too, once an hour old."""
+    for path in _pids_alive(_metrics_dir)[1]:
+        os.remove(path)
+    pattern = os.path.join(tempfile.gettempdir(), "elearn-metrics-*")
+    for folder in glob.glob(pattern):
+        if folder == _metrics_dir or time.time() - os.path.getmtime(folder) < 3600:
+            continue
+        if not _pids_alive(folder)[0]:
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 def child_exit(server, worker):  # noqa: ARG001

@@ -15,6 +15,7 @@ import contextlib
 import io
 import json
 import os
+import shutil
 import signal
 import time
 import urllib.request
@@ -255,3 +256,30 @@ def test_sockets_on_live_are_counted_while_open(stack):
         for client in clients:
             client.disconnect()
     _wait_for(lambda: sockets() == start)
+
+
+def test_a_gunicorn_killed_before_its_exit_hook_leaves_no_folder_behind_for_long(
+    e2e_env, e2e_artifacts
+):
+    """deploy/gunicorn.conf.py makes a temporary metrics folder per process and removes it on
+    exit; one killed outright (SIGKILL) leaves it, and the next gunicorn to start sweeps it once
+    it is an hour old and no process of it runs."""
+    import tempfile
+
+    abandoned = Path(tempfile.mkdtemp(prefix="elearn-metrics-"))
+    (abandoned / "counter_999999999.db").write_bytes(b"\0" * 64)
+    recent = Path(tempfile.mkdtemp(prefix="elearn-metrics-"))
+    (recent / "counter_999999999.db").write_bytes(b"\0" * 64)
+    running = Path(tempfile.mkdtemp(prefix="elearn-metrics-"))
+    (running / f"counter_{os.getpid()}.db").write_bytes(b"\0" * 64)
+    hour_ago = time.time() - 2 * 3600
+    for folder in (abandoned, running):
+        os.utime(folder, (hour_ago, hour_ago))
+    env = {key: value for key, value in e2e_env.items() if key != "PROMETHEUS_MULTIPROC_DIR"}
+    try:
+        with e2e.web_process(env, e2e_artifacts, "sweeping"):
+            assert not abandoned.exists()
+            assert recent.exists() and running.exists()
+    finally:
+        for folder in (abandoned, recent, running):
+            shutil.rmtree(folder, ignore_errors=True)
