@@ -6,9 +6,11 @@ other software (``DATABASE_URL``, ``REDIS_URL`` and ``S3_*``) are read under the
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 from datetime import timedelta
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -66,6 +68,42 @@ def _proxy_hops() -> int:
             "(1 behind nginx, 0 when clients reach it directly)."
         )
     return int(raw)
+
+
+def _observability() -> dict[str, Any]:
+    """``/metrics``' readers, a Celery worker's metrics port, Sentry (elearn.observability)."""
+    allow = _env("METRICS_ALLOW", "127.0.0.0/8,::1") or ""
+    try:
+        networks = [
+            ipaddress.ip_network(part.strip(), strict=False)
+            for part in allow.split(",")
+            if part.strip()
+        ]
+    except ValueError:
+        raise ConfigError(
+            f"ELEARN_METRICS_ALLOW={allow!r} is not a comma-separated list of addresses or "
+            "networks (e.g. 127.0.0.1,10.0.0.0/8)."
+        ) from None
+    token = _env("METRICS_TOKEN")
+    if token is not None and len(token) < 16:
+        raise ConfigError("ELEARN_METRICS_TOKEN must be at least 16 characters long.")
+    bind = _env("WORKER_METRICS_BIND")
+    if bind is not None and not bind.rpartition(":")[2].isdigit():
+        raise ConfigError(
+            f"ELEARN_WORKER_METRICS_BIND={bind!r} must be host:port, e.g. 0.0.0.0:9808."
+        )
+    try:
+        version = metadata.version("elearn")
+    except metadata.PackageNotFoundError:
+        version = "unknown"
+    return {
+        "METRICS_ALLOW": networks,
+        "METRICS_TOKEN": token,
+        "WORKER_METRICS_BIND": bind,
+        "SENTRY_DSN": _env("SENTRY_DSN"),
+        "SENTRY_ENVIRONMENT": _env("SENTRY_ENVIRONMENT", "production"),
+        "SENTRY_RELEASE": _env("SENTRY_RELEASE", f"elearn@{version}"),
+    }
 
 
 def load(instance_path: Path) -> dict[str, Any]:
@@ -195,6 +233,7 @@ def load(instance_path: Path) -> dict[str, Any]:
         #: proxies in front of the web processes (nginx: 1) whose X-Forwarded-For and
         #: X-Forwarded-Proto are believed (deploy/wsgi.py); 0 believes none
         "PROXY_HOPS": _proxy_hops(),
+        **_observability(),
     }
     if broker_url == "filesystem://":
         broker_dir = instance_path / "celery-broker"
