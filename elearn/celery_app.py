@@ -7,6 +7,8 @@ from typing import Any
 from celery import Celery, Task
 from flask import Flask
 
+from elearn import observability
+
 
 def celery_init_app(app: Flask) -> Celery:
     class FlaskTask(Task):
@@ -24,4 +26,5 @@ def celery_init_app(app: Flask) -> Celery:
     celery_app.config_from_object(app.config["CELERY"])
     celery_app.set_default()
     app.extensions["celery"] = celery_app
+    observability.connect_celery(app)  # request ids through tasks, task metrics, log lines
     return celery_app

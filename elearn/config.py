@@ -6,11 +6,13 @@ other software (``DATABASE_URL``, ``REDIS_URL`` and ``S3_*``) are read under the
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -214,6 +216,42 @@ def _timezone() -> str:
     return name
 
 
+def _observability() -> dict[str, Any]:
+    """``/metrics``' readers, a Celery worker's metrics port, Sentry (elearn.observability)."""
+    allow = _env("METRICS_ALLOW", "127.0.0.0/8,::1") or ""
+    try:
+        networks = [
+            ipaddress.ip_network(part.strip(), strict=False)
+            for part in allow.split(",")
+            if part.strip()
+        ]
+    except ValueError:
+        raise ConfigError(
+            f"ELEARN_METRICS_ALLOW={allow!r} is not a comma-separated list of addresses or "
+            "networks (e.g. 127.0.0.1,10.0.0.0/8)."
+        ) from None
+    token = _env("METRICS_TOKEN")
+    if token is not None and len(token) < 16:
+        raise ConfigError("ELEARN_METRICS_TOKEN must be at least 16 characters long.")
+    bind = _env("WORKER_METRICS_BIND")
+    if bind is not None and not bind.rpartition(":")[2].isdigit():
+        raise ConfigError(
+            f"ELEARN_WORKER_METRICS_BIND={bind!r} must be host:port, e.g. 0.0.0.0:9808."
+        )
+    try:
+        version = metadata.version("elearn")
+    except metadata.PackageNotFoundError:
+        version = "unknown"
+    return {
+        "METRICS_ALLOW": networks,
+        "METRICS_TOKEN": token,
+        "WORKER_METRICS_BIND": bind,
+        "SENTRY_DSN": _env("SENTRY_DSN"),
+        "SENTRY_ENVIRONMENT": _env("SENTRY_ENVIRONMENT", "production"),
+        "SENTRY_RELEASE": _env("SENTRY_RELEASE", f"elearn@{version}"),
+    }
+
+
 def load(instance_path: Path) -> dict[str, Any]:
     """Build the Flask config mapping from the environment; raise ConfigError when it can't."""
     demo = _flag("DEMO")
@@ -324,6 +362,7 @@ def load(instance_path: Path) -> dict[str, Any]:
         "PAGE_SIZE": 50,
         #: the commit a deployment runs (``/healthz`` shows it beside the package version)
         "COMMIT": _env("COMMIT"),
+        **_observability(),
     }
     config.update(numbers)
     if broker_url == "filesystem://":

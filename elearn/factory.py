@@ -26,9 +26,11 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         if celery_overrides:
             app.config["CELERY"] = {**app.config["CELERY"], **celery_overrides}
 
-    from elearn import logging_setup
+    from elearn import logging_setup, observability
 
     logging_setup.configure(app.config["LOG_JSON"])
+    # first: its middleware sits innermost and its hook runs before every other
+    observability.init_app(app)
 
     _init_extensions(app)
 

@@ -1,4 +1,4 @@
-"""JSON log lines for every process type (web, worker, beat)."""
+"""JSON log lines for every process type (web, worker, beat), each with its request's id."""
 
 from __future__ import annotations
 
@@ -7,12 +7,15 @@ import sys
 
 from pythonjsonlogger.json import JsonFormatter
 
+from elearn.request_id import LogFilter
+
 
 def configure(json_lines: bool) -> None:
     root = logging.getLogger()
     if getattr(root, "_elearn_configured", False):
         return
     handler = logging.StreamHandler(sys.stderr)
+    handler.addFilter(LogFilter())  # a JSON line's "request_id" (elearn.request_id)
     if json_lines:
         handler.setFormatter(
             JsonFormatter("%(asctime)s %(levelname)s %(name)s %(message)s", timestamp=True)

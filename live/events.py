@@ -22,6 +22,7 @@ from flask_login import current_user
 from flask_socketio import ConnectionRefusedError, emit, join_room, leave_room
 
 from elearn.extensions import db, socketio
+from elearn.metrics import LIVE_SOCKETS
 from elearn.models import Unit, User
 from elearn.service import accounts
 from elearn.service.errors import ServiceError
@@ -80,6 +81,7 @@ def on_connect(auth: Any = None) -> None:
     sid = request.sid  # type: ignore[attr-defined]
     with _LOCK:
         _CONNECTIONS[sid] = Connection(user_id=user.id, kind=kind, secret=secret)
+        LIVE_SOCKETS.set(len(_CONNECTIONS))
     # the key of the session or token it came with: a logout or a password change finds it
     _live().presence.add(sid, user_id=user.id, session_key=accounts.hash_token(secret))
     join_room(user_room(user.id))
@@ -91,6 +93,7 @@ def on_disconnect(*_reason: Any) -> None:
     sid = request.sid  # type: ignore[attr-defined]
     with _LOCK:
         _CONNECTIONS.pop(sid, None)
+        LIVE_SOCKETS.set(len(_CONNECTIONS))
     _live().presence.remove(sid)
     try:
         service.close_interval(sid=sid)

@@ -11,6 +11,7 @@ import uuid
 from celery import shared_task
 
 from elearn.extensions import db
+from elearn.metrics import TRANSCODES_IN_FLIGHT
 from media import pipeline, service, transcode
 from media.containers import MediaRejected
 from media.models import Asset
@@ -34,6 +35,7 @@ def process_asset(asset_id: str) -> str:
         return claim.skipped or "skipped"
     asset: Asset = claim.asset
     storage = get_storage()
+    TRANSCODES_IN_FLIGHT.inc()
     try:
         last = [0.0]
 
@@ -65,6 +67,8 @@ def process_asset(asset_id: str) -> str:
             process_asset.apply_async((asset_id,), countdown=countdown)
             return "retry"
         return "failed:processing_failed"
+    finally:
+        TRANSCODES_IN_FLIGHT.dec()
 
 
 @shared_task(name="media.requeue_stale", ignore_result=True)

@@ -20,6 +20,7 @@ from __future__ import annotations
 import io
 import json
 import re
+import time
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -31,6 +32,7 @@ from sqlalchemy import Engine
 from elearn.extensions import db
 from elearn.groupcommit import GroupCommit
 from elearn.headers import security_headers
+from elearn.metrics import EXAM_LANE_BATCH, EXAM_SAVES, count_answers
 from elearn.models._types import INT_MAX
 from elearn.service.accounts import hash_token
 from quizzes.service import attempts
@@ -38,6 +40,9 @@ from quizzes.service import attempts
 PATH = re.compile(r"/api/v1/attempts/([0-9]{1,10})/answers/([0-9]{1,10})\Z")
 #: a larger body goes to Flask (which has the app's own size limit)
 MAX_BODY = 64 * 1024
+#: counted once per batch (a save answered here pays nothing for the metrics)
+SAVED_HERE = EXAM_SAVES.labels(via="lane")
+SAVE_BATCH_SECONDS = EXAM_LANE_BATCH.labels(lane="save")
 
 StartResponse = Callable[..., Any]
 WSGIApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
@@ -167,10 +172,16 @@ class SaveLane(Lane):
         """One batch: what each save stored, None where refused (a save after the deadline and
         its slack among them: the route refuses it, saying time is up)."""
         slack = attempts.save_slack_of(self.app.config)
+        started = time.perf_counter()
         with self.autocommit() as connection:
-            return attempts.save_bearer_answers(
+            saved = attempts.save_bearer_answers(
                 connection, saves, now=datetime.now(UTC), slack=slack
             )
+        SAVE_BATCH_SECONDS.observe(time.perf_counter() - started)
+        stored = len(saved) - saved.count(None)
+        if stored:
+            SAVED_HERE.inc(stored)
+        return saved
 
 
 def _read_body(environ: dict[str, Any]) -> bytes | None:
@@ -209,4 +220,6 @@ def warm_up(app: Flask) -> None:
 
 
 def init_app(app: Flask) -> None:
+    # the saves the Flask route stores (without the lane, or those it passes on) count too
+    count_answers("quizzes_api.save_answer", 200, EXAM_SAVES.labels(via="app"))
     install(app, SaveLane, "QUIZ_SAVE_LANE")

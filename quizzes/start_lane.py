@@ -27,6 +27,7 @@ from typing import Any
 from flask import Flask
 
 from elearn.groupcommit import GroupCommit
+from elearn.metrics import EXAM_LANE_BATCH, EXAM_STARTS, count_answers
 from elearn.models._types import INT_MAX
 from elearn.service.accounts import hash_token
 from quizzes.save_lane import Lane, StartResponse, WSGIApp, install
@@ -41,6 +42,9 @@ PATH = re.compile(r"/api/v1/quizzes/([0-9]{1,10})/attempts\Z")
 PLAN_SECONDS = 30.0
 #: plans (and group commits) kept per process; the oldest are dropped beyond it
 PLANS_KEPT = 256
+#: counted once per batch (a start answered here pays nothing for the metrics)
+STARTED_HERE = EXAM_STARTS.labels(via="lane")
+START_BATCH_SECONDS = EXAM_LANE_BATCH.labels(lane="start")
 
 
 class StartLane(Lane):
@@ -96,6 +100,7 @@ class StartLane(Lane):
     def _batch(self, batch: Sequence[Planned]) -> list[starts.StartedAttempt | None]:
         """One batch of one quiz: one statement for the starts drawn from each plan (one,
         unless the plan was read again while they waited)."""
+        started = time.perf_counter()
         outcomes: dict[int, starts.StartedAttempt | None] = {}
         by_plan: dict[str, list[int]] = {}
         for index, (plan, _start) in enumerate(batch):
@@ -109,6 +114,10 @@ class StartLane(Lane):
                 outcomes.update(zip(indexes, done, strict=True))
                 if not any(done) and self.plans.get(plan.id, (0, None))[1] is plan:
                     del self.plans[plan.id]  # maybe stale: read it again for the next start
+        START_BATCH_SECONDS.observe(time.perf_counter() - started)
+        stored = len(outcomes) - list(outcomes.values()).count(None)
+        if stored:
+            STARTED_HERE.inc(stored)
         return [outcomes[i] for i in range(len(batch))]
 
     def plan(self, quiz_id: int) -> starts.StartPlan | None:
@@ -136,4 +145,6 @@ class StartLane(Lane):
 
 
 def init_app(app: Flask) -> None:
+    # the starts the Flask route makes (without the lane, or those it passes on) count too
+    count_answers("quizzes_api.start_attempt", 201, EXAM_STARTS.labels(via="app"))
     install(app, StartLane, "QUIZ_START_LANE")
