@@ -19,7 +19,8 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 	@$(BIN)/python scripts/i18n.py compile
-	@$(BIN)/python scripts/static.py build
+	@$(BIN)/python scripts/static.py build >$(VENV)/static.log 2>&1 \
+	  || { cat $(VENV)/static.log; echo "building the static files failed"; exit 1; }
 
 ## make run: virtualenv, install, migrate, seed the demo, serve on http://127.0.0.1:$(PORT)
 run: install
