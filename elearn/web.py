@@ -3,16 +3,19 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, Response, g, jsonify, make_response, render_template, request
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
+from sqlalchemy import exc as sa_exc
 from werkzeug.exceptions import HTTPException
 
 from elearn import auth, features, headers, uow
+from elearn.extensions import login_manager
 from elearn.models.accounts import ADMIN_ROLES
 from elearn.service import notifications
 from elearn.service.errors import ServiceError, Unauthenticated
@@ -32,6 +35,14 @@ def _message_for(code: int) -> str:
         500: _("Something went wrong on our side. Try again later."),
     }
     return messages.get(code, messages[500 if code >= 500 else 400])
+
+
+#: seconds a client is told to wait when the database cannot be reached (a restart, a failover)
+RETRY_AFTER_SECONDS = 5
+
+#: what the database's absence looks like to a request: a connection refused or lost
+#: (OperationalError, InterfaceError), or no connection free in the pool in time (TimeoutError)
+DATABASE_UNAVAILABLE = (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.TimeoutError)
 
 
 def wants_json() -> bool:
@@ -74,6 +85,28 @@ def init_app(app: Flask) -> None:
         description = getattr(error, "elearn_message", None)
         return error_response(code, description or _message_for(code))
 
+    def _database_unavailable(error: Exception) -> Response:
+        # retryable: nothing of the request was kept, and the client is told when to try again
+        # (the attempt page keeps its answers and sends them again). The page is rendered
+        # without the database: no menu, no signed-in user.
+        g.database_unavailable = True  # read by nav_items: the page asks the database nothing
+        if "_login_user" not in g:  # Flask-Login's template context would load the user
+            g._login_user = login_manager.anonymous_user()
+        with contextlib.suppress(Exception):  # the rollback may meet the same dead connection
+            uow.rollback()
+        app.logger.warning("database unavailable: %s", error.__class__.__name__)
+        message = _("The service is briefly unavailable. Nothing was lost: try again in a moment.")
+        if wants_json():
+            response = make_response(jsonify(error=503, message=message, retryable=True), 503)
+        else:
+            page = render_template("elearn/unavailable.html", message=message)
+            response = make_response(page, 503)
+        response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+        return response
+
+    for kind in DATABASE_UNAVAILABLE:
+        app.register_error_handler(kind, _database_unavailable)
+
     @app.errorhandler(Exception)
     def _unexpected(error: Exception):  # type: ignore[no-untyped-def]
         uow.rollback()
@@ -93,6 +126,8 @@ def init_app(app: Flask) -> None:
 
 def nav_items() -> list[tuple[str, str]]:
     """(endpoint, label) pairs for the current user's menu (features add theirs: ``Feature.nav``)."""
+    if g.get("database_unavailable"):
+        return []  # the page that says so renders without it
     if not current_user.is_authenticated or current_user.must_change_password:
         return []  # an account that must change its password sees only the change form
     items: list[tuple[str, str]] = [("home.index", _("Home"))]

@@ -11,78 +11,19 @@ sequences must be what they were.
 
 from __future__ import annotations
 
-import contextlib
-import os
-import pwd
-import shutil
 import subprocess
-import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
-import pytest
 import requests
 from psycopg import sql
 
-from tests.conftest import REDIS_URL, app_env, free_port
+from tests.drills.cluster import ROOT, demo_installation, own_cluster, run
 from tests.e2e import conftest as e2e
 
 e2e_artifacts = e2e.e2e_artifacts
 
-ROOT = Path(__file__).resolve().parents[2]
 DATABASE = "elearn_drill"
-
-
-def _pg_bin(name: str) -> str:
-    """A PostgreSQL server program: on PATH, or in Debian's versioned folder."""
-    found = shutil.which(name)
-    if found:
-        return found
-    versions = sorted(
-        Path("/usr/lib/postgresql").glob(f"*/bin/{name}"), key=lambda p: int(p.parts[-3])
-    )
-    if not versions:
-        pytest.fail(
-            f"{name} is missing: the drill needs Debian's postgresql package", pytrace=False
-        )
-    return str(versions[-1])
-
-
-def _run(argv: list[str], **options) -> subprocess.CompletedProcess[str]:
-    done = subprocess.run(argv, capture_output=True, text=True, timeout=300, **options)
-    if done.returncode != 0:
-        pytest.fail(
-            f"`{' '.join(map(str, argv))}` exited with {done.returncode}:\n"
-            f"{done.stdout[-2000:]}\n{done.stderr[-3000:]}",
-            pytrace=False,
-        )
-    return done
-
-
-@contextlib.contextmanager
-def own_cluster() -> Iterator[str]:
-    """A cluster of the drill's own on a free port; yields ``postgresql://postgres@host:port``.
-    initdb and postgres refuse to run as root: as root (this machine, CI) they run as the
-    ``postgres`` account, which owns the temporary folder."""
-    root = Path(tempfile.mkdtemp(prefix="elearn-drill-pg-"))
-    as_owner: list[str] = []
-    if os.geteuid() == 0:
-        account = pwd.getpwnam("postgres")
-        os.chown(root, account.pw_uid, account.pw_gid)
-        as_owner = ["runuser", "-u", "postgres", "--"]
-    data, log = root / "data", root / "server.log"
-    port = free_port()
-    _run([*as_owner, _pg_bin("initdb"), "-D", str(data), "-U", "postgres", "-A", "trust",
-          "-E", "UTF8", "--locale=C.UTF-8", "--no-sync"])  # fmt: skip
-    options = f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off"
-    pg_ctl = [*as_owner, _pg_bin("pg_ctl"), "-D", str(data)]
-    try:
-        _run([*pg_ctl, "-l", str(log), "-o", options, "-w", "-t", "120", "start"])
-        yield f"postgresql://postgres@127.0.0.1:{port}"
-    finally:
-        subprocess.run([*pg_ctl, "-m", "fast", "-w", "stop"], capture_output=True, timeout=120)
-        shutil.rmtree(root, ignore_errors=True)
 
 
 def fingerprint(url: str) -> dict[str, tuple[int, str]]:
@@ -132,21 +73,10 @@ def fingerprint(url: str) -> dict[str, tuple[int, str]]:
 def test_a_dump_dropped_and_restored_gives_the_same_data_and_the_app_starts(
     e2e_artifacts, tmp_path
 ):
-    with own_cluster() as server:
+    with own_cluster() as cluster:
+        server = cluster.url
         url = f"{server}/{DATABASE}"
-        with psycopg.connect(f"{server}/postgres", autocommit=True) as admin:
-            admin.execute(f'CREATE DATABASE "{DATABASE}"')
-        env = {
-            **os.environ,
-            **app_env(url),
-            "ELEARN_MEDIA_DIR": str(tmp_path / "media"),
-            "ELEARN_ASYNC_MODE": "threading",
-            "REDIS_URL": REDIS_URL,
-        }
-        env.pop("ELEARN_DEMO", None)
-        flask = str(e2e.BIN / "flask")
-        _run([flask, "--app", "app", "db", "upgrade", "heads"], cwd=ROOT, env=env)
-        _run([flask, "--app", "app", "elearn", "seed", "--scale", "demo"], cwd=ROOT, env=env)
+        env = demo_installation(cluster, DATABASE, tmp_path / "media")
 
         before = fingerprint(url)
         rows = {t: n for t, (n, _digest) in before.items() if not t.startswith("sequence ")}
@@ -155,7 +85,7 @@ def test_a_dump_dropped_and_restored_gives_the_same_data_and_the_app_starts(
         assert sum(1 for n in rows.values() if n) >= 20, rows
 
         backups = tmp_path / "backups"
-        dumped = _run(["bash", str(ROOT / "deploy/backup.sh"), str(backups)], env=env)
+        dumped = run(["bash", str(ROOT / "deploy/backup.sh"), str(backups)], env=env)
         archive = Path(dumped.stdout.strip().splitlines()[-1])
         assert archive.parent == backups and archive.stat().st_size > 10_000
 
@@ -165,7 +95,7 @@ def test_a_dump_dropped_and_restored_gives_the_same_data_and_the_app_starts(
                 "SELECT count(*) FROM pg_database WHERE datname = %s", (DATABASE,)
             ).fetchone() == (0,)
 
-        _run(["bash", str(ROOT / "deploy/restore.sh"), str(archive)], env=env)
+        run(["bash", str(ROOT / "deploy/restore.sh"), str(archive)], env=env)
         assert fingerprint(url) == before
 
         # a second restore over the restored data is refused, and changes nothing

@@ -101,6 +101,23 @@
   var retryDelay = 1000;
   var retryTimer = null;
 
+  // the server is briefly unavailable (a restart: 502/503/504, which say when to come back)
+  function unavailable(response) {
+    return response.status === 502 || response.status === 503 || response.status === 504;
+  }
+
+  // keep the newest answer of a save that did not arrive and send it again later, with its own
+  // seq: after the server's Retry-After, or after a backoff that doubles up to 15 s
+  function retryLater(id, body, retryAfter) {
+    if (!pending[id]) pending[id] = body;
+    setState(messages.offline);
+    var wait = parseInt(retryAfter, 10) * 1000;
+    clearTimeout(retryTimer);
+    retryTimer = setTimeout(function () { retryTimer = null; flush(); },
+                            wait > 0 ? Math.min(wait, 30000) : retryDelay);
+    retryDelay = Math.min(retryDelay * 2, 15000);
+  }
+
   function flush() {
     if (closed) return Promise.resolve();
     var ids = Object.keys(pending).filter(function (id) { return !inFlight[id]; });
@@ -124,6 +141,7 @@
           retryDelay = 1000;
           return response.json().then(function (data) { resync(data.seconds_left); }, function () {});
         }
+        if (unavailable(response)) { retryLater(id, body, response.headers.get("Retry-After")); return; }
         return response.json().catch(function () { return {}; }).then(function (data) {
           if (response.status === 409 && data.time_up) {
             // the deadline (and its few seconds of slack) passed: nothing more is saved, and
@@ -144,16 +162,14 @@
           showError(data.message || "");
         });
       }, function () {
-        // the network failed: keep the newest answer and retry later with its own seq
-        delete inFlight[id];
-        if (!pending[id]) pending[id] = body;
-        setState(messages.offline);
-        clearTimeout(retryTimer);
-        retryTimer = setTimeout(flush, retryDelay);
-        retryDelay = Math.min(retryDelay * 2, 15000);
+        delete inFlight[id];  // the network failed
+        retryLater(id, body, null);
       });
     })).then(function () {
-      if (Object.keys(pending).length) return flush();
+      if (Object.keys(pending).length) {
+        if (retryTimer === null) return flush();  // changed while in flight: send the newest
+        return;  // waiting to send again after a failure
+      }
       if (!Object.keys(inFlight).length && !errorEl.textContent) setState(messages.saved);
     });
   }
@@ -224,10 +240,22 @@
     submitting = true;
     document.getElementById("submit").disabled = true;
     flush().then(function () {
+      // an answer still waiting to be sent again is not submitted without it
+      if (Object.keys(pending).length) return null;
       return fetch(root.dataset.submitUrl, {
         method: "POST", credentials: "same-origin", headers: { "X-CSRFToken": csrf }
       });
     }).then(function (response) {
+      if (response === null || unavailable(response)) {
+        // nothing was submitted: the answers stay saved, and the submission is sent again
+        submitting = false;
+        document.getElementById("submit").disabled = false;
+        setState(messages.offline);
+        var wait = response ? (parseInt(response.headers.get("Retry-After"), 10) || 5) * 1000 : retryDelay;
+        if (auto) setTimeout(function () { submit(true); }, Math.min(wait, 30000));
+        else if (response) response.json().then(function (data) { showError(data.message || ""); }, function () {});
+        return;
+      }
       closed = true;
       if (response.ok) {
         return response.json().then(function (data) {
