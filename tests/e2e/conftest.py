@@ -213,9 +213,11 @@ def _own_redis_db() -> Iterator[str]:
 
 @contextlib.contextmanager
 def _seeded_environment(
-    redis_url: str, artifacts: Path, media_dir: Path
+    redis_url: str, artifacts: Path, media_dir: Path, name: str | None = None
 ) -> Iterator[dict[str, str]]:
-    name = f"elearn_e2e_{os.getpid()}"
+    """The demo installation in a database of its own (``name``, or this run's e2e database)
+    with Redis at ``redis_url`` as its broker; yields the apps' environment."""
+    name = name or f"elearn_e2e_{os.getpid()}"
     database_url = create_database(name)
     env = {
         **os.environ,
