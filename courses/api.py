@@ -303,7 +303,6 @@ def lesson_heartbeat(body: dict[str, Any], lesson_id: int) -> Any:
     result = service.heartbeat(
         actor=current_user, lesson=lesson, position=body["position"], playing=body["playing"]
     )
-    db.session.commit()
     return result
 
 
@@ -346,7 +345,6 @@ def course_create(body: dict[str, Any]) -> Course:
         drug_type=body.get("drug_type"),
         subject=body.get("subject"),
     )
-    db.session.commit()
     return course
 
 
@@ -378,7 +376,6 @@ def lesson_create(body: dict[str, Any], course_id: int) -> dict[str, Any]:
         role=body["role"],
         subject=body.get("subject"),
     )
-    db.session.commit()
     revision = lesson.draft_revision
     assert revision is not None
     return {
@@ -417,7 +414,6 @@ def lesson_move(body: dict[str, str], lesson_id: int) -> dict[str, bool]:
     """
     lesson = _editable(Lesson, lesson_id)
     moved = service.move_lesson(actor=current_user, lesson=lesson, direction=body["direction"])
-    db.session.commit()
     return {"moved": moved}
 
 
@@ -435,7 +431,6 @@ def unit_move(body: dict[str, str], course_unit_id: int) -> dict[str, bool]:
     moved = service.move_course_unit(
         actor=current_user, course_unit=course_unit, direction=body["direction"]
     )
-    db.session.commit()
     return {"moved": moved}
 
 
@@ -451,7 +446,6 @@ def lesson_delete(lesson_id: int) -> dict[str, bool]:
     """
     lesson = _editable(Lesson, lesson_id)
     pending = service.remove_lesson(actor=current_user, lesson=lesson)
-    db.session.commit()
     return {"pending": pending}
 
 
@@ -466,7 +460,6 @@ def unit_delete(course_unit_id: int) -> dict[str, bool]:
     """
     course_unit = _editable(CourseUnit, course_unit_id)
     pending = service.remove_course_unit(actor=current_user, course_unit=course_unit)
-    db.session.commit()
     return {"pending": pending}
 
 
@@ -481,7 +474,6 @@ def course_submit(course_id: int) -> Course:
     """
     course = _load_course(course_id, "submit")
     service.submit_for_review(actor=current_user, course=course)
-    db.session.commit()
     return course
 
 
@@ -497,7 +489,6 @@ def course_publish(body: dict[str, Any], course_id: int) -> Course:
     """
     course = _load_course(course_id, "publish")
     service.publish(actor=current_user, course=course, comment=body.get("comment"))
-    db.session.commit()
     return course
 
 
@@ -513,5 +504,4 @@ def course_return(body: dict[str, str], course_id: int) -> Course:
     """
     course = _load_course(course_id, "return")
     service.return_for_changes(actor=current_user, course=course, comment=body["comment"])
-    db.session.commit()
     return course

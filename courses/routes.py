@@ -21,8 +21,7 @@ from courses.forms import (
 )
 from courses.models import Course, CourseStatus, CourseUnit, Lesson, LessonKind
 from courses.service import playback, structure
-from elearn import permissions
-from elearn.extensions import db
+from elearn import permissions, uow
 from elearn.models import User
 from elearn.request_args import page_number
 from elearn.service.errors import ServiceError
@@ -184,12 +183,13 @@ def course_new():
     if form.validate_on_submit():
         unit = next(u for u in service.authoring_units(current_user) if u.id == form.unit.data)
         try:
-            course = service.create_course(actor=current_user, unit=unit, **_course_fields(form))
+            with uow.savepoint():
+                course = service.create_course(
+                    actor=current_user, unit=unit, **_course_fields(form)
+                )
         except ServiceError as error:
-            db.session.rollback()
             flash(error.message, "error")
         else:
-            db.session.commit()
             flash(_("Course created. Now add its lessons."), "success")
             return redirect(url_for("courses.course_edit", course_id=course.id))
     status = 400 if request.method == "POST" else 200
@@ -206,12 +206,11 @@ def course_edit(course_id: int):
     form.unit.data = course.unit_id
     if form.validate_on_submit():
         try:
-            service.update_course(actor=current_user, course=course, **_course_fields(form))
+            with uow.savepoint():
+                service.update_course(actor=current_user, course=course, **_course_fields(form))
         except ServiceError as error:
-            db.session.rollback()
             flash(error.message, "error")
         else:
-            db.session.commit()
             flash(_("Saved."), "success")
             return redirect(url_for("courses.course_edit", course_id=course.id))
     return render_template(
@@ -236,12 +235,11 @@ def unit_new(course_id: int):
         flash(_("Give it a title."), "error")
         return redirect(url_for("courses.course_edit", course_id=course.id))
     try:
-        service.add_course_unit(actor=current_user, course=course, title=form.title.data)
+        with uow.savepoint():
+            service.add_course_unit(actor=current_user, course=course, title=form.title.data)
     except ServiceError as error:
-        db.session.rollback()
         flash(error.message, "error")
     else:
-        db.session.commit()
         flash(_("Unit added."), "success")
     return redirect(url_for("courses.course_edit", course_id=course.id))
 
@@ -298,14 +296,16 @@ def lesson_new(course_id: int):
             (u for u in structure.working_units(course) if u.id == form.course_unit.data), None
         )
         try:
-            service.add_lesson(
-                actor=current_user, course=course, course_unit=course_unit, **_lesson_fields(form)
-            )
+            with uow.savepoint():
+                service.add_lesson(
+                    actor=current_user,
+                    course=course,
+                    course_unit=course_unit,
+                    **_lesson_fields(form),
+                )
         except ServiceError as error:
-            db.session.rollback()
             flash(error.message, "error")
         else:
-            db.session.commit()
             flash(_("Lesson added."), "success")
             return redirect(url_for("courses.course_edit", course_id=course.id))
     status = 400 if request.method == "POST" else 200
@@ -328,12 +328,11 @@ def lesson_edit(lesson_id: int):
         form.asset_id.data = revision.asset_id or ""
     if form.validate_on_submit():
         try:
-            service.update_lesson(actor=current_user, lesson=lesson, **_lesson_fields(form))
+            with uow.savepoint():
+                service.update_lesson(actor=current_user, lesson=lesson, **_lesson_fields(form))
         except ServiceError as error:
-            db.session.rollback()
             flash(error.message, "error")
         else:
-            db.session.commit()
             flash(
                 _("Saved as a draft; learners see the published version until review."), "success"
             )
@@ -356,12 +355,11 @@ def _moved(run: Any, course: Course) -> Any:
     if not form.validate_on_submit():
         abort(400)
     try:
-        moved = run(form.direction.data or "")
+        with uow.savepoint():
+            moved = run(form.direction.data or "")
     except ServiceError as error:
-        db.session.rollback()
         flash(error.message, "error")
     else:
-        db.session.commit()
         if not moved:
             flash(_("It is already at that end."), "info")
     return redirect(url_for("courses.course_edit", course_id=course.id))
@@ -401,12 +399,11 @@ def _confirm_removal(*, course: Course, what: str, title: str, lessons: list[Les
         if not form.validate_on_submit():
             abort(400)
         try:
-            pending = remove()
+            with uow.savepoint():
+                pending = remove()
         except ServiceError as error:
-            db.session.rollback()
             flash(error.message, "error")
         else:
-            db.session.commit()
             if pending:
                 flash(
                     _(
@@ -452,12 +449,11 @@ def lesson_restore(lesson_id: int):
     if not StructureForm().validate_on_submit():
         abort(400)
     try:
-        service.restore_lesson(actor=current_user, lesson=lesson)
+        with uow.savepoint():
+            service.restore_lesson(actor=current_user, lesson=lesson)
     except ServiceError as error:
-        db.session.rollback()
         flash(error.message, "error")
     else:
-        db.session.commit()
         flash(_("The lesson is back in the draft."), "success")
     return redirect(url_for("courses.course_edit", course_id=lesson.course_id))
 
@@ -485,12 +481,11 @@ def course_submit(course_id: int):
     if not ReviewForm().validate_on_submit():
         abort(400)
     try:
-        service.submit_for_review(actor=current_user, course=course)
+        with uow.savepoint():
+            service.submit_for_review(actor=current_user, course=course)
     except ServiceError as error:
-        db.session.rollback()
         flash(error.message, "error")
     else:
-        db.session.commit()
         flash(_("Submitted for review."), "success")
     return redirect(url_for("courses.course_edit", course_id=course.id))
 
@@ -517,15 +512,16 @@ def course_review(course_id: int):
         abort(400)
     course = _load_course(course_id, decision)
     try:
-        if decision == "publish":
-            service.publish(actor=current_user, course=course, comment=form.comment.data)
-        else:
-            service.return_for_changes(actor=current_user, course=course, comment=form.comment.data)
+        with uow.savepoint():
+            if decision == "publish":
+                service.publish(actor=current_user, course=course, comment=form.comment.data)
+            else:
+                service.return_for_changes(
+                    actor=current_user, course=course, comment=form.comment.data
+                )
     except ServiceError as error:
-        db.session.rollback()
         flash(error.message, "error")
     else:
-        db.session.commit()
         flash(_("Published.") if decision == "publish" else _("Returned to the author."), "success")
     return redirect(url_for("courses.review_queue"))
 
@@ -537,7 +533,6 @@ def course_archive(course_id: int):
     if not ReviewForm().validate_on_submit():
         abort(400)
     service.archive(actor=current_user, course=course)
-    db.session.commit()
     flash(_("Archived: the course left the library; progress and completions are kept."), "success")
     return redirect(url_for("courses.library"))
 

@@ -229,7 +229,8 @@ def fail(asset: Asset, code: str, **params: Any) -> None:
 def complete_upload(*, actor: User, asset: Asset, storage: Storage | None = None) -> Asset:
     """Join the parts, check the size and the magic bytes, and mark the asset for processing.
 
-    The caller commits, then queues ``media.process_asset``; a refused file ends failed.
+    The caller queues ``media.process_asset`` with ``uow.send_task`` (sent once the boundary
+    commits); a refused file ends failed.
     """
     storage = storage or get_storage()
     # the abandoned-uploads sweep takes the same row lock: one of the two wins, cleanly
