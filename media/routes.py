@@ -27,7 +27,8 @@ from elearn.models import User
 from media import queries, service
 from media.models import Asset, AssetKind, AssetStatus
 from media.settings import setting
-from media.storage import LocalStorage, StorageError, _attachment, get_storage
+from media.storage import LocalStorage, StorageError, get_storage
+from media.storage.base import attachment
 
 # "/media/static" is ours: Flask's own /static route would shadow a blueprint path under /static
 bp = Blueprint(
@@ -148,7 +149,7 @@ def _accel_redirect(prefix: str, key: str, mimetype: str, download: str | None):
     response = Response(mimetype=mimetype)
     response.headers["X-Accel-Redirect"] = prefix.rstrip("/") + "/" + quote(key)
     if download:
-        response.headers["Content-Disposition"] = _attachment(download)
+        response.headers["Content-Disposition"] = attachment(download)
     return response
 
 
