@@ -34,8 +34,10 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from media import live, transcode
+from media import live
 from media.storage import LocalStorage
+from media.transcode import live as live_ffmpeg
+from media.transcode import runner
 
 SPEED_SECONDS = 30
 TARGET_REALTIME = 2.0
@@ -90,17 +92,17 @@ def cached_webm() -> Path:
     return path
 
 
-def _ingest(storage: LocalStorage, plan: transcode.LivePlan, work: Path, asset_id: str,
+def _ingest(storage: LocalStorage, plan: live_ffmpeg.LivePlan, work: Path, asset_id: str,
             on_ready=None) -> live.LiveIngest:  # type: ignore[no-untyped-def]  # fmt: skip
     prefix = f"assets/{asset_id}/live/"
     renditions = [
-        {**r, "playlist_key": prefix + r["playlist"]} for r in transcode.live_renditions(plan)
+        {**r, "playlist_key": prefix + r["playlist"]} for r in live_ffmpeg.live_renditions(plan)
     ]
     return live.LiveIngest(
         asset_id=asset_id,
         storage=storage,
         plan=plan,
-        limits=transcode.Limits(),
+        limits=runner.Limits(),
         renditions=renditions,
         master_key=prefix + "master.m3u8",
         on_ready=on_ready,
@@ -125,7 +127,7 @@ def _cpu_children() -> float:
 def speed(work: Path) -> list[str]:
     source = cached_webm().read_bytes()
     storage = LocalStorage(work / "store-speed", "bench")
-    ingest = _ingest(storage, transcode.LivePlan(), work, "a" * 32)
+    ingest = _ingest(storage, live_ffmpeg.LivePlan(), work, "a" * 32)
     cpu = _cpu_children()
     started = time.monotonic()
     for offset in range(0, len(source), 256 * 1024):
@@ -319,7 +321,7 @@ def _watch(storage: LocalStorage, key: str, master_key: str, browser: Any, port:
 def latency(work: Path) -> list[str]:
     storage = LocalStorage(work / "store-latency", "bench")
     asset_id = "b" * 32
-    plan = transcode.LivePlan(has_audio=False)
+    plan = live_ffmpeg.LivePlan(has_audio=False)
     ingest = _ingest(storage, plan, work, asset_id)
     encoder = subprocess.Popen(
         [

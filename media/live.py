@@ -32,10 +32,11 @@ from typing import Any
 
 from elearn.extensions import db
 from elearn.models import User
-from media import transcode
 from media.models import Asset, AssetKind, AssetStatus
 from media.settings import setting
 from media.storage import Storage
+from media.transcode import ladder, runner
+from media.transcode import live as live_ffmpeg
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +62,7 @@ def live_prefix(asset: Asset) -> str:
 
 
 def start_live_asset(*, owner: User, unit_id: int | None, title: str,
-                     plan: transcode.LivePlan) -> Asset:  # fmt: skip
+                     plan: live_ffmpeg.LivePlan) -> Asset:  # fmt: skip
     """A new live asset: its renditions and keys are known before the first segment exists."""
     asset = Asset(
         owner_id=owner.id,
@@ -73,7 +74,7 @@ def start_live_asset(*, owner: User, unit_id: int | None, title: str,
         declared_size=0,
         declared_type="video/webm",
         sniffed_type="webm",
-        ladder_version=transcode.LADDER_VERSION,
+        ladder_version=ladder.LADDER_VERSION,
         meta={"live": True},
     )
     db.session.add(asset)
@@ -82,7 +83,7 @@ def start_live_asset(*, owner: User, unit_id: int | None, title: str,
     asset.renditions = [
         {"name": r["name"], "bandwidth": r["bandwidth"], "kind": r["kind"],
          "playlist_key": prefix + r["playlist"]}
-        for r in transcode.live_renditions(plan)
+        for r in live_ffmpeg.live_renditions(plan)
     ]  # fmt: skip
     asset.master_key = prefix + "master.m3u8"
     asset.height = plan.height
@@ -291,8 +292,8 @@ class LiveIngest:
     video segment are in storage; ``on_done`` once everything, ENDLIST included, is uploaded.
     """
 
-    def __init__(self, *, asset_id: str, storage: Storage, plan: transcode.LivePlan,
-                 limits: transcode.Limits, renditions: list[dict[str, Any]], master_key: str,
+    def __init__(self, *, asset_id: str, storage: Storage, plan: live_ffmpeg.LivePlan,
+                 limits: runner.Limits, renditions: list[dict[str, Any]], master_key: str,
                  on_ready: Callable[[], None] | None = None,
                  on_done: Callable[[bool], None] | None = None,
                  work_root: str | None = None, idle_seconds: float = IDLE_SECONDS) -> None:  # fmt: skip
@@ -318,7 +319,7 @@ class LiveIngest:
         self._keep_open = False
         if plan.resume:
             self._restore()
-        self.transcode = transcode.LiveTranscode(plan, self.out_dir, limits)
+        self.transcode = live_ffmpeg.LiveTranscode(plan, self.out_dir, limits)
         self._writer = threading.Thread(target=self._write_loop, name=f"live-w-{asset_id}")
         self._writer.daemon = True
         self._uploader = threading.Thread(target=self._upload_loop, name=f"live-u-{asset_id}")
@@ -475,15 +476,15 @@ _INGESTS: dict[str, LiveIngest] = {}
 _LOCK = threading.Lock()
 
 
-def live_limits() -> transcode.Limits:
-    return transcode.Limits(
+def live_limits() -> runner.Limits:
+    return runner.Limits(
         max_duration=float(setting("MEDIA_MAX_DURATION_SECONDS")),
         max_output_bytes=int(setting("MEDIA_MAX_OUTPUT_BYTES")),
         threads=int(setting("MEDIA_FFMPEG_THREADS")),
     )
 
 
-def open_ingest(asset: Asset, storage: Storage, *, plan: transcode.LivePlan,
+def open_ingest(asset: Asset, storage: Storage, *, plan: live_ffmpeg.LivePlan,
                 on_ready: Callable[[], None] | None = None,
                 on_done: Callable[[bool], None] | None = None) -> LiveIngest:  # fmt: skip
     """Start the ingest of a live asset in this process.

@@ -22,7 +22,7 @@ from media.containers import ACCEPTED_TYPES, SNIFF_BYTES, sniff
 from media.models import Asset, AssetKind, AssetStatus
 from media.settings import setting
 from media.storage import Storage, StorageError, get_storage
-from media.transcode import PAGE_NAME
+from media.transcode.documents import PAGE_NAME
 
 #: reason codes (stored on the asset) → what the uploader reads
 REASONS: dict[str, Any] = {

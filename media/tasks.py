@@ -18,11 +18,12 @@ from celery import shared_task
 
 from elearn import uow
 from elearn.metrics import TRANSCODES_IN_FLIGHT
-from media import pipeline, service, transcode
+from media import pipeline, service
 from media.containers import MediaRejected
 from media.models import Asset
 from media.settings import setting
 from media.storage import Storage, StorageError, get_storage
+from media.transcode import runner
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +71,7 @@ def _process_claimed(asset: Asset, *, worker: str, storage: Storage) -> str:
         with uow.unit():
             pipeline.reject(asset, rejected, storage=storage)
         return f"failed:{rejected.code}"
-    except (transcode.TranscodeError, StorageError, OSError) as error:
+    except (runner.TranscodeError, StorageError, OSError) as error:
         log.warning("media: processing %s failed (attempt %s): %s", asset_id, asset.attempts, error)
         with uow.unit():
             again = pipeline.give_up_or_retry(asset, worker=worker)

@@ -12,8 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from media import live, transcode
+from media import live
 from media.storage import LocalStorage
+from media.transcode import live as live_ffmpeg
+from media.transcode import runner
 
 ASSET = "c" * 32
 
@@ -33,17 +35,17 @@ def recorder_webm(tmp_path_factory: pytest.TempPathFactory) -> bytes:
     return path.read_bytes()
 
 
-def _ingest(storage, tmp_path: Path, plan: transcode.LivePlan | None = None,
+def _ingest(storage, tmp_path: Path, plan: live_ffmpeg.LivePlan | None = None,
             **extra) -> live.LiveIngest:  # fmt: skip
-    plan = plan or transcode.LivePlan()
+    plan = plan or live_ffmpeg.LivePlan()
     prefix = f"assets/{ASSET}/live/"
     return live.LiveIngest(
         asset_id=ASSET,
         storage=storage,
         plan=plan,
-        limits=transcode.Limits(),
+        limits=runner.Limits(),
         renditions=[
-            {**r, "playlist_key": prefix + r["playlist"]} for r in transcode.live_renditions(plan)
+            {**r, "playlist_key": prefix + r["playlist"]} for r in live_ffmpeg.live_renditions(plan)
         ],  # fmt: skip
         master_key=prefix + "master.m3u8",
         work_root=str(tmp_path),
@@ -125,8 +127,8 @@ def test_a_resumed_stream_appends_after_a_discontinuity(tmp_path, recorder_webm)
     assert "#EXT-X-ENDLIST" not in handed_over  # players keep waiting for more
     before = live._segments(handed_over)
 
-    plan = transcode.LivePlan(resume=True)
-    assert "append_list" in " ".join(transcode.build_live_argv(plan, "/o"))
+    plan = live_ffmpeg.LivePlan(resume=True)
+    assert "append_list" in " ".join(live_ffmpeg.build_live_argv(plan, "/o"))
     second = _ingest(storage, tmp_path, plan=plan)
     _feed(second, recorder_webm)
     second.finish()

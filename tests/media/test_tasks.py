@@ -143,7 +143,7 @@ def test_ffmpeg_crashing_every_time_fails_after_max_attempts(
     crash = tmp_path / "ffmpeg"
     crash.write_text("#!/bin/sh\nkill -SEGV $$\n")
     crash.chmod(crash.stat().st_mode | stat.S_IEXEC)
-    monkeypatch.setattr("media.transcode.FFMPEG", str(crash))
+    monkeypatch.setattr("media.transcode.runner.FFMPEG", str(crash))
     asset = upload(user("teacher1"), media_files["video"], "video/mp4")
     asset_id = asset.id
     asset.max_attempts = 3
