@@ -19,7 +19,7 @@ from elearn.extensions import db
 from elearn.models import User
 from media.containers import FORMATS, SNIFF_BYTES, MediaRejected, Sniffed, sniff_file
 from media.models import Asset, AssetStatus
-from media.service import accept_source, fail, new_asset
+from media.service.uploads import accept_source, fail, new_asset
 from media.settings import setting
 from media.storage import Storage, StorageError, get_storage
 from media.transcode import documents, ladder, runner

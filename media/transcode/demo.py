@@ -6,12 +6,7 @@ from pathlib import Path
 
 import ffmpeg  # ffmpeg-python: builds the argv; the runner runs it
 
-from media.transcode.runner import (
-    Limits,
-    TranscodeError,
-    compile_argv,
-    run_simple,
-)
+from media.transcode.runner import Limits, TranscodeError, compile_argv, run_simple
 
 #: the font the demo clip's title is drawn in (scripts/system-deps.sh installs it)
 DEMO_FONT = "WenQuanYi Micro Hei"

@@ -14,13 +14,7 @@ from pypdf.errors import PyPdfError
 from media.containers import MediaRejected, Sniffed, read_epub, sniff
 from media.transcode.ladder import build_image_argv
 from media.transcode.probing import probe, validate
-from media.transcode.runner import (
-    Limits,
-    Outputs,
-    output_files,
-    run_ffmpeg,
-    run_simple,
-)
+from media.transcode.runner import Limits, Outputs, output_files, run_ffmpeg, run_simple
 
 
 def build_pdf_cover_argv(pdf_path: str, out_base: str) -> list[str]:

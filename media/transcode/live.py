@@ -23,11 +23,7 @@ import ffmpeg  # ffmpeg-python: builds the argv; the runner runs it
 
 from media.transcode import runner
 from media.transcode.ladder import AUDIO_BITRATE, SEGMENT_SECONDS
-from media.transcode.runner import (
-    NO_SIDE_STREAMS,
-    Limits,
-    limit_resources,
-)
+from media.transcode.runner import NO_SIDE_STREAMS, Limits, limit_resources
 
 
 @dataclass(frozen=True)

@@ -13,12 +13,7 @@ import ffmpeg  # ffmpeg-python: builds the argv; the runner runs it
 
 from media.containers import MediaRejected, Sniffed
 from media.transcode import runner
-from media.transcode.runner import (
-    Limits,
-    compile_argv,
-    run_simple,
-    source_node,
-)
+from media.transcode.runner import Limits, compile_argv, run_simple, source_node
 
 
 @dataclass(frozen=True)
