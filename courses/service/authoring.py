@@ -7,6 +7,7 @@ course is published again through review, when every draft revision is swapped i
 from __future__ import annotations
 
 import re
+from enum import StrEnum
 
 import nh3
 from flask_babel import gettext as _
@@ -114,13 +115,15 @@ def reading_seconds(html: str) -> float:
     return float(min(MAX_READING_SECONDS, max(MIN_READING_SECONDS, round(seconds))))
 
 
-def _choice(value: str | None, allowed: type, field: str, *, required: bool = True) -> str | None:
+def _choice(
+    value: str | None, allowed: type[StrEnum], field: str, *, required: bool = True
+) -> str | None:
     value = (value or "").strip() or None
     if value is None:
         if required:
             raise ServiceError(_("Choose a value for this field."), field=field, status=422)
         return None
-    if value not in {member.value for member in allowed}:  # type: ignore[attr-defined]
+    if value not in {member.value for member in allowed}:
         raise ServiceError(
             _("%(value)s is not a valid choice.", value=value), field=field, status=422
         )

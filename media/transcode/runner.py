@@ -112,8 +112,8 @@ def run_simple(argv: list[str], stdin_path: Path | None, limits: Limits, timeout
     except subprocess.TimeoutExpired as error:
         raise MediaRejected("processing_timeout") from error
     finally:
-        if stdin_path:
-            stdin.close()  # type: ignore[union-attr]
+        if not isinstance(stdin, int):  # the file we opened, not DEVNULL
+            stdin.close()
 
 
 def _dir_size(path: Path) -> int:
