@@ -392,13 +392,13 @@ def version_view(version) -> dict:  # type: ignore[no-untyped-def, type-arg]
     """An old version as the history shows it: stem, options and the answer as words."""
     from quizzes import richtext
     from quizzes.qtypes import get_type
-    from quizzes.service.attempts import _answer_text
+    from quizzes.service.attempt_views import answer_text
 
     question_type = get_type(version.type)
     view = {"type": version.type, "stem": richtext.clean(version.stem)}
     view.update(question_type.public_view(version.data, None))
     correct = question_type.correct_answer(version.data, version.grading)
-    view["answer_text"] = _answer_text(view, correct)
+    view["answer_text"] = answer_text(view, correct)
     view["feedback"] = richtext.clean(version.general_feedback)
     return view
 

@@ -31,14 +31,9 @@ from quizzes import richtext
 from quizzes.access import in_audience
 from quizzes.models import Quiz, SurveyParticipation, SurveyResponse
 from quizzes.qtypes import get_type
+from quizzes.rules import TimeUp, save_slack
 from quizzes.service.attachments import question_media
-from quizzes.service.attempts import (
-    TimeUp,
-    attempt_payload,
-    option_rng,
-    question_view,
-    save_slack,
-)
+from quizzes.service.attempt_views import attempt_payload, option_rng, question_view
 from quizzes.service.quizzes import AUDIENCE_ROLES, attempt_questions, draw_sources
 from quizzes.survey_store import survey_store
 

@@ -211,8 +211,7 @@ def test_the_exam_lanes_serve_students_own_attempts_only(app, quiz_factory, comm
     """The start and autosave lanes (in front of Flask) take and write attempts: nothing of the
     new rule concerns them, and those who may now see and grade the class's results (its
     teachers, the school's admin) start nothing and write into no student's attempt there."""
-    from quizzes.save_lane import SaveLane
-    from quizzes.start_lane import StartLane
+    from quizzes.lanes import SaveLane, StartLane
     from tests.quizzes.test_start_lane import _forget_tokens, _tokens
 
     quiz = quiz_factory(attempts_allowed=1)

@@ -13,8 +13,7 @@ from werkzeug.test import Client
 
 from elearn.extensions import db
 from elearn.service import accounts
-from quizzes.save_lane import SaveLane
-from quizzes.start_lane import StartLane
+from quizzes.lanes import SaveLane, StartLane
 from tests.conftest import user
 
 

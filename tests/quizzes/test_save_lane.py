@@ -18,11 +18,11 @@ from werkzeug.test import Client
 
 from elearn.extensions import db
 from elearn.service import accounts
-from quizzes import save_lane, service, start_lane
+from quizzes import service
+from quizzes.lanes import SaveLane, StartLane
+from quizzes.lanes.base import install
+from quizzes.lanes.save_batch import BearerSave, save_bearer_answers
 from quizzes.models import AttemptSlot
-from quizzes.save_lane import SaveLane
-from quizzes.service.attempts import BearerSave, save_bearer_answers
-from quizzes.start_lane import StartLane
 from tests.conftest import user
 
 
@@ -232,21 +232,20 @@ def test_cookie_sessions_and_other_requests_pass_through(app, quiz_factory, comm
 
 
 @pytest.mark.parametrize(
-    ("module", "lane", "setting"),
-    [(save_lane, SaveLane, "QUIZ_SAVE_LANE"), (start_lane, StartLane, "QUIZ_START_LANE")],
+    ("lane", "setting"), [(SaveLane, "QUIZ_SAVE_LANE"), (StartLane, "QUIZ_START_LANE")]
 )
-def test_the_lanes_stand_in_front_of_postgresql_apps_only(module, lane, setting):
+def test_the_lanes_stand_in_front_of_postgresql_apps_only(lane, setting):
     for uri, expected in (
         ("postgresql+psycopg://db/x", True),
         ("sqlite:///instance/demo.db", False),
     ):
         app = Flask("probe")
         app.config["SQLALCHEMY_DATABASE_URI"] = uri
-        module.init_app(app)
+        install(app, lane, setting)
         assert isinstance(app.wsgi_app, lane) is expected
     app = Flask("probe")
     app.config.update({"SQLALCHEMY_DATABASE_URI": "postgresql+psycopg://db/x", setting: False})
-    module.init_app(app)
+    install(app, lane, setting)
     assert not isinstance(app.wsgi_app, lane)
 
 

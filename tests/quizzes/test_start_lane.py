@@ -17,8 +17,8 @@ from elearn.extensions import db
 from elearn.models import ApiToken, Role, RoleAssignment, User
 from elearn.service import accounts
 from quizzes import service
+from quizzes.lanes import StartLane
 from quizzes.models import AttemptSlot, Question, QuizAttempt
-from quizzes.start_lane import StartLane
 from tests.conftest import user
 from tests.quizzes.conftest import secret_drafts
 
