@@ -31,10 +31,10 @@ from flask_babel import gettext as _
 from sqlalchemy import ColumnElement, Exists, Table, and_, bindparam, case, func, or_, select
 from sqlalchemy.orm import aliased
 
-from elearn.models import RoleAssignment, Unit, User
+from elearn.models import RoleAssignment, Unit
 from elearn.models._types import INT_MAX, aware
 from elearn.service.errors import NotFound, ServiceError
-from quizzes.access import in_audience
+from quizzes.access import may_take
 from quizzes.models import AttemptState, Quiz, QuizAttempt, QuizAudience
 
 # --- refusals: what a caller hears, through either door ------------------------------------
@@ -93,9 +93,9 @@ def stale_seq() -> ServiceError:
 # --- published and audience -----------------------------------------------------------------
 
 
-def may_start(actor: User, quiz: Quiz) -> bool:
-    """Published, and the actor in its audience (``not_open_to_you`` otherwise)."""
-    return quiz.is_published and in_audience(actor, quiz)
+#: published, and the actor in its audience (``not_open_to_you`` otherwise; the API and the
+#: pages ask it as the "take" permission, and answer their 404 first)
+may_start = may_take
 
 
 def published_sql() -> ColumnElement[bool]:
