@@ -79,6 +79,7 @@ def install(app: Flask, lane: type[Lane], setting: str) -> None:
         return
     if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
         return
+    # Flask declares wsgi_app a method; middleware replacing it is its documented pattern
     app.wsgi_app = lane(app, app.wsgi_app)  # type: ignore[method-assign, assignment]
 
 

@@ -216,8 +216,8 @@ def plan_statements() -> tuple[Any, Any, Any]:
 
 
 def read_start_plan(connection: Connection, quiz_id: int) -> StartPlan | None:
-    """The plan of ``quiz_id``, read in one snapshot (its fingerprint and its rows agree); None for a quiz the lane leaves to the
-    route: unpublished, anonymous (no attempt rows), without questions, a fixed question
+    """The plan of ``quiz_id``, read in one snapshot (its fingerprint and its rows agree); None
+    for a quiz the lane leaves to the route: unpublished, anonymous (no attempt rows), without questions, a fixed question
     without a version, or a question with media (its URLs are signed per viewer)."""
     quiz_statement, items_statement, questions_statement = plan_statements()
     connection = connection.execution_options(isolation_level="REPEATABLE READ")
@@ -234,20 +234,7 @@ def read_start_plan(connection: Connection, quiz_id: int) -> StartPlan | None:
         ).all()
     if not items or any(row.media_asset_id for row in rows):
         return None
-    questions = {
-        row.id: PlannedQuestion(
-            id=row.id,
-            topic=row.topic,
-            difficulty=row.difficulty,
-            current_version_id=row.current_version_id,
-            current_version=PlannedVersion(
-                row.current_version_id, row.type, row.data, richtext.clean(row.stem)
-            )
-            if row.current_version_id
-            else None,
-        )
-        for row in rows
-    }
+    questions = {row.id: _planned(row) for row in rows}
     if any(questions[i].current_version is None for i in fixed_ids):
         return None
     pools: dict[int, list[PlannedQuestion]] = {category: [] for category in categories if category}
@@ -273,4 +260,19 @@ def read_start_plan(connection: Connection, quiz_id: int) -> StartPlan | None:
             for item in items
         ),
         pools=pools,
+    )
+
+
+def _planned(row: Any) -> PlannedQuestion:
+    """A question row of ``plan_statements`` as a draw sees it (its stem made safe once)."""
+    return PlannedQuestion(
+        id=row.id,
+        topic=row.topic,
+        difficulty=row.difficulty,
+        current_version_id=row.current_version_id,
+        current_version=PlannedVersion(
+            row.current_version_id, row.type, row.data, richtext.clean(row.stem)
+        )
+        if row.current_version_id
+        else None,
     )

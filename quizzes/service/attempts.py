@@ -32,6 +32,8 @@ from elearn.service.sql import insert_on_conflict
 from quizzes import analysis, figures, rules
 from quizzes.models import AttemptSlot, AttemptState, Quiz, QuizAttempt
 from quizzes.qtypes import get_type
+from quizzes.service import lessons
+from quizzes.service.campaigns import record_exam_coverage
 from quizzes.service.quizzes import attempt_questions, draw_sources
 
 
@@ -184,7 +186,7 @@ def finish_attempt(*, attempt: QuizAttempt, now: datetime | None = None, reason:
         .where(QuizAttempt.id == attempt.id, QuizAttempt.state == AttemptState.IN_PROGRESS)
         .values(state=AttemptState.FINISHED, finished_at=now, closed_reason=reason)
         .execution_options(synchronize_session=False)
-    ).rowcount  # type: ignore[attr-defined]
+    ).rowcount  # type: ignore[attr-defined]  # an UPDATE's CursorResult; typed as Result
     db.session.refresh(attempt)
     if not closed:
         return False
@@ -230,9 +232,6 @@ def _grade(attempt: QuizAttempt) -> None:
 def _after_grading(attempt: QuizAttempt) -> None:
     """What a graded attempt means elsewhere: the quiz's results, lesson completion (and, for
     exams, coverage)."""
-    from quizzes.service import lessons
-    from quizzes.service.campaigns import record_exam_coverage
-
     analysis.results_changed(attempt.quiz_id)
     record_exam_coverage(attempt)
     if attempt.passed:

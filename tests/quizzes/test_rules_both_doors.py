@@ -30,6 +30,7 @@ from quizzes.lanes import SaveLane, StartLane
 from quizzes.lanes.base import Lane
 from quizzes.models import QuizAttempt
 from tests.conftest import user
+from tests.quizzes.conftest import route_only
 from tests.quizzes.test_start_lane import _class_students, _forget_tokens
 
 #: who sends what (teacher1's class is the quiz_factory's audience; student1 sits in it)
@@ -44,14 +45,6 @@ class Door:
     send: Callable[[Client], Any]
     #: the people given a token (forgotten afterwards)
     senders: tuple[str, ...]
-
-
-def _route_only(app: Any) -> Any:
-    """The Flask app without the lanes the suite put in front of it."""
-    layer = app.wsgi_app
-    while isinstance(layer, Lane):
-        layer = layer.following
-    return layer
 
 
 def _stranger() -> str:
@@ -106,7 +99,7 @@ def _save_door(app, quiz_factory, committed, change=None, *, username=TAKER, seq
     attempt_id, question_id = attempt.id, attempt.slots[0].question_id
     token = _token(TAKER)
     db.session.commit()
-    first = _save(attempt_id, question_id, token, 1)(Client(_route_only(app)))
+    first = _save(attempt_id, question_id, token, 1)(Client(route_only(app)))
     assert first.status_code == 200, first.get_json()
     if change is not None:
         change(db.session.get(QuizAttempt, attempt_id))
@@ -184,7 +177,7 @@ def test_a_refusal_is_the_same_through_the_lane_and_the_route(app, quiz_factory,
     door = setup(app, quiz_factory, committed)
     db.session.commit()
     db.session.remove()
-    lane = door.lane(app, _route_only(app))
+    lane = door.lane(app, route_only(app))
     try:
         through_lane = door.send(Client(lane))
         assert through_lane.status_code == status, through_lane.get_json()
@@ -193,7 +186,7 @@ def test_a_refusal_is_the_same_through_the_lane_and_the_route(app, quiz_factory,
             return
         # the lane stored nothing: the route answered, and alone it answers the same
         assert lane.answered == 0
-        by_route = door.send(Client(_route_only(app)))
+        by_route = door.send(Client(route_only(app)))
         assert (by_route.status_code, by_route.get_json()) == (
             through_lane.status_code,
             through_lane.get_json(),
