@@ -13,6 +13,7 @@ from sqlalchemy.sql import Select
 from elearn.extensions import db
 from elearn.models import RoleAssignment, Unit, User
 from elearn.models._types import INT_MAX
+from quizzes import rules
 from quizzes.access import (
     CLASS_ROLES,
     STAFF_ROLES,
@@ -169,9 +170,9 @@ def quizzes_open_to(actor: User, now: datetime) -> Select:  # type: ignore[type-
     return (
         select(Quiz)
         .where(
-            Quiz.is_published.is_(True),
+            rules.published_sql(),
             Quiz.id.in_(audience),
-            or_(Quiz.closes_at.is_(None), Quiz.closes_at > now),
+            rules.not_closed_sql(now),
         )
         .order_by(Quiz.closes_at.nulls_last(), Quiz.id)
     )

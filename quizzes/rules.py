@@ -150,12 +150,14 @@ def window_refusal(
     return None
 
 
+def not_closed_sql(now: Any) -> ColumnElement[bool]:
+    """``has_closed`` is false."""
+    return or_(Quiz.closes_at.is_(None), Quiz.closes_at > now)
+
+
 def window_open_sql(now: Any) -> list[ColumnElement[bool]]:
     """``window_refusal`` is None: opened by ``now``, not yet closed."""
-    return [
-        or_(Quiz.opens_at.is_(None), Quiz.opens_at <= now),
-        or_(Quiz.closes_at.is_(None), Quiz.closes_at > now),
-    ]
+    return [or_(Quiz.opens_at.is_(None), Quiz.opens_at <= now), not_closed_sql(now)]
 
 
 def deadline_of(
