@@ -217,8 +217,9 @@ def plan_statements() -> tuple[Any, Any, Any]:
 
 def read_start_plan(connection: Connection, quiz_id: int) -> StartPlan | None:
     """The plan of ``quiz_id``, read in one snapshot (its fingerprint and its rows agree); None
-    for a quiz the lane leaves to the route: unpublished, anonymous (no attempt rows), without questions, a fixed question
-    without a version, or a question with media (its URLs are signed per viewer)."""
+    for a quiz the lane leaves to the route: unpublished, anonymous (no attempt rows), without
+    questions, a fixed question without a version, or a question with media (its URLs are
+    signed per viewer)."""
     quiz_statement, items_statement, questions_statement = plan_statements()
     connection = connection.execution_options(isolation_level="REPEATABLE READ")
     with connection.begin():

@@ -5,8 +5,8 @@ platform. ``PUT /api/v1/attempts/<id>/answers/<qid>`` with ``Authorization: Bear
 client) or ``X-Attempt-Key`` (the attempt page's save key, ``service.saves.issue_save_key``) is
 answered here, in front of the Flask app (a WSGI middleware, PostgreSQL only). The body is
 parsed, the answer checked against the question's versions as this process knows them, and the
-save joins the group commit (``quizzes.lanes.groupcommit``): one statement and one commit for every
-save waiting at that moment, each under the rules of ``service.saves.save_answer``.
+save joins the group commit (``quizzes.lanes.groupcommit``): one statement and one commit for
+every save waiting at that moment, each under the rules of ``service.saves.save_answer``.
 
 Only a save that statement stored is answered here. Anything else (no token or key, a body
 that does not parse, a question this process has not read yet, a refused save, a failed batch)
