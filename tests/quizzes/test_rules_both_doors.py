@@ -28,7 +28,7 @@ from elearn.service import accounts
 from quizzes import rules, service
 from quizzes.lanes import SaveLane, StartLane
 from quizzes.lanes.base import Lane
-from quizzes.models import QuizAttempt
+from quizzes.models import Quiz, QuizAttempt
 from tests.conftest import user
 from tests.quizzes.conftest import route_only
 from tests.quizzes.test_start_lane import _class_students, _forget_tokens
@@ -109,10 +109,7 @@ def _save_door(app, quiz_factory, committed, change=None, *, username=TAKER, seq
 
 def _finished_once(quiz_factory, committed) -> Door:
     door = _start_door(quiz_factory, committed, attempts_allowed=1)
-    quiz_id = committed[-1]
-    from quizzes.models import Quiz
-
-    attempt = service.start_attempt(actor=user(TAKER), quiz=db.session.get(Quiz, quiz_id))
+    attempt = service.start_attempt(actor=user(TAKER), quiz=db.session.get(Quiz, committed[-1]))
     service.submit_attempt(actor=user(TAKER), attempt_id=attempt.id)
     return door
 
