@@ -724,7 +724,7 @@ def run() -> list[str]:
         errors.append(f"{len(wave['errors'])} starts failed")
     lines.append(_start_cpu_line(wave))
     lines.append(
-        f"group commit (quizzes.start_lane): {len(wave['bodies']):,} starts in "
+        f"group commit (quizzes.lanes.start): {len(wave['bodies']):,} starts in "
         f"{start_commits:,} transactions, {len(wave['bodies']) / max(start_commits, 1):.1f} "
         f"starts a commit"
     )
@@ -738,7 +738,7 @@ def run() -> list[str]:
         f"ratio {ratio:.2f}× hello-world [≥ {TARGET_RATIO}: {_verdict(ratio >= TARGET_RATIO)}]"
     )
     lines.append(
-        f"group commit (quizzes.save_lane): {ours['requests']:,} saves in {commits:,} "
+        f"group commit (quizzes.lanes.save): {ours['requests']:,} saves in {commits:,} "
         f"transactions, {ours['requests'] / max(commits, 1):.1f} saves a commit"
     )
     if alone is not None:

@@ -21,7 +21,7 @@ os.environ.setdefault("ELEARN_ASYNC_MODE", "gevent")
 from sqlalchemy.orm import configure_mappers  # noqa: E402
 
 from app import app  # noqa: E402
-from quizzes.save_lane import warm_up  # noqa: E402
+from quizzes.lanes import warm_up  # noqa: E402
 
 configure_mappers()  # at load, not in the first request that needs them (~0.4 s)
 warm_up(app)  # the exam lanes' statements compiled now (~0.1 s each), not in an exam's first wave

@@ -1,7 +1,7 @@
 """What every answer carries: the security headers, the Content-Security-Policy among them.
 
 One list, whoever answers: Flask (after each request), the exam lanes in front of Flask
-(``quizzes/save_lane.py``, ``start_lane.py``) and the static files (WhiteNoise,
+(``quizzes/lanes/``) and the static files (WhiteNoise,
 ``elearn/static_files.py``). The policy is what the pages need and no more:
 
 - scripts come from the app's own static files only. A template that truly needs an inline

@@ -3,7 +3,7 @@
 Each process counts what it does, under names every process type shares:
 - web and api processes: each request's time and status by Flask endpoint (bounded labels: the
   endpoint, never the path), the signed-in sockets on ``/live`` each holds;
-- the exam lanes (``quizzes.save_lane``, ``start_lane``): the saves and starts each batch stored,
+- the exam lanes (``quizzes.lanes``): the saves and starts each batch stored,
   one increment per batch (a lane's request pays nothing for it), and each batch's time;
 - Celery workers: each task's duration and final state, and the transcodes in flight;
 - at scrape time, read from the broker: the tasks waiting in each Celery queue (Redis ``LLEN``).

@@ -48,11 +48,10 @@ def _check(config: Mapping[str, Any]) -> list[str]:
 
 def _setup(app: Flask) -> None:
     """The anonymous surveys' store and the exam lanes (WSGI middleware in front of Flask)."""
-    from quizzes import save_lane, start_lane, survey_store
+    from quizzes import lanes, survey_store
 
     survey_store.init_app(app)
-    save_lane.init_app(app)
-    start_lane.init_app(app)
+    lanes.init_app(app)
 
 
 def feature() -> Feature:

@@ -129,11 +129,17 @@ def results_scope(actor: User, quiz: Quiz) -> ResultsScope:
     return ResultsScope(paths=_outermost(paths))
 
 
+def may_take(actor: User, quiz: Quiz) -> bool:
+    """Published, and the actor in its audience (``quizzes.rules.may_start``, whose SQL half
+    the start lane checks)."""
+    return quiz.is_published and in_audience(actor, quiz)
+
+
 def quiz_rule(actor: User, action: str, quiz: Quiz) -> bool:
     if action == "take":
-        return quiz.is_published and in_audience(actor, quiz)
+        return may_take(actor, quiz)
     if action == "view":
-        return bool(results_scope(actor, quiz)) or (quiz.is_published and in_audience(actor, quiz))
+        return bool(results_scope(actor, quiz)) or may_take(actor, quiz)
     if action == "edit":
         return may_edit_quiz(actor, quiz)
     if action in {"results", "grade"}:

@@ -13,6 +13,7 @@ from sqlalchemy.sql import Select
 from elearn.extensions import db
 from elearn.models import RoleAssignment, Unit, User
 from elearn.models._types import INT_MAX
+from quizzes import rules
 from quizzes.access import (
     CLASS_ROLES,
     STAFF_ROLES,
@@ -169,9 +170,9 @@ def quizzes_open_to(actor: User, now: datetime) -> Select:  # type: ignore[type-
     return (
         select(Quiz)
         .where(
-            Quiz.is_published.is_(True),
+            rules.published_sql(),
             Quiz.id.in_(audience),
-            or_(Quiz.closes_at.is_(None), Quiz.closes_at > now),
+            rules.not_closed_sql(now),
         )
         .order_by(Quiz.closes_at.nulls_last(), Quiz.id)
     )
@@ -392,13 +393,13 @@ def version_view(version) -> dict:  # type: ignore[no-untyped-def, type-arg]
     """An old version as the history shows it: stem, options and the answer as words."""
     from quizzes import richtext
     from quizzes.qtypes import get_type
-    from quizzes.service.attempts import _answer_text
+    from quizzes.service.attempt_views import answer_text
 
     question_type = get_type(version.type)
     view = {"type": version.type, "stem": richtext.clean(version.stem)}
     view.update(question_type.public_view(version.data, None))
     correct = question_type.correct_answer(version.data, version.grading)
-    view["answer_text"] = _answer_text(view, correct)
+    view["answer_text"] = answer_text(view, correct)
     view["feedback"] = richtext.clean(version.general_feedback)
     return view
 

@@ -2,7 +2,7 @@
 
 The routes in ``quizzes/api.py`` and ``quizzes/survey_api.py`` validate and render with these,
 and the document at /api/v1/openapi.json is built from them. The exam lanes
-(``save_lane.py``, ``start_lane.py``) answer in front of Flask with orjson, from the same
+(``quizzes/lanes/``) answer in front of Flask with orjson, from the same
 service functions; ``tests/quizzes/test_lane_contract.py`` checks their replies against the
 document's ``Attempt`` and ``SavedAnswer``.
 """

@@ -22,7 +22,10 @@ from typing import Any, Protocol, cast
 import redis as redis_lib
 from flask import Flask, current_app
 
+from quizzes import rules
+
 # set one answer only if the session still exists and the sequence number is newer
+# (quizzes.rules.seq_newer, restated in Lua: Redis decides it atomically)
 _SAVE = """
 if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
 local current = redis.call('HGET', KEYS[1], ARGV[1])
@@ -91,7 +94,7 @@ class MemorySurveyStore:
             if raw is None:
                 return -1
             current = raw.get(f"a:{question_id}")
-            if current and json.loads(current)["seq"] >= seq:
+            if current and not rules.seq_newer(json.loads(current)["seq"], seq):
                 return 0
             raw[f"a:{question_id}"] = json.dumps({"answer": answer, "seq": seq})
             return 1

@@ -116,12 +116,9 @@ def app(database_url: str, tmp_path_factory: pytest.TempPathFactory):
             "CACHE_KEY_PREFIX": f"elearn-test-cache-{os.getpid()}:",
             "MEDIA_DIR": str(tmp_path_factory.mktemp("media")),
             "CELERY": {"task_always_eager": True, "broker_url": "memory://"},
-            # the autosave and start lanes write on their own connections, which cannot see a
-            # test's rows (each test runs in a transaction rolled back after it): their tests put
-            # them in front of the app themselves (tests/quizzes/test_save_lane.py,
-            # test_start_lane.py)
-            "QUIZ_SAVE_LANE": False,
-            "QUIZ_START_LANE": False,
+            # the exam lanes stay on, as in production (quizzes/lanes/README.md): they read and
+            # write on their own connections, so a test's uncommitted rows go through them to
+            # the route; the lane tests commit theirs (tests/quizzes/test_save_lane.py, …)
         }
     )
     application.extensions["celery"].conf.update(task_always_eager=True, broker_url="memory://")

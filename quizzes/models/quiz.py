@@ -144,7 +144,7 @@ class QuizAttempt(Model):
     passed: Mapped[bool | None] = mapped_column(Boolean)
     needs_manual_grading: Mapped[bool] = mapped_column(Boolean, default=False)
     #: SHA-256 of the key the attempt page was last given: the page's autosaves carry it, so
-    #: the autosave lane knows them for the owner's without the session (quizzes.save_lane)
+    #: the autosave lane knows them for the owner's without the session (quizzes.lanes.save)
     save_key_hash: Mapped[str | None] = mapped_column(String(64))
 
     quiz: Mapped[Quiz] = relationship()

@@ -1,17 +1,12 @@
 """Assessment use cases: typed functions with an explicit actor; they flush, never commit."""
 
+from quizzes.rules import TimeUp
+from quizzes.service.attempt_views import attempt_clock, attempt_view, review_rows, review_view
 from quizzes.service.attempts import (
     FinishResult,
-    TimeUp,
-    attempt_clock,
-    attempt_view,
     close_expired_attempts,
     finish_attempt,
     grade_slot,
-    issue_save_key,
-    review_rows,
-    review_view,
-    save_answer,
     start_attempt,
     submit_attempt,
 )
@@ -44,6 +39,7 @@ from quizzes.service.quizzes import (
     times_taken,
     update_quiz,
 )
+from quizzes.service.saves import issue_save_key, save_answer
 
 __all__ = [
     "close_quiz",

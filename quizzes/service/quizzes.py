@@ -20,6 +20,7 @@ from elearn.extensions import db
 from elearn.models import Role, Unit, User
 from elearn.service import audit
 from elearn.service.errors import ServiceError
+from quizzes import rules
 from quizzes.access import may_author_at, may_edit_quiz, may_use_bank
 from quizzes.models import (
     AttemptState,
@@ -240,7 +241,7 @@ def times_taken(quiz: Quiz) -> int:
 
 def has_closed(quiz: Quiz, now: datetime | None = None) -> bool:
     """Whether the quiz's closing time has passed."""
-    return quiz.closes_at is not None and (now or datetime.now(UTC)) >= quiz.closes_at
+    return rules.has_closed(quiz.closes_at, now or datetime.now(UTC))
 
 
 def _require_author(actor: User, quiz: Quiz) -> None:

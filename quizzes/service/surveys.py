@@ -15,7 +15,7 @@ from __future__ import annotations
 import random
 import secrets
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from typing import Any
 
 from flask import current_app
@@ -25,29 +25,17 @@ from sqlalchemy.exc import IntegrityError
 
 from elearn.extensions import db
 from elearn.models import Unit, User
-from elearn.models._types import INT_MAX
 from elearn.service.errors import NotFound, ServiceError
-from quizzes import richtext
-from quizzes.access import in_audience
+from quizzes import richtext, rules
 from quizzes.models import Quiz, SurveyParticipation, SurveyResponse
 from quizzes.qtypes import get_type
 from quizzes.service.attachments import question_media
-from quizzes.service.attempts import (
-    TimeUp,
-    attempt_payload,
-    option_rng,
-    question_view,
-    save_slack,
-)
+from quizzes.service.attempt_views import attempt_payload, option_rng, question_view
 from quizzes.service.quizzes import AUDIENCE_ROLES, attempt_questions, draw_sources
 from quizzes.survey_store import survey_store
 
 #: responses reach the database in batches of at least this many (one school, shuffled)
 MIN_GROUP = 5
-
-
-def _grace() -> timedelta:
-    return timedelta(seconds=int(current_app.config.get("QUIZ_SUBMIT_GRACE_SECONDS", 30)))
 
 
 @dataclass
@@ -108,8 +96,8 @@ def _session(token: str, quiz: Quiz, meta: dict[str, Any], answers: dict[str, An
 def start_survey(*, actor: User, quiz: Quiz, now: datetime | None = None) -> SurveySession:
     """Start (or resume) the actor's anonymous survey session; nothing is written to the database."""
     now = now or datetime.now(UTC)
-    if not quiz.is_published or not quiz.is_anonymous or not in_audience(actor, quiz):
-        raise NotFound(_("This quiz does not exist, or is not open to you."))
+    if not quiz.is_anonymous or not rules.may_start(actor, quiz):
+        raise rules.not_open_to_you()
     store = survey_store()
     token = store.token_of(_owner(quiz.id, actor.id))
     if token is not None:
@@ -118,15 +106,10 @@ def start_survey(*, actor: User, quiz: Quiz, now: datetime | None = None) -> Sur
             return _session(token, quiz, *found)
     if has_taken(quiz, actor):
         raise ServiceError(_("You have already taken this survey."), status=409)
-    opens_at, closes_at = quiz.opens_at, quiz.closes_at
-    if opens_at and now < opens_at:
-        raise ServiceError(_("This quiz has not opened yet."), status=409)
-    if closes_at and now >= closes_at:
-        raise ServiceError(_("This quiz has closed."), status=409)
-    deadlines = [d for d in (closes_at,) if d]
-    if quiz.time_limit_seconds:
-        deadlines.append(now + timedelta(seconds=quiz.time_limit_seconds))
-    deadline = min(deadlines) if deadlines else None
+    refusal = rules.window_refusal(quiz.opens_at, quiz.closes_at, now)
+    if refusal is not None:
+        raise refusal
+    deadline = rules.deadline_of(quiz.closes_at, quiz.time_limit_seconds, now)
     seed = secrets.randbelow(2**31)
     drawn = attempt_questions(quiz, seed, draw_sources(quiz))
     if not drawn:
@@ -142,7 +125,7 @@ def start_survey(*, actor: User, quiz: Quiz, now: datetime | None = None) -> Sur
     }
     # the session ends with the survey's window (or the attempt's time limit), plus the grace
     if deadline is not None:
-        ttl = int((deadline - now + _grace()).total_seconds()) + 60
+        ttl = int((deadline - now + rules.grace()).total_seconds()) + 60
     else:
         ttl = int(current_app.config.get("QUIZ_ABANDON_HOURS", 24)) * 3600
     token = store.create(secrets.token_urlsafe(24), _owner(quiz.id, actor.id), meta, ttl)
@@ -218,10 +201,10 @@ def save_survey_answer(
     """Keep one answer in the session if its sequence number is newer; returns the seq."""
     now = now or datetime.now(UTC)
     session = load_survey(actor=actor, token=token)
-    if session.deadline_at is not None and now > session.deadline_at + save_slack():
-        raise TimeUp(_("Time is up: answers can no longer be saved."))
-    if isinstance(seq, bool) or not isinstance(seq, int) or seq < 1 or seq > INT_MAX:
-        raise ServiceError(_("seq must be a positive whole number."), field="seq")
+    if rules.past_saving(session.deadline_at, now, rules.save_slack()):
+        raise rules.time_up()
+    if not rules.seq_valid(seq):
+        raise rules.bad_seq()
     slot = next((s for s in session.slots if int(s[0]) == question_id), None)
     if slot is None:
         raise NotFound(_("This question is not part of the attempt."))
@@ -230,14 +213,9 @@ def save_survey_answer(
         raise ServiceError(_("This answer does not fit the question."), field="answer")
     saved = survey_store().save(token, question_id, answer, seq)
     if saved < 0:
-        raise ServiceError(_("This attempt has been submitted; it can't be changed."), status=409)
+        raise rules.submitted()
     if saved == 0:
-        raise ServiceError(
-            _(
-                "A newer answer to this question is already saved (from another tab or a repeated click)."
-            ),
-            status=409,
-        )
+        raise rules.stale_seq()
     return seq
 
 
@@ -360,7 +338,7 @@ def release_closed(*, now: datetime | None = None) -> int:
     for quiz_id, pools in by_quiz.items():
         quiz = db.session.get(Quiz, quiz_id)
         closes_at = quiz.closes_at if quiz else None
-        if quiz is not None and (closes_at is None or closes_at + _grace() > now):
+        if quiz is not None and (closes_at is None or closes_at + rules.grace() > now):
             continue
         leftovers = [item for pool in pools for item in store.pool_take(pool)]
         if quiz is None:

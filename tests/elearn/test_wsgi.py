@@ -34,6 +34,6 @@ def test_the_loaded_app_is_configured_warmed_and_frozen_out_of_full_collections(
     # the app's own objects (models, routes, catalogs) number in the tens of thousands
     compiled, frozen = done.stdout.strip().splitlines()[-2:]
     assert int(frozen) > 50_000
-    # the exam lanes' statements (quizzes.save_lane.warm_up): compiled at load, not in a wave
+    # the exam lanes' statements (quizzes.lanes.warm_up): compiled at load, not in a wave
     assert int(compiled) >= 5, done.stderr[-2000:]
     assert "could not warm up" not in done.stderr

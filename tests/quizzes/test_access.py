@@ -211,8 +211,8 @@ def test_the_exam_lanes_serve_students_own_attempts_only(app, quiz_factory, comm
     """The start and autosave lanes (in front of Flask) take and write attempts: nothing of the
     new rule concerns them, and those who may now see and grade the class's results (its
     teachers, the school's admin) start nothing and write into no student's attempt there."""
-    from quizzes.save_lane import SaveLane
-    from quizzes.start_lane import StartLane
+    from quizzes.lanes import SaveLane, StartLane
+    from tests.quizzes.conftest import route_only
     from tests.quizzes.test_start_lane import _forget_tokens, _tokens
 
     quiz = quiz_factory(attempts_allowed=1)
@@ -221,7 +221,7 @@ def test_the_exam_lanes_serve_students_own_attempts_only(app, quiz_factory, comm
     staff = ["teacher1", "t_S0101_5", "school_admin"]
     tokens = _tokens(["student1", *staff])
     db.session.remove()
-    start_lane = Client(StartLane(app, app.wsgi_app))
+    start_lane = Client(StartLane(app, route_only(app)))
     try:
         started = start_lane.post(
             f"/api/v1/quizzes/{quiz_id}/attempts",
@@ -230,7 +230,7 @@ def test_the_exam_lanes_serve_students_own_attempts_only(app, quiz_factory, comm
         assert started.status_code == 201
         attempt_id = started.get_json()["attempt_id"]
         question_id = started.get_json()["questions"][0]["id"]
-        save_lane = Client(SaveLane(app, app.wsgi_app))
+        save_lane = Client(SaveLane(app, route_only(app)))
         for who in staff:
             refused = start_lane.post(
                 f"/api/v1/quizzes/{quiz_id}/attempts",

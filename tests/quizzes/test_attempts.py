@@ -15,7 +15,7 @@ from elearn.service.errors import ServiceError
 from quizzes import service
 from quizzes.models import AttemptSlot, Quiz, QuizAttempt
 from tests.conftest import csrf_token, user
-from tests.quizzes.conftest import SECRET, bearer
+from tests.quizzes.conftest import SECRET, bearer, route_only
 
 
 def slot_of(attempt, qtype):
@@ -417,9 +417,18 @@ def statements():
         event.remove(db.engine, "before_cursor_execute", note)
 
 
-def test_hot_paths_take_a_fixed_few_statements(client, quiz_factory):
+def test_hot_paths_take_a_fixed_few_statements(app, client, quiz_factory):
     """A start costs the same whatever the number of questions; a save is one statement (after
-    its question's versions are read, once per process)."""
+    its question's versions are read, once per process). The route's statements: the lanes the
+    suite runs in front of it (which leave these uncommitted rows to it) are set aside."""
+    suite_lanes, app.wsgi_app = app.wsgi_app, route_only(app)
+    try:
+        _hot_paths(client, quiz_factory)
+    finally:
+        app.wsgi_app = suite_lanes
+
+
+def _hot_paths(client, quiz_factory):
     one = quiz_factory(types={"true_false"})
     every_type = quiz_factory()
     headers = bearer("student1")

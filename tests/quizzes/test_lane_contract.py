@@ -13,9 +13,9 @@ from werkzeug.test import Client
 
 from elearn.extensions import db
 from elearn.service import accounts
-from quizzes.save_lane import SaveLane
-from quizzes.start_lane import StartLane
+from quizzes.lanes import SaveLane, StartLane
 from tests.conftest import user
+from tests.quizzes.conftest import route_only
 
 
 def _resolved(node, components):
@@ -51,13 +51,13 @@ def test_the_start_and_save_lanes_answer_in_the_documented_shapes(app, quiz_fact
     db.session.remove()
     headers = {"Authorization": f"Bearer {token}"}
 
-    start_lane = StartLane(app, app.wsgi_app)
+    start_lane = StartLane(app, route_only(app))
     started = Client(start_lane).post(f"/api/v1/quizzes/{quiz_id}/attempts", headers=headers)
     assert started.status_code == 201 and start_lane.answered == 1
     _assert_fits(_reply_schema(app, "/api/v1/quizzes/{quiz_id}/attempts", "post", "201"), started)
 
     attempt = started.get_json()
-    save_lane = SaveLane(app, app.wsgi_app)
+    save_lane = SaveLane(app, route_only(app))
     client = Client(save_lane)
     url = "/api/v1/attempts/{}/answers/{}"
     saved_schema = _reply_schema(

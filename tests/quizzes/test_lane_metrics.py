@@ -6,6 +6,7 @@ from __future__ import annotations
 from prometheus_client import REGISTRY
 from werkzeug.test import Client
 
+from tests.quizzes.conftest import route_only
 from tests.quizzes.test_save_lane import _laned as _save_laned
 from tests.quizzes.test_save_lane import _put
 from tests.quizzes.test_start_lane import _forget_tokens, _start
@@ -61,7 +62,7 @@ def test_starts_are_counted_by_the_lane_and_by_the_route(app, quiz_factory, comm
         for name in students[:2]:
             assert _start(client, quiz_id, tokens[name]).status_code == 201
         # the third through the app alone (a process without the lane)
-        assert _start(Client(app.wsgi_app), quiz_id, tokens[students[2]]).status_code == 201
+        assert _start(Client(route_only(app)), quiz_id, tokens[students[2]]).status_code == 201
         assert lane.answered == 2
         assert _grown(before) == {"starts_lane": 2, "start_batches": 2, "starts_app": 1}
     finally:

@@ -1,7 +1,8 @@
 """The autosave lane: bearer saves group-committed in front of Flask, under the same rules.
 
 Committed rows (the ``committed`` fixture): the lane writes on its own connection. Each test puts
-a lane in front of the app itself (the suite's app runs without one: see tests/conftest.py).
+a lane in front of the route itself (``route_only``: without the lanes the suite runs in front of
+the app, see tests/conftest.py), to count what that lane answered.
 """
 
 from __future__ import annotations
@@ -18,12 +19,13 @@ from werkzeug.test import Client
 
 from elearn.extensions import db
 from elearn.service import accounts
-from quizzes import save_lane, service, start_lane
+from quizzes import service
+from quizzes.lanes import SaveLane, StartLane
+from quizzes.lanes.base import install
+from quizzes.lanes.save_batch import BearerSave, save_bearer_answers
 from quizzes.models import AttemptSlot
-from quizzes.save_lane import SaveLane
-from quizzes.service.attempts import BearerSave, save_bearer_answers
-from quizzes.start_lane import StartLane
 from tests.conftest import user
+from tests.quizzes.conftest import route_only
 
 
 def _exam(app, quiz_factory, committed, username="student1"):
@@ -43,7 +45,7 @@ def _laned(app, quiz_factory, committed):
     """An attempt (``_exam``), a lane in front of the app and a client through it, and a first
     save of the single-choice question (on the route: the process reads its versions there)."""
     attempt_id, token, by_type = _exam(app, quiz_factory, committed)
-    lane = SaveLane(app, app.wsgi_app)
+    lane = SaveLane(app, route_only(app))
     client = Client(lane)
     first = _put(
         client, attempt_id, by_type["single_choice"], token, {"answer": "opt-wrong", "seq": 1}
@@ -79,7 +81,7 @@ ANSWERS = {
 
 def test_parallel_saves_are_answered_by_the_lane_and_stored_as_sent(app, quiz_factory, committed):
     attempt_id, token, by_type = _exam(app, quiz_factory, committed)
-    lane = SaveLane(app, app.wsgi_app)
+    lane = SaveLane(app, route_only(app))
     client = Client(lane)
     # the first save of each question goes on to Flask: this process reads its versions there
     for kind, question_id in by_type.items():
@@ -211,7 +213,7 @@ def test_a_failing_batch_leaves_the_saves_to_the_route(app, quiz_factory, commit
 
 def test_cookie_sessions_and_other_requests_pass_through(app, quiz_factory, committed):
     attempt_id, token, by_type = _exam(app, quiz_factory, committed)
-    lane = SaveLane(app, app.wsgi_app)
+    lane = SaveLane(app, route_only(app))
     client = Client(lane)
     url = f"/api/v1/attempts/{attempt_id}/answers/{by_type['true_false']}"
     # no token: the route's cookie session (here none: 401 from Flask)
@@ -232,21 +234,20 @@ def test_cookie_sessions_and_other_requests_pass_through(app, quiz_factory, comm
 
 
 @pytest.mark.parametrize(
-    ("module", "lane", "setting"),
-    [(save_lane, SaveLane, "QUIZ_SAVE_LANE"), (start_lane, StartLane, "QUIZ_START_LANE")],
+    ("lane", "setting"), [(SaveLane, "QUIZ_SAVE_LANE"), (StartLane, "QUIZ_START_LANE")]
 )
-def test_the_lanes_stand_in_front_of_postgresql_apps_only(module, lane, setting):
+def test_the_lanes_stand_in_front_of_postgresql_apps_only(lane, setting):
     for uri, expected in (
         ("postgresql+psycopg://db/x", True),
         ("sqlite:///instance/demo.db", False),
     ):
         app = Flask("probe")
         app.config["SQLALCHEMY_DATABASE_URI"] = uri
-        module.init_app(app)
+        install(app, lane, setting)
         assert isinstance(app.wsgi_app, lane) is expected
     app = Flask("probe")
     app.config.update({"SQLALCHEMY_DATABASE_URI": "postgresql+psycopg://db/x", setting: False})
-    module.init_app(app)
+    install(app, lane, setting)
     assert not isinstance(app.wsgi_app, lane)
 
 
@@ -283,14 +284,14 @@ def test_the_attempt_pages_saves_go_through_the_lane_with_its_save_key(
     page = browser.get(f"/quizzes/attempts/{attempt_id}").get_data(as_text=True)
     key = re.search(r'data-save-key="([^"]+)"', page)[1]
     csrf = re.search(r'name="csrf-token" content="([^"]+)"', page)[1]
-    lane = SaveLane(app, app.wsgi_app)
-    app.wsgi_app = lane  # the same client and cookies, through the lane
+    lane = SaveLane(app, route_only(app))
+    suite_lanes, app.wsgi_app = app.wsgi_app, lane  # the same client and cookies, this lane
     try:
         _through_the_lane(
             app, lane, browser, attempt_id, by_type, key, csrf, quiz_factory, committed
         )
     finally:
-        app.wsgi_app = lane.following
+        app.wsgi_app = suite_lanes
 
 
 def _through_the_lane(app, lane, browser, attempt_id, by_type, key, csrf, quiz_factory, committed):
@@ -395,7 +396,7 @@ def test_through_both_lanes_ticking_every_box_earns_nothing(app, committed):
     quiz_id, ids = _multiple_answer_quiz(committed)
     token, _ = accounts.issue_api_token(user=user("student1"), hours=1)
     db.session.commit()
-    saves = SaveLane(app, app.wsgi_app)
+    saves = SaveLane(app, route_only(app))
     starts = StartLane(app, saves)
     client = Client(starts)
     auth = {"Authorization": f"Bearer {token}"}
@@ -454,10 +455,10 @@ def test_a_save_after_the_deadline_and_its_slack_is_refused_alike_by_the_lane_an
     attempt_id = attempt.id
     db.session.commit()
     db.session.remove()
-    lane = SaveLane(app, app.wsgi_app)
+    lane = SaveLane(app, route_only(app))
     through_lane = _put(Client(lane), attempt_id, tf, token, {"answer": False, "seq": 2})
     assert lane.commits.items == 1 and lane.answered == 0  # tried there, refused there
-    alone = _put(Client(app.wsgi_app), attempt_id, tf, token, {"answer": False, "seq": 2})
+    alone = _put(Client(route_only(app)), attempt_id, tf, token, {"answer": False, "seq": 2})
     assert through_lane.status_code == alone.status_code == 409
     assert through_lane.get_json() == alone.get_json()
     assert through_lane.get_json()["time_up"] is True

@@ -1,7 +1,8 @@
 """The start lane: bearer starts group-committed in front of Flask, under the same rules.
 
 Committed rows (the ``committed`` fixture): the lane writes on its own connection. Each test puts
-a lane in front of the app itself (the suite's app runs without one: see tests/conftest.py).
+a lane in front of the route itself (``route_only``: without the lanes the suite runs in front of
+the app, see tests/conftest.py), to count what that lane answered.
 """
 
 from __future__ import annotations
@@ -17,10 +18,10 @@ from elearn.extensions import db
 from elearn.models import ApiToken, Role, RoleAssignment, User
 from elearn.service import accounts
 from quizzes import service
+from quizzes.lanes import StartLane
 from quizzes.models import AttemptSlot, Question, QuizAttempt
-from quizzes.start_lane import StartLane
 from tests.conftest import user
-from tests.quizzes.conftest import secret_drafts
+from tests.quizzes.conftest import route_only, secret_drafts
 
 SECRET_FREE = ("SECRET", "fractions", "grading", "correct")
 
@@ -58,7 +59,7 @@ def _laned(app, quiz_factory, committed, students, *, others=(), **settings):
     names = _class_students(students)
     tokens = _tokens([*names, *others])
     db.session.remove()
-    return quiz_id, names, tokens, StartLane(app, app.wsgi_app)
+    return quiz_id, names, tokens, StartLane(app, route_only(app))
 
 
 def _start(client, quiz_id, token):
@@ -229,7 +230,7 @@ def test_random_draws_are_drawn_in_the_lane_as_on_the_route(app, quiz_factory, c
     students = _class_students(3)
     tokens = _tokens(students)
     db.session.remove()
-    lane = StartLane(app, app.wsgi_app)
+    lane = StartLane(app, route_only(app))
     client = Client(lane)
     try:
         for name in students:

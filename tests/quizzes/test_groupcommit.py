@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from elearn.groupcommit import GroupCommit
+from quizzes.lanes.groupcommit import GroupCommit
 
 
 class Gate:

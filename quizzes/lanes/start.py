@@ -3,10 +3,10 @@
 A term exam opens and a county's students press "start" in the same minute. ``POST
 /api/v1/quizzes/<id>/attempts`` with ``Authorization: Bearer`` is answered here, in front of the
 Flask app (a WSGI middleware, PostgreSQL only), like the autosave lane's saves
-(``quizzes.save_lane``): the quiz's plan is read once a while per process
-(``service.starts.read_start_plan``), each attempt's questions are drawn from it here, and the
+(``quizzes.lanes.save``): the quiz's plan is read once a while per process
+(``service.plans.read_start_plan``), each attempt's questions are drawn from it here, and the
 start joins a group commit that writes every start waiting at that moment in one statement,
-under ``start_attempt``'s rules (``service.starts.start_bearer_attempts``).
+under ``start_attempt``'s rules (``service.start_batch.start_bearer_attempts``).
 
 Only an attempt that statement started is answered here. Anything else goes on to the Flask
 route unchanged, which starts it or says why in the caller's language: no token, a quiz the
@@ -26,15 +26,15 @@ from typing import Any
 
 from flask import Flask
 
-from elearn.groupcommit import GroupCommit
-from elearn.metrics import EXAM_LANE_BATCH, EXAM_STARTS, count_answers
+from elearn.metrics import EXAM_LANE_BATCH, EXAM_STARTS
 from elearn.models._types import INT_MAX
 from elearn.service.accounts import hash_token
-from quizzes.save_lane import Lane, StartResponse, WSGIApp, install
-from quizzes.service import starts
+from quizzes.lanes import plans, start_batch
+from quizzes.lanes.base import Lane, StartResponse, WSGIApp
+from quizzes.lanes.groupcommit import GroupCommit
 
 #: a start with the plan it was drawn from
-Planned = tuple[starts.StartPlan, starts.BearerStart]
+Planned = tuple[plans.StartPlan, start_batch.BearerStart]
 
 PATH = re.compile(r"/api/v1/quizzes/([0-9]{1,10})/attempts\Z")
 #: a plan is read again after this long (a stale one is caught by its fingerprint anyway;
@@ -55,14 +55,14 @@ class StartLane(Lane):
         #: starts answered here, for the tests
         self.answered = 0
         #: quiz id → (read at, its plan or None: left to the route)
-        self.plans: dict[int, tuple[float, starts.StartPlan | None]] = {}
+        self.plans: dict[int, tuple[float, plans.StartPlan | None]] = {}
         self._reading = threading.Lock()
         #: one group commit per quiz: a batch's statement starts attempts of one quiz
-        self.commits: dict[int, GroupCommit[Planned, starts.StartedAttempt | None]] = {}
+        self.commits: dict[int, GroupCommit[Planned, start_batch.StartedAttempt | None]] = {}
 
     def warm_up(self) -> None:
         with self.autocommit() as connection:
-            starts.warm_up(connection)
+            start_batch.warm_up(connection)
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         if environ.get("REQUEST_METHOD") == "POST":
@@ -83,7 +83,7 @@ class StartLane(Lane):
         drawn = plan.draw(seed)
         if not drawn:
             return None  # the route's "no questions yet"
-        start = starts.BearerStart(token_hash=hash_token(token), seed=seed, drawn=drawn)
+        start = start_batch.BearerStart(token_hash=hash_token(token), seed=seed, drawn=drawn)
         commits = self.commits.get(quiz_id)
         if commits is None:
             commits = self.commits.setdefault(quiz_id, GroupCommit(self._batch))
@@ -95,20 +95,22 @@ class StartLane(Lane):
         if started is None:
             return None
         self.answered += 1
-        return self.reply(start_response, "201 CREATED", starts.started_view(plan, start, started))
+        return self.reply(
+            start_response, "201 CREATED", start_batch.started_view(plan, start, started)
+        )
 
-    def _batch(self, batch: Sequence[Planned]) -> list[starts.StartedAttempt | None]:
+    def _batch(self, batch: Sequence[Planned]) -> list[start_batch.StartedAttempt | None]:
         """One batch of one quiz: one statement for the starts drawn from each plan (one,
         unless the plan was read again while they waited)."""
         started = time.perf_counter()
-        outcomes: dict[int, starts.StartedAttempt | None] = {}
+        outcomes: dict[int, start_batch.StartedAttempt | None] = {}
         by_plan: dict[str, list[int]] = {}
         for index, (plan, _start) in enumerate(batch):
             by_plan.setdefault(plan.fingerprint, []).append(index)
         with self.autocommit() as connection:
             for indexes in by_plan.values():
                 plan = batch[indexes[0]][0]
-                done = starts.start_bearer_attempts(
+                done = start_batch.start_bearer_attempts(
                     connection, plan, [batch[i][1] for i in indexes], now=datetime.now(UTC)
                 )
                 outcomes.update(zip(indexes, done, strict=True))
@@ -120,7 +122,7 @@ class StartLane(Lane):
             STARTED_HERE.inc(stored)
         return [outcomes[i] for i in range(len(batch))]
 
-    def plan(self, quiz_id: int) -> starts.StartPlan | None:
+    def plan(self, quiz_id: int) -> plans.StartPlan | None:
         """The quiz's plan as this process last read it (within ``PLAN_SECONDS``), or read now
         (one reader at a time: a burst of starts reads it once)."""
         found = self.plans.get(quiz_id)
@@ -132,7 +134,7 @@ class StartLane(Lane):
                 return found[1]
             try:
                 with self.engine().connect() as connection:
-                    plan = starts.read_start_plan(connection, quiz_id)
+                    plan = plans.read_start_plan(connection, quiz_id)
             except Exception:
                 self.app.logger.exception("the start lane could not read quiz %s", quiz_id)
                 return None
@@ -142,9 +144,3 @@ class StartLane(Lane):
                     self.commits.pop(old, None)  # a batch running keeps its own
             self.plans[quiz_id] = (time.monotonic(), plan)
             return plan
-
-
-def init_app(app: Flask) -> None:
-    # the starts the Flask route makes (without the lane, or those it passes on) count too
-    count_answers("quizzes_api.start_attempt", 201, EXAM_STARTS.labels(via="app"))
-    install(app, StartLane, "QUIZ_START_LANE")

@@ -59,6 +59,7 @@ class GroupCommit(Generic[Item, Outcome]):
             self._lead(waiter)
         if waiter.error is not None:
             raise waiter.error
+        # set by the batch for every caller without an error (None until then, hence Optional)
         return waiter.outcome  # type: ignore[return-value]
 
     def _lead(self, leader: _Waiter[Item, Outcome]) -> None:
