@@ -12,7 +12,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy.orm import joinedload
 
-from elearn import permissions
+from elearn import permissions, uow
 from elearn.api import ApiBlueprint, protect_cookie_sessions, refuses
 from elearn.api.schemas import ValidationFailure
 from elearn.auth import checks_bearer_itself, refuse, request_actor
@@ -44,7 +44,7 @@ def _csrf_for_cookie_sessions() -> None:
 def _time_up(error: service.TimeUp):  # type: ignore[no-untyped-def]
     """A save refused because time is up says so in a field too: the attempt page then
     submits what was saved (the grace is for that), whatever the message's language."""
-    db.session.rollback()
+    uow.rollback()
     return error_response(error.status, error.message, time_up=True)
 
 
@@ -81,7 +81,6 @@ def create_bank(body: dict[str, Any]) -> dict[str, int]:
     """Create a question bank owned at a unit."""
     unit = permissions.get_or_404(Unit, body["unit_id"], current_user)
     bank = service.create_bank(actor=current_user, name=body["name"], unit=unit)
-    db.session.commit()
     return {"id": bank.id}
 
 
@@ -145,7 +144,6 @@ def archive_question(question_id: int) -> Response:
     """Take a question out of its bank; nothing is deleted (attempts keep its versions)."""
     question = _bank_question(question_id)
     bank_service.set_archived(actor=current_user, question=question, archived=True)
-    db.session.commit()
     return Response(status=204)
 
 
@@ -157,7 +155,6 @@ def restore_question(question_id: int) -> dict[str, Any]:
     """Put a question taken out of its bank back."""
     question = _bank_question(question_id)
     bank_service.set_archived(actor=current_user, question=question, archived=False)
-    db.session.commit()
     return {"id": question.id, "archived": False}
 
 
@@ -192,14 +189,12 @@ def import_questions(form: dict[str, Any], bank_id: int) -> Any:
     result = service.import_questions(
         actor=current_user, bank=bank, fmt=form["format"], payload=form["file"].read()
     )
-    if result.errors:
-        db.session.rollback()
+    if result.errors:  # a file with errors wrote nothing
         body = result.as_dict()
         body["message"] = _(
             "The file was rejected; nothing was imported. Fix the errors and try again."
         )
         return jsonify(s.ImportResult().dump(body)), 422
-    db.session.commit()
     return result.as_dict()
 
 
@@ -215,7 +210,6 @@ def export_questions(args: dict[str, str], bank_id: int) -> Response:
     content, mimetype, extension = service.export_questions(
         actor=current_user, bank=bank, fmt=args["format"]
     )
-    db.session.commit()  # the audit row of the export
     response = Response(content, mimetype=mimetype)
     response.headers["Content-Disposition"] = f'attachment; filename="bank-{bank.id}.{extension}"'
     return response
@@ -283,7 +277,6 @@ def create_quiz(body: dict[str, Any]) -> dict[str, int]:
         one_per_page=body["one_per_page"],
         publish=body["publish"],
     )
-    db.session.commit()
     return {"id": quiz.id}
 
 
@@ -329,7 +322,6 @@ def update_quiz(body: dict[str, Any], quiz_id: int) -> QuizFacts:
     quiz = permissions.get_or_404(Quiz, quiz_id, current_user, "edit")
     changes = {_PATCHABLE.get(name, name): value for name, value in body.items()}
     changed = service.update_quiz(actor=current_user, quiz=quiz, changes=changes)
-    db.session.commit()
     return QuizFacts(quiz, changed)
 
 
@@ -344,7 +336,6 @@ def delete_quiz(quiz_id: int) -> Response:
     """
     quiz = permissions.get_or_404(Quiz, quiz_id, current_user, "edit")
     service.delete_quiz(actor=current_user, quiz=quiz)
-    db.session.commit()
     return Response(status=204)
 
 
@@ -370,9 +361,7 @@ def start_attempt(quiz_id: int) -> Any:
 
         return start_anonymous(quiz)
     attempt = service.start_attempt(actor=current_user, quiz=quiz)
-    view = service.attempt_view(attempt)  # before the commit expires what it reads
-    db.session.commit()
-    return view
+    return service.attempt_view(attempt)
 
 
 @bp.route("/attempts/<int:attempt_id>", tags=["quizzes"])
@@ -430,7 +419,6 @@ def save_answer(body: dict[str, Any], attempt_id: int, question_id: int) -> dict
         answer=body.get("answer"),
         seq=body["seq"],
     )
-    db.session.commit()
     return saved.view()
 
 
@@ -457,7 +445,6 @@ def attempt_clock(attempt_id: int) -> dict[str, Any]:
 def submit(attempt_id: int) -> Any:
     """Submit: the attempt is graded from what the server saved."""
     result = service.submit_attempt(actor=current_user, attempt_id=attempt_id)
-    db.session.commit()
     body = service.review_view(result.attempt)
     if result.late:
         body["error"] = 409
@@ -496,7 +483,6 @@ def grade_answer(body: dict[str, Any], attempt_id: int, question_id: int) -> dic
     """
     found = permissions.get_or_404(QuizAttempt, attempt_id, current_user, "grade")
     service.grade_points(actor=current_user, attempt=found, points={question_id: body["points"]})
-    db.session.commit()
     slot = next(slot for slot in found.slots if slot.question_id == question_id)
     return {
         "attempt_id": found.id,
@@ -553,7 +539,6 @@ def create_campaign(body: dict[str, Any]) -> dict[str, int]:
         excellent_mark=body["excellent_mark"],
         anonymous=body["anonymous"],
     )
-    db.session.commit()
     return {"id": campaign.id, "quiz_id": campaign.quiz_id}
 
 
@@ -598,7 +583,6 @@ def remind(body: dict[str, int], campaign_id: int) -> dict[str, int]:
     """Notify those under a unit who have not taken it yet, with a link to take it (and audit it)."""
     campaign, unit = _campaign_unit(campaign_id, body.get("unit_id"))
     count = campaigns.send_reminder(actor=current_user, campaign=campaign, unit=unit)
-    db.session.commit()
     return {"reminded": count}
 
 

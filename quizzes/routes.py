@@ -22,7 +22,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
 
-from elearn import localtime, permissions
+from elearn import localtime, permissions, uow
 from elearn.extensions import db
 from elearn.forms import ConfirmForm
 from elearn.models import Role, Unit, User
@@ -147,17 +147,16 @@ def mine():
 def start(quiz_id: int):
     quiz = permissions.get_or_404(Quiz, quiz_id, current_user, "take")
     try:
-        if quiz.is_anonymous:  # a session outside the database, no attempt row
-            session = surveys.start_survey(actor=current_user, quiz=quiz)
-            return redirect(url_for("quizzes.survey_page", token=session.token))
-        attempt = service.start_attempt(actor=current_user, quiz=quiz)
+        with uow.savepoint():
+            if quiz.is_anonymous:  # a session outside the database, no attempt row
+                session = surveys.start_survey(actor=current_user, quiz=quiz)
+                return redirect(url_for("quizzes.survey_page", token=session.token))
+            attempt = service.start_attempt(actor=current_user, quiz=quiz)
     except ServiceError as error:
         if error.status == 404:
             raise
-        db.session.rollback()
         flash(error.message, "error")
         return redirect(url_for("quizzes.mine"))
-    db.session.commit()
     return redirect(url_for("quizzes.attempt_page", attempt_id=attempt.id))
 
 
@@ -182,7 +181,6 @@ def attempt_page(attempt_id: int):
     if attempt.state == "in_progress":
         view = service.attempt_view(attempt)
         save_key = service.issue_save_key(attempt)
-        db.session.commit()
         return render_template(
             "quizzes/attempt.html", view=view, attempt=attempt, save_key=save_key
         )
@@ -201,7 +199,6 @@ def banks():
     if form.validate_on_submit():
         unit = permissions.get_or_404(Unit, form.unit_id.data, current_user)
         bank = service.create_bank(actor=current_user, name=form.name.data or "", unit=unit)
-        db.session.commit()
         flash(_("Question bank created."), "success")
         return redirect(url_for("quizzes.bank_detail", bank_id=bank.id))
     found = queries.banks_for(current_user)
@@ -229,10 +226,7 @@ def bank_detail(bank_id: int):
                 fmt=form.format.data or "",
                 payload=form.file.data.read(),
             )
-            if result.errors:
-                db.session.rollback()
-            else:
-                db.session.commit()
+            if not result.errors:  # a file with errors wrote nothing
                 flash(_("%(n)s questions imported.", n=result.imported), "success")
                 return redirect(url_for("quizzes.bank_detail", bank_id=bank.id))
     filters = queries.question_filters(request.args)
@@ -273,7 +267,6 @@ def bank_export(bank_id: int):
     content, mimetype, extension = service.export_questions(
         actor=current_user, bank=bank, fmt=request.args.get("format", "xlsx")
     )
-    db.session.commit()  # the audit row of the export
     response = Response(content, mimetype=mimetype)
     response.headers["Content-Disposition"] = f'attachment; filename="bank-{bank.id}.{extension}"'
     return response
@@ -300,29 +293,28 @@ def quiz_new():
             if key.startswith("draw_") and value.isdigit() and int(value) > 0
         ]
         try:
-            quiz = service.create_quiz(
-                actor=current_user,
-                unit=unit,
-                title=form.title.data or "",
-                items=items,
-                audience=[(unit, Role.STUDENT)],
-                opens_at=_local(form.opens_at.data),
-                closes_at=_local(form.closes_at.data),
-                time_limit_seconds=form.time_limit_minutes.data * 60
-                if form.time_limit_minutes.data
-                else None,
-                attempts_allowed=form.attempts_allowed.data or 0,
-                pass_mark=form.pass_mark.data or 0,
-                review_policy=form.review_policy.data or "immediately",
-                mode=form.mode.data or "self_paced",
-                one_per_page=bool(form.one_per_page.data),
-                publish=bool(form.publish.data),
-            )
+            with uow.savepoint():
+                quiz = service.create_quiz(
+                    actor=current_user,
+                    unit=unit,
+                    title=form.title.data or "",
+                    items=items,
+                    audience=[(unit, Role.STUDENT)],
+                    opens_at=_local(form.opens_at.data),
+                    closes_at=_local(form.closes_at.data),
+                    time_limit_seconds=form.time_limit_minutes.data * 60
+                    if form.time_limit_minutes.data
+                    else None,
+                    attempts_allowed=form.attempts_allowed.data or 0,
+                    pass_mark=form.pass_mark.data or 0,
+                    review_policy=form.review_policy.data or "immediately",
+                    mode=form.mode.data or "self_paced",
+                    one_per_page=bool(form.one_per_page.data),
+                    publish=bool(form.publish.data),
+                )
         except ServiceError as error:
-            db.session.rollback()
             flash(error.message, "error")
         else:
-            db.session.commit()
             flash(_("Quiz created."), "success")
             return redirect(url_for("quizzes.results", quiz_id=quiz.id))
     return render_template("quizzes/quiz_form.html", form=form, **_builder_search(found, chosen)), (
@@ -364,15 +356,14 @@ def _builder_search(banks: list[QuestionBank], chosen: list[int]) -> dict[str, A
 
 
 def _carried_out(action: Callable[[], Any], success: Callable[[Any], str]) -> bool:
-    """Run a service call as the request's unit of work: committed with ``success(result)``
-    flashed, or rolled back with the refusal flashed. True when it was carried out."""
+    """Run a service call in its own savepoint: carried out with ``success(result)`` flashed
+    (the request commits it), or undone with the refusal flashed. True when it was carried out."""
     try:
-        result = action()
+        with uow.savepoint():
+            result = action()
     except ServiceError as error:
-        db.session.rollback()
         flash(error.message, "error")
         return False
-    db.session.commit()
     flash(success(result), "success")
     return True
 
@@ -545,7 +536,6 @@ def results_export(quiz_id: int):
     quiz = permissions.get_or_404(Quiz, quiz_id, current_user, "results")
     scope = _results_scope(quiz)
     content = workbook.export_results(actor=current_user, quiz=quiz, scope=scope)
-    db.session.commit()  # the audit row of the export
     response = Response(
         content, mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     )
@@ -575,16 +565,15 @@ def grade(attempt_id: int):
     if request.method == "POST":
         typed = {row["slot"].question_id: request.form.get(row["field"], "") for row in rows}
         try:
-            service.grade_points(
-                actor=current_user,
-                attempt=attempt,
-                points={q: value for q, value in typed.items() if value.strip()},
-            )
+            with uow.savepoint():
+                service.grade_points(
+                    actor=current_user,
+                    attempt=attempt,
+                    points={q: value for q, value in typed.items() if value.strip()},
+                )
         except ServiceError as error:
-            db.session.rollback()
             errors[error.field or ""] = error.message
         else:
-            db.session.commit()
             flash(_("Grades saved."), "success")
             return redirect(url_for("quizzes.results", quiz_id=attempt.quiz_id))
         rows = service.manual_rows(attempt)  # as they were: nothing of the post was kept
@@ -628,7 +617,6 @@ def campaign_detail(campaign_id: int):
         abort(404)
     if request.method == "POST":
         count = campaign_service.send_reminder(actor=current_user, campaign=campaign, unit=unit)
-        db.session.commit()
         flash(_("Reminder sent to %(n)s people.", n=count), "success")
         return redirect(url_for("quizzes.campaign_detail", campaign_id=campaign.id, unit=unit.id))
     result = campaign_service.participation(campaign, unit)
@@ -677,29 +665,28 @@ def campaign_new():
         sender = permissions.get_or_404(Unit, form.unit_id.data, current_user)
         targets = [permissions.get_or_404(Unit, i, current_user) for i in form.unit_ids.data or []]
         try:
-            campaign = campaign_service.send_campaign(
-                actor=current_user,
-                sender=sender,
-                source=form.source.data or "",
-                title=form.title.data or "",
-                kind=form.kind.data or "",
-                unit_targets=targets,
-                grade_levels=list(form.grade_levels.data or []),
-                roles=list(form.roles.data or []),
-                opens_at=_local(form.opens_at.data),
-                closes_at=_local(form.closes_at.data),
-                time_limit_seconds=form.time_limit_minutes.data * 60
-                if form.time_limit_minutes.data
-                else None,
-                pass_mark=form.pass_mark.data or 0,
-                excellent_mark=form.excellent_mark.data or 0,
-                anonymous=bool(form.anonymous.data),
-            )
+            with uow.savepoint():
+                campaign = campaign_service.send_campaign(
+                    actor=current_user,
+                    sender=sender,
+                    source=form.source.data or "",
+                    title=form.title.data or "",
+                    kind=form.kind.data or "",
+                    unit_targets=targets,
+                    grade_levels=list(form.grade_levels.data or []),
+                    roles=list(form.roles.data or []),
+                    opens_at=_local(form.opens_at.data),
+                    closes_at=_local(form.closes_at.data),
+                    time_limit_seconds=form.time_limit_minutes.data * 60
+                    if form.time_limit_minutes.data
+                    else None,
+                    pass_mark=form.pass_mark.data or 0,
+                    excellent_mark=form.excellent_mark.data or 0,
+                    anonymous=bool(form.anonymous.data),
+                )
         except ServiceError as error:
-            db.session.rollback()
             flash(error.message, "error")
         else:
-            db.session.commit()
             flash(_("Campaign sent."), "success")
             return redirect(url_for("quizzes.campaign_detail", campaign_id=campaign.id))
     status = 400 if request.method == "POST" else 200
@@ -783,18 +770,17 @@ def question_edit(question_id: int):
         if form.validate_on_submit():
             row = {name: form[name].data for name in bank_service.ROW_FIELDS}
             try:
-                version = bank_service.edit_question_row(
-                    actor=current_user,
-                    question=question,
-                    row=row,
-                    media_asset_id=form.media_asset_id.data or None,
-                    remove_media=bool(form.remove_media.data),
-                )
+                with uow.savepoint():
+                    version = bank_service.edit_question_row(
+                        actor=current_user,
+                        question=question,
+                        row=row,
+                        media_asset_id=form.media_asset_id.data or None,
+                        remove_media=bool(form.remove_media.data),
+                    )
             except ServiceError as error:
-                db.session.rollback()
                 flash(error.message, "error")
             else:
-                db.session.commit()
                 flash(_("Saved as version %(n)s.", n=version.number), "success")
                 return redirect(url_for("quizzes.question_edit", question_id=question.id))
     versions = queries.question_versions(question)

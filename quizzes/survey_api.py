@@ -7,8 +7,8 @@ from typing import Any
 from flask import url_for
 from flask_login import current_user, login_required
 
+from elearn import uow
 from elearn.api import refuses
-from elearn.extensions import db
 from quizzes import schemas as s
 from quizzes.api import bp
 from quizzes.models import Quiz
@@ -71,9 +71,8 @@ def survey_submit(token: str) -> dict[str, Any]:
     409: already submitted.
     """
     pending = surveys.submit_survey(actor=current_user, token=token)
-    db.session.commit()
     # only once the participation is committed: a failed commit leaves no stray response
-    surveys.deposit(pending)
+    uow.after_commit(surveys.deposit, pending)
     return {
         "state": "finished",
         "anonymous": True,

@@ -4,17 +4,13 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from elearn.extensions import db
-
 
 @shared_task(name="quizzes.close_expired_attempts", ignore_result=True)
 def close_expired_attempts() -> int:
     """Close and grade attempts past their deadline (plus grace) or abandoned; idempotent."""
     from quizzes import service
 
-    closed = service.close_expired_attempts()
-    db.session.commit()
-    return closed
+    return service.close_expired_attempts()
 
 
 @shared_task(name="quizzes.release_survey_responses", ignore_result=True)

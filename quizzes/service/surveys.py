@@ -23,6 +23,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from elearn import uow
 from elearn.extensions import db
 from elearn.models import Unit, User
 from elearn.models._types import INT_MAX
@@ -305,27 +306,27 @@ def deposit(pending: PendingResponse) -> int:
 
 
 def _release(responses: list[dict[str, Any]], unit_id: Any = False) -> int:
-    """Write a batch in a random order, in one transaction of its own.
+    """Write a batch in a random order, in a unit of work of its own.
 
-    This commits (unlike other services): the batch was taken out of the pool, and goes back
-    into it if the write fails, so the write must be settled here.
+    Unlike other services this settles its write (``uow.unit``): the batch was taken out of the
+    pool, and goes back into it if the write fails, so the write must be settled here. It runs
+    after the submission's commit (an after-commit effect) or as a step of the release task.
     """
     if not responses:
         return 0
     random.SystemRandom().shuffle(responses)
     try:
-        for item in responses:
-            db.session.add(
-                SurveyResponse(
-                    quiz_id=item["quiz_id"],
-                    unit_id=item["unit_id"] if unit_id is False else unit_id,
-                    answers=item["answers"],
-                    submitted_on=date.fromisoformat(item["on"]),
+        with uow.unit():
+            for item in responses:
+                db.session.add(
+                    SurveyResponse(
+                        quiz_id=item["quiz_id"],
+                        unit_id=item["unit_id"] if unit_id is False else unit_id,
+                        answers=item["answers"],
+                        submitted_on=date.fromisoformat(item["on"]),
+                    )
                 )
-            )
-        db.session.commit()
     except Exception:
-        db.session.rollback()
         store = survey_store()
         for item in responses:  # back into the pool: nothing submitted is lost
             store.pool_add(_pool(item["quiz_id"], item["unit_id"]), item)
