@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from functools import wraps
 from typing import Any, TypeVar
 
-from flask import Blueprint, Response, abort, g, jsonify
+from flask import Response, abort, g, jsonify
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy.orm import joinedload
@@ -18,20 +18,17 @@ from elearn.api.schemas import ValidationFailure
 from elearn.auth import checks_bearer_itself, refuse, request_actor
 from elearn.extensions import db
 from elearn.models import Unit
-from elearn.service.errors import ServiceError
 from elearn.web import error_response
 from quizzes import figures, queries, richtext, service
 from quizzes import schemas as s
-from quizzes.models import Campaign, Question, QuestionBank, Quiz, QuizAttempt
+from quizzes.dispatch.api import start_anonymous
+from quizzes.models import Question, QuestionBank, Quiz, QuizAttempt
 from quizzes.qtypes import get_type
 from quizzes.service import bank as bank_service
-from quizzes.service import campaigns
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 bp = ApiBlueprint("quizzes_api", __name__, url_prefix="/api/v1", description="assessment")
-#: the same API; routes registered below share the blueprint
-campaigns_bp: Blueprint = bp
 
 
 @bp.before_request
@@ -357,8 +354,6 @@ def start_attempt(quiz_id: int) -> Any:
         abort(404)
     permissions.require(current_user, "take", quiz)
     if quiz.is_anonymous:  # no attempt row: see quizzes.survey_api
-        from quizzes.survey_api import start_anonymous  # survey_api imports this module
-
         return start_anonymous(quiz)
     attempt = service.start_attempt(actor=current_user, quiz=quiz)
     return service.attempt_view(attempt)
@@ -494,106 +489,3 @@ def grade_answer(body: dict[str, Any], attempt_id: int, question_id: int) -> dic
         "passed": found.passed,
         "needs_manual_grading": found.needs_manual_grading,
     }
-
-
-# -- campaigns -----------------------------------------------------------------------------------
-
-
-@campaigns_bp.route("/campaigns", methods=["POST"], tags=["campaigns"])
-@login_required
-@bp.arguments(s.CampaignCreate)
-@bp.response(201, s.CampaignCreated)
-@refuses(400, 401, 403, 404)
-def create_campaign(body: dict[str, Any]) -> dict[str, int]:
-    """Send a term exam or a survey (调度) to grades, schools and roles (county and prefecture admins).
-
-    400: a setting is not valid (the message says which); 403: only county and prefecture
-    admins send campaigns; 422 (among the schema's refusals): a time without its offset.
-    """
-    sender = permissions.get_or_404(Unit, body["unit_id"], current_user)
-    targets = body.get("targets") or {}
-    units = [
-        permissions.get_or_404(Unit, unit_id, current_user)
-        for unit_id in targets.get("unit_ids") or []
-    ]
-    if not campaigns.may_dispatch(current_user, sender):
-        raise ServiceError(_("Only county and prefecture admins send campaigns."), status=403)
-    items = body.get("items") or []
-    if body.get("template"):
-        items = campaigns.template_items(
-            actor=current_user, sender=sender, template=body["template"]
-        )
-    campaign = campaigns.create_campaign(
-        actor=current_user,
-        sender=sender,
-        title=body["title"],
-        kind=body["kind"],
-        items=items,
-        unit_targets=units,
-        grade_levels=targets.get("grade_levels") or [],
-        roles=targets.get("roles") or ["student"],
-        opens_at=body.get("opens_at"),
-        closes_at=body.get("closes_at"),
-        time_limit_seconds=body.get("time_limit"),
-        pass_mark=body["pass_mark"],
-        excellent_mark=body["excellent_mark"],
-        anonymous=body["anonymous"],
-    )
-    return {"id": campaign.id, "quiz_id": campaign.quiz_id}
-
-
-def _campaign_unit(campaign_id: int, unit_id: int | None) -> tuple[Campaign, Unit]:
-    campaign = permissions.get_or_404(Campaign, campaign_id, current_user)
-    unit = (
-        permissions.get_or_404(Unit, unit_id, current_user)
-        if unit_id
-        else queries.followed_unit(current_user, campaign)
-    )
-    if not campaigns.may_follow(current_user, campaign, unit):
-        abort(404)
-    return campaign, unit
-
-
-@campaigns_bp.route("/campaigns/<int:campaign_id>/participation", tags=["campaigns"])
-@login_required
-@bp.arguments(s.UnitQuery, location="query")
-@bp.response(200, s.Participation, description="the rates and those yet to take it")
-@refuses(401, 404)
-def participation(args: dict[str, int], campaign_id: int) -> dict[str, Any]:
-    """Participation, pass and excellent rates under a unit and per child unit, and who has not taken it."""
-    campaign, unit = _campaign_unit(campaign_id, args.get("unit"))
-    result = campaigns.participation(campaign, unit)
-    anonymous = campaign.quiz.is_anonymous
-    return {
-        "campaign_id": campaign.id,
-        "title": campaign.title,
-        "unit": result.total.as_dict(anonymous),
-        "children": [row.as_dict(anonymous) for row in result.children],
-        "not_taken": result.not_taken,
-        "not_taken_count": result.not_taken_count,
-    }
-
-
-@campaigns_bp.route("/campaigns/<int:campaign_id>/reminders", methods=["POST"], tags=["campaigns"])
-@login_required
-@bp.arguments(s.ReminderBody)
-@bp.response(200, s.Reminded)
-@refuses(401, 404)
-def remind(body: dict[str, int], campaign_id: int) -> dict[str, int]:
-    """Notify those under a unit who have not taken it yet, with a link to take it (and audit it)."""
-    campaign, unit = _campaign_unit(campaign_id, body.get("unit_id"))
-    count = campaigns.send_reminder(actor=current_user, campaign=campaign, unit=unit)
-    return {"reminded": count}
-
-
-@campaigns_bp.route("/campaigns/<int:campaign_id>/survey-results", tags=["campaigns"])
-@login_required
-@bp.arguments(s.UnitQuery, location="query")
-@bp.response(
-    200, s.SurveyResults, description='the counts and rates, or "hidden" for a small group'
-)
-@refuses(401, 404)
-def survey_results(args: dict[str, int], campaign_id: int) -> dict[str, Any]:
-    """A survey's answers counted, 知晓率 and 满意率; nothing for groups smaller than five."""
-    campaign, unit = _campaign_unit(campaign_id, args.get("unit"))
-    return campaigns.survey_results(campaign.quiz, unit)

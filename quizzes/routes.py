@@ -27,7 +27,6 @@ from elearn.extensions import db
 from elearn.forms import ConfirmForm
 from elearn.models import Role, Unit, User
 from elearn.models._types import INT_MAX
-from elearn.models.accounts import ADMIN_ROLES
 from elearn.queries import paginate
 from elearn.request_args import page_number, row_id, whole_number
 from elearn.service.errors import ServiceError
@@ -39,11 +38,11 @@ from quizzes.access import (
     may_view_record,
     results_scope,
 )
+from quizzes.dispatch.service import surveys
 from quizzes.forms import (
     MODES,
     REVIEW_POLICIES,
     BankForm,
-    CampaignForm,
     ImportForm,
     QuestionEditForm,
     QuizForm,
@@ -51,7 +50,6 @@ from quizzes.forms import (
 )
 from quizzes.models import Question, QuestionBank, QuestionCategory, Quiz, QuizAttempt
 from quizzes.qtypes import QUESTION_TYPES
-from quizzes.service import surveys
 
 bp = Blueprint(
     "quizzes",
@@ -73,8 +71,6 @@ def nav_items(user: User) -> list[tuple[str, str]]:
     items = [("quizzes.mine", _("Quizzes"))]
     if is_staff(user):
         items.append(("quizzes.banks", _("Question banks")))
-    if any(a.role in ADMIN_ROLES or a.role == Role.TEACHER for a in user.roles):
-        items.append(("quizzes.campaigns", _("Campaigns")))
     return items
 
 
@@ -150,7 +146,7 @@ def start(quiz_id: int):
         with uow.savepoint():
             if quiz.is_anonymous:  # a session outside the database, no attempt row
                 session = surveys.start_survey(actor=current_user, quiz=quiz)
-                return redirect(url_for("quizzes.survey_page", token=session.token))
+                return redirect(url_for("dispatch.survey_page", token=session.token))
             attempt = service.start_attempt(actor=current_user, quiz=quiz)
     except ServiceError as error:
         if error.status == 404:
@@ -158,20 +154,6 @@ def start(quiz_id: int):
         flash(error.message, "error")
         return redirect(url_for("quizzes.mine"))
     return redirect(url_for("quizzes.attempt_page", attempt_id=attempt.id))
-
-
-@bp.route("/quizzes/surveys/<token>")
-@login_required
-def survey_page(token: str):
-    """An anonymous survey in progress: the attempt page, saving to the session's own API."""
-    from quizzes.survey_api import session_urls
-
-    session = surveys.load_survey(actor=current_user, token=token)
-    return render_template(
-        "quizzes/attempt.html",
-        view=surveys.survey_view(session),
-        urls=session_urls(token),
-    )
 
 
 @bp.route("/quizzes/attempts/<int:attempt_id>")
@@ -581,139 +563,6 @@ def grade(attempt_id: int):
             row["typed"] = typed[row["slot"].question_id]
     return render_template("quizzes/grade.html", attempt=attempt, rows=rows, errors=errors), (
         422 if errors else 200
-    )
-
-
-@bp.route("/quizzes/campaigns")
-@login_required
-def campaigns():
-    """Term exams and surveys sent to the user's units (调度)."""
-    if not any(a.role in ADMIN_ROLES or a.role == Role.TEACHER for a in current_user.roles):
-        abort(403)
-    from quizzes.service.campaigns import dispatch_units
-
-    return render_template(
-        "quizzes/campaigns.html",
-        campaigns=queries.campaigns_for(current_user),
-        can_send=bool(dispatch_units(current_user)),
-    )
-
-
-@bp.route("/quizzes/campaigns/<int:campaign_id>", methods=["GET", "POST"])
-@login_required
-def campaign_detail(campaign_id: int):
-    """Participation under a unit, per child unit, who has not taken it; send a reminder."""
-    from quizzes.models import Campaign
-    from quizzes.service import campaigns as campaign_service
-
-    campaign = permissions.get_or_404(Campaign, campaign_id, current_user)
-    unit_id = row_id("unit")
-    unit = (
-        permissions.get_or_404(Unit, unit_id, current_user)
-        if unit_id
-        else queries.followed_unit(current_user, campaign)
-    )
-    if not campaign_service.may_follow(current_user, campaign, unit):
-        abort(404)
-    if request.method == "POST":
-        count = campaign_service.send_reminder(actor=current_user, campaign=campaign, unit=unit)
-        flash(_("Reminder sent to %(n)s people.", n=count), "success")
-        return redirect(url_for("quizzes.campaign_detail", campaign_id=campaign.id, unit=unit.id))
-    result = campaign_service.participation(campaign, unit)
-    anonymous = campaign.quiz.is_anonymous
-    # the scores behind the rates, for the part of the audience the caller follows here
-    shows_scores = not anonymous and results_scope(current_user, campaign.quiz).narrowed_to(unit)
-    return render_template(
-        "quizzes/campaign.html",
-        campaign=campaign,
-        unit=unit,
-        total=result.total,
-        children=result.children,
-        not_taken=result.not_taken,
-        not_taken_count=result.not_taken_count,
-        anonymous=anonymous,
-        results_url=url_for("quizzes.results", quiz_id=campaign.quiz_id, unit=unit.id)
-        if shows_scores
-        else None,
-    )
-
-
-@bp.route("/quizzes/campaigns/new", methods=["GET", "POST"])
-@login_required
-def campaign_new():
-    """A prefecture or county admin sends a term exam or a survey (调度)."""
-    from quizzes.service import campaigns as campaign_service
-
-    senders = campaign_service.dispatch_units(current_user)
-    if not senders:
-        abort(403)
-    form = CampaignForm()
-    form.unit_id.choices = [SelectChoice(u.id, u.name) for u in senders]
-    form.source.choices = [
-        SelectChoice("template:knowledge", _("Survey template: drug knowledge (知晓率)")),
-        SelectChoice("template:satisfaction", _("Survey template: satisfaction (满意率)")),
-    ] + [
-        SelectChoice(f"quiz:{q.id}", f"{q.title} · {q.unit.name}")
-        for q in queries.quizzes_managed_by(current_user)
-    ]
-    levels, groups = queries.dispatch_targets(senders)
-    form.grade_levels.choices = [SelectChoice(n, _("Grade %(n)s", n=n)) for n in levels]
-    form.unit_ids.choices = [
-        SelectChoice(u.id, u.name) for county, schools in groups for u in [county, *schools]
-    ]
-    if form.validate_on_submit():
-        sender = permissions.get_or_404(Unit, form.unit_id.data, current_user)
-        targets = [permissions.get_or_404(Unit, i, current_user) for i in form.unit_ids.data or []]
-        try:
-            with uow.savepoint():
-                campaign = campaign_service.send_campaign(
-                    actor=current_user,
-                    sender=sender,
-                    source=form.source.data or "",
-                    title=form.title.data or "",
-                    kind=form.kind.data or "",
-                    unit_targets=targets,
-                    grade_levels=list(form.grade_levels.data or []),
-                    roles=list(form.roles.data or []),
-                    opens_at=_local(form.opens_at.data),
-                    closes_at=_local(form.closes_at.data),
-                    time_limit_seconds=form.time_limit_minutes.data * 60
-                    if form.time_limit_minutes.data
-                    else None,
-                    pass_mark=form.pass_mark.data or 0,
-                    excellent_mark=form.excellent_mark.data or 0,
-                    anonymous=bool(form.anonymous.data),
-                )
-        except ServiceError as error:
-            flash(error.message, "error")
-        else:
-            flash(_("Campaign sent."), "success")
-            return redirect(url_for("quizzes.campaign_detail", campaign_id=campaign.id))
-    status = 400 if request.method == "POST" else 200
-    return render_template("quizzes/campaign_form.html", form=form, groups=groups), status
-
-
-@bp.route("/quizzes/campaigns/<int:campaign_id>/survey")
-@login_required
-def survey_report(campaign_id: int):
-    """A survey's results: 知晓率, 满意率, each question's answers; groups under five hidden."""
-    from quizzes.models import Campaign
-    from quizzes.service import campaigns as campaign_service
-
-    campaign = permissions.get_or_404(Campaign, campaign_id, current_user)
-    if campaign.quiz.kind != "survey":
-        abort(404)
-    unit_id = row_id("unit", request.args)
-    unit = (
-        permissions.get_or_404(Unit, unit_id, current_user)
-        if unit_id
-        else queries.followed_unit(current_user, campaign)
-    )
-    if not campaign_service.may_follow(current_user, campaign, unit):
-        abort(404)
-    report = campaign_service.survey_report(campaign, unit)
-    return render_template(
-        "quizzes/survey_report.html", campaign=campaign, unit=unit, report=report
     )
 
 

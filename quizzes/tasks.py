@@ -16,6 +16,6 @@ def close_expired_attempts() -> int:
 @shared_task(name="quizzes.release_survey_responses", ignore_result=True)
 def release_survey_responses() -> int:
     """Release the responses still pooled for anonymous surveys that have closed; idempotent."""
-    from quizzes.service import surveys
+    from quizzes.dispatch.service import surveys
 
     return surveys.release_closed()

@@ -796,8 +796,8 @@ def _grade(attempt: QuizAttempt) -> None:
 def _after_grading(attempt: QuizAttempt) -> None:
     """What a graded attempt means elsewhere: the quiz's results, lesson completion (and, for
     exams, coverage)."""
+    from quizzes.dispatch.service.campaigns import record_exam_coverage
     from quizzes.service import lessons
-    from quizzes.service.campaigns import record_exam_coverage
 
     analysis.results_changed(attempt.quiz_id)
     record_exam_coverage(attempt)

@@ -12,8 +12,8 @@ import redis as redis_lib
 from sqlalchemy import inspect, select, text
 
 from elearn.extensions import db
+from quizzes.dispatch.service import campaigns, surveys
 from quizzes.models import Quiz, QuizAttempt, SurveyResponse
-from quizzes.service import campaigns, surveys
 from tests.conftest import REDIS_URL, unit_by_code, user
 from tests.quizzes.conftest import bearer
 from tests.quizzes.test_campaigns import send, take_survey
@@ -198,7 +198,7 @@ def test_no_attempt_row_can_be_started_for_an_anonymous_survey(ctx):
 
 
 def test_parallel_submits_claim_the_session_once(ctx):
-    from quizzes.survey_store import survey_store
+    from quizzes.dispatch.survey_store import survey_store
 
     items = campaigns.template_items(
         actor=user("county_admin"), sender=unit_by_code("C01"), template="satisfaction"

@@ -30,7 +30,8 @@ from elearn.models._types import INT_MAX
 from elearn.service.errors import NotFound, ServiceError
 from quizzes import richtext
 from quizzes.access import in_audience
-from quizzes.models import Quiz, SurveyParticipation, SurveyResponse
+from quizzes.dispatch.survey_store import survey_store
+from quizzes.models import QuestionVersion, Quiz, SurveyParticipation, SurveyResponse
 from quizzes.qtypes import get_type
 from quizzes.service.attachments import question_media
 from quizzes.service.attempts import (
@@ -41,7 +42,6 @@ from quizzes.service.attempts import (
     save_slack,
 )
 from quizzes.service.quizzes import AUDIENCE_ROLES, attempt_questions, draw_sources
-from quizzes.survey_store import survey_store
 
 #: responses reach the database in batches of at least this many (one school, shuffled)
 MIN_GROUP = 5
@@ -165,8 +165,6 @@ def load_survey(*, actor: User, token: str) -> SurveySession:
 
 
 def _versions(session: SurveySession) -> dict[int, Any]:
-    from quizzes.models import QuestionVersion
-
     ids = [int(slot[1]) for slot in session.slots]
     return {
         v.id: v
