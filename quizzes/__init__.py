@@ -51,6 +51,7 @@ def _check(config: Mapping[str, Any]) -> list[str]:
 
 def _setup(app: Flask) -> None:
     """The anonymous surveys' store and the exam lanes (WSGI middleware in front of Flask)."""
+    # imported when the app is set up, as in feature() below
     from quizzes import save_lane, start_lane
     from quizzes.dispatch import survey_store
 
@@ -68,6 +69,7 @@ def feature() -> Feature:
     from quizzes import tasks as _tasks  # noqa: F401 - registers the Celery tasks
     from quizzes.dispatch import api as dispatch_api
     from quizzes.dispatch import routes as dispatch_routes
+    from quizzes.dispatch import tasks as _dispatch_tasks  # noqa: F401 - the same
     from quizzes.dispatch.service.campaigns import campaign_rule
     from quizzes.service.lessons import lesson_quiz_passed
 

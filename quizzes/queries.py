@@ -11,8 +11,9 @@ from sqlalchemy.orm import aliased
 from sqlalchemy.sql import Select
 
 from elearn.extensions import db
-from elearn.models import RoleAssignment, Unit, User
+from elearn.models import RoleAssignment, Term, Unit, User
 from elearn.models._types import INT_MAX
+from elearn.models.accounts import ADMIN_ROLES
 from quizzes.access import (
     CLASS_ROLES,
     STAFF_ROLES,
@@ -189,8 +190,6 @@ def attempts_of(quiz: Quiz, user: User) -> list[QuizAttempt]:
 
 def quizzes_managed_by(user: User) -> list[Quiz]:
     """Quizzes the user edits: those they wrote, and those owned under the units they administer."""
-    from elearn.models.accounts import ADMIN_ROLES
-
     admin_paths = [a.unit.path for a in user.roles if a.role in ADMIN_ROLES]
     found = db.session.scalars(
         select(Quiz)
@@ -205,8 +204,6 @@ def quizzes_managed_by(user: User) -> list[Quiz]:
 def quizzes_followed_by(user: User) -> list[Quiz]:
     """Quizzes whose results the user sees for their part of the audience without editing them:
     a term exam or a school's quiz for their class (a teacher), or their school (an admin)."""
-    from elearn.models.accounts import ADMIN_ROLES
-
     audience_unit = aliased(Unit)
     related = []
     for a in user.roles:
@@ -276,8 +273,6 @@ def chosen_questions(banks: list[QuestionBank], ids: Collection[int]) -> list[Qu
 
 def assessment_record(student: User) -> list[dict]:
     """The student's best finished attempt at each quiz, newest first, with the term it fell in."""
-    from elearn.models import Term
-
     attempts = db.session.scalars(
         select(QuizAttempt)
         .where(QuizAttempt.user_id == student.id, QuizAttempt.state == "finished")
@@ -312,8 +307,6 @@ def assessment_record(student: User) -> list[dict]:
 
 def question_versions(question: Question) -> list:
     """Every version of a question, newest first (with who made it)."""
-    from quizzes.models import QuestionVersion
-
     return list(
         db.session.scalars(
             select(QuestionVersion)
@@ -321,21 +314,6 @@ def question_versions(question: Question) -> list:
             .order_by(QuestionVersion.number.desc())
         )
     )
-
-
-def version_view(version) -> dict:  # type: ignore[no-untyped-def, type-arg]
-    """An old version as the history shows it: stem, options and the answer as words."""
-    from quizzes import richtext
-    from quizzes.qtypes import get_type
-    from quizzes.service.attempts import _answer_text
-
-    question_type = get_type(version.type)
-    view = {"type": version.type, "stem": richtext.clean(version.stem)}
-    view.update(question_type.public_view(version.data, None))
-    correct = question_type.correct_answer(version.data, version.grading)
-    view["answer_text"] = _answer_text(view, correct)
-    view["feedback"] = richtext.clean(version.general_feedback)
-    return view
 
 
 def unit_names(paths: Collection[str]) -> list[str]:

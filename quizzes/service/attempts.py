@@ -53,6 +53,7 @@ from elearn.service.errors import NotFound, ServiceError, Unauthenticated
 from elearn.service.sql import batch_rows, insert_on_conflict, one_statement_connection
 from quizzes import analysis, figures, richtext
 from quizzes.access import in_audience
+from quizzes.dispatch.service.coverage import record_exam_coverage
 from quizzes.models import (
     AttemptSlot,
     AttemptState,
@@ -63,6 +64,7 @@ from quizzes.models import (
     ReviewPolicy,
 )
 from quizzes.qtypes import get_type
+from quizzes.service import lessons
 from quizzes.service.attachments import question_media
 from quizzes.service.quizzes import attempt_questions, draw_sources, has_closed
 
@@ -796,9 +798,6 @@ def _grade(attempt: QuizAttempt) -> None:
 def _after_grading(attempt: QuizAttempt) -> None:
     """What a graded attempt means elsewhere: the quiz's results, lesson completion (and, for
     exams, coverage)."""
-    from quizzes.dispatch.service.campaigns import record_exam_coverage
-    from quizzes.service import lessons
-
     analysis.results_changed(attempt.quiz_id)
     record_exam_coverage(attempt)
     if attempt.passed:

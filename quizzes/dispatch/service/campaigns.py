@@ -1,9 +1,9 @@
 """Campaigns (调度): a term exam or survey sent from a county or prefecture to grades, schools and
 roles at once, as a published quiz of its own; who may send and follow one; the survey templates
-(知晓率, 满意率) a campaign can start from; what a finished term exam counts for (coverage).
+(知晓率, 满意率) a campaign can start from.
 
 Following a campaign (participation, rates, reminders) is ``participation``; a survey's answers
-counted are ``survey_results``.
+counted are ``survey_results``; what a finished term exam counts for is ``coverage``.
 """
 
 from __future__ import annotations
@@ -17,13 +17,13 @@ from flask_babel import gettext as _
 from sqlalchemy import or_, select
 
 from elearn.extensions import db
-from elearn.models import FactKind, GuardianLink, Role, RoleAssignment, Unit, User
+from elearn.models import GuardianLink, Role, RoleAssignment, Unit, User
 from elearn.models.accounts import ADMIN_ROLES
-from elearn.service import audit, coverage, notifications, org
+from elearn.service import audit, notifications, org
 from elearn.service.errors import ServiceError
 from quizzes.access import may_edit_quiz
 from quizzes.interchange import QuestionDraft
-from quizzes.models import Campaign, QuestionBank, Quiz, QuizAttempt, QuizKind
+from quizzes.models import Campaign, QuestionBank, Quiz, QuizKind
 from quizzes.qtypes import new_option_id
 from quizzes.queries import audience_matches
 from quizzes.service.bank import add_question, create_bank
@@ -241,17 +241,6 @@ def campaign_rule(actor: User, action: str, campaign: Campaign) -> bool:
         if staff and related:
             return True
     return False
-
-
-def record_exam_coverage(attempt: QuizAttempt) -> None:
-    """A finished term exam is evidence that the student was assessed this term."""
-    if attempt.quiz.kind != QuizKind.EXAM:
-        return
-    term = org.current_term()
-    klass = next((a.unit for a in attempt.user.roles if a.role == Role.STUDENT), None)
-    if term is None or klass is None:
-        return
-    coverage.record_fact(FactKind.STUDENT_ASSESSED, attempt.user_id, klass, term)
 
 
 def _opinion(stem: str) -> QuestionDraft:
