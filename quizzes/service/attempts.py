@@ -66,7 +66,8 @@ from quizzes.models import (
 from quizzes.qtypes import get_type
 from quizzes.service import lessons
 from quizzes.service.attachments import question_media
-from quizzes.service.quizzes import attempt_questions, draw_sources, has_closed
+from quizzes.service.draws import attempt_questions, draw_sources
+from quizzes.service.quizzes import has_closed
 
 
 def _now(now: datetime | None) -> datetime:

@@ -66,7 +66,7 @@ from quizzes.service.attempts import (
     option_rng,
     question_view,
 )
-from quizzes.service.quizzes import attempt_questions
+from quizzes.service.draws import attempt_questions
 
 
 @dataclass(frozen=True)
@@ -82,7 +82,7 @@ class PlannedVersion:
 
 @dataclass(frozen=True)
 class PlannedQuestion:
-    """A question as a draw sees it (``quizzes.service.quizzes.Drawable``)."""
+    """A question as a draw sees it (``quizzes.service.draws.Drawable``)."""
 
     id: int
     topic: str | None
@@ -93,7 +93,7 @@ class PlannedQuestion:
 
 @dataclass(frozen=True)
 class PlannedItem:
-    """A quiz item as a draw sees it (``quizzes.service.quizzes.DrawItem``)."""
+    """A quiz item as a draw sees it (``quizzes.service.draws.DrawItem``)."""
 
     question_id: int | None
     question: PlannedQuestion | None

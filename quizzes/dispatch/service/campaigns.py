@@ -67,6 +67,21 @@ def _expand_targets(
     return [(unit, role) for unit in targets for role in roles]
 
 
+def _check_campaign(
+    actor: User, sender: Unit, *, kind: str, anonymous: bool, excellent_mark: float
+) -> None:
+    if not may_dispatch(actor, sender):
+        raise ServiceError(_("Only county and prefecture admins send campaigns."), status=403)
+    if kind not in {QuizKind.EXAM, QuizKind.SURVEY}:
+        raise ServiceError(_("A campaign is a term exam or a survey."), field="kind")
+    if anonymous and kind != QuizKind.SURVEY:
+        raise ServiceError(_("Only surveys can be anonymous."), field="anonymous")
+    if not 0 <= excellent_mark <= 100:
+        raise ServiceError(
+            _("The pass mark is a percentage from 0 to 100."), field="excellent_mark"
+        )
+
+
 def create_campaign(
     *,
     actor: User,
@@ -85,16 +100,7 @@ def create_campaign(
     anonymous: bool = False,
 ) -> Campaign:
     """Send a term exam or a survey to many units at once (published at once)."""
-    if not may_dispatch(actor, sender):
-        raise ServiceError(_("Only county and prefecture admins send campaigns."), status=403)
-    if kind not in {QuizKind.EXAM, QuizKind.SURVEY}:
-        raise ServiceError(_("A campaign is a term exam or a survey."), field="kind")
-    if anonymous and kind != QuizKind.SURVEY:
-        raise ServiceError(_("Only surveys can be anonymous."), field="anonymous")
-    if not 0 <= excellent_mark <= 100:
-        raise ServiceError(
-            _("The pass mark is a percentage from 0 to 100."), field="excellent_mark"
-        )
+    _check_campaign(actor, sender, kind=kind, anonymous=anonymous, excellent_mark=excellent_mark)
     quiz = create_quiz(
         actor=actor,
         unit=sender,

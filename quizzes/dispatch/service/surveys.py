@@ -41,7 +41,8 @@ from quizzes.service.attempts import (
     question_view,
     save_slack,
 )
-from quizzes.service.quizzes import AUDIENCE_ROLES, attempt_questions, draw_sources
+from quizzes.service.draws import attempt_questions, draw_sources
+from quizzes.service.quizzes import AUDIENCE_ROLES
 
 #: responses reach the database in batches of at least this many (one school, shuffled)
 MIN_GROUP = 5
