@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import wraps
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from flask import Response, abort, g, jsonify
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy.orm import joinedload
@@ -38,7 +39,7 @@ def _csrf_for_cookie_sessions() -> None:
 
 
 @bp.errorhandler(service.TimeUp)
-def _time_up(error: service.TimeUp):  # type: ignore[no-untyped-def]
+def _time_up(error: service.TimeUp) -> ResponseReturnValue:
     """A save refused because time is up says so in a field too: the attempt page then
     submits what was saved (the grace is for that), whatever the message's language."""
     uow.rollback()
@@ -390,7 +391,7 @@ def _actor_first(view: F) -> F:
             return refuse()
         return view(*args, **kwargs)
 
-    return wrapper  # type: ignore[return-value]
+    return cast(F, wrapper)
 
 
 @bp.route("/attempts/<int:attempt_id>/answers/<int:question_id>", methods=["PUT"], tags=["quizzes"])

@@ -119,7 +119,7 @@ def bank_questions(
     difficulty: int | None = None,
     archived: bool = False,
     excluding: Collection[int] = (),
-) -> Select:  # type: ignore[type-arg]
+) -> Select[Question]:
     """A bank's questions, oldest first, narrowed by words in the name, stem or topic, the
     current version's type, the category and the difficulty; archived ones apart; those
     ``excluding`` left out."""
@@ -156,7 +156,7 @@ def question_counts(bank_ids: list[int]) -> dict[int, int]:
     return {bank_id: count for bank_id, count in rows}
 
 
-def quizzes_open_to(actor: User, now: datetime) -> Select:  # type: ignore[type-arg]
+def quizzes_open_to(actor: User, now: datetime) -> Select[Quiz]:
     """Published quizzes whose audience holds one of the actor's roles, not yet closed."""
     matches = [
         and_(QuizAudience.role == a.role, literal(a.unit.path).startswith(Unit.path))
@@ -326,6 +326,5 @@ def unit_names(paths: Collection[str]) -> list[str]:
 def user_names(ids: set[int]) -> dict[int, str]:
     if not ids:
         return {}
-    return dict(
-        db.session.execute(select(User.id, User.display_name).where(User.id.in_(ids))).all()
-    )  # type: ignore[arg-type]
+    rows = db.session.execute(select(User.id, User.display_name).where(User.id.in_(ids)))
+    return {user_id: name for user_id, name in rows}

@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import abort, g, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
@@ -36,7 +37,7 @@ def _csrf_for_cookie_sessions() -> None:
 
 
 @bp.errorhandler(TimeUp)
-def _time_up(error: TimeUp):  # type: ignore[no-untyped-def]
+def _time_up(error: TimeUp) -> ResponseReturnValue:
     """A survey answer refused because time is up says so in a field too, as an attempt's does:
     the page then submits what was kept."""
     uow.rollback()

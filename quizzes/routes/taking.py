@@ -4,6 +4,7 @@ attempt page and its result."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 from flask import flash, redirect, render_template, url_for
 from flask_login import current_user, login_required
@@ -22,7 +23,7 @@ from quizzes.routes.blueprint import bp, is_staff
 def mine():
     now = datetime.now(UTC)
     open_quizzes = db.session.scalars(queries.quizzes_open_to(current_user, now)).all()
-    rows = [
+    rows: list[dict[str, Any]] = [
         {
             "quiz": quiz,
             "attempts_left": service.attempts_left(quiz, current_user),

@@ -99,7 +99,9 @@ def draw_sources(quiz: Quiz) -> DrawSources:
             .where(Question.category_id.in_(pools), Question.is_archived.is_(False))
             .order_by(Question.id)
         ):
-            pools[question.category_id].append(question)  # type: ignore[index]
+            category = question.category_id
+            assert category is not None  # the query asked for these categories
+            pools[category].append(question)
     return items, pools
 
 
