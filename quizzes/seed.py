@@ -40,9 +40,10 @@ def _choice(stem: str, options: list[str], correct: list[int], **tags: Any) -> Q
 
 def _drafts() -> list[QuestionDraft]:
     common: dict[str, Any] = {"category": "毒品知识", "grade_band": "小学高年级"}
-    match_ids = [new_option_id() for _ in range(6)]
-    order_ids = [new_option_id() for _ in range(4)]
-    order_texts = ["察觉异常", "坚决拒绝", "迅速离开", "告诉老师或家长"]
+    return _basic_drafts(common) + _more_drafts(common) + _matching_and_ordering(common)
+
+
+def _basic_drafts(common: dict[str, Any]) -> list[QuestionDraft]:
     return [
         _choice(
             "国际禁毒日是每年的哪一天？",
@@ -85,6 +86,11 @@ def _drafts() -> list[QuestionDraft]:
             difficulty=1,
             **common,
         ),
+    ]
+
+
+def _more_drafts(common: dict[str, Any]) -> list[QuestionDraft]:
+    return [
         QuestionDraft(
             type="true_false",
             stem="<p>新型毒品常常伪装成<strong>奶茶、糖果、邮票</strong>等样子。</p>",
@@ -104,6 +110,14 @@ def _drafts() -> list[QuestionDraft]:
             difficulty=3,
             **common,
         ),
+    ]
+
+
+def _matching_and_ordering(common: dict[str, Any]) -> list[QuestionDraft]:
+    match_ids = [new_option_id() for _ in range(6)]
+    order_ids = [new_option_id() for _ in range(4)]
+    order_texts = ["察觉异常", "坚决拒绝", "迅速离开", "告诉老师或家长"]
+    return [
         QuestionDraft(
             type="matching",
             stem="把毒品与它常见的伪装连起来：",
