@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from flask import Flask
 
+from elearn import features
 from elearn.config import Setting
 from elearn.features import Feature
 
@@ -108,6 +109,4 @@ def feature() -> Feature:
 
 def init_app(app: Flask) -> None:
     """Register assessment through the feature contract."""
-    from elearn import features
-
     features.register(app, feature())
