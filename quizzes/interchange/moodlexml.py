@@ -332,31 +332,10 @@ def _export_one(quiz: ET.Element, draft: QuestionDraft) -> None:
         qtype = "multichoiceset"
     if qtype is None:
         raise ValueError(_("Moodle XML cannot hold this question type."))
-    question = ET.SubElement(quiz, "question", {"type": qtype})
-    _text_node(question, "name", draft.name, None)
-    _text_node(question, "questiontext", draft.stem, draft.data.get("stem_format", "html"))
-    _text_node(question, "generalfeedback", draft.general_feedback)
-    ET.SubElement(question, "defaultgrade").text = str(draft.default_mark)
-    tags = [f"{key}:{value}" for key in ("topic", "grade_band", "difficulty")
-            if (value := getattr(draft, key)) not in (None, "")]  # fmt: skip
-    if tags:
-        node = ET.SubElement(question, "tags")
-        for tag in tags:
-            _text_node(node, "tag", tag, None)
+    question = _question_node(quiz, draft, qtype)
     grading, data = draft.grading, draft.data
     if draft.type in {"single_choice", "multiple_choice"}:
-        fractions = {k: float(v) for k, v in grading.get("fractions", {}).items()}
-        if all_or_nothing:  # the correct ones graded above 0, the rest 0
-            fractions = {k: v for k, v in fractions.items() if v > 0}
-        else:
-            ET.SubElement(question, "single").text = str(draft.type == "single_choice").lower()
-            if draft.type == "multiple_choice":
-                fractions = penalty_weights(data, grading)
-        ET.SubElement(question, "shuffleanswers").text = "true"
-        for option in data.get("options", []):
-            fraction = fractions.get(option["id"], 0.0)
-            feedback = grading.get("feedback", {}).get(option["id"], "")
-            _answer(question, fraction, option["text"], feedback)
+        _export_choices(question, draft, all_or_nothing)
     elif draft.type == "true_false":
         _answer(question, 1.0 if grading.get("correct") else 0.0, "true")
         _answer(question, 0.0 if grading.get("correct") else 1.0, "false")
@@ -389,6 +368,38 @@ def _export_one(quiz: ET.Element, draft: QuestionDraft) -> None:
             _answer(question, 0.0, items[item_id])
     elif draft.type == "short_answer":
         _text_node(question, "graderinfo", str(grading.get("reference", "")))
+
+
+def _question_node(quiz: ET.Element, draft: QuestionDraft, qtype: str) -> ET.Element:
+    """A ``<question>`` with what every type has: name, text, feedback, mark, tags."""
+    question = ET.SubElement(quiz, "question", {"type": qtype})
+    _text_node(question, "name", draft.name, None)
+    _text_node(question, "questiontext", draft.stem, draft.data.get("stem_format", "html"))
+    _text_node(question, "generalfeedback", draft.general_feedback)
+    ET.SubElement(question, "defaultgrade").text = str(draft.default_mark)
+    tags = [f"{key}:{value}" for key in ("topic", "grade_band", "difficulty")
+            if (value := getattr(draft, key)) not in (None, "")]  # fmt: skip
+    if tags:
+        node = ET.SubElement(question, "tags")
+        for tag in tags:
+            _text_node(node, "tag", tag, None)
+    return question
+
+
+def _export_choices(question: ET.Element, draft: QuestionDraft, all_or_nothing: bool) -> None:
+    grading, data = draft.grading, draft.data
+    fractions = {k: float(v) for k, v in grading.get("fractions", {}).items()}
+    if all_or_nothing:  # the correct ones graded above 0, the rest 0
+        fractions = {k: v for k, v in fractions.items() if v > 0}
+    else:
+        ET.SubElement(question, "single").text = str(draft.type == "single_choice").lower()
+        if draft.type == "multiple_choice":
+            fractions = penalty_weights(data, grading)
+    ET.SubElement(question, "shuffleanswers").text = "true"
+    for option in data.get("options", []):
+        fraction = fractions.get(option["id"], 0.0)
+        feedback = grading.get("feedback", {}).get(option["id"], "")
+        _answer(question, fraction, option["text"], feedback)
 
 
 def _number(value: Any) -> str:
