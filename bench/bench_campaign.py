@@ -83,9 +83,9 @@ def run() -> list[str]:
     from elearn.models import Unit
     from elearn.seed import demo, scale
     from quizzes import analysis, workbook
+    from quizzes.dispatch.service import participation
     from quizzes.models import Question
     from quizzes.seed import scale_term_exam, seed_demo_quiz
-    from quizzes.service import campaigns
 
     lines = []
     with throwaway_database("bench_campaign") as url:
@@ -121,7 +121,7 @@ def run() -> list[str]:
                 times = []
                 for _ in range(2):
                     result, seconds = _timed(
-                        lambda unit=unit: campaigns.participation(campaign, unit)
+                        lambda unit=unit: participation.participation(campaign, unit)
                     )
                     times.append(seconds)
                     db.session.rollback()

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask import Flask
 
+from elearn import features
 from elearn.config import Setting
 from elearn.features import Feature
+
+if TYPE_CHECKING:
+    from elearn.models import User
 
 #: how often the beat closes expired and abandoned attempts
 SWEEP_SECONDS = 60.0
@@ -48,26 +52,36 @@ def _check(config: Mapping[str, Any]) -> list[str]:
 
 def _setup(app: Flask) -> None:
     """The anonymous surveys' store and the exam lanes (WSGI middleware in front of Flask)."""
-    from quizzes import lanes, survey_store
+    # imported when the app is set up, as in feature() below
+    from quizzes import lanes
+    from quizzes.dispatch import survey_store
 
     survey_store.init_app(app)
     lanes.init_app(app)
 
 
 def feature() -> Feature:
-    """What assessment adds to the carrier."""
+    """What assessment adds to the carrier (dispatch, ``quizzes.dispatch``, included)."""
+    # imported when the app registers the package, not with it: every quizzes module runs this
+    # file first, and would otherwise load the pages, the API and the tasks with it
     from courses.service import LESSON_COMPLETION
-    from quizzes import access, api, audit, models, routes, seed, survey_api  # noqa: F401
+    from quizzes import access, api, audit, models, routes, seed
     from quizzes import tasks as _tasks  # noqa: F401 - registers the Celery tasks
-    from quizzes.service.campaigns import campaign_rule
+    from quizzes.dispatch import api as dispatch_api
+    from quizzes.dispatch import routes as dispatch_routes
+    from quizzes.dispatch import tasks as _dispatch_tasks  # noqa: F401 - the same
+    from quizzes.dispatch.service.campaigns import campaign_rule
     from quizzes.service.lessons import lesson_quiz_passed
+
+    def nav(user: User) -> list[tuple[str, str]]:
+        return routes.nav_items(user) + dispatch_routes.nav_items(user)
 
     sweep = {"schedule": SWEEP_SECONDS}
     return Feature(
         name="quizzes",
-        blueprints=(routes.bp,),
-        api=(api.bp,),
-        nav=routes.nav_items,
+        blueprints=(routes.bp, dispatch_routes.bp),
+        api=(api.bp, dispatch_api.bp),
+        nav=nav,
         home_panel=routes.home_panel,
         seeders=(seed.seed_demo_quiz,),
         rules={
@@ -94,6 +108,4 @@ def feature() -> Feature:
 
 def init_app(app: Flask) -> None:
     """Register assessment through the feature contract."""
-    from elearn import features
-
     features.register(app, feature())

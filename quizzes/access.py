@@ -11,7 +11,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from elearn.models import Role, Unit, User
+from sqlalchemy import select
+
+from elearn.extensions import db
+from elearn.models import GuardianLink, Role, Unit, User
 from elearn.models.accounts import ADMIN_ROLES
 from quizzes.models import QuestionBank, Quiz, QuizAttempt
 
@@ -159,11 +162,6 @@ def attempt_rule(actor: User, action: str, attempt: QuizAttempt) -> bool:
 
 def may_view_record(actor: User, student: User) -> bool:
     """A student's assessment record: the student, their guardians, their school's teachers, admins."""
-    from sqlalchemy import select
-
-    from elearn.extensions import db
-    from elearn.models import GuardianLink
-
     if actor.id == student.id:
         return True
     linked = db.session.scalar(

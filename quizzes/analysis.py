@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import secrets
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -317,48 +317,7 @@ def _item_analysis(best: Any, count: int) -> list[ItemStats]:
             select(ranked).where(ranked.c.rank.in_([group, count - group + 1]))
         )
     )
-    # each taker with the class they sit in (the first, for the rare one in two), and each class
-    # with its county: a small table, so the answers are summed by question and county at once
-    takers = (
-        select(
-            best.c.id,
-            best.c.percent,
-            best.c.user_id,
-            func.min(RoleAssignment.unit_id).label("unit_id"),
-        )
-        .outerjoin(
-            RoleAssignment,
-            and_(RoleAssignment.user_id == best.c.user_id, RoleAssignment.role == Role.STUDENT),
-        )
-        .group_by(best.c.id, best.c.percent, best.c.user_id)
-        .subquery("takers")
-    )
-    classes, counties = aliased(Unit), aliased(Unit)
-    county_of = (
-        select(classes.id.label("unit_id"), counties.name.label("county"))
-        .join(counties, and_(counties.type == "county", classes.path.startswith(counties.path)))
-        .subquery("county_of")
-    )
-    key = tuple_(takers.c.percent, takers.c.user_id)
-    lower, upper = key <= tuple_(*edges[group]), key >= tuple_(*edges[count - group + 1])
-    fraction = AttemptSlot.fraction
-    rows = db.session.execute(
-        select(
-            AttemptSlot.question_id,
-            county_of.c.county,
-            func.count(),
-            func.sum(fraction),
-            func.sum(case((upper, fraction))),
-            func.count(case((upper, 1))),
-            func.sum(case((lower, fraction))),
-            func.count(case((lower, 1))),
-            func.max(AttemptSlot.version_id),
-        )
-        .join(takers, takers.c.id == AttemptSlot.attempt_id)
-        .outerjoin(county_of, county_of.c.unit_id == takers.c.unit_id)
-        .where(fraction.is_not(None))
-        .group_by(AttemptSlot.question_id, county_of.c.county)
-    ).all()
+    rows = _answers_by_county(best, edges[group], edges[count - group + 1])
     # question id → [answered, sum, upper sum, upper n, lower sum, lower n, version]
     totals: dict[int, list[float]] = defaultdict(lambda: [0, 0.0, 0.0, 0, 0.0, 0, 0])
     by_county: dict[int, dict[str, float]] = defaultdict(dict)
@@ -392,3 +351,53 @@ def _item_analysis(best: Any, count: int) -> list[ItemStats]:
             )
         )
     return items
+
+
+def _answers_by_county(
+    best: Any, lower_edge: tuple[Any, Any], upper_edge: tuple[Any, Any]
+) -> Sequence[Any]:
+    """The graded answers summed by question and county: how many, their sum, and the sum and
+    count of those of the upper and lower groups (at or beyond the edges), with the newest
+    version seen."""
+    # each taker with the class they sit in (the first, for the rare one in two), and each class
+    # with its county: a small table, so the answers are summed by question and county at once
+    takers = (
+        select(
+            best.c.id,
+            best.c.percent,
+            best.c.user_id,
+            func.min(RoleAssignment.unit_id).label("unit_id"),
+        )
+        .outerjoin(
+            RoleAssignment,
+            and_(RoleAssignment.user_id == best.c.user_id, RoleAssignment.role == Role.STUDENT),
+        )
+        .group_by(best.c.id, best.c.percent, best.c.user_id)
+        .subquery("takers")
+    )
+    classes, counties = aliased(Unit), aliased(Unit)
+    county_of = (
+        select(classes.id.label("unit_id"), counties.name.label("county"))
+        .join(counties, and_(counties.type == "county", classes.path.startswith(counties.path)))
+        .subquery("county_of")
+    )
+    key = tuple_(takers.c.percent, takers.c.user_id)
+    lower, upper = key <= tuple_(*lower_edge), key >= tuple_(*upper_edge)
+    fraction = AttemptSlot.fraction
+    return db.session.execute(
+        select(
+            AttemptSlot.question_id,
+            county_of.c.county,
+            func.count(),
+            func.sum(fraction),
+            func.sum(case((upper, fraction))),
+            func.count(case((upper, 1))),
+            func.sum(case((lower, fraction))),
+            func.count(case((lower, 1))),
+            func.max(AttemptSlot.version_id),
+        )
+        .join(takers, takers.c.id == AttemptSlot.attempt_id)
+        .outerjoin(county_of, county_of.c.unit_id == takers.c.unit_id)
+        .where(fraction.is_not(None))
+        .group_by(AttemptSlot.question_id, county_of.c.county)
+    ).all()

@@ -5,33 +5,31 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import wraps
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
-from flask import Blueprint, Response, abort, g, jsonify
+from flask import Response, abort, g, jsonify
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy.orm import joinedload
 
-from elearn import permissions
+from elearn import permissions, uow
 from elearn.api import ApiBlueprint, protect_cookie_sessions, refuses
 from elearn.api.schemas import ValidationFailure
 from elearn.auth import checks_bearer_itself, refuse, request_actor
 from elearn.extensions import db
 from elearn.models import Unit
-from elearn.service.errors import ServiceError
 from elearn.web import error_response
 from quizzes import figures, queries, richtext, service
 from quizzes import schemas as s
-from quizzes.models import Campaign, Question, QuestionBank, Quiz, QuizAttempt
+from quizzes.dispatch.api import start_anonymous
+from quizzes.models import Question, QuestionBank, Quiz, QuizAttempt
 from quizzes.qtypes import get_type
 from quizzes.service import bank as bank_service
-from quizzes.service import campaigns
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 bp = ApiBlueprint("quizzes_api", __name__, url_prefix="/api/v1", description="assessment")
-#: the same API; routes registered below share the blueprint
-campaigns_bp: Blueprint = bp
 
 
 @bp.before_request
@@ -41,10 +39,10 @@ def _csrf_for_cookie_sessions() -> None:
 
 
 @bp.errorhandler(service.TimeUp)
-def _time_up(error: service.TimeUp):  # type: ignore[no-untyped-def]
+def _time_up(error: service.TimeUp) -> ResponseReturnValue:
     """A save refused because time is up says so in a field too: the attempt page then
     submits what was saved (the grace is for that), whatever the message's language."""
-    db.session.rollback()
+    uow.rollback()
     return error_response(error.status, error.message, time_up=True)
 
 
@@ -81,7 +79,6 @@ def create_bank(body: dict[str, Any]) -> dict[str, int]:
     """Create a question bank owned at a unit."""
     unit = permissions.get_or_404(Unit, body["unit_id"], current_user)
     bank = service.create_bank(actor=current_user, name=body["name"], unit=unit)
-    db.session.commit()
     return {"id": bank.id}
 
 
@@ -145,7 +142,6 @@ def archive_question(question_id: int) -> Response:
     """Take a question out of its bank; nothing is deleted (attempts keep its versions)."""
     question = _bank_question(question_id)
     bank_service.set_archived(actor=current_user, question=question, archived=True)
-    db.session.commit()
     return Response(status=204)
 
 
@@ -157,7 +153,6 @@ def restore_question(question_id: int) -> dict[str, Any]:
     """Put a question taken out of its bank back."""
     question = _bank_question(question_id)
     bank_service.set_archived(actor=current_user, question=question, archived=False)
-    db.session.commit()
     return {"id": question.id, "archived": False}
 
 
@@ -192,14 +187,12 @@ def import_questions(form: dict[str, Any], bank_id: int) -> Any:
     result = service.import_questions(
         actor=current_user, bank=bank, fmt=form["format"], payload=form["file"].read()
     )
-    if result.errors:
-        db.session.rollback()
+    if result.errors:  # a file with errors wrote nothing
         body = result.as_dict()
         body["message"] = _(
             "The file was rejected; nothing was imported. Fix the errors and try again."
         )
         return jsonify(s.ImportResult().dump(body)), 422
-    db.session.commit()
     return result.as_dict()
 
 
@@ -215,7 +208,6 @@ def export_questions(args: dict[str, str], bank_id: int) -> Response:
     content, mimetype, extension = service.export_questions(
         actor=current_user, bank=bank, fmt=args["format"]
     )
-    db.session.commit()  # the audit row of the export
     response = Response(content, mimetype=mimetype)
     response.headers["Content-Disposition"] = f'attachment; filename="bank-{bank.id}.{extension}"'
     return response
@@ -283,7 +275,6 @@ def create_quiz(body: dict[str, Any]) -> dict[str, int]:
         one_per_page=body["one_per_page"],
         publish=body["publish"],
     )
-    db.session.commit()
     return {"id": quiz.id}
 
 
@@ -329,7 +320,6 @@ def update_quiz(body: dict[str, Any], quiz_id: int) -> QuizFacts:
     quiz = permissions.get_or_404(Quiz, quiz_id, current_user, "edit")
     changes = {_PATCHABLE.get(name, name): value for name, value in body.items()}
     changed = service.update_quiz(actor=current_user, quiz=quiz, changes=changes)
-    db.session.commit()
     return QuizFacts(quiz, changed)
 
 
@@ -344,7 +334,6 @@ def delete_quiz(quiz_id: int) -> Response:
     """
     quiz = permissions.get_or_404(Quiz, quiz_id, current_user, "edit")
     service.delete_quiz(actor=current_user, quiz=quiz)
-    db.session.commit()
     return Response(status=204)
 
 
@@ -366,13 +355,9 @@ def start_attempt(quiz_id: int) -> Any:
         abort(404)
     permissions.require(current_user, "take", quiz)
     if quiz.is_anonymous:  # no attempt row: see quizzes.survey_api
-        from quizzes.survey_api import start_anonymous  # survey_api imports this module
-
         return start_anonymous(quiz)
     attempt = service.start_attempt(actor=current_user, quiz=quiz)
-    view = service.attempt_view(attempt)  # before the commit expires what it reads
-    db.session.commit()
-    return view
+    return service.attempt_view(attempt)
 
 
 @bp.route("/attempts/<int:attempt_id>", tags=["quizzes"])
@@ -406,7 +391,7 @@ def _actor_first(view: F) -> F:
             return refuse()
         return view(*args, **kwargs)
 
-    return wrapper  # type: ignore[return-value]
+    return cast(F, wrapper)
 
 
 @bp.route("/attempts/<int:attempt_id>/answers/<int:question_id>", methods=["PUT"], tags=["quizzes"])
@@ -430,7 +415,6 @@ def save_answer(body: dict[str, Any], attempt_id: int, question_id: int) -> dict
         answer=body.get("answer"),
         seq=body["seq"],
     )
-    db.session.commit()
     return saved.view()
 
 
@@ -457,7 +441,6 @@ def attempt_clock(attempt_id: int) -> dict[str, Any]:
 def submit(attempt_id: int) -> Any:
     """Submit: the attempt is graded from what the server saved."""
     result = service.submit_attempt(actor=current_user, attempt_id=attempt_id)
-    db.session.commit()
     body = service.review_view(result.attempt)
     if result.late:
         body["error"] = 409
@@ -496,7 +479,6 @@ def grade_answer(body: dict[str, Any], attempt_id: int, question_id: int) -> dic
     """
     found = permissions.get_or_404(QuizAttempt, attempt_id, current_user, "grade")
     service.grade_points(actor=current_user, attempt=found, points={question_id: body["points"]})
-    db.session.commit()
     slot = next(slot for slot in found.slots if slot.question_id == question_id)
     return {
         "attempt_id": found.id,
@@ -508,108 +490,3 @@ def grade_answer(body: dict[str, Any], attempt_id: int, question_id: int) -> dic
         "passed": found.passed,
         "needs_manual_grading": found.needs_manual_grading,
     }
-
-
-# -- campaigns -----------------------------------------------------------------------------------
-
-
-@campaigns_bp.route("/campaigns", methods=["POST"], tags=["campaigns"])
-@login_required
-@bp.arguments(s.CampaignCreate)
-@bp.response(201, s.CampaignCreated)
-@refuses(400, 401, 403, 404)
-def create_campaign(body: dict[str, Any]) -> dict[str, int]:
-    """Send a term exam or a survey (调度) to grades, schools and roles (county and prefecture admins).
-
-    400: a setting is not valid (the message says which); 403: only county and prefecture
-    admins send campaigns; 422 (among the schema's refusals): a time without its offset.
-    """
-    sender = permissions.get_or_404(Unit, body["unit_id"], current_user)
-    targets = body.get("targets") or {}
-    units = [
-        permissions.get_or_404(Unit, unit_id, current_user)
-        for unit_id in targets.get("unit_ids") or []
-    ]
-    if not campaigns.may_dispatch(current_user, sender):
-        raise ServiceError(_("Only county and prefecture admins send campaigns."), status=403)
-    items = body.get("items") or []
-    if body.get("template"):
-        items = campaigns.template_items(
-            actor=current_user, sender=sender, template=body["template"]
-        )
-    campaign = campaigns.create_campaign(
-        actor=current_user,
-        sender=sender,
-        title=body["title"],
-        kind=body["kind"],
-        items=items,
-        unit_targets=units,
-        grade_levels=targets.get("grade_levels") or [],
-        roles=targets.get("roles") or ["student"],
-        opens_at=body.get("opens_at"),
-        closes_at=body.get("closes_at"),
-        time_limit_seconds=body.get("time_limit"),
-        pass_mark=body["pass_mark"],
-        excellent_mark=body["excellent_mark"],
-        anonymous=body["anonymous"],
-    )
-    db.session.commit()
-    return {"id": campaign.id, "quiz_id": campaign.quiz_id}
-
-
-def _campaign_unit(campaign_id: int, unit_id: int | None) -> tuple[Campaign, Unit]:
-    campaign = permissions.get_or_404(Campaign, campaign_id, current_user)
-    unit = (
-        permissions.get_or_404(Unit, unit_id, current_user)
-        if unit_id
-        else queries.followed_unit(current_user, campaign)
-    )
-    if not campaigns.may_follow(current_user, campaign, unit):
-        abort(404)
-    return campaign, unit
-
-
-@campaigns_bp.route("/campaigns/<int:campaign_id>/participation", tags=["campaigns"])
-@login_required
-@bp.arguments(s.UnitQuery, location="query")
-@bp.response(200, s.Participation, description="the rates and those yet to take it")
-@refuses(401, 404)
-def participation(args: dict[str, int], campaign_id: int) -> dict[str, Any]:
-    """Participation, pass and excellent rates under a unit and per child unit, and who has not taken it."""
-    campaign, unit = _campaign_unit(campaign_id, args.get("unit"))
-    result = campaigns.participation(campaign, unit)
-    anonymous = campaign.quiz.is_anonymous
-    return {
-        "campaign_id": campaign.id,
-        "title": campaign.title,
-        "unit": result.total.as_dict(anonymous),
-        "children": [row.as_dict(anonymous) for row in result.children],
-        "not_taken": result.not_taken,
-        "not_taken_count": result.not_taken_count,
-    }
-
-
-@campaigns_bp.route("/campaigns/<int:campaign_id>/reminders", methods=["POST"], tags=["campaigns"])
-@login_required
-@bp.arguments(s.ReminderBody)
-@bp.response(200, s.Reminded)
-@refuses(401, 404)
-def remind(body: dict[str, int], campaign_id: int) -> dict[str, int]:
-    """Notify those under a unit who have not taken it yet, with a link to take it (and audit it)."""
-    campaign, unit = _campaign_unit(campaign_id, body.get("unit_id"))
-    count = campaigns.send_reminder(actor=current_user, campaign=campaign, unit=unit)
-    db.session.commit()
-    return {"reminded": count}
-
-
-@campaigns_bp.route("/campaigns/<int:campaign_id>/survey-results", tags=["campaigns"])
-@login_required
-@bp.arguments(s.UnitQuery, location="query")
-@bp.response(
-    200, s.SurveyResults, description='the counts and rates, or "hidden" for a small group'
-)
-@refuses(401, 404)
-def survey_results(args: dict[str, int], campaign_id: int) -> dict[str, Any]:
-    """A survey's answers counted, 知晓率 and 满意率; nothing for groups smaller than five."""
-    campaign, unit = _campaign_unit(campaign_id, args.get("unit"))
-    return campaigns.survey_results(campaign.quiz, unit)

@@ -81,7 +81,7 @@ def _campaigns(viewer: User, ids: list[str]) -> dict[str, tuple[str, str | None]
     return {
         ident: (
             campaign.title,
-            url_for("quizzes.campaign_detail", campaign_id=campaign.id)
+            url_for("dispatch.campaign_detail", campaign_id=campaign.id)
             if permissions.can(viewer, "view", campaign)
             else None,
         )

@@ -11,8 +11,9 @@ from sqlalchemy.orm import aliased
 from sqlalchemy.sql import Select
 
 from elearn.extensions import db
-from elearn.models import RoleAssignment, Unit, User
+from elearn.models import RoleAssignment, Term, Unit, User
 from elearn.models._types import INT_MAX
+from elearn.models.accounts import ADMIN_ROLES
 from quizzes import rules
 from quizzes.access import (
     CLASS_ROLES,
@@ -119,7 +120,7 @@ def bank_questions(
     difficulty: int | None = None,
     archived: bool = False,
     excluding: Collection[int] = (),
-) -> Select:  # type: ignore[type-arg]
+) -> Select[Question]:
     """A bank's questions, oldest first, narrowed by words in the name, stem or topic, the
     current version's type, the category and the difficulty; archived ones apart; those
     ``excluding`` left out."""
@@ -156,7 +157,7 @@ def question_counts(bank_ids: list[int]) -> dict[int, int]:
     return {bank_id: count for bank_id, count in rows}
 
 
-def quizzes_open_to(actor: User, now: datetime) -> Select:  # type: ignore[type-arg]
+def quizzes_open_to(actor: User, now: datetime) -> Select[Quiz]:
     """Published quizzes whose audience holds one of the actor's roles, not yet closed."""
     matches = [
         and_(QuizAudience.role == a.role, literal(a.unit.path).startswith(Unit.path))
@@ -190,8 +191,6 @@ def attempts_of(quiz: Quiz, user: User) -> list[QuizAttempt]:
 
 def quizzes_managed_by(user: User) -> list[Quiz]:
     """Quizzes the user edits: those they wrote, and those owned under the units they administer."""
-    from elearn.models.accounts import ADMIN_ROLES
-
     admin_paths = [a.unit.path for a in user.roles if a.role in ADMIN_ROLES]
     found = db.session.scalars(
         select(Quiz)
@@ -206,8 +205,6 @@ def quizzes_managed_by(user: User) -> list[Quiz]:
 def quizzes_followed_by(user: User) -> list[Quiz]:
     """Quizzes whose results the user sees for their part of the audience without editing them:
     a term exam or a school's quiz for their class (a teacher), or their school (an admin)."""
-    from elearn.models.accounts import ADMIN_ROLES
-
     audience_unit = aliased(Unit)
     related = []
     for a in user.roles:
@@ -277,8 +274,6 @@ def chosen_questions(banks: list[QuestionBank], ids: Collection[int]) -> list[Qu
 
 def assessment_record(student: User) -> list[dict]:
     """The student's best finished attempt at each quiz, newest first, with the term it fell in."""
-    from elearn.models import Term
-
     attempts = db.session.scalars(
         select(QuizAttempt)
         .where(QuizAttempt.user_id == student.id, QuizAttempt.state == "finished")
@@ -311,75 +306,8 @@ def assessment_record(student: User) -> list[dict]:
     return rows
 
 
-def campaigns_for(user: User) -> list:
-    """Campaigns sent from, above or below the units the user administers or teaches."""
-    from elearn.models.accounts import ADMIN_ROLES
-    from quizzes.models import Campaign
-
-    paths = [a.unit.path for a in user.roles if a.role in ADMIN_ROLES or a.role == "teacher"]
-    if not paths:
-        return []
-    conditions = []
-    for path in paths:
-        conditions.append(literal(path).startswith(Unit.path))
-        conditions.append(Unit.path.startswith(path))
-    return list(
-        db.session.scalars(
-            select(Campaign)
-            .join(Unit, Unit.id == Campaign.unit_id)
-            .where(or_(*conditions))
-            .order_by(Campaign.created_at.desc())
-            .limit(100)
-        )
-    )
-
-
-def followed_unit(user: User, campaign) -> Unit:
-    """The highest unit under which the user follows a campaign (the sender, or their own unit)."""
-    from elearn.models.accounts import ADMIN_ROLES
-
-    own = sorted(
-        (a.unit for a in user.roles if a.role in ADMIN_ROLES or a.role == "teacher"),
-        key=lambda u: len(u.path),
-    )
-    for unit in own:
-        if campaign.unit.path.startswith(unit.path):
-            return campaign.unit
-    return own[0] if own else campaign.unit
-
-
-def dispatch_targets(senders: list[Unit]) -> tuple[list[int], list[tuple[Unit, list[Unit]]]]:
-    """What a campaign can be sent to from ``senders``: grade levels, and schools by county."""
-    if not senders:
-        return [], []
-    under = or_(*[Unit.path.startswith(s.path) for s in senders])
-    levels = sorted(
-        level
-        for level in db.session.scalars(
-            select(Unit.grade_level).where(Unit.type == "grade", under).distinct()
-        )
-        if level is not None
-    )
-    units = db.session.scalars(
-        select(Unit).where(Unit.type.in_(["county", "school"]), under).order_by(Unit.path)
-    ).all()
-    counties = {u.id: u for u in units if u.type == "county"}
-    groups: dict[int, list[Unit]] = {}
-    for unit in units:
-        if unit.type == "school":
-            county_id = unit.ancestor_ids[1] if len(unit.ancestor_ids) > 1 else 0
-            groups.setdefault(county_id, []).append(unit)
-    return levels, [
-        (counties[c], sorted(schools, key=lambda s: s.name))
-        for c, schools in groups.items()
-        if c in counties
-    ]
-
-
 def question_versions(question: Question) -> list:
     """Every version of a question, newest first (with who made it)."""
-    from quizzes.models import QuestionVersion
-
     return list(
         db.session.scalars(
             select(QuestionVersion)
@@ -387,21 +315,6 @@ def question_versions(question: Question) -> list:
             .order_by(QuestionVersion.number.desc())
         )
     )
-
-
-def version_view(version) -> dict:  # type: ignore[no-untyped-def, type-arg]
-    """An old version as the history shows it: stem, options and the answer as words."""
-    from quizzes import richtext
-    from quizzes.qtypes import get_type
-    from quizzes.service.attempt_views import answer_text
-
-    question_type = get_type(version.type)
-    view = {"type": version.type, "stem": richtext.clean(version.stem)}
-    view.update(question_type.public_view(version.data, None))
-    correct = question_type.correct_answer(version.data, version.grading)
-    view["answer_text"] = answer_text(view, correct)
-    view["feedback"] = richtext.clean(version.general_feedback)
-    return view
 
 
 def unit_names(paths: Collection[str]) -> list[str]:
@@ -414,6 +327,5 @@ def unit_names(paths: Collection[str]) -> list[str]:
 def user_names(ids: set[int]) -> dict[int, str]:
     if not ids:
         return {}
-    return dict(
-        db.session.execute(select(User.id, User.display_name).where(User.id.in_(ids))).all()
-    )  # type: ignore[arg-type]
+    rows = db.session.execute(select(User.id, User.display_name).where(User.id.in_(ids)))
+    return {user_id: name for user_id, name in rows}

@@ -8,9 +8,11 @@ from typing import Any
 from sqlalchemy import select
 
 from elearn.extensions import db
-from elearn.models import Role, Unit, User
+from elearn.models import Role, RoleAssignment, Unit, User
+from quizzes import service
+from quizzes.dispatch.service import campaigns
 from quizzes.interchange import QuestionDraft
-from quizzes.models import QuestionBank, Quiz
+from quizzes.models import Question, QuestionBank, Quiz
 from quizzes.qtypes import PENALTY, new_option_id
 
 BANK_NAME = "禁毒知识题库（示范）"
@@ -38,9 +40,10 @@ def _choice(stem: str, options: list[str], correct: list[int], **tags: Any) -> Q
 
 def _drafts() -> list[QuestionDraft]:
     common: dict[str, Any] = {"category": "毒品知识", "grade_band": "小学高年级"}
-    match_ids = [new_option_id() for _ in range(6)]
-    order_ids = [new_option_id() for _ in range(4)]
-    order_texts = ["察觉异常", "坚决拒绝", "迅速离开", "告诉老师或家长"]
+    return _basic_drafts(common) + _more_drafts(common) + _matching_and_ordering(common)
+
+
+def _basic_drafts(common: dict[str, Any]) -> list[QuestionDraft]:
     return [
         _choice(
             "国际禁毒日是每年的哪一天？",
@@ -83,6 +86,11 @@ def _drafts() -> list[QuestionDraft]:
             difficulty=1,
             **common,
         ),
+    ]
+
+
+def _more_drafts(common: dict[str, Any]) -> list[QuestionDraft]:
+    return [
         QuestionDraft(
             type="true_false",
             stem="<p>新型毒品常常伪装成<strong>奶茶、糖果、邮票</strong>等样子。</p>",
@@ -102,6 +110,14 @@ def _drafts() -> list[QuestionDraft]:
             difficulty=3,
             **common,
         ),
+    ]
+
+
+def _matching_and_ordering(common: dict[str, Any]) -> list[QuestionDraft]:
+    match_ids = [new_option_id() for _ in range(6)]
+    order_ids = [new_option_id() for _ in range(4)]
+    order_texts = ["察觉异常", "坚决拒绝", "迅速离开", "告诉老师或家长"]
+    return [
         QuestionDraft(
             type="matching",
             stem="把毒品与它常见的伪装连起来：",
@@ -158,8 +174,6 @@ def _drafts() -> list[QuestionDraft]:
 
 def seed_demo_quiz() -> None:
     """The demo bank (prefecture-wide) and a published quiz for student1's class; idempotent."""
-    from quizzes import service
-
     prefecture = db.session.scalar(
         select(Unit).where(Unit.parent_id.is_(None), Unit.code == "DEMO")
     )
@@ -179,8 +193,6 @@ def seed_demo_quiz() -> None:
     klass = next(a.unit for a in teacher.roles if a.role == Role.TEACHER)
     if db.session.scalar(select(Quiz.id).where(Quiz.title == QUIZ_TITLE, Quiz.unit_id == klass.id)):
         return
-    from quizzes.models import Question
-
     questions = db.session.scalars(
         select(Question).where(Question.bank_id == bank.id).order_by(Question.id)
     ).all()
@@ -206,9 +218,6 @@ def scale_term_exam(root: Unit, *, title: str, items: list[dict[str, Any]]) -> A
     """A term exam sent by pref_admin to every student under ``root``, open for a week: the
     exam of the scale benches and tests (a scale seed's root has no admin of its own, so
     pref_admin is given the role there)."""
-    from elearn.models import RoleAssignment
-    from quizzes.service import campaigns
-
     admin = db.session.scalar(select(User).where(User.username == "pref_admin"))
     assert admin is not None, "the demo seed comes first"
     db.session.add(RoleAssignment(user_id=admin.id, unit_id=root.id, role=Role.PREFECTURE_ADMIN))

@@ -4,22 +4,10 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from elearn.extensions import db
+from quizzes import service
 
 
 @shared_task(name="quizzes.close_expired_attempts", ignore_result=True)
 def close_expired_attempts() -> int:
     """Close and grade attempts past their deadline (plus grace) or abandoned; idempotent."""
-    from quizzes import service
-
-    closed = service.close_expired_attempts()
-    db.session.commit()
-    return closed
-
-
-@shared_task(name="quizzes.release_survey_responses", ignore_result=True)
-def release_survey_responses() -> int:
-    """Release the responses still pooled for anonymous surveys that have closed; idempotent."""
-    from quizzes.service import surveys
-
-    return surveys.release_closed()
+    return service.close_expired_attempts()

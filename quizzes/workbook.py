@@ -67,9 +67,22 @@ def results_workbook(quiz: Quiz, data: QuizResults, scope: ResultsScope | None =
     """The results as an .xlsx in the reader's language: every student ``scope`` shows, those
     who took it best first, then the rest of the audience with where they are (streamed); the
     items; the distribution. Scores rounded as the pages show them, times local."""
+    book = Workbook(write_only=True)  # rows go to disk as they come: a prefecture has 700,000
+    _scores_sheet(book, quiz, scope)
+    _items_sheet(book, data)
+    spread = book.create_sheet(_("Score distribution"))
+    spread.append([_("Score band"), _("Number of students")])
+    for index, count in enumerate(data.distribution):
+        spread.append([f"{index * 10}–{index * 10 + 9 if index < 9 else 100}%", count])
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+def _scores_sheet(book: Workbook, quiz: Quiz, scope: ResultsScope | None) -> None:
+    """Every student ``scope`` shows: those who took it best first, then the rest."""
     yes, no = _("Yes"), _("No")
     finished, pending = _("Finished"), _("Pending grading")
-    book = Workbook(write_only=True)  # rows go to disk as they come: a prefecture has 700,000
     sheet = book.create_sheet(_("Scores"))
     sheet.append(
         [
@@ -104,6 +117,10 @@ def results_workbook(quiz: Quiz, data: QuizResults, scope: ResultsScope | None =
     for row in absent_rows(quiz, scope):
         status = started if row["in_progress"] else absent
         sheet.append([row["name"], row["school"], row["class"], status])
+
+
+def _items_sheet(book: Workbook, data: QuizResults) -> None:
+    """Each question's facility and discrimination, and its facility in each county."""
     items = book.create_sheet(_("Item analysis"))
     counties = sorted({c for item in data.items for c in item.by_county})
     items.append(
@@ -127,13 +144,6 @@ def results_workbook(quiz: Quiz, data: QuizResults, scope: ResultsScope | None =
                 *[item.by_county.get(c) for c in counties],
             ]
         )
-    spread = book.create_sheet(_("Score distribution"))
-    spread.append([_("Score band"), _("Number of students")])
-    for index, count in enumerate(data.distribution):
-        spread.append([f"{index * 10}–{index * 10 + 9 if index < 9 else 100}%", count])
-    buffer = io.BytesIO()
-    book.save(buffer)
-    return buffer.getvalue()
 
 
 def export_results(*, actor: User, quiz: Quiz, scope: ResultsScope | None = None) -> bytes:

@@ -15,6 +15,7 @@ import base64
 import mimetypes
 import re
 import xml.etree.ElementTree as ET  # noqa: S405 - writing only; reading goes through defusedxml
+from collections.abc import Callable
 from typing import Any
 
 from defusedxml import ElementTree as SafeET
@@ -168,75 +169,90 @@ def _question(element: ET.Element, qtype: str) -> QuestionDraft:
             setattr(draft, key, tag_value)
         elif key == "difficulty" and tag_value.isdigit():
             draft.difficulty = int(tag_value)
-    if qtype == "multichoice":
-        single = _text(element, "single").lower() in {"true", "1"}
-        options, fractions, feedback = [], {}, {}
-        for fraction, text, fb, _node in _answers(element):
-            option_id = new_option_id()
-            options.append({"id": option_id, "text": text})
-            if fraction:
-                fractions[option_id] = fraction
-            if fb:
-                feedback[option_id] = fb
-        draft.type = "single_choice" if single else "multiple_choice"
-        draft.data["options"] = options
-        if not single:
-            draft.data["scoring"] = PENALTY
-        draft.grading = {"fractions": fractions, "feedback": feedback}
-    elif qtype == "multichoiceset":
-        _all_or_nothing(draft, element)
-    elif qtype == "truefalse":
-        correct = None
-        for fraction, text, _fb, _node in _answers(element):
-            if fraction >= 1:
-                correct = text.strip().lower() == "true"
-        if correct is None:
-            raise ValueError(_("Neither 'true' nor 'false' is marked correct."))
-        draft.type, draft.grading = "true_false", {"correct": correct}
-    elif qtype == "shortanswer":
-        accepted = [
-            {"text": text, "fraction": fraction, "feedback": fb}
-            for fraction, text, fb, _node in _answers(element)
-        ]
-        draft.type = "fill_blank"
-        draft.data["blanks"] = 1
-        draft.grading = {
-            "blanks": [accepted],
-            "case_sensitive": _text(element, "usecase") in {"1", "true"},
-        }
-    elif qtype == "numerical":
-        answers = []
-        for fraction, text, _fb, node in _answers(element):
-            try:
-                value = float(text)
-                tolerance = float(_text(node, "tolerance") or 0)
-            except ValueError:
-                raise ValueError(_("'%(text)s' is not a number.", text=text)) from None
-            answers.append({"value": value, "tolerance": tolerance, "fraction": fraction})
-        draft.type, draft.grading = "numerical", {"answers": answers}
-    elif qtype == "matching":
-        prompts, choices, pairs, choice_ids = [], [], {}, {}
-        for sub in element.findall("subquestion"):
-            left, right = _text(sub), _text(sub.find("answer"))
-            if right not in choice_ids:
-                choice_ids[right] = new_option_id()
-                choices.append({"id": choice_ids[right], "text": right})
-            if left:
-                prompt_id = new_option_id()
-                prompts.append({"id": prompt_id, "text": left})
-                pairs[prompt_id] = choice_ids[right]
-        draft.type = "matching"
-        draft.data.update({"prompts": prompts, "choices": choices})
-        draft.grading = {"pairs": pairs}
-    elif qtype == "ordering":
-        items = [{"id": new_option_id(), "text": t} for _f, t, _fb, _n in _answers(element)]
-        draft.type = "ordering"
-        draft.data["items"] = sorted(items, key=lambda i: i["id"])
-        draft.grading = {"order": [i["id"] for i in items]}
-    elif qtype == "essay":
-        draft.type = "short_answer"
-        draft.grading = {"reference": _text(element.find("graderinfo"))}
+    reader = _READERS.get(qtype)
+    if reader is not None:
+        reader(draft, element)
     return draft
+
+
+def _read_multichoice(draft: QuestionDraft, element: ET.Element) -> None:
+    single = _text(element, "single").lower() in {"true", "1"}
+    options, fractions, feedback = [], {}, {}
+    for fraction, text, fb, _node in _answers(element):
+        option_id = new_option_id()
+        options.append({"id": option_id, "text": text})
+        if fraction:
+            fractions[option_id] = fraction
+        if fb:
+            feedback[option_id] = fb
+    draft.type = "single_choice" if single else "multiple_choice"
+    draft.data["options"] = options
+    if not single:
+        draft.data["scoring"] = PENALTY
+    draft.grading = {"fractions": fractions, "feedback": feedback}
+
+
+def _read_truefalse(draft: QuestionDraft, element: ET.Element) -> None:
+    correct = None
+    for fraction, text, _fb, _node in _answers(element):
+        if fraction >= 1:
+            correct = text.strip().lower() == "true"
+    if correct is None:
+        raise ValueError(_("Neither 'true' nor 'false' is marked correct."))
+    draft.type, draft.grading = "true_false", {"correct": correct}
+
+
+def _read_shortanswer(draft: QuestionDraft, element: ET.Element) -> None:
+    accepted = [
+        {"text": text, "fraction": fraction, "feedback": fb}
+        for fraction, text, fb, _node in _answers(element)
+    ]
+    draft.type = "fill_blank"
+    draft.data["blanks"] = 1
+    draft.grading = {
+        "blanks": [accepted],
+        "case_sensitive": _text(element, "usecase") in {"1", "true"},
+    }
+
+
+def _read_numerical(draft: QuestionDraft, element: ET.Element) -> None:
+    answers = []
+    for fraction, text, _fb, node in _answers(element):
+        try:
+            value = float(text)
+            tolerance = float(_text(node, "tolerance") or 0)
+        except ValueError:
+            raise ValueError(_("'%(text)s' is not a number.", text=text)) from None
+        answers.append({"value": value, "tolerance": tolerance, "fraction": fraction})
+    draft.type, draft.grading = "numerical", {"answers": answers}
+
+
+def _read_matching(draft: QuestionDraft, element: ET.Element) -> None:
+    prompts, choices, pairs, choice_ids = [], [], {}, {}
+    for sub in element.findall("subquestion"):
+        left, right = _text(sub), _text(sub.find("answer"))
+        if right not in choice_ids:
+            choice_ids[right] = new_option_id()
+            choices.append({"id": choice_ids[right], "text": right})
+        if left:
+            prompt_id = new_option_id()
+            prompts.append({"id": prompt_id, "text": left})
+            pairs[prompt_id] = choice_ids[right]
+    draft.type = "matching"
+    draft.data.update({"prompts": prompts, "choices": choices})
+    draft.grading = {"pairs": pairs}
+
+
+def _read_ordering(draft: QuestionDraft, element: ET.Element) -> None:
+    items = [{"id": new_option_id(), "text": t} for _f, t, _fb, _n in _answers(element)]
+    draft.type = "ordering"
+    draft.data["items"] = sorted(items, key=lambda i: i["id"])
+    draft.grading = {"order": [i["id"] for i in items]}
+
+
+def _read_essay(draft: QuestionDraft, element: ET.Element) -> None:
+    draft.type = "short_answer"
+    draft.grading = {"reference": _text(element.find("graderinfo"))}
 
 
 def _all_or_nothing(draft: QuestionDraft, element: ET.Element) -> None:
@@ -255,6 +271,19 @@ def _all_or_nothing(draft: QuestionDraft, element: ET.Element) -> None:
     draft.type = "multiple_choice"
     draft.data.update({"options": options, "scoring": ALL_OR_NOTHING})
     draft.grading = {"fractions": correct, "feedback": feedback}
+
+
+#: how each Moodle question type is read into a draft (after its name, text and tags)
+_READERS: dict[str, Callable[[QuestionDraft, ET.Element], None]] = {
+    "multichoice": _read_multichoice,
+    "multichoiceset": _all_or_nothing,
+    "truefalse": _read_truefalse,
+    "shortanswer": _read_shortanswer,
+    "numerical": _read_numerical,
+    "matching": _read_matching,
+    "ordering": _read_ordering,
+    "essay": _read_essay,
+}
 
 
 # --- export ---------------------------------------------------------------------------------
@@ -303,31 +332,10 @@ def _export_one(quiz: ET.Element, draft: QuestionDraft) -> None:
         qtype = "multichoiceset"
     if qtype is None:
         raise ValueError(_("Moodle XML cannot hold this question type."))
-    question = ET.SubElement(quiz, "question", {"type": qtype})
-    _text_node(question, "name", draft.name, None)
-    _text_node(question, "questiontext", draft.stem, draft.data.get("stem_format", "html"))
-    _text_node(question, "generalfeedback", draft.general_feedback)
-    ET.SubElement(question, "defaultgrade").text = str(draft.default_mark)
-    tags = [f"{key}:{value}" for key in ("topic", "grade_band", "difficulty")
-            if (value := getattr(draft, key)) not in (None, "")]  # fmt: skip
-    if tags:
-        node = ET.SubElement(question, "tags")
-        for tag in tags:
-            _text_node(node, "tag", tag, None)
+    question = _question_node(quiz, draft, qtype)
     grading, data = draft.grading, draft.data
     if draft.type in {"single_choice", "multiple_choice"}:
-        fractions = {k: float(v) for k, v in grading.get("fractions", {}).items()}
-        if all_or_nothing:  # the correct ones graded above 0, the rest 0
-            fractions = {k: v for k, v in fractions.items() if v > 0}
-        else:
-            ET.SubElement(question, "single").text = str(draft.type == "single_choice").lower()
-            if draft.type == "multiple_choice":
-                fractions = penalty_weights(data, grading)
-        ET.SubElement(question, "shuffleanswers").text = "true"
-        for option in data.get("options", []):
-            fraction = fractions.get(option["id"], 0.0)
-            feedback = grading.get("feedback", {}).get(option["id"], "")
-            _answer(question, fraction, option["text"], feedback)
+        _export_choices(question, draft, all_or_nothing)
     elif draft.type == "true_false":
         _answer(question, 1.0 if grading.get("correct") else 0.0, "true")
         _answer(question, 0.0 if grading.get("correct") else 1.0, "false")
@@ -360,6 +368,38 @@ def _export_one(quiz: ET.Element, draft: QuestionDraft) -> None:
             _answer(question, 0.0, items[item_id])
     elif draft.type == "short_answer":
         _text_node(question, "graderinfo", str(grading.get("reference", "")))
+
+
+def _question_node(quiz: ET.Element, draft: QuestionDraft, qtype: str) -> ET.Element:
+    """A ``<question>`` with what every type has: name, text, feedback, mark, tags."""
+    question = ET.SubElement(quiz, "question", {"type": qtype})
+    _text_node(question, "name", draft.name, None)
+    _text_node(question, "questiontext", draft.stem, draft.data.get("stem_format", "html"))
+    _text_node(question, "generalfeedback", draft.general_feedback)
+    ET.SubElement(question, "defaultgrade").text = str(draft.default_mark)
+    tags = [f"{key}:{value}" for key in ("topic", "grade_band", "difficulty")
+            if (value := getattr(draft, key)) not in (None, "")]  # fmt: skip
+    if tags:
+        node = ET.SubElement(question, "tags")
+        for tag in tags:
+            _text_node(node, "tag", tag, None)
+    return question
+
+
+def _export_choices(question: ET.Element, draft: QuestionDraft, all_or_nothing: bool) -> None:
+    grading, data = draft.grading, draft.data
+    fractions = {k: float(v) for k, v in grading.get("fractions", {}).items()}
+    if all_or_nothing:  # the correct ones graded above 0, the rest 0
+        fractions = {k: v for k, v in fractions.items() if v > 0}
+    else:
+        ET.SubElement(question, "single").text = str(draft.type == "single_choice").lower()
+        if draft.type == "multiple_choice":
+            fractions = penalty_weights(data, grading)
+    ET.SubElement(question, "shuffleanswers").text = "true"
+    for option in data.get("options", []):
+        fraction = fractions.get(option["id"], 0.0)
+        feedback = grading.get("feedback", {}).get(option["id"], "")
+        _answer(question, fraction, option["text"], feedback)
 
 
 def _number(value: Any) -> str:

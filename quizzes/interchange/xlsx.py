@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import re
 import zipfile
+from collections.abc import Callable
 from typing import Any
 
 from flask_babel import gettext as _
@@ -107,6 +108,15 @@ def _row(cells: list[str], line: int) -> QuestionDraft:
     draft.category = category or None
     draft.topic, draft.grade_band = topic or None, band or None
     draft.general_feedback = feedback
+    _difficulty_and_mark(draft, difficulty, mark)
+    filled = [(chr(65 + i), text) for i, text in enumerate(options) if text]
+    reader = _ANSWERS.get(kind)
+    if reader is not None:
+        reader(draft, filled, answer, scoring)
+    return draft
+
+
+def _difficulty_and_mark(draft: QuestionDraft, difficulty: str, mark: str) -> None:
     if difficulty:
         if not difficulty.isdigit() or not 1 <= int(difficulty) <= 5:
             raise ValueError(_("Difficulty must be a whole number from 1 to 5."))
@@ -116,63 +126,96 @@ def _row(cells: list[str], line: int) -> QuestionDraft:
             draft.default_mark = float(mark)
         except ValueError:
             raise ValueError(_("The mark must be a number.")) from None
-    filled = [(chr(65 + i), text) for i, text in enumerate(options) if text]
-    if kind in {"single_choice", "multiple_choice"}:
-        letters = [ch for ch in answer.upper().replace("，", ",") if ch.isalpha()]
-        ids = {letter: new_option_id() for letter, _text in filled}
-        unknown = [ch for ch in letters if ch not in ids]
-        if not letters or unknown:
-            raise ValueError(_("The answer must name filled-in options by letter (A, B, …)."))
-        if kind == "single_choice" and len(letters) != 1:
-            raise ValueError(_("A single-choice question has exactly one correct letter."))
-        share = round(1.0 / len(letters), 6)
-        draft.data = {"options": [{"id": ids[letter], "text": text} for letter, text in filled]}
-        draft.grading = {"fractions": {ids[letter]: share for letter in letters}}
-        if kind == "multiple_choice":
-            mode = SCORING_NAMES.get(scoring.upper())
-            if mode is None:
-                raise ValueError(
-                    _("Write the scoring as %(penalty)s or %(all)s.", **_SCORING_WORDS)
-                )
-            draft.data["scoring"] = mode
-    elif kind == "true_false":
-        value = answer.upper()
-        if value not in _TRUE | _FALSE:
-            raise ValueError(_("The answer of a true/false question is 对 or 错."))
-        draft.grading = {"correct": value in _TRUE}
-    elif kind == "fill_blank":
-        blanks = [
-            [{"text": t.strip(), "fraction": 1.0} for t in _LIST_SPLIT.split(group) if t.strip()]
-            for group in _BLANK_SPLIT.split(answer)
-            if group.strip()
-        ]
-        if not blanks:
-            raise ValueError(_("Give the accepted answers for each blank."))
-        draft.data = {"blanks": len(blanks)}
-        draft.grading = {"blanks": blanks}
-    elif kind == "matching":
-        prompts, choices, pairs, choice_ids = [], [], {}, {}
-        for _letter, text in filled:
-            parts = _PAIR_SPLIT.split(text, maxsplit=1)
-            if len(parts) != 2:
-                raise ValueError(_("Write each matching pair as 'item=answer'."))
-            left, right = parts[0].strip(), parts[1].strip()
-            if right not in choice_ids:
-                choice_ids[right] = new_option_id()
-                choices.append({"id": choice_ids[right], "text": right})
-            if left:
-                prompt_id = new_option_id()
-                prompts.append({"id": prompt_id, "text": left})
-                pairs[prompt_id] = choice_ids[right]
-        draft.data = {"prompts": prompts, "choices": choices}
-        draft.grading = {"pairs": pairs}
-    elif kind == "ordering":
-        items = [{"id": new_option_id(), "text": text} for _letter, text in filled]
-        draft.data = {"items": sorted(items, key=lambda i: i["id"])}
-        draft.grading = {"order": [i["id"] for i in items]}
-    elif kind == "short_answer":
-        draft.grading = {"reference": answer}
-    return draft
+
+
+def _answer_choice(
+    draft: QuestionDraft, filled: list[tuple[str, str]], answer: str, scoring: str
+) -> None:
+    letters = [ch for ch in answer.upper().replace("，", ",") if ch.isalpha()]
+    ids = {letter: new_option_id() for letter, _text in filled}
+    unknown = [ch for ch in letters if ch not in ids]
+    if not letters or unknown:
+        raise ValueError(_("The answer must name filled-in options by letter (A, B, …)."))
+    if draft.type == "single_choice" and len(letters) != 1:
+        raise ValueError(_("A single-choice question has exactly one correct letter."))
+    share = round(1.0 / len(letters), 6)
+    draft.data = {"options": [{"id": ids[letter], "text": text} for letter, text in filled]}
+    draft.grading = {"fractions": {ids[letter]: share for letter in letters}}
+    if draft.type == "multiple_choice":
+        mode = SCORING_NAMES.get(scoring.upper())
+        if mode is None:
+            raise ValueError(_("Write the scoring as %(penalty)s or %(all)s.", **_SCORING_WORDS))
+        draft.data["scoring"] = mode
+
+
+def _answer_true_false(
+    draft: QuestionDraft, filled: list[tuple[str, str]], answer: str, scoring: str
+) -> None:
+    value = answer.upper()
+    if value not in _TRUE | _FALSE:
+        raise ValueError(_("The answer of a true/false question is 对 or 错."))
+    draft.grading = {"correct": value in _TRUE}
+
+
+def _answer_fill_blank(
+    draft: QuestionDraft, filled: list[tuple[str, str]], answer: str, scoring: str
+) -> None:
+    blanks = [
+        [{"text": t.strip(), "fraction": 1.0} for t in _LIST_SPLIT.split(group) if t.strip()]
+        for group in _BLANK_SPLIT.split(answer)
+        if group.strip()
+    ]
+    if not blanks:
+        raise ValueError(_("Give the accepted answers for each blank."))
+    draft.data = {"blanks": len(blanks)}
+    draft.grading = {"blanks": blanks}
+
+
+def _answer_matching(
+    draft: QuestionDraft, filled: list[tuple[str, str]], answer: str, scoring: str
+) -> None:
+    prompts, choices, pairs, choice_ids = [], [], {}, {}
+    for _letter, text in filled:
+        parts = _PAIR_SPLIT.split(text, maxsplit=1)
+        if len(parts) != 2:
+            raise ValueError(_("Write each matching pair as 'item=answer'."))
+        left, right = parts[0].strip(), parts[1].strip()
+        if right not in choice_ids:
+            choice_ids[right] = new_option_id()
+            choices.append({"id": choice_ids[right], "text": right})
+        if left:
+            prompt_id = new_option_id()
+            prompts.append({"id": prompt_id, "text": left})
+            pairs[prompt_id] = choice_ids[right]
+    draft.data = {"prompts": prompts, "choices": choices}
+    draft.grading = {"pairs": pairs}
+
+
+def _answer_ordering(
+    draft: QuestionDraft, filled: list[tuple[str, str]], answer: str, scoring: str
+) -> None:
+    items = [{"id": new_option_id(), "text": text} for _letter, text in filled]
+    draft.data = {"items": sorted(items, key=lambda i: i["id"])}
+    draft.grading = {"order": [i["id"] for i in items]}
+
+
+def _answer_short_answer(
+    draft: QuestionDraft, filled: list[tuple[str, str]], answer: str, scoring: str
+) -> None:
+    draft.grading = {"reference": answer}
+
+
+#: how each type's answer column (and its options, and the scoring) is read: (draft, the filled
+#: options as (letter, text), the answer, the scoring) -> None
+_ANSWERS: dict[str, Callable[[QuestionDraft, list[tuple[str, str]], str, str], None]] = {
+    "single_choice": _answer_choice,
+    "multiple_choice": _answer_choice,
+    "true_false": _answer_true_false,
+    "fill_blank": _answer_fill_blank,
+    "matching": _answer_matching,
+    "ordering": _answer_ordering,
+    "short_answer": _answer_short_answer,
+}
 
 
 def export(drafts: list[QuestionDraft]) -> bytes:

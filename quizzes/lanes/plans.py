@@ -21,7 +21,7 @@ from sqlalchemy.orm import aliased
 
 from quizzes import richtext
 from quizzes.models import Question, QuestionVersion, Quiz, QuizItem
-from quizzes.service.quizzes import attempt_questions
+from quizzes.service.draws import attempt_questions
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ from quizzes.service.bank import (
     export_questions,
     import_questions,
 )
+from quizzes.service.draws import draw_questions
 from quizzes.service.grading import grade_points, manual_rows
 from quizzes.service.quick import (
     MAX_QUICK_QUESTIONS,
@@ -33,7 +34,6 @@ from quizzes.service.quizzes import (
     create_quiz,
     delete_quiz,
     deletion_blockers,
-    draw_questions,
     has_closed,
     in_progress_count,
     times_taken,

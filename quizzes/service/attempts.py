@@ -30,11 +30,11 @@ from elearn.service import audit
 from elearn.service.errors import ServiceError
 from elearn.service.sql import insert_on_conflict
 from quizzes import analysis, figures, rules
+from quizzes.dispatch.service.coverage import record_exam_coverage
 from quizzes.models import AttemptSlot, AttemptState, Quiz, QuizAttempt
 from quizzes.qtypes import get_type
 from quizzes.service import lessons
-from quizzes.service.campaigns import record_exam_coverage
-from quizzes.service.quizzes import attempt_questions, draw_sources
+from quizzes.service.draws import attempt_questions, draw_sources
 
 
 def _now(now: datetime | None) -> datetime:

@@ -16,6 +16,7 @@ from quizzes.access import may_author_at
 from quizzes.interchange import ParseError, ParseResult, QuestionDraft, gift, moodlexml, xlsx
 from quizzes.models import Question, QuestionBank, QuestionCategory, QuestionVersion, QuizItem
 from quizzes.qtypes import QUESTION_TYPES
+from quizzes.service.attachments import attachable
 
 FORMATS = ("gift", "moodlexml", "xlsx")
 MAX_QUESTIONS_PER_IMPORT = 2000
@@ -182,8 +183,6 @@ def edit_question_row(
     draft.name = draft.name or draft.stem[:60]
     media = None if remove_media else version.media_asset_id
     if media_asset_id and not remove_media:
-        from quizzes.service.attachments import attachable
-
         media = attachable(actor=actor, asset_id=media_asset_id).id
     new = edit_question(actor=actor, question=question, draft=draft)
     new.media_asset_id = media  # the picture or recording is part of the version

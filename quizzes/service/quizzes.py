@@ -1,19 +1,17 @@
-"""Quizzes: fixed questions or stratified random draws, settings, audience."""
+"""Quizzes: their items (fixed questions or random draws, drawn by ``draws``), settings and
+audience; creating, changing, closing and deleting one."""
 
 from __future__ import annotations
 
 import enum
-import random
-from collections import defaultdict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import partial
-from typing import Any, Protocol, TypeVar
+from typing import Any
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, or_, select, update
-from sqlalchemy.orm import joinedload
 
 from courses.models import LessonRevision
 from elearn.extensions import db
@@ -159,11 +157,7 @@ def create_quiz(
             "publish": publish,
         }
     )
-    _check_window(settings["opens_at"], settings["closes_at"])
-    if not items:
-        raise ServiceError(_("Add at least one question or random draw."), field="items")
-    if not audience:
-        raise ServiceError(_("Choose who takes the quiz."), field="audience")
+    _check_new_quiz(settings, items, audience)
     # a teacher-led class goes through the questions together, in one order
     self_paced = settings["mode"] == QuizMode.SELF_PACED
     quiz = Quiz(
@@ -180,16 +174,32 @@ def create_quiz(
     for position, spec in enumerate(items, start=1):
         quiz.items.append(_item(actor, position, spec))
     for audience_unit, role in audience:
-        if role not in AUDIENCE_ROLES:
-            raise ServiceError(_("Unknown role '%(role)s'.", role=role), field="audience")
-        if not may_author_at(actor, audience_unit) and not audience_unit.path.startswith(unit.path):
-            raise ServiceError(_("The audience must lie within your units."), field="audience")
-        quiz.audiences.append(QuizAudience(unit_id=audience_unit.id, unit=audience_unit, role=role))
+        quiz.audiences.append(_audience(actor, unit, audience_unit, role))
     db.session.flush()
     audit.record(
         "quiz.created", actor=actor, unit_id=unit.id, target_type="quiz", target_id=quiz.id
     )
     return quiz
+
+
+def _check_new_quiz(
+    settings: dict[str, Any], items: list[dict[str, Any]], audience: list[tuple[Unit, str]]
+) -> None:
+    _check_window(settings["opens_at"], settings["closes_at"])
+    if not items:
+        raise ServiceError(_("Add at least one question or random draw."), field="items")
+    if not audience:
+        raise ServiceError(_("Choose who takes the quiz."), field="audience")
+
+
+def _audience(actor: User, unit: Unit, audience_unit: Unit, role: str) -> QuizAudience:
+    """One part of the audience of a quiz owned at ``unit``: a role, at a unit the actor
+    authors at or under the quiz's own."""
+    if role not in AUDIENCE_ROLES:
+        raise ServiceError(_("Unknown role '%(role)s'.", role=role), field="audience")
+    if not may_author_at(actor, audience_unit) and not audience_unit.path.startswith(unit.path):
+        raise ServiceError(_("The audience must lie within your units."), field="audience")
+    return QuizAudience(unit_id=audience_unit.id, unit=audience_unit, role=role)
 
 
 def _item(actor: User, position: int, spec: dict[str, Any]) -> QuizItem:
@@ -268,27 +278,7 @@ def update_quiz(
     changed = sorted(name for name, value in settings.items() if current[name] != value)
     if not changed:
         return []
-    taken = times_taken(quiz)
-    if taken:
-        fixed = [name for name in changed if name in _FIXED_ONCE_TAKEN]
-        if fixed:
-            raise ServiceError(
-                _(
-                    "%(n)s people have taken this quiz: its pass mark and mode can no longer change.",
-                    n=taken,
-                ),
-                status=409,
-                field=fixed[0],
-            )
-        if "publish" in changed and not settings["publish"]:
-            raise ServiceError(
-                _(
-                    "%(n)s people have taken this quiz: close it instead of withdrawing it.",
-                    n=taken,
-                ),
-                status=409,
-                field="publish",
-            )
+    _check_fixed_once_taken(quiz, changed, settings)
     _check_window(
         settings.get("opens_at", quiz.opens_at), settings.get("closes_at", quiz.closes_at)
     )
@@ -311,6 +301,29 @@ def update_quiz(
         changed=changed,
     )
     return changed
+
+
+def _check_fixed_once_taken(quiz: Quiz, changed: list[str], settings: dict[str, Any]) -> None:
+    """Once anyone has taken ``quiz``: refuse a new pass mark or mode, or withdrawing it."""
+    taken = times_taken(quiz)
+    if not taken:
+        return
+    fixed = [name for name in changed if name in _FIXED_ONCE_TAKEN]
+    if fixed:
+        raise ServiceError(
+            _(
+                "%(n)s people have taken this quiz: its pass mark and mode can no longer change.",
+                n=taken,
+            ),
+            status=409,
+            field=fixed[0],
+        )
+    if "publish" in changed and not settings["publish"]:
+        raise ServiceError(
+            _("%(n)s people have taken this quiz: close it instead of withdrawing it.", n=taken),
+            status=409,
+            field="publish",
+        )
 
 
 def _end_attempts_by(quiz: Quiz, closes_at: datetime, now: datetime) -> None:
@@ -387,129 +400,6 @@ def delete_quiz(*, actor: User, quiz: Quiz) -> None:
     )
     db.session.delete(quiz)
     db.session.flush()
-
-
-class Drawable(Protocol):
-    """A question as a draw sees it: an ORM ``Question``, or the start lane's copy of one."""
-
-    @property
-    def id(self) -> int: ...
-    @property
-    def topic(self) -> str | None: ...
-    @property
-    def difficulty(self) -> int | None: ...
-    @property
-    def current_version_id(self) -> int | None: ...
-
-
-class DrawItem(Protocol):
-    """A quiz item as a draw sees it: an ORM ``QuizItem``, or the start lane's copy of one."""
-
-    @property
-    def question_id(self) -> int | None: ...
-    @property
-    def category_id(self) -> int | None: ...
-    @property
-    def draw_count(self) -> int: ...
-    @property
-    def mark(self) -> float: ...
-    @property
-    def question(self) -> Any: ...
-
-
-class DrawSettings(Protocol):
-    """What decides an attempt's question order: a ``Quiz``, or the start lane's plan."""
-
-    @property
-    def shuffle_questions(self) -> bool: ...
-    @property
-    def mode(self) -> str: ...
-
-
-#: a quiz's items in order, and each category's questions that may be drawn (not archived)
-DrawSources = tuple[Sequence[DrawItem], Mapping[int, Sequence[Drawable]]]
-
-Q = TypeVar("Q", bound=Drawable)
-
-
-def _stratified_sample(questions: list[Q], count: int, rng: random.Random) -> list[Q]:
-    """Draw ``count`` questions so each topic × difficulty stratum gets its proportional share."""
-    strata: dict[tuple[str, int], list[Q]] = defaultdict(list)
-    for question in questions:
-        strata[(question.topic or "", question.difficulty or 0)].append(question)
-    keys = sorted(strata)
-    total = len(questions)
-    quotas = {key: count * len(strata[key]) / total for key in keys}
-    allocated = {key: int(quotas[key]) for key in keys}
-    # largest remainders first, ties broken at random so no stratum is always favoured
-    order = sorted(keys, key=lambda k: (quotas[k] - allocated[k], rng.random()), reverse=True)
-    for key in order[: count - sum(allocated.values())]:
-        allocated[key] += 1
-    chosen: list[Q] = []
-    for key in keys:
-        pool = sorted(strata[key], key=lambda q: q.id)
-        chosen += rng.sample(pool, min(allocated[key], len(pool)))
-    return chosen
-
-
-def draw_sources(quiz: Quiz) -> DrawSources:
-    """What the draws of ``quiz`` choose from, in two queries: its items with their questions
-    and current versions, and every question of the categories it draws from."""
-    items = db.session.scalars(
-        select(QuizItem)
-        .where(QuizItem.quiz_id == quiz.id)
-        .order_by(QuizItem.position)
-        .options(joinedload(QuizItem.question))
-    ).all()
-    categories = {item.category_id for item in items if item.question_id is None}
-    pools: dict[int, list[Question]] = {category: [] for category in categories if category}
-    if pools:
-        for question in db.session.scalars(
-            select(Question)
-            .where(Question.category_id.in_(pools), Question.is_archived.is_(False))
-            .order_by(Question.id)
-        ):
-            pools[question.category_id].append(question)  # type: ignore[index]
-    return items, pools
-
-
-def draw_from(sources: DrawSources, rng: random.Random) -> list[tuple[Any, float]]:
-    """The questions of one attempt, in quiz order: fixed ones and stratified random draws."""
-    items, pools = sources
-    drawn: list[tuple[Any, float]] = []
-    taken: set[int] = set()
-    fixed_ids = {item.question_id for item in items if item.question_id}
-    for item in items:
-        if item.question_id is not None and item.question is not None:
-            drawn.append((item.question, item.mark))
-            taken.add(item.question_id)
-            continue
-        pool = [
-            q
-            for q in pools.get(item.category_id or 0, ())
-            if q.id not in taken and q.id not in fixed_ids and q.current_version_id
-        ]
-        for question in _stratified_sample(pool, min(item.draw_count, len(pool)), rng):
-            drawn.append((question, item.mark))
-            taken.add(question.id)
-    return drawn
-
-
-def draw_questions(quiz: Quiz, rng: random.Random) -> list[tuple[Question, float]]:
-    """The questions of one attempt of ``quiz``, in quiz order (``draw_from``)."""
-    return draw_from(draw_sources(quiz), rng)
-
-
-def attempt_questions(
-    quiz: DrawSettings, seed: int, sources: DrawSources
-) -> list[tuple[Any, float]]:
-    """The questions of the attempt (or anonymous response) started with ``seed``: drawn, then
-    shuffled when the quiz says so. The same seed and sources give the same questions."""
-    rng = random.Random(seed)
-    drawn = draw_from(sources, rng)
-    if quiz.shuffle_questions and quiz.mode == QuizMode.SELF_PACED:
-        rng.shuffle(drawn)
-    return drawn
 
 
 def attempts_left(quiz: Quiz, user: User) -> int | None:

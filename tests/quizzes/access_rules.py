@@ -122,7 +122,7 @@ RULES = {
 def campaign_id(ids: dict) -> int:
     """A county exam campaign to grade 5 (rolled back after each request)."""
     from elearn.models import Unit
-    from quizzes.service import campaigns
+    from quizzes.dispatch.service import campaigns
 
     county = db.session.scalar(select(Unit).where(Unit.code == "C01"))
     campaign = campaigns.create_campaign(
@@ -157,7 +157,7 @@ DISPATCHERS = frozenset({"pref_admin", "county_admin"})
 
 RULES.update(
     {
-        "quizzes_api.create_campaign": Rule(
+        "dispatch_api.create_campaign": Rule(
             lambda ids: "/api/v1/campaigns",
             DISPATCHERS,
             method="POST",
@@ -170,17 +170,17 @@ RULES.update(
             },
         ),
         # each follows it at the highest unit they may: the county's, the school's, the class
-        "quizzes_api.participation": Rule(
+        "dispatch_api.participation": Rule(
             lambda ids: f"/api/v1/campaigns/{campaign_id(ids)}/participation",
             ADMINS | {"teacher1"},
         ),
-        "quizzes_api.remind": Rule(
+        "dispatch_api.remind": Rule(
             lambda ids: f"/api/v1/campaigns/{campaign_id(ids)}/reminders",
             ADMINS | {"teacher1"},
             method="POST",
             json=True,
         ),
-        "quizzes_api.survey_results": Rule(
+        "dispatch_api.survey_results": Rule(
             lambda ids: f"/api/v1/campaigns/{campaign_id(ids)}/survey-results",
             ADMINS | {"teacher1"},
         ),
@@ -211,8 +211,8 @@ RULES.update(
 
 RULES.update(
     {
-        "quizzes.campaigns": Rule(lambda ids: "/quizzes/campaigns", ADMINS | {"teacher1"}),
-        "quizzes.campaign_detail": Rule(
+        "dispatch.campaigns": Rule(lambda ids: "/quizzes/campaigns", ADMINS | {"teacher1"}),
+        "dispatch.campaign_detail": Rule(
             lambda ids: f"/quizzes/campaigns/{campaign_id(ids)}", ADMINS | {"teacher1"}
         ),
     }
@@ -222,7 +222,7 @@ RULES.update(
 def survey_token(ids: dict) -> str:
     """student1's session of an anonymous county survey (its quiz rolled back after each request)."""
     from elearn.models import Unit
-    from quizzes.service import campaigns, surveys
+    from quizzes.dispatch.service import campaigns, surveys
 
     county = db.session.scalar(select(Unit).where(Unit.code == "C01"))
     admin = db.session.scalar(select(User).where(User.username == "county_admin"))
@@ -246,7 +246,7 @@ def survey_token(ids: dict) -> str:
 
 
 def survey_answer_url(ids: dict) -> str:
-    from quizzes.service import surveys
+    from quizzes.dispatch.service import surveys
 
     token = survey_token(ids)
     session = surveys.load_survey(actor=db.session.get(User, ids["student1"]), token=token)
@@ -255,18 +255,18 @@ def survey_answer_url(ids: dict) -> str:
 
 RULES.update(
     {
-        "quizzes.survey_page": Rule(lambda ids: f"/quizzes/surveys/{survey_token(ids)}", STUDENT),
-        "quizzes_api.survey_session": Rule(
+        "dispatch.survey_page": Rule(lambda ids: f"/quizzes/surveys/{survey_token(ids)}", STUDENT),
+        "dispatch_api.survey_session": Rule(
             lambda ids: f"/api/v1/survey-sessions/{survey_token(ids)}", STUDENT
         ),
-        "quizzes_api.survey_save_answer": Rule(
+        "dispatch_api.survey_save_answer": Rule(
             survey_answer_url,
             STUDENT,
             method="PUT",
             json=True,
             data=lambda ids: {"answer": None, "seq": 1},
         ),
-        "quizzes_api.survey_submit": Rule(
+        "dispatch_api.survey_submit": Rule(
             lambda ids: f"/api/v1/survey-sessions/{survey_token(ids)}/submit",
             STUDENT,
             method="POST",
@@ -279,7 +279,7 @@ RULES.update(
 def survey_campaign_id(ids: dict) -> int:
     """A county survey campaign to grade 5 (rolled back after each request)."""
     from elearn.models import Unit
-    from quizzes.service import campaigns
+    from quizzes.dispatch.service import campaigns
 
     county = db.session.scalar(select(Unit).where(Unit.code == "C01"))
     admin = db.session.scalar(select(User).where(User.username == "county_admin"))
@@ -301,8 +301,8 @@ def survey_campaign_id(ids: dict) -> int:
 
 RULES.update(
     {
-        "quizzes.campaign_new": Rule(lambda ids: "/quizzes/campaigns/new", DISPATCHERS),
-        "quizzes.survey_report": Rule(
+        "dispatch.campaign_new": Rule(lambda ids: "/quizzes/campaigns/new", DISPATCHERS),
+        "dispatch.survey_report": Rule(
             lambda ids: f"/quizzes/campaigns/{survey_campaign_id(ids)}/survey",
             ADMINS | {"teacher1"},
         ),

@@ -9,8 +9,8 @@ from sqlalchemy import select
 from elearn.extensions import db
 from elearn.models import AuditEvent, CoverageFact, FactKind
 from quizzes import service
+from quizzes.dispatch.service import campaigns, participation, survey_results
 from quizzes.models import Question, QuestionBank
-from quizzes.service import campaigns
 from tests.conftest import unit_by_code, user
 from tests.quizzes.conftest import bearer
 
@@ -67,9 +67,9 @@ def take(username, campaign, right: bool):
 
 def take_survey(student, campaign, right: bool):
     """An anonymous survey through its session (no attempt row), deposited as the route does."""
+    from quizzes.dispatch.service import surveys
     from quizzes.models import QuestionVersion
     from quizzes.qtypes import get_type
-    from quizzes.service import surveys
 
     session = surveys.start_survey(actor=student, quiz=campaign.quiz)
     for seq, (question_id, version_id, _mark) in enumerate(session.slots, start=1):
@@ -109,7 +109,7 @@ def test_participation_pass_and_excellent_rates_and_who_has_not_taken_it(ctx):
     campaign = send()
     take("student1", campaign, right=True)
     take("s_S0101_5_01", campaign, right=False)
-    result = campaigns.participation(campaign, unit_by_code("C01"))
+    result = participation.participation(campaign, unit_by_code("C01"))
     total = result.total.as_dict(False)
     expected = total["expected"]
     assert expected == 26  # 25 demo pupils + student1 in grade 5 class 1
@@ -137,7 +137,7 @@ def test_reminder_notifies_each_person_not_yet_taken_with_a_link(ctx):
 
     campaign = send()
     take("student1", campaign, right=True)
-    count = campaigns.send_reminder(
+    count = participation.send_reminder(
         actor=user("school_admin"), campaign=campaign, unit=unit_by_code("S0101")
     )
     notices = db.session.scalars(
@@ -177,7 +177,7 @@ def test_reminder_reaches_guardians_when_the_campaign_is_for_them(ctx):
         title="家校满意度",
     )
     take("student1", campaign, right=True)
-    count = campaigns.send_reminder(actor=user("county_admin"), campaign=campaign, unit=county)
+    count = participation.send_reminder(actor=user("county_admin"), campaign=campaign, unit=county)
     notified = set(
         db.session.scalars(
             select(Notification.user_id).where(Notification.kind == "quiz.campaign_reminder")
@@ -188,13 +188,13 @@ def test_reminder_reaches_guardians_when_the_campaign_is_for_them(ctx):
             select(Notification.user_id).where(Notification.kind == "quiz.campaign_reminder_home")
         )
     )
-    assert len(notified) == campaigns.participation(campaign, county).not_taken_count
+    assert len(notified) == participation.participation(campaign, county).not_taken_count
     assert count == len(notified) + len(home) and not notified & home
     assert user("parent1").id in notified and user("student1").id not in notified
     # a second reminder after the guardian took part leaves them out
     take_survey(user("parent1"), campaign, right=True)
     db.session.execute(Notification.__table__.delete())
-    campaigns.send_reminder(actor=user("county_admin"), campaign=campaign, unit=county)
+    participation.send_reminder(actor=user("county_admin"), campaign=campaign, unit=county)
     again = set(db.session.scalars(select(Notification.user_id)))
     assert user("parent1").id not in again and len(again) == count - 1
 
@@ -222,7 +222,7 @@ def test_a_campaign_sent_tells_its_audience_and_the_students_guardians_once(ctx)
     assert user("teacher1").id not in by_user  # students only
     assert user("s_S0201_5_01").id not in by_user  # another county
     assert user("county_admin").id not in by_user
-    expected = campaigns.participation(campaign, unit_by_code("C01")).total.expected
+    expected = participation.participation(campaign, unit_by_code("C01")).total.expected
     assert sum(1 for n in rows if n.kind == "quiz.campaign_sent") == expected
 
 
@@ -235,9 +235,9 @@ def test_survey_results_hide_groups_under_five_and_give_the_rates(ctx):
     names = ["student1"] + [f"s_S0101_5_{n:02d}" for n in range(1, 5)]
     for name in names[:4]:
         take(name, campaign, right=True)
-    assert campaigns.survey_results(campaign.quiz, county)["hidden"] is True
+    assert survey_results.survey_results(campaign.quiz, county)["hidden"] is True
     take(names[4], campaign, right=False)
-    results = campaigns.survey_results(campaign.quiz, county)
+    results = survey_results.survey_results(campaign.quiz, county)
     assert results["hidden"] is False and results["responses"] == 5
     assert results["awareness_rate"] == 0.8  # four of five answered every statement right
 

@@ -15,10 +15,10 @@ from sqlalchemy import select
 from elearn.extensions import db
 from elearn.models import Role, Unit
 from quizzes import figures, service
+from quizzes.dispatch.service import campaigns
 from quizzes.interchange import QuestionDraft
 from quizzes.models import Question, QuestionBank
 from quizzes.seed import BANK_NAME
-from quizzes.service import campaigns
 from tests.conftest import unit_by_code, user
 from tests.quizzes.conftest import bearer
 

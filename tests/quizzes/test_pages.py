@@ -9,10 +9,10 @@ from sqlalchemy import select
 
 from elearn.extensions import db
 from quizzes import service
+from quizzes.dispatch.service import campaigns
 from quizzes.models import Campaign, Question, QuestionVersion, Quiz
 from quizzes.qtypes import get_type
 from quizzes.seed import QUIZ_TITLE
-from quizzes.service import campaigns
 from tests.conftest import post_form, unit_by_code, user
 from tests.quizzes.test_campaigns import send, take_survey
 

@@ -15,9 +15,9 @@ from elearn.extensions import db
 from elearn.models import Role, RoleAssignment, Unit
 from elearn.seed import scale
 from quizzes import analysis, service
+from quizzes.dispatch.service import campaigns, participation, survey_results
 from quizzes.models import AttemptSlot, AttemptState, QuizAttempt
 from quizzes.seed import scale_term_exam
-from quizzes.service import campaigns
 from tests.conftest import user
 
 PUPILS = ["student1"] + [f"s_S0101_5_{n:02d}" for n in range(1, 14)]
@@ -191,12 +191,12 @@ def test_participation_of_a_county_sized_exam_is_counted(county_exam):
             func.sum((QuizAttempt.score >= campaign.excellent_mark).cast(Integer)),
         ).where(QuizAttempt.quiz_id == campaign.quiz_id)
     ).one()
-    result = campaigns.participation(campaign, root)
+    result = participation.participation(campaign, root)
     total = result.total
     assert total.expected == 70_000
     assert (total.took, total.passed, total.excellent) == tuple(counted)
     assert result.not_taken_count == 70_000 - counted[0]
-    assert len(result.not_taken) == campaigns.NOT_TAKEN_LIMIT
+    assert len(result.not_taken) == participation.NOT_TAKEN_LIMIT
     # the first 500 by class and id, each class's sorted by name, as counted the plain way
     pupils = db.session.execute(
         select(RoleAssignment.user_id, RoleAssignment.unit_id)
@@ -260,7 +260,7 @@ def test_survey_rates_and_answer_counts_named_or_anonymous(ctx, anonymous):
             take_survey(user(name), campaign, right=n < 4)
         else:
             take_named(name, campaign, right=n < 4)
-    results = campaigns.survey_results(campaign.quiz, county)
+    results = survey_results.survey_results(campaign.quiz, county)
     assert results["responses"] == 5 and not results["hidden"]
     versions = [i.question.current_version for i in campaign.quiz.items]
     knowledge = [v for v in versions if v.type != "opinion"]
@@ -272,7 +272,7 @@ def test_survey_rates_and_answer_counts_named_or_anonymous(ctx, anonymous):
     for version in versions:
         assert sum(results["questions"][str(version.question_id)].values()) == 5
     # the report reads the answers once and gives each school its own figures
-    report = campaigns.survey_report(campaign, county)
+    report = survey_results.survey_report(campaign, county)
     assert report["responses"] == 5 and report["awareness_rate"] == results["awareness_rate"]
     (school,) = report["children"]
     assert school["unit"].code == "S0101" and school["responses"] == 5

@@ -12,8 +12,8 @@ import redis as redis_lib
 from sqlalchemy import inspect, select, text
 
 from elearn.extensions import db
+from quizzes.dispatch.service import campaigns, surveys
 from quizzes.models import Quiz, QuizAttempt, SurveyResponse
-from quizzes.service import campaigns, surveys
 from tests.conftest import REDIS_URL, unit_by_code, user
 from tests.quizzes.conftest import bearer
 from tests.quizzes.test_campaigns import send, take_survey
@@ -198,7 +198,7 @@ def test_no_attempt_row_can_be_started_for_an_anonymous_survey(ctx):
 
 
 def test_parallel_submits_claim_the_session_once(ctx):
-    from quizzes.survey_store import survey_store
+    from quizzes.dispatch.survey_store import survey_store
 
     items = campaigns.template_items(
         actor=user("county_admin"), sender=unit_by_code("C01"), template="satisfaction"
@@ -254,3 +254,26 @@ def test_an_anonymous_survey_keeps_no_answer_sent_after_the_close_and_its_slack(
     with pytest.raises(ServiceError) as error:
         save(2, closes + slack + timedelta(seconds=1))
     assert error.value.status == 409 and "时间已到" in error.value.message
+
+
+def test_a_submission_whose_commit_fails_pools_no_response(client, app, monkeypatch):
+    """The response joins the release pool only once the participation is committed (an
+    after-commit effect): a submission whose commit fails leaves neither."""
+    from elearn import uow
+
+    with app.app_context():
+        _campaign_id, quiz_id = survey_campaign(client)
+    headers = bearer("student1")
+    body = client.post(f"/api/v1/quizzes/{quiz_id}/attempts", headers=headers).get_json()
+    answer_all(client, headers, body)
+
+    def failing_commit() -> None:
+        raise RuntimeError("the database went away at the commit")
+
+    monkeypatch.setattr(uow, "commit", failing_commit)
+    assert client.post(body["urls"]["submit"], headers=headers).status_code == 500
+    monkeypatch.undo()
+    with app.app_context():
+        quiz = db.session.get(Quiz, quiz_id)
+        assert surveys.pending_count(quiz) == 0
+        assert not surveys.has_taken(quiz, user("student1"))

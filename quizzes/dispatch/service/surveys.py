@@ -23,16 +23,18 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from elearn import uow
 from elearn.extensions import db
 from elearn.models import Unit, User
 from elearn.service.errors import NotFound, ServiceError
 from quizzes import richtext, rules
-from quizzes.models import Quiz, SurveyParticipation, SurveyResponse
+from quizzes.dispatch.survey_store import survey_store
+from quizzes.models import QuestionVersion, Quiz, SurveyParticipation, SurveyResponse
 from quizzes.qtypes import get_type
 from quizzes.service.attachments import question_media
 from quizzes.service.attempt_views import attempt_payload, option_rng, question_view
-from quizzes.service.quizzes import AUDIENCE_ROLES, attempt_questions, draw_sources
-from quizzes.survey_store import survey_store
+from quizzes.service.draws import attempt_questions, draw_sources
+from quizzes.service.quizzes import AUDIENCE_ROLES
 
 #: responses reach the database in batches of at least this many (one school, shuffled)
 MIN_GROUP = 5
@@ -147,8 +149,6 @@ def load_survey(*, actor: User, token: str) -> SurveySession:
 
 
 def _versions(session: SurveySession) -> dict[int, Any]:
-    from quizzes.models import QuestionVersion
-
     ids = [int(slot[1]) for slot in session.slots]
     return {
         v.id: v
@@ -283,27 +283,27 @@ def deposit(pending: PendingResponse) -> int:
 
 
 def _release(responses: list[dict[str, Any]], unit_id: Any = False) -> int:
-    """Write a batch in a random order, in one transaction of its own.
+    """Write a batch in a random order, in a unit of work of its own.
 
-    This commits (unlike other services): the batch was taken out of the pool, and goes back
-    into it if the write fails, so the write must be settled here.
+    Unlike other services this settles its write (``uow.unit``): the batch was taken out of the
+    pool, and goes back into it if the write fails, so the write must be settled here. It runs
+    after the submission's commit (an after-commit effect) or as a step of the release task.
     """
     if not responses:
         return 0
     random.SystemRandom().shuffle(responses)
     try:
-        for item in responses:
-            db.session.add(
-                SurveyResponse(
-                    quiz_id=item["quiz_id"],
-                    unit_id=item["unit_id"] if unit_id is False else unit_id,
-                    answers=item["answers"],
-                    submitted_on=date.fromisoformat(item["on"]),
+        with uow.unit():
+            for item in responses:
+                db.session.add(
+                    SurveyResponse(
+                        quiz_id=item["quiz_id"],
+                        unit_id=item["unit_id"] if unit_id is False else unit_id,
+                        answers=item["answers"],
+                        submitted_on=date.fromisoformat(item["on"]),
+                    )
                 )
-            )
-        db.session.commit()
     except Exception:
-        db.session.rollback()
         store = survey_store()
         for item in responses:  # back into the pool: nothing submitted is lost
             store.pool_add(_pool(item["quiz_id"], item["unit_id"]), item)
