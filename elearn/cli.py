@@ -36,7 +36,8 @@ def seed(scale: str) -> None:
         return
     from elearn.seed import scale as scale_seed
 
-    report = scale_seed.seed_scale(scale, echo=click.echo)
+    with uow.unit():  # committed once, all of it or none
+        report = scale_seed.seed_scale(scale, echo=click.echo)
     click.echo(report)
 
 
