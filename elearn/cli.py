@@ -75,7 +75,7 @@ def serve(host: str, port: int) -> None:
     # socketio.run() is app.run(), and the server would exit at once without serving.
     os.environ.pop("FLASK_RUN_FROM_CLI", None)
     socketio.run(
-        current_app._get_current_object(),  # type: ignore[attr-defined]
+        current_app._get_current_object(),  # type: ignore[attr-defined]  # current_app is typed as Flask, not as the LocalProxy it is
         host=host,
         port=port,
         allow_unsafe_werkzeug=True,

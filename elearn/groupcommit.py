@@ -59,7 +59,7 @@ class GroupCommit(Generic[Item, Outcome]):
             self._lead(waiter)
         if waiter.error is not None:
             raise waiter.error
-        return waiter.outcome  # type: ignore[return-value]
+        return waiter.outcome  # type: ignore[return-value]  # set by the batch that ran it (no error: an outcome), typed Optional until then
 
     def _lead(self, leader: _Waiter[Item, Outcome]) -> None:
         with self._lock:  # the leader first (it waited longest), then those behind it

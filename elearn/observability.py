@@ -70,7 +70,7 @@ def _note_endpoint() -> None:
 
 def init_app(app: Flask) -> None:
     """Wrap Flask's app and serve ``/metrics``; call before anything else wraps or hooks it."""
-    app.wsgi_app = Observed(app.wsgi_app, sentry=init_sentry(app))  # type: ignore[method-assign]
+    app.wsgi_app = Observed(app.wsgi_app, sentry=init_sentry(app))  # type: ignore[method-assign]  # WSGI middleware wraps the app, as Flask's docs do it
     app.before_request(_note_endpoint)
     app.register_blueprint(metrics.bp)
 

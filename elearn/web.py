@@ -38,7 +38,7 @@ def wants_json() -> bool:
     return request.path.startswith("/api/")
 
 
-def error_response(code: int, message: str, **extra: Any):  # type: ignore[no-untyped-def]
+def error_response(code: int, message: str, **extra: Any):
     if wants_json():
         return jsonify(error=code, message=message, **extra), code
     return render_template("elearn/error.html", code=code, message=message), code
@@ -46,7 +46,7 @@ def error_response(code: int, message: str, **extra: Any):  # type: ignore[no-un
 
 def init_app(app: Flask) -> None:
     @app.errorhandler(CSRFError)
-    def _csrf(error: CSRFError):  # type: ignore[no-untyped-def]
+    def _csrf(error: CSRFError):
         uow.rollback()
         return error_response(
             400,
@@ -56,17 +56,17 @@ def init_app(app: Flask) -> None:
         )
 
     @app.errorhandler(Unauthenticated)
-    def _unauthenticated(error: Unauthenticated):  # type: ignore[no-untyped-def]
+    def _unauthenticated(error: Unauthenticated):
         uow.rollback()
         return auth.refuse(error.message)
 
     @app.errorhandler(ServiceError)
-    def _service(error: ServiceError):  # type: ignore[no-untyped-def]
+    def _service(error: ServiceError):
         uow.rollback()
         return error_response(error.status, error.message)
 
     @app.errorhandler(HTTPException)
-    def _http(error: HTTPException):  # type: ignore[no-untyped-def]
+    def _http(error: HTTPException):
         uow.rollback()
         code = error.code or 500
         if code == 429:
@@ -75,7 +75,7 @@ def init_app(app: Flask) -> None:
         return error_response(code, description or _message_for(code))
 
     @app.errorhandler(Exception)
-    def _unexpected(error: Exception):  # type: ignore[no-untyped-def]
+    def _unexpected(error: Exception):
         uow.rollback()
         app.logger.exception("unhandled error")
         return error_response(500, _message_for(500))

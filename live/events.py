@@ -55,6 +55,11 @@ _CONNECTIONS: dict[str, Connection] = {}
 _LOCK = threading.Lock()
 
 
+def current_sid() -> str:
+    """The id of the socket whose event (or connection) this is."""
+    return request.sid  # type: ignore[attr-defined]  # set by flask-socketio, not in Flask's Request
+
+
 def _live() -> Any:
     return current_app.extensions["live"]
 
@@ -81,7 +86,7 @@ def on_connect(auth: Any = None) -> None:
     if user.must_change_password:
         uow.rollback()
         _refuse(accounts.password_change_message())
-    sid = request.sid  # type: ignore[attr-defined]
+    sid = current_sid()
     with _LOCK:
         _CONNECTIONS[sid] = Connection(user_id=user.id, kind=kind, secret=secret)
         LIVE_SOCKETS.set(len(_CONNECTIONS))
@@ -93,7 +98,7 @@ def on_connect(auth: Any = None) -> None:
 
 @socketio.on("disconnect", namespace=NAMESPACE)
 def on_disconnect(*_reason: Any) -> None:
-    sid = request.sid  # type: ignore[attr-defined]
+    sid = current_sid()
     with _LOCK:
         _CONNECTIONS.pop(sid, None)
         LIVE_SOCKETS.set(len(_CONNECTIONS))
@@ -107,7 +112,7 @@ def on_disconnect(*_reason: Any) -> None:
 
 def _connection() -> Connection | None:
     with _LOCK:
-        return _CONNECTIONS.get(request.sid)  # type: ignore[attr-defined]
+        return _CONNECTIONS.get(current_sid())
 
 
 def _current_actor(conn: Connection) -> User | None:
@@ -174,7 +179,7 @@ def _handler(name: str, *, limited: bool = False) -> Callable[..., Any]:
     def decorate(func: Callable[..., Any]) -> Callable[..., Any]:
         @functools.wraps(func)
         def wrapper(data: Any = None) -> Any:
-            sid = request.sid  # type: ignore[attr-defined]
+            sid = current_sid()
             conn = _connection()
             # the connection's user never changes: its rate check (Redis) runs beside the login
             # check (PostgreSQL), so a chat line waits for one round trip, not two
@@ -224,7 +229,7 @@ def _leave_current(conn: Connection) -> None:
         return
     leave_room(room_of(conn.lecture_id))
     leave_room(hosts_room(conn.lecture_id))
-    service.close_interval(sid=request.sid)  # type: ignore[attr-defined]
+    service.close_interval(sid=current_sid())
     conn.lecture_id = None
 
 
@@ -241,7 +246,8 @@ def on_join(conn: Connection, actor: User, data: Any) -> dict[str, Any]:
     screen = _field(data, "class_screen")
     if isinstance(screen, dict):
         try:
-            class_unit = db.session.get(Unit, int(screen.get("class_id")))  # type: ignore[arg-type]
+            # int(None) raises the TypeError caught below, as a class id that is not a number
+            class_unit = db.session.get(Unit, int(screen.get("class_id")))  # type: ignore[arg-type]  # see above
         except (TypeError, ValueError):
             class_unit = None
         if class_unit is None:
@@ -250,7 +256,7 @@ def on_join(conn: Connection, actor: User, data: Any) -> dict[str, Any]:
             )
     _leave_current(conn)
     host = service.is_host(actor, lecture)
-    sid = request.sid  # type: ignore[attr-defined]
+    sid = current_sid()
     if lecture.status != LectureStatus.ENDED:
         service.open_interval(
             actor=actor,

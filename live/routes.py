@@ -75,12 +75,14 @@ def new_lecture():
     ]
     status = 200
     if form.validate_on_submit():
+        starts_at = form.starts_at.data
+        assert starts_at is not None  # the field's DataRequired: a valid form has one
         try:
             with uow.savepoint():
                 lecture = service.create_lecture(
                     actor=current_user,
                     title=form.title.data or "",
-                    starts_at=localtime.from_local(form.starts_at.data),
+                    starts_at=localtime.from_local(starts_at),
                     audience=[{"unit_id": form.unit_id.data, "role": form.role.data or None}],
                     is_training=form.is_training.data,
                     lesson_id=form.lesson_id.data or None,

@@ -15,14 +15,14 @@ import logging
 import threading
 from typing import Any
 
-from flask import current_app, request
+from flask import current_app
 from flask_babel import gettext as _
 
 from elearn.extensions import socketio
 from elearn.models import User
 from elearn.service.errors import ServiceError
 from live import recording
-from live.events import Connection, Then, _field, _handler, _lecture_of
+from live.events import Connection, Then, _field, _handler, _lecture_of, current_sid
 from live.service import broadcast
 from live.summaries import NAMESPACE, room_of
 from live.throttle import MemoryThrottle
@@ -63,7 +63,7 @@ def on_media_start(conn: Connection, actor: User, data: Any) -> Then:
     has_audio = _field(data, "audio") is not False
     asset = broadcast.start_stream(actor=actor, lecture=lecture, has_audio=has_audio)
     lecture_id = lecture.id
-    sid = request.sid  # type: ignore[attr-defined]
+    sid = current_sid()
     # ffmpeg starts once the stream's rows are committed (its segments are stored against them)
     step = functools.partial(_open_ingest, asset, lecture_id, sid, has_audio)
     return Then({"stream": asset.id}, step)
@@ -91,10 +91,10 @@ def on_media_chunk(conn: Connection, actor: User, data: Any) -> dict[str, Any]:
     asset_id = lecture.recording_asset_id
     with _LOCK:
         feeder = _FEEDERS.get(asset_id or "")
-    if feeder != request.sid:  # type: ignore[attr-defined]
+    if feeder != current_sid():
         # a viewer, another host's socket, or a stream that was never started here
         raise ServiceError(_("Only the lecturer's studio can send video."), status=403)
-    if not _chunk_throttle().allow(request.sid):  # type: ignore[attr-defined]
+    if not _chunk_throttle().allow(current_sid()):
         raise ServiceError(_("The video is arriving too fast."), status=429)
     ingest = media_live.ingest_of(asset_id)
     if ingest is None or not ingest.offer(bytes(data)):
@@ -107,7 +107,7 @@ def on_media_stop(conn: Connection, actor: User, data: Any) -> dict[str, Any]:
     lecture = _lecture_of(conn, actor)
     with _LOCK:
         feeder = _FEEDERS.get(lecture.recording_asset_id or "")
-    if feeder != request.sid:  # type: ignore[attr-defined]
+    if feeder != current_sid():
         raise ServiceError(_("Only the lecturer's studio can send video."), status=403)
     media_live.finish_ingest(lecture.recording_asset_id, keep_open=True)
     return {}

@@ -19,7 +19,7 @@ RETRY_SECONDS = 5
 
 @shared_task(name="live.publish_recording", bind=True, acks_late=True, ignore_result=True,
              max_retries=40)  # fmt: skip
-def publish_recording(self, lecture_id: int) -> str:  # type: ignore[no-untyped-def]
+def publish_recording(self, lecture_id: int) -> str:
     """Make an ended lecture's stream a ready recording and a lesson in the library (media queue)."""
     # its own unit: a lecture still "waiting" for its stream is committed before the retry
     # (which rolls back the task's unit), and the room hears of a recording once it is committed

@@ -233,7 +233,7 @@ def mp4_faststart(src: Path, dst: Path) -> bool:
     return True
 
 
-def _copy_range(source, out, length: int) -> None:  # type: ignore[no-untyped-def]
+def _copy_range(source, out, length: int) -> None:
     while length > 0:
         chunk = source.read(min(length, 1024 * 1024))
         if not chunk:

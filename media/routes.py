@@ -143,7 +143,7 @@ def local_object(token: str):
     return response
 
 
-def _accel_redirect(prefix: str, key: str, mimetype: str, download: str | None):  # type: ignore[no-untyped-def]
+def _accel_redirect(prefix: str, key: str, mimetype: str, download: str | None):
     """Let nginx send the file (sendfile, ranges): the signature was checked, the worker is free."""
     response = Response(mimetype=mimetype)
     response.headers["X-Accel-Redirect"] = prefix.rstrip("/") + "/" + quote(key)
@@ -162,7 +162,7 @@ def _playable(token: str) -> tuple[Asset, dict]:
     return asset, payload
 
 
-def _playlist(text: str | None):  # type: ignore[no-untyped-def]
+def _playlist(text: str | None):
     if text is None:
         abort(404)
     return text, 200, {"Content-Type": HLS, "Cache-Control": "private, no-store"}
@@ -251,7 +251,7 @@ def _streamable(token: str) -> Asset:
     return asset
 
 
-def _live_playlist(text: str | None):  # type: ignore[no-untyped-def]
+def _live_playlist(text: str | None):
     if text is None:
         abort(404)  # not written yet: players retry
     # a live playlist changes every segment: never from a cache

@@ -567,7 +567,7 @@ def from_config(config: dict[str, Any]) -> Storage:
 
 def get_storage(app: Flask | None = None) -> Storage:
     """The current app's storage backend (built once per app and configuration)."""
-    app = app or current_app._get_current_object()  # type: ignore[attr-defined]
+    app = app or current_app._get_current_object()  # type: ignore[attr-defined]  # current_app is typed as Flask, not as the LocalProxy it is
     signature = tuple(
         app.config.get(name)
         for name in ("S3_ENDPOINT", "S3_ACCESS_KEY", "S3_BUCKET", "S3_SECURE", "MEDIA_DIR")

@@ -516,7 +516,7 @@ def _run_simple(argv: list[str], stdin_path: Path | None, limits: Limits, timeou
         raise MediaRejected("processing_timeout") from error
     finally:
         if stdin_path:
-            stdin.close()  # type: ignore[union-attr]
+            stdin.close()  # type: ignore[union-attr]  # stdin is an open file whenever stdin_path is set
 
 
 def _dir_size(path: Path) -> int:

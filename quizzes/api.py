@@ -41,7 +41,7 @@ def _csrf_for_cookie_sessions() -> None:
 
 
 @bp.errorhandler(service.TimeUp)
-def _time_up(error: service.TimeUp):  # type: ignore[no-untyped-def]
+def _time_up(error: service.TimeUp):
     """A save refused because time is up says so in a field too: the attempt page then
     submits what was saved (the grace is for that), whatever the message's language."""
     db.session.rollback()
@@ -406,7 +406,7 @@ def _actor_first(view: F) -> F:
             return refuse()
         return view(*args, **kwargs)
 
-    return wrapper  # type: ignore[return-value]
+    return wrapper  # type: ignore[return-value]  # functools.wraps keeps the view's signature, which F stands for
 
 
 @bp.route("/attempts/<int:attempt_id>/answers/<int:question_id>", methods=["PUT"], tags=["quizzes"])

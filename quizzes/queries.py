@@ -118,7 +118,7 @@ def bank_questions(
     difficulty: int | None = None,
     archived: bool = False,
     excluding: Collection[int] = (),
-) -> Select:  # type: ignore[type-arg]
+) -> Select:
     """A bank's questions, oldest first, narrowed by words in the name, stem or topic, the
     current version's type, the category and the difficulty; archived ones apart; those
     ``excluding`` left out."""
@@ -155,7 +155,7 @@ def question_counts(bank_ids: list[int]) -> dict[int, int]:
     return {bank_id: count for bank_id, count in rows}
 
 
-def quizzes_open_to(actor: User, now: datetime) -> Select:  # type: ignore[type-arg]
+def quizzes_open_to(actor: User, now: datetime) -> Select:
     """Published quizzes whose audience holds one of the actor's roles, not yet closed."""
     matches = [
         and_(QuizAudience.role == a.role, literal(a.unit.path).startswith(Unit.path))
@@ -388,7 +388,7 @@ def question_versions(question: Question) -> list:
     )
 
 
-def version_view(version) -> dict:  # type: ignore[no-untyped-def, type-arg]
+def version_view(version) -> dict:
     """An old version as the history shows it: stem, options and the answer as words."""
     from quizzes import richtext
     from quizzes.qtypes import get_type
@@ -415,4 +415,4 @@ def user_names(ids: set[int]) -> dict[int, str]:
         return {}
     return dict(
         db.session.execute(select(User.id, User.display_name).where(User.id.in_(ids))).all()
-    )  # type: ignore[arg-type]
+    )

@@ -204,7 +204,7 @@ def install(app: Flask, lane: type[Lane], setting: str) -> None:
         return
     if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
         return
-    app.wsgi_app = lane(app, app.wsgi_app)  # type: ignore[method-assign, assignment]
+    app.wsgi_app = lane(app, app.wsgi_app)  # type: ignore[method-assign, assignment]  # WSGI middleware wraps the app, as Flask's docs do it
 
 
 def warm_up(app: Flask) -> None:

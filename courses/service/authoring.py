@@ -126,7 +126,7 @@ def _choice(value: str | None, allowed: type, field: str, *, required: bool = Tr
         if required:
             raise ServiceError(_("Choose a value for this field."), field=field, status=422)
         return None
-    if value not in {member.value for member in allowed}:  # type: ignore[attr-defined]
+    if value not in {member.value for member in allowed}:  # type: ignore[attr-defined]  # allowed is an enum class (a StrEnum); typed as type to take any of them
         raise ServiceError(
             _("%(value)s is not a valid choice.", value=value), field=field, status=422
         )

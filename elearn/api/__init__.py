@@ -49,11 +49,11 @@ class Parser(FlaskParser):
         """A multipart form's fields and files together (one schema, one requestBody)."""
         return self._makeproxy(CombinedMultiDict([req.form, req.files]), schema)
 
-    def _handle_invalid_json_error(self, error: Exception, req: Any, *args: Any, **kwargs: Any):  # type: ignore[no-untyped-def]
+    def _handle_invalid_json_error(self, error: Exception, req: Any, *args: Any, **kwargs: Any):
         raise ValidationError("Invalid JSON body.")
 
 
-class ApiBlueprint(SmorestBlueprint):  # type: ignore[misc]  # flask-smorest has no type hints
+class ApiBlueprint(SmorestBlueprint):
     """The blueprint every API module routes with (``elearn.api.register`` documents it)."""
 
     ARGUMENTS_PARSER = Parser()
@@ -109,7 +109,7 @@ def protect_cookie_sessions() -> None:
 bp.before_request(protect_cookie_sessions)
 
 
-class ElearnApi(Api):  # type: ignore[misc]  # flask-smorest ships no type hints
+class ElearnApi(Api):
     """flask-smorest's Api with the carrier's error bodies: ``elearn.web`` answers every HTTP
     error as ``{"error", "message"}``; only the schemas' 422 is ours to shape here."""
 
@@ -148,7 +148,7 @@ def refuses(*codes: int) -> Callable[[F], F]:
     return decorate
 
 
-def _unprocessable(error: UnprocessableEntity):  # type: ignore[no-untyped-def]
+def _unprocessable(error: UnprocessableEntity):
     uow.rollback()
     data: dict[str, Any] = getattr(error, "data", None) or {}
     if "messages" not in data:
@@ -173,10 +173,10 @@ def _row_id_schema(converter: Any) -> dict[str, Any]:
 
 def api_of(app: Flask) -> ElearnApi:
     """The app's Api (one per app: tests build several)."""
-    return app.extensions["flask-smorest"]["apis"][""]["ext_obj"]  # type: ignore[no-any-return]
+    return app.extensions["flask-smorest"]["apis"][""]["ext_obj"]
 
 
-def _refused(error: ServiceError):  # type: ignore[no-untyped-def]
+def _refused(error: ServiceError):
     """A service's refusal in the API: a 422 in the one validation shape (with the field the
     service named), anything else as ``elearn.web`` answers it."""
     uow.rollback()

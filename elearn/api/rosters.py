@@ -59,7 +59,7 @@ def within_limit(view: F) -> F:
             raise too_large(limits.max_bytes) from None
         return view(*args, **kwargs)
 
-    return wrapper  # type: ignore[return-value]
+    return wrapper  # type: ignore[return-value]  # functools.wraps keeps the view's signature, which F stands for
 
 
 def read_limited(file: FileStorage) -> bytes:

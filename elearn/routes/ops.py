@@ -12,7 +12,7 @@ import socket
 from functools import cache
 from importlib import metadata
 
-from flask import Blueprint, current_app, jsonify, send_from_directory
+from flask import Blueprint, abort, current_app, jsonify, send_from_directory
 from sqlalchemy import text
 
 from elearn import features, uow
@@ -45,7 +45,10 @@ def healthz():
 @bp.route("/favicon.ico")
 def favicon():
     # pages link the SVG (base.html); this is for browsers and tools that ask the old way
-    return send_from_directory(current_app.static_folder, "favicon.ico", max_age=7 * 24 * 3600)
+    folder = current_app.static_folder
+    if folder is None:  # an app built without its static files
+        abort(404)
+    return send_from_directory(folder, "favicon.ico", max_age=7 * 24 * 3600)
 
 
 @bp.route("/readyz")

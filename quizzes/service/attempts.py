@@ -750,7 +750,7 @@ def finish_attempt(*, attempt: QuizAttempt, now: datetime | None = None, reason:
         .where(QuizAttempt.id == attempt.id, QuizAttempt.state == AttemptState.IN_PROGRESS)
         .values(state=AttemptState.FINISHED, finished_at=now, closed_reason=reason)
         .execution_options(synchronize_session=False)
-    ).rowcount  # type: ignore[attr-defined]
+    ).rowcount  # type: ignore[attr-defined]  # an UPDATE returns a CursorResult; Session.execute is typed as Result
     db.session.refresh(attempt)
     if not closed:
         return False

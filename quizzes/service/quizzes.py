@@ -468,7 +468,7 @@ def draw_sources(quiz: Quiz) -> DrawSources:
             .where(Question.category_id.in_(pools), Question.is_archived.is_(False))
             .order_by(Question.id)
         ):
-            pools[question.category_id].append(question)  # type: ignore[index]
+            pools[question.category_id].append(question)  # type: ignore[index]  # the query selects questions of these categories only: never None
     return items, pools
 
 
