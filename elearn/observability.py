@@ -83,6 +83,7 @@ def init_sentry(app: Flask) -> bool:
     client = sentry_sdk.get_client()
     if client.is_active() and client.dsn == dsn:
         return True  # a second app in the same process (tests, the CLI)
+    # imported only where a DSN is set: the integrations import Celery's and Flask's internals
     from sentry_sdk.integrations.celery import CeleryIntegration
     from sentry_sdk.integrations.flask import FlaskIntegration
     from sentry_sdk.integrations.logging import LoggingIntegration

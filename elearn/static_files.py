@@ -98,7 +98,7 @@ def is_built(folder: Path) -> bool:
 
 def build(folders: Iterable[Path]) -> list[Path]:
     """Hash and compress the static files of each folder that changed; the folders rebuilt."""
-    from flask_static_digest import digester
+    from flask_static_digest import digester  # only `make install` builds: not in a serving app
 
     rebuilt = []
     for folder in folders:

@@ -32,6 +32,7 @@ from elearn.service.errors import ServiceError
 from live import recording, service
 from live.models import Lecture, LectureStatus, MessageKind
 from live.summaries import NAMESPACE, hosts_room, room_of
+from live.throttle import RateCheck
 
 log = logging.getLogger(__name__)
 
@@ -141,27 +142,6 @@ def _disconnect_soon(sid: str) -> None:
     socketio.server.disconnect(sid, namespace=NAMESPACE)
 
 
-class _RateCheck:
-    """The per-user rate limit, asked in a background task started now, answered by ``allowed``."""
-
-    def __init__(self, key: str) -> None:
-        self._answer: bool | None = None
-        self._error: Exception | None = None
-        self._task = socketio.start_background_task(self._ask, _live().throttle, key)
-
-    def _ask(self, throttle: Any, key: str) -> None:
-        try:
-            self._answer = bool(throttle.allow(key))
-        except Exception as error:  # noqa: BLE001 - raised again in the handler
-            self._error = error
-
-    def allowed(self) -> bool:
-        self._task.join()
-        if self._error is not None:
-            raise self._error
-        return bool(self._answer)
-
-
 @dataclass
 class Then:
     """A handler's answer with a ``step`` that needs the event's unit committed (a stream whose
@@ -183,7 +163,7 @@ def _handler(name: str, *, limited: bool = False) -> Callable[..., Any]:
             conn = _connection()
             # the connection's user never changes: its rate check (Redis) runs beside the login
             # check (PostgreSQL), so a chat line waits for one round trip, not two
-            rate = _RateCheck(f"user:{conn.user_id}") if limited and conn else None
+            rate = RateCheck(_live().throttle, f"user:{conn.user_id}") if limited and conn else None
             actor = _current_actor(conn) if conn else None
             if conn is None or actor is None:
                 uow.rollback()
@@ -461,10 +441,14 @@ def on_go_live(conn: Connection, actor: User, data: Any) -> dict[str, Any]:
 @_handler("end")
 def on_end(conn: Connection, actor: User, data: Any) -> Then:
     lecture = _lecture_of(conn, actor)
-    asset_id = lecture.recording_asset_id
     result = _set_status(lecture, actor, LectureStatus.ENDED)
-    # once the end is committed: stop the stream here and make the recording
-    return Then(result, functools.partial(recording.after_end, lecture.id, asset_id))
+
+    def end_stream() -> None:
+        # once the end is committed (the lecture's row is read again): stop the stream here and
+        # make the recording
+        recording.after_end(lecture.id, lecture.recording_asset_id)
+
+    return Then(result, end_stream)
 
 
 @_handler("room")

@@ -15,7 +15,7 @@ from werkzeug.datastructures import FileStorage
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from elearn import permissions, uow
-from elearn.api import bp, refuses
+from elearn.api.base import bp, refuses
 from elearn.api.schemas import Choice, Out, Query, RowId, When
 from elearn.models import AccountSlip, Job, Unit
 from elearn.routes.slips import XLSX, login_url, role_labels

@@ -12,6 +12,7 @@ import socket
 from functools import cache
 from importlib import metadata
 
+import redis
 from flask import Blueprint, abort, current_app, jsonify, send_from_directory
 from sqlalchemy import text
 
@@ -62,8 +63,6 @@ def readyz():
         uow.rollback()
     redis_url = current_app.config.get("REDIS_URL")
     if redis_url:
-        import redis
-
         try:
             redis.Redis.from_url(redis_url, socket_timeout=2).ping()
             checks["redis"] = "ok"
