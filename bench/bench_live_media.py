@@ -347,13 +347,13 @@ def latency(work: Path) -> list[str]:
             pause = target - time.monotonic()
             if pause > 0:
                 time.sleep(pause)
-            encoder.stdin.write(_frame(int(time.time() * 1000) % (1 << 40)))  # type: ignore[union-attr]
+            encoder.stdin.write(_frame(int(time.time() * 1000) % (1 << 40)))  # type: ignore[union-attr]  # the encoder is started with stdin=PIPE
             n += 1
-        encoder.stdin.close()  # type: ignore[union-attr]
+        encoder.stdin.close()  # type: ignore[union-attr]  # the encoder is started with stdin=PIPE
 
     def reader() -> None:
         while True:
-            data = encoder.stdout.read1(65536)  # type: ignore[union-attr]
+            data = encoder.stdout.read1(65536)  # type: ignore[union-attr]  # the encoder is started with stdout=PIPE
             if not data:
                 break
             pieces.put(data)

@@ -34,7 +34,7 @@ if app.config["PROXY_HOPS"]:
     # and the sessions' addresses need the client's, which nginx appends to X-Forwarded-For
     # (only the last PROXY_HOPS entries are believed: a client can write the ones before)
     hops = app.config["PROXY_HOPS"]
-    app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
+    app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]  # WSGI middleware wraps the app, as Flask's docs do it
 
 gc.collect()
 gc.freeze()

@@ -67,7 +67,7 @@ def bearer_token() -> str | None:
     return None
 
 
-def _load_bearer_user(req) -> User | None:  # type: ignore[no-untyped-def]
+def _load_bearer_user(req) -> User | None:
     if "Authorization" not in request.headers:
         return None
     token = bearer_token()
@@ -86,7 +86,7 @@ def _load_bearer_user(req) -> User | None:  # type: ignore[no-untyped-def]
 def checks_bearer_itself(view: F) -> F:
     """Mark a view whose service checks the bearer token in the statement that acts (an answer
     autosave): no separate lookup of the token runs before it, here or for CSRF."""
-    view.checks_bearer_itself = True  # type: ignore[attr-defined]
+    view.checks_bearer_itself = True  # type: ignore[attr-defined]  # a marker attribute set on the view function
     return view
 
 
@@ -106,7 +106,7 @@ def current_credential() -> str | None:
     if authenticated_by_token():
         return str(g.bearer_token)
     if current_user.is_authenticated:
-        return current_user.current_session_id  # type: ignore[no-any-return]
+        return current_user.current_session_id
     return None
 
 
@@ -120,25 +120,25 @@ def request_actor() -> User | accounts.BearerToken | None:
     if token is not None:
         return accounts.BearerToken(token)
     if current_user.is_authenticated:
-        return current_user._get_current_object()  # type: ignore[attr-defined]
+        return current_user._get_current_object()
     return None
 
 
-def refuse(message: str | None = None):  # type: ignore[no-untyped-def]
+def refuse(message: str | None = None):
     """The 401 (API) or the sign-in redirect (pages), with why a token was refused."""
     if message:
         g.auth_error = message
-    return current_app.login_manager.unauthorized()  # type: ignore[attr-defined]
+    return current_app.login_manager.unauthorized()  # type: ignore[attr-defined]  # Flask-Login adds login_manager to the app; Flask's type does not declare it
 
 
-def _unauthorized():  # type: ignore[no-untyped-def]
+def _unauthorized():
     if request.path.startswith("/api/"):
         message = g.get("auth_error") or _("Sign in or send a valid access token.")
         return jsonify(error="unauthorized", message=message), 401
     return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
 
 
-def _password_change_gate():  # type: ignore[no-untyped-def]
+def _password_change_gate():
     """Hold a must-change account at the password form (pages) or answer 403 (API)."""
     endpoint = request.endpoint
     if endpoint is None or endpoint == "static" or endpoint.endswith(".static"):

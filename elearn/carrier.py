@@ -4,18 +4,17 @@ feature package's are."""
 
 from __future__ import annotations
 
+from elearn import permissions
 from elearn.config import CARRIER_SETTINGS
 from elearn.features import Feature
+from elearn.routes import admin, auth, home, notifications, ops, rosters, slips
+from elearn.service import audit
 
 #: read notices are purged daily (``elearn.tasks.purge_read_notifications``)
 PURGE_SECONDS = 24 * 3600
 
 
 def feature() -> Feature:
-    from elearn import permissions
-    from elearn.routes import admin, auth, home, notifications, ops, rosters, slips
-    from elearn.service import audit
-
     return Feature(
         name="elearn",
         blueprints=(auth.bp, home.bp, admin.bp, ops.bp, rosters.bp, notifications.bp, slips.bp),

@@ -7,7 +7,7 @@ from typing import Any
 from celery import Celery, Task
 from flask import Flask
 
-from elearn import observability
+from elearn import observability, uow
 
 
 def celery_init_app(app: Flask) -> Celery:
@@ -17,8 +17,6 @@ def celery_init_app(app: Flask) -> Celery:
         it ends (a lease) runs each step in its own ``uow.unit()``."""
 
         def __call__(self, *args: Any, **kwargs: Any) -> Any:
-            from elearn import uow
-
             with app.app_context(), uow.unit():
                 return self.run(*args, **kwargs)
 

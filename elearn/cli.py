@@ -5,11 +5,15 @@ from __future__ import annotations
 import os
 
 import click
-from flask import Flask
+from flask import Flask, current_app
 from flask.cli import AppGroup
 
 from elearn import features, uow
-from elearn.extensions import db
+from elearn.extensions import db, socketio
+from elearn.models import Unit
+from elearn.seed import demo
+from elearn.seed import scale as scale_seed
+from elearn.service import accounts
 
 group = AppGroup("elearn", help="Platform administration commands.")
 
@@ -24,8 +28,6 @@ group = AppGroup("elearn", help="Platform administration commands.")
 def seed(scale: str) -> None:
     """Seed data: the demo prefecture with its logins, or county/prefecture-scale bulk data."""
     if scale == "demo":
-        from elearn.seed import demo
-
         with uow.unit():
             logins = demo.seed_demo()
             for seeder in features.registry().seeders:
@@ -34,9 +36,8 @@ def seed(scale: str) -> None:
         for username, description in logins:
             click.echo(f"  {username:<14} {description}")
         return
-    from elearn.seed import scale as scale_seed
-
-    report = scale_seed.seed_scale(scale, echo=click.echo)
+    with uow.unit():  # committed once, all of it or none
+        report = scale_seed.seed_scale(scale, echo=click.echo)
     click.echo(report)
 
 
@@ -47,9 +48,6 @@ def seed(scale: str) -> None:
 @click.password_option()
 def create_admin(username: str, display_name: str, unit_id: int, password: str) -> None:
     """Create a prefecture or county admin account."""
-    from elearn.models import Unit
-    from elearn.service import accounts
-
     unit = db.session.get(Unit, unit_id)
     if unit is None or unit.type not in {"prefecture", "county"}:
         raise click.BadParameter("give the id of a prefecture or county", param_hint="--unit")
@@ -66,15 +64,11 @@ def create_admin(username: str, display_name: str, unit_id: int, password: str) 
 @click.option("--port", default=5000, type=int, show_default=True)
 def serve(host: str, port: int) -> None:
     """Serve the app with Socket.IO in one process (the embedded default; not for production)."""
-    from flask import current_app
-
-    from elearn.extensions import socketio
-
     # Flask's CLI sets this so that app.run() inside a command is ignored; in threading mode
     # socketio.run() is app.run(), and the server would exit at once without serving.
     os.environ.pop("FLASK_RUN_FROM_CLI", None)
     socketio.run(
-        current_app._get_current_object(),  # type: ignore[attr-defined]
+        current_app._get_current_object(),  # type: ignore[attr-defined]  # current_app is typed as Flask, not as the LocalProxy it is
         host=host,
         port=port,
         allow_unsafe_werkzeug=True,

@@ -252,9 +252,7 @@ def _observability() -> dict[str, Any]:
     }
 
 
-def load(instance_path: Path) -> dict[str, Any]:
-    """Build the Flask config mapping from the environment; raise ConfigError when it can't."""
-    demo = _flag("DEMO")
+def _secret(instance_path: Path, demo: bool) -> str:
     secret = _env("SECRET_KEY")
     if secret is None:
         if not demo:
@@ -265,28 +263,23 @@ def load(instance_path: Path) -> dict[str, Any]:
         secret = _demo_secret(instance_path)
     if len(secret) < 32:
         raise ConfigError("ELEARN_SECRET_KEY must be at least 32 characters long.")
+    return secret
 
+
+def _database_url(instance_path: Path) -> str:
     database_url = _env("DATABASE_URL") or os.environ.get("DATABASE_URL")
     if not database_url:
         database_url = f"sqlite:///{instance_path / 'elearn.sqlite3'}"
     if database_url.startswith("postgresql://") or database_url.startswith("postgres://"):
         database_url = "postgresql+psycopg://" + database_url.split("://", 1)[1]
+    return database_url
 
-    redis_url = _env("REDIS_URL") or os.environ.get("REDIS_URL") or None
-    broker_url = _env("BROKER_URL") or redis_url
-    if broker_url is None:
-        broker_dir = instance_path / "celery-broker"
-        broker_url = "filesystem://"
 
-    s3_endpoint = _env("S3_ENDPOINT") or os.environ.get("S3_ENDPOINT")
-
-    numbers: dict[str, Any] = {}
-    problems = read_settings(CARRIER_SETTINGS, numbers, os.environ)
-    if problems:
-        raise ConfigError(" ".join(problems))
-
-    cookie_secure = _flag("COOKIE_SECURE", default=not demo)
-    engine_options: dict[str, Any] = {
+def _engine_options(database_url: str, numbers: dict[str, Any]) -> dict[str, Any]:
+    pre_ping = _flag("DB_PRE_PING", default=False)  # checked on SQLite too
+    if database_url.startswith("sqlite"):
+        return {"connect_args": {"timeout": 30}}
+    return {
         # One gevent worker serves many requests at once (an exam's autosaves, 5,000 students
         # starting it): up to 30 connections, kept open once opened. Connections beyond a
         # smaller pool ("overflow") are closed as they come back, so under steady load each
@@ -299,40 +292,48 @@ def load(instance_path: Path) -> dict[str, Any]:
         # Disconnects are handled when they happen, not pinged for before every request (a
         # round trip per request, a quarter of an autosave's cost): the request that meets a
         # dead connection fails and the whole pool is renewed; connections are renewed hourly.
-        "pool_pre_ping": _flag("DB_PRE_PING", default=False),
+        "pool_pre_ping": pre_ping,
         "pool_recycle": 3600,
     }
-    if database_url.startswith("sqlite"):
-        engine_options = {"connect_args": {"timeout": 30}}
 
-    timezone = _timezone()
-    config: dict[str, Any] = {
-        "SECRET_KEY": secret,
-        "ELEARN_DEMO": demo,
-        "SQLALCHEMY_DATABASE_URI": database_url,
-        "SQLALCHEMY_ENGINE_OPTIONS": engine_options,
-        "REDIS_URL": redis_url,
-        "CELERY": {
-            "broker_url": broker_url,
-            # keep retrying a broker that is not up yet when the worker starts (Celery 6's default
-            # changes; stating it also silences the start-up warning)
-            "broker_connection_retry_on_startup": True,
-            "task_ignore_result": True,
-            "task_acks_late": True,
-            "task_reject_on_worker_lost": True,
-            "worker_prefetch_multiplier": 1,
-            "task_serializer": "json",
-            "accept_content": ["json"],
-            "task_always_eager": _flag("CELERY_EAGER"),
-            "task_eager_propagates": True,
-            "task_routes": {"media.*": {"queue": "media"}},
-        },
-        "S3_ENDPOINT": s3_endpoint,
-        "S3_ACCESS_KEY": _env("S3_ACCESS_KEY") or os.environ.get("S3_ACCESS_KEY"),
-        "S3_SECRET_KEY": _env("S3_SECRET_KEY") or os.environ.get("S3_SECRET_KEY"),
-        "S3_BUCKET": _env("S3_BUCKET") or os.environ.get("S3_BUCKET") or "elearn-media",
-        "S3_SECURE": _flag("S3_SECURE"),
-        "MEDIA_DIR": _env("MEDIA_DIR", str(instance_path / "media")),
+
+def _celery(broker_url: str) -> dict[str, Any]:
+    return {
+        "broker_url": broker_url,
+        # keep retrying a broker that is not up yet when the worker starts (Celery 6's default
+        # changes; stating it also silences the start-up warning)
+        "broker_connection_retry_on_startup": True,
+        "task_ignore_result": True,
+        "task_acks_late": True,
+        "task_reject_on_worker_lost": True,
+        "worker_prefetch_multiplier": 1,
+        "task_serializer": "json",
+        "accept_content": ["json"],
+        "task_always_eager": _flag("CELERY_EAGER"),
+        "task_eager_propagates": True,
+        "task_routes": {"media.*": {"queue": "media"}},
+    }
+
+
+def _filesystem_broker(instance_path: Path) -> dict[str, Any]:
+    """The embedded default's broker: folders in the instance (made now)."""
+    broker_dir = instance_path / "celery-broker"
+    for sub in ("out", "processed", "control"):
+        (broker_dir / sub).mkdir(parents=True, exist_ok=True)
+    return {
+        "data_folder_in": str(broker_dir / "out"),
+        "data_folder_out": str(broker_dir / "out"),
+        "processed_folder": str(broker_dir / "processed"),
+        "control_folder": str(broker_dir / "control"),
+        "store_processed": False,
+    }
+
+
+def _web(
+    instance_path: Path, redis_url: str | None, demo: bool, cookie_secure: bool, timezone: str
+) -> dict[str, Any]:
+    """Sessions, cookies, languages, rate limits and caches."""
+    return {
         "SESSION_COOKIE_SECURE": cookie_secure,
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
@@ -360,20 +361,45 @@ def load(instance_path: Path) -> dict[str, Any]:
         "SOCKETIO_ASYNC_MODE": _env("ASYNC_MODE"),
         "LOG_JSON": _flag("LOG_JSON", default=not demo),
         "PAGE_SIZE": 50,
+    }
+
+
+def load(instance_path: Path) -> dict[str, Any]:
+    """Build the Flask config mapping from the environment; raise ConfigError when it can't."""
+    demo = _flag("DEMO")
+    secret = _secret(instance_path, demo)
+    database_url = _database_url(instance_path)
+    redis_url = _env("REDIS_URL") or os.environ.get("REDIS_URL") or None
+    broker_url = _env("BROKER_URL") or redis_url or "filesystem://"
+
+    numbers: dict[str, Any] = {}
+    problems = read_settings(CARRIER_SETTINGS, numbers, os.environ)
+    if problems:
+        raise ConfigError(" ".join(problems))
+
+    # read in this order, so that of several mistakes the same one is reported first
+    cookie_secure = _flag("COOKIE_SECURE", default=not demo)
+    engine_options = _engine_options(database_url, numbers)
+    timezone = _timezone()
+    config: dict[str, Any] = {
+        "SECRET_KEY": secret,
+        "ELEARN_DEMO": demo,
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "SQLALCHEMY_ENGINE_OPTIONS": engine_options,
+        "REDIS_URL": redis_url,
+        "CELERY": _celery(broker_url),
+        "S3_ENDPOINT": _env("S3_ENDPOINT") or os.environ.get("S3_ENDPOINT"),
+        "S3_ACCESS_KEY": _env("S3_ACCESS_KEY") or os.environ.get("S3_ACCESS_KEY"),
+        "S3_SECRET_KEY": _env("S3_SECRET_KEY") or os.environ.get("S3_SECRET_KEY"),
+        "S3_BUCKET": _env("S3_BUCKET") or os.environ.get("S3_BUCKET") or "elearn-media",
+        "S3_SECURE": _flag("S3_SECURE"),
+        "MEDIA_DIR": _env("MEDIA_DIR", str(instance_path / "media")),
+        **_web(instance_path, redis_url, demo, cookie_secure, timezone),
         #: the commit a deployment runs (``/healthz`` shows it beside the package version)
         "COMMIT": _env("COMMIT"),
         **_observability(),
     }
     config.update(numbers)
     if broker_url == "filesystem://":
-        broker_dir = instance_path / "celery-broker"
-        for sub in ("out", "processed", "control"):
-            (broker_dir / sub).mkdir(parents=True, exist_ok=True)
-        config["CELERY"]["broker_transport_options"] = {
-            "data_folder_in": str(broker_dir / "out"),
-            "data_folder_out": str(broker_dir / "out"),
-            "processed_folder": str(broker_dir / "processed"),
-            "control_folder": str(broker_dir / "control"),
-            "store_processed": False,
-        }
+        config["CELERY"]["broker_transport_options"] = _filesystem_broker(instance_path)
     return config

@@ -7,10 +7,29 @@ from typing import Any
 
 from flask import Flask
 from flask.typing import ResponseReturnValue
-from werkzeug.routing import IntegerConverter
+from sqlalchemy import event
 
+import courses
+import live
+import media
+import parents
+import quizzes
+from elearn import (
+    api,
+    auth,
+    carrier,
+    cli,
+    features,
+    logging_setup,
+    observability,
+    static_files,
+    uow,
+    web,
+)
 from elearn import config as config_module
-from elearn.models._types import INT_MAX
+from elearn.celery_app import celery_init_app
+from elearn.converters import RowId
+from elearn.extensions import babel, cache, csrf, db, limiter, login_manager, migrate, socketio
 
 PACKAGES = ("elearn", "media", "courses", "quizzes", "live", "parents")
 
@@ -26,27 +45,17 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         if celery_overrides:
             app.config["CELERY"] = {**app.config["CELERY"], **celery_overrides}
 
-    from elearn import logging_setup, observability
-
     logging_setup.configure(app.config["LOG_JSON"])
     # first: its middleware sits innermost and its hook runs before every other
     observability.init_app(app)
 
     _init_extensions(app)
 
-    from elearn import api, carrier, cli, features, static_files, web
-
     web.init_app(app)
     static_files.init_app(app)
     api.init_app(app)
     features.register(app, carrier.feature())
     cli.init_app(app)
-
-    import courses
-    import live
-    import media
-    import parents
-    import quizzes
 
     for package in (media, courses, quizzes, live, parents):
         package.init_app(app)
@@ -55,19 +64,6 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
 
 def _init_extensions(app: Flask) -> None:
-    from elearn import auth
-    from elearn.celery_app import celery_init_app
-    from elearn.extensions import (
-        babel,
-        cache,
-        csrf,
-        db,
-        limiter,
-        login_manager,
-        migrate,
-        socketio,
-    )
-
     db.init_app(app)
     migrate.init_app(app, db, directory=str(Path(__file__).parent / "migrations"))
     auth.init_app(app, login_manager)
@@ -99,10 +95,6 @@ def _init_extensions(app: Flask) -> None:
 
 def _tune_sqlite(app: Flask) -> None:
     """WAL mode lets the embedded worker write while the web process reads."""
-    from sqlalchemy import event
-
-    from elearn.extensions import db
-
     with app.app_context():
         engine = db.engine
 
@@ -121,17 +113,6 @@ class App(Flask):
     response leaves, so a commit that fails is answered as the error it is."""
 
     def dispatch_request(self) -> ResponseReturnValue:
-        from elearn import uow
-
         response = super().dispatch_request()
         uow.commit()
         return response
-
-
-class RowId(IntegerConverter):
-    """``<int:…>`` in every route: at most 2³¹ − 1, the largest key a row has (PostgreSQL's
-    integer), so a larger number is a 404 rather than an error from the database."""
-
-    def __init__(self, map: Any, *args: Any, **kwargs: Any) -> None:
-        kwargs.setdefault("max", INT_MAX)
-        super().__init__(map, *args, **kwargs)

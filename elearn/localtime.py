@@ -19,7 +19,7 @@ happen here and nowhere else:
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, overload
 from zoneinfo import ZoneInfo
 
 from flask import current_app
@@ -46,6 +46,12 @@ def zone() -> ZoneInfo:
     return ZoneInfo(current_app.config["TIMEZONE"])
 
 
+@overload
+def from_local(value: datetime) -> datetime: ...
+@overload
+def from_local(value: None) -> None: ...
+@overload
+def from_local(value: datetime | None) -> datetime | None: ...
 def from_local(value: datetime | None) -> datetime | None:
     """A wall-clock time typed in a page (naive, the installation's zone) as aware UTC.
 

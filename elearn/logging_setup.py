@@ -27,4 +27,4 @@ def configure(json_lines: bool) -> None:
     # gevent-websocket's handler logs every request at INFO, a second access log beside
     # gunicorn's (deploy/gunicorn.conf.py): its warnings and errors are enough
     logging.getLogger("geventwebsocket.handler").setLevel(logging.WARNING)
-    root._elearn_configured = True  # type: ignore[attr-defined]
+    root._elearn_configured = True  # type: ignore[attr-defined]  # a marker on the root logger: configured once per process

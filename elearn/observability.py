@@ -70,7 +70,7 @@ def _note_endpoint() -> None:
 
 def init_app(app: Flask) -> None:
     """Wrap Flask's app and serve ``/metrics``; call before anything else wraps or hooks it."""
-    app.wsgi_app = Observed(app.wsgi_app, sentry=init_sentry(app))  # type: ignore[method-assign]
+    app.wsgi_app = Observed(app.wsgi_app, sentry=init_sentry(app))  # type: ignore[method-assign]  # WSGI middleware wraps the app, as Flask's docs do it
     app.before_request(_note_endpoint)
     app.register_blueprint(metrics.bp)
 
@@ -83,6 +83,7 @@ def init_sentry(app: Flask) -> bool:
     client = sentry_sdk.get_client()
     if client.is_active() and client.dsn == dsn:
         return True  # a second app in the same process (tests, the CLI)
+    # imported only where a DSN is set: the integrations import Celery's and Flask's internals
     from sentry_sdk.integrations.celery import CeleryIntegration
     from sentry_sdk.integrations.flask import FlaskIntegration
     from sentry_sdk.integrations.logging import LoggingIntegration

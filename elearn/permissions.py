@@ -21,19 +21,13 @@ from elearn.models._types import INT_MAX
 from elearn.models.accounts import ADMIN_ROLES
 
 
-def school_path(unit: Unit) -> str:
-    """The path of the school a unit lies in (or the unit's own, above school level)."""
-    ids = unit.ancestor_ids
-    return "/" + "/".join(str(i) for i in ids[: min(len(ids), 3)]) + "/"
-
-
 def scope_paths(actor: User) -> list[str]:
     """Paths of the subtrees this actor can see."""
     paths: set[str] = set()
     for assignment in actor.roles:
         unit = assignment.unit
         if assignment.role == Role.TEACHER:
-            paths.add(school_path(unit))
+            paths.add(unit.school_path)
         else:
             paths.add(unit.path)
     return sorted(paths)

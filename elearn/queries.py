@@ -7,7 +7,7 @@ from sqlalchemy.sql import Select
 
 from elearn.extensions import db
 from elearn.models import AuditEvent, GuardianLink, RoleAssignment, Unit, User
-from elearn.permissions import school_path
+from elearn.models.org import path_ids
 
 
 def members_of(unit: Unit, *, role: str | None = None, q: str | None = None) -> Select:
@@ -32,7 +32,7 @@ def members_of(unit: Unit, *, role: str | None = None, q: str | None = None) -> 
     return query
 
 
-def paginate(query: Select, *, page: int, per_page: int):  # type: ignore[no-untyped-def]
+def paginate(query: Select, *, page: int, per_page: int):
     return db.paginate(query, page=page, per_page=per_page, error_out=False)
 
 
@@ -81,8 +81,8 @@ def full_names(units: list[Unit]) -> dict[int, str]:
 def units_around(user: User) -> list[Unit]:
     """The units a role of ``user`` would plausibly be held at: the schools they are in, with
     their grades and classes, and the units above those schools (one query)."""
-    roots = {school_path(assignment.unit) for assignment in user.roles}
-    above = {int(i) for root in roots for i in root.strip("/").split("/")}
+    roots = {assignment.unit.school_path for assignment in user.roles}
+    above = {i for root in roots for i in path_ids(root)}
     if not roots:
         return []
     return list(

@@ -98,7 +98,7 @@ def is_built(folder: Path) -> bool:
 
 def build(folders: Iterable[Path]) -> list[Path]:
     """Hash and compress the static files of each folder that changed; the folders rebuilt."""
-    from flask_static_digest import digester
+    from flask_static_digest import digester  # only `make install` builds: not in a serving app
 
     rebuilt = []
     for folder in folders:
@@ -146,7 +146,7 @@ def init_app(app: Flask) -> None:
         add_headers_function=add_headers,
         autorefresh=app.debug,
     )
-    app.wsgi_app = files  # type: ignore[method-assign]
+    app.wsgi_app = files  # type: ignore[method-assign]  # WSGI middleware wraps the app, as Flask's docs do it
     app.extensions["elearn.static_files"] = files
     manifests: dict[str, dict[str, str]] = {}
     app.extensions["elearn.static_manifests"] = manifests

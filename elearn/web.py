@@ -6,7 +6,7 @@ from __future__ import annotations
 import contextlib
 from typing import Any
 
-from flask import Flask, Response, g, jsonify, make_response, render_template, request
+from flask import Flask, Response, current_app, g, jsonify, make_response, render_template, request
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -49,7 +49,7 @@ def wants_json() -> bool:
     return request.path.startswith("/api/")
 
 
-def error_response(code: int, message: str, **extra: Any):  # type: ignore[no-untyped-def]
+def error_response(code: int, message: str, **extra: Any):
     if wants_json():
         return jsonify(error=code, message=message, **extra), code
     return render_template("elearn/error.html", code=code, message=message), code
@@ -57,7 +57,7 @@ def error_response(code: int, message: str, **extra: Any):  # type: ignore[no-un
 
 def init_app(app: Flask) -> None:
     @app.errorhandler(CSRFError)
-    def _csrf(error: CSRFError):  # type: ignore[no-untyped-def]
+    def _csrf(error: CSRFError):
         uow.rollback()
         return error_response(
             400,
@@ -67,17 +67,17 @@ def init_app(app: Flask) -> None:
         )
 
     @app.errorhandler(Unauthenticated)
-    def _unauthenticated(error: Unauthenticated):  # type: ignore[no-untyped-def]
+    def _unauthenticated(error: Unauthenticated):
         uow.rollback()
         return auth.refuse(error.message)
 
     @app.errorhandler(ServiceError)
-    def _service(error: ServiceError):  # type: ignore[no-untyped-def]
+    def _service(error: ServiceError):
         uow.rollback()
         return error_response(error.status, error.message)
 
     @app.errorhandler(HTTPException)
-    def _http(error: HTTPException):  # type: ignore[no-untyped-def]
+    def _http(error: HTTPException):
         uow.rollback()
         code = error.code or 500
         if code == 429:
@@ -85,30 +85,11 @@ def init_app(app: Flask) -> None:
         description = getattr(error, "elearn_message", None)
         return error_response(code, description or _message_for(code))
 
-    def _database_unavailable(error: Exception) -> Response:
-        # retryable: nothing of the request was kept, and the client is told when to try again
-        # (the attempt page keeps its answers and sends them again). The page is rendered
-        # without the database: no menu, no signed-in user.
-        g.database_unavailable = True  # read by nav_items: the page asks the database nothing
-        if "_login_user" not in g:  # Flask-Login's template context would load the user
-            g._login_user = login_manager.anonymous_user()
-        with contextlib.suppress(Exception):  # the rollback may meet the same dead connection
-            uow.rollback()
-        app.logger.warning("database unavailable: %s", error.__class__.__name__)
-        message = _("The service is briefly unavailable. Nothing was lost: try again in a moment.")
-        if wants_json():
-            response = make_response(jsonify(error=503, message=message, retryable=True), 503)
-        else:
-            page = render_template("elearn/unavailable.html", message=message)
-            response = make_response(page, 503)
-        response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
-        return response
-
     for kind in DATABASE_UNAVAILABLE:
-        app.register_error_handler(kind, _database_unavailable)
+        app.register_error_handler(kind, database_unavailable)
 
     @app.errorhandler(Exception)
-    def _unexpected(error: Exception):  # type: ignore[no-untyped-def]
+    def _unexpected(error: Exception):
         uow.rollback()
         app.logger.exception("unhandled error")
         return error_response(500, _message_for(500))
@@ -122,6 +103,27 @@ def init_app(app: Flask) -> None:
         }
 
     headers.init_app(app)
+
+
+def database_unavailable(error: Exception) -> Response:
+    """503 with Retry-After for a request that met no database (a restart, a failover)."""
+    # retryable: nothing of the request was kept, and the client is told when to try again
+    # (the attempt page keeps its answers and sends them again). The page is rendered
+    # without the database: no menu, no signed-in user.
+    g.database_unavailable = True  # read by nav_items: the page asks the database nothing
+    if "_login_user" not in g:  # Flask-Login's template context would load the user
+        g._login_user = login_manager.anonymous_user()
+    with contextlib.suppress(Exception):  # the rollback may meet the same dead connection
+        uow.rollback()
+    current_app.logger.warning("database unavailable: %s", error.__class__.__name__)
+    message = _("The service is briefly unavailable. Nothing was lost: try again in a moment.")
+    if wants_json():
+        response = make_response(jsonify(error=503, message=message, retryable=True), 503)
+    else:
+        page = render_template("elearn/unavailable.html", message=message)
+        response = make_response(page, 503)
+    response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
 
 
 def nav_items() -> list[tuple[str, str]]:

@@ -7,7 +7,9 @@ from typing import Any
 
 from flask import Flask
 
+from elearn import features, signals
 from elearn.config import Setting
+from elearn.extensions import socketio
 from elearn.features import Feature
 
 
@@ -54,8 +56,7 @@ class LiveState:
 
 def _setup(app: Flask) -> None:
     """The Socket.IO side: allowed origins, and this process's presence, throttle and summaries."""
-    from elearn.extensions import socketio
-    from live import presence, summaries, throttle
+    from live import presence, summaries, throttle  # at registration, as in feature()
 
     # The carrier checks the same origin by default; a live room may name more origins, and must
     # refuse cross-site sockets riding on the session cookie, so same-origin unless configured.
@@ -70,7 +71,10 @@ def _setup(app: Flask) -> None:
 
 def feature() -> Feature:
     """What live lectures add to the carrier."""
-    from elearn import signals
+    # live's own rooms load when the package is registered, not when it is imported: importing
+    # live (as the migrations and the composition root do) must not register its pages, events
+    # and tasks, and its modules (which import the package first) must not import each other
+    # through it
     from live import (  # noqa: F401 - the Socket.IO events and tasks register on import
         api,
         demo,
@@ -102,6 +106,4 @@ def feature() -> Feature:
 
 def init_app(app: Flask) -> None:
     """Register live lectures through the feature contract."""
-    from elearn import features
-
     features.register(app, feature())

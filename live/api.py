@@ -141,7 +141,6 @@ def create_lecture(body: dict[str, Any]) -> dict[str, int]:
         cohosts=_cohosts(body.get("cohost_ids") or []),
         lesson_id=body.get("lesson_id"),
     )
-    db.session.commit()
     return {"id": lecture.id}
 
 

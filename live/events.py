@@ -1,8 +1,10 @@
 """The Socket.IO namespace ``/live``: thin handlers around ``live.service``.
 
 Each handler authenticates the connection again (a revoked session stops at its next event even
-if the disconnect were lost), applies the per-user rate limit, makes one service call, commits,
-and emits. Refusals go back as an ``error`` event ``{"event", "message"}`` in the user's language
+if the disconnect were lost), applies the per-user rate limit and makes one service call; its
+wrapper (``_handler``) is the event's unit of work (``elearn.uow``): it commits when the handler
+returns and only then sends the emits the handler queued (``uow.emit``, ``uow.after_commit``), or
+rolls back and sends nothing. Refusals go back as an ``error`` event ``{"event", "message"}`` in the user's language
 and as the acknowledgement ``{"ok": false, "error"}``. The events are documented in
 ``live/EVENTS.md``.
 """
@@ -21,14 +23,16 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from flask_socketio import ConnectionRefusedError, emit, join_room, leave_room
 
+from elearn import uow
 from elearn.extensions import db, socketio
 from elearn.metrics import LIVE_SOCKETS
 from elearn.models import Unit, User
 from elearn.service import accounts
 from elearn.service.errors import ServiceError
-from live import service
+from live import recording, service
 from live.models import Lecture, LectureStatus, MessageKind
 from live.summaries import NAMESPACE, hosts_room, room_of
+from live.throttle import RateCheck
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +56,11 @@ _CONNECTIONS: dict[str, Connection] = {}
 _LOCK = threading.Lock()
 
 
+def current_sid() -> str:
+    """The id of the socket whose event (or connection) this is."""
+    return request.sid  # type: ignore[attr-defined]  # set by flask-socketio, not in Flask's Request
+
+
 def _live() -> Any:
     return current_app.extensions["live"]
 
@@ -67,7 +76,7 @@ def on_connect(auth: Any = None) -> None:
     if isinstance(token, str) and token:
         check = accounts.load_token_user(token)
         if check.user is None:
-            db.session.rollback()
+            uow.rollback()
             _refuse(check.error or _("Sign in first."))
         user, kind, secret = check.user, "token", token
     elif current_user.is_authenticated and current_user.current_session_id:
@@ -76,36 +85,35 @@ def on_connect(auth: Any = None) -> None:
         _refuse(_("Sign in first."))
     assert user is not None
     if user.must_change_password:
-        db.session.rollback()
+        uow.rollback()
         _refuse(accounts.password_change_message())
-    sid = request.sid  # type: ignore[attr-defined]
+    sid = current_sid()
     with _LOCK:
         _CONNECTIONS[sid] = Connection(user_id=user.id, kind=kind, secret=secret)
         LIVE_SOCKETS.set(len(_CONNECTIONS))
     # the key of the session or token it came with: a logout or a password change finds it
     _live().presence.add(sid, user_id=user.id, session_key=accounts.hash_token(secret))
     join_room(user_room(user.id))
-    db.session.rollback()
+    uow.rollback()  # it only read
 
 
 @socketio.on("disconnect", namespace=NAMESPACE)
 def on_disconnect(*_reason: Any) -> None:
-    sid = request.sid  # type: ignore[attr-defined]
+    sid = current_sid()
     with _LOCK:
         _CONNECTIONS.pop(sid, None)
         LIVE_SOCKETS.set(len(_CONNECTIONS))
     _live().presence.remove(sid)
     try:
-        service.close_interval(sid=sid)
-        db.session.commit()
+        with uow.unit():
+            service.close_interval(sid=sid)
     except Exception:  # noqa: BLE001 - a failed count must not break the disconnect
-        db.session.rollback()
         log.exception("closing attendance of %s failed", sid)
 
 
 def _connection() -> Connection | None:
     with _LOCK:
-        return _CONNECTIONS.get(request.sid)  # type: ignore[attr-defined]
+        return _CONNECTIONS.get(current_sid())
 
 
 def _current_actor(conn: Connection) -> User | None:
@@ -134,41 +142,31 @@ def _disconnect_soon(sid: str) -> None:
     socketio.server.disconnect(sid, namespace=NAMESPACE)
 
 
-class _RateCheck:
-    """The per-user rate limit, asked in a background task started now, answered by ``allowed``."""
+@dataclass
+class Then:
+    """A handler's answer with a ``step`` that needs the event's unit committed (a stream whose
+    rows ffmpeg's segments belong to) and whose failure the socket must still hear about: the
+    wrapper runs it after the commit and its effects, and answers a failure as the handler's."""
 
-    def __init__(self, key: str) -> None:
-        self._answer: bool | None = None
-        self._error: Exception | None = None
-        self._task = socketio.start_background_task(self._ask, _live().throttle, key)
-
-    def _ask(self, throttle: Any, key: str) -> None:
-        try:
-            self._answer = bool(throttle.allow(key))
-        except Exception as error:  # noqa: BLE001 - raised again in the handler
-            self._error = error
-
-    def allowed(self) -> bool:
-        self._task.join()
-        if self._error is not None:
-            raise self._error
-        return bool(self._answer)
+    result: dict[str, Any]
+    step: Callable[[], Any]
 
 
 def _handler(name: str, *, limited: bool = False) -> Callable[..., Any]:
-    """Wrap an event: re-authenticate, rate-limit, commit or roll back, report refusals."""
+    """Wrap an event: re-authenticate, rate-limit, run the handler as one unit of work (commit,
+    then the emits it queued; or roll back and drop them), report refusals."""
 
     def decorate(func: Callable[..., Any]) -> Callable[..., Any]:
         @functools.wraps(func)
         def wrapper(data: Any = None) -> Any:
-            sid = request.sid  # type: ignore[attr-defined]
+            sid = current_sid()
             conn = _connection()
             # the connection's user never changes: its rate check (Redis) runs beside the login
             # check (PostgreSQL), so a chat line waits for one round trip, not two
-            rate = _RateCheck(f"user:{conn.user_id}") if limited and conn else None
+            rate = RateCheck(_live().throttle, f"user:{conn.user_id}") if limited and conn else None
             actor = _current_actor(conn) if conn else None
             if conn is None or actor is None:
-                db.session.rollback()
+                uow.rollback()
                 message = _("Your sign-in has ended. Sign in again.")
                 emit("error", {"event": name, "message": message})
                 # after the acknowledgement has gone out, not before it
@@ -179,14 +177,17 @@ def _handler(name: str, *, limited: bool = False) -> Callable[..., Any]:
                     raise ServiceError(
                         _("You are sending messages too fast. Wait a moment."), status=429
                     )
-                result = func(conn, actor, data if data is not None else {})
-                db.session.commit()
+                with uow.unit():
+                    result = func(conn, actor, data if data is not None else {})
+                if isinstance(result, Then):
+                    result.step()
+                    result = result.result
             except ServiceError as error:
-                db.session.rollback()
+                uow.rollback()  # the unit rolled back already, unless its commit failed
                 emit("error", {"event": name, "message": error.message})
                 return {"ok": False, "error": error.message}
             except Exception:  # noqa: BLE001 - the socket must get an answer, never a hang
-                db.session.rollback()
+                uow.rollback()
                 log.exception("live event %s failed", name)
                 message = _("Something went wrong on our side. Try again later.")
                 emit("error", {"event": name, "message": message})
@@ -208,7 +209,7 @@ def _leave_current(conn: Connection) -> None:
         return
     leave_room(room_of(conn.lecture_id))
     leave_room(hosts_room(conn.lecture_id))
-    service.close_interval(sid=request.sid)  # type: ignore[attr-defined]
+    service.close_interval(sid=current_sid())
     conn.lecture_id = None
 
 
@@ -225,7 +226,8 @@ def on_join(conn: Connection, actor: User, data: Any) -> dict[str, Any]:
     screen = _field(data, "class_screen")
     if isinstance(screen, dict):
         try:
-            class_unit = db.session.get(Unit, int(screen.get("class_id")))  # type: ignore[arg-type]
+            # int(None) raises the TypeError caught below, as a class id that is not a number
+            class_unit = db.session.get(Unit, int(screen.get("class_id")))  # type: ignore[arg-type]  # see above
         except (TypeError, ValueError):
             class_unit = None
         if class_unit is None:
@@ -234,7 +236,7 @@ def on_join(conn: Connection, actor: User, data: Any) -> dict[str, Any]:
             )
     _leave_current(conn)
     host = service.is_host(actor, lecture)
-    sid = request.sid  # type: ignore[attr-defined]
+    sid = current_sid()
     if lecture.status != LectureStatus.ENDED:
         service.open_interval(
             actor=actor,
@@ -264,7 +266,7 @@ def on_join(conn: Connection, actor: User, data: Any) -> dict[str, Any]:
             else None
         ),
     }
-    emit("joined", payload)
+    uow.after_commit(emit, "joined", payload)
     return payload
 
 
@@ -273,15 +275,14 @@ def _say(conn: Connection, actor: User, data: Any, kind: MessageKind) -> dict[st
     # the lines before it (one gevent hub), so as few as the rules allow: the login (one query),
     # the lecture with its co-hosts (one), the sanctions (one, in post_message), the insert and
     # the commit. The line is serialised before the commit (nothing is reloaded after it) and
-    # broadcast after it, so a client that reconnects always finds what it missed.
+    # broadcast after it (the wrapper's unit), so a client that reconnects always finds what it
+    # missed.
     lecture = _lecture_of(conn, actor, check_ban=False)
     message = service.post_message(
         actor=actor, lecture=lecture, kind=kind, text=_field(data, "text")
     )
     body = service.message_json(message)
-    room = room_of(lecture.id)
-    db.session.commit()
-    socketio.emit(kind.value, body, to=room, namespace=NAMESPACE)
+    uow.emit(kind.value, body, to=room_of(lecture.id), namespace=NAMESPACE)
     return {"message": body}
 
 
@@ -299,9 +300,8 @@ def on_question(conn: Connection, actor: User, data: Any) -> dict[str, Any]:
 def on_hand(conn: Connection, actor: User, data: Any) -> dict[str, Any]:
     lecture = _lecture_of(conn, actor)
     message = service.raise_hand(actor=actor, lecture=lecture)
-    db.session.commit()
     body = service.message_json(message)
-    socketio.emit("hand", body, to=hosts_room(lecture.id), namespace=NAMESPACE)
+    uow.emit("hand", body, to=hosts_room(lecture.id), namespace=NAMESPACE)
     return {"message": body}
 
 
@@ -309,9 +309,8 @@ def on_hand(conn: Connection, actor: User, data: Any) -> dict[str, Any]:
 def on_upvote(conn: Connection, actor: User, data: Any) -> dict[str, Any]:
     lecture = _lecture_of(conn, actor)
     message = service.upvote(actor=actor, lecture=lecture, message_id=_field(data, "message_id"))
-    db.session.commit()
     body = service.message_json(message)
-    socketio.emit("question", body, to=room_of(lecture.id), namespace=NAMESPACE)
+    uow.emit("question", body, to=room_of(lecture.id), namespace=NAMESPACE)
     return {"message": body}
 
 
@@ -320,8 +319,7 @@ def on_poll_answer(conn: Connection, actor: User, data: Any) -> dict[str, Any]:
     lecture = _lecture_of(conn, actor)
     poll = service.poll_of(lecture, _field(data, "poll_id"))
     service.vote(actor=actor, lecture=lecture, poll=poll, choice=_field(data, "choice"))
-    db.session.commit()
-    _live().summaries.mark(poll.id)
+    uow.after_commit(_live().summaries.mark, poll.id)
     return {}
 
 
@@ -334,10 +332,10 @@ def on_poll_start(conn: Connection, actor: User, data: Any) -> dict[str, Any]:
         question=_field(data, "question"),
         choices=_field(data, "choices"),
     )
-    db.session.commit()
-    socketio.emit("poll", poll.as_dict(), to=room_of(lecture.id), namespace=NAMESPACE)
-    _live().summaries.mark(poll.id)
-    return {"poll": poll.as_dict()}
+    body = poll.as_dict()
+    uow.emit("poll", body, to=room_of(lecture.id), namespace=NAMESPACE)
+    uow.after_commit(_live().summaries.mark, poll.id)
+    return {"poll": body}
 
 
 @_handler("poll_end")
@@ -345,8 +343,7 @@ def on_poll_end(conn: Connection, actor: User, data: Any) -> dict[str, Any]:
     lecture = _lecture_of(conn, actor)
     poll = service.poll_of(lecture, _field(data, "poll_id"))
     service.end_poll(actor=actor, lecture=lecture, poll=poll)
-    db.session.commit()
-    _live().summaries.mark(poll.id)
+    uow.after_commit(_live().summaries.mark, poll.id)
     return {"poll": poll.as_dict()}
 
 
@@ -359,10 +356,9 @@ def on_quiz_start(conn: Connection, actor: User, data: Any) -> dict[str, Any]:
         question_ids=_field(data, "question_ids"),
         title=_field(data, "title"),
     )
-    db.session.commit()
     body = service.quiz_json(quiz)
-    socketio.emit("quiz", body, to=room_of(lecture.id), namespace=NAMESPACE)
-    _live().summaries.mark_quiz(quiz.id)
+    uow.emit("quiz", body, to=room_of(lecture.id), namespace=NAMESPACE)
+    uow.after_commit(_live().summaries.mark_quiz, quiz.id)
     return {"quiz": body}
 
 
@@ -371,8 +367,7 @@ def on_quiz_end(conn: Connection, actor: User, data: Any) -> dict[str, Any]:
     lecture = _lecture_of(conn, actor)
     quiz = service.quiz_of(lecture, _field(data, "quiz_id"))
     service.end_quiz(actor=actor, lecture=lecture, quiz=quiz)
-    db.session.commit()
-    _live().summaries.mark_quiz(quiz.id)  # the final summary, with the keys
+    uow.after_commit(_live().summaries.mark_quiz, quiz.id)  # the final summary, with the keys
     return {"quiz": service.quiz_summary(quiz)}
 
 
@@ -387,8 +382,7 @@ def on_quiz_answer(conn: Connection, actor: User, data: Any) -> dict[str, Any]:
         position=_field(data, "position"),
         answer=_field(data, "answer"),
     )
-    db.session.commit()
-    _live().summaries.mark_quiz(quiz.id)
+    uow.after_commit(_live().summaries.mark_quiz, quiz.id)
     return {}  # no mark, no key: those come when the host closes the quiz
 
 
@@ -417,42 +411,44 @@ def _close(sids: list[str], message: str) -> int:
 def on_moderate(conn: Connection, actor: User, data: Any) -> dict[str, Any]:
     lecture = _lecture_of(conn, actor)
     result = service.moderate(actor=actor, lecture=lecture, data=data)
-    db.session.commit()
     room = room_of(lecture.id)
     if result.message is not None:
-        socketio.emit("message_deleted", {"id": result.message.id}, to=room, namespace=NAMESPACE)
+        uow.emit("message_deleted", {"id": result.message.id}, to=room, namespace=NAMESPACE)
     elif result.user_id is not None:
         notice = {"action": result.action, "user_id": result.user_id}
-        socketio.emit("moderation", notice, to=hosts_room(lecture.id), namespace=NAMESPACE)
-        socketio.emit("moderation", notice, to=user_room(result.user_id), namespace=NAMESPACE)
+        uow.emit("moderation", notice, to=hosts_room(lecture.id), namespace=NAMESPACE)
+        uow.emit("moderation", notice, to=user_room(result.user_id), namespace=NAMESPACE)
         if result.action == "ban":
-            kick(result.user_id, lecture.id, _("You have been removed from this lecture."))
+            message = _("You have been removed from this lecture.")
+            uow.after_commit(kick, result.user_id, lecture.id, message)
     else:
-        socketio.emit("settings", result.settings, to=room, namespace=NAMESPACE)
+        uow.emit("settings", result.settings, to=room, namespace=NAMESPACE)
     return {"action": result.action}
 
 
-def _set_status(conn: Connection, actor: User, status: LectureStatus) -> dict[str, Any]:
-    lecture = _lecture_of(conn, actor)
+def _set_status(lecture: Lecture, actor: User, status: LectureStatus) -> dict[str, Any]:
     service.set_status(actor=actor, lecture=lecture, status=status)
-    db.session.commit()
     settings = service.room_settings(lecture)
-    socketio.emit("settings", settings, to=room_of(lecture.id), namespace=NAMESPACE)
+    uow.emit("settings", settings, to=room_of(lecture.id), namespace=NAMESPACE)
     return {"settings": settings}
 
 
 @_handler("go_live")
 def on_go_live(conn: Connection, actor: User, data: Any) -> dict[str, Any]:
-    return _set_status(conn, actor, LectureStatus.LIVE)
+    return _set_status(_lecture_of(conn, actor), actor, LectureStatus.LIVE)
 
 
 @_handler("end")
-def on_end(conn: Connection, actor: User, data: Any) -> dict[str, Any]:
-    from live import studio_events
+def on_end(conn: Connection, actor: User, data: Any) -> Then:
+    lecture = _lecture_of(conn, actor)
+    result = _set_status(lecture, actor, LectureStatus.ENDED)
 
-    result = _set_status(conn, actor, LectureStatus.ENDED)
-    studio_events.after_end(_lecture_of(conn, actor))
-    return result
+    def end_stream() -> None:
+        # once the end is committed (the lecture's row is read again): stop the stream here and
+        # make the recording
+        recording.after_end(lecture.id, lecture.recording_asset_id)
+
+    return Then(result, end_stream)
 
 
 @_handler("room")

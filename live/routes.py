@@ -9,7 +9,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from elearn import localtime, permissions
+from elearn import localtime, permissions, uow
 from elearn.extensions import db
 from elearn.models import Unit, User
 from elearn.service.errors import ServiceError
@@ -75,21 +75,22 @@ def new_lecture():
     ]
     status = 200
     if form.validate_on_submit():
+        starts_at = form.starts_at.data
+        assert starts_at is not None  # the field's DataRequired: a valid form has one
         try:
-            lecture = service.create_lecture(
-                actor=current_user,
-                title=form.title.data or "",
-                starts_at=localtime.from_local(form.starts_at.data),
-                audience=[{"unit_id": form.unit_id.data, "role": form.role.data or None}],
-                is_training=form.is_training.data,
-                lesson_id=form.lesson_id.data or None,
-            )
+            with uow.savepoint():
+                lecture = service.create_lecture(
+                    actor=current_user,
+                    title=form.title.data or "",
+                    starts_at=localtime.from_local(starts_at),
+                    audience=[{"unit_id": form.unit_id.data, "role": form.role.data or None}],
+                    is_training=form.is_training.data,
+                    lesson_id=form.lesson_id.data or None,
+                )
         except ServiceError as error:
-            db.session.rollback()
             form.title.errors = [error.message]
             status = 400
         else:
-            db.session.commit()
             flash(_("The lecture is scheduled."), "success")
             return redirect(url_for("live.room", lecture_id=lecture.id))
     elif form.is_submitted():

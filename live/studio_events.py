@@ -10,18 +10,19 @@ when the first segment is in storage, and ``recording`` when the replay is in th
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 from typing import Any
 
-from flask import current_app, request
+from flask import current_app
 from flask_babel import gettext as _
 
-from elearn.extensions import db, socketio
+from elearn.extensions import socketio
 from elearn.models import User
 from elearn.service.errors import ServiceError
-from live.events import Connection, _field, _handler, _lecture_of
-from live.models import Lecture
+from live import recording
+from live.events import Connection, Then, _field, _handler, _lecture_of, current_sid
 from live.service import broadcast
 from live.summaries import NAMESPACE, room_of
 from live.throttle import MemoryThrottle
@@ -56,30 +57,28 @@ def _notify_ready(lecture_id: int) -> None:
     socketio.emit("stream", {"available": True}, to=room_of(lecture_id), namespace=NAMESPACE)
 
 
-def _queue_recording(lecture_id: int) -> None:
-    from live import tasks
-
-    tasks.publish_recording.apply_async((lecture_id,), queue="media")
-
-
 @_handler("media_start")
-def on_media_start(conn: Connection, actor: User, data: Any) -> dict[str, Any]:
+def on_media_start(conn: Connection, actor: User, data: Any) -> Then:
     lecture = _lecture_of(conn, actor)
     has_audio = _field(data, "audio") is not False
     asset = broadcast.start_stream(actor=actor, lecture=lecture, has_audio=has_audio)
-    db.session.commit()
     lecture_id = lecture.id
-    sid = request.sid  # type: ignore[attr-defined]
+    sid = current_sid()
+    # ffmpeg starts once the stream's rows are committed (its segments are stored against them)
+    step = functools.partial(_open_ingest, asset, lecture_id, sid, has_audio)
+    return Then({"stream": asset.id}, step)
+
+
+def _open_ingest(asset: Any, lecture_id: int, sid: str, has_audio: bool) -> None:
     media_ingest.open_ingest(
         asset,
         get_storage(),
         plan=broadcast.live_plan(has_audio=has_audio),
         on_ready=lambda: _notify_ready(lecture_id),
-        on_done=lambda ok: _queue_recording(lecture_id),
+        on_done=lambda ok: recording.queue_recording(lecture_id),
     )
     with _LOCK:
         _FEEDERS[asset.id] = sid
-    return {"stream": asset.id}
 
 
 @_handler("media_chunk")
@@ -92,10 +91,10 @@ def on_media_chunk(conn: Connection, actor: User, data: Any) -> dict[str, Any]:
     asset_id = lecture.recording_asset_id
     with _LOCK:
         feeder = _FEEDERS.get(asset_id or "")
-    if feeder != request.sid:  # type: ignore[attr-defined]
+    if feeder != current_sid():
         # a viewer, another host's socket, or a stream that was never started here
         raise ServiceError(_("Only the lecturer's studio can send video."), status=403)
-    if not _chunk_throttle().allow(request.sid):  # type: ignore[attr-defined]
+    if not _chunk_throttle().allow(current_sid()):
         raise ServiceError(_("The video is arriving too fast."), status=429)
     ingest = media_ingest.ingest_of(asset_id)
     if ingest is None or not ingest.offer(bytes(data)):
@@ -108,7 +107,7 @@ def on_media_stop(conn: Connection, actor: User, data: Any) -> dict[str, Any]:
     lecture = _lecture_of(conn, actor)
     with _LOCK:
         feeder = _FEEDERS.get(lecture.recording_asset_id or "")
-    if feeder != request.sid:  # type: ignore[attr-defined]
+    if feeder != current_sid():
         raise ServiceError(_("Only the lecturer's studio can send video."), status=403)
     media_ingest.finish_ingest(lecture.recording_asset_id, keep_open=True)
     return {}
@@ -118,15 +117,3 @@ def on_media_stop(conn: Connection, actor: User, data: Any) -> dict[str, Any]:
 def on_stream(conn: Connection, actor: User, data: Any) -> dict[str, Any]:
     lecture = _lecture_of(conn, actor)
     return broadcast.stream_urls(actor=actor, lecture=lecture)
-
-
-def after_end(lecture: Lecture) -> None:
-    """The lecture has ended (committed): end its stream here, then make the recording.
-
-    With a stream running in this process, its ``on_done`` queues the recording once ffmpeg has
-    written the last segment; otherwise (no stream, or it runs elsewhere) it is queued now and
-    the task waits for the end of the stream itself.
-    """
-    ingest = media_ingest.finish_ingest(lecture.recording_asset_id)
-    if ingest is None and lecture.recording_asset_id:
-        _queue_recording(lecture.id)

@@ -17,6 +17,8 @@ import redis as redis_lib
 from flask import Flask
 
 from elearn.extensions import db, socketio
+from live import service
+from live.models import LectureQuiz, Poll
 
 log = logging.getLogger(__name__)
 
@@ -103,9 +105,6 @@ class PollSummaries:
         return waiting
 
     def _emit_poll(self, poll_id: int) -> None:
-        from live import service
-        from live.models import Poll
-
         poll = db.session.get(Poll, poll_id)
         if poll is None:
             return
@@ -117,9 +116,6 @@ class PollSummaries:
         )
 
     def _emit_quiz(self, quiz_id: int) -> None:
-        from live import service
-        from live.models import LectureQuiz
-
         quiz = db.session.get(LectureQuiz, quiz_id)
         if quiz is None:
             return

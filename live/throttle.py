@@ -9,9 +9,12 @@ from __future__ import annotations
 import math
 import threading
 import time
+from typing import Any
 
 import redis as redis_lib
 from flask import Flask
+
+from elearn.extensions import socketio
 
 _BUCKET = """
 local rate = tonumber(ARGV[1])
@@ -75,3 +78,25 @@ def from_app(app: Flask) -> Throttle:
     if url:
         return RedisThrottle(url, app.config.get("LIVE_KEY_PREFIX", "elearn-live"), rate, burst)
     return MemoryThrottle(rate, burst)
+
+
+class RateCheck:
+    """One rate check of ``throttle``, asked in a background task started now (beside the
+    event's other round trips), answered by ``allowed``."""
+
+    def __init__(self, throttle: Any, key: str) -> None:
+        self._answer: bool | None = None
+        self._error: Exception | None = None
+        self._task = socketio.start_background_task(self._ask, throttle, key)
+
+    def _ask(self, throttle: Any, key: str) -> None:
+        try:
+            self._answer = bool(throttle.allow(key))
+        except Exception as error:  # noqa: BLE001 - raised again in the handler
+            self._error = error
+
+    def allowed(self) -> bool:
+        self._task.join()
+        if self._error is not None:
+            raise self._error
+        return bool(self._answer)

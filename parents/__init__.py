@@ -4,6 +4,7 @@ applications arrive as sub-packages; until then it declares itself, with nothing
 
 from flask import Flask
 
+from elearn import features
 from elearn.features import Feature
 
 
@@ -14,6 +15,4 @@ def feature() -> Feature:
 
 def init_app(app: Flask) -> None:
     """Register families and community through the feature contract."""
-    from elearn import features
-
     features.register(app, feature())

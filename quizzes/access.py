@@ -24,17 +24,12 @@ STAFF_ROLES = frozenset({Role.TEACHER, Role.EXPERT, *ADMIN_ROLES})
 CLASS_ROLES = frozenset({Role.STUDENT, Role.GUARDIAN})
 
 
-def _school_path(unit: Unit) -> str:
-    ids = unit.ancestor_ids
-    return "/" + "/".join(str(i) for i in ids[: min(len(ids), 3)]) + "/"
-
-
 def may_author_at(actor: User, unit: Unit) -> bool:
     """Admins author at or below their unit; teachers within their own school."""
     for assignment in actor.roles:
         if assignment.role in ADMIN_ROLES and unit.path.startswith(assignment.unit.path):
             return True
-        if assignment.role == Role.TEACHER and unit.path.startswith(_school_path(assignment.unit)):
+        if assignment.role == Role.TEACHER and unit.path.startswith(assignment.unit.school_path):
             return True
         if assignment.role == Role.EXPERT and unit.path.startswith(assignment.unit.path):
             return True
@@ -175,6 +170,6 @@ def may_view_record(actor: User, student: User) -> bool:
     for a in actor.roles:
         if a.role in ADMIN_ROLES and any(c.path.startswith(a.unit.path) for c in classes):
             return True
-        if a.role == Role.TEACHER and any(c.path.startswith(_school_path(a.unit)) for c in classes):
+        if a.role == Role.TEACHER and any(c.path.startswith(a.unit.school_path) for c in classes):
             return True
     return False

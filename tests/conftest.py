@@ -123,7 +123,7 @@ def app(database_url: str, tmp_path_factory: pytest.TempPathFactory):
     )
     application.extensions["celery"].conf.update(task_always_eager=True, broker_url="memory://")
 
-    def _own_login():  # type: ignore[no-untyped-def]
+    def _own_login():
         # A test client's request shares the app context (and ``g``) of a ``ctx`` the test holds
         # open; each request must load its own user, as in production, not reuse the last one's.
         for name in ("_login_user", "auth_error", "via_token", "bearer_token", "csrf_token"):

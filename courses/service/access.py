@@ -102,9 +102,8 @@ def authoring_units(actor: User) -> list[Unit]:
     for assignment in actor.roles:
         unit = assignment.unit
         if assignment.role == Role.TEACHER:
-            ids = unit.ancestor_ids
-            if len(ids) >= 3:
-                school = db.session.get(Unit, ids[2])
+            if unit.school_id is not None:
+                school = db.session.get(Unit, unit.school_id)
                 if school is not None:
                     units[school.id] = school
         elif assignment.role in AUTHOR_ROLES:
@@ -144,9 +143,9 @@ def student_grade_band(actor: User) -> str | None:
     for assignment in actor.roles:
         if assignment.role != Role.STUDENT:
             continue
-        ids = assignment.unit.ancestor_ids
-        grade = db.session.get(Unit, ids[3]) if len(ids) >= 4 else None
-        school = db.session.get(Unit, ids[2]) if len(ids) >= 3 else None
+        unit = assignment.unit
+        grade = db.session.get(Unit, unit.grade_id) if unit.grade_id is not None else None
+        school = db.session.get(Unit, unit.school_id) if unit.school_id is not None else None
         if grade is not None:
             return grade_band_of(grade.grade_level, school.school_kind if school else None)
     return None

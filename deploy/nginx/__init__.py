@@ -112,7 +112,7 @@ def render_main(main: Main) -> str:
 
 
 def _fields(value: object) -> dict[str, object]:
-    return {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}  # type: ignore[arg-type]
+    return {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}  # type: ignore[arg-type]  # value is always one of the dataclasses of this module
 
 
 def production_files() -> dict[str, str]:

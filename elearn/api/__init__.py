@@ -8,108 +8,48 @@ document, which flask-smorest builds from them. A request the schemas refuse is 
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable
 from http import HTTPStatus
-from typing import Any, TypeVar
+from typing import Any
 
-from flask import Flask, current_app, g, jsonify, request
-from flask_babel import gettext as _
+from flask import Flask, jsonify, request
 from flask_smorest import Api
-from flask_smorest import Blueprint as SmorestBlueprint
-from marshmallow import ValidationError
-from webargs.flaskparser import FlaskParser, is_json_request
-from werkzeug.datastructures import CombinedMultiDict
 from werkzeug.exceptions import UnprocessableEntity
 
 from elearn import features, uow
-from elearn.api import schemas
-from elearn.auth import authenticated_by_token, refuse, view_checks_bearer_itself
+
+# the carrier's endpoints register on ``bp`` when imported
+from elearn.api import auth, coverage, notifications, rosters, schemas, units  # noqa: F401
+from elearn.api.base import (
+    CREDENTIAL_ENDPOINTS,
+    REFUSALS,
+    ApiBlueprint,
+    Parser,
+    bp,
+    protect_cookie_sessions,
+    refuses,
+)
+from elearn.auth import refuse
+from elearn.converters import RowId
 from elearn.extensions import csrf
-from elearn.factory import RowId
 from elearn.models._types import INT_MAX
 from elearn.service.errors import ServiceError, Unauthenticated
 from elearn.web import error_response
 
-F = TypeVar("F", bound=Callable[..., Any])
+__all__ = [
+    "CREDENTIAL_ENDPOINTS",
+    "REFUSALS",
+    "ApiBlueprint",
+    "Parser",
+    "api_of",
+    "bp",
+    "init_app",
+    "protect_cookie_sessions",
+    "refuses",
+    "register",
+]
 
 
-class Parser(FlaskParser):
-    """webargs' parser, except that a body that is not JSON is a 422 like any other refusal
-    (webargs: a 400; or, sent as another type, no body at all and every field missing)."""
-
-    def _raw_load_json(self, req: Any) -> Any:
-        if not is_json_request(req) and req.get_data(cache=True):
-            raise json.JSONDecodeError("not JSON", doc=" ", pos=0)
-        return super()._raw_load_json(req)
-
-    __location_map__ = {**FlaskParser.__location_map__, "multipart": "load_multipart"}
-
-    def load_multipart(self, req: Any, schema: Any) -> Any:
-        """A multipart form's fields and files together (one schema, one requestBody)."""
-        return self._makeproxy(CombinedMultiDict([req.form, req.files]), schema)
-
-    def _handle_invalid_json_error(self, error: Exception, req: Any, *args: Any, **kwargs: Any):  # type: ignore[no-untyped-def]
-        raise ValidationError("Invalid JSON body.")
-
-
-class ApiBlueprint(SmorestBlueprint):  # type: ignore[misc]  # flask-smorest has no type hints
-    """The blueprint every API module routes with (``elearn.api.register`` documents it)."""
-
-    ARGUMENTS_PARSER = Parser()
-    DEFAULT_LOCATION_CONTENT_TYPE_MAPPING = {
-        **SmorestBlueprint.DEFAULT_LOCATION_CONTENT_TYPE_MAPPING,
-        "multipart": "multipart/form-data",
-    }
-
-
-bp = ApiBlueprint("api", __name__, url_prefix="/api/v1", description="accounts, org tree, inbox")
-
-#: the statuses an operation documents besides its success: what each means to a client
-REFUSALS = {
-    400: "the request cannot be understood (the message says what is wrong)",
-    401: "not signed in, or the bearer token is missing, expired or revoked",
-    403: "signed in, but the caller may not do this",
-    404: "no such object within the caller's reach",
-    409: "the object's state does not allow this now (the message says why)",
-    413: "the upload is larger than allowed",
-    410: "gone: it could be had once, and was (the message says what to do)",
-    415: "the file's type is not accepted",
-    429: "too many requests: wait the Retry-After seconds",
-}
-
-
-#: endpoints that take credentials in the body: a stale token sent beside them is no reason to
-#: refuse the request for a new one
-CREDENTIAL_ENDPOINTS = frozenset({"api.issue_token"})
-
-
-def protect_cookie_sessions() -> None:
-    """CSRF for API calls that ride on the session cookie; 401 for a refused bearer token.
-
-    Only a request that a valid bearer token authenticated skips the CSRF check: it carries no
-    ambient credentials, so a forged cross-site request gains nothing. A request with any other
-    ``Authorization`` header (a wrong, expired or revoked token, another scheme) gets 401, and
-    never falls back to the cookie beside it (``elearn.auth`` ignores the cookie then). Pages
-    calling the API with their session cookie send the CSRF token (``X-CSRFToken``) like any
-    form. Feature APIs call this too.
-    """
-    if "Authorization" in request.headers:
-        if request.endpoint in CREDENTIAL_ENDPOINTS or view_checks_bearer_itself():
-            return  # the statement that acts checks the token itself, never the cookie
-        if not authenticated_by_token():
-            raise Unauthenticated(g.get("auth_error") or _("Send a valid access token."))
-        return
-    if request.method in {"GET", "HEAD", "OPTIONS"}:
-        return
-    if current_app.config["SESSION_COOKIE_NAME"] in request.cookies:
-        csrf.protect()
-
-
-bp.before_request(protect_cookie_sessions)
-
-
-class ElearnApi(Api):  # type: ignore[misc]  # flask-smorest ships no type hints
+class ElearnApi(Api):
     """flask-smorest's Api with the carrier's error bodies: ``elearn.web`` answers every HTTP
     error as ``{"error", "message"}``; only the schemas' 422 is ours to shape here."""
 
@@ -137,18 +77,7 @@ class ElearnApi(Api):  # type: ignore[misc]  # flask-smorest ships no type hints
         )
 
 
-def refuses(*codes: int) -> Callable[[F], F]:
-    """Document the refusals (``schemas.Error``) an operation answers besides its success."""
-
-    def decorate(func: F) -> F:
-        for code in sorted(codes, reverse=True):
-            func = bp.alt_response(code, schema=schemas.Error, description=REFUSALS[code])(func)
-        return func
-
-    return decorate
-
-
-def _unprocessable(error: UnprocessableEntity):  # type: ignore[no-untyped-def]
+def _unprocessable(error: UnprocessableEntity):
     uow.rollback()
     data: dict[str, Any] = getattr(error, "data", None) or {}
     if "messages" not in data:
@@ -173,10 +102,10 @@ def _row_id_schema(converter: Any) -> dict[str, Any]:
 
 def api_of(app: Flask) -> ElearnApi:
     """The app's Api (one per app: tests build several)."""
-    return app.extensions["flask-smorest"]["apis"][""]["ext_obj"]  # type: ignore[no-any-return]
+    return app.extensions["flask-smorest"]["apis"][""]["ext_obj"]
 
 
-def _refused(error: ServiceError):  # type: ignore[no-untyped-def]
+def _refused(error: ServiceError):
     """A service's refusal in the API: a 422 in the one validation shape (with the field the
     service named), anything else as ``elearn.web`` answers it."""
     uow.rollback()
@@ -198,14 +127,6 @@ def register(app: Flask, blueprint: ApiBlueprint) -> None:
 
 
 def init_app(app: Flask) -> None:
-    from elearn.api import (  # noqa: F401 - routes register on import
-        auth,
-        coverage,
-        notifications,
-        rosters,
-        units,
-    )
-
     app.config.setdefault("API_TITLE", "elearn API")
     app.config.setdefault("API_VERSION", "1")
     app.config.setdefault("OPENAPI_VERSION", "3.0.3")

@@ -7,7 +7,7 @@ from flask_login import current_user, login_required
 from marshmallow import fields
 
 from elearn import signals, uow
-from elearn.api import bp, refuses
+from elearn.api.base import bp, refuses
 from elearn.api.schemas import Body, Out, Text, When
 from elearn.auth import current_credential, login_throttle
 from elearn.extensions import rate_limit

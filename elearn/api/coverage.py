@@ -9,7 +9,7 @@ from flask_login import current_user, login_required
 from marshmallow import fields
 
 from elearn import permissions
-from elearn.api import bp, refuses
+from elearn.api.base import bp, refuses
 from elearn.api.schemas import Out, Query, RowId
 from elearn.extensions import db
 from elearn.models import Term, Unit

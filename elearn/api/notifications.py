@@ -10,7 +10,7 @@ from flask_login import current_user, login_required
 from marshmallow import fields, validate
 
 from elearn import queries
-from elearn.api import bp, refuses
+from elearn.api.base import bp, refuses
 from elearn.api.schemas import MAX_IDS, Body, Out, Query, When
 from elearn.models._types import INT_MAX
 from elearn.service import notifications

@@ -15,7 +15,7 @@ from werkzeug.datastructures import FileStorage
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from elearn import permissions, uow
-from elearn.api import bp, refuses
+from elearn.api.base import bp, refuses
 from elearn.api.schemas import Choice, Out, Query, RowId, When
 from elearn.models import AccountSlip, Job, Unit
 from elearn.routes.slips import XLSX, login_url, role_labels
@@ -59,7 +59,7 @@ def within_limit(view: F) -> F:
             raise too_large(limits.max_bytes) from None
         return view(*args, **kwargs)
 
-    return wrapper  # type: ignore[return-value]
+    return wrapper  # type: ignore[return-value]  # functools.wraps keeps the view's signature, which F stands for
 
 
 def read_limited(file: FileStorage) -> bytes:

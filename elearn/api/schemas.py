@@ -167,7 +167,7 @@ class When(fields.DateTime):
         return moment.astimezone(UTC)
 
 
-class Converter(OpenAPIConverter):  # type: ignore[misc]  # apispec's classes are untyped
+class Converter(OpenAPIConverter):
     """apispec's converter, documenting a body's ``ONE_OF`` as ``anyOf`` required names, and
     what a schema adds in ``OPENAPI`` (a rule across fields its own check enforces)."""
 
@@ -180,7 +180,7 @@ class Converter(OpenAPIConverter):  # type: ignore[misc]  # apispec's classes ar
         return jsonschema
 
 
-class Plugin(MarshmallowPlugin):  # type: ignore[misc]
+class Plugin(MarshmallowPlugin):
     Converter = Converter
 
 

@@ -6,7 +6,7 @@ from flask_login import current_user, login_required
 from marshmallow import fields
 
 from elearn import permissions, queries
-from elearn.api import bp, refuses
+from elearn.api.base import bp, refuses
 from elearn.api.schemas import Out
 from elearn.models import Unit
 

@@ -30,6 +30,17 @@ CHILD_TYPE: dict[UnitType, UnitType | None] = {
 }
 
 
+#: the depth of each level in a unit's path ("/prefecture/county/school/grade/class/"), counted
+#: from 1: the one statement of "a school is path level 3" (and a grade level 4)
+SCHOOL_LEVEL = 3
+GRADE_LEVEL = 4
+
+
+def path_ids(path: str | None) -> list[int]:
+    """The unit ids of a path ("/1/4/17/" → [1, 4, 17]), from the root down."""
+    return [int(part) for part in (path or "").strip("/").split("/") if part]
+
+
 class SchoolKind(enum.StrEnum):
     KINDERGARTEN = "kindergarten"
     PRIMARY = "primary"
@@ -67,7 +78,30 @@ class Unit(Model):
     @property
     def ancestor_ids(self) -> list[int]:
         """Ids from the root down to this unit itself."""
-        return [int(part) for part in self.path.strip("/").split("/") if part]
+        return path_ids(self.path)
+
+    @staticmethod
+    def school_id_in(path: str | None) -> int | None:
+        """The id of the school a unit path lies in (the school's own), None above school level."""
+        ids = path_ids(path)
+        return ids[SCHOOL_LEVEL - 1] if len(ids) >= SCHOOL_LEVEL else None
+
+    @property
+    def school_id(self) -> int | None:
+        """The id of the school this unit lies in (its own for a school); None above school level."""
+        return Unit.school_id_in(self.path)
+
+    @property
+    def grade_id(self) -> int | None:
+        """The id of the grade this unit lies in (its own for a grade); None above grade level."""
+        ids = self.ancestor_ids
+        return ids[GRADE_LEVEL - 1] if len(ids) >= GRADE_LEVEL else None
+
+    @property
+    def school_path(self) -> str:
+        """The path of the school this unit lies in (its subtree is the school's), or the unit's
+        own path above school level."""
+        return "/" + "/".join(str(i) for i in self.ancestor_ids[:SCHOOL_LEVEL]) + "/"
 
     @property
     def depth(self) -> int:

@@ -192,7 +192,7 @@ def _role_form(user: User) -> RoleForm:
     return form
 
 
-def _user_page(user: User, role_form: RoleForm | None = None, status: int = 200):  # type: ignore[no-untyped-def]
+def _user_page(user: User, role_form: RoleForm | None = None, status: int = 200):
     can_manage_roles = permissions.can(current_user, "manage_roles", user)
     return render_template(
         "elearn/admin/user.html",
@@ -221,7 +221,7 @@ def user_reset_password(user_id: int):
     user = permissions.get_or_404(User, user_id, current_user, "reset_password")
     ConfirmForm().validate_on_submit() or abort(400)
     issued = slips.reset_user(actor=current_user, user=user)
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    app = current_app._get_current_object()  # type: ignore[attr-defined]  # current_app is typed as Flask, not as the LocalProxy it is
     uow.after_commit(signals.password_changed.send, app, user=user, kept_key=None)
     return slip_page(issued)
 

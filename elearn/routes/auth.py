@@ -86,7 +86,7 @@ def logout():
     accounts.end_session(token, user=user)
     logout_user()
     session.clear()
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    app = current_app._get_current_object()  # type: ignore[attr-defined]  # current_app is typed as Flask, not as the LocalProxy it is
     uow.after_commit(signals.user_logged_out.send, app, user=user, session_token=token)
     flash(_("You have signed out."), "info")
     return redirect(url_for("auth.login"))
@@ -116,7 +116,7 @@ def change_password():
         else:
             uow.after_commit(
                 signals.password_changed.send,
-                current_app._get_current_object(),  # type: ignore[attr-defined]
+                current_app._get_current_object(),  # type: ignore[attr-defined]  # current_app is typed as Flask, not as the LocalProxy it is
                 user=user,
                 kept_key=accounts.hash_token(kept) if kept else None,
             )

@@ -48,7 +48,7 @@ def mark_all_read():
     return redirect(url_for("notifications.inbox"))
 
 
-def home_panel(user) -> list:  # type: ignore[no-untyped-def]
+def home_panel(user) -> list:
     latest = notifications.latest_unread(user)
     if not latest:
         return []

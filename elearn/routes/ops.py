@@ -12,7 +12,8 @@ import socket
 from functools import cache
 from importlib import metadata
 
-from flask import Blueprint, current_app, jsonify, send_from_directory
+import redis
+from flask import Blueprint, abort, current_app, jsonify, send_from_directory
 from sqlalchemy import text
 
 from elearn import features, uow
@@ -45,7 +46,10 @@ def healthz():
 @bp.route("/favicon.ico")
 def favicon():
     # pages link the SVG (base.html); this is for browsers and tools that ask the old way
-    return send_from_directory(current_app.static_folder, "favicon.ico", max_age=7 * 24 * 3600)
+    folder = current_app.static_folder
+    if folder is None:  # an app built without its static files
+        abort(404)
+    return send_from_directory(folder, "favicon.ico", max_age=7 * 24 * 3600)
 
 
 @bp.route("/readyz")
@@ -59,8 +63,6 @@ def readyz():
         uow.rollback()
     redis_url = current_app.config.get("REDIS_URL")
     if redis_url:
-        import redis
-
         try:
             redis.Redis.from_url(redis_url, socket_timeout=2).ping()
             checks["redis"] = "ok"

@@ -19,7 +19,7 @@ from elearn.tasks import import_roster
 bp = Blueprint("rosters", __name__, url_prefix="/admin")
 
 
-def _upload_page(unit: Unit, form: RosterUploadForm, status: int = 200):  # type: ignore[no-untyped-def]
+def _upload_page(unit: Unit, form: RosterUploadForm, status: int = 200):
     limits = rosters.RosterLimits.from_config(current_app.config)
     columns = [(name, COLUMN_REQUIRED_FOR[name], COLUMN_HELP[name]) for name in COLUMNS]
     return render_template(

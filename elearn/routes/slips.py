@@ -34,7 +34,7 @@ def login_url() -> str:
     return url_for("auth.login", _external=True)
 
 
-def slip_page(issued: slips.IssuedSlip):  # type: ignore[no-untyped-def]
+def slip_page(issued: slips.IssuedSlip):
     """The print page of passwords just made: shown in this answer only, never cached."""
     labels = role_labels()
     workbook = slips.workbook(issued, login_url=login_url(), role_labels=labels)
@@ -71,7 +71,7 @@ def reset_class(unit_id: int):
     unit = permissions.get_or_404(Unit, unit_id, current_user, "reset_passwords")
     ConfirmForm().validate_on_submit() or abort(400)
     issued = slips.reset_class(actor=current_user, unit=unit)
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    app = current_app._get_current_object()  # type: ignore[attr-defined]  # current_app is typed as Flask, not as the LocalProxy it is
     for user in issued.users:
         uow.after_commit(signals.password_changed.send, app, user=user, kept_key=None)
     return slip_page(issued)

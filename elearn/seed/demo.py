@@ -50,7 +50,7 @@ def _child(parent: Unit, code: str, name: str, **attrs: object) -> Unit:
     existing = org.find_child(parent, code=code)
     if existing is not None:
         return existing
-    return org.create_unit(actor=None, parent=parent, name=name, code=code, **attrs)  # type: ignore[arg-type]
+    return org.create_unit(actor=None, parent=parent, name=name, code=code, **attrs)  # type: ignore[arg-type]  # the demo's unit attributes (school_kind, is_rural, grade_level) pass through **attrs
 
 
 def _user(username: str, display_name: str, password_hash: str, **attrs: object) -> User:
@@ -70,14 +70,33 @@ def _user(username: str, display_name: str, password_hash: str, **attrs: object)
     return user
 
 
-def seed_demo() -> list[tuple[str, str]]:
-    """Create (or complete) the demo prefecture; idempotent. Returns the demo logins."""
-    org.ensure_term_for(date.today())
-    prefecture = db.session.scalar(
-        select(Unit).where(Unit.parent_id.is_(None), Unit.code == PREFECTURE_CODE)
-    ) or org.create_unit(actor=None, parent=None, name="示范州", code=PREFECTURE_CODE)
-    # One hash for every demo account: scrypt is slow on purpose, and these share a password.
-    password_hash = accounts.hash_password(DEMO_PASSWORD)
+def _class_people(
+    school_code: str, level: int, klass: Unit, serial: int, password_hash: str
+) -> int:
+    """A class's students and their guardians; returns the serial of the last student."""
+    for n in range(1, STUDENTS_PER_CLASS + 1):
+        serial += 1
+        student = _user(
+            f"s_{school_code}_{level}_{n:02d}",
+            _name(serial),
+            password_hash,
+            external_id=f"DEMO-{school_code}-{level}-{n:02d}",
+        )
+        accounts.assign_role(actor=None, user=student, role=Role.STUDENT, unit=klass)
+        guardian = _user(
+            f"g_{school_code}_{level}_{n:02d}",
+            _name(serial)[0] + "家长",
+            password_hash,
+            phone=f"139{serial:08d}",
+        )
+        accounts.assign_role(actor=None, user=guardian, role=Role.GUARDIAN, unit=klass)
+        _link(guardian, student, RELATIONS[serial % len(RELATIONS)])
+    return serial
+
+
+def _schools(prefecture: Unit, password_hash: str) -> tuple[list[Unit], Unit]:
+    """The counties, schools, grades and classes with their people; returns the schools and
+    the first class."""
     schools: list[Unit] = []
     first_class: Unit | None = None
     serial = 0
@@ -94,24 +113,20 @@ def seed_demo() -> list[tuple[str, str]]:
                     f"t_{school_code}_{level}", _name(serial + 7) + "老师", password_hash
                 )
                 accounts.assign_role(actor=None, user=teacher, role=Role.TEACHER, unit=klass)
-                for n in range(1, STUDENTS_PER_CLASS + 1):
-                    serial += 1
-                    student = _user(
-                        f"s_{school_code}_{level}_{n:02d}",
-                        _name(serial),
-                        password_hash,
-                        external_id=f"DEMO-{school_code}-{level}-{n:02d}",
-                    )
-                    accounts.assign_role(actor=None, user=student, role=Role.STUDENT, unit=klass)
-                    guardian = _user(
-                        f"g_{school_code}_{level}_{n:02d}",
-                        _name(serial)[0] + "家长",
-                        password_hash,
-                        phone=f"139{serial:08d}",
-                    )
-                    accounts.assign_role(actor=None, user=guardian, role=Role.GUARDIAN, unit=klass)
-                    _link(guardian, student, RELATIONS[serial % len(RELATIONS)])
+                serial = _class_people(school_code, level, klass, serial, password_hash)
     assert first_class is not None
+    return schools, first_class
+
+
+def seed_demo() -> list[tuple[str, str]]:
+    """Create (or complete) the demo prefecture; idempotent. Returns the demo logins."""
+    org.ensure_term_for(date.today())
+    prefecture = db.session.scalar(
+        select(Unit).where(Unit.parent_id.is_(None), Unit.code == PREFECTURE_CODE)
+    ) or org.create_unit(actor=None, parent=None, name="示范州", code=PREFECTURE_CODE)
+    # One hash for every demo account: scrypt is slow on purpose, and these share a password.
+    password_hash = accounts.hash_password(DEMO_PASSWORD)
+    schools, first_class = _schools(prefecture, password_hash)
     school1 = schools[0]
     county1 = school1.parent
     assert county1 is not None

@@ -292,18 +292,12 @@ def _report(spec: ScaleSpec, root: Unit, outcome: str, started: float) -> str:
 
 
 def seed_scale(scale: str, *, echo: Echo = print) -> str:
-    """``flask elearn seed --scale county|prefecture``: bulk data on PostgreSQL, committed once."""
+    """``flask elearn seed --scale county|prefecture``: bulk data on PostgreSQL (the command
+    commits it once, in its unit of work)."""
     if db.engine.dialect.name != "postgresql":
         raise ScaleSeedError(
             "Scale seeds need PostgreSQL (COPY, and two million accounts): set DATABASE_URL="
             "postgresql://… and run `flask --app app db upgrade heads` first. "
             "The embedded SQLite database holds the demo only."
         )
-    spec = SPECS[scale]
-    try:
-        report = seed(spec, echo=echo)
-        db.session.commit()
-    except BaseException:
-        db.session.rollback()
-        raise
-    return report
+    return seed(SPECS[scale], echo=echo)

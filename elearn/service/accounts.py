@@ -360,7 +360,7 @@ def load_token_user(token: str) -> TokenCheck:
     ).one_or_none()
     if found is None or found.revoked_at is not None:
         return TokenCheck(None, _("The access token is not valid. Request a new one."))
-    if aware(found.expires_at) <= _now():  # type: ignore[operator]
+    if aware(found.expires_at) <= _now():
         return TokenCheck(None, _("The access token has expired. Request a new one."))
     if not found.User.is_active_account:
         return TokenCheck(None, _("This account is disabled. Ask your school admin."))

@@ -104,9 +104,9 @@ def load_targets(model: type[_Row], ids: list[str]) -> list[tuple[str, _Row]]:
     keys = int_ids(ids)
     if not keys:
         return []
-    column = model.id  # type: ignore[attr-defined]
+    column = model.id  # type: ignore[attr-defined]  # model is any mapped class the audit log names; each has an integer id
     rows = db.session.scalars(select(model).where(column.in_(keys)))
-    return [(keys[row.id], row) for row in rows]  # type: ignore[attr-defined]
+    return [(keys[row.id], row) for row in rows]  # type: ignore[attr-defined]  # model is any mapped class the audit log names; each has an integer id
 
 
 def describe_targets(viewer: User, events: list[AuditEvent]) -> dict[int, Target]:

@@ -25,16 +25,16 @@ from elearn.models import (
     UnitPopulation,
 )
 from elearn.models.coverage import CUMULATIVE_KINDS
+from elearn.models.org import path_ids
 from elearn.service.sql import insert_on_conflict
 
 RURAL_PARENT_TARGET = 0.8
 
 
 def _is_rural(unit: Unit) -> bool:
-    ids = unit.ancestor_ids
-    if len(ids) < 3:
+    if unit.school_id is None:
         return False
-    school = unit if unit.type == "school" else db.session.get(Unit, ids[2])
+    school = unit if unit.type == "school" else db.session.get(Unit, unit.school_id)
     return bool(school and school.is_rural)
 
 
@@ -179,8 +179,7 @@ def recount_population(root: Unit) -> None:
     root_depth = len(root.ancestor_ids)
 
     def ancestors_within(unit_id: int) -> list[int]:
-        ids = [int(p) for p in paths[unit_id].strip("/").split("/")]
-        return ids[root_depth - 1 :]
+        return path_ids(paths[unit_id])[root_depth - 1 :]
 
     rural_school_of: dict[int, bool] = {}
     for u in units:
@@ -191,8 +190,7 @@ def recount_population(root: Unit) -> None:
                     totals[ident]["rural_schools"] += 1
     school_rural = {u.id: bool(u.is_rural) for u in units if u.type == "school"}
     for u in units:
-        ids = [int(p) for p in u.path.strip("/").split("/")]
-        school_id = ids[2] if len(ids) >= 3 else None
+        school_id = Unit.school_id_in(u.path)
         rural_school_of[u.id] = bool(school_id and school_rural.get(school_id))
 
     counted = db.session.execute(

@@ -99,7 +99,7 @@ def notify(
             .from_select(["user_id", "kind", "title", "body", "link", "created_at"], source)
             .execution_options(preserve_rowcount=True)
         )
-        return int(result.rowcount or 0)  # type: ignore[attr-defined]
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]  # an INSERT/UPDATE returns a CursorResult; Session.execute is typed as Result
     sent = 0
     iterator = iter(dict.fromkeys(int(user_id) for user_id in user_ids))
     while chunk := list(islice(iterator, _CHUNK)):
@@ -155,7 +155,7 @@ def mark_read(user: User, ids: Iterable[int] | None = None) -> int:
             return 0
         statement = statement.where(Notification.id.in_(wanted))
     result = db.session.execute(statement.values(read_at=utcnow()))
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]  # an INSERT/UPDATE returns a CursorResult; Session.execute is typed as Result
 
 
 def purge_read(older_than: timedelta) -> int:
@@ -163,4 +163,4 @@ def purge_read(older_than: timedelta) -> int:
     result = db.session.execute(
         delete(Notification).where(Notification.read_at < utcnow() - older_than)
     )
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]  # an INSERT/UPDATE returns a CursorResult; Session.execute is typed as Result

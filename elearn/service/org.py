@@ -162,10 +162,7 @@ def find_child(parent: Unit, *, code: str | None = None, name: str | None = None
 
 def school_of(unit: Unit) -> Unit | None:
     """The school a unit lies in (None above school level)."""
-    ids = unit.ancestor_ids
-    if len(ids) < 3:
-        return None
-    return db.session.get(Unit, ids[2])
+    return None if unit.school_id is None else db.session.get(Unit, unit.school_id)
 
 
 def current_term(today: date | None = None) -> Term | None:

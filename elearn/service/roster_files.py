@@ -187,7 +187,7 @@ def read_roster(
 
 
 def _xlsx_rows(data: bytes, *, max_unpacked_bytes: int) -> Iterator[tuple[Any, ...]]:
-    from openpyxl import load_workbook
+    from openpyxl import load_workbook  # slow to import: only when a workbook is read
 
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
@@ -314,6 +314,7 @@ def template_csv() -> bytes:
 
 def template_xlsx() -> bytes:
     """The Excel template: the roster sheet (header, one example per role) and a sheet of help."""
+    # slow to import: only when the template is asked for
     from openpyxl import Workbook
     from openpyxl.styles import Font
 

@@ -6,17 +6,14 @@ who to create or update, at which grade and class, which guardian belongs to whi
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterable
-from dataclasses import dataclass, field
-
 from flask_babel import gettext as _
 from sqlalchemy import select
 
 from elearn.extensions import db
-from elearn.models import Role, Unit, User
+from elearn.models import Role, Unit
 from elearn.service.accounts import normalise_phone, validate_phone
 from elearn.service.errors import ServiceError
+from elearn.service.roster_accounts import AccountChecks
 from elearn.service.roster_files import (
     CLASS,
     EXTERNAL_ID,
@@ -30,91 +27,28 @@ from elearn.service.roster_files import (
     RosterRow,
     RosterTable,
 )
+from elearn.service.roster_people import (
+    EXTERNAL_ID_RE,
+    MAX_NAME,
+    RELATION_WORDS,
+    RELATIONS,
+    ROLE_NAMES,
+    ROLE_WORDS,
+    SCIENTIFIC_RE,
+    Person,
+    Plan,
+    RowError,
+)
 from elearn.service.roster_places import Place, Places
 
-ROLE_WORDS = {
-    "学生": Role.STUDENT,
-    "student": Role.STUDENT,
-    "教师": Role.TEACHER,
-    "老师": Role.TEACHER,
-    "teacher": Role.TEACHER,
-    "家长": Role.GUARDIAN,
-    "监护人": Role.GUARDIAN,
-    "parent": Role.GUARDIAN,
-    "guardian": Role.GUARDIAN,
-}
-ROLE_NAMES = {Role.STUDENT: "学生", Role.TEACHER: "教师", Role.GUARDIAN: "家长"}
-RELATIONS = ("父亲", "母亲", "祖父", "祖母", "外祖父", "外祖母", "其他监护人")
-RELATION_WORDS = {
-    "爸爸": "父亲",
-    "妈妈": "母亲",
-    "爷爷": "祖父",
-    "奶奶": "祖母",
-    "外公": "外祖父",
-    "姥爷": "外祖父",
-    "外婆": "外祖母",
-    "姥姥": "外祖母",
-    "其他": "其他监护人",
-}
-EXTERNAL_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
-SCIENTIFIC_RE = re.compile(r"^\d(\.\d+)?[eE][+]?\d+$")
-MAX_NAME = 64
 
-
-@dataclass(frozen=True)
-class RowError:
-    row: int | None
-    message: str
-
-    def as_dict(self) -> dict[str, object]:
-        return {"row": self.row, "message": self.message}
-
-
-@dataclass(eq=False)
-class Person:
-    role: str
-    key: str  # the 编号 of students and teachers, the phone of guardians
-    name: str
-    phone: str | None
-    school: Unit
-    first_row: int
-    #: students: exactly one class; teachers: the classes/grades they teach (None: whole school)
-    places: list[Place | None] = field(default_factory=list)
-    #: guardians: student 编号 → (relation, row)
-    children: dict[str, tuple[str, int]] = field(default_factory=dict)
-    #: id() of each place → the row that gave it
-    place_rows: dict[int, int] = field(default_factory=dict)
-    existing: User | None = None
-    #: an existing account outside this school (a parent with children in two schools): link it,
-    #: but leave its name alone
-    may_rename: bool = True
-
-
-@dataclass
-class Plan:
-    schools: list[Unit]
-    people: list[Person]
-    places: list[Place]
-    rows: int
-    #: students already in the school (not in the file) whom a guardian row names
-    school_students: dict[str, User] = field(default_factory=dict)
-
-
-class _Checker:
+class _Checker(AccountChecks):
     def __init__(self, unit: Unit, table: RosterTable):
+        super().__init__()
         self.unit = unit
         self.table = table
-        self.errors: list[RowError] = []
         self.schools: dict[int, Unit] = {}
-        self.students: dict[str, Person] = {}
-        self.teachers: dict[str, Person] = {}
-        self.guardians: dict[str, Person] = {}
-        #: phone → (person, row), to find one number given for two people
-        self.phones: dict[str, tuple[Person, int]] = {}
         self.student_rows: dict[str, tuple[str, Place | None, int]] = {}
-
-    def error(self, row: int | None, message: str) -> None:
-        self.errors.append(RowError(row, message))
 
     # --- schools -----------------------------------------------------------------------------
 
@@ -368,50 +302,11 @@ class _Checker:
         student_id = row.get(STUDENT_ID)
         relation_text = row.get(RELATION)
         relation = RELATION_WORDS.get(relation_text, relation_text)
-        ok = True
-        if phone is None:
-            self.error(n, _("A parent needs a phone number (手机号): it is their login name."))
-            ok = False
-        if not student_id:
-            self.error(n, _("A parent needs the 编号 of their child (关联学生编号)."))
-            ok = False
-        if relation not in RELATIONS:
-            self.error(
-                n,
-                _(
-                    "关系 %(relation)s is unknown: write one of %(choices)s.",
-                    relation=relation_text or "-",
-                    choices="、".join(RELATIONS),
-                ),
-            )
-            ok = False
+        ok = self._guardian_fields(n, phone, student_id, relation, relation_text)
         if not ok or not isinstance(phone, str):
             return
-        person = self.guardians.get(phone)
+        person = self._guardian(n, school, name, phone)
         if person is None:
-            person = Person(Role.GUARDIAN, phone, name, phone, school, n)
-            self.guardians[phone] = person
-        elif person.name != name:
-            self.error(
-                n,
-                _(
-                    "Phone %(phone)s is also given for %(name)s in row %(other)d; two people "
-                    "cannot share a phone number.",
-                    phone=phone,
-                    name=person.name,
-                    other=person.first_row,
-                ),
-            )
-            return
-        elif person.school is not school:
-            self.error(
-                n,
-                _(
-                    "Row %(other)d puts this parent in another school; import each school's "
-                    "parents with that school.",
-                    other=person.first_row,
-                ),
-            )
             return
         known = person.children.get(student_id)
         if known is not None and known[0] == relation:
@@ -430,137 +325,59 @@ class _Checker:
         person.children.setdefault(student_id, (relation, n))
         self.claim_phone(person, phone, n)
 
-    # --- guardians' children ---------------------------------------------------------------
+    def _guardian_fields(
+        self, n: int, phone: str | None | bool, student_id: str, relation: str, relation_text: str
+    ) -> bool:
+        """A guardian row's phone, child and relation are given (each missing one reported)."""
+        ok = True
+        if phone is None:
+            self.error(n, _("A parent needs a phone number (手机号): it is their login name."))
+            ok = False
+        if not student_id:
+            self.error(n, _("A parent needs the 编号 of their child (关联学生编号)."))
+            ok = False
+        if relation not in RELATIONS:
+            self.error(
+                n,
+                _(
+                    "关系 %(relation)s is unknown: write one of %(choices)s.",
+                    relation=relation_text or "-",
+                    choices="、".join(RELATIONS),
+                ),
+            )
+            ok = False
+        return ok
 
-    def check_children(self) -> None:
-        """Each parent's child is a student of the file, or already a student of the school."""
-        wanted = {
-            sid for g in self.guardians.values() for sid in g.children if sid not in self.students
-        }
-        self.school_students: dict[str, User] = {}
-        for chunk in _chunks(sorted(wanted)):
-            for user in db.session.scalars(select(User).where(User.external_id.in_(chunk))):
-                assert user.external_id is not None
-                self.school_students[user.external_id] = user
-        for guardian in self.guardians.values():
-            for student_id, (_relation, n) in guardian.children.items():
-                student = self.students.get(student_id)
-                if student is not None:
-                    if student.school is not guardian.school:
-                        self.error(n, _("Student %(id)s is in another school.", id=student_id))
-                    continue
-                found = self.school_students.get(student_id)
-                in_school = found is not None and any(
-                    a.role == Role.STUDENT and a.unit.is_within(guardian.school)
-                    for a in found.roles
-                )
-                if not in_school:
-                    self.error(
-                        n,
-                        _(
-                            "No student with 编号 %(id)s in this file or in %(school)s.",
-                            id=student_id,
-                            school=guardian.school.name,
-                        ),
-                    )
-
-    # --- the accounts already in the database ------------------------------------------------
-
-    def check_database(self) -> None:
-        keyed = [*self.students.values(), *self.teachers.values()]
-        by_external = _load(User.external_id, [p.key for p in keyed])
-        by_phone = _load(User.phone, list(self.phones))
-        by_username = _load(
-            User.username, [p.key for p in keyed] + [g.key for g in self.guardians.values()]
-        )
-        for person in keyed:
-            user = by_external.get(person.key)
-            if user is not None:
-                if _outside(user, person.school):
-                    self.error(
-                        person.first_row,
-                        _(
-                            "编号 %(id)s belongs to a person of another school. A person moving "
-                            "school must first be removed there by its admin.",
-                            id=person.key,
-                        ),
-                    )
-                    continue
-                clash = Role.TEACHER if person.role == Role.STUDENT else Role.STUDENT
-                if any(a.role == clash for a in user.roles):
-                    self.error(
-                        person.first_row,
-                        _(
-                            "编号 %(id)s belongs to a %(role)s of this school, not a %(wanted)s.",
-                            id=person.key,
-                            role=ROLE_NAMES[clash],
-                            wanted=ROLE_NAMES[Role(person.role)],
-                        ),
-                    )
-                    continue
-                person.existing = user
-            else:
-                taken = by_username.get(person.key)
-                if taken is not None:
-                    self.error(
-                        person.first_row,
-                        _(
-                            "编号 %(id)s cannot be this person's login name: another account "
-                            "already has it.",
-                            id=person.key,
-                        ),
-                    )
-                    continue
-            if person.phone:
-                holder = by_phone.get(person.phone)
-                if holder is not None and holder is not person.existing:
-                    self.phone_taken(person, holder)
-        for guardian in self.guardians.values():
-            user = by_phone.get(guardian.key)
-            if user is None:
-                if guardian.key in by_username:
-                    self.phone_taken(guardian, by_username[guardian.key])
-                continue
-            # a parent's account may be a teacher's of this school, never a student's, nor anyone
-            # else's outside it (a parent with children in two schools holds guardian roles only)
-            if any(
-                a.role == Role.STUDENT
-                or (a.role != Role.GUARDIAN and not a.unit.is_within(guardian.school))
-                for a in user.roles
-            ):
-                self.phone_taken(guardian, user)
-                continue
-            guardian.existing = user
-            guardian.may_rename = not _outside(user, guardian.school)
-
-    def phone_taken(self, person: Person, holder: User) -> None:
-        self.error(
-            person.first_row,
-            _(
-                "Phone %(phone)s already belongs to another account%(where)s.",
-                phone=person.phone,
-                where=""
-                if not _outside(holder, person.school)
-                else _(" outside %(school)s", school=person.school.name),
-            ),
-        )
-
-
-def _outside(user: User, school: Unit) -> bool:
-    return any(not a.unit.is_within(school) for a in user.roles)
-
-
-def _chunks(values: list[str], size: int = 1000) -> Iterable[list[str]]:
-    for start in range(0, len(values), size):
-        yield values[start : start + size]
-
-
-def _load(column, values: list[str]) -> dict[str, User]:  # type: ignore[no-untyped-def]
-    found: dict[str, User] = {}
-    for chunk in _chunks(sorted(set(values))):
-        for user in db.session.scalars(select(User).where(column.in_(chunk))):
-            found[getattr(user, column.key)] = user
-    return found
+    def _guardian(self, n: int, school: Unit, name: str, phone: str) -> Person | None:
+        """The guardian of this phone (new, or the same one of an earlier row); None when an
+        earlier row gives the phone to someone else or puts them in another school."""
+        person = self.guardians.get(phone)
+        if person is None:
+            person = Person(Role.GUARDIAN, phone, name, phone, school, n)
+            self.guardians[phone] = person
+        elif person.name != name:
+            self.error(
+                n,
+                _(
+                    "Phone %(phone)s is also given for %(name)s in row %(other)d; two people "
+                    "cannot share a phone number.",
+                    phone=phone,
+                    name=person.name,
+                    other=person.first_row,
+                ),
+            )
+            return None
+        elif person.school is not school:
+            self.error(
+                n,
+                _(
+                    "Row %(other)d puts this parent in another school; import each school's "
+                    "parents with that school.",
+                    other=person.first_row,
+                ),
+            )
+            return None
+        return person
 
 
 def check(unit: Unit, table: RosterTable) -> Plan | list[RowError]:

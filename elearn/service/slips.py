@@ -256,7 +256,7 @@ def _withdraw_from_waiting_slips(unit: Unit, user_ids: set[int]) -> None:
         .join(Unit, Unit.id == AccountSlip.unit_id)
         .where(
             AccountSlip.opened_at.is_(None),
-            Unit.path.startswith(permissions.school_path(unit), autoescape=False),
+            Unit.path.startswith(unit.school_path, autoescape=False),
         )
         .with_for_update(of=AccountSlip)
     ):
@@ -297,10 +297,9 @@ def unit_label(unit: Unit) -> str:
 def _school_name(unit: Unit | None) -> str:
     if unit is None:
         return ""
-    ids = unit.ancestor_ids
-    if len(ids) < 3:
+    if unit.school_id is None:
         return ""
-    school = db.session.get(Unit, ids[2])
+    school = db.session.get(Unit, unit.school_id)
     return school.name if school is not None else ""
 
 

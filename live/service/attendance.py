@@ -168,7 +168,7 @@ def record_training_facts(lecture: Lecture) -> int:
     """After a training lecture: teachers who watched enough of it count as trained this term."""
     if not lecture.is_training or lecture.started_at is None or lecture.ended_at is None:
         return 0
-    duration = (lecture.ended_at - lecture.started_at).total_seconds()  # type: ignore[operator]
+    duration = (lecture.ended_at - lecture.started_at).total_seconds()
     term = org.current_term()
     if duration <= 0 or term is None:
         return 0
@@ -196,7 +196,7 @@ def record_lesson_completions(lecture: Lecture, *, now: datetime | None = None) 
     if lecture.lesson_id is None or lecture.started_at is None or lecture.ended_at is None:
         return 0
     lesson = db.session.get(Lesson, lecture.lesson_id)
-    duration = (lecture.ended_at - lecture.started_at).total_seconds()  # type: ignore[operator]
+    duration = (lecture.ended_at - lecture.started_at).total_seconds()
     if lesson is None or duration <= 0:
         return 0
     needed = duration * lesson_share()

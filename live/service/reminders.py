@@ -65,7 +65,7 @@ def remind(lecture: Lecture, *, now: datetime) -> int:
         .values(reminded_at=now)
         .execution_options(synchronize_session=False, preserve_rowcount=True)
     )
-    if not claimed.rowcount:  # type: ignore[attr-defined]
+    if not claimed.rowcount:  # type: ignore[attr-defined]  # an UPDATE returns a CursorResult; Session.execute is typed as Result
         return 0
     title = (
         _("Teacher training soon: %(title)s", title=lecture.title)

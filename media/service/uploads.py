@@ -101,8 +101,7 @@ def _home_unit(actor: User) -> Unit | None:
             unit = units[0]
             if role == Role.TEACHER and unit.type in {"grade", "class"}:
                 # a teacher's uploads belong to the school, where its admins can see them
-                school_id = unit.ancestor_ids[2] if len(unit.ancestor_ids) > 2 else unit.id
-                return db.session.get(Unit, school_id)
+                return db.session.get(Unit, unit.school_id or unit.id)
             return unit
     return None
 

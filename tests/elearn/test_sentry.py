@@ -61,7 +61,7 @@ class Ingest(BaseHTTPRequestHandler):
         elif encoding == "deflate":
             body = zlib.decompress(body)
         elif encoding == "br":
-            import brotli  # type: ignore[import-not-found]
+            import brotli  # type: ignore[import-not-found]  # optional: the test skips when it is not installed
 
             body = brotli.decompress(body)
         self.received.append((self.path, body))

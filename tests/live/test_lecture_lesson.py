@@ -26,7 +26,7 @@ def _progress(username: str, lesson_id: int) -> LessonProgress | None:
     )
 
 
-def _run(lecture, *attendees: tuple[str, int]) -> None:  # type: ignore[no-untyped-def]
+def _run(lecture, *attendees: tuple[str, int]) -> None:
     """The lecture runs 50 minutes; each attendee joins that many minutes in and stays."""
     expert = user("expert1")
     service.set_status(actor=expert, lecture=lecture, status=LectureStatus.LIVE)

@@ -16,7 +16,7 @@ from tests.live.helpers import make_lecture
 OTHER_COUNTY_STUDENT = "s_S0201_5_01"
 
 
-def _reminders(username: str, lecture=None) -> list[Notification]:  # type: ignore[no-untyped-def]
+def _reminders(username: str, lecture=None) -> list[Notification]:
     """The user's lecture reminders (of one lecture: the demo seed has its own lecture)."""
     query = select(Notification).where(
         Notification.user_id == user(username).id, Notification.kind == service.REMINDER_KIND

@@ -87,7 +87,7 @@ def statements() -> Iterator[list[str]]:
     """The SQL statements run inside the block (savepoints of the test's transaction left out)."""
     seen: list[str] = []
 
-    def note(conn, cursor, statement, *args) -> None:  # type: ignore[no-untyped-def]
+    def note(conn, cursor, statement, *args) -> None:
         if not statement.startswith(("SAVEPOINT", "RELEASE SAVEPOINT")):
             seen.append(statement)
 

@@ -98,7 +98,7 @@ def test_the_api_takes_a_time_with_its_offset_and_refuses_one_without(app, signe
     expert = signed_in("expert1")
     headers = {"X-CSRFToken": csrf_token(expert, "/")}
 
-    def create(starts_at: str):  # type: ignore[no-untyped-def]
+    def create(starts_at: str):
         body = {"title": TITLE, "starts_at": starts_at, "audience": [{"unit_id": school}]}
         return expert.post("/api/v1/lectures", json=body, headers=headers)
 

@@ -62,7 +62,7 @@ def _owner(quiz_id: int, user_id: int) -> str:
 
 def _school_of(actor: User) -> int | None:
     unit = next((a.unit for a in actor.roles if a.role in AUDIENCE_ROLES), None)
-    return unit.ancestor_ids[2] if unit is not None and len(unit.ancestor_ids) > 2 else None
+    return unit.school_id if unit is not None else None
 
 
 def has_taken(quiz: Quiz, user: User) -> bool:
