@@ -1,7 +1,7 @@
 """The live lecture's video: transcode speed and glass-to-glass latency of the real pipeline.
 
-Both go through ``media.live.LiveIngest`` (the queue, the writer feeding the live ffmpeg that
-``media.transcode.LiveTranscode`` runs, the uploader putting segments and playlists into storage,
+Both go through ``media.ingest.LiveIngest`` (the queue, the writer feeding the live ffmpeg that
+``media.transcode.live.LiveTranscode`` runs, the uploader putting segments and playlists into storage,
 here the local backend), as the lecturer's chunks do in the web process.
 
 - **Speed**: a noisy 1280×720 VP8/Opus WebM without duration or cues (what MediaRecorder sends),
@@ -34,8 +34,11 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from media import live, transcode
+from media import ingest as media_ingest
+from media import live
 from media.storage import LocalStorage
+from media.transcode import live as live_ffmpeg
+from media.transcode import runner
 
 SPEED_SECONDS = 30
 TARGET_REALTIME = 2.0
@@ -90,17 +93,17 @@ def cached_webm() -> Path:
     return path
 
 
-def _ingest(storage: LocalStorage, plan: transcode.LivePlan, work: Path, asset_id: str,
-            on_ready=None) -> live.LiveIngest:  # type: ignore[no-untyped-def]  # fmt: skip
+def _ingest(storage: LocalStorage, plan: live_ffmpeg.LivePlan, work: Path, asset_id: str,
+            on_ready=None) -> media_ingest.LiveIngest:  # type: ignore[no-untyped-def]  # fmt: skip
     prefix = f"assets/{asset_id}/live/"
     renditions = [
-        {**r, "playlist_key": prefix + r["playlist"]} for r in transcode.live_renditions(plan)
+        {**r, "playlist_key": prefix + r["playlist"]} for r in live_ffmpeg.live_renditions(plan)
     ]
-    return live.LiveIngest(
+    return media_ingest.LiveIngest(
         asset_id=asset_id,
         storage=storage,
         plan=plan,
-        limits=transcode.Limits(),
+        limits=runner.Limits(),
         renditions=renditions,
         master_key=prefix + "master.m3u8",
         on_ready=on_ready,
@@ -108,7 +111,7 @@ def _ingest(storage: LocalStorage, plan: transcode.LivePlan, work: Path, asset_i
     )
 
 
-def _offer(ingest: live.LiveIngest, chunk: bytes) -> None:
+def _offer(ingest: media_ingest.LiveIngest, chunk: bytes) -> None:
     while not ingest.offer(chunk):
         if not ingest.transcode.running:
             raise RuntimeError(f"live ffmpeg ended early: {ingest.transcode.errors()}")
@@ -125,7 +128,7 @@ def _cpu_children() -> float:
 def speed(work: Path) -> list[str]:
     source = cached_webm().read_bytes()
     storage = LocalStorage(work / "store-speed", "bench")
-    ingest = _ingest(storage, transcode.LivePlan(), work, "a" * 32)
+    ingest = _ingest(storage, live_ffmpeg.LivePlan(), work, "a" * 32)
     cpu = _cpu_children()
     started = time.monotonic()
     for offset in range(0, len(source), 256 * 1024):
@@ -301,7 +304,7 @@ def _watch(storage: LocalStorage, key: str, master_key: str, browser: Any, port:
             page.goto(f"http://127.0.0.1:{port}/")
         if storage.stat(key) is None:
             continue
-        names = live._segments(storage.get(key).decode())
+        names = live.playlist_segments(storage.get(key).decode())
         if not names or names[-1] in seen:
             continue
         seen.add(names[-1])
@@ -319,7 +322,7 @@ def _watch(storage: LocalStorage, key: str, master_key: str, browser: Any, port:
 def latency(work: Path) -> list[str]:
     storage = LocalStorage(work / "store-latency", "bench")
     asset_id = "b" * 32
-    plan = transcode.LivePlan(has_audio=False)
+    plan = live_ffmpeg.LivePlan(has_audio=False)
     ingest = _ingest(storage, plan, work, asset_id)
     encoder = subprocess.Popen(
         [

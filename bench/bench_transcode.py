@@ -76,12 +76,12 @@ def _cpu() -> float:
 
 
 def _bare(source: Path, out_dir: Path) -> tuple[float, float]:
-    from media import transcode
     from media.pipeline import limits
+    from media.transcode import ladder, probing
 
-    info = transcode.probe(source, "mov", limits())
-    plan = transcode.plan_ladder(info, "mov", limits())
-    argv = transcode.build_ladder_argv(plan, str(out_dir))
+    info = probing.probe(source, "mov", limits())
+    plan = ladder.plan_ladder(info, "mov", limits())
+    argv = ladder.build_ladder_argv(plan, str(out_dir))
     started, cpu = time.monotonic(), _cpu()
     with source.open("rb") as stdin:
         subprocess.run(argv, stdin=stdin, stdout=subprocess.DEVNULL, check=True, timeout=3600)

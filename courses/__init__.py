@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from flask import Flask
 
+from courses import audit, demo, models, routes  # noqa: F401 - models register the tables
+from courses.service.access import RULES
+from elearn import features
 from elearn.config import Setting
 from elearn.features import Feature
 
@@ -21,8 +24,9 @@ SETTINGS = (
 
 def feature() -> Feature:
     """What the network classroom adds to the carrier."""
-    from courses import api, audit, demo, models, routes  # noqa: F401 - models register the tables
-    from courses.service.access import RULES
+    # here, not at the top: the API imports elearn.api, which imports elearn.factory, the
+    # composition root that imports this package (a cycle with elearn)
+    from courses import api
 
     return Feature(
         name="courses",
@@ -41,6 +45,4 @@ def feature() -> Feature:
 
 def init_app(app: Flask) -> None:
     """Register the network classroom through the feature contract."""
-    from elearn import features
-
     features.register(app, feature())

@@ -18,9 +18,10 @@ from courses import service
 from courses.models import Course, CourseStatus, LessonKind
 from elearn.extensions import db
 from elearn.models import Unit, User
-from media import transcode
 from media.models import AssetStatus
 from media.pipeline import ingest_file
+from media.transcode import demo as demo_clips
+from media.transcode import runner
 
 #: the length of each generated demo clip, in seconds
 CLIP_SECONDS = 7.0
@@ -112,8 +113,8 @@ def _demo_video(author: User, caption: str, work: Path, number: int) -> str | No
     """A generated clip brought in through the media pipeline; its asset id, or None."""
     clip = work / f"demo-{number}.mp4"
     try:
-        transcode.make_demo_clip(clip, title=caption, seconds=CLIP_SECONDS)
-    except (transcode.TranscodeError, OSError) as error:
+        demo_clips.make_demo_clip(clip, title=caption, seconds=CLIP_SECONDS)
+    except (runner.TranscodeError, OSError) as error:
         current_app.logger.warning("demo seed: no video lesson, ffmpeg failed: %s", error)
         return None
     asset = ingest_file(actor=author, path=clip, content_type="video/mp4",
@@ -136,7 +137,7 @@ def seed_demo_courses() -> None:
     )
     if author is None or prefecture is None:
         return
-    have_ffmpeg = shutil.which(transcode.FFMPEG) is not None and shutil.which("ffprobe") is not None
+    have_ffmpeg = shutil.which(runner.FFMPEG) is not None and shutil.which("ffprobe") is not None
     if not have_ffmpeg:
         current_app.logger.warning("demo seed: ffmpeg not found, the demo courses get no video")
     with tempfile.TemporaryDirectory(prefix="elearn-demo-") as tmp:

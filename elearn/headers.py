@@ -59,7 +59,7 @@ def media_origin(config: dict[str, Any]) -> str | None:
     if "://" in endpoint:
         scheme, host = endpoint.split("://", 1)
     else:
-        # as media/storage.py connects: https when the URL says so or S3_SECURE is set
+        # as media/storage/s3.py connects: https when the URL says so or S3_SECURE is set
         scheme, host = ("https" if config.get("S3_SECURE") else "http"), endpoint
     return f"{scheme.lower()}://{host.split('/', 1)[0]}"
 

@@ -3,7 +3,7 @@
 The studio page sends ``media_start``, then the recorder's chunks as binary ``media_chunk``
 events (about one a second), and ``media_stop``. Only the host socket that started the stream may
 feed it; chunks are size- and rate-limited. Each chunk is queued for this process's ffmpeg
-(``media.live.LiveIngest``) and the handler returns at once: it never waits on the pipe.
+(``media.ingest.LiveIngest``) and the handler returns at once: it never waits on the pipe.
 Viewers ask ``stream`` for their signed playlist URLs; the room gets ``stream`` ``{"available"}``
 when the first segment is in storage, and ``recording`` when the replay is in the library.
 """
@@ -25,7 +25,7 @@ from live.models import Lecture
 from live.service import broadcast
 from live.summaries import NAMESPACE, room_of
 from live.throttle import MemoryThrottle
-from media import live as media_live
+from media import ingest as media_ingest
 from media.storage import get_storage
 
 log = logging.getLogger(__name__)
@@ -70,7 +70,7 @@ def on_media_start(conn: Connection, actor: User, data: Any) -> dict[str, Any]:
     db.session.commit()
     lecture_id = lecture.id
     sid = request.sid  # type: ignore[attr-defined]
-    media_live.open_ingest(
+    media_ingest.open_ingest(
         asset,
         get_storage(),
         plan=broadcast.live_plan(has_audio=has_audio),
@@ -97,7 +97,7 @@ def on_media_chunk(conn: Connection, actor: User, data: Any) -> dict[str, Any]:
         raise ServiceError(_("Only the lecturer's studio can send video."), status=403)
     if not _chunk_throttle().allow(request.sid):  # type: ignore[attr-defined]
         raise ServiceError(_("The video is arriving too fast."), status=429)
-    ingest = media_live.ingest_of(asset_id)
+    ingest = media_ingest.ingest_of(asset_id)
     if ingest is None or not ingest.offer(bytes(data)):
         raise ServiceError(_("The stream has stopped. Start the camera again."), status=409)
     return {}
@@ -110,7 +110,7 @@ def on_media_stop(conn: Connection, actor: User, data: Any) -> dict[str, Any]:
         feeder = _FEEDERS.get(lecture.recording_asset_id or "")
     if feeder != request.sid:  # type: ignore[attr-defined]
         raise ServiceError(_("Only the lecturer's studio can send video."), status=403)
-    media_live.finish_ingest(lecture.recording_asset_id, keep_open=True)
+    media_ingest.finish_ingest(lecture.recording_asset_id, keep_open=True)
     return {}
 
 
@@ -127,6 +127,6 @@ def after_end(lecture: Lecture) -> None:
     written the last segment; otherwise (no stream, or it runs elsewhere) it is queued now and
     the task waits for the end of the stream itself.
     """
-    ingest = media_live.finish_ingest(lecture.recording_asset_id)
+    ingest = media_ingest.finish_ingest(lecture.recording_asset_id)
     if ingest is None and lecture.recording_asset_id:
         _queue_recording(lecture.id)

@@ -2,14 +2,18 @@
 
 from flask import Flask
 
+from elearn import features
 from elearn.features import Feature
+from media import routes, service, settings, storage
+from media import tasks as _tasks  # noqa: F401 - registers the Celery tasks
+from media.models import Asset
 
 
 def feature() -> Feature:
     """What media adds to the carrier."""
-    from media import api, routes, service, settings, storage
-    from media import tasks as _tasks  # noqa: F401 - registers the Celery tasks
-    from media.models import Asset
+    # here, not at the top: the API imports elearn.api, which imports elearn.factory, the
+    # composition root that imports this package (a cycle with elearn)
+    from media import api
 
     return Feature(
         name="media",
@@ -30,6 +34,4 @@ def feature() -> Feature:
 
 def init_app(app: Flask) -> None:
     """Register media through the feature contract."""
-    from elearn import features
-
     features.register(app, feature())

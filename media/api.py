@@ -9,10 +9,9 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from marshmallow import ValidationError, fields, validate
 
-from elearn import permissions
+from elearn import permissions, uow
 from elearn.api import ApiBlueprint, protect_cookie_sessions, refuses
 from elearn.api.schemas import Body, Choice, Out, Text
-from elearn.extensions import db
 from media import service, tasks
 from media.models import Asset, AssetStatus
 
@@ -118,7 +117,6 @@ def upload_create(body: dict[str, Any]) -> dict[str, Any]:
         size=body["size"],
         content_type=body["content_type"],
     )
-    db.session.commit()
     return _upload_status(asset)
 
 
@@ -143,11 +141,11 @@ def upload_complete(asset_id: str) -> dict[str, Any]:
     """
     asset = permissions.get_or_404(Asset, asset_id, current_user, "manage")
     service.complete_upload(actor=current_user, asset=asset)
-    db.session.commit()
-    body = service.asset_json(asset, current_user)
     if asset.status == AssetStatus.PROCESSING:
-        tasks.process_asset.delay(asset_id)  # after the commit: the worker must see the row
-    return body
+        uow.send_task(
+            tasks.process_asset, asset_id
+        )  # after the commit: the worker must see the row
+    return service.asset_json(asset, current_user)
 
 
 @bp.route("/uploads/<asset_id>", methods=["DELETE"], tags=["media"])
@@ -161,7 +159,6 @@ def upload_abort(asset_id: str) -> Response:
     """
     asset = permissions.get_or_404(Asset, asset_id, current_user, "manage")
     service.abort_upload(actor=current_user, asset=asset)
-    db.session.commit()
     return Response(status=204)
 
 

@@ -11,6 +11,7 @@ import xml.etree.ElementTree as ET
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+from typing import IO
 
 #: how many leading bytes ``sniff`` needs
 SNIFF_BYTES = 1024
@@ -233,7 +234,7 @@ def mp4_faststart(src: Path, dst: Path) -> bool:
     return True
 
 
-def _copy_range(source, out, length: int) -> None:  # type: ignore[no-untyped-def]
+def _copy_range(source: IO[bytes], out: IO[bytes], length: int) -> None:
     while length > 0:
         chunk = source.read(min(length, 1024 * 1024))
         if not chunk:

@@ -17,12 +17,12 @@ from sqlalchemy import and_, or_, select
 
 from elearn.extensions import db
 from elearn.models import User
-from media import transcode
 from media.containers import FORMATS, SNIFF_BYTES, MediaRejected, Sniffed, sniff_file
 from media.models import Asset, AssetStatus
-from media.service import accept_source, fail, new_asset
+from media.service.uploads import accept_source, fail, new_asset
 from media.settings import setting
 from media.storage import Storage, StorageError, get_storage
+from media.transcode import documents, ladder, runner
 
 CONTENT_TYPES = {
     ".m3u8": "application/vnd.apple.mpegurl",
@@ -82,8 +82,8 @@ def report_progress(asset: Asset, *, worker: str, fraction: float) -> bool:
     return True
 
 
-def limits() -> transcode.Limits:
-    return transcode.Limits(
+def limits() -> runner.Limits:
+    return runner.Limits(
         max_duration=float(setting("MEDIA_MAX_DURATION_SECONDS")),
         max_output_bytes=int(setting("MEDIA_MAX_OUTPUT_BYTES")),
         threads=int(setting("MEDIA_FFMPEG_THREADS")),
@@ -100,7 +100,7 @@ def sniffed_of(asset: Asset) -> Sniffed:
     return found
 
 
-def publish(asset: Asset, outputs: transcode.Outputs, out_dir: Path, *, storage: Storage,
+def publish(asset: Asset, outputs: runner.Outputs, out_dir: Path, *, storage: Storage,
             worker: str) -> bool:  # fmt: skip
     """Upload the outputs under keys from the asset id and ladder version, then mark it ready.
 
@@ -110,7 +110,7 @@ def publish(asset: Asset, outputs: transcode.Outputs, out_dir: Path, *, storage:
     db.session.refresh(asset, with_for_update=True)
     if asset.lock_owner != worker or asset.status != AssetStatus.PROCESSING:
         return False
-    version = transcode.LADDER_VERSION
+    version = ladder.LADDER_VERSION
     prefix = asset.output_prefix(version)
     storage.remove_prefix(prefix)
     for name in outputs.files:
@@ -168,9 +168,9 @@ def process(asset: Asset, *, worker: str, storage: Storage,
         storage.download(asset.source_key, src)
         sniffed = sniff_file(src)  # the stored bytes decide, again, never the name
         if sniffed.kind == "document":
-            outputs = transcode.process_document(src, sniffed, out_dir, limits())
+            outputs = documents.process_document(src, sniffed, out_dir, limits())
         else:
-            outputs = transcode.process_media(src, sniffed, out_dir, limits(), on_progress)
+            outputs = ladder.process_media(src, sniffed, out_dir, limits(), on_progress)
         return publish(asset, outputs, out_dir, storage=storage, worker=worker)
 
 
@@ -199,15 +199,15 @@ def ingest_file(*, actor: User, path: Path, content_type: str, filename: str | N
         process(asset, worker=worker, storage=storage)
     except MediaRejected as rejected:
         reject(asset, rejected, storage=storage)
-    except (transcode.TranscodeError, StorageError, OSError):
-        storage.remove_prefix(asset.output_prefix(transcode.LADDER_VERSION))
+    except (runner.TranscodeError, StorageError, OSError):
+        storage.remove_prefix(asset.output_prefix(ladder.LADDER_VERSION))
         fail(asset, "processing_failed")
     return asset
 
 
 def reject(asset: Asset, rejected: MediaRejected, *, storage: Storage) -> None:
     """The file is refused for good: failed with its reason, partial outputs removed."""
-    storage.remove_prefix(asset.output_prefix(transcode.LADDER_VERSION))
+    storage.remove_prefix(asset.output_prefix(ladder.LADDER_VERSION))
     fail(asset, rejected.code, **rejected.params)
 
 

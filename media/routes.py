@@ -24,10 +24,11 @@ from flask_login import current_user, login_required
 from elearn import permissions
 from elearn.extensions import csrf, db
 from elearn.models import User
-from media import queries, service
+from media import live, queries, service
 from media.models import Asset, AssetKind, AssetStatus
 from media.settings import setting
-from media.storage import LocalStorage, StorageError, _attachment, get_storage
+from media.storage import LocalStorage, StorageError, get_storage
+from media.storage.base import attachment
 
 # "/media/static" is ours: Flask's own /static route would shadow a blueprint path under /static
 bp = Blueprint(
@@ -143,12 +144,12 @@ def local_object(token: str):
     return response
 
 
-def _accel_redirect(prefix: str, key: str, mimetype: str, download: str | None):  # type: ignore[no-untyped-def]
+def _accel_redirect(prefix: str, key: str, mimetype: str, download: str | None) -> Response:
     """Let nginx send the file (sendfile, ranges): the signature was checked, the worker is free."""
     response = Response(mimetype=mimetype)
     response.headers["X-Accel-Redirect"] = prefix.rstrip("/") + "/" + quote(key)
     if download:
-        response.headers["Content-Disposition"] = _attachment(download)
+        response.headers["Content-Disposition"] = attachment(download)
     return response
 
 
@@ -162,7 +163,7 @@ def _playable(token: str) -> tuple[Asset, dict]:
     return asset, payload
 
 
-def _playlist(text: str | None):  # type: ignore[no-untyped-def]
+def _playlist(text: str | None) -> tuple[str, int, dict[str, str]]:
     if text is None:
         abort(404)
     return text, 200, {"Content-Type": HLS, "Cache-Control": "private, no-store"}
@@ -251,7 +252,7 @@ def _streamable(token: str) -> Asset:
     return asset
 
 
-def _live_playlist(text: str | None):  # type: ignore[no-untyped-def]
+def _live_playlist(text: str | None) -> tuple[str, int, dict[str, str]]:
     if text is None:
         abort(404)  # not written yet: players retry
     # a live playlist changes every segment: never from a cache
@@ -274,8 +275,6 @@ def live_master(token: str):
 @bp.route("/live/<token>/<name>/index.m3u8")
 def live_variant(token: str, name: str):
     """A rendition's live playlist: the newest segments, each URI signed for a few minutes."""
-    from media import live
-
     asset = _streamable(token)
     try:
         return _live_playlist(live.live_variant_playlist(asset, name, get_storage()))
@@ -286,8 +285,6 @@ def live_variant(token: str, name: str):
 @bp.route("/live/<token>/<name>/<segment>")
 def live_segment(token: str, name: str, segment: str):
     """A live segment: the token is checked, then a redirect to a briefly signed storage URL."""
-    from media import live
-
     payload = service.read_playback_token(token)
     if payload is None:
         abort(403)

@@ -18,12 +18,8 @@ from courses.service.access import (
 from courses.service.authoring import (
     add_course_unit,
     add_lesson,
-    archive,
     create_course,
-    publish,
-    return_for_changes,
     sanitize_html,
-    submit_for_review,
     update_course,
     update_lesson,
 )
@@ -37,6 +33,7 @@ from courses.service.progress import (
     refresh_completion,
 )
 from courses.service.recordings import publish_recording
+from courses.service.review import archive, publish, return_for_changes, submit_for_review
 from courses.service.structure import (
     move_course_unit,
     move_lesson,

@@ -1,4 +1,4 @@
-"""Authoring and review: courses, units and lessons; draft → in_review → published.
+"""Authoring: courses, units and lessons (review and publication: ``courses.service.review``).
 
 Lesson content is edited in a draft revision; learners keep the published revision until the
 course is published again through review, when every draft revision is swapped in at once.
@@ -7,14 +7,13 @@ course is published again through review, when every draft revision is swapped i
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from enum import StrEnum
 
 import nh3
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from courses.models import (
-    MIXED_FORMAT,
     Audience,
     Category,
     Course,
@@ -30,10 +29,10 @@ from courses.models import (
 )
 from courses.service import structure
 from courses.service.access import authoring_units
+from courses.service.drafts import now, require_editable, touch
 from elearn.extensions import db
-from elearn.models import RoleAssignment, Unit, User
-from elearn.models.accounts import ADMIN_ROLES
-from elearn.service import audit, notifications
+from elearn.models import Unit, User
+from elearn.service import audit
 from elearn.service.errors import ServiceError
 from media.models import Asset, AssetKind, AssetStatus
 
@@ -69,10 +68,6 @@ ASSET_KIND_FOR = {
     LessonKind.DOCUMENT: AssetKind.DOCUMENT,
 }
 MAX_TITLE = 200
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 def sanitize_html(html: str) -> str:
@@ -120,13 +115,15 @@ def reading_seconds(html: str) -> float:
     return float(min(MAX_READING_SECONDS, max(MIN_READING_SECONDS, round(seconds))))
 
 
-def _choice(value: str | None, allowed: type, field: str, *, required: bool = True) -> str | None:
+def _choice(
+    value: str | None, allowed: type[StrEnum], field: str, *, required: bool = True
+) -> str | None:
     value = (value or "").strip() or None
     if value is None:
         if required:
             raise ServiceError(_("Choose a value for this field."), field=field, status=422)
         return None
-    if value not in {member.value for member in allowed}:  # type: ignore[attr-defined]
+    if value not in {member.value for member in allowed}:
         raise ServiceError(
             _("%(value)s is not a valid choice.", value=value), field=field, status=422
         )
@@ -168,27 +165,6 @@ def _course_fields(
     if fields["audience"] != Audience.STUDENT:
         fields["grade_band"] = None
     return fields
-
-
-def _require_editable(course: Course) -> None:
-    if course.status == CourseStatus.IN_REVIEW:
-        raise ServiceError(
-            _(
-                "This course is waiting for review; it can be edited once it is published or returned."
-            ),
-            status=409,
-        )
-    if course.status == CourseStatus.ARCHIVED:
-        raise ServiceError(_("This course is archived."), status=409)
-
-
-def _touch(course: Course) -> None:
-    """An edit to a published course starts a new draft; learners keep the published version."""
-    if course.status == CourseStatus.PUBLISHED:
-        course.status = CourseStatus.DRAFT
-        # the publication's comment (kept in the audit log) is no reviewer's request to change
-        course.review_comment = None
-    course.updated_at = _now()
 
 
 def create_course(
@@ -242,7 +218,7 @@ def update_course(
     subject: str | None = None,
 ) -> Course:
     """Change a course's description and tags (they apply at once; lessons go through review)."""
-    _require_editable(course)
+    require_editable(course)
     fields = _course_fields(
         audience=audience,
         grade_band=grade_band,
@@ -260,7 +236,7 @@ def update_course(
     course.description = (description or "").strip()
     for name, value in fields.items():
         setattr(course, name, value)
-    course.updated_at = _now()
+    course.updated_at = now()
     audit.record(
         "course.updated",
         actor=actor,
@@ -274,7 +250,7 @@ def update_course(
 
 def add_course_unit(*, actor: User, course: Course, title: str) -> CourseUnit:
     """Add a unit (chapter) at the end of the course."""
-    _require_editable(course)
+    require_editable(course)
     position = db.session.scalar(
         select(func.coalesce(func.max(CourseUnit.position), 0)).where(
             CourseUnit.course_id == course.id
@@ -282,7 +258,7 @@ def add_course_unit(*, actor: User, course: Course, title: str) -> CourseUnit:
     )
     course_unit = CourseUnit(course=course, title=_title(title), position=(position or 0) + 1)
     db.session.add(course_unit)
-    _touch(course)
+    touch(course)
     db.session.flush()
     return course_unit
 
@@ -365,7 +341,7 @@ def add_lesson(
     quiz_id: int | None = None,
 ) -> Lesson:
     """Add a lesson at the end of a unit (the course's last, or a first one made for it)."""
-    _require_editable(course)
+    require_editable(course)
     fields = _revision_fields(
         actor=actor,
         title=title,
@@ -398,7 +374,7 @@ def add_lesson(
     db.session.add(revision)
     db.session.flush()
     lesson.draft_revision = revision
-    _touch(course)
+    touch(course)
     db.session.flush()
     return lesson
 
@@ -417,7 +393,7 @@ def update_lesson(
 ) -> LessonRevision:
     """Edit a lesson. The change goes into its draft revision; the published one stays watchable."""
     course = lesson.course
-    _require_editable(course)
+    require_editable(course)
     current = lesson.working_revision
     fields = _revision_fields(
         actor=actor,
@@ -443,199 +419,6 @@ def update_lesson(
     draft.created_by_id = actor.id
     db.session.flush()
     lesson.draft_revision = draft
-    _touch(course)
+    touch(course)
     db.session.flush()
     return draft
-
-
-def _lessons(course: Course) -> list[Lesson]:
-    return list(
-        db.session.scalars(
-            select(Lesson)
-            .join(CourseUnit, CourseUnit.id == Lesson.course_unit_id)
-            .where(Lesson.course_id == course.id)
-            .order_by(CourseUnit.position, Lesson.position)
-        )
-    )
-
-
-def _active(lessons: list[Lesson]) -> list[Lesson]:
-    """The lessons of the working copy (not removed, nor in a removed unit)."""
-    return [
-        lesson
-        for lesson in lessons
-        if lesson.removed_at is None and lesson.course_unit.removed_at is None
-    ]
-
-
-def _lock(course: Course) -> None:
-    """Hold the course's row to the end of the unit of work and read its status again: two
-    requests moving it at once (a double click) move it, and notify, once."""
-    db.session.execute(select(Course.id).where(Course.id == course.id).with_for_update())
-    db.session.refresh(course, attribute_names=["status"])
-
-
-def reviewer_ids(course: Course) -> list[int]:
-    """The admins who review the course: those of its unit, or of the nearest unit above it that
-    has any (a school's course goes to its school admins, not to every admin of the county)."""
-    for unit_id in reversed(course.unit.ancestor_ids):
-        found = db.session.scalars(
-            select(RoleAssignment.user_id)
-            .join(User, User.id == RoleAssignment.user_id)
-            .where(
-                RoleAssignment.unit_id == unit_id,
-                RoleAssignment.role.in_(ADMIN_ROLES),
-                User.is_active_account.is_(True),
-            )
-        ).all()
-        if found:
-            return sorted(set(found))
-    return []
-
-
-def _tell_author(course: Course, *, kind: str, title: str, body: str, link: str) -> None:
-    """A reviewer's decision reaches the course's author."""
-    notifications.notify([course.author_id], kind=kind, title=title, body=body, link=link)
-
-
-def submit_for_review(*, actor: User, course: Course) -> Course:
-    """The author hands a draft to the admins of its unit for review (they are notified)."""
-    _lock(course)
-    if course.status != CourseStatus.DRAFT:
-        raise ServiceError(_("Only a draft can be submitted for review."), status=409)
-    lessons = _active(_lessons(course))
-    if not any(lesson.working_revision is not None for lesson in lessons):
-        raise ServiceError(_("Add at least one lesson before submitting."), status=409)
-    changed = any(lesson.draft_revision is not None for lesson in lessons)
-    if not changed and not structure.structure_changed(course) and course.version >= 1:
-        raise ServiceError(_("Nothing has changed since the last publication."), status=409)
-    _check_assets_usable(lessons)
-    course.status = CourseStatus.IN_REVIEW
-    course.submitted_at = _now()
-    course.review_comment = None
-    audit.record(
-        "course.submitted",
-        actor=actor,
-        unit_id=course.unit_id,
-        target_type="course",
-        target_id=course.id,
-    )
-    reviewers = [ident for ident in reviewer_ids(course) if ident != actor.id]
-    if reviewers:
-        notifications.notify(
-            reviewers,
-            kind="courses.review_requested",
-            title=_("A course to review: %(title)s", title=course.title),
-            body=_("%(author)s submitted it for review.", author=actor.display_name),
-            link=notifications.path_for("courses.review_queue"),
-        )
-    db.session.flush()
-    return course
-
-
-def _check_assets_usable(lessons: list[Lesson]) -> None:
-    for lesson in lessons:
-        revision = lesson.working_revision
-        asset = revision.asset if revision is not None else None
-        if revision is not None and asset is not None and asset.status == AssetStatus.FAILED:
-            raise ServiceError(
-                _(
-                    "The file of lesson %(title)s failed processing; choose another file.",
-                    title=revision.title,
-                ),
-                status=409,
-            )
-
-
-def publish(*, actor: User, course: Course, comment: str | None = None) -> Course:
-    """A reviewer publishes a course in review: every draft revision becomes the live one (its
-    author is notified)."""
-    _lock(course)
-    if course.status != CourseStatus.IN_REVIEW:
-        raise ServiceError(_("Only a course in review can be published."), status=409)
-    lessons = _active(_lessons(course))
-    _check_assets_usable(lessons)
-    now = _now()
-    for lesson in lessons:
-        draft = lesson.draft_revision
-        if draft is not None:
-            draft.published_at = now
-            lesson.published_revision = draft
-            lesson.draft_revision = None
-    # the working order goes live; removed lessons and units retire
-    structure.apply_structure(course)
-    live = [lesson.published_revision for lesson in lessons if lesson.published_revision]
-    kinds = {revision.kind for revision in live}
-    course.format = kinds.pop() if len(kinds) == 1 else (MIXED_FORMAT if kinds else None)
-    course.duration_seconds = sum(revision.duration_seconds or 0 for revision in live) or None
-    course.version += 1
-    course.status = CourseStatus.PUBLISHED
-    course.published_at = now
-    course.published_by_id = actor.id
-    course.review_comment = (comment or "").strip() or None
-    audit.record(
-        "course.published",
-        actor=actor,
-        unit_id=course.unit_id,
-        target_type="course",
-        target_id=course.id,
-        version=course.version,
-        comment=course.review_comment,
-    )
-    if course.author_id != actor.id:  # not when admins publish their own course
-        _tell_author(
-            course,
-            kind="courses.published",
-            title=_("Your course was published: %(title)s", title=course.title),
-            body=course.review_comment or "",
-            link=notifications.path_for("courses.course_detail", course_id=course.id),
-        )
-    db.session.flush()
-    return course
-
-
-def return_for_changes(*, actor: User, course: Course, comment: str) -> Course:
-    """A reviewer sends a course back to its author with a comment saying what to change (the
-    author is notified)."""
-    _lock(course)
-    if course.status != CourseStatus.IN_REVIEW:
-        raise ServiceError(_("Only a course in review can be returned."), status=409)
-    comment = (comment or "").strip()
-    if not comment:
-        raise ServiceError(_("Say what the author should change."), field="comment", status=422)
-    course.status = CourseStatus.DRAFT
-    course.review_comment = comment
-    audit.record(
-        "course.returned",
-        actor=actor,
-        unit_id=course.unit_id,
-        target_type="course",
-        target_id=course.id,
-        comment=comment,
-    )
-    if course.author_id != actor.id:
-        _tell_author(
-            course,
-            kind="courses.returned",
-            title=_("Your course was returned for changes: %(title)s", title=course.title),
-            body=comment,
-            link=notifications.path_for("courses.course_edit", course_id=course.id),
-        )
-    db.session.flush()
-    return course
-
-
-def archive(*, actor: User, course: Course) -> Course:
-    """Take a course out of the library (progress and completions are kept)."""
-    if course.status == CourseStatus.ARCHIVED:
-        raise ServiceError(_("This course is archived."), status=409)
-    course.status = CourseStatus.ARCHIVED
-    audit.record(
-        "course.archived",
-        actor=actor,
-        unit_id=course.unit_id,
-        target_type="course",
-        target_id=course.id,
-    )
-    db.session.flush()
-    return course

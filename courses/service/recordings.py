@@ -61,6 +61,22 @@ def publish_recording(
     )
     db.session.add(course)
     db.session.flush()
+    lesson = _only_lesson(course, asset=asset, lecturer=lecturer, now=now)
+    audit.record(
+        "course.published",
+        actor=lecturer,
+        unit_id=unit.id,
+        target_type="course",
+        target_id=course.id,
+        version=1,
+        comment="lecture recording",
+    )
+    db.session.flush()
+    return lesson
+
+
+def _only_lesson(course: Course, *, asset: Asset, lecturer: User, now: datetime) -> Lesson:
+    """The course's one unit and one lesson, whose published revision plays the recording."""
     course_unit = CourseUnit(course_id=course.id, title=course.title, position=1)
     db.session.add(course_unit)
     db.session.flush()
@@ -81,14 +97,4 @@ def publish_recording(
     db.session.add(revision)
     db.session.flush()
     lesson.published_revision = revision
-    audit.record(
-        "course.published",
-        actor=lecturer,
-        unit_id=unit.id,
-        target_type="course",
-        target_id=course.id,
-        version=1,
-        comment="lecture recording",
-    )
-    db.session.flush()
     return lesson

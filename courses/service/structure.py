@@ -15,6 +15,7 @@ from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from courses.models import Course, CourseUnit, Lesson, LessonProgress, LessonRevision
+from courses.service.drafts import require_editable, touch
 from elearn.extensions import db
 from elearn.models import User
 from elearn.service import audit
@@ -25,18 +26,6 @@ DIRECTIONS = {"up": -1, "down": 1}
 
 def _now() -> datetime:
     return datetime.now(UTC)
-
-
-def _editable(course: Course) -> None:
-    from courses.service.authoring import _require_editable
-
-    _require_editable(course)
-
-
-def _touch(course: Course) -> None:
-    from courses.service.authoring import _touch as touch
-
-    touch(course)
 
 
 def working_units(course: Course) -> list[CourseUnit]:
@@ -72,12 +61,12 @@ def _swap(items: list[Any], item: Any, step: int) -> bool:
 def move_lesson(*, actor: User, lesson: Lesson, direction: str) -> bool:
     """Move a lesson one place up or down within its unit (working copy); False at an end."""
     course = lesson.course
-    _editable(course)
+    require_editable(course)
     if lesson.removed_at is not None:
         raise ServiceError(_("This lesson has been removed."), status=409)
     moved = _swap(working_lessons(lesson.course_unit), lesson, _direction(direction))
     if moved:
-        _touch(course)
+        touch(course)
         audit.record("course.lesson_moved", actor=actor, unit_id=course.unit_id,
                      target_type="lesson", target_id=lesson.id, course_id=course.id,
                      direction=direction)  # fmt: skip
@@ -89,12 +78,12 @@ def move_lesson(*, actor: User, lesson: Lesson, direction: str) -> bool:
 def move_course_unit(*, actor: User, course_unit: CourseUnit, direction: str) -> bool:
     """Move a unit one place up or down in the course (working copy); False at an end."""
     course = course_unit.course
-    _editable(course)
+    require_editable(course)
     if course_unit.removed_at is not None:
         raise ServiceError(_("This unit has been removed."), status=409)
     moved = _swap(working_units(course), course_unit, _direction(direction))
     if moved:
-        _touch(course)
+        touch(course)
         audit.record("course.unit_moved", actor=actor, unit_id=course.unit_id,
                      target_type="course_unit", target_id=course_unit.id, course_id=course.id,
                      direction=direction)  # fmt: skip
@@ -142,7 +131,7 @@ def _drop(lesson: Lesson, now: datetime) -> None:
 def remove_lesson(*, actor: User, lesson: Lesson) -> bool:
     """Remove a lesson; True if learners keep it until the course is published again."""
     course = lesson.course
-    _editable(course)
+    require_editable(course)
     if lesson.removed_at is not None:
         raise ServiceError(_("This lesson has been removed."), status=409)
     pending = lesson.is_live
@@ -152,7 +141,7 @@ def remove_lesson(*, actor: User, lesson: Lesson) -> bool:
                  pending=pending)  # fmt: skip
     course_unit = lesson.course_unit
     _drop(lesson, _now())
-    _touch(course)
+    touch(course)
     db.session.flush()
     db.session.expire(course_unit, ["lessons"])
     return pending
@@ -161,7 +150,7 @@ def remove_lesson(*, actor: User, lesson: Lesson) -> bool:
 def remove_course_unit(*, actor: User, course_unit: CourseUnit) -> bool:
     """Remove a unit with its lessons; True if learners keep some until the next publication."""
     course = course_unit.course
-    _editable(course)
+    require_editable(course)
     if course_unit.removed_at is not None:
         raise ServiceError(_("This unit has been removed."), status=409)
     now = _now()
@@ -178,7 +167,7 @@ def remove_course_unit(*, actor: User, course_unit: CourseUnit) -> bool:
         db.session.flush()
         db.session.expire(course_unit, ["lessons"])  # its lessons are gone already
         db.session.delete(course_unit)
-    _touch(course)
+    touch(course)
     db.session.flush()
     db.session.expire(course, ["course_units"])
     return pending
@@ -246,7 +235,7 @@ def pending_removals(course: Course) -> list[Lesson]:
 def restore_lesson(*, actor: User, lesson: Lesson) -> None:
     """Undo a removal not yet published: the lesson (and its unit) return to the working copy."""
     course = lesson.course
-    _editable(course)
+    require_editable(course)
     course_unit = lesson.course_unit
     if lesson not in pending_removals(course):
         raise ServiceError(_("Only a removal not yet published can be undone."), status=409)
@@ -258,5 +247,5 @@ def restore_lesson(*, actor: User, lesson: Lesson) -> None:
                 sibling.removed_at = None
     audit.record("course.lesson_restored", actor=actor, unit_id=course.unit_id,
                  target_type="lesson", target_id=lesson.id, course_id=course.id)  # fmt: skip
-    _touch(course)
+    touch(course)
     db.session.flush()

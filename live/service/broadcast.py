@@ -28,19 +28,19 @@ from live.service.audience import is_host
 from live.service.base import _now
 from media import live as media_live
 from media import service as media_service
-from media import transcode
 from media.models import Asset, AssetStatus
 from media.storage import Storage, get_storage
+from media.transcode import live as live_ffmpeg
 
 #: after the end, how long the recording task waits for ffmpeg's last segment before taking
 #: the stream as it is (the lecturer's process may have died)
 END_GRACE = timedelta(seconds=90)
 
 
-def live_plan(*, has_audio: bool = True) -> transcode.LivePlan:
+def live_plan(*, has_audio: bool = True) -> live_ffmpeg.LivePlan:
     """The live rendition recipe, from ``ELEARN_LIVE_VIDEO_HEIGHT`` / ``..._VIDEO_BITRATE``."""
     config = current_app.config
-    return transcode.LivePlan(
+    return live_ffmpeg.LivePlan(
         has_audio=has_audio,
         height=int(config.get("LIVE_VIDEO_HEIGHT", 480)),
         video_bitrate=int(config.get("LIVE_VIDEO_BITRATE", 900_000)),

@@ -122,13 +122,14 @@ def _doc(suffix: str):
 def _live(suffix: str):
     def build() -> str:
         from elearn.extensions import db
-        from media import live, service, transcode
+        from media import live, service
         from media.storage import get_storage
+        from media.transcode import live as live_ffmpeg
         from tests.conftest import user
 
         teacher = user("teacher1")
         asset = live.start_live_asset(owner=teacher, unit_id=None, title="直播",
-                                      plan=transcode.LivePlan())  # fmt: skip
+                                      plan=live_ffmpeg.LivePlan())  # fmt: skip
         storage = get_storage()
         storage.put(asset.master_key, b"#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=1\naudio/index.m3u8\n")
         audio = next(r for r in asset.renditions if r["name"] == "audio")

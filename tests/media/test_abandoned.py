@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 import requests
 
 from elearn.extensions import db
+from elearn.service.errors import ServiceError
 from media import service, tasks
 from media.models import Asset, AssetStatus
 from media.storage import get_storage
@@ -71,7 +72,7 @@ def test_the_sweep_and_a_late_completion_do_not_both_win(ctx):
     refused = None
     try:
         service.complete_upload(actor=user("teacher1"), asset=asset, storage=storage)
-    except service.ServiceError as error:
+    except ServiceError as error:
         refused = error
     assert refused is not None and refused.status == 409
 

@@ -7,15 +7,16 @@ from datetime import timedelta
 import requests
 
 from elearn.extensions import db
-from media import service, tasks, transcode
+from media import service, tasks
 from media.models import Asset
 from media.storage import get_storage
+from media.transcode import documents
 from tests.conftest import user
 from tests.media.conftest import make_pdf, upload
 
 
 def test_pdf_pages_argv_is_capped_and_pure():
-    argv = transcode.build_pdf_pages_argv("/w/source", "/w/pages/p", 60, 1400)
+    argv = documents.build_pdf_pages_argv("/w/source", "/w/pages/p", 60, 1400)
     assert argv[:5] == ["pdftoppm", "-f", "1", "-l", "60"]
     assert argv[argv.index("-scale-to") + 1] == "1400" and "-jpeg" in argv
     assert argv[-2:] == ["/w/source", "/w/pages/p"]

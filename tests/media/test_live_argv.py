@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from media import transcode
 from media.live import vod_playlist, windowed_playlist
+from media.transcode import ladder, runner
+from media.transcode import live as live_ffmpeg
 
 LIVE = """#EXTM3U
 #EXT-X-VERSION:6
@@ -19,8 +20,8 @@ def _option(argv: list[str], name: str) -> str:
 
 
 def test_live_argv_reads_only_a_webm_pipe_and_writes_two_second_hls():
-    argv = transcode.build_live_argv(transcode.LivePlan(), "/tmp/out")
-    assert argv[0] == transcode.FFMPEG
+    argv = live_ffmpeg.build_live_argv(live_ffmpeg.LivePlan(), "/tmp/out")
+    assert argv[0] == runner.FFMPEG
     assert "-nostdin" not in argv  # stdin is the input
     assert argv.index("-protocol_whitelist") < argv.index("-i")
     assert _option(argv, "-protocol_whitelist") == "pipe"
@@ -29,7 +30,7 @@ def test_live_argv_reads_only_a_webm_pipe_and_writes_two_second_hls():
     assert _option(argv, "-hls_time") == "2"
     assert _option(argv, "-g") == "50" and _option(argv, "-sc_threshold") == "0"
     assert _option(argv, "-var_stream_map") == "v:0,a:0,name:480p a:1,name:audio"
-    assert _option(argv, "-b:a:1") == str(transcode.AUDIO_BITRATE)
+    assert _option(argv, "-b:a:1") == str(ladder.AUDIO_BITRATE)
     assert _option(argv, "-master_pl_name") == "master.m3u8"
     assert _option(argv, "-hls_segment_filename") == "/tmp/out/%v/seg_%05d.ts"
     assert "temp_file" in _option(argv, "-hls_flags")
@@ -38,15 +39,15 @@ def test_live_argv_reads_only_a_webm_pipe_and_writes_two_second_hls():
 
 
 def test_live_argv_without_sound_has_one_rendition():
-    plan = transcode.LivePlan(has_audio=False, height=720)
-    argv = transcode.build_live_argv(plan, "/o")
+    plan = live_ffmpeg.LivePlan(has_audio=False, height=720)
+    argv = live_ffmpeg.build_live_argv(plan, "/o")
     assert _option(argv, "-var_stream_map") == "v:0,name:720p"
     assert "0:a:0" not in argv
-    assert [r["name"] for r in transcode.live_renditions(plan)] == ["720p"]
+    assert [r["name"] for r in live_ffmpeg.live_renditions(plan)] == ["720p"]
 
 
 def test_live_renditions_list_audio_at_64k_and_the_picture():
-    renditions = transcode.live_renditions(transcode.LivePlan())
+    renditions = live_ffmpeg.live_renditions(live_ffmpeg.LivePlan())
     assert [(r["name"], r["kind"]) for r in renditions] == [("audio", "audio"), ("480p", "video")]
     assert renditions[0]["bandwidth"] < 100_000 < renditions[1]["bandwidth"]
 

@@ -12,8 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from media import live, transcode
+from media import ingest as media_ingest
+from media import live
 from media.storage import LocalStorage
+from media.transcode import live as live_ffmpeg
+from media.transcode import runner
 
 ASSET = "c" * 32
 
@@ -33,17 +36,17 @@ def recorder_webm(tmp_path_factory: pytest.TempPathFactory) -> bytes:
     return path.read_bytes()
 
 
-def _ingest(storage, tmp_path: Path, plan: transcode.LivePlan | None = None,
-            **extra) -> live.LiveIngest:  # fmt: skip
-    plan = plan or transcode.LivePlan()
+def _ingest(storage, tmp_path: Path, plan: live_ffmpeg.LivePlan | None = None,
+            **extra) -> media_ingest.LiveIngest:  # fmt: skip
+    plan = plan or live_ffmpeg.LivePlan()
     prefix = f"assets/{ASSET}/live/"
-    return live.LiveIngest(
+    return media_ingest.LiveIngest(
         asset_id=ASSET,
         storage=storage,
         plan=plan,
-        limits=transcode.Limits(),
+        limits=runner.Limits(),
         renditions=[
-            {**r, "playlist_key": prefix + r["playlist"]} for r in transcode.live_renditions(plan)
+            {**r, "playlist_key": prefix + r["playlist"]} for r in live_ffmpeg.live_renditions(plan)
         ],  # fmt: skip
         master_key=prefix + "master.m3u8",
         work_root=str(tmp_path),
@@ -51,7 +54,7 @@ def _ingest(storage, tmp_path: Path, plan: transcode.LivePlan | None = None,
     )
 
 
-def _feed(ingest: live.LiveIngest, data: bytes) -> None:
+def _feed(ingest: media_ingest.LiveIngest, data: bytes) -> None:
     for offset in range(0, len(data), 32 * 1024):
         while not ingest.offer(data[offset : offset + 32 * 1024]):
             assert ingest.transcode.running, ingest.transcode.errors()
@@ -86,7 +89,7 @@ def test_segments_reach_storage_while_live_and_endlist_after(storage, tmp_path, 
     for name in ("480p", "audio"):
         text = storage.get(f"assets/{ASSET}/live/{name}/index.m3u8").decode()
         assert text.rstrip().endswith("#EXT-X-ENDLIST")
-        for segment in live._segments(text):
+        for segment in live.playlist_segments(text):
             assert storage.stat(f"assets/{ASSET}/live/{name}/{segment}") is not None
     assert not list(tmp_path.glob("live-*"))  # ffmpeg's working folder is gone
     assert not ingest.offer(b"late")  # an ended stream takes nothing more
@@ -110,7 +113,7 @@ def test_an_idle_stream_ends_by_itself(tmp_path, recorder_webm):
     assert ingest.done.wait(60), "a stream nobody feeds must end (the lecturer's tab closed)"
     text = storage.get(f"assets/{ASSET}/live/480p/index.m3u8").decode()
     # but only the end of the lecture ends the playlists: the lecturer may come back (resume)
-    assert "#EXT-X-ENDLIST" not in text and live._segments(text)
+    assert "#EXT-X-ENDLIST" not in text and live.playlist_segments(text)
 
 
 def test_a_resumed_stream_appends_after_a_discontinuity(tmp_path, recorder_webm):
@@ -123,16 +126,16 @@ def test_a_resumed_stream_appends_after_a_discontinuity(tmp_path, recorder_webm)
     key = f"assets/{ASSET}/live/480p/index.m3u8"
     handed_over = storage.get(key).decode()
     assert "#EXT-X-ENDLIST" not in handed_over  # players keep waiting for more
-    before = live._segments(handed_over)
+    before = live.playlist_segments(handed_over)
 
-    plan = transcode.LivePlan(resume=True)
-    assert "append_list" in " ".join(transcode.build_live_argv(plan, "/o"))
+    plan = live_ffmpeg.LivePlan(resume=True)
+    assert "append_list" in " ".join(live_ffmpeg.build_live_argv(plan, "/o"))
     second = _ingest(storage, tmp_path, plan=plan)
     _feed(second, recorder_webm)
     second.finish()
     assert second.done.wait(120)
     text = storage.get(key).decode()
-    after = live._segments(text)
+    after = live.playlist_segments(text)
     assert after[: len(before)] == before and len(after) >= 2 * len(before) - 1
     assert int(after[-1][4:9]) == len(after) - 1  # numbering goes on, nothing overwritten
     assert "#EXT-X-DISCONTINUITY" in text.split(before[-1], 1)[1]

@@ -50,7 +50,7 @@ def test_a_failed_transcode_leaves_the_flight(ctx, media_files, tmp_path, monkey
     crash = tmp_path / "ffmpeg"
     crash.write_text("#!/bin/sh\nkill -SEGV $$\n")
     crash.chmod(crash.stat().st_mode | stat.S_IEXEC)
-    monkeypatch.setattr("media.transcode.FFMPEG", str(crash))
+    monkeypatch.setattr("media.transcode.runner.FFMPEG", str(crash))
     before = _in_flight()
     asset_id = upload(user("teacher1"), media_files["video"], "video/mp4").id
     tasks.process_asset(asset_id)

@@ -143,7 +143,7 @@ def test_ffmpeg_crashing_every_time_fails_after_max_attempts(
     crash = tmp_path / "ffmpeg"
     crash.write_text("#!/bin/sh\nkill -SEGV $$\n")
     crash.chmod(crash.stat().st_mode | stat.S_IEXEC)
-    monkeypatch.setattr("media.transcode.FFMPEG", str(crash))
+    monkeypatch.setattr("media.transcode.runner.FFMPEG", str(crash))
     asset = upload(user("teacher1"), media_files["video"], "video/mp4")
     asset_id = asset.id
     asset.max_attempts = 3
@@ -173,3 +173,31 @@ def test_progress_is_reported_while_transcoding(ctx, media_files, monkeypatch):
     assert seen and all(5 <= p <= 95 for p in seen)
     assert seen == sorted(seen)
     assert _reload(asset_id).progress == 100
+
+
+def test_the_lease_is_committed_before_ffmpeg_runs(ctx, media_files, monkeypatch):
+    """Other workers (and the sweep) see the lease, and the asset page the progress, while ffmpeg
+    runs: process_asset commits each step in its own unit, not once at the end."""
+    from elearn import uow
+    from media.transcode import ladder
+
+    events: list[tuple[str, str | None]] = []
+    commit, run_ffmpeg = uow.commit, ladder.run_ffmpeg
+
+    def spy_commit() -> None:
+        events.append(("commit", db.session.get(Asset, asset_id).lock_owner))
+        commit()
+
+    def spy_ffmpeg(*args, **kwargs):
+        events.append(("ffmpeg", None))
+        return run_ffmpeg(*args, **kwargs)
+
+    asset = upload(user("teacher1"), media_files["video"], "video/mp4")
+    asset_id = asset.id
+    monkeypatch.setattr(uow, "commit", spy_commit)
+    monkeypatch.setattr(ladder, "run_ffmpeg", spy_ffmpeg)
+    assert tasks.process_asset(asset_id) == "ready"
+    first_run = events.index(("ffmpeg", None))
+    leases = [owner for kind, owner in events[:first_run] if kind == "commit"]
+    assert leases and leases[0] is not None  # the claim's unit committed the lease
+    assert ("commit", None) in events[first_run:]  # publishing released it in a later unit

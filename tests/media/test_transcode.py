@@ -6,9 +6,12 @@ from fractions import Fraction
 
 import pytest
 
-from media import transcode
 from media.containers import FORMATS, MediaRejected, mp4_faststart, sniff, sniff_file
-from media.transcode import Limits, Probe, build_image_argv, build_ladder_argv, plan_ladder
+from media.transcode import demo as demo_clips
+from media.transcode import ladder, probing, runner
+from media.transcode.ladder import build_image_argv, build_ladder_argv, plan_ladder
+from media.transcode.probing import Probe
+from media.transcode.runner import Limits
 
 
 def _probe(width=1280, height=720, fps="25/1", duration=60.0, audio=True, streams=2):
@@ -119,7 +122,7 @@ def test_image_argv_strips_metadata_and_caps_size():
 
 
 def test_measure_argv_copies_packets_of_the_first_audio_and_video_only():
-    argv = transcode.build_measure_argv("mp3", 3600)
+    argv = probing.build_measure_argv("mp3", 3600)
     _assert_untrusted_input_is_locked(argv, "mp3")
     maps = [argv[i + 1] for i, arg in enumerate(argv) if arg == "-map"]
     assert maps == ["0:a:0?", "0:v:0?"]
@@ -140,14 +143,14 @@ def test_measure_argv_copies_packets_of_the_first_audio_and_video_only():
 )
 def test_validate_refuses_what_exceeds_the_caps(probe, code):
     with pytest.raises(MediaRejected) as refused:
-        transcode.validate(probe, FORMATS["mp4"], Limits())
+        probing.validate(probe, FORMATS["mp4"], Limits())
     assert refused.value.code == code
 
 
 def test_validate_kinds():
-    assert transcode.validate(_probe(), FORMATS["mp4"], Limits()) == "video"
+    assert probing.validate(_probe(), FORMATS["mp4"], Limits()) == "video"
     m4a = Probe("mov", 10.0, 1, None, {"codec_type": "audio"})
-    assert transcode.validate(m4a, FORMATS["mp4"], Limits()) == "audio"
+    assert probing.validate(m4a, FORMATS["mp4"], Limits()) == "audio"
 
 
 @pytest.mark.parametrize(
@@ -178,12 +181,12 @@ def test_faststart_moves_the_index_and_keeps_the_media_playable(media_files, tmp
     moved = tmp_path / "fast.mp4"
     assert mp4_faststart(media_files["video_tail_moov"], moved) is True
     assert mp4_faststart(media_files["video"], tmp_path / "again.mp4") is False
-    info = transcode.probe(moved, "mov", Limits())
+    info = probing.probe(moved, "mov", Limits())
     assert info.video is not None and abs(info.duration - 3.0) < 0.2
     out = tmp_path / "out"
     out.mkdir()
     plan = plan_ladder(info, "mov", Limits())
-    transcode.run_ffmpeg(build_ladder_argv(plan, str(out)), moved, duration=plan.duration,
+    runner.run_ffmpeg(build_ladder_argv(plan, str(out)), moved, duration=plan.duration,
                          out_dir=out, limits=Limits())  # fmt: skip
     assert (out / "360p" / "index.m3u8").is_file()
 
@@ -203,10 +206,10 @@ def test_ffmpeg_refuses_playlists_even_with_the_hls_demuxer_forced(tmp_path, lis
     out.mkdir()
     for path, demuxer in ((playlist, "hls"), (concat, "concat"), (playlist, "mov")):
         with pytest.raises(MediaRejected):
-            transcode.probe(path, demuxer, Limits())
-        plan = transcode.LadderPlan(demuxer=demuxer, duration=1.0, has_audio=True, has_video=False)
+            probing.probe(path, demuxer, Limits())
+        plan = ladder.LadderPlan(demuxer=demuxer, duration=1.0, has_audio=True, has_video=False)
         with pytest.raises(MediaRejected):
-            transcode.run_ffmpeg(build_ladder_argv(plan, str(out)), path, duration=1.0,
+            runner.run_ffmpeg(build_ladder_argv(plan, str(out)), path, duration=1.0,
                                  out_dir=out, limits=Limits())  # fmt: skip
     for produced in out.rglob("*"):
         if produced.is_file():
@@ -217,11 +220,11 @@ def test_ffmpeg_refuses_playlists_even_with_the_hls_demuxer_forced(tmp_path, lis
 def test_timeout_kills_ffmpeg(media_files, tmp_path):
     out = tmp_path / "out"
     out.mkdir()
-    info = transcode.probe(media_files["video"], "mov", Limits())
+    info = probing.probe(media_files["video"], "mov", Limits())
     plan = plan_ladder(info, "mov", Limits())
     tight = Limits(timeout_base=0.05, timeout_factor=0.0)
     with pytest.raises(MediaRejected) as refused:
-        transcode.run_ffmpeg(build_ladder_argv(plan, str(out)), media_files["video"],
+        runner.run_ffmpeg(build_ladder_argv(plan, str(out)), media_files["video"],
                              duration=plan.duration, out_dir=out, limits=tight)  # fmt: skip
     assert refused.value.code == "processing_timeout"
 
@@ -229,10 +232,10 @@ def test_timeout_kills_ffmpeg(media_files, tmp_path):
 def test_output_size_cap(media_files, tmp_path):
     out = tmp_path / "out"
     out.mkdir()
-    info = transcode.probe(media_files["video"], "mov", Limits())
+    info = probing.probe(media_files["video"], "mov", Limits())
     plan = plan_ladder(info, "mov", Limits())
     with pytest.raises(MediaRejected) as refused:
-        transcode.run_ffmpeg(build_ladder_argv(plan, str(out)), media_files["video"],
+        runner.run_ffmpeg(build_ladder_argv(plan, str(out)), media_files["video"],
                              duration=plan.duration, out_dir=out,
                              limits=Limits(max_output_bytes=20_000))  # fmt: skip
     assert refused.value.code == "limit_exceeded"
@@ -247,7 +250,7 @@ def test_sniff_file_refuses_empty(tmp_path):
 
 
 def test_demo_clip_argv_reads_only_generated_sources_and_draws_the_title_verbatim():
-    argv = transcode.build_demo_clip_argv("/o/demo.mp4", title="远离毒品: 100%", seconds=7)
+    argv = demo_clips.build_demo_clip_argv("/o/demo.mp4", title="远离毒品: 100%", seconds=7)
     inputs = [argv[i + 1] for i, arg in enumerate(argv) if arg == "-i"]
     assert [argv[argv.index(i) - 2] for i in inputs] == ["lavfi", "lavfi"]
     assert inputs[0].startswith("color=") and inputs[1].startswith("sine=")
@@ -255,5 +258,5 @@ def test_demo_clip_argv_reads_only_generated_sources_and_draws_the_title_verbati
     # the title is text, not an expansion, and its ':' is escaped for the option parser
     assert "expansion=none" in graph and "text=远离毒品\\\\: 100%" in graph
     assert "noise=" in graph and argv[argv.index("-t") + 1] == "7" and argv[-1] == "-y"
-    plain = transcode.build_demo_clip_argv("/o/demo.mp4", title="x", seconds=7, text=False)
+    plain = demo_clips.build_demo_clip_argv("/o/demo.mp4", title="x", seconds=7, text=False)
     assert "drawtext" not in plain[plain.index("-filter_complex") + 1]

@@ -1,17 +1,14 @@
-"""Media use cases: uploads, processing state, playback tokens. Flush, never commit."""
+"""Uploads: who may upload what (reasons, limits, the asset rule), announcing an upload, its
+parts, completing it (size and magic bytes checked) and its processing state. Flush, never commit."""
 
 from __future__ import annotations
 
 import contextlib
-import time
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
-from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from itsdangerous import BadSignature, URLSafeSerializer
-from sqlalchemy import select
 
 from elearn import permissions
 from elearn.extensions import db
@@ -22,7 +19,6 @@ from media.containers import ACCEPTED_TYPES, SNIFF_BYTES, sniff
 from media.models import Asset, AssetKind, AssetStatus
 from media.settings import setting
 from media.storage import Storage, StorageError, get_storage
-from media.transcode import PAGE_NAME
 
 #: reason codes (stored on the asset) → what the uploader reads
 REASONS: dict[str, Any] = {
@@ -229,7 +225,8 @@ def fail(asset: Asset, code: str, **params: Any) -> None:
 def complete_upload(*, actor: User, asset: Asset, storage: Storage | None = None) -> Asset:
     """Join the parts, check the size and the magic bytes, and mark the asset for processing.
 
-    The caller commits, then queues ``media.process_asset``; a refused file ends failed.
+    The caller queues ``media.process_asset`` with ``uow.send_task`` (sent once the boundary
+    commits); a refused file ends failed.
     """
     storage = storage or get_storage()
     # the abandoned-uploads sweep takes the same row lock: one of the two wins, cleanly
@@ -288,248 +285,3 @@ def abort_upload(*, actor: User, asset: Asset, storage: Storage | None = None) -
             storage.abort_multipart(asset.source_key, asset.upload_id)
     asset.upload_id = None
     fail(asset, "incomplete_upload")
-
-
-# --- abandoned uploads ------------------------------------------------------------------------
-
-
-def _abandon_cutoff(now: datetime | None) -> datetime:
-    hours = int(setting("MEDIA_UPLOAD_ABANDON_HOURS"))
-    return (now or datetime.now(UTC)) - timedelta(hours=hours)
-
-
-def stale_upload_ids(*, now: datetime | None = None, limit: int = 200) -> list[str]:
-    """Assets still uploading that were started longer ago than the abandon age."""
-    query = (
-        select(Asset.id)
-        .where(Asset.status == AssetStatus.UPLOADING, Asset.created_at < _abandon_cutoff(now))
-        .order_by(Asset.created_at)
-        .limit(limit)
-    )
-    return list(db.session.scalars(query))
-
-
-def abandon_if_stale(asset_id: str, *, storage: Storage | None = None,
-                     now: datetime | None = None) -> bool:  # fmt: skip
-    """Abort an upload that received nothing within the abandon age; the asset ends failed.
-
-    A part that arrived recently keeps a slow, resumed upload alive. The multipart upload is
-    aborted (MinIO) or its folder removed (local), and every object under the asset's keys goes,
-    so nothing is left behind. True if the upload was abandoned.
-    """
-    storage = storage or get_storage()
-    cutoff = _abandon_cutoff(now)
-    asset = db.session.execute(
-        select(Asset).where(Asset.id == asset_id).with_for_update(of=Asset)
-    ).scalar_one_or_none()
-    if asset is None or asset.status != AssetStatus.UPLOADING:
-        return False
-    if asset.upload_id:
-        try:
-            parts = storage.list_parts(asset.source_key, asset.upload_id)
-        except StorageError:
-            parts = []  # the upload is gone already
-        latest = max((p.modified for p in parts if p.modified is not None), default=None)
-        if latest is not None and latest > cutoff:
-            return False
-        with contextlib.suppress(StorageError):
-            storage.abort_multipart(asset.source_key, asset.upload_id)
-    storage.remove_prefix(f"assets/{asset.id}/")
-    asset.upload_id = None
-    fail(asset, "abandoned_upload", hours=int(setting("MEDIA_UPLOAD_ABANDON_HOURS")))
-    return True
-
-
-def abort_orphan_uploads(*, storage: Storage | None = None, now: datetime | None = None) -> int:
-    """Abort open multipart uploads older than the abandon age that no uploading asset owns."""
-    storage = storage or get_storage()
-    cutoff = _abandon_cutoff(now)
-    owned = set(
-        db.session.scalars(
-            select(Asset.upload_id).where(
-                Asset.status == AssetStatus.UPLOADING, Asset.upload_id.is_not(None)
-            )
-        )
-    )
-    aborted = 0
-    for upload in storage.open_uploads("assets/"):
-        if upload.upload_id in owned or upload.started is None or upload.started > cutoff:
-            continue
-        with contextlib.suppress(StorageError):
-            storage.abort_multipart(upload.key or "", upload.upload_id)
-            aborted += 1
-    return aborted
-
-
-# --- playback ---------------------------------------------------------------------------------
-
-
-def _play_signer() -> URLSafeSerializer:
-    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt="elearn.media.play")
-
-
-def playback_token(asset: Asset, viewer: User, *, minutes: int | None = None) -> str:
-    """A short-lived token letting ``viewer`` play ``asset``.
-
-    Call it only after checking that the viewer may see what uses the asset (courses does, for
-    its lessons); the token is the permission from then on.
-    """
-    ttl = int(minutes if minutes is not None else setting("MEDIA_PLAYBACK_MINUTES")) * 60
-    return _play_signer().dumps({"a": asset.id, "v": viewer.id, "e": int(time.time()) + ttl})
-
-
-def read_playback_token(token: str, *, grace_seconds: int = 0) -> dict[str, Any] | None:
-    """The payload of a valid (or, with grace, recently expired) playback token, else None."""
-    try:
-        payload = _play_signer().loads(token)
-    except BadSignature:
-        return None
-    if not isinstance(payload, dict) or not isinstance(payload.get("e"), int):
-        return None
-    if payload["e"] + grace_seconds < time.time():
-        return None
-    return payload
-
-
-def playlist_url(token: str) -> str:
-    return f"/media/play/{token}/master.m3u8"
-
-
-def player_context(asset: Asset, viewer: User) -> dict[str, Any]:
-    """What the player partial needs for one viewer (call after your own permission check)."""
-    token = playback_token(asset, viewer)
-    storage = get_storage()
-    minutes = timedelta(minutes=int(setting("MEDIA_PLAYBACK_MINUTES")))
-    audio = next((r for r in asset.renditions if r.get("kind") == "audio"), None)
-    has_video = any(r.get("kind") == "video" for r in asset.renditions)
-    return {
-        "asset_id": asset.id,
-        "ready": asset.is_ready,
-        "kind": asset.kind,
-        "playlist_url": playlist_url(token) if asset.is_ready and asset.renditions else None,
-        "audio_url": f"/media/play/{token}/audio/index.m3u8" if audio and has_video else None,
-        "renew_url": f"/media/play/{token}/renew",
-        "poster_url": storage.presigned_get(asset.poster_key, minutes)
-        if asset.poster_key
-        else None,
-        "duration": asset.duration_seconds,
-    }
-
-
-def image_url(asset: Asset, *, minutes: int | None = None) -> str | None:
-    """A short-lived signed URL of a ready image's web copy (call after your own permission check)."""
-    key = (asset.meta or {}).get("image_key")
-    if not asset.is_ready or asset.kind != AssetKind.IMAGE or not key:
-        return None
-    ttl = timedelta(
-        minutes=int(minutes if minutes is not None else setting("MEDIA_PLAYBACK_MINUTES"))
-    )
-    return get_storage().presigned_get(key, ttl)
-
-
-DOCUMENT_TYPES = {"pdf": "application/pdf", "epub": "application/epub+zip"}
-
-
-def document_download_url(asset: Asset) -> str:
-    """A signed URL downloading the original document under its (display) file name."""
-    minutes = timedelta(minutes=int(setting("MEDIA_PLAYBACK_MINUTES")))
-    fmt = asset.sniffed_type or "pdf"
-    name = asset.original_filename or f"document.{fmt}"
-    if not name.lower().endswith(f".{fmt}"):
-        name = f"{name}.{fmt}"
-    return get_storage().presigned_get(asset.source_key, minutes, download_name=name,
-                                       content_type=DOCUMENT_TYPES.get(fmt))  # fmt: skip
-
-
-def document_context(asset: Asset, viewer: User) -> dict[str, Any]:
-    """What the document viewer partial needs (call after your own permission check).
-
-    A PDF's first pages come as images rendered at processing time, each behind a short-lived
-    signed URL; an EPUB shows its cover and a download.
-    """
-    token = playback_token(asset, viewer)
-    storage = get_storage()
-    minutes = timedelta(minutes=int(setting("MEDIA_PLAYBACK_MINUTES")))
-    pages = (asset.meta or {}).get("pages") or {} if asset.is_ready else {}
-    rendered = int(pages.get("rendered", 0))
-    sizes = list(pages.get("sizes") or [])
-    prefix = asset.output_prefix()
-    return {
-        "asset_id": asset.id,
-        "ready": asset.is_ready,
-        "format": asset.sniffed_type,
-        "page_count": asset.page_count,
-        "rendered": rendered,
-        "pages": [
-            storage.presigned_get(prefix + PAGE_NAME.format(n), minutes)
-            for n in range(1, rendered + 1)
-        ],  # fmt: skip
-        "sizes": [sizes[n] if n < len(sizes) else [990, 1400] for n in range(rendered)],
-        "cover_url": storage.presigned_get(asset.poster_key, minutes) if asset.poster_key else None,
-        "download_url": f"/media/doc/{token}/download" if asset.is_ready else None,
-        "renew_url": f"/media/doc/{token}/pages",
-        "filename": asset.original_filename,
-    }
-
-
-def rendition_for(asset: Asset, name: str) -> dict[str, Any] | None:
-    return next((r for r in asset.renditions if r.get("name") == name), None)
-
-
-def signed_variant_playlist(asset: Asset, name: str, storage: Storage | None = None) -> str | None:
-    """A rendition's playlist with every segment URI replaced by a short-lived signed URL."""
-    rendition = rendition_for(asset, name)
-    if rendition is None:
-        return None
-    storage = storage or get_storage()
-    key = rendition["playlist_key"]
-    base = key.rsplit("/", 1)[0] + "/"
-    expires = timedelta(minutes=int(setting("MEDIA_PLAYBACK_MINUTES")))
-    lines = []
-    for line in storage.get(key).decode("utf-8").splitlines():
-        if line and not line.startswith("#"):
-            segment = line.strip()
-            # only names ffmpeg wrote; anything else never reaches a signer
-            if "/" in segment or ".." in segment or not segment.endswith(".ts"):
-                continue
-            line = storage.presigned_get(base + segment, expires)
-        lines.append(line)
-    return "\n".join(lines) + "\n"
-
-
-def master_playlist(asset: Asset, storage: Storage | None = None) -> str | None:
-    """The master playlist (variant URIs stay relative to the signed playback path)."""
-    if not asset.master_key:
-        return None
-    storage = storage or get_storage()
-    names = {r["name"] for r in asset.renditions}
-    lines = []
-    for line in storage.get(asset.master_key).decode("utf-8").splitlines():
-        if line and not line.startswith("#") and line.split("/", 1)[0] not in names:
-            continue
-        lines.append(line)
-    return "\n".join(lines) + "\n"
-
-
-def asset_json(asset: Asset, viewer: User | None = None) -> dict[str, Any]:
-    """The public shape of an asset for the API."""
-    url = None
-    if viewer is not None and asset.is_ready and asset.renditions:
-        url = playlist_url(playback_token(asset, viewer))
-    return {
-        "id": asset.id,
-        "kind": asset.kind,
-        "status": asset.status,
-        "progress": asset.progress,
-        "reason": reason_text(asset),
-        "filename": asset.original_filename,
-        "duration": asset.duration_seconds,
-        "width": asset.width,
-        "height": asset.height,
-        "page_count": asset.page_count,
-        "renditions": [
-            {"name": r["name"], "bandwidth": r["bandwidth"], "kind": r["kind"]}
-            for r in asset.renditions
-        ],
-        "playlist_url": url,
-    }
