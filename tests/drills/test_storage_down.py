@@ -6,8 +6,8 @@ browser reach the storage through the gate only. Mid-upload the gate shuts (conn
 new ones refused) for longer than the page's old five tries lasted; the page shows that the
 storage is unavailable and that the upload resumes by itself, the app answers its questions with
 503 meanwhile; the gate opens, the page asks which parts arrived, sends the rest, completes.
-Then the bucket holds the one source object and no open multipart upload (nothing for the
-abandon sweep to find), and the sweep, run as beat runs it, changes nothing.
+Then the bucket holds the one source object and no open multipart upload: nothing is left for
+the abandon sweep to find.
 """
 
 from __future__ import annotations
