@@ -105,7 +105,7 @@ def _upload_status(asset: Asset) -> dict[str, Any]:
 @login_required
 @bp.arguments(UploadRequest)
 @bp.response(201, UploadStatus)
-@refuses(401, 403, 413, 415)
+@refuses(401, 403, 413, 415, 503)
 def upload_create(body: dict[str, Any]) -> dict[str, Any]:
     """Announce an upload; the size and type are checked before any byte is accepted.
 
@@ -123,7 +123,7 @@ def upload_create(body: dict[str, Any]) -> dict[str, Any]:
 @bp.route("/uploads/<asset_id>", tags=["media"])
 @login_required
 @bp.response(200, UploadStatus)
-@refuses(401, 404)
+@refuses(401, 404, 503)
 def upload_status(asset_id: str) -> dict[str, Any]:
     """Where an upload stands: the parts still to send (fresh URLs), to resume after a drop."""
     asset = permissions.get_or_404(Asset, asset_id, current_user, "manage")
@@ -133,7 +133,7 @@ def upload_status(asset_id: str) -> dict[str, Any]:
 @bp.route("/uploads/<asset_id>/complete", methods=["POST"], tags=["media"])
 @login_required
 @bp.response(202, MediaAsset, description="accepted for processing (or failed, with the reason)")
-@refuses(401, 404, 409)
+@refuses(401, 404, 409, 503)
 def upload_complete(asset_id: str) -> dict[str, Any]:
     """Finish an upload: size verified, magic bytes sniffed, processing queued.
 

@@ -65,6 +65,7 @@ REFUSALS = {
     410: "gone: it could be had once, and was (the message says what to do)",
     415: "the file's type is not accepted",
     429: "too many requests: wait the Retry-After seconds",
+    503: "a service it needs (the database, the storage) is briefly unavailable: try again",
 }
 
 

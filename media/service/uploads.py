@@ -186,7 +186,10 @@ def upload_plan(asset: Asset, storage: Storage | None = None) -> dict[str, Any]:
     storage = storage or get_storage()
     if asset.status != AssetStatus.UPLOADING or not asset.upload_id or not asset.part_size:
         return {"method": "multipart", "parts": [], "received": []}
-    received = {p.number for p in storage.list_parts(asset.source_key, asset.upload_id)}
+    try:
+        received = {p.number for p in storage.list_parts(asset.source_key, asset.upload_id)}
+    except StorageError as error:  # the page waits and asks again
+        raise ServiceError(_("Storage is unavailable. Try again later."), status=503) from error
     expires = timedelta(minutes=int(setting("MEDIA_UPLOAD_URL_MINUTES")))
     parts = []
     count = max(1, -(-asset.declared_size // asset.part_size))

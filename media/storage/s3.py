@@ -22,6 +22,12 @@ from media.storage.base import (
 )
 
 
+#: what the client raises when the storage cannot be reached or answers in error: refused or reset
+#: connections (OSError), urllib3's own errors once its retries are spent (MaxRetryError,
+#: ProtocolError…, not OSErrors), and the client's
+UNAVAILABLE = (MinioException, OSError, urllib3.exceptions.HTTPError)
+
+
 class MinioStorage(Storage):
     """S3 through the ``minio`` client, in one private bucket."""
 
@@ -58,10 +64,10 @@ class MinioStorage(Storage):
         self._bucket_checked = True
 
     def _call(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
-        self._ensure_bucket()
         try:
+            self._ensure_bucket()
             return fn(*args, **kwargs)
-        except (MinioException, OSError) as error:
+        except UNAVAILABLE as error:
             raise StorageError(f"{type(error).__name__}: {error}") from error
 
     def put(self, key: str, data: bytes | IO[bytes], *, length: int | None = None,
@@ -83,6 +89,8 @@ class MinioStorage(Storage):
         response = self._call(self.client.get_object, self.bucket, key)
         try:
             return bytes(response.read())
+        except UNAVAILABLE as error:  # the connection lost mid-body
+            raise StorageError(f"{type(error).__name__}: {error}") from error
         finally:
             response.close()
             response.release_conn()
@@ -94,19 +102,21 @@ class MinioStorage(Storage):
         response = self._call(self.client.get_object, self.bucket, key, offset, length)
         try:
             return bytes(response.read())
+        except UNAVAILABLE as error:  # the connection lost mid-body
+            raise StorageError(f"{type(error).__name__}: {error}") from error
         finally:
             response.close()
             response.release_conn()
 
     def stat(self, key: str) -> ObjectInfo | None:
-        self._ensure_bucket()
         try:
+            self._ensure_bucket()
             info = self.client.stat_object(self.bucket, key)
         except S3Error as error:
             if error.code in {"NoSuchKey", "NoSuchObject", "NotFound", "ResourceNotFound"}:
                 return None
             raise StorageError(str(error)) from error
-        except OSError as error:
+        except UNAVAILABLE as error:
             raise StorageError(str(error)) from error
         return ObjectInfo(key=key, size=int(info.size or 0), content_type=info.content_type)
 
@@ -115,7 +125,10 @@ class MinioStorage(Storage):
 
     def list_keys(self, prefix: str) -> list[str]:
         objects = self._call(self.client.list_objects, self.bucket, prefix=prefix, recursive=True)
-        return sorted(o.object_name for o in objects if o.object_name)
+        try:  # the listing is read as it is iterated
+            return sorted(o.object_name for o in objects if o.object_name)
+        except UNAVAILABLE as error:
+            raise StorageError(f"{type(error).__name__}: {error}") from error
 
     def presigned_get(self, key: str, expires: timedelta, *, download_name: str | None = None,
                       content_type: str | None = None) -> str:  # fmt: skip

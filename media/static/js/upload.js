@@ -81,7 +81,11 @@
       body: body ? JSON.stringify(body) : undefined
     }).then(function (response) {
       return response.json().catch(function () { return {}; }).then(function (data) {
-        if (!response.ok) { throw new Error(data.message || msg("Error")); }
+        if (!response.ok) {
+          var error = new Error(data.message || msg("Error"));
+          error.status = response.status;
+          throw error;
+        }
         return data;
       });
     });
@@ -110,12 +114,25 @@
       }).then(function () { done += part.size; return next(); });
     }
     return next().catch(function () {
-      if (tries >= 5) throw new Error(msg("Error"));
       show("Resuming", 100 * done / file.size);
-      // ask which parts arrived and get fresh URLs for the rest
-      return new Promise(function (r) { setTimeout(r, 1000 * (tries + 1)); })
-        .then(function () { return api("GET", root.dataset.createUrl + "/" + assetId); })
+      // ask which parts arrived and get fresh URLs for the rest, for as long as the failure is
+      // the network's or the storage's (it may be down for minutes); a refusal ends it
+      return whenBack(tries, function () { return api("GET", root.dataset.createUrl + "/" + assetId); })
         .then(function (data) { return sendParts(file, assetId, data.upload, tries + 1); });
+    });
+  }
+
+  // a failure that passes: the network (no status) or the server/storage unavailable (5xx)
+  function passing(error) { return !error.status || error.status >= 500; }
+
+  // call() again after a growing wait (1, 2, 4… up to 30 s) while it fails in passing; the page
+  // says the storage is unavailable and that the upload resumes by itself
+  function whenBack(tries, call) {
+    var wait = Math.min(30000, 1000 * Math.pow(2, Math.min(tries, 5)));
+    return new Promise(function (r) { setTimeout(r, wait); }).then(call).catch(function (error) {
+      if (!passing(error)) throw error;
+      show("Waiting", Number(bar.parentNode.getAttribute("aria-valuenow")) || 0);
+      return whenBack(tries + 1, call);
     });
   }
 
@@ -162,8 +179,14 @@
       .then(function (data) {
         root.dataset.assetId = data.asset_id;
         entry({ id: data.asset_id, filename: file.name, status: "uploading" });
-        return sendParts(file, data.asset_id, data.upload, 0).then(function () {
+        var complete = function () {
           return api("POST", root.dataset.createUrl + "/" + data.asset_id + "/complete");
+        };
+        return sendParts(file, data.asset_id, data.upload, 0).then(function () {
+          return complete().catch(function (error) {
+            if (!passing(error)) throw error;
+            return whenBack(0, complete);
+          });
         }).then(function (asset) {
           entry(asset);
           if (asset.status === "failed") { fail(asset.reason); return asset; }
