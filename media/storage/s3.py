@@ -21,7 +21,6 @@ from media.storage.base import (
     attachment,
 )
 
-
 #: what the client raises when the storage cannot be reached or answers in error: refused or reset
 #: connections (OSError), urllib3's own errors once its retries are spent (MaxRetryError,
 #: ProtocolError…, not OSErrors), and the client's
