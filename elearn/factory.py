@@ -22,6 +22,7 @@ from elearn import (
     features,
     logging_setup,
     observability,
+    realtime,
     static_files,
     uow,
     web,
@@ -80,7 +81,7 @@ def _init_extensions(app: Flask) -> None:
     cache.init_app(app)
     socketio.init_app(
         app,
-        message_queue=app.config["REDIS_URL"],
+        **realtime.client_manager(app.config["REDIS_URL"]),
         async_mode=app.config["SOCKETIO_ASYNC_MODE"],
         # None: same origin only (an empty list would switch python-engineio's check off)
         cors_allowed_origins=app.config.get("SOCKETIO_ORIGINS"),

@@ -6,6 +6,7 @@ tabs behind different processes) has one budget.
 
 from __future__ import annotations
 
+import logging
 import math
 import threading
 import time
@@ -15,6 +16,8 @@ import redis as redis_lib
 from flask import Flask
 
 from elearn.extensions import socketio
+
+log = logging.getLogger(__name__)
 
 _BUCKET = """
 local rate = tonumber(ARGV[1])
@@ -60,12 +63,18 @@ class RedisThrottle:
         self._ttl = math.ceil(burst / rate) + 1
 
     def allow(self, key: str) -> bool:
-        return bool(
-            self._script(
-                keys=[f"{self._prefix}:rate:{key}"],
-                args=[self.rate, self.burst, time.time(), self._ttl],
+        try:
+            return bool(
+                self._script(
+                    keys=[f"{self._prefix}:rate:{key}"],
+                    args=[self.rate, self.burst, time.time(), self._ttl],
+                )
             )
-        )
+        except redis_lib.RedisError as error:
+            # Redis restarting: the room keeps talking (lines are stored and replayed to those
+            # who missed them) rather than refusing everyone until it is back
+            log.warning("live rate limit unavailable, allowing: %s", error)
+            return True
 
 
 Throttle = MemoryThrottle | RedisThrottle

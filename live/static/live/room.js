@@ -173,6 +173,9 @@
     else waiting.push([event, data, ack]);
   }
   socket.on("connect", function () { showError(""); join(); });
+  // the server's message queue came back after an outage: lines sent meanwhile reached no one;
+  // join again with the last line seen, and the room replays what came after it
+  socket.on("resync", function () { join(); });
   socket.on("disconnect", function () {
     joined = false;
     root.dataset.joined = "";
