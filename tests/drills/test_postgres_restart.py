@@ -28,6 +28,7 @@ from tests.e2e.test_quiz_attempt import answer_current, wait_saved
 
 e2e_artifacts = e2e.e2e_artifacts
 browser = e2e.browser
+shot = e2e.shot
 
 DATABASE = "elearn_pg_drill"
 QUIZ_TITLE = "禁毒知识小测验"
@@ -135,7 +136,7 @@ def test_saves_during_an_outage_are_503_retry_after_and_nothing_acknowledged_is_
     assert {first["id"], second["id"]} <= answered
 
 
-def test_the_attempt_page_waits_out_an_outage_and_saves_by_itself(exam_server, browser):
+def test_the_attempt_page_waits_out_an_outage_and_saves_by_itself(exam_server, browser, shot):
     cluster, url = exam_server
     context = browser.new_context(base_url=url, viewport=e2e.PHONE, locale="zh-CN")
     context.set_default_timeout(e2e.WAIT_MS)
@@ -159,6 +160,7 @@ def test_the_attempt_page_waits_out_an_outage_and_saves_by_itself(exam_server, b
                 timeout=20_000,
             )
             assert "所有答案已保存" not in page.inner_text("#save-state")
+            shot(page, "offline")
         finally:
             cluster.start()
         # Retry-After (5 s), then perhaps one more round on a connection the restart cut

@@ -28,6 +28,7 @@ from tests.media.conftest import s3_server  # noqa: F401 - moto's S3 server, a f
 
 e2e_artifacts = e2e.e2e_artifacts
 browser = e2e.browser
+shot = e2e.shot
 
 SIZE = 24 * 1024 * 1024
 CORS = """<CORSConfiguration><CORSRule><AllowedOrigin>*</AllowedOrigin>
@@ -76,7 +77,7 @@ def _keys(s3: str, bucket: str) -> list[str]:
 
 
 def test_an_upload_waits_out_the_storage_and_completes(
-    storage_behind_a_gate, server, browser, tmp_path
+    storage_behind_a_gate, server, browser, tmp_path, shot
 ):
     gate, s3, bucket = storage_behind_a_gate
     video = tmp_path / "宣传片.mp4"
@@ -109,6 +110,7 @@ def test_an_upload_waits_out_the_storage_and_completes(
                 timeout=30_000,
             )
             assert "存储服务暂时不可用" in page.inner_text("#media-phase")
+            shot(page, "waiting")
             # the app answers the page's questions with 503 while the storage is away
             status = page.evaluate(
                 "id => fetch('/api/v1/media/uploads/' + id).then(r => r.status)", asset_id
