@@ -10,6 +10,7 @@ it missed (the live room joins again with its ``last_seen_id`` and gets the line
 from __future__ import annotations
 
 import logging
+import threading
 from typing import Any
 
 import socketio
@@ -27,13 +28,22 @@ class MessageQueue(socketio.RedisManager):
 
     def __init__(self, url: str, **options: Any) -> None:
         super().__init__(url, channel=CHANNEL, **options)
-        self._connects = 0
+        #: the listener's thread (a greenlet under gevent), and how often it connected
+        self._listener: int | None = None
+        self._listener_connects = 0
         self._announcing = False
+
+    def _listen(self) -> Any:
+        self._listener = threading.get_ident()
+        yield from super()._listen()
 
     def _redis_connect(self) -> None:
         super()._redis_connect()
-        self._connects += 1
-        if self._connects > 1 and not self.write_only and not self._announcing:
+        if threading.get_ident() != self._listener:
+            return  # a publish connecting: says nothing about what the listener missed
+        self._listener_connects += 1
+        # the listener connects again only after it lost Redis: it missed what was published
+        if self._listener_connects > 1 and not self._announcing:
             self._announcing = True
             self.server.start_background_task(self._announce_when_back)
 
