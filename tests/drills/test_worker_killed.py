@@ -136,10 +136,14 @@ def test_a_worker_killed_mid_transcode_is_finished_by_another_once(
             "worker A's progress",
             lambda: (a := _asset(env, asset_id))["owner"] and a["progress"] >= 10,
         )
+
         # ffmpeg runs in a session of its own (its watchdog kills that group): A's child
-        found = subprocess.run(["pgrep", "-P", str(first.pid), "ffmpeg"], capture_output=True)
-        transcoders = [int(pid) for pid in found.stdout.split()]
-        assert transcoders, "worker A runs no ffmpeg"
+        # (the ladder runs ffmpeg more than once: catch one running)
+        def running_ffmpeg() -> list[int]:
+            found = subprocess.run(["pgrep", "-P", str(first.pid), "ffmpeg"], capture_output=True)
+            return [int(pid) for pid in found.stdout.split()]
+
+        transcoders = _until("worker A's ffmpeg", running_ffmpeg, 30)
         os.killpg(first.pid, signal.SIGKILL)
         first.wait(timeout=10)
         killed = _asset(env, asset_id)
