@@ -113,8 +113,8 @@ def test_a_worker_killed_mid_transcode_is_finished_by_another_once(
     env = installation
     video = tmp_path / "lesson.mp4"
     subprocess.run(
-        ["ffmpeg", "-v", "error", "-f", "lavfi", "-i", "testsrc2=size=1280x720:rate=25:duration=40",
-         "-f", "lavfi", "-i", "sine=frequency=440:duration=40", "-c:v", "libx264",
+        ["ffmpeg", "-v", "error", "-f", "lavfi", "-i", "testsrc2=size=1280x720:rate=25:duration=120",
+         "-f", "lavfi", "-i", "sine=frequency=440:duration=120", "-c:v", "libx264",
          "-preset", "ultrafast", "-c:a", "aac", "-shortest", "-movflags", "+faststart",
          str(video)],
         check=True, timeout=120,
