@@ -2,7 +2,7 @@
 and the asset is ready once, with one set of outputs.
 
 The demo installation in a database and Redis broker of the drill's own, with a 10 s media lease.
-A teacher's upload of a 40 s 720p video is queued to worker A (a Celery worker as production runs
+A teacher's upload of a 120 s 720p video is queued to worker A (a Celery worker as production runs
 it, ``-Q celery,media``); once ffmpeg is running and the asset shows progress, A's whole process
 group (the worker and its ffmpeg) is killed with SIGKILL, as the kernel's OOM killer or a lost
 node would. Worker B starts; the lease runs out; the sweep that beat runs every minute
