@@ -22,9 +22,9 @@ from typing import Any
 
 import pytest
 import redis as redis_lib
-import requests
 import socketio
 
+from tests import demo_api
 from tests.conftest import free_port
 from tests.e2e import conftest as e2e
 
@@ -91,6 +91,7 @@ class Member:
         self.lines: list[str] = []
         self.last_seen_id: int | None = None
         self.resyncs = 0
+        self.rejoins = 0  # re-joins the server has acknowledged (a line before it may be refused)
         self._lock = threading.Lock()
         self.client = socketio.Client(reconnection=True)
         self.client.on("chat", self._chat, namespace=NAMESPACE)
@@ -121,7 +122,14 @@ class Member:
             "join",
             {"lecture_id": self.lecture_id, "last_seen_id": self.last_seen_id},
             namespace=NAMESPACE,
+            callback=self._rejoined,
         )
+
+    def _rejoined(self, reply: dict[str, Any]) -> None:
+        assert reply["ok"], reply
+        for message in reply.get("messages", []):
+            self._seen(message)
+        self.rejoins += 1
 
     def say(self, text: str) -> dict[str, Any]:
         return self.client.call("chat", {"text": text}, namespace=NAMESPACE, timeout=WAIT)
@@ -133,44 +141,11 @@ class Member:
             time.sleep(0.1)
 
 
-def _token(url: str, username: str) -> str:
-    answer = requests.post(
-        f"{url}/api/v1/auth/token",
-        json={"username": username, "password": e2e.DEMO_PASSWORD},
-        timeout=30,
-    )
-    assert answer.status_code == 200, answer.text
-    return answer.json()["token"]
-
-
-def _lecture(url: str) -> int:
-    """A lecture by expert1 for the demo county C01 (student1 and teacher1 are in it)."""
-    admin = {"Authorization": f"Bearer {_token(url, 'pref_admin')}"}
-    me = requests.get(f"{url}/api/v1/me", headers=admin, timeout=30).json()
-    prefecture = min(me["roles"], key=lambda r: r["unit_id"])["unit_id"]
-    children = requests.get(
-        f"{url}/api/v1/units/{prefecture}/children", headers=admin, timeout=30
-    ).json()
-    county = next(child["id"] for child in children if child["code"] == "C01")
-    created = requests.post(
-        f"{url}/api/v1/lectures",
-        json={
-            "title": "Redis 重启演练",
-            "starts_at": "2030-03-01T09:00:00+08:00",
-            "audience": [{"unit_id": county}],
-        },
-        headers={"Authorization": f"Bearer {_token(url, 'expert1')}"},
-        timeout=30,
-    )
-    assert created.status_code == 201, created.text
-    return created.json()["id"]
-
-
 def test_a_redis_restart_loses_no_line_and_the_queue_resumes(two_processes):
     server, first, second = two_processes
-    lecture = _lecture(first)
-    student = Member(first, _token(first, "student1"), lecture)
-    teacher = Member(second, _token(second, "teacher1"), lecture)
+    lecture = demo_api.county_lecture(first, "Redis 重启演练")
+    student = Member(first, demo_api.token(first, "student1"), lecture)
+    teacher = Member(second, demo_api.token(second, "teacher1"), lecture)
     try:
         assert student.say("重启之前")["ok"]
         teacher.wait_for("重启之前")
@@ -185,10 +160,11 @@ def test_a_redis_restart_loses_no_line_and_the_queue_resumes(two_processes):
         # each process subscribes again, tells its sockets, and the room replays the gap
         teacher.wait_for("Redis 停机期间")
         deadline = time.monotonic() + WAIT  # each process's listener comes back on its own clock
-        while not (teacher.resyncs and student.resyncs):
+        while not (teacher.rejoins and student.rejoins):  # a line sent mid-join is refused
             assert time.monotonic() < deadline, (teacher.resyncs, student.resyncs)
             time.sleep(0.1)
-        assert student.say("恢复之后")["ok"]
+        after = student.say("恢复之后")
+        assert after["ok"], after
         teacher.wait_for("恢复之后")
         assert teacher.lines == ["重启之前", "Redis 停机期间", "恢复之后"]
     finally:

@@ -25,16 +25,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import requests
 
 from deploy import nginx
 from deploy.stack import Ports, Stack, StackError
+from tests import demo_api
 from tests.conftest import app_env, create_database, drop_database, free_port
 from tests.e2e import conftest as e2e
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts" / "stack"
-PASSWORD = "demo1234"
 #: the running stack, for the failure reports
 _RUNNING: list[Stack] = []
 
@@ -129,13 +128,7 @@ def token(stack: Stack) -> Callable[[str], str]:
     def get(username: str) -> str:
         key = (stack.url, username)
         if key not in _TOKENS:
-            response = requests.post(
-                f"{stack.url}/api/v1/auth/token",
-                json={"username": username, "password": PASSWORD},
-                timeout=30,
-            )
-            assert response.status_code == 200, response.text
-            _TOKENS[key] = response.json()["token"]
+            _TOKENS[key] = demo_api.token(stack.url, username)
         return _TOKENS[key]
 
     return get

@@ -11,6 +11,7 @@ from typing import Any
 import requests
 import socketio
 
+from tests import demo_api
 from tests.stack.conftest import parent_pid, served_by
 
 NAMESPACE = "/live"
@@ -59,29 +60,6 @@ class Viewer:
             self.client.disconnect()
 
 
-def _lecture(stack, token) -> int:
-    """A lecture by expert1 for the demo county C01 (student1 and teacher1 are in it)."""
-    admin = {"Authorization": f"Bearer {token('pref_admin')}"}
-    me = requests.get(f"{stack.url}/api/v1/me", headers=admin, timeout=10).json()
-    prefecture = min(me["roles"], key=lambda r: r["unit_id"])["unit_id"]
-    children = requests.get(
-        f"{stack.url}/api/v1/units/{prefecture}/children", headers=admin, timeout=10
-    ).json()
-    county = next(child["id"] for child in children if child["code"] == "C01")
-    response = requests.post(
-        f"{stack.url}/api/v1/lectures",
-        json={
-            "title": "跨进程直播课",
-            "starts_at": "2030-03-01T09:00:00+08:00",
-            "audience": [{"unit_id": county}],
-        },
-        headers={"Authorization": f"Bearer {token('expert1')}"},
-        timeout=10,
-    )
-    assert response.status_code == 201, response.text
-    return response.json()["id"]
-
-
 def _landing_port(stack, cookie: str) -> int:
     """The web process nginx sends a browser with this elearn_node cookie to (from its log)."""
     marker = uuid.uuid4().hex
@@ -123,7 +101,7 @@ def test_two_processes_answer_behind_one_address(stack):
 
 
 def test_a_chat_crosses_processes_and_each_browser_stays_on_its_own(stack, token):
-    lecture = _lecture(stack, token)
+    lecture = demo_api.county_lecture(stack.url, "跨进程直播课", token)
     cookies = _cookies_per_process(stack)
     first_port, second_port = stack.ports.web
     # the same cookie always lands on the same process
