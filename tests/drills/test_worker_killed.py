@@ -80,7 +80,7 @@ def _alive(pid: int) -> bool:
     return state != "Z"  # a zombie has ended (its new parent has not reaped it yet)
 
 
-def _until(what: str, check, seconds: float = WAIT) -> Any:
+def _until(what: str, check, seconds: float = WAIT, every: float = 0.5) -> Any:
     deadline = time.monotonic() + seconds
     while True:
         outcome = check()
@@ -88,7 +88,28 @@ def _until(what: str, check, seconds: float = WAIT) -> Any:
             return outcome
         if time.monotonic() > deadline:
             pytest.fail(f"{what} did not happen within {seconds:.0f} s", pytrace=False)
-        time.sleep(0.5)
+        time.sleep(every)
+
+
+def _children(parent: int, name: str) -> list[int]:
+    """The living processes called ``name`` whose parent is ``parent`` (read from /proc)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:  # ended while we looked
+            continue
+        comm, rest = text[text.index("(") + 1 : text.rindex(")")], text[text.rindex(")") + 2 :]
+        state, ppid = rest.split()[:2]
+        if comm == name and int(ppid) == parent and state != "Z":
+            found.append(int(stat.parent.name))
+    return found
+
+
+def _processes() -> str:
+    """What ran when a step did not happen, for the failure's report."""
+    listing = ["ps", "-eo", "pid,ppid,pgid,stat,etime,args"]
+    return subprocess.run(listing, capture_output=True, text=True).stdout
 
 
 UPLOAD = """
@@ -131,19 +152,20 @@ def test_a_worker_killed_mid_transcode_is_finished_by_another_once(
         asset_id = uploaded.stdout.strip().splitlines()[-1]
         probe.send_task("media.process_asset", args=(asset_id,), queue="media")  # as the API does
 
-        # worker A holds the lease and ffmpeg is at work
-        _until(
-            "worker A's progress",
-            lambda: (a := _asset(env, asset_id))["owner"] and a["progress"] >= 10,
-        )
+        # worker A holds the lease (its owner names A's pid) and its ffmpeg is at work: ffmpeg
+        # runs in a session of its own (its watchdog kills that group), as A's child
+        def transcoding() -> list[int]:
+            asset = _asset(env, asset_id)
+            if not asset["owner"] or asset["progress"] < 10:
+                return []
+            assert asset["owner"].split(":")[1] == str(first.pid), (asset, first.pid)
+            return _children(first.pid, "ffmpeg")
 
-        # ffmpeg runs in a session of its own (its watchdog kills that group): A's child
-        # (the ladder runs ffmpeg more than once: catch one running)
-        def running_ffmpeg() -> list[int]:
-            found = subprocess.run(["pgrep", "-P", str(first.pid), "ffmpeg"], capture_output=True)
-            return [int(pid) for pid in found.stdout.split()]
-
-        transcoders = _until("worker A's ffmpeg", running_ffmpeg, 30)
+        try:
+            transcoders = _until("worker A's ffmpeg at work", transcoding, 90, every=0.1)
+        except BaseException:
+            print("worker A:", first.pid, _asset(env, asset_id), _processes(), sep="\n")
+            raise
         os.killpg(first.pid, signal.SIGKILL)
         first.wait(timeout=10)
         killed = _asset(env, asset_id)
