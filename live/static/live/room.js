@@ -175,7 +175,8 @@
   socket.on("connect", function () { showError(""); join(); });
   // the server's message queue came back after an outage: lines sent meanwhile reached no one;
   // join again with the last line seen, and the room replays what came after it
-  socket.on("resync", function () { join(); });
+  // (what the user does meanwhile waits for the new join, as after a reconnect)
+  socket.on("resync", function () { joined = false; join(); });
   socket.on("disconnect", function () {
     joined = false;
     root.dataset.joined = "";
