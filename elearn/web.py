@@ -15,7 +15,7 @@ from sqlalchemy import exc as sa_exc
 from werkzeug.exceptions import HTTPException
 
 from elearn import auth, features, headers, uow
-from elearn.extensions import login_manager
+from elearn.extensions import limiter, login_manager
 from elearn.models.accounts import ADMIN_ROLES
 from elearn.service import notifications
 from elearn.service.errors import ServiceError, Unauthenticated
@@ -123,6 +123,9 @@ def database_unavailable(error: Exception) -> Response:
         page = render_template("elearn/unavailable.html", message=message)
         response = make_response(page, 503)
     response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    # Flask-Limiter would set Retry-After to its window's reset (minutes) on a limited view;
+    # its counts are beside the point of an outage's answer
+    limiter.context.view_rate_limit = None
     return response
 
 
