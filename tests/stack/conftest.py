@@ -166,14 +166,22 @@ def access_log(stack: Stack) -> list[Logged]:
 
 
 def served_by(
-    stack: Stack, fragment: str, *, status: int | None = None, wait: float = 10.0
+    stack: Stack,
+    fragment: str,
+    *,
+    status: int | None = None,
+    wait: float = 10.0,
+    at_least: int = 1,
 ) -> list[Logged]:
-    """The logged requests whose URI contains ``fragment``, once there is one (with ``status``,
-    if given): nginx writes a line when the request is over, a websocket's when it closes."""
+    """The logged requests whose URI contains ``fragment``, once there are ``at_least`` (one with
+    ``status``, if given): nginx writes a line when the request is over (a moment after the
+    client has its answer), a websocket's when it closes."""
     deadline = time.monotonic() + wait
     while True:
         found = [record for record in access_log(stack) if fragment in record.uri]
-        done = found and (status is None or status in {record.status for record in found})
+        done = len(found) >= at_least and (
+            status is None or status in {record.status for record in found}
+        )
         if done or time.monotonic() > deadline:
             return found
         time.sleep(0.1)
