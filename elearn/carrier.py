@@ -12,6 +12,8 @@ from elearn.service import audit
 
 #: read notices are purged daily (``elearn.tasks.purge_read_notifications``)
 PURGE_SECONDS = 24 * 3600
+#: notices due at once go out by e-mail and SMS within this (``elearn.tasks.deliver_notifications``)
+DELIVER_SECONDS = 30.0
 
 
 def feature() -> Feature:
@@ -25,7 +27,15 @@ def feature() -> Feature:
             "elearn-purge-read-notifications": {
                 "task": "elearn.purge_read_notifications",
                 "schedule": PURGE_SECONDS,
-            }
+            },
+            "elearn-deliver-notifications": {
+                "task": "elearn.deliver_notifications",
+                "schedule": DELIVER_SECONDS,
+            },
+            "elearn-notification-digests": {
+                "task": "elearn.send_notification_digests",
+                "schedule": 3600.0,
+            },
         },
         settings=CARRIER_SETTINGS,
     )

@@ -158,7 +158,17 @@ def _flag(name: str, default: bool = False) -> bool:
 
 
 MB = 1024 * 1024
+
+
 #: the carrier's numbers: read and checked at start-up like every feature's settings
+def _sms_provider(raw: str) -> str:
+    from elearn.delivery.sms import SMS_PROVIDERS
+
+    if raw not in SMS_PROVIDERS:
+        raise ValueError(f"one of {', '.join(sorted(SMS_PROVIDERS))}")
+    return raw
+
+
 CARRIER_SETTINGS = (
     Setting.integer("DB_POOL_SIZE", 30, "PostgreSQL connections kept per worker", minimum=1),
     Setting.integer("DB_MAX_OVERFLOW", 0, "extra connections under load", minimum=0),
@@ -184,6 +194,16 @@ CARRIER_SETTINGS = (
     Setting.integer(
         "NOTIFICATION_RETENTION_DAYS", 180, "read notifications kept this long", minimum=1
     ),
+    Setting.integer(
+        "NOTIFICATION_DIGEST_HOUR", 18, "local hour of the daily digest", minimum=0, maximum=23
+    ),
+    Setting.text("SMTP_HOST", None, "SMTP server for e-mail notices (unset: no e-mail)"),
+    Setting.integer("SMTP_PORT", 25, "its port", minimum=1, maximum=65535),
+    Setting.text("SMTP_USER", None, "its login, if it asks for one"),
+    Setting.text("SMTP_PASSWORD", None, "its password"),
+    Setting.flag("SMTP_STARTTLS", False, "STARTTLS before the login"),
+    Setting.text("MAIL_FROM", "noreply@localhost", "the From of e-mail notices"),
+    Setting("SMS_PROVIDER", "log", "SMS adapter (log: written to the log)", _sms_provider),
     # proxies in front of the web processes (nginx: 1) whose X-Forwarded-For and
     # X-Forwarded-Proto are believed (deploy/wsgi.py); 0 believes none
     Setting.integer(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from celery import shared_task
@@ -10,10 +11,11 @@ from flask import current_app
 from flask_babel import force_locale
 from sqlalchemy import update
 
-from elearn import uow
+from elearn import delivery as channels
+from elearn import localtime, uow
 from elearn.extensions import db
 from elearn.models import Job, JobStatus
-from elearn.service import notifications, rosters
+from elearn.service import delivery, notifications, rosters
 
 log = logging.getLogger(__name__)
 
@@ -77,3 +79,34 @@ def purge_read_notifications() -> int:
     """Daily: drop notices read longer ago than the retention (idempotent)."""
     days = current_app.config["NOTIFICATION_RETENTION_DAYS"]
     return notifications.purge_read(timedelta(days=days))
+
+
+def _send_claimed(claim: Callable[[str], list[delivery.Claimed]]) -> int:
+    """Claim (committed), send each message, record each outcome; returns how many were sent."""
+    sent = 0
+    for name, channel in channels.channels(current_app.config).items():
+        with uow.unit():
+            claimed = claim(name)
+        for one in claimed:
+            error = delivery.send(one, channel)
+            if error:
+                log.warning("notice delivery on %s failed: %s", name, error)
+            sent += error is None
+            with uow.unit():
+                delivery.record(one, error)
+    return sent
+
+
+@shared_task(name="elearn.deliver_notifications", ignore_result=True)
+def deliver_notifications() -> int:
+    """Every half minute: the notices due at once on e-mail and SMS (at most once each)."""
+    return _send_claimed(delivery.claim_instant)
+
+
+@shared_task(name="elearn.send_notification_digests", ignore_result=True)
+def send_notification_digests(force: bool = False) -> int:
+    """Hourly; at the configured local hour, each person's daily digest of unread notices."""
+    hour = current_app.config["NOTIFICATION_DIGEST_HOUR"]
+    if not force and datetime.now(localtime.zone()).hour != hour:
+        return 0
+    return _send_claimed(delivery.claim_digests)

@@ -11,7 +11,11 @@ from elearn.models.accounts import (
 from elearn.models.audit import AuditEvent
 from elearn.models.coverage import CoverageFact, CoverageRollup, FactKind, UnitPopulation
 from elearn.models.jobs import Job, JobStatus
-from elearn.models.notifications import Notification
+from elearn.models.notifications import (
+    Notification,
+    NotificationDelivery,
+    NotificationPreference,
+)
 from elearn.models.org import SchoolKind, Term, Unit, UnitType
 from elearn.models.slips import AccountSlip
 
@@ -26,6 +30,8 @@ __all__ = [
     "Job",
     "JobStatus",
     "Notification",
+    "NotificationDelivery",
+    "NotificationPreference",
     "Role",
     "RoleAssignment",
     "SchoolKind",

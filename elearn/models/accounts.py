@@ -40,6 +40,8 @@ class User(UserMixin, Model):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     username: Mapped[str] = mapped_column(String(64), unique=True)
     phone: Mapped[str | None] = mapped_column(String(20), unique=True)
+    #: where e-mail notices go (the person's own choice, on the notification settings page)
+    email: Mapped[str | None] = mapped_column(String(254))
     display_name: Mapped[str] = mapped_column(String(64))
     password_hash: Mapped[str] = mapped_column(String(255))
     #: student number (学籍号) or staff number from the roster; re-imports key on it

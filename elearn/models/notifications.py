@@ -1,4 +1,5 @@
-"""The inbox: notices and reminders the platform sends to one person each."""
+"""The inbox: notices and reminders the platform sends to one person each; and how each person
+wants them beyond the inbox (e-mail, SMS), with a record of each such delivery."""
 
 from __future__ import annotations
 
@@ -37,3 +38,36 @@ class Notification(Model):
     link: Mapped[str | None] = mapped_column(String(500))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     read_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class NotificationPreference(Model):
+    """How one person wants one category of notices on one channel: ``instant``, ``digest``
+    (once a day) or ``off``. No row: the channel's default (``elearn.service.delivery``)."""
+
+    __tablename__ = "notification_preferences"
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    category: Mapped[str] = mapped_column(String(24), primary_key=True)
+    channel: Mapped[str] = mapped_column(String(8), primary_key=True)
+    mode: Mapped[str] = mapped_column(String(8))
+
+
+class NotificationDelivery(Model):
+    """One notice sent on one channel (at most once: the row is claimed before the send)."""
+
+    __tablename__ = "notification_deliveries"
+
+    notification_id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer(), "sqlite"),
+        ForeignKey("notifications.id", ondelete="CASCADE"),
+        primary_key=True,
+    )
+    channel: Mapped[str] = mapped_column(String(8), primary_key=True)
+    #: ``sending`` (claimed), ``sent``, or ``failed`` (with the provider's reason)
+    status: Mapped[str] = mapped_column(String(8), default="sending")
+    #: ``instant`` or ``digest``
+    mode: Mapped[str] = mapped_column(String(8))
+    error: Mapped[str | None] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

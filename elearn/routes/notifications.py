@@ -1,15 +1,27 @@
-"""The inbox page: notices and reminders, newest first; opening one marks it read."""
+"""The inbox page: notices and reminders, newest first; opening one marks it read. And each
+person's settings for notices beyond the inbox (e-mail, SMS)."""
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from elearn import queries
+from elearn import queries, uow
 from elearn.extensions import db
 from elearn.models import Notification
 from elearn.request_args import page_number
-from elearn.service import notifications
+from elearn.service import delivery, notifications
+from elearn.service.errors import ServiceError
 
 bp = Blueprint("notifications", __name__)
 
@@ -46,6 +58,49 @@ def open_one(notification_id: int):
 def mark_all_read():
     notifications.mark_read(current_user)
     return redirect(url_for("notifications.inbox"))
+
+
+@bp.route("/notifications/settings", methods=["GET", "POST"])
+@login_required
+def settings():
+    if request.method == "GET":
+        return _settings_page()
+    # each select is named "category:channel"; safety notices are fixed on (not in the form)
+    choices = {}
+    for category in delivery.CATEGORIES:
+        for channel in delivery.CHANNELS:
+            mode = request.form.get(f"{category}:{channel}")
+            if mode is not None and category != delivery.SAFETY:
+                choices[(category, channel)] = mode
+    email = request.form.get("email", "")
+    try:
+        with uow.savepoint():
+            delivery.set_email(current_user, email)
+            delivery.set_preferences(current_user, choices)
+    except ServiceError as error:
+        # the page shows again what was typed and chosen, with what was wrong
+        return _settings_page(error=error.message, email=email, typed=choices, status=error.status)
+    flash(_("Notification settings saved."), "success")
+    return redirect(url_for("notifications.settings"))
+
+
+def _settings_page(
+    error: str | None = None,
+    email: str | None = None,
+    typed: dict[tuple[str, str], str] | None = None,
+    status: int = 200,
+):
+    page = render_template(
+        "elearn/notification_settings.html",
+        categories=delivery.CATEGORIES,
+        channels=delivery.CHANNELS,
+        modes=delivery.MODES,
+        chosen={**delivery.preferences(current_user), **(typed or {})},
+        safety=delivery.SAFETY,
+        email=current_user.email if email is None else email,
+        error=error,
+    )
+    return page, status
 
 
 def home_panel(user) -> list:

@@ -128,6 +128,7 @@ RULES = {
         data=lambda ids: {"all": True},
     ),
     "notifications.inbox": Rule(lambda ids: "/notifications", SIGNED_IN),
+    "notifications.settings": Rule(lambda ids: "/notifications/settings", SIGNED_IN),
     "notifications.open_one": Rule(_notice_of_student1, frozenset({"student1"}), method="POST"),
     "notifications.mark_all_read": Rule(
         lambda ids: "/notifications/read", SIGNED_IN, method="POST"
