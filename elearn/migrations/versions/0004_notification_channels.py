@@ -18,6 +18,8 @@ depends_on = None
 
 
 def upgrade():
+    with op.batch_alter_table('notifications', schema=None) as batch_op:
+        batch_op.create_index('ix_notifications_created_at', ['created_at'], unique=False, postgresql_using='brin')
     with op.batch_alter_table('users', schema=None) as batch_op:
         batch_op.add_column(sa.Column('email', sa.String(length=254), nullable=True))
     op.create_table('notification_preferences',
@@ -45,3 +47,5 @@ def downgrade():
     op.drop_table('notification_preferences')
     with op.batch_alter_table('users', schema=None) as batch_op:
         batch_op.drop_column('email')
+    with op.batch_alter_table('notifications', schema=None) as batch_op:
+        batch_op.drop_index('ix_notifications_created_at', postgresql_using='brin')
