@@ -203,6 +203,10 @@ CARRIER_SETTINGS = (
     Setting.text("SMTP_PASSWORD", None, "its password"),
     Setting.flag("SMTP_STARTTLS", False, "STARTTLS before the login"),
     Setting.text("MAIL_FROM", "noreply@localhost", "the From of e-mail notices"),
+    Setting.text(
+        "VAPID_PRIVATE_KEY", None, "Web Push key: a PEM file or base64url (unset: no push)"
+    ),
+    Setting.text("VAPID_SUBJECT", "mailto:admin@localhost", "Web Push contact (mailto: or https:)"),
     Setting("SMS_PROVIDER", "log", "SMS adapter (log: written to the log)", _sms_provider),
     # proxies in front of the web processes (nginx: 1) whose X-Forwarded-For and
     # X-Forwarded-Proto are believed (deploy/wsgi.py); 0 believes none

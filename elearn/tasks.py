@@ -88,12 +88,12 @@ def _send_claimed(claim: Callable[[str], list[delivery.Claimed]]) -> int:
         with uow.unit():
             claimed = claim(name)
         for one in claimed:
-            error = delivery.send(one, channel)
-            if error:
-                log.warning("notice delivery on %s failed: %s", name, error)
-            sent += error is None
+            outcome = delivery.send(one, channel)
+            if outcome.error:
+                log.warning("notice delivery on %s failed: %s", name, outcome.error)
+            sent += outcome.error is None
             with uow.unit():
-                delivery.record(one, error)
+                delivery.record(one, outcome)
     return sent
 
 

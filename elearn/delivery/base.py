@@ -13,6 +13,8 @@ class Outgoing:
     to: str
     subject: str
     text: str
+    #: a path inside the platform the notice links to (a push notice opens it when tapped)
+    link: str | None = None
 
 
 class DeliveryError(Exception):

@@ -15,6 +15,7 @@ from elearn.models.notifications import (
     Notification,
     NotificationDelivery,
     NotificationPreference,
+    PushSubscription,
 )
 from elearn.models.org import SchoolKind, Term, Unit, UnitType
 from elearn.models.slips import AccountSlip
@@ -32,6 +33,7 @@ __all__ = [
     "Notification",
     "NotificationDelivery",
     "NotificationPreference",
+    "PushSubscription",
     "Role",
     "RoleAssignment",
     "SchoolKind",

@@ -17,6 +17,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from elearn import queries, uow
+from elearn.delivery import push
 from elearn.extensions import db
 from elearn.models import Notification
 from elearn.request_args import page_number
@@ -98,9 +99,38 @@ def _settings_page(
         chosen={**delivery.preferences(current_user), **(typed or {})},
         safety=delivery.SAFETY,
         email=current_user.email if email is None else email,
+        push_key=_push_key(),
         error=error,
     )
     return page, status
+
+
+@bp.route("/notifications/push", methods=["POST"])
+@login_required
+def push_subscribe():
+    """Keep this browser's Web Push subscription (posted by static/js/push.js)."""
+    delivery.subscribe(current_user, request.get_json(silent=True))
+    return {"ok": True}, 201
+
+
+@bp.route("/notifications/push/remove", methods=["POST"])
+@login_required
+def push_unsubscribe():
+    """Forget this browser's subscription (one of the user's own; another's is left alone)."""
+    data = request.get_json(silent=True)
+    endpoint = data.get("endpoint") if isinstance(data, dict) else None
+    if not isinstance(endpoint, str):
+        raise ServiceError(_("This browser's subscription is not complete."))
+    return {"ok": True, "removed": delivery.unsubscribe(current_user, endpoint)}
+
+
+@bp.route("/sw.js")
+def service_worker():
+    """The push notices' service worker, at the site's root so that its scope is the site."""
+    response = current_app.send_static_file("js/sw.js")
+    response.headers["Cache-Control"] = "no-cache"
+    response.headers["Content-Type"] = "text/javascript; charset=utf-8"
+    return response
 
 
 def home_panel(user) -> list:
@@ -113,3 +143,9 @@ def home_panel(user) -> list:
             {"notices": latest, "unread": notifications.unread_count(user)},
         )
     ]
+
+
+def _push_key() -> str | None:
+    """The browser's ``applicationServerKey`` when Web Push is configured."""
+    private_key = current_app.config.get("VAPID_PRIVATE_KEY")
+    return push.public_key(private_key) if private_key else None

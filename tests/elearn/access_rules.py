@@ -129,6 +129,13 @@ RULES = {
     ),
     "notifications.inbox": Rule(lambda ids: "/notifications", SIGNED_IN),
     "notifications.settings": Rule(lambda ids: "/notifications/settings", SIGNED_IN),
+    "notifications.push_subscribe": Rule(
+        lambda ids: "/notifications/push", SIGNED_IN, method="POST", json=True
+    ),
+    "notifications.push_unsubscribe": Rule(
+        lambda ids: "/notifications/push/remove", SIGNED_IN, method="POST", json=True
+    ),
+    "notifications.service_worker": Rule(lambda ids: "/sw.js", EVERYONE),
     "notifications.open_one": Rule(_notice_of_student1, frozenset({"student1"}), method="POST"),
     "notifications.mark_all_read": Rule(
         lambda ids: "/notifications/read", SIGNED_IN, method="POST"

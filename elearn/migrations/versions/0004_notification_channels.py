@@ -1,4 +1,5 @@
-"""notification channels: a person's e-mail address, their choices per category and channel,
+"""notification channels: a person's e-mail address and browsers (Web Push), their choices per
+category and channel,
 and a record of each notice sent beyond the inbox
 
 Revision ID: 0004_notification_channels
@@ -41,8 +42,23 @@ def upgrade():
     sa.PrimaryKeyConstraint('notification_id', 'channel', name=op.f('pk_notification_deliveries'))
     )
 
+    op.create_table('push_subscriptions',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('endpoint', sa.String(length=1000), nullable=False),
+    sa.Column('p256dh', sa.String(length=200), nullable=False),
+    sa.Column('auth', sa.String(length=100), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_push_subscriptions_user_id_users'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_push_subscriptions')),
+    sa.UniqueConstraint('endpoint', name=op.f('uq_push_subscriptions_endpoint'))
+    )
+    with op.batch_alter_table('push_subscriptions', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_push_subscriptions_user_id'), ['user_id'], unique=False)
+
 
 def downgrade():
+    op.drop_table('push_subscriptions')
     op.drop_table('notification_deliveries')
     op.drop_table('notification_preferences')
     with op.batch_alter_table('users', schema=None) as batch_op:
