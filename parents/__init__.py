@@ -9,8 +9,16 @@ from elearn.features import Feature
 
 
 def feature() -> Feature:
-    """What families and community add to the carrier (nothing yet)."""
-    return Feature(name="parents")
+    """What families and community add to the carrier: announcements so far."""
+    # the rooms load when the package is registered, not when it is imported (as live's do)
+    from parents.announcements import api as announcements_api
+    from parents.announcements import routes as announcements
+
+    return Feature(
+        name="parents",
+        blueprints=(announcements.bp,),
+        api=(announcements_api.bp,),
+    )
 
 
 def init_app(app: Flask) -> None:
