@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -11,7 +13,13 @@ from elearn.extensions import db
 from parents.announcements import queries, service
 from parents.announcements.models import Announcement, AnnouncementReceipt
 
-bp = Blueprint("announcements", __name__, template_folder="templates")
+bp = Blueprint(
+    "announcements",
+    __name__,
+    template_folder="templates",
+    static_folder=str(Path(__file__).resolve().parent.parent / "static"),
+    static_url_path="/parents-static",
+)
 
 LIST_LIMIT = 50
 
