@@ -28,6 +28,8 @@ class Announcement(Model):
     )
     note: Mapped[str] = mapped_column(Text, default="")
     recipients: Mapped[int] = mapped_column(Integer, default=0)
+    #: the last reminder to those who have not read it (at most one every REMIND_HOURS)
+    reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     sender: Mapped[User] = relationship(lazy="joined")

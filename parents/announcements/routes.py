@@ -5,11 +5,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from elearn import uow
 from elearn.extensions import db
+from elearn.models import Unit
+from elearn.service.errors import ServiceError
 from parents.announcements import queries, service
 from parents.announcements.models import Announcement, AnnouncementReceipt
 
@@ -36,7 +39,10 @@ def _announcement(announcement_id: int) -> Announcement:
 def index():
     received = db.session.execute(queries.received(current_user).limit(LIST_LIMIT)).all()
     sent = db.session.scalars(queries.sent(current_user).limit(LIST_LIMIT)).all()
-    return render_template("announcements/index.html", received=received, sent=sent)
+    can_send = bool(service.addressable_units(current_user))
+    return render_template(
+        "announcements/index.html", received=received, sent=sent, can_send=can_send
+    )
 
 
 @bp.route("/announcements/<int:announcement_id>")
@@ -53,7 +59,11 @@ def detail(announcement_id: int):
         else None
     )
     return render_template(
-        "announcements/detail.html", announcement=announcement, receipt=receipt, counts=counts
+        "announcements/detail.html",
+        announcement=announcement,
+        receipt=receipt,
+        counts=counts,
+        can_remind=service.may_remind(current_user, announcement),
     )
 
 
@@ -62,4 +72,61 @@ def detail(announcement_id: int):
 def ack(announcement_id: int):
     service.acknowledge(current_user, _announcement(announcement_id))
     flash(_("Acknowledged. The sender sees your receipt."), "success")
+    return redirect(url_for("announcements.detail", announcement_id=announcement_id))
+
+
+ROLE_CHOICES = ("", "admin", "teacher", "student", "guardian")
+
+
+@bp.route("/announcements/new", methods=["GET", "POST"])
+@login_required
+def new():
+    units = service.addressable_units(current_user)
+    if not units:
+        abort(403)
+    form = request.form
+    if request.method == "POST":
+        chosen = {int(i) for i in form.getlist("unit_id") if i.isdigit() and len(i) < 10}
+        role = form.get("role") or None
+        audience = [service.Audience(unit=u, role=role) for u in units if u.id in chosen]
+        try:
+            with uow.savepoint():
+                announcement = service.send(
+                    actor=current_user,
+                    title=form.get("title", ""),
+                    body=form.get("body", ""),
+                    audience=audience,
+                    requires_ack=form.get("requires_ack") == "1",
+                )
+        except ServiceError as error:
+            return _composer(units, error.message, error.status)
+        flash(_("Sent to %(n)d people.", n=announcement.recipients), "success")
+        return redirect(url_for("announcements.detail", announcement_id=announcement.id))
+    return _composer(units)
+
+
+def _composer(units: list[Unit], error: str | None = None, status: int = 200):
+    rows = [(unit, unit.path.count("/") - 1) for unit in units]
+    page = render_template(
+        "announcements/new.html",
+        rows=rows,
+        top_depth=min(depth for _unit, depth in rows),
+        roles=ROLE_CHOICES,
+        error=error,
+        form=request.form,
+    )
+    return page, status
+
+
+@bp.route("/announcements/<int:announcement_id>/remind", methods=["POST"])
+@login_required
+def remind(announcement_id: int):
+    announcement = _announcement(announcement_id)
+    try:
+        with uow.savepoint():
+            sent = service.remind(current_user, announcement)
+    except ServiceError as error:
+        flash(error.message, "error")
+    else:
+        flash(_("Reminded %(n)d people who have not read it.", n=sent), "success")
     return redirect(url_for("announcements.detail", announcement_id=announcement_id))

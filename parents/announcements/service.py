@@ -10,14 +10,16 @@ through Python), and an inbox notice linking to the announcement. Nothing is del
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 from flask_babel import gettext as _
-from sqlalchemy import Select, func, insert, literal, select, union_all, update
+from sqlalchemy import Select, func, insert, literal, or_, select, union_all, update
 
 from elearn.extensions import db
 from elearn.models import RoleAssignment, Unit, User
 from elearn.models._types import utcnow
 from elearn.models.accounts import ADMIN_ROLES, Role
+from elearn.models.org import SCHOOL_LEVEL
 from elearn.permissions import admin_paths
 from elearn.service import notifications
 from elearn.service.errors import Forbidden, NotFound, ServiceError
@@ -31,6 +33,8 @@ MAX_TITLE = 200
 MAX_BODY = 5000
 MAX_NOTE = 1000
 MAX_AUDIENCE = 200
+#: reminders to those who have not read an announcement: at most one in this many hours
+REMIND_HOURS = 6
 
 #: the roles an audience entry may name, and the role assignments each stands for
 ROLE_GROUPS: dict[str, frozenset[str]] = {
@@ -237,3 +241,66 @@ def may_see_receipts(actor: User, announcement: Announcement, unit: Unit) -> boo
     return (
         announcement.sender_id == actor.id or _over(actor, announcement.unit) or _over(actor, unit)
     )
+
+
+# --- reminding -------------------------------------------------------------------------------------
+
+
+def may_remind(actor: User, announcement: Announcement) -> bool:
+    return announcement.sender_id == actor.id or _over(actor, announcement.unit)
+
+
+def remind(actor: User, announcement: Announcement) -> int:
+    """An inbox notice (and the channels each chose) to every recipient who has not read it;
+    how many. At most one reminder every REMIND_HOURS, claimed in this unit of work."""
+    if not may_remind(actor, announcement):
+        raise NotFound(_("This announcement does not exist, or is not for you."))
+    now = utcnow()
+    claimed = db.session.execute(
+        update(Announcement)
+        .where(
+            Announcement.id == announcement.id,
+            (Announcement.reminded_at.is_(None))
+            | (Announcement.reminded_at < now - timedelta(hours=REMIND_HOURS)),
+        )
+        .values(reminded_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if not claimed.rowcount:  # type: ignore[attr-defined]  # an UPDATE returns a CursorResult; Session.execute is typed as Result
+        raise ServiceError(
+            _("A reminder went out less than %(n)d hours ago.", n=REMIND_HOURS), status=409
+        )
+    db.session.refresh(announcement)
+    return notifications.notify(
+        select(AnnouncementReceipt.user_id).where(
+            AnnouncementReceipt.announcement_id == announcement.id,
+            AnnouncementReceipt.read_at.is_(None),
+        ),
+        kind="announcement.reminder",
+        title=_("Reminder: %(title)s", title=announcement.title),
+        body=announcement.note or announcement.body[:200],
+        link=page_path(announcement.id),
+    )
+
+
+# --- the composer's choices ------------------------------------------------------------------------
+
+
+def addressable_units(actor: User) -> list[Unit]:
+    """The units the actor may address, from the top down: an admin's units down to the schools
+    under them; a teacher's classes."""
+    paths = admin_paths(actor)
+    units: list[Unit] = []
+    if paths:
+        units += db.session.scalars(
+            select(Unit)
+            .where(or_(*[Unit.path.startswith(path, autoescape=False) for path in paths]))
+            .where(
+                func.length(Unit.path) - func.length(func.replace(Unit.path, "/", ""))
+                <= SCHOOL_LEVEL + 1
+            )
+            .order_by(Unit.path)
+        ).all()
+    known = {unit.id for unit in units}
+    units += [a.unit for a in actor.roles if a.role == Role.TEACHER and a.unit.id not in known]
+    return units

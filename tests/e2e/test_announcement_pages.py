@@ -65,3 +65,18 @@ def test_a_guardian_acknowledges_and_the_county_chart_moves(live_url, new_page, 
     assert row.locator("[data-count=acknowledged]").inner_text() == "1"
     assert admin.inner_text("#receipts .stats [data-count=acknowledged]") == "1"
     shot(admin, "county-receipts")
+
+
+def test_the_composer_on_a_phone(new_page, shot):
+    page = new_page(viewport=PHONE)
+    sign_in(page, "county_admin")
+    page.goto("/announcements")
+    page.click("text=发布通知")
+    page.fill("input[name=title]", "关于开展禁毒宣传月的通知")
+    page.check("fieldset.audience label:has-text('示范市第一小学') input")
+    page.select_option("select[name=role]", "guardian")
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    shot(page, "composer")
+    with page.expect_navigation():
+        page.click("main form button[type=submit]")
+    assert "已发送给" in page.inner_text("main")

@@ -42,6 +42,12 @@ RULES = {
         frozenset({"parent1"}),
         method="POST",
     ),
+    "announcements.new": Rule(lambda ids: "/announcements/new", ADMIN_AND_TEACHERS),
+    "announcements.remind": Rule(
+        lambda ids: f"/announcements/{_announcement_to_parent1(ids)}/remind",
+        frozenset({"school_admin", "county_admin", "pref_admin"}),
+        method="POST",
+    ),
     "announcements_api.create": Rule(
         lambda ids: "/api/v1/announcements",
         ADMIN_AND_TEACHERS,

@@ -189,3 +189,65 @@ def test_the_page_marks_read_and_takes_the_receipt(client, ctx, signed_in):
     admin_page = signed_in("school_admin").get(f"/announcements/{sent['id']}")
     assert 'id="receipts"' in admin_page.get_data(as_text=True)
     assert signed_in("teacher1").get(f"/announcements/{sent['id']}").status_code == 404
+
+
+def test_the_composer_offers_the_units_within_reach_and_sends(client, ctx, signed_in):
+    admin = signed_in("school_admin")
+    page = admin.get("/announcements/new")
+    assert page.status_code == 200
+    school_id = unit_by_code("S0101").id
+    html = page.get_data(as_text=True)
+    assert f'value="{school_id}"' in html and f'value="{unit_by_code("S0201").id}"' not in html
+    assert signed_in("parent1").get("/announcements/new").status_code == 403
+    klass = db.session.get(Unit, user("teacher1").roles[0].unit_id)
+    assert f'value="{klass.id}"' in signed_in("teacher1").get("/announcements/new").get_data(
+        as_text=True
+    )
+
+    empty = post_form(admin, "/announcements/new", {"title": "没有对象的通知"})
+    assert empty.status_code == 400 and "接收范围" in empty.get_data(as_text=True)
+    assert 'value="没有对象的通知"' in empty.get_data(as_text=True)  # what was typed is kept
+    sent = post_form(
+        admin,
+        "/announcements/new",
+        {"title": "期末禁毒作业", "unit_id": str(school_id), "role": "guardian",
+         "requires_ack": "1"},
+    )  # fmt: skip
+    assert sent.status_code == 302
+    announcement = db.session.scalar(
+        select(Announcement).where(Announcement.title == "期末禁毒作业")
+    )
+    school = db.session.get(Unit, school_id)
+    assert announcement.requires_ack and announcement.recipients == _guardians_under(school)
+
+
+def test_a_reminder_reaches_those_who_have_not_read_it_once_in_a_while(client, ctx, signed_in):
+    school = unit_by_code("S0101")
+    sent = _post(client, "/api/v1/announcements", "school_admin",
+                 {"title": "家访安排", "audience": [{"unit_id": school.id, "role": "guardian"}]})  # fmt: skip
+    announcement_id = sent.get_json()["id"]
+    assert (
+        _post(client, f"/api/v1/announcements/{announcement_id}/read", "parent1").status_code == 200
+    )
+    admin = signed_in("school_admin")
+    assert post_form(admin, f"/announcements/{announcement_id}/remind").status_code == 302
+    reminded = set(
+        db.session.scalars(
+            select(Notification.user_id).where(Notification.kind == "announcement.reminder")
+        )
+    )
+    assert len(reminded) == sent.get_json()["recipients"] - 1
+    assert user("parent1").id not in reminded
+    again = post_form(admin, f"/announcements/{announcement_id}/remind")
+    assert again.status_code == 302
+    follow = admin.get(f"/announcements/{announcement_id}").get_data(as_text=True)
+    assert "小时" in follow  # the refusal, flashed
+    assert db.session.scalar(
+        select(func.count())
+        .select_from(Notification)
+        .where(Notification.kind == "announcement.reminder")
+    ) == len(reminded)
+    assert (
+        post_form(signed_in("teacher1"), f"/announcements/{announcement_id}/remind").status_code
+        == 404
+    )

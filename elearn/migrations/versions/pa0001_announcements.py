@@ -27,6 +27,7 @@ def upgrade():
     sa.Column('forwarded_from_id', sa.Integer(), nullable=True),
     sa.Column('note', sa.Text(), nullable=False),
     sa.Column('recipients', sa.Integer(), nullable=False),
+    sa.Column('reminded_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['forwarded_from_id'], ['announcements.id'], name=op.f('fk_announcements_forwarded_from_id_announcements')),
     sa.ForeignKeyConstraint(['sender_id'], ['users.id'], name=op.f('fk_announcements_sender_id_users')),
