@@ -122,6 +122,8 @@ def _composer(units: list[Unit], error: str | None = None, status: int = 200):
 @login_required
 def remind(announcement_id: int):
     announcement = _announcement(announcement_id)
+    if not service.may_remind(current_user, announcement):
+        abort(404)
     try:
         with uow.savepoint():
             sent = service.remind(current_user, announcement)
