@@ -1,6 +1,6 @@
 """The `parents` feature package: families and community (guardians and their children,
 messaging, announcements, letters, outreach, care files; see docs/architecture.md). Its
-applications arrive as sub-packages; until then it declares itself, with nothing to add."""
+applications arrive as sub-packages: ``parents.interaction`` (messages) so far."""
 
 from flask import Flask
 
@@ -9,7 +9,11 @@ from elearn.features import Feature
 
 
 def feature() -> Feature:
-    """What families and community add to the carrier (nothing yet)."""
+    """What families and community add to the carrier."""
+    # the sub-packages' rooms load when the package is registered, not when it is imported (as
+    # live's): the migrations and the composition root import parents without registering it
+    from parents.interaction import models  # noqa: F401 - its tables
+
     return Feature(name="parents")
 
 
