@@ -12,9 +12,15 @@ def feature() -> Feature:
     """What families and community add to the carrier."""
     # the sub-packages' rooms load when the package is registered, not when it is imported (as
     # live's): the migrations and the composition root import parents without registering it
-    from parents.interaction import models  # noqa: F401 - its tables
+    from parents.interaction import models, rules
 
-    return Feature(name="parents")
+    return Feature(
+        name="parents",
+        rules={
+            models.Conversation: rules.conversation_rule,
+            rules.Contact: rules.contact_rule,
+        },
+    )
 
 
 def init_app(app: Flask) -> None:
