@@ -12,12 +12,14 @@ def feature() -> Feature:
     """What families and community add to the carrier."""
     # the sub-packages' rooms load when the package is registered, not when it is imported (as
     # live's): the migrations and the composition root import parents without registering it
-    from parents.interaction import models, rules
+    from parents.interaction import api, models, rules
 
     return Feature(
         name="parents",
+        api=(api.bp,),
         rules={
             models.Conversation: rules.conversation_rule,
+            models.Message: rules.message_rule,
             rules.Contact: rules.contact_rule,
         },
     )

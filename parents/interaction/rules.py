@@ -22,7 +22,7 @@ from sqlalchemy import select
 from elearn.extensions import db
 from elearn.models import GuardianLink, Role, Unit, User
 from elearn.models.accounts import ADMIN_ROLES
-from parents.interaction.models import Conversation
+from parents.interaction.models import Conversation, Message, MessageStatus
 
 STAFF_ROLES = frozenset({Role.TEACHER, *ADMIN_ROLES})
 
@@ -226,3 +226,16 @@ def conversation_rule(actor: User, action: str, conversation: Conversation) -> b
     if action == "review":
         return is_reviewer(actor, conversation)
     return False
+
+
+def message_rule(actor: User, action: str, message: Message) -> bool:
+    """A message is seen by those who see its conversation, a held one by its sender only; the
+    reviewers see every message of the conversations they review."""
+    if action != "view":
+        return False
+    conversation = message.conversation
+    if is_reviewer(actor, conversation):
+        return True
+    if not conversation_rule(actor, "view", conversation):
+        return False
+    return message.status != MessageStatus.HELD or message.sender_id == actor.id

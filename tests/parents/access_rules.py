@@ -1,0 +1,75 @@
+"""Access rules of the messaging API (see tests/access.py)."""
+
+from __future__ import annotations
+
+from tests.access import ADMINS, SIGNED_IN, Rule
+
+MEMBERS = frozenset({"teacher1", "parent1"})
+
+
+def thread(_ids: dict) -> tuple[int, int]:
+    """A conversation of teacher1 and parent1 with one message of teacher1's: (its id, the
+    message's id), rolled back with the request."""
+    from elearn.extensions import db
+    from parents.interaction import service
+    from tests.conftest import user
+
+    conversation = service.start_conversation(
+        actor=user("teacher1"), participants=[user("parent1")]
+    )
+    message = service.post_message(actor=user("teacher1"), conversation=conversation, text="您好")
+    ids = conversation.id, message.id
+    db.session.commit()  # the request's session is another (undo_after rolls this back)
+    return ids
+
+
+RULES = {
+    "interaction_api.conversations": Rule(lambda ids: "/api/v1/conversations", SIGNED_IN),
+    # teacher1 names themselves only (a 400): allowed to ask; pref and county admins may not
+    # write to a teacher, nor an expert
+    "interaction_api.create_conversation": Rule(
+        lambda ids: "/api/v1/conversations",
+        frozenset({"teacher1", "parent1", "student1", "school_admin"}),
+        method="POST",
+        json=True,
+        data=lambda ids: {"participant_ids": [ids["teacher1"]]},
+    ),
+    "interaction_api.conversation_messages": Rule(
+        lambda ids: f"/api/v1/conversations/{thread(ids)[0]}/messages", MEMBERS
+    ),
+    "interaction_api.post_message": Rule(
+        lambda ids: f"/api/v1/conversations/{thread(ids)[0]}/messages",
+        MEMBERS,
+        method="POST",
+        json=True,
+        data=lambda ids: {"text": "谢谢老师"},
+    ),
+    "interaction_api.block_conversation": Rule(
+        lambda ids: f"/api/v1/conversations/{thread(ids)[0]}/block",
+        MEMBERS,
+        method="POST",
+        json=True,
+    ),
+    "interaction_api.read_message": Rule(
+        lambda ids: f"/api/v1/messages/{thread(ids)[1]}/read", MEMBERS, method="POST", json=True
+    ),
+    # teacher1 reporting their own message is a 409: allowed to ask
+    "interaction_api.report_message": Rule(
+        lambda ids: f"/api/v1/messages/{thread(ids)[1]}/report",
+        MEMBERS,
+        method="POST",
+        json=True,
+        data=lambda ids: {"reason": "骚扰"},
+    ),
+    "interaction_api.recall_message": Rule(
+        lambda ids: f"/api/v1/messages/{thread(ids)[1]}/recall",
+        frozenset({"teacher1"}),
+        method="POST",
+        json=True,
+    ),
+    "interaction_api.held_messages": Rule(lambda ids: "/api/v1/messages/held", SIGNED_IN),
+    # the message is delivered: a reviewer's release is a 409, everyone else's a 404
+    "interaction_api.release_message": Rule(
+        lambda ids: f"/api/v1/messages/{thread(ids)[1]}/release", ADMINS, method="POST", json=True
+    ),
+}
