@@ -12,7 +12,12 @@ def feature() -> Feature:
     """What families and community add to the carrier."""
     # the sub-packages' rooms load when the package is registered, not when it is imported (as
     # live's): the migrations and the composition root import parents without registering it
-    from parents.interaction import api, models, rules
+    from parents.interaction import (  # noqa: F401 - the Socket.IO events register on import
+        api,
+        events,
+        models,
+        rules,
+    )
 
     return Feature(
         name="parents",
