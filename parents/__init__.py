@@ -4,7 +4,7 @@ applications arrive as sub-packages: ``parents.interaction`` (messages) so far."
 
 from flask import Flask
 
-from elearn import features
+from elearn import features, signals
 from elearn.features import Feature
 
 
@@ -27,6 +27,11 @@ def feature() -> Feature:
             models.Message: rules.message_rule,
             rules.Contact: rules.contact_rule,
         },
+        signals=(
+            (signals.user_logged_out, events.on_logout),
+            (signals.password_changed, events.on_password_changed),
+        ),
+        setup=events.setup,
     )
 
 

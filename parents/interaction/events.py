@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from flask import request
+from flask import Flask, current_app, request
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_socketio import ConnectionRefusedError, join_room
@@ -29,7 +29,7 @@ from elearn.extensions import db, socketio
 from elearn.models import User
 from elearn.service import accounts
 from elearn.service.errors import NotFound, ServiceError
-from parents.interaction import service
+from parents.interaction import service, sockets
 from parents.interaction.delivery import NAMESPACE, user_room
 from parents.interaction.models import Conversation, Message
 
@@ -47,6 +47,10 @@ class Connection:
 
 _CONNECTIONS: dict[str, Connection] = {}
 _LOCK = threading.Lock()
+
+
+def _sockets() -> Any:
+    return current_app.extensions["parents.messages"]
 
 
 def _sid() -> str:
@@ -72,6 +76,8 @@ def on_connect(auth: Any = None) -> None:
         raise ConnectionRefusedError(accounts.password_change_message())
     with _LOCK:
         _CONNECTIONS[_sid()] = Connection(user_id=user.id, kind=kind, secret=secret)
+    # the key of the session or token it came with: a logout or a password change finds it
+    _sockets().add(_sid(), user_id=user.id, login_key=accounts.hash_token(secret))
     join_room(user_room(user.id))
     uow.rollback()  # it only read
 
@@ -80,6 +86,7 @@ def on_connect(auth: Any = None) -> None:
 def on_disconnect(*_reason: Any) -> None:
     with _LOCK:
         _CONNECTIONS.pop(_sid(), None)
+    _sockets().remove(_sid())
 
 
 def _actor(conn: Connection | None) -> User | None:
@@ -159,3 +166,39 @@ def on_read(actor: User, data: dict[str, Any]) -> dict[str, Any]:
         "last_read_message_id": member.last_read_message_id,
         "unread": service.unread_total(actor),
     }
+
+
+def _close(sids: list[str], message: str) -> None:
+    for sid in sids:
+        socketio.emit("signed_out", {"message": message}, to=sid, namespace=NAMESPACE)
+        # with a message queue this reaches the process that holds the socket
+        socketio.server.disconnect(sid, namespace=NAMESPACE)
+
+
+def on_logout(
+    sender: Any, *, user: User | None = None, session_token: str | None = None, **extra: Any
+) -> None:
+    """elearn's ``user_logged_out`` signal: close that login session's sockets at once."""
+    if user is None or not session_token:
+        return
+    key = accounts.hash_token(session_token)
+    _close(
+        [sid for sid, login in _sockets().of_user(user.id) if login == key],
+        _("You have signed out."),
+    )
+
+
+def on_password_changed(
+    sender: Any, *, user: User | None = None, kept_key: str | None = None, **extra: Any
+) -> None:
+    """elearn's ``password_changed`` signal: close every socket of that user except those of the
+    session or token that changed the password."""
+    if user is None:
+        return
+    sids = [sid for sid, login in _sockets().of_user(user.id) if login != kept_key]
+    _close(sids, _("Your password was changed: sign in again."))
+
+
+def setup(app: Flask) -> None:
+    """This process's map of sockets to logins (``parents.interaction.sockets``)."""
+    app.extensions["parents.messages"] = sockets.from_app(app)

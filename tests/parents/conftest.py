@@ -80,8 +80,13 @@ class Peer:
     def __init__(self, url: str) -> None:
         self.url = url
         self.events: list[tuple[str, Any]] = []
+        self.disconnected = False
         self.client = socketio.Client(reconnection=False)
         self.client.on("*", self._record, namespace=NAMESPACE)
+        self.client.on("disconnect", self._gone, namespace=NAMESPACE)
+
+    def _gone(self, *args: Any) -> None:
+        self.disconnected = True
 
     def _record(self, event: str, data: Any = None) -> None:
         self.events.append((event, data))

@@ -17,6 +17,11 @@ CSRF_RE = re.compile(r'name="csrf-token" content="([^"]+)"')
 
 def cookie_of(base_url: str, username: str) -> str:
     """The Cookie header of a page's session, signed in through the login form."""
+    return "; ".join(f"{c.name}={c.value}" for c in signed_in(base_url, username).cookies)
+
+
+def signed_in(base_url: str, username: str) -> requests.Session:
+    """A page's session, signed in through the login form."""
     session = requests.Session()
     page = session.get(f"{base_url}/login", timeout=10).text
     token = CSRF_RE.search(page).group(1)  # type: ignore[union-attr]  # the login page has one
@@ -27,7 +32,7 @@ def cookie_of(base_url: str, username: str) -> str:
         timeout=30,
     )
     assert response.status_code == 302, response.text[:300]
-    return "; ".join(f"{c.name}={c.value}" for c in session.cookies)
+    return session
 
 
 def conversation(api: Api, other: Api) -> int:
@@ -137,3 +142,19 @@ def test_two_web_processes_share_the_rooms_through_redis(live_url, second_url, p
     assert parent_socket.wait_for_message(ack["id"])["message"]["text"] == "两个进程"
     sent = teacher.call("POST", f"/conversations/{conversation_id}/messages", {"text": "HTTP"})
     parent_socket.wait_for_message(sent.json()["id"])
+
+
+def test_logout_on_one_process_closes_that_sessions_sockets_on_another(live_url, second_url, peers):
+    session = signed_in(live_url, "parent1")
+    cookie = "; ".join(f"{c.name}={c.value}" for c in session.cookies)
+    page_socket = peers(second_url).connect(headers={"Cookie": cookie})
+    phone = peers(second_url).connect(token=Api(live_url, "parent1").token)
+    page = session.get(f"{live_url}/", timeout=10).text
+    csrf = CSRF_RE.search(page).group(1)  # type: ignore[union-attr]  # every page has one
+    assert session.post(f"{live_url}/logout", data={"csrf_token": csrf}, timeout=10).ok
+    page_socket.wait_for(lambda: page_socket.disconnected, "the disconnect after logout")
+    assert [d for n, d in page_socket.events if n == "signed_out"][-1][
+        "message"
+    ] == "您已退出登录。"
+    # the phone signed in with its own token: it stays
+    assert phone.client.connected and not phone.disconnected
