@@ -16,12 +16,15 @@ def feature() -> Feature:
         api,
         events,
         models,
+        routes,
         rules,
     )
 
     return Feature(
         name="parents",
+        blueprints=(routes.bp,),
         api=(api.bp,),
+        nav=routes.nav_items,
         rules={
             models.Conversation: rules.conversation_rule,
             models.Message: rules.message_rule,

@@ -72,4 +72,6 @@ RULES = {
     "interaction_api.release_message": Rule(
         lambda ids: f"/api/v1/messages/{thread(ids)[1]}/release", ADMINS, method="POST", json=True
     ),
+    "interaction.inbox": Rule(lambda ids: "/messages", SIGNED_IN),
+    "interaction.conversation": Rule(lambda ids: f"/messages/{thread(ids)[0]}", MEMBERS),
 }
