@@ -26,7 +26,7 @@ bp = Blueprint(
 
 
 def nav_items(user: User) -> list[tuple[str, str]]:
-    return [("interaction.inbox", _("Messages"))]
+    return [("interaction.inbox", _("Conversations"))]
 
 
 def _name(conversation: Conversation, viewer: User) -> str:

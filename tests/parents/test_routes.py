@@ -27,7 +27,7 @@ def test_the_inbox_lists_conversations_with_their_unread_count(app, signed_in):
     page = signed_in("parent1").get("/messages").get_data(as_text=True)
     assert f"/messages/{conversation_id}" in page
     assert "李老师" in page and "1 条未读" in page
-    assert "消息" in page
+    assert "家校沟通" in page
 
 
 def test_a_conversation_shows_its_messages_and_marks_them_read(app, signed_in):
