@@ -3,6 +3,7 @@ messaging, announcements, letters, outreach, care files; see docs/architecture.m
 applications arrive as sub-packages: ``parents.interaction`` (messages) so far."""
 
 from flask import Flask
+from flask_babel import lazy_gettext as _l
 
 from elearn import features, signals
 from elearn.features import Feature
@@ -29,6 +30,10 @@ def feature() -> Feature:
             models.Conversation: rules.conversation_rule,
             models.Message: rules.message_rule,
             rules.Contact: rules.contact_rule,
+        },
+        audit_actions={
+            "parents": _l("Families and community (all)"),
+            "parents.keywords_changed": _l("Message keyword list changed"),
         },
         signals=(
             (signals.user_logged_out, events.on_logout),

@@ -16,8 +16,9 @@ from elearn.api import ApiBlueprint, protect_cookie_sessions, refuses
 from elearn.api.schemas import Body, Choice, Out, Query, RowId, Text, When
 from elearn.extensions import db
 from elearn.models import Unit, User
+from elearn.models.accounts import ADMIN_ROLES
 from elearn.service.errors import NotFound
-from parents.interaction import delivery, queries, rules, service
+from parents.interaction import delivery, queries, rules, safety, service
 from parents.interaction.models import (
     MAX_TEXT,
     MAX_TITLE,
@@ -315,3 +316,68 @@ def release_message(message_id: int) -> dict[str, Any]:
     message = permissions.get_or_404(Message, message_id, current_user)
     service.release(actor=current_user, message=message)
     return {"id": message.id, "status": message.status}
+
+
+class KeywordList(Out):
+    words = fields.List(fields.String())
+    patterns = fields.List(
+        fields.String(), metadata={"description": "regular expressions on the folded text"}
+    )
+    is_default = fields.Boolean(
+        metadata={"description": "the prefecture has no list of its own: these are the defaults"}
+    )
+
+
+class KeywordListUpdate(Body):
+    words = fields.List(
+        Text(safety.MAX_PATTERN, min_length=1),
+        required=True,
+        validate=validate.Length(max=safety.MAX_ENTRIES),
+        metadata={"description": "matched ignoring case, width, spaces and punctuation"},
+    )
+    patterns = fields.List(
+        Text(safety.MAX_PATTERN, min_length=1),
+        load_default=list,
+        validate=validate.Length(max=safety.MAX_ENTRIES),
+        metadata={"description": "Python regular expressions on the folded text"},
+    )
+
+
+def _prefecture(unit_id: int) -> Unit:
+    """A prefecture the caller administers something in (404 otherwise)."""
+    unit = db.session.get(Unit, unit_id)
+    if unit is None or unit.type != "prefecture":
+        raise NotFound(_("No such prefecture within your reach."))
+    if not any(u.is_within(unit) for u in rules.units_of(current_user, *ADMIN_ROLES)):
+        raise NotFound(_("No such prefecture within your reach."))
+    return unit
+
+
+def _list_out(view: safety.ListView) -> dict[str, Any]:
+    return {"words": view.words, "patterns": view.patterns, "is_default": view.is_default}
+
+
+@bp.route("/units/<int:unit_id>/message-keywords", tags=TAGS)
+@login_required
+@bp.response(200, KeywordList)
+@refuses(401, 404)
+def message_keywords(unit_id: int) -> dict[str, Any]:
+    """The prefecture's keyword list: a message matching it is held for review (its admins)."""
+    return _list_out(safety.list_of(_prefecture(unit_id)))
+
+
+@bp.route("/units/<int:unit_id>/message-keywords", methods=["PUT"], tags=TAGS)
+@login_required
+@bp.arguments(KeywordListUpdate)
+@bp.response(200, KeywordList)
+@refuses(401, 403, 404)
+def replace_message_keywords(body: dict[str, Any], unit_id: int) -> dict[str, Any]:
+    """Give the prefecture its own keyword list (its prefecture admins; audited with the list
+    it replaced)."""
+    view = safety.replace_list(
+        actor=current_user,
+        prefecture=_prefecture(unit_id),
+        words=body["words"],
+        patterns=body["patterns"],
+    )
+    return _list_out(view)

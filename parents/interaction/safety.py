@@ -16,9 +16,13 @@ import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 
-from sqlalchemy import select
+from flask_babel import gettext as _
+from sqlalchemy import delete, select
 
 from elearn.extensions import db
+from elearn.models import Role, Unit, User
+from elearn.service import audit
+from elearn.service.errors import Forbidden, ServiceError
 from parents.interaction.models import MessageKeyword
 
 #: drug names and slang (毒品及其黑话), and words of a sale
@@ -110,3 +114,86 @@ def keyword_list(prefecture_id: int) -> KeywordList:
 def held_for(text: str, prefecture_id: int) -> str | None:
     """Why a message with this text is held in this prefecture (the match), or None."""
     return keyword_list(prefecture_id).match(text)
+
+
+# --- a prefecture's own list -----------------------------------------------------------------------
+
+#: the most entries a prefecture's list holds, and the longest entry (its column)
+MAX_ENTRIES = 500
+MAX_PATTERN = 200
+
+
+@dataclass(frozen=True)
+class ListView:
+    words: list[str]
+    patterns: list[str]
+    #: the prefecture has no list of its own: these are the defaults
+    is_default: bool
+
+
+def list_of(prefecture: Unit) -> ListView:
+    """The keyword list a prefecture's messages are held by, as its admins see it."""
+    rows = db.session.execute(
+        select(MessageKeyword.pattern, MessageKeyword.is_regex)
+        .where(MessageKeyword.prefecture_id == prefecture.id)
+        .order_by(MessageKeyword.id)
+    ).all()
+    if not rows:
+        return ListView(list(DEFAULT_WORDS), list(DEFAULT_PATTERNS), is_default=True)
+    return ListView(
+        [p for p, is_regex in rows if not is_regex],
+        [p for p, is_regex in rows if is_regex],
+        is_default=False,
+    )
+
+
+def _checked(words: list[str], patterns: list[str]) -> tuple[list[str], list[str]]:
+    words = list(dict.fromkeys(w.strip() for w in words if w.strip()))
+    patterns = list(dict.fromkeys(p.strip() for p in patterns if p.strip()))
+    if not words and not patterns:
+        raise ServiceError(_("Give at least one word or pattern."), status=422, field="words")
+    if len(words) + len(patterns) > MAX_ENTRIES:
+        raise ServiceError(
+            _("A list holds at most %(count)d entries.", count=MAX_ENTRIES),
+            status=422,
+            field="words",
+        )
+    for pattern in patterns:
+        try:
+            re.compile(pattern)
+        except re.error:
+            raise ServiceError(
+                _("This is not a regular expression: %(pattern)s", pattern=pattern),
+                status=422,
+                field="patterns",
+            ) from None
+    return words, patterns
+
+
+def replace_list(
+    *, actor: User, prefecture: Unit, words: list[str], patterns: list[str]
+) -> ListView:
+    """Give a prefecture its own keyword list (its prefecture admin only); audited with the list
+    it replaced, so no version is ever lost."""
+    if prefecture.type != "prefecture" or not any(
+        prefecture.id == unit.id for unit in actor.units_for(Role.PREFECTURE_ADMIN)
+    ):
+        raise Forbidden(_("Only the prefecture's admins change its keyword list."))
+    words, patterns = _checked(words, patterns)
+    before = list_of(prefecture)
+    db.session.execute(delete(MessageKeyword).where(MessageKeyword.prefecture_id == prefecture.id))
+    db.session.add_all(
+        [MessageKeyword(prefecture_id=prefecture.id, pattern=w, is_regex=False) for w in words]
+        + [MessageKeyword(prefecture_id=prefecture.id, pattern=p, is_regex=True) for p in patterns]
+    )
+    db.session.flush()
+    audit.record(
+        "parents.keywords_changed",
+        actor=actor,
+        unit_id=prefecture.id,
+        target_type="unit",
+        target_id=prefecture.id,
+        before={"words": before.words, "patterns": before.patterns, "default": before.is_default},
+        after={"words": words, "patterns": patterns},
+    )
+    return list_of(prefecture)

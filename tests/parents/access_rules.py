@@ -74,4 +74,14 @@ RULES = {
     ),
     "interaction.inbox": Rule(lambda ids: "/messages", SIGNED_IN),
     "interaction.conversation": Rule(lambda ids: f"/messages/{thread(ids)[0]}", MEMBERS),
+    "interaction_api.message_keywords": Rule(
+        lambda ids: f"/api/v1/units/{ids['prefecture']}/message-keywords", ADMINS
+    ),
+    "interaction_api.replace_message_keywords": Rule(
+        lambda ids: f"/api/v1/units/{ids['prefecture']}/message-keywords",
+        frozenset({"pref_admin"}),
+        method="PUT",
+        json=True,
+        data=lambda ids: {"words": ["冰毒"], "patterns": [r"1[3-9]\d{9}"]},
+    ),
 }

@@ -198,3 +198,38 @@ def test_openapi_documents_the_messages(client):
     ):
         assert path in paths, path
     assert set(paths["/api/v1/conversations"]) == {"get", "post"}
+
+
+def put(client, path: str, body: dict):
+    return client.put(path, json=body, headers={"X-CSRFToken": csrf_token(client, "/")})
+
+
+def test_a_prefecture_admin_keeps_the_keyword_list_and_the_change_is_audited(app, signed_in):
+    from elearn.models import AuditEvent
+
+    with app.app_context():
+        prefecture = unit_by_code("DEMO").id
+    path = f"/api/v1/units/{prefecture}/message-keywords"
+    shown = signed_in("school_admin").get(path).get_json()
+    assert shown["is_default"] is True and "冰毒" in shown["words"]
+    assert signed_in("teacher1").get(path).status_code == 404
+    assert put(signed_in("county_admin"), path, {"words": ["网吧"]}).status_code == 403
+    bad = put(signed_in("pref_admin"), path, {"words": ["网吧"], "patterns": ["(unclosed"]})
+    assert bad.status_code == 422 and "正则" in bad.get_json()["message"]
+    changed = put(signed_in("pref_admin"), path, {"words": ["网吧", " 网吧 "], "patterns": []})
+    assert changed.get_json() == {"words": ["网吧"], "patterns": [], "is_default": False}
+    with app.app_context():
+        event = db.session.scalar(
+            select(AuditEvent).where(AuditEvent.action == "parents.keywords_changed")
+        )
+        assert event.details["before"]["default"] is True
+        assert event.details["after"] == {"words": ["网吧"], "patterns": []}
+    # the new list holds what it names, and no longer what only the default named
+    parent = signed_in("parent1")
+    [teacher_id] = ids(app, "teacher1")
+    conversation_id = post(
+        parent, "/api/v1/conversations", {"participant_ids": [teacher_id]}
+    ).get_json()["id"]
+    messages = f"/api/v1/conversations/{conversation_id}/messages"
+    assert post(parent, messages, {"text": "去网吧吗"}).get_json()["status"] == "held"
+    assert post(parent, messages, {"text": "冰毒"}).get_json()["status"] == "delivered"
