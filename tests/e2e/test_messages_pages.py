@@ -1,5 +1,6 @@
 """Messages in a real browser, on a 360 px phone: teacher1 writes to parent1, parent1 finds it
-in the inbox with its unread badge, opens it and replies; the teacher reads the reply."""
+in the inbox with its unread badge, opens it and replies; the teacher reads the reply, and the parent's open page
+shows the teacher's next message as it arrives."""
 
 from __future__ import annotations
 
@@ -89,6 +90,19 @@ def test_teacher_writes_parent_replies_on_a_phone(new_page, shot, live_url):
 
     teacher.reload()
     assert "我会准时到" in teacher.inner_text(".bubbles")
-    # the inbox no longer counts what the parent has read
-    parent.goto("/messages")
+    # the parent's open page hears the teacher's next message over /messages, without a reload
+    parent.goto(f"/messages/{conversation_id}")
+    parent.wait_for_function("() => window.io !== undefined")
+    teacher.fill("textarea[name=text]", "好的，明天见。")
+    with teacher.expect_navigation():
+        teacher.click("form.composer button[type=submit]")
+    parent.locator(".bubble:not(.mine)", has_text="明天见").wait_for()
+    keep(shot(parent, "live-reply-phone"))
+    # the inbox no longer counts what the parent has read (the page's read event may still be
+    # on its way: look again until it has arrived)
+    for _ in range(100):
+        parent.goto("/messages")
+        if parent.locator(".thread", has_text="李老师").locator(".badge").count() == 0:
+            break
+        parent.wait_for_timeout(200)
     assert parent.locator(".thread", has_text="李老师").locator(".badge").count() == 0
