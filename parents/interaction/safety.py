@@ -151,21 +151,17 @@ def _checked(words: list[str], patterns: list[str]) -> tuple[list[str], list[str
     words = list(dict.fromkeys(w.strip() for w in words if w.strip()))
     patterns = list(dict.fromkeys(p.strip() for p in patterns if p.strip()))
     if not words and not patterns:
-        raise ServiceError(_("Give at least one word or pattern."), status=422, field="words")
+        raise ServiceError(_("Give at least one word or pattern."), status=400)
     if len(words) + len(patterns) > MAX_ENTRIES:
         raise ServiceError(
-            _("A list holds at most %(count)d entries.", count=MAX_ENTRIES),
-            status=422,
-            field="words",
+            _("A list holds at most %(count)d entries.", count=MAX_ENTRIES), status=400
         )
     for pattern in patterns:
         try:
             re.compile(pattern)
         except re.error:
             raise ServiceError(
-                _("This is not a regular expression: %(pattern)s", pattern=pattern),
-                status=422,
-                field="patterns",
+                _("This is not a regular expression: %(pattern)s", pattern=pattern), status=400
             ) from None
     return words, patterns
 

@@ -224,6 +224,20 @@ def _blocked_by_all(actor: User, conversation: Conversation) -> bool:
     return bool(others) and all(m.is_blocked for m in others)
 
 
+def _still_allowed(actor: User, conversation: Conversation) -> bool:
+    """The table still lets the actor write here (a teacher who left the class no longer writes
+    to its families): checked for a direct thread and a class broadcast; a group's members were
+    checked pairwise when it was made."""
+    if conversation.kind == ConversationKind.DIRECT:
+        return all(
+            rules.may_message(actor, m.user) for m in conversation.members if m.user_id != actor.id
+        )
+    if conversation.kind == ConversationKind.CLASS_GUARDIANS and conversation.class_id:
+        klass = db.session.get(Unit, conversation.class_id)
+        return klass is not None and rules.may_broadcast(actor, klass)
+    return True
+
+
 def post_message(
     *, actor: User, conversation: Conversation, text: str, now: datetime | None = None
 ) -> Message:
@@ -238,7 +252,7 @@ def post_message(
         and conversation.created_by_id != actor.id
     ):
         conversation = _reply_thread(actor, conversation)
-    elif _blocked_by_all(actor, conversation):
+    elif _blocked_by_all(actor, conversation) or not _still_allowed(actor, conversation):
         raise Forbidden(_("This conversation no longer accepts your messages."))
     prefecture_id = conversation.unit.ancestor_ids[0]
     reason = safety.held_for(text, prefecture_id)

@@ -215,7 +215,9 @@ def test_a_prefecture_admin_keeps_the_keyword_list_and_the_change_is_audited(app
     assert signed_in("teacher1").get(path).status_code == 404
     assert put(signed_in("county_admin"), path, {"words": ["网吧"]}).status_code == 403
     bad = put(signed_in("pref_admin"), path, {"words": ["网吧"], "patterns": ["(unclosed"]})
-    assert bad.status_code == 422 and "正则" in bad.get_json()["message"]
+    assert bad.status_code == 400 and "正则" in bad.get_json()["message"]
+    empty = put(signed_in("pref_admin"), path, {"words": []})
+    assert empty.status_code == 400 and empty.get_json()["message"]
     changed = put(signed_in("pref_admin"), path, {"words": ["网吧", " 网吧 "], "patterns": []})
     assert changed.get_json() == {"words": ["网吧"], "patterns": [], "is_default": False}
     with app.app_context():

@@ -251,3 +251,25 @@ def test_a_guardian_sees_their_childs_conversations_in_the_inbox(ctx):
     [row] = [r for r in queries.inbox(user("parent1")) if r.conversation.id == thread.id]
     assert row.as_guardian
     assert not any(r.conversation.id == thread.id for r in queries.inbox(user("g_S0101_5_02")))
+
+
+def test_who_left_the_class_no_longer_writes_to_its_families(ctx):
+    from elearn.models import RoleAssignment
+    from tests.parents.helpers import person
+
+    teacher = person("t_new_5", "teacher", "5-1")
+    conversation = service.start_conversation(actor=teacher, participants=[user("parent1")])
+    broadcast = service.start_class_broadcast(actor=teacher, klass=unit_by_code("5-1"))
+    service.post_message(actor=teacher, conversation=conversation, text="您好")
+    for assignment in db.session.scalars(select(RoleAssignment).filter_by(user_id=teacher.id)):
+        db.session.delete(assignment)
+    db.session.flush()
+    db.session.expire(teacher)
+    for thread in (conversation, broadcast):
+        with pytest.raises(ServiceError) as refused:
+            service.post_message(actor=teacher, conversation=thread, text="还在吗")
+        assert refused.value.status == 403
+    # the families' replies to a teacher who left are refused too, and the record stays
+    with pytest.raises(ServiceError):
+        service.post_message(actor=user("parent1"), conversation=conversation, text="老师好")
+    assert [m.text for m in queries.visible_messages(user("parent1"), conversation)] == ["您好"]
