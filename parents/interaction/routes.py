@@ -5,15 +5,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, redirect, render_template, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from elearn import permissions, uow
 from elearn.models import User
+from elearn.models.accounts import ADMIN_ROLES
 from elearn.service.errors import ServiceError
 from parents.interaction import delivery, queries, rules, service
-from parents.interaction.forms import MessageForm
+from parents.interaction.forms import MessageForm, ReleaseForm
 from parents.interaction.models import Conversation, ConversationKind, Message
 
 bp = Blueprint(
@@ -63,7 +64,8 @@ def inbox():
         }
         for row in queries.inbox(current_user)
     ]
-    return render_template("interaction/inbox.html", rows=rows)
+    held = len(queries.held_for_review(current_user)) if _is_admin(current_user) else 0
+    return render_template("interaction/inbox.html", rows=rows, held=held)
 
 
 @bp.route("/messages/<int:conversation_id>", methods=["GET", "POST"])
@@ -98,3 +100,41 @@ def conversation(conversation_id: int):
         bubbles=[_bubble(m, current_user, reviewer) for m in messages],
         form=form if may_post else None,
     ), status
+
+
+def _is_admin(user: User) -> bool:
+    return bool(rules.units_of(user, *ADMIN_ROLES))
+
+
+@bp.route("/messages/review", methods=["GET", "POST"])
+@login_required
+def review():
+    """Held messages of the conversations the admin reviews: each delivered with one button."""
+    if not _is_admin(current_user):
+        abort(404)
+    form = ReleaseForm()
+    if form.validate_on_submit():
+        message = permissions.get_or_404(Message, form.message_id.data, current_user)
+        try:
+            with uow.savepoint():
+                service.release(actor=current_user, message=message)
+        except ServiceError as error:
+            flash(error.message, "error")
+        else:
+            flash(_("The message is delivered."), "success")
+        return redirect(url_for("interaction.review"))
+    held = queries.held_for_review(current_user)
+    return render_template(
+        "interaction/review.html",
+        held=[
+            {
+                "id": m.id,
+                "sender": m.sender.display_name,
+                "text": m.text,
+                "reason": m.held_reason,
+                "created_at": m.created_at,
+            }
+            for m in held
+        ],
+        form=form,
+    )

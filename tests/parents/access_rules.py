@@ -84,4 +84,5 @@ RULES = {
         json=True,
         data=lambda ids: {"words": ["冰毒"], "patterns": [r"1[3-9]\d{9}"]},
     ),
+    "interaction.review": Rule(lambda ids: "/messages/review", ADMINS),
 }

@@ -75,3 +75,25 @@ def test_another_familys_conversation_is_a_404(app, signed_in):
     conversation_id = thread(app)
     assert signed_in("g_S0101_5_02").get(f"/messages/{conversation_id}").status_code == 404
     assert signed_in("t_S0102_7").get(f"/messages/{conversation_id}").status_code == 404
+
+
+def test_the_school_admin_delivers_a_message_held_wrongly(app, signed_in):
+    conversation_id = thread(app, text="我的电话 13912345678，有事找我")
+    admin = signed_in("school_admin")
+    assert "等待审核" in admin.get("/messages").get_data(as_text=True)
+    page = admin.get("/messages/review").get_data(as_text=True)
+    assert "13912345678" in page and "命中" in page
+    parent = signed_in("parent1")
+    assert "13912345678" not in parent.get(f"/messages/{conversation_id}").get_data(as_text=True)
+    with app.app_context():
+        held_id = db.session.scalar(
+            select(Message.id).where(Message.conversation_id == conversation_id)
+        )
+    response = post_form(
+        admin, "/messages/review", {"message_id": held_id}, page="/messages/review"
+    )
+    assert response.status_code == 302
+    assert "没有被拦截的消息" in admin.get("/messages/review").get_data(as_text=True)
+    assert "13912345678" in parent.get(f"/messages/{conversation_id}").get_data(as_text=True)
+    # a teacher has no review page
+    assert signed_in("teacher1").get("/messages/review").status_code == 404
