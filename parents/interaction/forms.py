@@ -23,3 +23,10 @@ class ReleaseForm(FlaskForm):
 def _row_id(value: object) -> int | None:
     text = str(value or "")
     return int(text) if text.isdigit() and 1 <= int(text) <= 2**63 - 1 else None
+
+
+class StartForm(FlaskForm):
+    """Start a conversation with one person, or with every guardian of a class."""
+
+    user_id = HiddenField(filters=[lambda v: _row_id(v)])
+    class_id = HiddenField(filters=[lambda v: _row_id(v)])

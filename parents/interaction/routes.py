@@ -10,11 +10,12 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from elearn import permissions, uow
-from elearn.models import User
+from elearn.extensions import db
+from elearn.models import Unit, User
 from elearn.models.accounts import ADMIN_ROLES
 from elearn.service.errors import ServiceError
-from parents.interaction import delivery, queries, rules, service
-from parents.interaction.forms import MessageForm, ReleaseForm
+from parents.interaction import contacts, delivery, queries, rules, service
+from parents.interaction.forms import MessageForm, ReleaseForm, StartForm
 from parents.interaction.models import Conversation, ConversationKind, Message
 
 bp = Blueprint(
@@ -136,5 +137,41 @@ def review():
             }
             for m in held
         ],
+        form=form,
+    )
+
+
+def _start(form: StartForm) -> Conversation | None:
+    """The conversation the form names, started (None: it named nobody within reach)."""
+    if form.class_id.data:
+        klass = db.session.get(Unit, form.class_id.data)
+        if klass is None or not rules.may_broadcast(current_user, klass):
+            return None
+        return service.start_class_broadcast(actor=current_user, klass=klass)
+    other = db.session.get(User, form.user_id.data) if form.user_id.data else None
+    if other is None or not rules.may_message(current_user, other):
+        return None
+    return service.start_conversation(actor=current_user, participants=[other])
+
+
+@bp.route("/messages/new", methods=["GET", "POST"])
+@login_required
+def new_conversation():
+    """Whom the user may write to, each a button that opens (or starts) the conversation."""
+    form = StartForm()
+    if form.validate_on_submit():
+        try:
+            with uow.savepoint():
+                started = _start(form)
+        except ServiceError as error:
+            flash(error.message, "error")
+        else:
+            if started is None:
+                abort(404)
+            return redirect(url_for("interaction.conversation", conversation_id=started.id))
+    return render_template(
+        "interaction/new.html",
+        people=contacts.candidates(current_user),
+        classes=contacts.broadcast_classes(current_user),
         form=form,
     )

@@ -85,4 +85,5 @@ RULES = {
         data=lambda ids: {"words": ["冰毒"], "patterns": [r"1[3-9]\d{9}"]},
     ),
     "interaction.review": Rule(lambda ids: "/messages/review", ADMINS),
+    "interaction.new_conversation": Rule(lambda ids: "/messages/new", SIGNED_IN),
 }
