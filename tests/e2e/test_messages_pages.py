@@ -106,3 +106,19 @@ def test_teacher_writes_parent_replies_on_a_phone(new_page, shot, live_url):
             break
         parent.wait_for_timeout(200)
     assert parent.locator(".thread", has_text="李老师").locator(".badge").count() == 0
+
+
+def test_a_parent_starts_a_conversation_with_the_childs_teacher(new_page, shot):
+    parent = new_page(viewport=PHONE)
+    sign_in(parent, "parent1")
+    parent.goto("/messages")
+    with parent.expect_navigation():
+        parent.click("text=发起沟通")
+    offered = parent.inner_text("main")
+    assert "李老师" in offered and "第一小学管理员" in offered
+    fits(parent)
+    keep(shot(parent, "new-conversation-phone"))
+    with parent.expect_navigation():
+        parent.locator("form.start button", has_text="李老师").first.click()
+    assert parent.locator("h1").inner_text() == "李老师"
+    assert parent.locator("textarea[name=text]").count() == 1
