@@ -30,16 +30,17 @@ def test_the_registry_holds_what_the_packages_declare(app):
     from courses.models import Course
     from live.models import Lecture
     from media.models import Asset
+    from parents.interaction.models import Conversation, Message
     from quizzes.models import Quiz
 
-    assert {Course, Lecture, Asset, Quiz} <= set(found.rules)
+    assert {Course, Lecture, Asset, Quiz, Conversation, Message} <= set(found.rules)
     assert "storage" in found.readiness
     assert {"media.requeue_stale", "live.send_reminders", "elearn-purge-read-notifications"} <= set(
         found.beat
     )
     # one schedule: the Celery app beat reads is the registry's
     assert set(found.beat) <= set(app.extensions["celery"].conf.beat_schedule)
-    assert len(found.seeders) == 3 and len(found.nav) == 4 and len(found.home_panels) == 3
+    assert len(found.seeders) == 3 and len(found.nav) == 5 and len(found.home_panels) == 3
     assert found.hooks["courses.lesson_completion"]  # quizzes' check, through the hook
 
 

@@ -1,10 +1,96 @@
-"""Who may use each of the families-and-community endpoints (see tests/access.py)."""
+"""Access rules of the families-and-community endpoints: messages and announcements (see
+tests/access.py)."""
 
 from __future__ import annotations
 
 from sqlalchemy import select
 
 from tests.access import ADMINS, SIGNED_IN, Rule
+
+MEMBERS = frozenset({"teacher1", "parent1"})
+
+
+def thread(_ids: dict) -> tuple[int, int]:
+    """A conversation of teacher1 and parent1 with one message of teacher1's: (its id, the
+    message's id), rolled back with the request."""
+    from elearn.extensions import db
+    from parents.interaction import service
+    from tests.conftest import user
+
+    conversation = service.start_conversation(
+        actor=user("teacher1"), participants=[user("parent1")]
+    )
+    message = service.post_message(actor=user("teacher1"), conversation=conversation, text="您好")
+    ids = conversation.id, message.id
+    db.session.commit()  # the request's session is another (undo_after rolls this back)
+    return ids
+
+
+RULES = {
+    "interaction_api.conversations": Rule(lambda ids: "/api/v1/conversations", SIGNED_IN),
+    # teacher1 names themselves only (a 400): allowed to ask; pref and county admins may not
+    # write to a teacher, nor an expert
+    "interaction_api.create_conversation": Rule(
+        lambda ids: "/api/v1/conversations",
+        frozenset({"teacher1", "parent1", "student1", "school_admin"}),
+        method="POST",
+        json=True,
+        data=lambda ids: {"participant_ids": [ids["teacher1"]]},
+    ),
+    "interaction_api.conversation_messages": Rule(
+        lambda ids: f"/api/v1/conversations/{thread(ids)[0]}/messages", MEMBERS
+    ),
+    "interaction_api.post_message": Rule(
+        lambda ids: f"/api/v1/conversations/{thread(ids)[0]}/messages",
+        MEMBERS,
+        method="POST",
+        json=True,
+        data=lambda ids: {"text": "谢谢老师"},
+    ),
+    "interaction_api.block_conversation": Rule(
+        lambda ids: f"/api/v1/conversations/{thread(ids)[0]}/block",
+        MEMBERS,
+        method="POST",
+        json=True,
+    ),
+    "interaction_api.read_message": Rule(
+        lambda ids: f"/api/v1/messages/{thread(ids)[1]}/read", MEMBERS, method="POST", json=True
+    ),
+    # teacher1 reporting their own message is a 409: allowed to ask
+    "interaction_api.report_message": Rule(
+        lambda ids: f"/api/v1/messages/{thread(ids)[1]}/report",
+        MEMBERS,
+        method="POST",
+        json=True,
+        data=lambda ids: {"reason": "骚扰"},
+    ),
+    "interaction_api.recall_message": Rule(
+        lambda ids: f"/api/v1/messages/{thread(ids)[1]}/recall",
+        frozenset({"teacher1"}),
+        method="POST",
+        json=True,
+    ),
+    "interaction_api.held_messages": Rule(lambda ids: "/api/v1/messages/held", SIGNED_IN),
+    # the message is delivered: a reviewer's release is a 409, everyone else's a 404
+    "interaction_api.release_message": Rule(
+        lambda ids: f"/api/v1/messages/{thread(ids)[1]}/release", ADMINS, method="POST", json=True
+    ),
+    "interaction.inbox": Rule(lambda ids: "/messages", SIGNED_IN),
+    "interaction.conversation": Rule(lambda ids: f"/messages/{thread(ids)[0]}", MEMBERS),
+    "interaction_api.message_keywords": Rule(
+        lambda ids: f"/api/v1/units/{ids['prefecture']}/message-keywords", ADMINS
+    ),
+    "interaction_api.replace_message_keywords": Rule(
+        lambda ids: f"/api/v1/units/{ids['prefecture']}/message-keywords",
+        frozenset({"pref_admin"}),
+        method="PUT",
+        json=True,
+        data=lambda ids: {"words": ["冰毒"], "patterns": [r"1[3-9]\d{9}"]},
+    ),
+    "interaction.review": Rule(lambda ids: "/messages/review", ADMINS),
+    "interaction.new_conversation": Rule(lambda ids: "/messages/new", SIGNED_IN),
+}
+
 
 ADMIN_AND_TEACHERS = ADMINS | frozenset({"teacher1"})
 
@@ -31,7 +117,7 @@ def _announcement_to_parent1(ids: dict) -> int:
     return found.id
 
 
-RULES = {
+ANNOUNCEMENT_RULES = {
     "announcements.index": Rule(lambda ids: "/announcements", SIGNED_IN),
     "announcements.detail": Rule(
         lambda ids: f"/announcements/{_announcement_to_parent1(ids)}",
@@ -83,3 +169,5 @@ RULES = {
         frozenset({"school_admin", "county_admin", "pref_admin"}),
     ),
 }
+
+RULES.update(ANNOUNCEMENT_RULES)

@@ -1,0 +1,83 @@
+// The conversation page in real time: messages arrive over the Socket.IO namespace /messages
+// (parents/EVENTS.md) without a reload, are marked read as they are shown, and a recalled or
+// released message changes in place. The page works without this script (the form posts).
+(function () {
+  "use strict";
+
+  var list = document.querySelector("ol.bubbles[data-conversation-id]");
+  if (!list || typeof io !== "function") return;
+  var conversationId = Number(list.getAttribute("data-conversation-id"));
+  var me = Number(list.getAttribute("data-me"));
+  var canRead = list.getAttribute("data-member") === "1";
+  var lastId = Number(list.getAttribute("data-last-id")) || 0;
+  var strings = JSON.parse(document.getElementById("messages-strings").textContent);
+
+  function when(iso) {
+    var moment = new Date(iso);
+    return moment.toLocaleString(document.documentElement.lang || "zh-CN", {
+      year: "numeric", month: "numeric", day: "numeric", hour: "2-digit", minute: "2-digit",
+    });
+  }
+
+  function bubble(message) {
+    var item = document.createElement("li");
+    var mine = message.sender_id === me;
+    item.id = "m" + message.id;
+    item.className = "bubble" + (mine ? " mine" : "") +
+      (message.status !== "delivered" ? " " + message.status : "");
+    if (!mine) {
+      var sender = document.createElement("span");
+      sender.className = "sender";
+      sender.textContent = message.sender_name;
+      item.appendChild(sender);
+    }
+    var body = document.createElement("p");
+    if (message.status === "recalled" && message.text === null) {
+      body.className = "muted";
+      body.textContent = strings.recalled.replace("{name}", message.sender_name);
+    } else {
+      body.className = "text";
+      body.textContent = message.text;
+    }
+    item.appendChild(body);
+    var meta = document.createElement("span");
+    meta.className = "meta";
+    meta.textContent = when(message.created_at) +
+      (message.status === "held" ? " · " + strings.held : "") +
+      (message.status === "recalled" && mine ? " · " + strings.recalledMine : "");
+    item.appendChild(meta);
+    return item;
+  }
+
+  var socket = io("/messages", { transports: ["websocket", "polling"] });
+
+  function show(message) {
+    if (message.conversation_id !== conversationId) return;
+    var empty = list.querySelector(".empty");
+    if (empty) empty.remove();
+    var existing = document.getElementById("m" + message.id);
+    var made = bubble(message);
+    if (existing) {
+      existing.replaceWith(made);
+    } else {
+      list.appendChild(made);
+      made.scrollIntoView({ block: "end" });
+    }
+    if (message.id > lastId) {
+      lastId = message.id;
+      if (canRead && message.sender_id !== me && message.status === "delivered") {
+        socket.emit("read", { message_id: message.id });
+      }
+    }
+  }
+
+  socket.on("message", function (data) { show(data.message); });
+  // after the queue was away (elearn/realtime.py), fetch what this page missed
+  socket.on("resync", function () {
+    fetch("/api/v1/conversations/" + conversationId + "/messages?after=" + lastId, {
+      credentials: "same-origin",
+    })
+      .then(function (response) { return response.ok ? response.json() : { items: [] }; })
+      .then(function (body) { body.items.forEach(show); });
+  });
+})();
