@@ -32,7 +32,10 @@ class Metrics(Out):
     schools = fields.Nested(Metric)
     teachers = fields.Nested(Metric)
     students = fields.Nested(Metric)
-    parents = fields.Nested(Metric)
+    parents = fields.Nested(Metric, metadata={"description": "guardians activated"})
+    parents_reached = fields.Nested(
+        Metric, metadata={"description": "guardians who read an announcement this term"}
+    )
 
 
 class Coverage(Out):

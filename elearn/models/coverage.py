@@ -19,6 +19,8 @@ class FactKind(enum.StrEnum):
     STUDENT_ASSESSED = "student_assessed"
     PARENT_ACTIVATED = "parent_activated"
     PARENT_LEARNING = "parent_learning"
+    #: a guardian read an announcement addressed to them this term (notification reach)
+    PARENT_REACHED = "parent_reached"
 
 
 #: kinds that, once true, stay true in later terms (a school stays connected)

@@ -154,6 +154,8 @@ def _metrics(population: UnitPopulation | None, counts: dict[str, int]) -> dict[
         "teachers": Metric(counts[FactKind.TEACHER_TRAINED], teachers or 0, 1.0),
         "students": Metric(counts[FactKind.STUDENT_COURSE], students or 0, 1.0),
         "parents": Metric(counts[FactKind.PARENT_ACTIVATED], guardians or 0, parent_target),
+        # beside activation: the guardians a term's announcements reached (read), target 100%
+        "parents_reached": Metric(counts[FactKind.PARENT_REACHED], guardians or 0, 1.0),
     }
 
 

@@ -9,8 +9,8 @@ from elearn.models import FactKind, Role, RoleAssignment, Unit, User
 from elearn.service import coverage, org
 
 
-def user_activated(user: User) -> None:
-    """A guardian's first login counts as "parent activated" for each child's class."""
+def _guardian_fact(kind: FactKind, user: User) -> None:
+    """Record ``kind`` for a guardian, under their (first) child's class, in the current term."""
     term = org.current_term()
     if term is None:
         return
@@ -21,7 +21,18 @@ def user_activated(user: User) -> None:
         .limit(1)
     ).all()
     for unit in units:
-        coverage.record_fact(FactKind.PARENT_ACTIVATED, user.id, unit, term)
+        coverage.record_fact(kind, user.id, unit, term)
+
+
+def user_activated(user: User) -> None:
+    """A guardian's first login counts as "parent activated" for each child's class."""
+    _guardian_fact(FactKind.PARENT_ACTIVATED, user)
+
+
+def guardian_reached(user: User) -> None:
+    """A guardian who read an announcement addressed to them counts as reached this term (a
+    no-op for anyone who is not a guardian, and idempotent)."""
+    _guardian_fact(FactKind.PARENT_REACHED, user)
 
 
 def school_connected(school: Unit) -> None:

@@ -21,7 +21,7 @@ from elearn.models._types import utcnow
 from elearn.models.accounts import ADMIN_ROLES, Role
 from elearn.models.org import SCHOOL_LEVEL
 from elearn.permissions import admin_paths
-from elearn.service import notifications
+from elearn.service import coverage_hooks, notifications
 from elearn.service.errors import Forbidden, NotFound, ServiceError
 from parents.announcements.models import (
     Announcement,
@@ -210,6 +210,7 @@ def mark_read(actor: User, announcement: Announcement) -> AnnouncementReceipt:
     receipt = receipt_of(actor, announcement)
     if receipt.read_at is None:
         receipt.read_at = utcnow()
+        coverage_hooks.guardian_reached(actor)  # evidence of reach: read, not merely sent
     db.session.flush()
     return receipt
 

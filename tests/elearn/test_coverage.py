@@ -107,7 +107,7 @@ def test_coverage_api(signed_in, app):
     with app.test_request_context():
         school = unit_by_code("S0101").id
     body = signed_in("county_admin").get(f"/api/v1/coverage?unit={school}").get_json()
-    assert set(body["metrics"]) == {"schools", "teachers", "students", "parents"}
+    assert set(body["metrics"]) == {"schools", "teachers", "students", "parents", "parents_reached"}
     assert body["metrics"]["schools"] == {
         "numerator": 1,
         "denominator": 1,

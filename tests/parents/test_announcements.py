@@ -251,3 +251,22 @@ def test_a_reminder_reaches_those_who_have_not_read_it_once_in_a_while(client, c
         post_form(signed_in("teacher1"), f"/announcements/{announcement_id}/remind").status_code
         == 404
     )
+
+
+def test_a_guardian_who_reads_an_announcement_counts_as_reached_once(client, ctx):
+    from elearn.models import Term
+    from elearn.service import coverage
+
+    school = unit_by_code("S0101")
+    term = db.session.scalar(select(Term).order_by(Term.starts_on.desc()))
+    before = coverage.coverage(school, term)["parents_reached"].numerator
+    for number, title in enumerate(("第一条通知", "第二条通知")):
+        sent = _post(client, "/api/v1/announcements", "school_admin",
+                     {"title": title, "audience": [{"unit_id": school.id, "role": "guardian"}]})  # fmt: skip
+        announcement_id = sent.get_json()["id"]
+        if number == 0:  # sent is not reached: read is
+            assert coverage.coverage(school, term)["parents_reached"].numerator == before
+        _post(client, f"/api/v1/announcements/{announcement_id}/read", "parent1")
+    reached = coverage.coverage(school, term)["parents_reached"]
+    assert reached.numerator == before + 1  # read twice, one guardian
+    assert reached.denominator == coverage.coverage(school, term)["parents"].denominator
