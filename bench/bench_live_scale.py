@@ -300,6 +300,7 @@ def _report(f: dict[str, Any]) -> list[str]:
     poll_delays: list[float] = []
     summary_delays: list[float] = []
     missing = 0
+    rounds = []
     for poll_id, started, ended in f["polls"]:
         opened = [t - started for e, i, _o, t in f["arrivals"] if e == "poll" and i == poll_id]
         final = [
@@ -310,6 +311,10 @@ def _report(f: dict[str, Any]) -> list[str]:
         missing += max(0, connected - len(opened)) + max(0, connected - len(final))
         poll_delays += opened
         summary_delays += final
+        if final:
+            rounds.append(
+                f"{min(final) * 1000:,.0f}/{_p95(final) * 1000:,.0f}/{max(final) * 1000:,.0f}"
+            )
     peak = max(sum(f["rss_connected"]), sum(f["rss_after"]))
     p95 = _p95(summary_delays)
     ok_delivery = p95 <= TARGET_P95 and missing == 0 and connected == SOCKETS
@@ -319,6 +324,8 @@ def _report(f: dict[str, Any]) -> list[str]:
         f"sockets held by the web processes: {', '.join(f'{n:,}' for n in f['per_process'])}",
         f"final poll_summary to all, {ROUNDS} polls: {_percentiles(summary_delays)} "
         f"({len(summary_delays):,} deliveries, {missing:,} missing of poll + summary)",
+        f"the final summary, first/p95/last delivery of each poll (ms): {'; '.join(rounds)} "
+        "(the first: the summary task's wait and the hop through Redis; the rest: the fan-out)",
         f"poll opened (poll event) to all: {_percentiles(poll_delays)}",
         "RSS of the web processes (master + worker), connected: "
         + ", ".join(f"{b / 1e6:,.0f} MB" for b in f["rss_connected"])
