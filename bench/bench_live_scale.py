@@ -48,6 +48,8 @@ SOCKETS = int(os.environ.get("ELEARN_BENCH_SCALE_SOCKETS", "10000"))
 LOADER = os.environ.get("ELEARN_BENCH_SCALE_LOADER", "node")
 LOADERS = int(os.environ.get("ELEARN_BENCH_SCALE_LOADERS", "2" if LOADER == "node" else "4"))
 ROUNDS = int(os.environ.get("ELEARN_BENCH_SCALE_ROUNDS", "3"))
+#: Socket.IO web processes (the target: two; more to see how the fan-out divides)
+WEB = int(os.environ.get("ELEARN_BENCH_SCALE_WEB", "2"))
 #: sockets each load generator opens at once
 CONCURRENCY = int(os.environ.get("ELEARN_BENCH_SCALE_CONCURRENCY", "25"))
 NOFILE = 65536
@@ -321,7 +323,7 @@ def _report(f: dict[str, Any]) -> list[str]:
     lines = [
         f"{connected:,}/{SOCKETS:,} sockets connected and joined in {f['connect_seconds']:.0f} s "
         f"({LOADERS} {LOADER} load generators){'; first failure: ' + f['failure'] if f['failure'] else ''}",
-        f"sockets held by the web processes: {', '.join(f'{n:,}' for n in f['per_process'])}",
+        f"sockets held by the {WEB} web processes: {', '.join(f'{n:,}' for n in f['per_process'])}",
         f"final poll_summary to all, {ROUNDS} polls: {_percentiles(summary_delays)} "
         f"({len(summary_delays):,} deliveries, {missing:,} missing of poll + summary)",
         f"the final summary, first/p95/last delivery of each poll (ms): {'; '.join(rounds)} "
@@ -359,6 +361,9 @@ def run() -> list[str]:
             **os.environ, **app_env(url), "REDIS_URL": REDIS_URL, "ELEARN_BROKER_URL": REDIS_URL,
             "ELEARN_MEDIA_DIR": str(folder / "media"), "ELEARN_ASYNC_MODE": "threading",
             "ELEARN_COMMIT": "bench",
+            # the PostgreSQL server is shared (100 connections here): a few each is plenty
+            # for joins that wait their turn on one gevent worker
+            "ELEARN_DB_POOL_SIZE": os.environ.get("ELEARN_DB_POOL_SIZE", "8"),
         }  # fmt: skip
         env.pop("ELEARN_DEMO", None)
         flask = [str(REPO / ".venv" / "bin" / "flask"), "--app", "app"]
@@ -367,10 +372,10 @@ def run() -> list[str]:
                            timeout=600)  # fmt: skip
         with psycopg.connect(url.replace("+psycopg", "")) as conn:
             lecture_id = conn.execute("SELECT min(id) FROM lectures").fetchone()[0]  # type: ignore[index]  # min() always returns a row
-        ports = [_free_port() for _ in range(4)]
+        ports = [_free_port() for _ in range(WEB + 2)]
         stack = Stack(
             env=env, run_dir=folder / "stack",
-            ports=Ports(nginx=ports[0], web=(ports[1], ports[2]), api=ports[3]),
+            ports=Ports(nginx=ports[0], web=tuple(ports[2:]), api=ports[1]),
             api_workers=1, worker_concurrency=1, log_level="warning",
         )  # fmt: skip
         with stack:
