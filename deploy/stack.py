@@ -12,6 +12,7 @@ finishes, or goes back to the queue, since tasks are acknowledged late) and beat
 from __future__ import annotations
 
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -86,6 +87,9 @@ class Stack:
         media_root = Path(env["ELEARN_MEDIA_DIR"]).resolve()
         self.nginx_dir = run_dir / "nginx"
         folder = self.nginx_dir
+        # nginx checks the HLS segments' signatures itself: the app and nginx share this secret
+        segment_secret = env.get("ELEARN_MEDIA_SEGMENT_SECRET") or secrets.token_urlsafe(48)
+        nginx.write_segment_secret(folder / "segment-secret.conf", segment_secret)
         self.nginx_conf = nginx.write(
             folder,
             nginx.local_main(folder),
@@ -95,6 +99,7 @@ class Stack:
                 web_ports=list(ports.web),
                 api_ports=[ports.api],
                 media_root=media_root,
+                segment_secret_file=folder / "segment-secret.conf",
             ),
         )
         base = {
@@ -102,6 +107,7 @@ class Stack:
             # nginx appends the client's address to X-Forwarded-For; believe that one entry
             "ELEARN_PROXY_HOPS": "1",
             "ELEARN_MEDIA_ACCEL_REDIRECT": ACCEL_PREFIX,
+            "ELEARN_MEDIA_SEGMENT_SECRET": segment_secret,
             "PYTHONUNBUFFERED": "1",
         }
         gunicorn = [str(BIN / "gunicorn"), "-c", "deploy/gunicorn.conf.py"]

@@ -10,6 +10,7 @@ from typing import Any
 from flask import current_app, has_app_context
 
 from elearn.config import Setting
+from media.storage.secure_link import parse_secret
 
 MB = 1024 * 1024
 
@@ -41,6 +42,13 @@ SETTINGS = (
     # behind nginx, the local-folder backend's objects are sent by nginx: the app checks the
     # signed URL and answers ``X-Accel-Redirect: <this prefix><key>`` (deploy/nginx/elearn.conf.j2)
     Setting.text("MEDIA_ACCEL_REDIRECT", None, "nginx's internal prefix for media objects"),
+    # behind nginx, the local-folder backend's HLS segments are checked by nginx itself
+    # (secure_link): the app signs their URLs with this secret, which nginx's configuration holds
+    # too (media/storage/secure_link.py, deploy/nginx/elearn.conf.j2); unset, they go through
+    # the app as other objects do. With S3, the storage's own presigned URLs are used.
+    Setting(
+        "MEDIA_SEGMENT_SECRET", None, "nginx secure_link secret for HLS segments", parse_secret
+    ),
 )
 _BY_NAME = {setting.key: setting for setting in SETTINGS}
 #: the defaults, by name (tests and benches read them)

@@ -13,12 +13,15 @@ from __future__ import annotations
 import dataclasses
 import os
 import pwd
+import resource
 import shutil
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
+
+from media.storage.secure_link import parse_secret
 
 HERE = Path(__file__).resolve().parent
 BANNER = (
@@ -57,6 +60,9 @@ class Site:
     s3: S3Origin | None = None
     #: ``ELEARN_MEDIA_DIR`` of the local-folder backend, whose objects nginx sends itself
     media_root: str | None = None
+    #: with ``media_root``: a file setting ``$elearn_segment_secret`` (``segment_secret_conf``);
+    #: nginx then checks signed HLS segment URLs itself (``/media/s/``)
+    segment_secret_file: str | None = None
     metrics_allow: tuple[str, ...] = ("127.0.0.1",)
     client_max_body_size: str = "25m"
 
@@ -147,17 +153,42 @@ def local_main(folder: Path) -> Main:
         error_log=str(folder / "error.log"),
         access_log=str(folder / "access.log"),
         temp_dir=str(folder / "temp"),
-        # no more than this user may open (`ulimit -n`)
-        worker_connections=1024,
+        # no more than this user may open (`ulimit -n`), less room for a worker's files; a
+        # launcher that raised its limit (the 10,000-socket bench) gets more
+        worker_connections=max(1024, min(32768, _open_files() - 512)),
         rlimit_nofile=None,
     )
 
 
+def segment_secret_conf(secret: str) -> str:
+    """The file the site includes for ``segment_secret_file``: the app's
+    ``ELEARN_MEDIA_SEGMENT_SECRET`` as an nginx variable (keep it readable by nginx alone)."""
+    return f'set $elearn_segment_secret "{parse_secret(secret)}";\n'
+
+
+def write_segment_secret(path: Path, secret: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.touch(mode=0o600)
+    path.write_text(segment_secret_conf(secret))
+
+
+def _open_files() -> int:
+    soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+    return 1 << 20 if soft == resource.RLIM_INFINITY else soft
+
+
 def local_site(
-    folder: Path, *, port: int, web_ports: list[int], api_ports: list[int], media_root: Path
+    folder: Path,
+    *,
+    port: int,
+    web_ports: list[int],
+    api_ports: list[int],
+    media_root: Path,
+    segment_secret_file: Path | None = None,
 ) -> Site:
     """The site on 127.0.0.1:``port``, plain http, in front of processes on this machine."""
     return Site(
+        segment_secret_file=str(segment_secret_file) if segment_secret_file else None,
         web_servers=tuple(f"127.0.0.1:{p}" for p in web_ports),
         api_servers=tuple(f"127.0.0.1:{p}" for p in api_ports),
         server_name="_",

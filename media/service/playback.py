@@ -14,7 +14,8 @@ from elearn.models import User
 from media.models import Asset, AssetKind
 from media.service.uploads import reason_text
 from media.settings import setting
-from media.storage import Storage, get_storage
+from media.storage import LocalStorage, Storage, get_storage
+from media.storage.secure_link import segment_url
 from media.transcode.documents import PAGE_NAME
 
 
@@ -131,7 +132,9 @@ def rendition_for(asset: Asset, name: str) -> dict[str, Any] | None:
 
 
 def signed_variant_playlist(asset: Asset, name: str, storage: Storage | None = None) -> str | None:
-    """A rendition's playlist with every segment URI replaced by a short-lived signed URL."""
+    """A rendition's playlist with every segment URI replaced by a short-lived signed URL: one
+    nginx checks itself for the local-folder backend behind nginx (``MEDIA_SEGMENT_SECRET``),
+    else the storage's own."""
     rendition = rendition_for(asset, name)
     if rendition is None:
         return None
@@ -139,6 +142,8 @@ def signed_variant_playlist(asset: Asset, name: str, storage: Storage | None = N
     key = rendition["playlist_key"]
     base = key.rsplit("/", 1)[0] + "/"
     expires = timedelta(minutes=int(setting("MEDIA_PLAYBACK_MINUTES")))
+    secret = setting("MEDIA_SEGMENT_SECRET") if isinstance(storage, LocalStorage) else None
+    until = int(time.time() + expires.total_seconds())
     lines = []
     for line in storage.get(key).decode("utf-8").splitlines():
         if line and not line.startswith("#"):
@@ -146,7 +151,10 @@ def signed_variant_playlist(asset: Asset, name: str, storage: Storage | None = N
             # only names ffmpeg wrote; anything else never reaches a signer
             if "/" in segment or ".." in segment or not segment.endswith(".ts"):
                 continue
-            line = storage.presigned_get(base + segment, expires)
+            if secret:
+                line = segment_url(base + segment, until, secret)
+            else:
+                line = storage.presigned_get(base + segment, expires)
         lines.append(line)
     return "\n".join(lines) + "\n"
 

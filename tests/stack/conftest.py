@@ -145,6 +145,9 @@ class Logged:
     upstream_ports: tuple[int, ...]
 
 
+#: nginx writes its buffered access log at least this often (deploy/nginx/nginx.conf.j2)
+LOG_FLUSH_SECONDS = 1.0
+
 LINE = re.compile(
     r'"(?P<method>[A-Z]+) (?P<uri>\S+) [^"]*" (?P<status>\d{3}) .* upstream=(?P<up>.+?) ut='
 )
@@ -175,14 +178,21 @@ def served_by(
 ) -> list[Logged]:
     """The logged requests whose URI contains ``fragment``, once there are ``at_least`` (one with
     ``status``, if given): nginx writes a line when the request is over (a moment after the
-    client has its answer), a websocket's when it closes."""
+    client has its answer), a websocket's when it closes.
+
+    Each nginx worker buffers its lines for up to a second (``access_log … flush=1s``): once they
+    are there, others of the same moment may still sit in another worker's buffer, so the log
+    is read again after that second."""
     deadline = time.monotonic() + wait
     while True:
         found = [record for record in access_log(stack) if fragment in record.uri]
         done = len(found) >= at_least and (
             status is None or status in {record.status for record in found}
         )
-        if done or time.monotonic() > deadline:
+        if done:
+            time.sleep(LOG_FLUSH_SECONDS + 0.3)
+            return [record for record in access_log(stack) if fragment in record.uri]
+        if time.monotonic() > deadline:
             return found
         time.sleep(0.1)
 

@@ -1,18 +1,21 @@
 """A teacher's video through the stack: uploaded through nginx to the API process, transcoded
 into the HLS ladder by the Celery worker (real ffmpeg), then played through nginx: the signed
-playlists from the app, compressed; the segments checked by the app and sent by nginx."""
+playlists from the app, compressed; the segments signed by the app and checked and sent by nginx
+alone (secure_link)."""
 
 from __future__ import annotations
 
 import gzip
-import re
 import subprocess
 import time
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 import requests
 
+from media.storage import LocalStorage
+from media.storage.secure_link import segment_url
 from tests.stack.conftest import served_by
 
 HLS = "application/vnd.apple.mpegurl"
@@ -97,9 +100,9 @@ def test_upload_ladder_and_playback_through_nginx(stack, token, clip):
     assert "Accept-Encoding" in variant.headers["Vary"]
     text = gzip.decompress(variant.raw.read()).decode()
     segments = [line for line in text.splitlines() if line and not line.startswith("#")]
-    assert segments and all(s.startswith("/media/o/") for s in segments), text
+    assert segments and all(s.startswith("/media/s/") for s in segments), text
 
-    # a segment: the app checks the signature, nginx sends the file (X-Accel-Redirect)
+    # a segment: signed by the app, checked and sent by nginx with no app asked
     segment = requests.get(f"{stack.url}{segments[0]}", timeout=30)
     assert segment.status_code == 200
     assert segment.headers["Content-Type"] == "video/mp2t"
@@ -111,18 +114,31 @@ def test_upload_ladder_and_playback_through_nginx(stack, token, clip):
         f"{stack.url}{segments[0]}", headers={"Range": "bytes=188-375"}, timeout=30
     )
     assert ranged.status_code == 206 and ranged.content == segment.content[188:376]
-    [logged, *_] = served_by(stack, segments[0])
-    assert logged.upstream_ports == (stack.ports.api,)  # the signature was checked there
+    [logged, *_] = served_by(stack, segments[0].split("?")[0])
+    assert logged.upstream_ports == ()  # nginx alone
 
-    # a forged signature stops at the app; nginx's own folder is not reachable from outside
-    token_part = segments[0].rsplit("/", 1)[1]
-    forged = segments[0].replace(
+    # a tampered or expired signature is refused by nginx; its internal folder is unreachable
+    md5 = segments[0].split("md5=")[1].split("&")[0]
+    forged = segments[0].replace(md5, ("A" if md5[0] != "A" else "B") + md5[1:])
+    assert requests.get(f"{stack.url}{forged}", timeout=30).status_code == 403
+    key = segments[0].split("?")[0].removeprefix("/media/s/")
+    secret = stack.process("api").env["ELEARN_MEDIA_SEGMENT_SECRET"]
+    expired = segment_url(key, int(time.time()) - 1, secret)
+    assert requests.get(f"{stack.url}{expired}", timeout=30).status_code == 403
+    assert requests.get(f"{stack.url}/_media/{key}", timeout=30).status_code == 404
+    assert requests.get(f"{stack.url}/media/s/{key}", timeout=30).status_code == 403
+
+    # other objects (posters, documents) still go through the app's check, sent by nginx
+    env = stack.process("api").env
+    storage = LocalStorage(Path(env["ELEARN_MEDIA_DIR"]), env["ELEARN_SECRET_KEY"])
+    through_app = storage.presigned_get(key, timedelta(minutes=1))
+    assert through_app.startswith("/media/o/")
+    sent = requests.get(f"{stack.url}{through_app}", timeout=30)
+    assert sent.status_code == 200 and sent.content == segment.content
+    [logged, *_] = served_by(stack, through_app)
+    assert logged.upstream_ports == (stack.ports.api,)  # the signature was checked there
+    token_part = through_app.rsplit("/", 1)[1]
+    forged = through_app.replace(
         token_part, token_part[:-3] + ("AAA" if token_part[-3:] != "AAA" else "BBB")
     )
     assert requests.get(f"{stack.url}{forged}", timeout=30).status_code == 403
-    key = re.sub(
-        r"^.*/objects/",
-        "",
-        str(next(Path(stack.process("api").env["ELEARN_MEDIA_DIR"]).rglob("*.ts"))),
-    )
-    assert requests.get(f"{stack.url}/_media/{key}", timeout=30).status_code == 404

@@ -1,7 +1,8 @@
 """What nginx itself does to answers (deploy/nginx/elearn.conf.j2), with a plain file server
 standing in for the API process: static files under content-hashed names are cached a year,
 immutable, kept by nginx and compressed; plain names and misses are not; pages are never
-compressed (BREACH); /metrics answers the inside network only."""
+compressed (BREACH); /metrics answers the inside network only; HLS segments signed by the app
+(secure_link) are checked and sent by nginx alone."""
 
 from __future__ import annotations
 
@@ -21,10 +22,14 @@ import pytest
 import requests
 
 from deploy import nginx
+from media.storage.secure_link import segment_url
 from tests.conftest import free_port
 
 HASH = "0123456789abcdef" * 2
 CSS = "body { color: #333; margin: 0 auto; }\n" * 60
+SECRET = "nginx-test-" + "k" * 40
+SEGMENT = "assets/abc/v1/360p/seg_00003.ts"
+TS = b"G" + b"\x10" * 187 + b"G" + b"\x20" * 187
 
 
 class Upstream(SimpleHTTPRequestHandler):
@@ -67,12 +72,20 @@ def site(tmp_path: Path) -> Iterator[Site]:
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     upstream = server.server_address[1]
+    (tmp_path / "objects" / SEGMENT).parent.mkdir(parents=True)
+    (tmp_path / "objects" / SEGMENT).write_bytes(TS)
     folder, port = tmp_path / "nginx", free_port()
+    nginx.write_segment_secret(folder / "segment-secret.conf", SECRET)
     conf = nginx.write(
         folder,
         nginx.local_main(folder),
         nginx.local_site(
-            folder, port=port, web_ports=[upstream], api_ports=[upstream], media_root=tmp_path
+            folder,
+            port=port,
+            web_ports=[upstream],
+            api_ports=[upstream],
+            media_root=tmp_path,
+            segment_secret_file=folder / "segment-secret.conf",
         ),
     )
     process = subprocess.Popen(
@@ -148,3 +161,24 @@ def test_metrics_answer_the_inside_network_only(site):
     assert _get_from("127.0.0.1", site.url, "/metrics") == 404  # passed on: the stand-in has none
     assert _get_from("127.0.0.2", site.url, "/metrics") == 403
     assert site.seen == ["/metrics"]
+
+
+def test_nginx_sends_a_segment_the_app_signed_and_refuses_a_forged_or_expired_one(site):
+    later = int(time.time()) + 300
+    url = site.url + segment_url(SEGMENT, later, SECRET)
+    sent = requests.get(url, timeout=10)
+    assert sent.status_code == 200 and sent.content == TS
+    assert sent.headers["Content-Type"] == "video/mp2t"
+    assert sent.headers["Cache-Control"] == "private, max-age=60"
+    ranged = requests.get(url, headers={"Range": "bytes=188-375"}, timeout=10)
+    assert ranged.status_code == 206 and ranged.content == TS[188:]
+    md5 = url.split("md5=")[1].split("&")[0]
+    tampered = url.replace(md5, ("A" if md5[0] != "A" else "B") + md5[1:])
+    other_key = url.replace("seg_00003", "seg_00004")
+    longer = url.replace(f"expires={later}", f"expires={later + 3600}")
+    expired = site.url + segment_url(SEGMENT, int(time.time()) - 1, SECRET)
+    wrong_secret = site.url + segment_url(SEGMENT, later, SECRET[::-1])
+    unsigned = f"{site.url}/media/s/{SEGMENT}"
+    for refused in (tampered, other_key, longer, expired, wrong_secret, unsigned):
+        assert requests.get(refused, timeout=10).status_code == 403, refused
+    assert site.seen == []  # the app was never asked
