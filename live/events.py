@@ -87,6 +87,8 @@ def on_connect(auth: Any = None) -> None:
     if user.must_change_password:
         uow.rollback()
         _refuse(accounts.password_change_message())
+    # this process's heartbeat, from its first socket on (live.service.processes)
+    _live().heartbeat.ensure_running()
     sid = current_sid()
     with _LOCK:
         _CONNECTIONS[sid] = Connection(user_id=user.id, kind=kind, secret=secret)
@@ -244,6 +246,7 @@ def on_join(conn: Connection, actor: User, data: Any) -> dict[str, Any]:
             sid=sid,
             class_unit=class_unit,
             headcount=screen.get("headcount") if isinstance(screen, dict) else None,
+            process=_live().heartbeat.identity,
         )
     join_room(room_of(lecture.id))
     if host:
