@@ -88,7 +88,7 @@ def on_connect(auth: Any = None) -> None:
         uow.rollback()
         _refuse(accounts.password_change_message())
     # this process's heartbeat, from its first socket on (live.service.processes)
-    _live().heartbeat.ensure_running()
+    _live().heartbeat.ensure_running(_sids_in_rooms)
     sid = current_sid()
     with _LOCK:
         _CONNECTIONS[sid] = Connection(user_id=user.id, kind=kind, secret=secret)
@@ -111,6 +111,12 @@ def on_disconnect(*_reason: Any) -> None:
             service.close_interval(sid=sid)
     except Exception:  # noqa: BLE001 - a failed count must not break the disconnect
         log.exception("closing attendance of %s failed", sid)
+
+
+def _sids_in_rooms() -> list[str]:
+    """This process's sockets that joined a lecture."""
+    with _LOCK:
+        return [sid for sid, conn in _CONNECTIONS.items() if conn.lecture_id is not None]
 
 
 def _connection() -> Connection | None:

@@ -5,7 +5,8 @@ gunicorn's fork), and named on every attendance interval the process opens. The 
 starts with the process's first socket: one beat at once (so no interval names a process the
 database has never heard of), then a background task (a greenlet under gevent) that beats every
 ``LIVE_HEARTBEAT_SECONDS``, each beat its own unit of work. A beat that fails (the database
-restarting) is logged and the next one tries again.
+restarting) is logged and the next one tries again. A beat that finds the process swept (too
+busy, or the database away, for longer than the expiry) reopens its sockets' intervals.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import os
 import secrets
 import socket
 import threading
+from collections.abc import Callable
 
 from flask import Flask
 
@@ -37,6 +39,8 @@ class Heartbeat:
         #: the pid the identity and the running task belong to (a fork starts over)
         self._pid = os.getpid()
         self._running = False
+        #: the sids of this process's sockets that are in a room (live/events.py tells)
+        self._in_rooms: Callable[[], list[str]] = list
 
     @property
     def identity(self) -> str:
@@ -49,13 +53,14 @@ class Heartbeat:
         if self._pid != os.getpid():
             self._identity, self._pid, self._running = make_identity(), os.getpid(), False
 
-    def ensure_running(self) -> None:
-        """Beat now and keep beating, the first time this process is asked; later, nothing."""
+    def ensure_running(self, in_rooms: Callable[[], list[str]]) -> None:
+        """Beat now and keep beating, the first time this process is asked; later, nothing.
+        ``in_rooms()`` lists the sids in a room, whose intervals a beat after a sweep reopens."""
         with self._lock:
             self._refork()
             if self._running:
                 return
-            self._running = True
+            self._running, self._in_rooms = True, in_rooms
         self.beat()
         socketio.start_background_task(self._run)
 
@@ -65,7 +70,16 @@ class Heartbeat:
             with self._app.app_context():
                 try:
                     with uow.unit():
-                        service.record_beat(process=self.identity)
+                        if service.record_beat(process=self.identity):
+                            # a sweep took this process for dead: it was only too busy to beat
+                            opened = service.reopen_intervals(
+                                process=self.identity, sids=self._in_rooms()
+                            )
+                            log.warning(
+                                "web process %s was swept while alive; %d intervals reopened",
+                                self.identity,
+                                opened,
+                            )
                 finally:
                     db.session.remove()
         except Exception:  # noqa: BLE001 - the next beat tries again

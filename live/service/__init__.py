@@ -46,6 +46,7 @@ from live.service.processes import (
     expiry_seconds,
     heartbeat_seconds,
     record_beat,
+    reopen_intervals,
     sweep_dead_processes,
 )
 from live.service.quizzes import (
@@ -84,6 +85,7 @@ __all__ = [
     "expiry_seconds",
     "heartbeat_seconds",
     "record_beat",
+    "reopen_intervals",
     "sweep_dead_processes",
     "record_lesson_completions",
     "lesson_share",

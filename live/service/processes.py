@@ -8,7 +8,10 @@ every ``LIVE_HEARTBEAT_SECONDS``, from ``live/heartbeat.py``) and each interval 
 process that opened it. A process whose last beat is older than ``LIVE_PROCESS_EXPIRY_SECONDS``
 is dead; ``sweep_dead_processes`` (Celery beat, ``live.sweep_dead_processes``) closes its open
 intervals at that last beat, the last moment the server knows its sockets were there: the time
-after it is not credited, and at most one heartbeat's worth before it is lost.
+after it is not credited, and at most one heartbeat's worth before it is lost. A process that
+was only too busy to beat for that long (a storm of reconnects on one core) learns at its next
+beat that it was swept and opens its sockets' intervals again (``reopen_intervals``): the
+silent time is lost, never invented.
 
 Why PostgreSQL and not a Redis key with a TTL: the sweep needs the time of the last beat after
 the process is gone (a key that expired has forgotten it), in the same database and transaction
@@ -18,13 +21,14 @@ process look dead. One small UPDATE per process every few seconds costs nothing.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from flask import current_app
 from sqlalchemy import exists, select
 
 from elearn.extensions import db
-from live.models import Attendance, AttendanceInterval, Lecture, WebProcess
+from live.models import Attendance, AttendanceInterval, Lecture, LectureStatus, WebProcess
 from live.service.attendance import _recount
 from live.service.base import _now
 
@@ -40,17 +44,48 @@ def expiry_seconds() -> float:
     return float(current_app.config.get("LIVE_PROCESS_EXPIRY_SECONDS", 30.0))
 
 
-def record_beat(*, process: str, now: datetime | None = None) -> WebProcess:
-    """The web process ``process`` is alive at ``now`` (each process writes only its own row)."""
+def record_beat(*, process: str, now: datetime | None = None) -> bool:
+    """The web process ``process`` is alive at ``now`` (each process writes only its own row).
+    True when a sweep found it dead since its previous beat: it was only too busy to beat (a
+    storm of reconnects), and its sockets' intervals were closed (``reopen_intervals``)."""
     now = now or _now()
     row = db.session.get(WebProcess, process)
     if row is None:
-        row = WebProcess(id=process, started_at=now, beat_at=now)
-        db.session.add(row)
-    else:
-        row.beat_at = now
+        db.session.add(WebProcess(id=process, started_at=now, beat_at=now))
+        db.session.flush()
+        return False
+    swept = row.swept_at is not None
+    row.beat_at, row.swept_at = now, None
     db.session.flush()
-    return row
+    return swept
+
+
+def reopen_intervals(*, process: str, sids: Iterable[str], now: datetime | None = None) -> int:
+    """Open again, from ``now``, the intervals of ``process``'s sockets ``sids`` (those still in
+    a room) that a sweep closed while the process could not beat; the silent time stays
+    uncredited. Returns how many were opened."""
+    now = now or _now()
+    opened = 0
+    for sid in sids:
+        latest = db.session.scalar(
+            select(AttendanceInterval)
+            .where(AttendanceInterval.sid == sid)
+            .order_by(AttendanceInterval.id.desc())
+            .limit(1)
+        )
+        if latest is None or latest.left_at is None or latest.process != process:
+            continue
+        lecture = db.session.get(Lecture, latest.attendance.lecture_id)
+        if lecture is None or lecture.status == LectureStatus.ENDED:
+            continue
+        db.session.add(
+            AttendanceInterval(
+                attendance_id=latest.attendance_id, sid=sid, process=process, joined_at=now
+            )
+        )
+        opened += 1
+    db.session.flush()
+    return opened
 
 
 def sweep_dead_processes(*, now: datetime | None = None, expiry: float | None = None) -> int:

@@ -33,10 +33,11 @@ def _attendance(username: str, lecture) -> Attendance:
 
 
 def test_a_beat_records_the_process_then_moves_its_time(ctx):
-    first = service.record_beat(process="host:1:aa", now=_at(0))
-    assert (first.started_at, first.beat_at, first.swept_at) == (_at(0), _at(0), None)
-    again = service.record_beat(process="host:1:aa", now=_at(5))
-    assert again is first and (again.started_at, again.beat_at) == (_at(0), _at(5))
+    assert service.record_beat(process="host:1:aa", now=_at(0)) is False
+    row = db.session.get(WebProcess, "host:1:aa")
+    assert (row.started_at, row.beat_at, row.swept_at) == (_at(0), _at(0), None)
+    assert service.record_beat(process="host:1:aa", now=_at(5)) is False
+    assert (row.started_at, row.beat_at) == (_at(0), _at(5))
 
 
 def test_the_sweep_closes_a_dead_process_s_intervals_at_its_last_beat(ctx):
@@ -101,3 +102,25 @@ def test_rows_of_processes_long_dead_are_forgotten_once_nothing_is_open(ctx):
     service.sweep_dead_processes(now=_at(8 * 24 * 3600), expiry=30)
     assert db.session.get(WebProcess, "host:401:old") is None
     assert db.session.get(WebProcess, "host:402:recent") is not None
+
+
+def test_a_process_swept_while_alive_reopens_its_sockets_intervals_at_its_next_beat(ctx):
+    lecture = make_lecture()
+    busy = "host:501:busy"
+    service.record_beat(process=busy, now=_at(0))
+    for sid, username in (("h", "student1"), ("i", "teacher1")):
+        service.open_interval(
+            actor=user(username), lecture=lecture, sid=sid, process=busy, now=_at(0)
+        )
+    # too busy to beat for the expiry: the sweep closes its intervals at its last beat
+    assert service.sweep_dead_processes(now=_at(40), expiry=30) == 2
+
+    # its next beat learns it was swept; only sockets still in a room are opened again, from now
+    assert service.record_beat(process=busy, now=_at(45)) is True
+    assert service.reopen_intervals(process=busy, sids=["h", "gone"], now=_at(45)) == 1
+    assert service.record_beat(process=busy, now=_at(50)) is False
+    intervals = db.session.query(AttendanceInterval).filter_by(sid="h").order_by("id").all()
+    assert [(i.joined_at, i.left_at) for i in intervals] == [(_at(0), _at(0)), (_at(45), None)]
+    assert _interval("i").left_at == _at(0)
+    # reopened once: a second call finds the interval open
+    assert service.reopen_intervals(process=busy, sids=["h"], now=_at(50)) == 0
