@@ -79,6 +79,7 @@ class Stack:
         api_workers: int = 2,
         worker_concurrency: int = 2,
         log_level: str = "info",
+        nginx_connections: int = 1024,
     ) -> None:
         self.run_dir = run_dir
         self.ports = ports
@@ -88,7 +89,7 @@ class Stack:
         folder = self.nginx_dir
         self.nginx_conf = nginx.write(
             folder,
-            nginx.local_main(folder),
+            nginx.local_main(folder, worker_connections=nginx_connections),
             nginx.local_site(
                 folder,
                 port=ports.nginx,

@@ -133,8 +133,9 @@ def write(folder: Path, main: Main, site: Site) -> Path:
     return conf
 
 
-def local_main(folder: Path) -> Main:
-    """The main configuration for an nginx run by this user, every path inside ``folder``."""
+def local_main(folder: Path, *, worker_connections: int = 1024) -> Main:
+    """The main configuration for an nginx run by this user, every path inside ``folder``
+    (``worker_connections``: each proxied websocket takes two)."""
     user = None
     if os.geteuid() == 0:
         # run as root, nginx's workers would otherwise become `nobody`, who cannot read the
@@ -147,8 +148,8 @@ def local_main(folder: Path) -> Main:
         error_log=str(folder / "error.log"),
         access_log=str(folder / "access.log"),
         temp_dir=str(folder / "temp"),
-        # no more than this user may open (`ulimit -n`)
-        worker_connections=1024,
+        # by default no more than a user may open (`ulimit -n`, often 1,024)
+        worker_connections=worker_connections,
         rlimit_nofile=None,
     )
 
