@@ -56,6 +56,10 @@ class Heartbeat:
     def ensure_running(self, in_rooms: Callable[[], list[str]]) -> None:
         """Beat now and keep beating, the first time this process is asked; later, nothing.
         ``in_rooms()`` lists the sids in a room, whose intervals a beat after a sweep reopens."""
+        if self._app.testing:
+            # in-process tests (Flask-SocketIO's test client) share the test's one database
+            # connection and session: no writer of its own beside them
+            return
         with self._lock:
             self._refork()
             if self._running:
