@@ -80,6 +80,7 @@ class Stack:
         api_workers: int = 2,
         worker_concurrency: int = 2,
         log_level: str = "info",
+        nginx_connections: int | None = None,
     ) -> None:
         self.run_dir = run_dir
         self.ports = ports
@@ -92,7 +93,7 @@ class Stack:
         nginx.write_segment_secret(folder / "segment-secret.conf", segment_secret)
         self.nginx_conf = nginx.write(
             folder,
-            nginx.local_main(folder),
+            nginx.local_main(folder, worker_connections=nginx_connections),
             nginx.local_site(
                 folder,
                 port=ports.nginx,

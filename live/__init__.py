@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -42,7 +43,25 @@ SETTINGS = (
     ),
     Setting.number("LIVE_MEDIA_CHUNKS_PER_SECOND", 4.0, "media chunks a second", above=0),
     Setting.integer("LIVE_MEDIA_CHUNK_BURST", 12, "their burst", minimum=1),
+    # a web process beats this often (live/heartbeat.py); one silent for the expiry is dead, and
+    # the sweep (beat task live.sweep_dead_processes) closes its sockets' attendance
+    Setting.number("LIVE_HEARTBEAT_SECONDS", 5.0, "a web process's heartbeat", above=0),
+    Setting.number(
+        "LIVE_PROCESS_EXPIRY_SECONDS", 30.0, "silence after which a web process is dead", above=0
+    ),
 )
+#: how often beat runs the sweep of dead web processes
+SWEEP_SECONDS = 30.0
+
+
+def _check(config: Mapping[str, Any]) -> list[str]:
+    """A process must miss a few beats (a slow beat, a busy moment) before it counts as dead."""
+    if config["LIVE_PROCESS_EXPIRY_SECONDS"] < 3 * config["LIVE_HEARTBEAT_SECONDS"]:
+        return [
+            "ELEARN_LIVE_PROCESS_EXPIRY_SECONDS must be at least three times "
+            "ELEARN_LIVE_HEARTBEAT_SECONDS"
+        ]
+    return []
 
 
 @dataclass
@@ -52,11 +71,12 @@ class LiveState:
     presence: Any
     throttle: Any
     summaries: Any
+    heartbeat: Any
 
 
 def _setup(app: Flask) -> None:
     """The Socket.IO side: allowed origins, and this process's presence, throttle and summaries."""
-    from live import presence, summaries, throttle  # at registration, as in feature()
+    from live import heartbeat, presence, summaries, throttle  # at registration, as in feature()
 
     # The carrier checks the same origin by default; a live room may name more origins, and must
     # refuse cross-site sockets riding on the session cookie, so same-origin unless configured.
@@ -66,6 +86,7 @@ def _setup(app: Flask) -> None:
         presence=presence.from_app(app),
         throttle=throttle.from_app(app),
         summaries=summaries.PollSummaries(app),
+        heartbeat=heartbeat.Heartbeat(app),
     )
 
 
@@ -94,8 +115,15 @@ def feature() -> Feature:
         home_panel=routes.home_panel,
         seeders=(demo.seed_demo_lecture,),
         rules={Lecture: service.lecture_rule},
-        beat={"live.send_reminders": {"task": "live.send_reminders", "schedule": 60.0}},
+        beat={
+            "live.send_reminders": {"task": "live.send_reminders", "schedule": 60.0},
+            "live.sweep_dead_processes": {
+                "task": "live.sweep_dead_processes",
+                "schedule": SWEEP_SECONDS,
+            },
+        },
         settings=SETTINGS,
+        check=_check,
         signals=(
             (signals.user_logged_out, events.on_logout),
             (signals.password_changed, events.on_password_changed),

@@ -87,6 +87,8 @@ def on_connect(auth: Any = None) -> None:
     if user.must_change_password:
         uow.rollback()
         _refuse(accounts.password_change_message())
+    # this process's heartbeat, from its first socket on (live.service.processes)
+    _live().heartbeat.ensure_running(_sids_in_rooms)
     sid = current_sid()
     with _LOCK:
         _CONNECTIONS[sid] = Connection(user_id=user.id, kind=kind, secret=secret)
@@ -109,6 +111,12 @@ def on_disconnect(*_reason: Any) -> None:
             service.close_interval(sid=sid)
     except Exception:  # noqa: BLE001 - a failed count must not break the disconnect
         log.exception("closing attendance of %s failed", sid)
+
+
+def _sids_in_rooms() -> list[str]:
+    """This process's sockets that joined a lecture."""
+    with _LOCK:
+        return [sid for sid, conn in _CONNECTIONS.items() if conn.lecture_id is not None]
 
 
 def _connection() -> Connection | None:
@@ -244,6 +252,7 @@ def on_join(conn: Connection, actor: User, data: Any) -> dict[str, Any]:
             sid=sid,
             class_unit=class_unit,
             headcount=screen.get("headcount") if isinstance(screen, dict) else None,
+            process=_live().heartbeat.identity,
         )
     join_room(room_of(lecture.id))
     if host:

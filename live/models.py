@@ -17,6 +17,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -300,6 +301,15 @@ class AttendanceInterval(Model):
     """One connection's time in the room: opened on join, closed on disconnect."""
 
     __tablename__ = "lecture_attendance_intervals"
+    __table_args__ = (
+        # the sweep looks for the open intervals of a dead process: a small partial index
+        Index(
+            "ix_lecture_attendance_intervals_open_process",
+            "process",
+            postgresql_where=text("left_at IS NULL"),
+            sqlite_where=text("left_at IS NULL"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     attendance_id: Mapped[int] = mapped_column(
@@ -307,7 +317,26 @@ class AttendanceInterval(Model):
     )
     #: the Socket.IO sid that opened it, so its disconnect closes exactly this one
     sid: Mapped[str] = mapped_column(String(64), index=True)
+    #: the web process that holds the socket (``WebProcess.id``): if it dies without running
+    #: the disconnect, the sweep closes the interval at its last heartbeat
+    process: Mapped[str | None] = mapped_column(String(128))
     joined_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     left_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     attendance: Mapped[Attendance] = relationship(back_populates="intervals")
+
+
+class WebProcess(Model):
+    """A Socket.IO web process, as its heartbeat tells: it writes ``beat_at`` every few seconds
+    while it runs (``live/heartbeat.py``). One whose beat is older than the expiry is dead (a
+    SIGKILL, a lost machine): its sockets' disconnect handlers never ran, and the sweep closes
+    the attendance intervals it held at ``beat_at``, the last moment it was known alive."""
+
+    __tablename__ = "live_web_processes"
+
+    #: ``host:pid:random`` (the random part tells apart two runs that reuse a pid)
+    id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    beat_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+    #: when a sweep found it dead and closed its intervals
+    swept_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

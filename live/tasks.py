@@ -8,6 +8,7 @@ from celery import shared_task
 
 from elearn import uow
 from elearn.extensions import db
+from live import service
 from live.models import Lecture
 from live.service import broadcast, send_due_reminders
 from live.summaries import NAMESPACE, room_of
@@ -47,3 +48,13 @@ def send_reminders() -> int:
     """Beat, every minute: remind each lecture's audience once, shortly before it starts (one unit
     of work: the task class commits it)."""
     return send_due_reminders()
+
+
+@shared_task(name="live.sweep_dead_processes", acks_late=True, ignore_result=True)
+def sweep_dead_processes() -> int:
+    """Beat, every 30 s: close the attendance intervals of web processes whose heartbeat stopped
+    (killed without running their disconnects), at their last beat (one unit of work)."""
+    closed = service.sweep_dead_processes()
+    if closed:
+        log.warning("closed %d attendance intervals of dead web processes", closed)
+    return closed

@@ -139,8 +139,10 @@ def write(folder: Path, main: Main, site: Site) -> Path:
     return conf
 
 
-def local_main(folder: Path) -> Main:
-    """The main configuration for an nginx run by this user, every path inside ``folder``."""
+def local_main(folder: Path, *, worker_connections: int | None = None) -> Main:
+    """The main configuration for an nginx run by this user, every path inside ``folder``
+    (``worker_connections``: each proxied websocket takes two; by default what the open-file
+    limit allows)."""
     user = None
     if os.geteuid() == 0:
         # run as root, nginx's workers would otherwise become `nobody`, who cannot read the
@@ -153,9 +155,9 @@ def local_main(folder: Path) -> Main:
         error_log=str(folder / "error.log"),
         access_log=str(folder / "access.log"),
         temp_dir=str(folder / "temp"),
-        # no more than this user may open (`ulimit -n`), less room for a worker's files; a
-        # launcher that raised its limit (the 10,000-socket bench) gets more
-        worker_connections=max(1024, min(32768, _open_files() - 512)),
+        # by default no more than this user may open (`ulimit -n`), less room for a worker's
+        # files: a launcher that raised its limit (the 10,000-socket bench) gets more
+        worker_connections=worker_connections or max(1024, min(32768, _open_files() - 512)),
         rlimit_nofile=None,
     )
 

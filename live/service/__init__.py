@@ -3,7 +3,8 @@
 Every function takes its actor explicitly, flushes and never commits; the boundary (API view,
 Socket.IO handler, task) commits. Refusals are ``ServiceError``s with a translated message.
 The modules: ``audience`` (who is who, scheduling), ``room`` (messages, moderation, status),
-``polls`` and ``attendance``; everything public is re-exported here.
+``polls``, ``attendance`` and ``processes`` (web processes' heartbeats, and the sweep
+that closes the attendance of a dead one); everything public is re-exported here.
 """
 
 from live.service.attendance import (
@@ -41,6 +42,13 @@ from live.service.base import (
     REPLAY_LIMIT,
 )
 from live.service.polls import current_poll, end_poll, poll_of, poll_summary, start_poll, vote
+from live.service.processes import (
+    expiry_seconds,
+    heartbeat_seconds,
+    record_beat,
+    reopen_intervals,
+    sweep_dead_processes,
+)
 from live.service.quizzes import (
     answer_quiz,
     answered_by,
@@ -74,6 +82,11 @@ from live.service.room import (
 )
 
 __all__ = [
+    "expiry_seconds",
+    "heartbeat_seconds",
+    "record_beat",
+    "reopen_intervals",
+    "sweep_dead_processes",
     "record_lesson_completions",
     "lesson_share",
     "send_due_reminders",

@@ -43,9 +43,11 @@ def open_interval(
     sid: str,
     class_unit: Unit | None = None,
     headcount: Any = None,
+    process: str | None = None,
     now: datetime | None = None,
 ) -> Attendance:
-    """Start counting a connection's time in the room (per person, or per class screen)."""
+    """Start counting a connection's time in the room (per person, or per class screen);
+    ``process`` is the web process holding the socket (``live.service.processes``)."""
     now = now or _now()
     count: int | None = None
     if class_unit is not None:
@@ -88,7 +90,9 @@ def open_interval(
     if count is not None and count > (attendance.headcount or 0):
         attendance.headcount = count
     db.session.flush()
-    db.session.add(AttendanceInterval(attendance_id=attendance.id, sid=sid, joined_at=now))
+    db.session.add(
+        AttendanceInterval(attendance_id=attendance.id, sid=sid, process=process, joined_at=now)
+    )
     db.session.flush()
     return attendance
 

@@ -5,6 +5,7 @@ rate limits, logout and ban disconnects, and broadcast across processes through 
 
 from __future__ import annotations
 
+import psycopg
 import pytest
 import requests
 import socketio
@@ -238,6 +239,28 @@ def test_attendance_is_counted_from_the_connection(live_url, token, peers, count
     student.wait_for(lambda: row()["watching_now"] is False, "the disconnect to end watching")
     denied = requests.get(url, headers={"Authorization": f"Bearer {token('student1')}"}, timeout=10)
     assert denied.status_code == 404
+
+
+def test_a_joined_socket_s_interval_names_its_beating_process(
+    live_url, e2e_env, token, peers, county_lecture
+):
+    """The web process that holds the socket is named on its attendance interval and beats, so
+    the sweep can close the interval if that process is killed (live.service.processes)."""
+    student = peers(live_url).connect(token=token("student1"))
+    _joined(student, county_lecture)
+    served = requests.get(f"{live_url}/healthz", timeout=10).json()["process"]  # host:pid
+    database = e2e_env["DATABASE_URL"].replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(database, autocommit=True) as conn:
+        process, beat_ago = conn.execute(
+            "SELECT i.process, extract(epoch FROM now() - p.beat_at)"
+            " FROM lecture_attendance_intervals i"
+            " JOIN lecture_attendances a ON a.id = i.attendance_id"
+            " JOIN live_web_processes p ON p.id = i.process"
+            " WHERE a.lecture_id = %s AND i.sid = %s",
+            (county_lecture, student.client.get_sid("/live")),
+        ).fetchone()
+    assert process.rsplit(":", 1)[0] == served
+    assert beat_ago < 60
 
 
 def test_two_processes_share_rooms_through_redis(

@@ -15,16 +15,19 @@ the report of a failing test. A missing nginx fails the suite with how to instal
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 
 from deploy import nginx
 from deploy.stack import Ports, Stack, StackError
@@ -64,17 +67,18 @@ def _run_dir() -> Path:
     return folder
 
 
-@pytest.fixture(scope="session")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    """The whole stack, up: every gunicorn process and nginx answering /healthz."""
-    try:
-        nginx.binary()
-    except nginx.NginxMissing as error:
-        pytest.fail(str(error), pytrace=False)
-    run_dir = _run_dir()
-    media = tmp_path_factory.mktemp("stack-media")
+@contextlib.contextmanager
+def running_stack(
+    run_dir: Path,
+    media: Path,
+    *,
+    name: str,
+    extra_env: dict[str, str] | None = None,
+    **options: Any,
+) -> Iterator[Stack]:
+    """The demo migrated and seeded into database ``name`` (dropped after), a Redis database of
+    its own, and the stack on free ports in front of them (``options`` go to ``Stack``)."""
     with e2e._own_redis_db() as redis_url:
-        name = f"elearn_stack_{os.getpid()}"
         database_url = create_database(name)
         try:
             env = {
@@ -86,6 +90,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
                 "ELEARN_COMMIT": "stacktest",
                 # the CLI steps below emit through the Redis queue without gevent's patching
                 "ELEARN_ASYNC_MODE": "threading",
+                **(extra_env or {}),
             }
             env.pop("ELEARN_DEMO", None)
             setup_log = run_dir / "setup.log"
@@ -97,9 +102,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
                 free.add(free_port())
             nginx_port, web_1, web_2, api_port = sorted(free)
             ports = Ports(nginx=nginx_port, web=(web_1, web_2), api=api_port)
-            running = Stack(
-                env=env, run_dir=run_dir, ports=ports, api_workers=2, worker_concurrency=1
-            )
+            running = Stack(env=env, run_dir=run_dir, ports=ports, **options)
             try:
                 running.start()
             except StackError as error:
@@ -108,14 +111,34 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
             except BaseException:
                 running.stop()
                 raise
-            _RUNNING.append(running)
             try:
                 yield running
             finally:
-                _RUNNING.remove(running)
                 running.stop()
         finally:
             drop_database(name)
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """The whole stack, up: every gunicorn process and nginx answering /healthz."""
+    try:
+        nginx.binary()
+    except nginx.NginxMissing as error:
+        pytest.fail(str(error), pytrace=False)
+    media = tmp_path_factory.mktemp("stack-media")
+    with running_stack(
+        _run_dir(),
+        media,
+        name=f"elearn_stack_{os.getpid()}",
+        api_workers=2,
+        worker_concurrency=1,
+    ) as running:
+        _RUNNING.append(running)
+        try:
+            yield running
+        finally:
+            _RUNNING.remove(running)
 
 
 _TOKENS: dict[tuple[str, str], str] = {}
@@ -201,3 +224,28 @@ def parent_pid(pid: int) -> int:
     """The parent of a process (a gunicorn worker's is its master)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return int(fields[1])
+
+
+def landing_port(stack: Stack, cookie: str) -> int:
+    """The web process nginx sends a browser with this elearn_node cookie to (from its log)."""
+    marker = uuid.uuid4().hex
+    response = requests.get(
+        f"{stack.url}/socket.io/?EIO=4&transport=polling&probe={marker}",
+        headers={"Cookie": f"elearn_node={cookie}"},
+        timeout=10,
+    )
+    assert response.status_code == 200, response.text
+    [logged] = served_by(stack, marker)
+    [port] = logged.upstream_ports
+    return port
+
+
+def cookies_per_process(stack: Stack) -> dict[int, str]:
+    """An elearn_node cookie that lands on each web process, by the process's port."""
+    found: dict[int, str] = {}
+    for number in range(40):
+        cookie = f"{number:032x}"
+        found.setdefault(landing_port(stack, cookie), cookie)
+        if len(found) == len(stack.ports.web):
+            return found
+    raise AssertionError(f"40 cookies all hashed to {set(found)}")

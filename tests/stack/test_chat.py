@@ -12,7 +12,7 @@ import requests
 import socketio
 
 from tests import demo_api
-from tests.stack.conftest import parent_pid, served_by
+from tests.stack.conftest import cookies_per_process, landing_port, parent_pid, served_by
 
 NAMESPACE = "/live"
 WAIT = 30.0
@@ -60,30 +60,6 @@ class Viewer:
             self.client.disconnect()
 
 
-def _landing_port(stack, cookie: str) -> int:
-    """The web process nginx sends a browser with this elearn_node cookie to (from its log)."""
-    marker = uuid.uuid4().hex
-    response = requests.get(
-        f"{stack.url}/socket.io/?EIO=4&transport=polling&probe={marker}",
-        headers={"Cookie": f"elearn_node={cookie}"},
-        timeout=10,
-    )
-    assert response.status_code == 200, response.text
-    [logged] = served_by(stack, marker)
-    [port] = logged.upstream_ports
-    return port
-
-
-def _cookies_per_process(stack) -> dict[int, str]:
-    found: dict[int, str] = {}
-    for number in range(40):
-        cookie = f"{number:032x}"
-        found.setdefault(_landing_port(stack, cookie), cookie)
-        if len(found) == len(stack.ports.web):
-            return found
-    raise AssertionError(f"40 cookies all hashed to {set(found)}")
-
-
 def _upgraded(viewer: Viewer) -> None:
     viewer.wait_for(lambda: viewer.client.transport() == "websocket", "the websocket upgrade")
 
@@ -102,10 +78,10 @@ def test_two_processes_answer_behind_one_address(stack):
 
 def test_a_chat_crosses_processes_and_each_browser_stays_on_its_own(stack, token):
     lecture = demo_api.county_lecture(stack.url, "跨进程直播课", token)
-    cookies = _cookies_per_process(stack)
+    cookies = cookies_per_process(stack)
     first_port, second_port = stack.ports.web
     # the same cookie always lands on the same process
-    assert _landing_port(stack, cookies[first_port]) == first_port
+    assert landing_port(stack, cookies[first_port]) == first_port
     student = Viewer(stack.url, token("student1"), cookies[first_port])
     teacher = Viewer(stack.url, token("teacher1"), cookies[second_port])
     try:
