@@ -22,6 +22,7 @@ joined.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import os
 import resource
 import signal
@@ -260,7 +261,10 @@ def test_a_killed_socketio_process_s_sockets_move_to_the_other_and_attendance_ho
     tokens = [demo_api.token(stack.url, username) for username in PUPILS]
     viewers = [Viewer(stack.url, tokens[n % len(tokens)], cookie, lecture) for n in range(SOCKETS)]
     try:
-        asyncio.run(_drill(stack, viewers, lecture))
+        # in a thread of its own: the session's browser tests (Playwright's sync API) may
+        # already run an event loop in this one, and asyncio.run refuses to start beside it
+        with concurrent.futures.ThreadPoolExecutor(1) as pool:
+            pool.submit(asyncio.run, _drill(stack, viewers, lecture)).result()
     except BaseException:
         print(_report(stack))
         raise
