@@ -158,6 +158,20 @@ def mark_read(user: User, ids: Iterable[int] | None = None) -> int:
     return int(result.rowcount or 0)  # type: ignore[attr-defined]  # an INSERT/UPDATE returns a CursorResult; Session.execute is typed as Result
 
 
+def mark_read_linked(user: User, link: str) -> int:
+    """Mark read the user's notices that link to ``link``: the page they point to was opened."""
+    result = db.session.execute(
+        update(Notification)
+        .where(
+            Notification.user_id == user.id,
+            Notification.read_at.is_(None),
+            Notification.link == link,
+        )
+        .values(read_at=utcnow())
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]  # an INSERT/UPDATE returns a CursorResult; Session.execute is typed as Result
+
+
 def purge_read(older_than: timedelta) -> int:
     """Delete notices read more than ``older_than`` ago (the inbox is not an archive)."""
     result = db.session.execute(

@@ -211,6 +211,7 @@ def mark_read(actor: User, announcement: Announcement) -> AnnouncementReceipt:
     if receipt.read_at is None:
         receipt.read_at = utcnow()
         coverage_hooks.guardian_reached(actor)  # evidence of reach: read, not merely sent
+        notifications.mark_read_linked(actor, page_path(announcement.id))  # its inbox notices
     db.session.flush()
     return receipt
 

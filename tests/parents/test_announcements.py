@@ -63,6 +63,8 @@ def test_a_prefecture_notice_cascades_to_guardians_and_its_receipts_add_up(clien
     assert notice.body == "请各班主任转告家长"
     acked = _post(client, f"/api/v1/announcements/{forward['id']}/ack", "parent1")
     assert acked.status_code == 200 and acked.get_json()["acked_at"]
+    db.session.refresh(notice)
+    assert notice.read_at is not None  # read there, it is read in the inbox too
 
     receipts = client.get(
         f"/api/v1/announcements/{forward['id']}/receipts", headers=bearer("county_admin")
