@@ -380,6 +380,14 @@ def live_url(e2e_env: dict[str, str], e2e_artifacts: Path) -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
+def second_live_url(live_url: str, e2e_env: dict[str, str], e2e_artifacts: Path) -> Iterator[str]:
+    """A second web process on the same database and the same Redis (message queue): rooms
+    shared across processes (/live, /messages); one for the whole run, whichever suite asks."""
+    with _shared("server-2", lambda: web_process(e2e_env, e2e_artifacts, "server-2")) as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
 def e2e_worker(
     live_url: str, e2e_env: dict[str, str], e2e_artifacts: Path
 ) -> Iterator[subprocess.Popen[bytes]]:
@@ -488,6 +496,12 @@ def new_page(
     yield make
     for context in contexts:
         context.close()
+
+
+def assert_fits(page: Any, viewport: dict[str, int] = PHONE) -> None:
+    """No horizontal scrolling: nothing on the page is wider than the screen."""
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= viewport["width"], f"page is {width}px wide at {viewport['width']}px"
 
 
 def sign_in(page: Any, username: str, password: str = DEMO_PASSWORD) -> None:

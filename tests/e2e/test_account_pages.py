@@ -11,26 +11,12 @@ from pathlib import Path
 import pytest
 from openpyxl import load_workbook
 
-from tests.e2e.conftest import PHONE, sign_in
+from tests.e2e.conftest import PHONE, assert_fits, sign_in
 
 pytestmark = pytest.mark.e2e
 
-#: where the screenshots of this branch's pages are kept for review (when that folder exists)
-NOTES = Path("/work/notes/shots/accounts")
 
-
-def keep(path: Path) -> None:
-    if NOTES.parent.exists():
-        NOTES.mkdir(exist_ok=True)
-        shutil.copy(path, NOTES / path.name)
-
-
-def fits(page) -> None:
-    width = page.evaluate("document.documentElement.scrollWidth")
-    assert width <= PHONE["width"], f"page is {width}px wide"
-
-
-def test_roster_slip_then_first_sign_in(new_page, shot, e2e_worker, tmp_path):
+def test_roster_slip_then_first_sign_in(new_page, shot, e2e_worker, e2e_artifacts, tmp_path):
     tag = os.urandom(2).hex().upper()
     roster = tmp_path / "roster.csv"
     roster.write_text(
@@ -49,8 +35,8 @@ def test_roster_slip_then_first_sign_in(new_page, shot, e2e_worker, tmp_path):
         admin.click("main form button[type=submit]")
     admin.wait_for_selector("#slips", timeout=60_000)  # the page reloads itself when done
     assert "新账号还没有密码" in admin.inner_text("#slips")
-    fits(admin)
-    keep(shot(admin, "job-page"))
+    assert_fits(admin)
+    shot(admin, "job-page")
     with admin.expect_navigation():
         admin.locator("#slips li", has_text="9班").locator("button").click()
     assert admin.locator(".slip-card").count() == 3
@@ -59,8 +45,8 @@ def test_roster_slip_then_first_sign_in(new_page, shot, e2e_worker, tmp_path):
     logins = admin.locator(".slip-login").all_inner_texts()
     passwords = admin.locator(".slip-password").all_inner_texts()
     assert len(set(logins)) == 3 and all(len(p) == 10 for p in passwords)
-    fits(admin)
-    keep(shot(admin, "slip-phone"))
+    assert_fits(admin)
+    shot(admin, "slip-phone")
     # the Excel inside the page: the same accounts and passwords
     with admin.expect_download() as download:
         admin.click("#slip-xlsx")
@@ -81,7 +67,7 @@ def test_roster_slip_then_first_sign_in(new_page, shot, e2e_worker, tmp_path):
             ["pdftoppm", "-png", "-r", "60", "-f", "1", "-l", "1", str(pdf), str(out)], check=True
         )
         for made in tmp_path.glob("slip-a4*.png"):
-            keep(made.rename(made.with_name("test_roster_slip-print-a4.png")))
+            shutil.copy(made, e2e_artifacts / "test_roster_slip-print-a4.png")
     admin.emulate_media(media="screen")
     # shown once: going back and sending the form again gets the refusal
     admin.go_back()
@@ -94,8 +80,8 @@ def test_roster_slip_then_first_sign_in(new_page, shot, e2e_worker, tmp_path):
     assert "/account/password" in student.url
     assert "账号单" in student.inner_text("main")
     assert student.locator(".menu a").count() == 0  # nothing else to go to yet
-    fits(student)
-    keep(shot(student, "must-change"))
+    assert_fits(student)
+    shot(student, "must-change")
     student.goto("/notifications")
     assert "/account/password" in student.url
     student.fill("input[name=current_password]", passwords[index])
@@ -123,6 +109,6 @@ def test_role_form_offers_units_by_name(new_page, shot):
     form.locator("select[name=unit_id]").select_option(
         label="五年级 · 示范州 / 示范市 / 示范市第一小学"
     )
-    fits(admin)
+    assert_fits(admin)
     form.scroll_into_view_if_needed()
-    keep(shot(admin, "role-form"))
+    shot(admin, "role-form")

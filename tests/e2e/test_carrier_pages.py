@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from tests.e2e.conftest import DESKTOP, PHONE, sign_in
+from tests.e2e.conftest import DESKTOP, PHONE, assert_fits, sign_in
 
 pytestmark = pytest.mark.e2e
 
@@ -25,12 +25,6 @@ ROLES = {
 
 def page_width(page) -> int:
     return page.evaluate("document.documentElement.scrollWidth")
-
-
-def assert_fits(page, viewport: dict[str, int]) -> None:
-    """No horizontal scrolling: nothing is wider than the screen."""
-    width = page_width(page)
-    assert width <= viewport["width"], f"page is {width}px wide at {viewport['width']}px"
 
 
 @pytest.mark.parametrize("username", list(ROLES))

@@ -4,29 +4,12 @@ shows the teacher's next message as it arrives."""
 
 from __future__ import annotations
 
-import shutil
-from pathlib import Path
-
 import pytest
 import requests
 
-from tests.e2e.conftest import PHONE, sign_in
+from tests.e2e.conftest import PHONE, assert_fits, sign_in
 
 pytestmark = pytest.mark.e2e
-
-#: where the screenshots of this branch's pages are kept for review (when that folder exists)
-NOTES = Path("/work/notes/shots/messages")
-
-
-def keep(path: Path) -> None:
-    if NOTES.parent.exists():
-        NOTES.mkdir(exist_ok=True)
-        shutil.copy(path, NOTES / path.name)
-
-
-def fits(page) -> None:
-    width = page.evaluate("document.documentElement.scrollWidth")
-    assert width <= PHONE["width"], f"page is {width}px wide"
 
 
 def _conversation(base_url: str) -> int:
@@ -68,8 +51,8 @@ def test_teacher_writes_parent_replies_on_a_phone(new_page, shot, live_url):
     parent.goto("/messages")
     row = parent.locator(".thread", has_text="李老师")
     assert row.locator(".badge").inner_text().strip().isdigit()
-    fits(parent)
-    keep(shot(parent, "inbox-phone"))
+    assert_fits(parent)
+    shot(parent, "inbox-phone")
     with parent.expect_navigation():
         row.first.click()
     assert "明天下午三点开家长会" in parent.inner_text(".bubbles")
@@ -78,8 +61,8 @@ def test_teacher_writes_parent_replies_on_a_phone(new_page, shot, live_url):
         parent.click("form.composer button[type=submit]")
     mine = parent.locator(".bubble.mine").last
     assert "我会准时到" in mine.inner_text()
-    fits(parent)
-    keep(shot(parent, "conversation-phone"))
+    assert_fits(parent)
+    shot(parent, "conversation-phone")
 
     # an over-long message is refused with its reason, and nothing is sent
     parent.evaluate("document.querySelector('textarea[name=text]').removeAttribute('maxlength')")
@@ -97,7 +80,7 @@ def test_teacher_writes_parent_replies_on_a_phone(new_page, shot, live_url):
     with teacher.expect_navigation():
         teacher.click("form.composer button[type=submit]")
     parent.locator(".bubble:not(.mine)", has_text="明天见").wait_for()
-    keep(shot(parent, "live-reply-phone"))
+    shot(parent, "live-reply-phone")
     # the inbox no longer counts what the parent has read (the page's read event may still be
     # on its way: look again until it has arrived)
     for _ in range(100):
@@ -116,8 +99,8 @@ def test_a_parent_starts_a_conversation_with_the_childs_teacher(new_page, shot):
         parent.click("text=发起沟通")
     offered = parent.inner_text("main")
     assert "李老师" in offered and "第一小学管理员" in offered
-    fits(parent)
-    keep(shot(parent, "new-conversation-phone"))
+    assert_fits(parent)
+    shot(parent, "new-conversation-phone")
     with parent.expect_navigation():
         parent.locator("form.start button", has_text="李老师").first.click()
     assert parent.locator("h1").inner_text() == "李老师"

@@ -11,17 +11,12 @@ import re
 
 import pytest
 
-from tests.e2e.conftest import DESKTOP, PHONE, sign_in
+from tests.e2e.conftest import DESKTOP, PHONE, assert_fits, sign_in
 
 pytestmark = pytest.mark.e2e
 
 PUPILS = ["student1", "s_S0101_5_01", "s_S0101_5_02", "s_S0101_5_03", "s_S0101_5_04"]
 TITLE = "秋季禁毒知晓率调查（匿名）"
-
-
-def fits(page, viewport) -> None:
-    width = page.evaluate("document.documentElement.scrollWidth")
-    assert width <= viewport["width"], f"page is {width}px wide at {viewport['width']}px"
 
 
 def send_survey(new_page, shot) -> str:
@@ -30,7 +25,7 @@ def send_survey(new_page, shot) -> str:
     page.goto("/quizzes/campaigns")
     with page.expect_navigation():
         page.click("text=发送期末考试或问卷")
-    fits(page, PHONE)
+    assert_fits(page, PHONE)
     shot(page, "campaign-form-phone")
     page.fill("input[name=title]", TITLE)
     page.select_option("select[name=kind]", "survey")
@@ -60,7 +55,7 @@ def take(new_page, shot, username: str, *, reload_midway: bool = False) -> None:
             question.locator('input[value="true"]').check()
         if reload_midway and n == 1:
             shot(page, "survey-phone")
-            fits(page, PHONE)
+            assert_fits(page, PHONE)
             page.reload()  # the session (and the two answers) live in Redis, not in the database
             assert page.locator(".qdot.answered").count() == 2
         if n < count - 1:
@@ -85,7 +80,7 @@ def test_anonymous_survey_from_campaign_page_to_results(new_page, shot):
         assert "知晓率" in text and "回答数" in text, text
         assert "5" in page.locator(".metric-rate").first.inner_text()
         assert page.locator(".dist li").count() >= 10  # 5 statements × (对, 错)
-        fits(page, viewport)
+        assert_fits(page, viewport)
         shot(page, f"survey-results-{label}")
     page = new_page(viewport=DESKTOP)
     sign_in(page, "county_admin")
@@ -105,7 +100,7 @@ def test_anonymous_survey_from_campaign_page_to_results(new_page, shot):
     page.fill("#unit-filter", "民族")
     assert visible() == ["山区县民族中学"]
     assert page.locator(".unit-group", has_text="示范市").is_hidden()
-    fits(page, PHONE)
+    assert_fits(page, PHONE)
     shot(page, "campaign-form-school-search-phone")
     page.fill("#unit-filter", "示范市")  # a county's name shows all of its schools
     assert visible() == ["示范市第一小学", "示范市第二中学"]
@@ -126,7 +121,7 @@ def test_anonymous_survey_from_campaign_page_to_results(new_page, shot):
     sign_in(pupil, "s_S0101_5_08")
     main = pupil.locator("main").inner_text()
     assert TITLE in main, main
-    fits(pupil, PHONE)
+    assert_fits(pupil, PHONE)
     shot(pupil, "pupil-home-with-reminder-phone")
     with pupil.expect_navigation():
         pupil.locator("a[href*='/quizzes#quiz-']", has_text=TITLE).first.click()
@@ -143,7 +138,7 @@ def test_question_edit_and_history(new_page, shot):
         with page.expect_navigation():
             page.locator(".question-list a").first.click()
         assert page.locator("#question-form").is_visible()
-        fits(page, viewport)
+        assert_fits(page, viewport)
         shot(page, f"question-edit-{label}")
         if label == "phone":
             stem = page.locator("textarea[name=stem]")

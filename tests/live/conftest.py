@@ -29,17 +29,11 @@ browser = e2e.browser
 new_page = e2e.new_page
 csp_violations = e2e.csp_violations
 shot = e2e.shot
+second_live_url = e2e.second_live_url
 
 NAMESPACE = "/live"
 PASSWORD = "demo1234"
 WAIT = 30.0  # patience on a busy machine; no test measures time
-
-
-@pytest.fixture(scope="session")
-def second_live_url(live_url: str, e2e_env: dict[str, str], e2e_artifacts: Path) -> Iterator[str]:
-    """A second web process on the same database and the same Redis (message queue)."""
-    with e2e.web_process(e2e_env, e2e_artifacts, "server-2") as url:
-        yield url
 
 
 @pytest.fixture(scope="session")

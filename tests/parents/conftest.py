@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -25,17 +24,11 @@ browser = e2e.browser
 new_page = e2e.new_page
 csp_violations = e2e.csp_violations
 shot = e2e.shot
+second_live_url = e2e.second_live_url
 
 NAMESPACE = "/messages"
 PASSWORD = "demo1234"
 WAIT = 30.0  # patience on a busy machine; no test measures time
-
-
-@pytest.fixture(scope="session")
-def second_url(live_url: str, e2e_env: dict[str, str], e2e_artifacts: Path) -> Iterator[str]:
-    """A second web process on the same database and the same Redis (message queue)."""
-    with e2e.web_process(e2e_env, e2e_artifacts, "server-2") as url:
-        yield url
 
 
 _TOKENS: dict[tuple[str, str], str] = {}

@@ -131,11 +131,11 @@ def test_a_socket_without_sign_in_is_refused(live_url):
         )
 
 
-def test_two_web_processes_share_the_rooms_through_redis(live_url, second_url, peers):
+def test_two_web_processes_share_the_rooms_through_redis(live_url, second_live_url, peers):
     teacher, parent = Api(live_url, "teacher1"), Api(live_url, "parent1")
     conversation_id = conversation(teacher, parent)
     # the parent's socket on the second process; the teacher writes through the first
-    parent_socket = peers(second_url).connect(token=parent.token)
+    parent_socket = peers(second_live_url).connect(token=parent.token)
     teacher_socket = peers(live_url).connect(token=teacher.token)
     ack = teacher_socket.call("send", {"conversation_id": conversation_id, "text": "两个进程"})
     assert ack["ok"] is True
@@ -144,11 +144,13 @@ def test_two_web_processes_share_the_rooms_through_redis(live_url, second_url, p
     parent_socket.wait_for_message(sent.json()["id"])
 
 
-def test_logout_on_one_process_closes_that_sessions_sockets_on_another(live_url, second_url, peers):
+def test_logout_on_one_process_closes_that_sessions_sockets_on_another(
+    live_url, second_live_url, peers
+):
     session = signed_in(live_url, "parent1")
     cookie = "; ".join(f"{c.name}={c.value}" for c in session.cookies)
-    page_socket = peers(second_url).connect(headers={"Cookie": cookie})
-    phone = peers(second_url).connect(token=Api(live_url, "parent1").token)
+    page_socket = peers(second_live_url).connect(headers={"Cookie": cookie})
+    phone = peers(second_live_url).connect(token=Api(live_url, "parent1").token)
     page = session.get(f"{live_url}/", timeout=10).text
     csrf = CSRF_RE.search(page).group(1)  # type: ignore[union-attr]  # every page has one
     assert session.post(f"{live_url}/logout", data={"csrf_token": csrf}, timeout=10).ok
