@@ -8,8 +8,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import PHONE, sign_in
-from tests.e2e.test_quiz_pages import fits
+from tests.e2e.conftest import PHONE, assert_fits, sign_in
 
 pytestmark = pytest.mark.e2e
 
@@ -32,12 +31,12 @@ def test_teacher_edits_publishes_closes_and_cannot_delete_a_taken_quiz(new_page,
     assert re.search(r"/quizzes/\d+/results$", results_url)
     expect(teacher.locator("h1")).to_contain_text("草稿")
     expect(teacher.locator(".quiz-manage")).to_contain_text("5 分钟")
-    fits(teacher, PHONE)
+    assert_fits(teacher, PHONE)
     shot(teacher, "manage-draft-phone")
 
     with teacher.expect_navigation():
         teacher.click("text=修改设置")
-    fits(teacher, PHONE)
+    assert_fits(teacher, PHONE)
     assert teacher.input_value("input[name=title]") == TITLE
     assert teacher.input_value("input[name=time_limit_minutes]") == "5"
     teacher.fill("input[name=time_limit_minutes]", "15")
@@ -90,7 +89,7 @@ def test_teacher_edits_publishes_closes_and_cannot_delete_a_taken_quiz(new_page,
     teacher.goto(results_url.replace("/results", "/delete"))
     expect(teacher.locator("h1")).to_contain_text("无法删除")
     expect(teacher.locator("main")).to_contain_text("1 人次作答")
-    fits(teacher, PHONE)
+    assert_fits(teacher, PHONE)
     shot(teacher, "manage-delete-blocked-phone")
 
 
@@ -109,7 +108,7 @@ def test_bank_author_searches_takes_a_question_out_and_puts_it_back(new_page, sh
     assert "type=single_choice" in page.url
     expect(page.locator(".bank-filters select[name=type]")).to_have_value("single_choice")
     expect(page.locator("main")).to_contain_text("找到")
-    fits(page, PHONE)
+    assert_fits(page, PHONE)
     shot(page, "bank-search-phone")
 
     first = page.locator(".question-list li a").first
@@ -128,7 +127,7 @@ def test_bank_author_searches_takes_a_question_out_and_puts_it_back(new_page, sh
     with page.expect_navigation():
         page.click(f".question-list li a:has-text('{name}')")
     expect(page.locator(".archived-note")).to_be_visible()
-    fits(page, PHONE)
+    assert_fits(page, PHONE)
     shot(page, "question-archived-phone")
     with page.expect_navigation():
         page.click("text=放回题库")
