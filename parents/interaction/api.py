@@ -259,7 +259,7 @@ def block_conversation(conversation_id: int) -> dict[str, bool]:
     return {"blocked": True}
 
 
-@bp.route("/messages/<int:message_id>/read", methods=["POST"], tags=TAGS)
+@bp.route("/messages/<bigid:message_id>/read", methods=["POST"], tags=TAGS)
 @login_required
 @bp.response(200, MessageReadOut)
 @refuses(401, 404)
@@ -273,7 +273,7 @@ def read_message(message_id: int) -> dict[str, int]:
     }
 
 
-@bp.route("/messages/<int:message_id>/report", methods=["POST"], tags=TAGS)
+@bp.route("/messages/<bigid:message_id>/report", methods=["POST"], tags=TAGS)
 @login_required
 @bp.arguments(MessageReportCreate)
 @bp.response(201, MessagingCreated)
@@ -285,7 +285,7 @@ def report_message(body: dict[str, Any], message_id: int) -> dict[str, int]:
     return {"id": made.id}
 
 
-@bp.route("/messages/<int:message_id>/recall", methods=["POST"], tags=TAGS)
+@bp.route("/messages/<bigid:message_id>/recall", methods=["POST"], tags=TAGS)
 @login_required
 @bp.response(200, MessageStatusOut)
 @refuses(401, 403, 404, 409)
@@ -307,7 +307,7 @@ def held_messages() -> dict[str, Any]:
     return {"items": [delivery.payload(m, show_text=True) for m in found]}
 
 
-@bp.route("/messages/<int:message_id>/release", methods=["POST"], tags=TAGS)
+@bp.route("/messages/<bigid:message_id>/release", methods=["POST"], tags=TAGS)
 @login_required
 @bp.response(200, MessageStatusOut)
 @refuses(401, 404, 409)

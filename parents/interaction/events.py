@@ -27,6 +27,7 @@ from flask_socketio import ConnectionRefusedError, join_room
 from elearn import permissions, uow
 from elearn.extensions import db, socketio
 from elearn.models import User
+from elearn.models._types import BIGINT_MAX
 from elearn.service import accounts
 from elearn.service.errors import NotFound, ServiceError
 from parents.interaction import service, sockets
@@ -134,7 +135,7 @@ def _handler(name: str) -> Callable[..., Any]:
 
 def _row_id(data: dict[str, Any], key: str) -> int:
     value = data.get(key)
-    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 2**63 - 1:
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= BIGINT_MAX:
         raise ServiceError(_("Give the id of a %(what)s.", what=key), status=422)
     return value
 

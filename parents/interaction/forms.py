@@ -7,6 +7,7 @@ from flask_wtf import FlaskForm
 from wtforms import HiddenField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
+from elearn.models._types import BIGINT_MAX
 from parents.interaction.models import MAX_TEXT
 
 
@@ -22,7 +23,7 @@ class ReleaseForm(FlaskForm):
 
 def _row_id(value: object) -> int | None:
     text = str(value or "")
-    return int(text) if text.isdigit() and 1 <= int(text) <= 2**63 - 1 else None
+    return int(text) if text.isdigit() and 1 <= int(text) <= BIGINT_MAX else None
 
 
 class StartForm(FlaskForm):
