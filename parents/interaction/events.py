@@ -30,7 +30,7 @@ from elearn.models import User
 from elearn.models._types import BIGINT_MAX
 from elearn.service import accounts
 from elearn.service.errors import NotFound, ServiceError
-from parents.interaction import service, sockets
+from parents.interaction import delivery, service, sockets
 from parents.interaction.delivery import NAMESPACE, user_room
 from parents.interaction.models import Conversation, Message
 
@@ -155,7 +155,12 @@ def on_send(actor: User, data: dict[str, Any]) -> dict[str, Any]:
     if not isinstance(text, str):
         raise ServiceError(_("Write a message first."), status=422)
     message = service.post_message(actor=actor, conversation=conversation, text=text)
-    return {"id": message.id, "status": message.status, "conversation_id": message.conversation_id}
+    return {
+        "id": message.id,
+        "status": message.status,
+        "conversation_id": message.conversation_id,
+        "deliver_at": delivery.payload(message, show_text=True)["deliver_at"],
+    }
 
 
 @_handler("read")
@@ -167,6 +172,17 @@ def on_read(actor: User, data: dict[str, Any]) -> dict[str, Any]:
         "last_read_message_id": member.last_read_message_id,
         "unread": service.unread_total(actor),
     }
+
+
+@_handler("delivered")
+def on_delivered(actor: User, data: dict[str, Any]) -> dict[str, Any]:
+    """``{"conversation_id", "message_id"}`` (the newest message this device received) →
+    ``{"last_delivered_message_id"}``; the senders get a ``delivered`` receipt."""
+    conversation = _visible(Conversation, _row_id(data, "conversation_id"), actor, "post")
+    mark = service.mark_delivered(
+        actor=actor, conversation=conversation, message_id=_row_id(data, "message_id")
+    )
+    return {"last_delivered_message_id": mark}
 
 
 def _close(sids: list[str], message: str) -> None:
