@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import abort
+from flask import Response, abort
 from flask_login import current_user, login_required
 from marshmallow import fields, validate
 
@@ -14,7 +14,7 @@ from elearn.api.base import bp, refuses
 from elearn.api.schemas import Out, Query, RowId
 from elearn.extensions import db
 from elearn.models import Term, Unit
-from elearn.service import coverage, dashboard, org
+from elearn.service import coverage, dashboard, ledgers, org
 
 
 class CoverageQuery(Query):
@@ -169,3 +169,29 @@ def coverage_trend(args: dict[str, Any]) -> dict[str, Any]:
         "terms": [{"term_id": t.id, "name": t.name, "metrics": _metrics_out(m)} for t, m in terms],
         "weeks": [],
     }
+
+
+class LedgerQuery(Query):
+    unit = RowId(strict=False, required=True, metadata={"description": "the unit's id"})
+    term = RowId(strict=False, metadata={"description": "defaults to the current term"})
+    format = fields.String(
+        load_default="xlsx",
+        validate=validate.OneOf(["xlsx"]),
+        metadata={"description": "xlsx (PDF is not offered yet)"},
+    )
+
+
+@bp.route("/ledgers/coverage", tags=["coverage"])
+@login_required
+@bp.arguments(LedgerQuery, location="query")
+@bp.response(200, content_type=ledgers.XLSX, description="the ledger as a spreadsheet")
+@refuses(401, 404)
+def coverage_ledger(args: dict[str, Any]) -> Response:
+    """The coverage ledger (台账) of a unit in a term: every school under it with its four
+    coverages, as .xlsx."""
+    unit, term = _unit_and_term(args)
+    response = Response(ledgers.coverage_ledger(unit, term), content_type=ledgers.XLSX)
+    response.headers["Content-Disposition"] = (
+        f"attachment; filename=coverage-ledger-{unit.id}-{term.id}.xlsx"
+    )
+    return response

@@ -150,6 +150,9 @@ RULES = {
     "api.coverage_trend": Rule(
         lambda ids: f"/api/v1/coverage/trend?unit={ids['class']}", ADMINS | {"teacher1"}
     ),
+    "api.coverage_ledger": Rule(
+        lambda ids: f"/api/v1/ledgers/coverage?unit={ids['school']}", ADMINS
+    ),
     "dashboard.home": Rule(lambda ids: "/dashboard", ADMINS | {"teacher1"}),
     "dashboard.unit": Rule(lambda ids: f"/dashboard/{ids['class']}", ADMINS | {"teacher1"}),
     "dashboard.remind": Rule(

@@ -135,3 +135,32 @@ def test_the_dashboard_page_and_privacy_by_role(app, signed_in):
         data={"csrf_token": csrf_token(county_admin, f"/dashboard/{county}")},
     )
     assert sent.status_code == 302
+
+
+def test_the_coverage_ledger_lists_every_school_of_the_unit(app, signed_in):
+    import io
+
+    from openpyxl import load_workbook
+
+    from elearn.service import ledgers
+
+    with app.app_context():
+        prefecture = unit_by_code("DEMO")
+        schools = {s.name for s in ledgers.schools_under(prefecture)}
+        county, other = unit_by_code("C01").id, unit_by_code("C02").id
+    admin = signed_in("pref_admin")
+    response = admin.get(f"/api/v1/ledgers/coverage?unit={prefecture.id}")
+    assert response.status_code == 200
+    assert response.headers["Content-Type"] == ledgers.XLSX
+    rows = list(load_workbook(io.BytesIO(response.data)).active.iter_rows(values_only=True))
+    assert rows[0][0] == "示范州 覆盖率台账" and rows[1][0] == "学期"
+    listed = {row[1] for row in rows[5:-1]}
+    assert listed == schools and len(schools) == 4
+    assert rows[-1][0] == "合计"
+    # its header and a school's row: 学校开课 count, population, rate
+    assert rows[4][:5] == ("县（市、新区）", "学校", "编号", "城乡", "学校开课")
+    # another county's ledger is out of a county admin's reach; a PDF is not offered (yet)
+    county_admin = signed_in("county_admin")
+    assert county_admin.get(f"/api/v1/ledgers/coverage?unit={county}").status_code == 200
+    assert county_admin.get(f"/api/v1/ledgers/coverage?unit={other}").status_code == 404
+    assert county_admin.get(f"/api/v1/ledgers/coverage?unit={county}&format=pdf").status_code == 422
