@@ -14,7 +14,7 @@ from elearn.extensions import db
 from elearn.models import Unit, User
 from elearn.models.accounts import ADMIN_ROLES
 from elearn.service.errors import ServiceError
-from parents.interaction import contacts, delivery, queries, rules, service
+from parents.interaction import attachments, contacts, delivery, queries, rules, service
 from parents.interaction.forms import MessageForm, ReleaseForm, StartForm
 from parents.interaction.models import Conversation, ConversationKind, Message
 
@@ -42,6 +42,7 @@ def _name(conversation: Conversation, viewer: User) -> str:
 def _bubble(message: Message, viewer: User, reviewer: bool) -> dict[str, Any]:
     shown = delivery.shows_text(message, viewer, is_reviewer=reviewer)
     return {
+        "attachment": attachments.view(message.asset) if shown and message.asset_id else None,
         "id": message.id,
         "mine": message.sender_id == viewer.id,
         "sender": message.sender.display_name,
