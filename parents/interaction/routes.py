@@ -14,6 +14,7 @@ from elearn.extensions import db
 from elearn.models import Unit, User
 from elearn.models.accounts import ADMIN_ROLES
 from elearn.service.errors import ServiceError
+from media import service as media_service
 from parents.interaction import attachments, contacts, delivery, queries, rules, service
 from parents.interaction.forms import MessageForm, ReleaseForm, StartForm
 from parents.interaction.models import Conversation, ConversationKind, Message
@@ -101,6 +102,7 @@ def conversation(conversation_id: int):
         name=_name(found, current_user),
         bubbles=[_bubble(m, current_user, reviewer) for m in messages],
         form=form if may_post else None,
+        attachment_limit=media_service.attachment_limit(current_user) if may_post else None,
     ), status
 
 
