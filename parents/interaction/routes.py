@@ -135,6 +135,7 @@ def review():
                 "id": m.id,
                 "sender": m.sender.display_name,
                 "text": m.text,
+                "attachment": attachments.view(m.asset) if m.asset_id else None,
                 "reason": m.held_reason,
                 "created_at": m.created_at,
             }

@@ -277,6 +277,8 @@ def test_a_held_messages_attachment_stays_with_its_sender_and_the_reviewers(app,
     review = signed_in("school_admin").get("/api/v1/messages/held").get_json()["items"]
     [held] = [m for m in review if m["id"] == message_id]
     assert held["attachment"]["kind"] == "image" and held["attachment"]["url"]
+    review = signed_in("school_admin").get("/messages/review").get_data(as_text=True)
+    assert 'class="attachment-image"' in review and "低价出货" in review
 
 
 def test_a_recalled_messages_attachment_is_hidden_from_recipients(app, signed_in, files):
