@@ -66,6 +66,8 @@ def check_attachment(actor: User, asset: Asset) -> Asset:
             status=413,
             field=FIELD,
         )
+    # two sends of one asset at once: the second waits here, then finds the first's message
+    db.session.refresh(asset, with_for_update=True)
     used = db.session.scalar(select(Message.id).where(Message.asset_id == asset.id).limit(1))
     if used is not None:
         raise ServiceError(_("This file was already sent."), status=409, field=FIELD)
