@@ -6,7 +6,7 @@ from typing import Any
 
 from werkzeug.routing import IntegerConverter
 
-from elearn.models._types import INT_MAX
+from elearn.models._types import BIGINT_MAX, INT_MAX
 
 
 class RowId(IntegerConverter):
@@ -15,4 +15,12 @@ class RowId(IntegerConverter):
 
     def __init__(self, map: Any, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("max", INT_MAX)
+        super().__init__(map, *args, **kwargs)
+
+
+class BigRowId(IntegerConverter):
+    """``<bigid:…>``: a key of a BIGINT table (messages), at most 2⁶³ − 1."""
+
+    def __init__(self, map: Any, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("max", BIGINT_MAX)
         super().__init__(map, *args, **kwargs)

@@ -29,7 +29,7 @@ from elearn import (
 )
 from elearn import config as config_module
 from elearn.celery_app import celery_init_app
-from elearn.converters import RowId
+from elearn.converters import BigRowId, RowId
 from elearn.extensions import babel, cache, csrf, db, limiter, login_manager, migrate, socketio
 
 PACKAGES = ("elearn", "media", "courses", "quizzes", "live", "parents")
@@ -39,6 +39,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     """Create the Flask app from the environment (and ``test_config`` overrides)."""
     app = App("elearn", instance_path=str(Path.cwd() / "instance"))
     app.url_map.converters["int"] = RowId
+    app.url_map.converters["bigid"] = BigRowId
     app.config.from_mapping(config_module.load(Path(app.instance_path)))
     if test_config:
         celery_overrides = test_config.pop("CELERY", None)

@@ -6,6 +6,7 @@ from flask import Flask
 from flask_babel import lazy_gettext as _l
 
 from elearn import features, signals
+from elearn.config import Setting
 from elearn.features import Feature
 
 
@@ -20,14 +21,17 @@ def feature() -> Feature:
         api,
         events,
         models,
+        office_api,
+        quiet,
         routes,
         rules,
+        tasks,
     )
 
     return Feature(
         name="parents",
         blueprints=(routes.bp, announcements.bp),
-        api=(api.bp, announcements_api.bp),
+        api=(api.bp, office_api.bp, announcements_api.bp),
         nav=routes.nav_items,
         rules={
             models.Conversation: rules.conversation_rule,
@@ -37,6 +41,21 @@ def feature() -> Feature:
         audit_actions={
             "parents": _l("Families and community (all)"),
             "parents.keywords_changed": _l("Message keyword list changed"),
+            "parents.conversation_exported": _l("Conversation record exported"),
+        },
+        settings=(
+            Setting(
+                "MESSAGES_QUIET_HOURS",
+                (quiet.DEFAULT.starts, quiet.DEFAULT.ends),
+                "staff's quiet hours unless they set their own: HH:MM-HH:MM local, or off",
+                quiet.parse_default,
+            ),
+        ),
+        beat={
+            "parents.deliver_waiting_messages": {
+                "task": "parents.deliver_waiting_messages",
+                "schedule": tasks.WAITING_SECONDS,
+            },
         },
         signals=(
             (signals.user_logged_out, events.on_logout),

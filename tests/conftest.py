@@ -87,6 +87,9 @@ def app_env(database_url: str) -> dict[str, str]:
         "REDIS_URL": REDIS_URL,
         "ELEARN_COOKIE_SECURE": "0",
         "ELEARN_LOG_JSON": "0",
+        # the suite runs at any hour: staff's default quiet hours would hold the messages of
+        # tests that run at night (tests/parents/test_quiet_hours.py turns them on)
+        "ELEARN_MESSAGES_QUIET_HOURS": "off",
         # overlapping runs share one Redis: keep anonymous survey sessions and pools apart
         "ELEARN_QUIZ_KEY_PREFIX": f"elearn-quiz-test-{os.getpid()}",
     }

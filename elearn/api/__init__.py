@@ -29,9 +29,9 @@ from elearn.api.base import (
     refuses,
 )
 from elearn.auth import refuse
-from elearn.converters import RowId
+from elearn.converters import BigRowId, RowId
 from elearn.extensions import csrf
-from elearn.models._types import INT_MAX
+from elearn.models._types import BIGINT_MAX, INT_MAX
 from elearn.service.errors import ServiceError, Unauthenticated
 from elearn.web import error_response
 
@@ -100,6 +100,10 @@ def _row_id_schema(converter: Any) -> dict[str, Any]:
     return {"type": "integer", "minimum": 1, "maximum": INT_MAX}
 
 
+def _big_row_id_schema(converter: Any) -> dict[str, Any]:
+    return {"type": "integer", "format": "int64", "minimum": 1, "maximum": BIGINT_MAX}
+
+
 def api_of(app: Flask) -> ElearnApi:
     """The app's Api (one per app: tests build several)."""
     return app.extensions["flask-smorest"]["apis"][""]["ext_obj"]
@@ -148,6 +152,7 @@ def init_app(app: Flask) -> None:
         spec_kwargs={"marshmallow_plugin": schemas.Plugin(schema_name_resolver=_component_name)},
     )
     api.register_converter(RowId, _row_id_schema)
+    api.register_converter(BigRowId, _big_row_id_schema)
     # feature packages' API blueprints come through the feature contract (``Feature.api``)
     app.extensions[features.API_REGISTRAR] = register
     register(app, bp)

@@ -9,6 +9,8 @@ from sqlalchemy.types import TypeDecorator
 
 #: the largest value of an Integer column (PostgreSQL's integer): keys, sequence numbers
 INT_MAX = 2**31 - 1
+#: the largest BIGINT key
+BIGINT_MAX = 2**63 - 1
 
 
 def utcnow() -> datetime:

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
@@ -105,12 +106,37 @@ def new():
     return _composer(units)
 
 
+@dataclass
+class Node:
+    """A unit of the composer's org tree, with the addressable units under it."""
+
+    unit: Unit
+    children: list[Node] = field(default_factory=list)
+
+    @property
+    def size(self) -> int:
+        return sum(1 + child.size for child in self.children)
+
+
+def org_tree(units: list[Unit]) -> list[Node]:
+    """The addressable units as a tree (each under its nearest addressable ancestor), in the
+    order given (``addressable_units`` sorts by path)."""
+    nodes = {unit.id: Node(unit) for unit in units}
+    roots: list[Node] = []
+    for unit in units:
+        parent = next(
+            (nodes[i] for i in reversed(unit.ancestor_ids[:-1]) if i in nodes and i != unit.id),
+            None,
+        )
+        (parent.children if parent else roots).append(nodes[unit.id])
+    return roots
+
+
 def _composer(units: list[Unit], error: str | None = None, status: int = 200):
-    rows = [(unit, unit.path.count("/") - 1) for unit in units]
     page = render_template(
         "announcements/new.html",
-        rows=rows,
-        top_depth=min(depth for _unit, depth in rows),
+        tree=org_tree(units),
+        chosen=set(request.form.getlist("unit_id")),
         roles=ROLE_CHOICES,
         error=error,
         form=request.form,

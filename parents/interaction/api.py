@@ -16,6 +16,7 @@ from elearn.api import ApiBlueprint, protect_cookie_sessions, refuses
 from elearn.api.schemas import Body, Choice, Out, Query, RowId, Text, When
 from elearn.extensions import db
 from elearn.models import Unit, User
+from elearn.models._types import BIGINT_MAX
 from elearn.models.accounts import ADMIN_ROLES
 from elearn.service.errors import NotFound
 from parents.interaction import attachments, delivery, queries, rules, safety, service
@@ -25,7 +26,10 @@ from parents.interaction.models import (
     Conversation,
     ConversationKind,
     Message,
+    MessageStatus,
 )
+
+STATUSES = [s.value for s in MessageStatus]
 
 bp = ApiBlueprint("interaction_api", __name__, url_prefix="/api/v1", description="messages")
 bp.before_request(protect_cookie_sessions)
@@ -58,6 +62,12 @@ class MessagingCreated(Out):
 class ConversationMemberOut(Out):
     id = fields.Integer()
     name = fields.String()
+    last_delivered_message_id = fields.Integer(
+        metadata={"description": "their device has the messages up to this id (0: none)"}
+    )
+    last_read_message_id = fields.Integer(
+        metadata={"description": "they have read the messages up to this id (0: none)"}
+    )
 
 
 class ConversationOut(Out):
@@ -116,7 +126,17 @@ class ConversationMessageOut(Out):
         allow_none=True,
         metadata={"description": "null without one, and for a recalled one's recipients"},
     )
-    status = Choice(["delivered", "held", "recalled"])
+    status = Choice(STATUSES)
+    automatic = fields.Boolean(
+        metadata={"description": "an automatic reply of a recipient in their quiet hours"}
+    )
+    deliver_at = fields.String(
+        allow_none=True,
+        metadata={
+            "format": "date-time",
+            "description": "a waiting message's delivery, when the recipients' quiet hours end",
+        },
+    )
     created_at = fields.String(metadata={"format": "date-time"})
 
 
@@ -149,7 +169,11 @@ class MessageCreate(Body):
 
 class MessagePosted(Out):
     id = fields.Integer()
-    status = Choice(["delivered", "held"])
+    status = Choice(["delivered", "held", "waiting"])
+    deliver_at = When(
+        allow_none=True,
+        metadata={"description": "waiting: delivered then, when the quiet hours end"},
+    )
     conversation_id = fields.Integer(
         metadata={"description": "where it went (a reply to a class broadcast: its own thread)"}
     )
@@ -166,7 +190,19 @@ class MessageReportCreate(Body):
 
 class MessageStatusOut(Out):
     id = fields.Integer()
-    status = Choice(["delivered", "held", "recalled"])
+    status = Choice(STATUSES)
+
+
+class DeliveredCreate(Body):
+    message_id = fields.Integer(
+        required=True,
+        validate=validate.Range(min=1, max=BIGINT_MAX),
+        metadata={"description": "the newest message your device has received"},
+    )
+
+
+class DeliveredOut(Out):
+    last_delivered_message_id = fields.Integer()
 
 
 class ConversationBlocked(Out):
@@ -191,7 +227,15 @@ def _conversation_out(row: queries.InboxRow, viewer: User) -> dict[str, Any]:
         "class_id": conversation.class_id,
         "reply_to_id": conversation.reply_to_id,
         "created_by_id": conversation.created_by_id,
-        "members": [{"id": m.user_id, "name": m.user.display_name} for m in members],
+        "members": [
+            {
+                "id": m.user_id,
+                "name": m.user.display_name,
+                "last_delivered_message_id": m.last_delivered_message_id,
+                "last_read_message_id": m.last_read_message_id,
+            }
+            for m in members
+        ],
         "unread": row.unread,
         "last_message_at": conversation.last_message_at,
         "as_guardian": row.as_guardian,
@@ -266,7 +310,26 @@ def conversation_messages(args: dict[str, int], conversation_id: int) -> dict[st
     its text."""
     conversation = permissions.get_or_404(Conversation, conversation_id, current_user)
     found = queries.visible_messages(current_user, conversation, after=args["after"])
+    if found and conversation.member(current_user) is not None:  # now on the caller's device
+        service.mark_delivered(
+            actor=current_user, conversation=conversation, message_id=found[-1].id
+        )
     return {"items": [_message_out(m, current_user, conversation) for m in found]}
+
+
+@bp.route("/conversations/<int:conversation_id>/delivered", methods=["POST"], tags=TAGS)
+@login_required
+@bp.arguments(DeliveredCreate)
+@bp.response(200, DeliveredOut)
+@refuses(401, 404)
+def delivered(body: dict[str, Any], conversation_id: int) -> dict[str, int]:
+    """Your device has the conversation's messages up to `message_id` (a delivery receipt: the
+    senders get a `delivered` event). Never moves past what you may see, nor backwards."""
+    conversation = permissions.get_or_404(Conversation, conversation_id, current_user, "post")
+    mark = service.mark_delivered(
+        actor=current_user, conversation=conversation, message_id=body["message_id"]
+    )
+    return {"last_delivered_message_id": mark}
 
 
 @bp.route("/conversations/<int:conversation_id>/messages", methods=["POST"], tags=TAGS)
@@ -276,8 +339,9 @@ def conversation_messages(args: dict[str, int], conversation_id: int) -> dict[st
 @refuses(400, 401, 403, 404, 409, 413, 415)
 def post_message(body: dict[str, Any], conversation_id: int) -> dict[str, Any]:
     """Send a message: text (at most 2,000 characters), an attachment (`asset_id`), or both;
-    `delivered`, or `held` for a school admin's review when it matches the prefecture's keyword
-    list.
+    `delivered`; `held` for a school admin's review when it matches the prefecture's keyword
+    list; or `waiting` until `deliver_at` when every recipient is staff in their quiet hours
+    (you get their automatic reply).
 
     The attachment must be the caller's own upload, ready (409 while it is processing), a
     picture, PDF/EPUB file or voice recording (415 otherwise), within the role's attachment
@@ -289,7 +353,12 @@ def post_message(body: dict[str, Any], conversation_id: int) -> dict[str, Any]:
         text=body.get("text") or "",
         asset=attachments.find(body.get("asset_id")),
     )
-    return {"id": message.id, "status": message.status, "conversation_id": message.conversation_id}
+    return {
+        "id": message.id,
+        "status": message.status,
+        "conversation_id": message.conversation_id,
+        "deliver_at": message.deliver_at,
+    }
 
 
 @bp.route("/conversations/<int:conversation_id>/block", methods=["POST"], tags=TAGS)
@@ -303,7 +372,7 @@ def block_conversation(conversation_id: int) -> dict[str, bool]:
     return {"blocked": True}
 
 
-@bp.route("/messages/<int:message_id>/read", methods=["POST"], tags=TAGS)
+@bp.route("/messages/<bigid:message_id>/read", methods=["POST"], tags=TAGS)
 @login_required
 @bp.response(200, MessageReadOut)
 @refuses(401, 404)
@@ -317,7 +386,7 @@ def read_message(message_id: int) -> dict[str, int]:
     }
 
 
-@bp.route("/messages/<int:message_id>/report", methods=["POST"], tags=TAGS)
+@bp.route("/messages/<bigid:message_id>/report", methods=["POST"], tags=TAGS)
 @login_required
 @bp.arguments(MessageReportCreate)
 @bp.response(201, MessagingCreated)
@@ -329,7 +398,7 @@ def report_message(body: dict[str, Any], message_id: int) -> dict[str, int]:
     return {"id": made.id}
 
 
-@bp.route("/messages/<int:message_id>/recall", methods=["POST"], tags=TAGS)
+@bp.route("/messages/<bigid:message_id>/recall", methods=["POST"], tags=TAGS)
 @login_required
 @bp.response(200, MessageStatusOut)
 @refuses(401, 403, 404, 409)
@@ -351,7 +420,7 @@ def held_messages() -> dict[str, Any]:
     return {"items": [delivery.payload(m, show_text=True) for m in found]}
 
 
-@bp.route("/messages/<int:message_id>/release", methods=["POST"], tags=TAGS)
+@bp.route("/messages/<bigid:message_id>/release", methods=["POST"], tags=TAGS)
 @login_required
 @bp.response(200, MessageStatusOut)
 @refuses(401, 404, 409)

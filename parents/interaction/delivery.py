@@ -9,6 +9,7 @@ to commit (``uow.emit``): nobody hears of a message that was rolled back.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 from typing import Any
 
 from elearn import uow
@@ -38,8 +39,15 @@ def payload(message: Message, *, show_text: bool) -> dict[str, Any]:
         "asset_id": message.asset_id if show_text else None,
         "attachment": shown,
         "status": message.status,
+        "automatic": message.is_automatic,
+        "deliver_at": _iso(message.deliver_at) if message.status == MessageStatus.WAITING else None,
         "created_at": created.isoformat() if created else None,
     }
+
+
+def _iso(value: datetime | None) -> str | None:
+    moment = aware(value)
+    return moment.isoformat() if moment else None
 
 
 def shows_text(message: Message, viewer: User, *, is_reviewer: bool) -> bool:
@@ -63,6 +71,9 @@ def announce(message: Message, conversation: Conversation, reviewer_ids: Iterabl
     if message.status == MessageStatus.HELD:
         emit_to([message.sender_id, *reviewer_ids], conversation, full)
         return
+    if message.status == MessageStatus.WAITING:
+        emit_to([message.sender_id], conversation, full)
+        return
     if message.status == MessageStatus.RECALLED:
         emit_to([message.sender_id], conversation, full)
         others = [m.user_id for m in conversation.members if m.user_id != message.sender_id]
@@ -77,13 +88,18 @@ def announce(message: Message, conversation: Conversation, reviewer_ids: Iterabl
     emit_to(hearing, conversation, full)
 
 
-def announce_read(conversation: Conversation, reader: User, message_id: int) -> None:
-    """A read receipt, to the conversation's other members."""
-    others = [m.user_id for m in conversation.members if m.user_id != reader.id]
+def announce_receipt(conversation: Conversation, member: User, kind: str, message_id: int) -> None:
+    """A receipt (``delivered`` or ``read``), to the conversation's other members."""
+    others = [m.user_id for m in conversation.members if m.user_id != member.id]
     if others:
         uow.emit(
-            "read",
-            {"conversation_id": conversation.id, "user_id": reader.id, "message_id": message_id},
+            kind,
+            {"conversation_id": conversation.id, "user_id": member.id, "message_id": message_id},
             to=sorted(user_room(i) for i in set(others)),
             namespace=NAMESPACE,
         )
+
+
+def announce_read(conversation: Conversation, reader: User, message_id: int) -> None:
+    """A read receipt, to the conversation's other members."""
+    announce_receipt(conversation, reader, "read", message_id)

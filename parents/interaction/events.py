@@ -27,9 +27,10 @@ from flask_socketio import ConnectionRefusedError, join_room
 from elearn import permissions, uow
 from elearn.extensions import db, socketio
 from elearn.models import User
+from elearn.models._types import BIGINT_MAX
 from elearn.service import accounts
 from elearn.service.errors import NotFound, ServiceError
-from parents.interaction import attachments, service, sockets
+from parents.interaction import attachments, delivery, service, sockets
 from parents.interaction.delivery import NAMESPACE, user_room
 from parents.interaction.models import Conversation, Message
 
@@ -134,7 +135,7 @@ def _handler(name: str) -> Callable[..., Any]:
 
 def _row_id(data: dict[str, Any], key: str) -> int:
     value = data.get(key)
-    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 2**63 - 1:
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= BIGINT_MAX:
         raise ServiceError(_("Give the id of a %(what)s.", what=key), status=422)
     return value
 
@@ -157,7 +158,12 @@ def on_send(actor: User, data: dict[str, Any]) -> dict[str, Any]:
     message = service.post_message(
         actor=actor, conversation=conversation, text=text, asset=attachments.find(asset_id)
     )
-    return {"id": message.id, "status": message.status, "conversation_id": message.conversation_id}
+    return {
+        "id": message.id,
+        "status": message.status,
+        "conversation_id": message.conversation_id,
+        "deliver_at": delivery.payload(message, show_text=True)["deliver_at"],
+    }
 
 
 @_handler("read")
@@ -169,6 +175,17 @@ def on_read(actor: User, data: dict[str, Any]) -> dict[str, Any]:
         "last_read_message_id": member.last_read_message_id,
         "unread": service.unread_total(actor),
     }
+
+
+@_handler("delivered")
+def on_delivered(actor: User, data: dict[str, Any]) -> dict[str, Any]:
+    """``{"conversation_id", "message_id"}`` (the newest message this device received) →
+    ``{"last_delivered_message_id"}``; the senders get a ``delivered`` receipt."""
+    conversation = _visible(Conversation, _row_id(data, "conversation_id"), actor, "post")
+    mark = service.mark_delivered(
+        actor=actor, conversation=conversation, message_id=_row_id(data, "message_id")
+    )
+    return {"last_delivered_message_id": mark}
 
 
 def _close(sids: list[str], message: str) -> None:

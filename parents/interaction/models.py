@@ -8,7 +8,7 @@ one waits for a reviewer, and a member who blocks a conversation stays a member.
 from __future__ import annotations
 
 import enum
-from datetime import datetime
+from datetime import datetime, time
 
 from sqlalchemy import (
     BigInteger,
@@ -18,7 +18,9 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
+    Time,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -40,6 +42,8 @@ class ConversationKind(enum.StrEnum):
     #: a teacher (or school admin) to the guardians of one class; each reply a private thread back
     CLASS_GUARDIANS = "class_guardians"
     GROUP = "group"
+    #: a family's urgent line to the school office (its admins): never waits for quiet hours
+    OFFICE = "office"
 
 
 class MessageStatus(enum.StrEnum):
@@ -48,6 +52,8 @@ class MessageStatus(enum.StrEnum):
     HELD = "held"
     #: taken back by its sender: recipients see that a message was recalled, not its text
     RECALLED = "recalled"
+    #: its recipients are in their quiet hours: delivered at ``deliver_at``
+    WAITING = "waiting"
 
 
 class Conversation(Model):
@@ -89,6 +95,8 @@ class ConversationMember(Model):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id"))
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    #: the newest message this member's device has received (0: none): delivery receipts
+    last_delivered_message_id: Mapped[int] = mapped_column(BIG_ID, default=0)
     #: the newest message this member has read (0: none)
     last_read_message_id: Mapped[int] = mapped_column(BIG_ID, default=0)
     #: this member refuses the conversation's messages from now on
@@ -103,6 +111,13 @@ class Message(Model):
     __tablename__ = "conversation_messages"
     __table_args__ = (
         Index("ix_conversation_messages_conversation_id_id", "conversation_id", "id"),
+        #: the beat task's look-up of messages whose quiet hours are over
+        Index(
+            "ix_conversation_messages_waiting",
+            "deliver_at",
+            postgresql_where=text("status = 'waiting'"),
+            sqlite_where=text("status = 'waiting'"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(BIG_ID, primary_key=True)
@@ -116,6 +131,10 @@ class Message(Model):
     held_reason: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     recalled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: a waiting message's delivery, when its recipients' quiet hours end
+    deliver_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: the automatic reply of a recipient in their quiet hours (sent by nobody's hand)
+    is_automatic: Mapped[bool] = mapped_column(Boolean, default=False)
     reviewed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
@@ -149,3 +168,25 @@ class MessageKeyword(Model):
     pattern: Mapped[str] = mapped_column(String(200))
     is_regex: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+#: quiet hours of a staff member without a row of their own: 21:00–07:00 local, on
+DEFAULT_QUIET_START = time(21, 0)
+DEFAULT_QUIET_END = time(7, 0)
+MAX_AUTO_REPLY = 500
+
+
+class QuietHours(Model):
+    """A staff member's quiet hours: messages to them wait until the end, with an automatic
+    reply. The times are wall-clock times of the installation's zone; a start after the end
+    spans midnight."""
+
+    __tablename__ = "quiet_hours"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    is_enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    starts: Mapped[time] = mapped_column(Time, default=DEFAULT_QUIET_START)
+    ends: Mapped[time] = mapped_column(Time, default=DEFAULT_QUIET_END)
+    #: None: the default reply
+    auto_reply: Mapped[str | None] = mapped_column(String(MAX_AUTO_REPLY))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)

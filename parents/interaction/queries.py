@@ -68,12 +68,12 @@ def visible_messages(
     viewer: User, conversation: Conversation, *, after: int = 0, limit: int = PAGE
 ) -> list[Message]:
     """The messages after ``after`` the viewer may see, oldest first: a held one only by its
-    sender and the reviewers."""
+    sender and the reviewers, a waiting one by its sender only."""
     query = select(Message).where(Message.conversation_id == conversation.id, Message.id > after)
+    hidden = [MessageStatus.WAITING]  # until its recipients' quiet hours end
     if not rules.is_reviewer(viewer, conversation):
-        query = query.where(
-            or_(Message.status != MessageStatus.HELD, Message.sender_id == viewer.id)
-        )
+        hidden.append(MessageStatus.HELD)
+    query = query.where(or_(Message.status.not_in(hidden), Message.sender_id == viewer.id))
     return list(db.session.scalars(query.order_by(Message.id).limit(limit)))
 
 

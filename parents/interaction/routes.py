@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
@@ -15,9 +15,25 @@ from elearn.models import Unit, User
 from elearn.models.accounts import ADMIN_ROLES
 from elearn.service.errors import ServiceError
 from media import service as media_service
-from parents.interaction import attachments, contacts, delivery, queries, rules, service
-from parents.interaction.forms import MessageForm, ReleaseForm, StartForm
-from parents.interaction.models import Conversation, ConversationKind, Message
+from parents.interaction import (
+    attachments,
+    contacts,
+    delivery,
+    export,
+    queries,
+    quiet,
+    rules,
+    service,
+)
+from parents.interaction.forms import (
+    ExportForm,
+    MessageForm,
+    OfficeForm,
+    QuietHoursForm,
+    ReleaseForm,
+    StartForm,
+)
+from parents.interaction.models import Conversation, ConversationKind, Message, MessageStatus
 
 bp = Blueprint(
     "interaction",
@@ -49,8 +65,24 @@ def _bubble(message: Message, viewer: User, reviewer: bool) -> dict[str, Any]:
         "sender": message.sender.display_name,
         "text": message.text if shown else None,
         "status": message.status,
+        "automatic": message.is_automatic,
+        "deliver_at": message.deliver_at if message.status == MessageStatus.WAITING else None,
         "created_at": message.created_at,
     }
+
+
+def _receipt(message: Message, conversation: Conversation, viewer: User) -> str | None:
+    """What the sender sees under their own delivered message: read, delivered, or sent."""
+    if message.sender_id != viewer.id or message.status != MessageStatus.DELIVERED:
+        return None
+    others = [m for m in conversation.members if m.user_id != viewer.id]
+    if not others:
+        return None
+    read = sum(1 for m in others if m.last_read_message_id >= message.id)
+    got = sum(1 for m in others if m.last_delivered_message_id >= message.id)
+    if len(others) == 1:
+        return _("Read") if read else (_("Delivered") if got else _("Sent"))
+    return _("%(read)d of %(count)d read", read=read, count=len(others))
 
 
 @bp.route("/messages")
@@ -68,7 +100,14 @@ def inbox():
         for row in queries.inbox(current_user)
     ]
     held = len(queries.held_for_review(current_user)) if _is_admin(current_user) else 0
-    return render_template("interaction/inbox.html", rows=rows, held=held)
+    staff = quiet.is_staff(current_user)
+    return render_template(
+        "interaction/inbox.html",
+        rows=rows,
+        held=held,
+        is_staff=staff,
+        office=not staff and bool(service.office_schools(current_user)),
+    )
 
 
 @bp.route("/messages/<int:conversation_id>", methods=["GET", "POST"])
@@ -96,14 +135,106 @@ def conversation(conversation_id: int):
     if messages and found.member(current_user) is not None:
         service.mark_read(actor=current_user, message=messages[-1])
     reviewer = rules.is_reviewer(current_user, found)
+    bubbles = [
+        {**_bubble(m, current_user, reviewer), "receipt": _receipt(m, found, current_user)}
+        for m in messages
+    ]
     return render_template(
         "interaction/conversation.html",
         conversation=found,
         name=_name(found, current_user),
-        bubbles=[_bubble(m, current_user, reviewer) for m in messages],
+        bubbles=bubbles,
         form=form if may_post else None,
+        export_form=ExportForm() if reviewer else None,
+        office=not quiet.is_staff(current_user) and bool(service.office_schools(current_user)),
         attachment_limit=media_service.attachment_limit(current_user) if may_post else None,
     ), status
+
+
+@bp.route("/messages/<int:conversation_id>/export", methods=["POST"])
+@login_required
+def export_conversation(conversation_id: int):
+    """The conversation's full record as .xlsx, for an admin over its scope (audited)."""
+    found = permissions.get_or_404(Conversation, conversation_id, current_user, "review")
+    if not ExportForm().validate_on_submit():
+        abort(400)
+    data = export.conversation_record(
+        actor=current_user, conversation=found, ip=request.remote_addr
+    )
+    return Response(
+        data,
+        mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        headers={
+            "Content-Disposition": f"attachment; filename=conversation-{found.id}.xlsx",
+            "Cache-Control": "no-store",
+        },
+    )
+
+
+@bp.route("/messages/quiet-hours", methods=["GET", "POST"])
+@login_required
+def quiet_hours():
+    """A staff member's quiet hours and automatic reply."""
+    hours = quiet.hours_of(current_user)
+    if hours is None:
+        abort(404)
+    form = QuietHoursForm(
+        data=None
+        if request.method == "POST"
+        else {
+            "enabled": hours.is_enabled,
+            "starts": hours.starts,
+            "ends": hours.ends,
+            "auto_reply": hours.auto_reply or "",
+        }
+    )
+    status = 200
+    if form.validate_on_submit():
+        try:
+            with uow.savepoint():
+                quiet.set_hours(
+                    actor=current_user,
+                    is_enabled=bool(form.enabled.data),
+                    starts=form.starts.data,
+                    ends=form.ends.data,
+                    auto_reply=form.auto_reply.data,
+                )
+        except ServiceError as error:
+            form.ends.errors = [error.message]
+            status = 400
+        else:
+            flash(_("Your quiet hours are saved."), "success")
+            return redirect(url_for("interaction.quiet_hours"))
+    elif form.is_submitted():
+        status = 400
+    return render_template("interaction/quiet_hours.html", form=form), status
+
+
+@bp.route("/messages/office", methods=["GET", "POST"])
+@login_required
+def office():
+    """A family's urgent line to the school office: delivered at once, whatever the hour."""
+    schools = service.office_schools(current_user)
+    if not schools or quiet.is_staff(current_user):
+        abort(404)
+    form = OfficeForm()
+    form.school_id.choices = [(s.id, s.name) for s in schools]
+    status = 200
+    if form.validate_on_submit():
+        school = next(s for s in schools if s.id == form.school_id.data)
+        try:
+            with uow.savepoint():
+                line = service.office_conversation(actor=current_user, school=school)
+                service.post_message(actor=current_user, conversation=line, text=form.text.data)
+        except ServiceError as error:
+            form.text.errors = [error.message]
+            status = 400
+        else:
+            flash(_("The school office has your message."), "success")
+            return redirect(url_for("interaction.conversation", conversation_id=line.id))
+    elif form.is_submitted():
+        status = 400
+    return render_template("interaction/office.html", form=form), status
 
 
 def _is_admin(user: User) -> bool:
@@ -133,6 +264,7 @@ def review():
         held=[
             {
                 "id": m.id,
+                "conversation_id": m.conversation_id,
                 "sender": m.sender.display_name,
                 "text": m.text,
                 "attachment": attachments.view(m.asset) if m.asset_id else None,

@@ -234,8 +234,12 @@ def message_rule(actor: User, action: str, message: Message) -> bool:
     if action != "view":
         return False
     conversation = message.conversation
+    if message.sender_id == actor.id:
+        return True
+    if message.status == MessageStatus.WAITING:  # its recipients' quiet hours are not over
+        return False
     if is_reviewer(actor, conversation):
         return True
     if not conversation_rule(actor, "view", conversation):
         return False
-    return message.status != MessageStatus.HELD or message.sender_id == actor.id
+    return message.status != MessageStatus.HELD

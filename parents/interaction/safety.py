@@ -11,11 +11,13 @@ reviewer delivers what was held wrongly.
 
 from __future__ import annotations
 
+import logging
 import re
 import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 
+import regex
 from flask_babel import gettext as _
 from sqlalchemy import delete, select
 
@@ -71,20 +73,38 @@ def squeeze(text: str) -> str:
     return _DROPPED.sub("", fold(text))
 
 
+log = logging.getLogger(__name__)
+
+#: the longest one pattern may take on one message: a catastrophic pattern (``(a+)+$``) stops
+#: there, and the message is held for a reviewer (never delivered unchecked)
+PATTERN_SECONDS = 0.05
+
+
+def _compile(pattern: str) -> regex.Pattern[str]:
+    return regex.compile(pattern, regex.VERSION0)
+
+
 @dataclass(frozen=True)
 class KeywordList:
     words: tuple[str, ...]
-    patterns: tuple[re.Pattern[str], ...]
+    patterns: tuple[regex.Pattern[str], ...]
 
     def match(self, text: str) -> str | None:
-        """The first word or pattern the text matches, or None."""
+        """The first word or pattern the text matches, or None. A pattern that runs out of
+        time counts as a match: the message waits for a reviewer."""
         squeezed = squeeze(text)
         for word in self.words:
             if word and word in squeezed:
                 return word
         for pattern in self.patterns:
-            if pattern.search(squeezed):
-                return pattern.pattern
+            try:
+                if pattern.search(squeezed, timeout=PATTERN_SECONDS):
+                    return pattern.pattern
+            except TimeoutError:
+                log.warning(
+                    "keyword pattern %r ran out of time; the message is held", pattern.pattern
+                )
+                return _("%(pattern)s (too slow to check)", pattern=pattern.pattern)
         return None
 
 
@@ -92,7 +112,7 @@ class KeywordList:
 def default_list() -> KeywordList:
     return KeywordList(
         words=tuple(squeeze(w) for w in DEFAULT_WORDS),
-        patterns=tuple(re.compile(p) for p in DEFAULT_PATTERNS),
+        patterns=tuple(_compile(p) for p in DEFAULT_PATTERNS),
     )
 
 
@@ -107,7 +127,7 @@ def keyword_list(prefecture_id: int) -> KeywordList:
         return default_list()
     return KeywordList(
         words=tuple(squeeze(p) for p, is_regex in rows if not is_regex),
-        patterns=tuple(re.compile(p) for p, is_regex in rows if is_regex),
+        patterns=tuple(_compile(p) for p, is_regex in rows if is_regex),
     )
 
 
@@ -158,8 +178,8 @@ def _checked(words: list[str], patterns: list[str]) -> tuple[list[str], list[str
         )
     for pattern in patterns:
         try:
-            re.compile(pattern)
-        except re.error:
+            _compile(pattern)
+        except regex.error:
             raise ServiceError(
                 _("This is not a regular expression: %(pattern)s", pattern=pattern), status=400
             ) from None

@@ -24,7 +24,7 @@ from elearn.models.org import SCHOOL_LEVEL
 from elearn.service import notifications
 from elearn.service.errors import Forbidden, NotFound, ServiceError
 from media.models import Asset
-from parents.interaction import attachments, delivery, rules, safety
+from parents.interaction import attachments, delivery, quiet, rules, safety
 from parents.interaction.models import (
     MAX_TEXT,
     Conversation,
@@ -263,16 +263,25 @@ def post_message(
         conversation = _reply_thread(actor, conversation)
     elif _blocked_by_all(actor, conversation) or not _still_allowed(actor, conversation):
         raise Forbidden(_("This conversation no longer accepts your messages."))
+    moment = now or utcnow()
+    _wake(actor, conversation)
     prefecture_id = conversation.unit.ancestor_ids[0]
     reason = safety.held_for(text, prefecture_id)
+    wait = None if reason else quiet.wait_for(actor, conversation, moment)
+    status = MessageStatus.DELIVERED
+    if reason:
+        status = MessageStatus.HELD
+    elif wait is not None:
+        status = MessageStatus.WAITING
     message = Message(
         conversation_id=conversation.id,
         sender_id=actor.id,
         text=text,
         asset_id=asset.id if asset is not None else None,
-        status=MessageStatus.HELD if reason else MessageStatus.DELIVERED,
+        status=status,
         held_reason=reason[:200] if reason else None,
-        created_at=now or utcnow(),
+        deliver_at=wait.until if wait else None,
+        created_at=moment,
     )
     db.session.add(message)
     conversation.last_message_at = message.created_at
@@ -280,6 +289,7 @@ def post_message(
     own = conversation.member(actor)
     if own is not None:  # the sender has read what they wrote
         own.last_read_message_id = max(own.last_read_message_id, message.id)
+        own.last_delivered_message_id = max(own.last_delivered_message_id, message.id)
     reviewers = reviewer_ids(conversation) if reason else []
     if reviewers:
         notifications.notify(
@@ -289,7 +299,146 @@ def post_message(
             body=_("From %(name)s: %(text)s", name=actor.display_name, text=text[:200]),
         )
     delivery.announce(message, conversation, reviewers)
+    if wait is not None:
+        _auto_replies(conversation, wait, moment)
+    if conversation.kind == ConversationKind.OFFICE and conversation.created_by_id == actor.id:
+        _alert_office(actor, conversation, text)
     return message
+
+
+# --- quiet hours and the school office ------------------------------------------------------------
+
+
+def _deliver(message: Message, moment: datetime) -> None:
+    message.status = MessageStatus.DELIVERED
+    conversation = message.conversation
+    if conversation.last_message_at is None or aware(conversation.last_message_at) < moment:
+        conversation.last_message_at = moment
+    delivery.announce(message, conversation, [])
+
+
+def _wake(actor: User, conversation: Conversation) -> None:
+    """The actor is at work in this conversation (writing or reading): what waited for them
+    arrives now rather than at the end of their quiet hours."""
+    waiting = db.session.scalars(
+        select(Message).where(
+            Message.conversation_id == conversation.id,
+            Message.status == MessageStatus.WAITING,
+            Message.sender_id != actor.id,
+        )
+    ).all()
+    for message in waiting:
+        _deliver(message, utcnow())
+    if waiting:
+        db.session.flush()
+
+
+def _auto_replies(conversation: Conversation, wait: quiet.Wait, moment: datetime) -> None:
+    """Each sleeping recipient's automatic reply, once per quiet period and conversation."""
+    for sleeper in wait.sleepers:
+        replied = db.session.scalar(
+            select(Message.id).where(
+                Message.conversation_id == conversation.id,
+                Message.sender_id == sleeper.person.id,
+                Message.is_automatic.is_(True),
+                Message.created_at >= sleeper.start,
+            )
+        )
+        if replied is not None:
+            continue
+        reply = Message(
+            conversation_id=conversation.id,
+            sender_id=sleeper.person.id,
+            text=quiet.auto_reply_text(sleeper.person, sleeper.hours, sleeper.end),
+            status=MessageStatus.DELIVERED,
+            is_automatic=True,
+            created_at=moment,
+        )
+        db.session.add(reply)
+        db.session.flush()
+        delivery.announce(reply, conversation, [])
+
+
+def deliver_waiting(*, now: datetime | None = None, limit: int = 500) -> int:
+    """Beat (``parents.deliver_waiting_messages``): deliver the messages whose recipients' quiet
+    hours are over; returns how many. Rows are locked (``SKIP LOCKED``): two beats never
+    deliver one message twice."""
+    moment = now or utcnow()
+    due = db.session.scalars(
+        select(Message)
+        .where(Message.status == MessageStatus.WAITING, Message.deliver_at <= moment)
+        .order_by(Message.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True, of=Message)
+    ).all()
+    for message in due:
+        _deliver(message, moment)
+    db.session.flush()
+    return len(due)
+
+
+def office_schools(user: User) -> list[Unit]:
+    """The schools whose office a family may write to urgently: a guardian's children's, a
+    student's own (staff have their own ways to reach their school's admins)."""
+    people = rules.children_of(user) if user.has_role(Role.GUARDIAN) else []
+    ids = {
+        a.unit.school_id
+        for person in [user, *people]
+        for a in person.roles
+        if a.role == Role.STUDENT and a.unit.school_id
+    }
+    return list(db.session.scalars(select(Unit).where(Unit.id.in_(ids)).order_by(Unit.id)))
+
+
+def office_conversation(*, actor: User, school: Unit) -> Conversation:
+    """The actor's urgent line to a school's office (its school admins), made on first use; it
+    never waits for quiet hours, and each message alerts the office on every channel."""
+    if school.id not in {s.id for s in office_schools(actor)}:
+        raise NotFound(_("This school's office is not yours to write to."))
+    admins = list(
+        db.session.scalars(
+            select(User)
+            .join(RoleAssignment, RoleAssignment.user_id == User.id)
+            .where(RoleAssignment.unit_id == school.id, RoleAssignment.role == Role.SCHOOL_ADMIN)
+            .order_by(User.id)
+        ).unique()
+    )
+    admins = [a for a in admins if a.id != actor.id and rules.may_message(actor, a)]
+    if not admins:
+        raise ServiceError(_("This school has no office staff on the platform yet."), status=409)
+    found = db.session.scalar(
+        select(Conversation).where(
+            Conversation.kind == ConversationKind.OFFICE,
+            Conversation.created_by_id == actor.id,
+            Conversation.unit_id == school.id,
+        )
+    )
+    if found is None:
+        return _create(
+            actor=actor,
+            kind=ConversationKind.OFFICE,
+            members=admins,
+            scope=school,
+            title=_("%(school)s office", school=school.name),
+        )
+    present = {m.user_id for m in found.members}
+    for admin in admins:  # an admin appointed since joins the line
+        if admin.id not in present:
+            db.session.add(ConversationMember(conversation_id=found.id, user_id=admin.id))
+    db.session.flush()
+    db.session.refresh(found)
+    return found
+
+
+def _alert_office(actor: User, conversation: Conversation, text: str) -> None:
+    """An urgent message is a safety notice: at once, on every channel the office has."""
+    notifications.notify(
+        [m.user_id for m in conversation.members if m.user_id != actor.id],
+        kind="safety.urgent_message",
+        title=_("Urgent message from %(name)s", name=actor.display_name),
+        body=text[:200],
+        link=f"/messages/{conversation.id}",
+    )
 
 
 def recall(*, actor: User, message: Message, now: datetime | None = None) -> Message:
@@ -302,7 +451,7 @@ def recall(*, actor: User, message: Message, now: datetime | None = None) -> Mes
     moment = now or utcnow()
     if moment - aware(message.created_at) > RECALL_WINDOW:
         raise ServiceError(_("A message can be recalled within 2 minutes only."), status=409)
-    was_held = message.status == MessageStatus.HELD
+    was_held = message.status in (MessageStatus.HELD, MessageStatus.WAITING)
     message.status = MessageStatus.RECALLED
     message.recalled_at = moment
     db.session.flush()
@@ -316,15 +465,39 @@ def recall(*, actor: User, message: Message, now: datetime | None = None) -> Mes
 
 
 def mark_read(*, actor: User, message: Message) -> ConversationMember:
-    """Everything in the message's conversation up to it is read by the actor."""
+    """Everything in the message's conversation up to it is read by the actor (and so
+    delivered to them); what waited for the actor's quiet hours arrives first."""
     member = message.conversation.member(actor)
     if member is None:
         raise NotFound(_("This message does not exist, or is not yours."))
+    _wake(actor, message.conversation)
     if message.id > member.last_read_message_id:
         member.last_read_message_id = message.id
+        member.last_delivered_message_id = max(member.last_delivered_message_id, message.id)
         db.session.flush()
         delivery.announce_read(message.conversation, actor, message.id)
     return member
+
+
+def mark_delivered(*, actor: User, conversation: Conversation, message_id: int) -> int:
+    """The actor's device has the conversation's messages up to ``message_id`` (their client
+    says so on receipt, or they fetched them): a delivery receipt for the senders. Never past
+    the newest message the actor may see; returns the member's mark."""
+    member = conversation.member(actor)
+    if member is None:
+        raise NotFound(_("This conversation does not exist, or is not yours."))
+    newest = db.session.scalar(
+        select(func.max(Message.id)).where(
+            Message.conversation_id == conversation.id,
+            Message.id <= message_id,
+            (Message.status == MessageStatus.DELIVERED) | (Message.sender_id == actor.id),
+        )
+    )
+    if newest is not None and newest > member.last_delivered_message_id:
+        member.last_delivered_message_id = newest
+        db.session.flush()
+        delivery.announce_receipt(conversation, actor, "delivered", newest)
+    return member.last_delivered_message_id
 
 
 def report(*, actor: User, message: Message, reason: str = "") -> MessageReport:

@@ -8,7 +8,7 @@ import pytest
 import requests
 
 from tests import demo_api
-from tests.e2e.conftest import DESKTOP, PHONE, sign_in
+from tests.e2e.conftest import DESKTOP, PHONE, assert_fits, sign_in
 
 pytestmark = pytest.mark.e2e
 
@@ -73,10 +73,31 @@ def test_the_composer_on_a_phone(new_page, shot):
     page.goto("/announcements")
     page.click("text=发布通知")
     page.fill("input[name=title]", "关于开展禁毒宣传月的通知")
-    page.check("fieldset.audience label:has-text('示范市第一小学') input")
+    school = page.locator("fieldset.audience label:has-text('示范市第一小学') input")
+    # the org tree's search shows the match and hides the rest
+    page.fill("input.org-filter", "第一小学")
+    assert school.is_visible()
+    hidden = page.locator("fieldset.audience li[hidden]")
+    assert hidden.count() >= 1
+    page.fill("input.org-filter", "没有这个单位")
+    assert page.locator("fieldset.audience p.muted:not([hidden])").is_visible()
+    page.fill("input.org-filter", "第一小学")
+    school.check()
     page.select_option("select[name=role]", "guardian")
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
     shot(page, "composer")
     with page.expect_navigation():
         page.click("main form button[type=submit]")
     assert "已发送给" in page.inner_text("main")
+
+
+def test_a_prefecture_admin_finds_a_school_in_the_closed_tree(new_page, shot):
+    page = new_page(viewport=PHONE)
+    sign_in(page, "pref_admin")
+    page.goto("/announcements/new")
+    school = page.locator("fieldset.audience label:has-text('示范市第一小学') input")
+    assert not school.is_visible()  # inside its county's closed branch
+    page.fill("input.org-filter", "第一小学")
+    assert school.is_visible()
+    assert_fits(page, viewport=PHONE)
+    shot(page, "composer-tree-search")

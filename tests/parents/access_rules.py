@@ -8,6 +8,9 @@ from sqlalchemy import select
 from tests.access import ADMINS, SIGNED_IN, Rule
 
 MEMBERS = frozenset({"teacher1", "parent1"})
+STAFF = ADMINS | frozenset({"teacher1"})
+#: those with a school office to write to urgently
+FAMILY = frozenset({"parent1", "student1"})
 
 
 def thread(_ids: dict) -> tuple[int, int]:
@@ -88,6 +91,35 @@ RULES = {
         data=lambda ids: {"words": ["冰毒"], "patterns": [r"1[3-9]\d{9}"]},
     ),
     "interaction.review": Rule(lambda ids: "/messages/review", ADMINS),
+    "interaction_api.delivered": Rule(
+        lambda ids: f"/api/v1/conversations/{thread(ids)[0]}/delivered",
+        MEMBERS,
+        method="POST",
+        json=True,
+        data=lambda ids: {"message_id": thread(ids)[1]},
+    ),
+    # the thread lies in S0101: its school's, county's and prefecture's admins
+    "interaction.export_conversation": Rule(
+        lambda ids: f"/messages/{thread(ids)[0]}/export", ADMINS, method="POST"
+    ),
+    "interaction.quiet_hours": Rule(lambda ids: "/messages/quiet-hours", STAFF),
+    "interaction.office": Rule(lambda ids: "/messages/office", FAMILY),
+    "interaction_office_api.quiet_hours": Rule(lambda ids: "/api/v1/quiet-hours", STAFF),
+    "interaction_office_api.set_quiet_hours": Rule(
+        lambda ids: "/api/v1/quiet-hours",
+        STAFF,
+        method="PUT",
+        json=True,
+        data=lambda ids: {"enabled": True, "starts": "21:30", "ends": "06:30"},
+    ),
+    "interaction_office_api.office_schools": Rule(lambda ids: "/api/v1/school-office", SIGNED_IN),
+    "interaction_office_api.post_office_message": Rule(
+        lambda ids: "/api/v1/school-office/messages",
+        FAMILY,
+        method="POST",
+        json=True,
+        data=lambda ids: {"text": "急事"},
+    ),
     "interaction.new_conversation": Rule(lambda ids: "/messages/new", SIGNED_IN),
 }
 

@@ -235,3 +235,35 @@ def test_a_prefecture_admin_keeps_the_keyword_list_and_the_change_is_audited(app
     messages = f"/api/v1/conversations/{conversation_id}/messages"
     assert post(parent, messages, {"text": "去网吧吗"}).get_json()["status"] == "held"
     assert post(parent, messages, {"text": "冰毒"}).get_json()["status"] == "delivered"
+
+
+def test_message_ids_beyond_two_to_the_31_work_in_every_url(app, signed_in):
+    """Messages have BIGINT keys: an id above 2³¹ − 1 reads, is marked read and is reported
+    through its URL (``<bigid:…>``), and one above 2⁶³ − 1 is a 404, not a database error."""
+    from sqlalchemy import text
+
+    sequence = "conversation_messages_id_seq"
+    with app.app_context():
+        before = db.session.scalar(text(f"SELECT last_value FROM {sequence}"))
+        db.session.execute(text(f"SELECT setval('{sequence}', {2**31 + 10})"))
+        db.session.commit()
+    try:
+        teacher, parent = signed_in("teacher1"), signed_in("parent1")
+        [parent_id] = ids(app, "parent1")
+        made = post(teacher, "/api/v1/conversations", {"participant_ids": [parent_id]})
+        conversation_id = made.get_json()["id"]
+        sent = post(teacher, f"/api/v1/conversations/{conversation_id}/messages", {"text": "您好"})
+        message_id = sent.get_json()["id"]
+        assert message_id > 2**31
+        read = post(parent, f"/api/v1/messages/{message_id}/read")
+        assert read.status_code == 200, read.get_json()
+        assert read.get_json()["last_read_message_id"] == message_id
+        reported = post(parent, f"/api/v1/messages/{message_id}/report", {"reason": "测试"})
+        assert reported.status_code in (200, 201), reported.get_json()
+        after = parent.get(f"/api/v1/conversations/{conversation_id}/messages?after={message_id}")
+        assert after.status_code == 200 and after.get_json()["items"] == []
+        assert post(parent, f"/api/v1/messages/{2**63}/read").status_code == 404
+    finally:
+        with app.app_context():
+            db.session.execute(text(f"SELECT setval('{sequence}', {max(before, 1)})"))
+            db.session.commit()

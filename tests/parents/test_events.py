@@ -144,6 +144,37 @@ def test_two_web_processes_share_the_rooms_through_redis(live_url, second_live_u
     parent_socket.wait_for_message(sent.json()["id"])
 
 
+def test_a_delivery_receipt_crosses_processes_and_never_passes_what_was_sent(
+    live_url, second_live_url, peers
+):
+    teacher, parent = Api(live_url, "teacher1"), Api(live_url, "parent1")
+    conversation_id = conversation(teacher, parent)
+    teacher_socket = peers(live_url).connect(token=teacher.token)
+    parent_socket = peers(second_live_url).connect(token=parent.token)
+    ack = teacher_socket.call("send", {"conversation_id": conversation_id, "text": "收到请回复"})
+    parent_socket.wait_for_message(ack["id"])
+    got = parent_socket.call(
+        "delivered", {"conversation_id": conversation_id, "message_id": ack["id"] + 10**6}
+    )
+    assert got == {"ok": True, "last_delivered_message_id": ack["id"]}
+    receipt = teacher_socket.wait_for(
+        lambda: next((d for n, d in teacher_socket.events if n == "delivered"), None),
+        "the delivery receipt",
+    )
+    assert receipt["message_id"] == ack["id"] and receipt["user_id"] == parent.me()
+    members = {
+        m["id"]: m
+        for c in teacher.call("GET", "/conversations").json()["items"]
+        if c["id"] == conversation_id
+        for m in c["members"]
+    }
+    assert members[parent.me()]["last_delivered_message_id"] == ack["id"]
+    # not a member: refused, nothing emitted
+    stranger = peers(live_url).connect(token=Api(live_url, "student1").token)
+    refused = stranger.call("delivered", {"conversation_id": conversation_id, "message_id": 1})
+    assert refused["ok"] is False
+
+
 def test_logout_on_one_process_closes_that_sessions_sockets_on_another(
     live_url, second_live_url, peers
 ):

@@ -134,6 +134,18 @@ def test_a_prefecture_keeps_its_own_keyword_list(direct):
     assert safety.keyword_list(prefecture.id).match("房间123456号") is not None
 
 
+def test_a_catastrophic_pattern_stops_in_time_and_holds_the_message(direct):
+    """An admin's pattern that backtracks for ever ((a|aa)+$ on 60 a's: about 10¹² steps for
+    Python's re) is stopped by its time limit, and the message waits for a reviewer rather than
+    going out unchecked or hanging the web process."""
+    prefecture = unit_by_code("DEMO")
+    db.session.add(MessageKeyword(prefecture_id=prefecture.id, pattern="(a|aa)+$", is_regex=True))
+    db.session.flush()
+    held = service.post_message(actor=user("parent1"), conversation=direct, text="a" * 60 + "b")
+    assert held.status == MessageStatus.HELD
+    assert held.held_reason == "(a|aa)+$（检查超时）"
+
+
 @pytest.mark.parametrize("text", ["", "   ", "字" * 2001])
 def test_empty_and_overlong_messages_are_refused(direct, text):
     with pytest.raises(ServiceError) as refused:

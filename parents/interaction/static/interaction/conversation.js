@@ -10,6 +10,7 @@
   var me = Number(list.getAttribute("data-me"));
   var canRead = list.getAttribute("data-member") === "1";
   var lastId = Number(list.getAttribute("data-last-id")) || 0;
+  var direct = list.getAttribute("data-direct") === "1";
   var strings = JSON.parse(document.getElementById("messages-strings").textContent);
 
   function when(iso) {
@@ -65,7 +66,8 @@
     var mine = message.sender_id === me;
     item.id = "m" + message.id;
     item.className = "bubble" + (mine ? " mine" : "") +
-      (message.status !== "delivered" ? " " + message.status : "");
+      (message.status !== "delivered" ? " " + message.status : "") +
+      (message.automatic ? " automatic" : "");
     if (!mine) {
       var sender = document.createElement("span");
       sender.className = "sender";
@@ -89,7 +91,17 @@
     meta.className = "meta";
     meta.textContent = when(message.created_at) +
       (message.status === "held" ? " · " + strings.held : "") +
-      (message.status === "recalled" && mine ? " · " + strings.recalledMine : "");
+      (message.status === "recalled" && mine ? " · " + strings.recalledMine : "") +
+      (message.status === "waiting" && message.deliver_at ?
+        " · " + strings.waiting.replace("{time}", when(message.deliver_at)) : "") +
+      (message.automatic ? " · " + strings.automatic : "");
+    if (mine && message.status === "delivered") {
+      var receipt = document.createElement("span");
+      receipt.className = "receipt";
+      receipt.setAttribute("data-receipt", String(message.id));
+      meta.appendChild(document.createTextNode(" · "));
+      meta.appendChild(receipt);
+    }
     item.appendChild(meta);
     return item;
   }
@@ -117,6 +129,19 @@
   }
 
   socket.on("message", function (data) { show(data.message); });
+  // receipts from the other member of a one-to-one thread: my messages up to the id
+  function receipt(kind) {
+    return function (data) {
+      if (!direct || data.conversation_id !== conversationId || data.user_id === me) return;
+      list.querySelectorAll(".receipt[data-receipt]").forEach(function (span) {
+        var id = Number(span.getAttribute("data-receipt"));
+        if (id > data.message_id) return;
+        if (kind === "read" || span.textContent !== strings.read) span.textContent = strings[kind];
+      });
+    };
+  }
+  socket.on("read", receipt("read"));
+  socket.on("delivered", receipt("delivered"));
   // after the queue was away (elearn/realtime.py), fetch what this page missed
   socket.on("resync", function () {
     fetch("/api/v1/conversations/" + conversationId + "/messages?after=" + lastId, {
