@@ -436,7 +436,7 @@ def _alert_office(actor: User, conversation: Conversation, text: str) -> None:
         [m.user_id for m in conversation.members if m.user_id != actor.id],
         kind="safety.urgent_message",
         title=_("Urgent message from %(name)s", name=actor.display_name),
-        body=text[:200],
+        body=text[:200] or _("A picture, a file or a voice message: open the conversation."),
         link=f"/messages/{conversation.id}",
     )
 

@@ -338,3 +338,21 @@ def test_the_conversation_page_shows_each_kind(app, signed_in, files):
     assert post(signed_in("parent1"), path, {"asset_id": voice_id}).status_code == 201
     page = teacher.get(f"/messages/{conversation_id}").get_data(as_text=True)
     assert 'class="attachment-image"' in page and "<audio" in page and "通知.pdf" in page
+
+
+def test_an_urgent_voice_message_alerts_the_school_office_with_words(ctx, files):
+    """The office's safety notice of a message without text still says what it is."""
+    from elearn.models import Notification
+
+    voice_id = attachment("parent1", files["voice"], "voice").id
+    parent = user("parent1")
+    [school] = service.office_schools(parent)
+    line = service.office_conversation(actor=parent, school=school)
+    service.post_message(actor=parent, conversation=line, asset=db.session.get(Asset, voice_id))
+    [notice] = db.session.scalars(
+        select(Notification).where(
+            Notification.user_id == user("school_admin").id,
+            Notification.kind == "safety.urgent_message",
+        )
+    ).all()
+    assert notice.body and "语音" in notice.body
