@@ -30,7 +30,7 @@ from elearn.models import User
 from elearn.models._types import BIGINT_MAX
 from elearn.service import accounts
 from elearn.service.errors import NotFound, ServiceError
-from parents.interaction import delivery, service, sockets
+from parents.interaction import attachments, delivery, service, sockets
 from parents.interaction.delivery import NAMESPACE, user_room
 from parents.interaction.models import Conversation, Message
 
@@ -149,12 +149,15 @@ def _visible(model: type, ident: int, actor: User, action: str = "view") -> Any:
 
 @_handler("send")
 def on_send(actor: User, data: dict[str, Any]) -> dict[str, Any]:
-    """``{"conversation_id", "text"}`` → ``{"id", "status", "conversation_id"}``."""
+    """``{"conversation_id", "text"?, "asset_id"?}`` → ``{"id", "status", "conversation_id"}``."""
     conversation = _visible(Conversation, _row_id(data, "conversation_id"), actor, "post")
-    text = data.get("text")
-    if not isinstance(text, str):
+    text = data.get("text", "")
+    asset_id = data.get("asset_id")
+    if not isinstance(text, str) or not (asset_id is None or isinstance(asset_id, str)):
         raise ServiceError(_("Write a message first."), status=422)
-    message = service.post_message(actor=actor, conversation=conversation, text=text)
+    message = service.post_message(
+        actor=actor, conversation=conversation, text=text, asset=attachments.find(asset_id)
+    )
     return {
         "id": message.id,
         "status": message.status,
