@@ -132,7 +132,11 @@ def _handler(name: str) -> Callable[..., Any]:
     return decorate
 
 
-def _row_id(data: dict[str, Any], key: str) -> int:
+#: for the other sub-packages' events on this namespace (parents.appointments.events)
+client_event = _handler
+
+
+def row_id(data: dict[str, Any], key: str) -> int:
     value = data.get(key)
     if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 2**63 - 1:
         raise ServiceError(_("Give the id of a %(what)s.", what=key), status=422)
@@ -149,7 +153,7 @@ def _visible(model: type, ident: int, actor: User, action: str = "view") -> Any:
 @_handler("send")
 def on_send(actor: User, data: dict[str, Any]) -> dict[str, Any]:
     """``{"conversation_id", "text"}`` → ``{"id", "status", "conversation_id"}``."""
-    conversation = _visible(Conversation, _row_id(data, "conversation_id"), actor, "post")
+    conversation = _visible(Conversation, row_id(data, "conversation_id"), actor, "post")
     text = data.get("text")
     if not isinstance(text, str):
         raise ServiceError(_("Write a message first."), status=422)
@@ -160,7 +164,7 @@ def on_send(actor: User, data: dict[str, Any]) -> dict[str, Any]:
 @_handler("read")
 def on_read(actor: User, data: dict[str, Any]) -> dict[str, Any]:
     """``{"message_id"}`` → ``{"last_read_message_id", "unread"}``."""
-    message = _visible(Message, _row_id(data, "message_id"), actor)
+    message = _visible(Message, row_id(data, "message_id"), actor)
     member = service.mark_read(actor=actor, message=message)
     return {
         "last_read_message_id": member.last_read_message_id,
