@@ -42,6 +42,12 @@ SETTINGS = (
         "STUN/TURN servers of video appointments (JSON)",
         _ice_servers,
     ),
+    # coturn's --static-auth-secret: each call page gets short-lived TURN credentials signed
+    # with it (the TURN REST API), for the servers above that name no username of their own
+    Setting("APPOINTMENT_TURN_SECRET", None, "shared secret of the TURN server", str),
+    Setting.integer(
+        "APPOINTMENT_TURN_TTL", 6 * 3600, "lifetime of TURN credentials, seconds", minimum=60
+    ),
 )
 
 

@@ -12,6 +12,7 @@ from flask_login import current_user, login_required
 from elearn import localtime, uow
 from elearn.extensions import db
 from elearn.models import Role, User
+from elearn.models._types import utcnow
 from elearn.service.errors import ServiceError
 from parents.appointments import queries, service
 from parents.appointments.models import MAX_REASON, AppointmentSlot, SlotMode
@@ -183,6 +184,12 @@ def call(appointment_id: int):
         config={
             "appointmentId": appointment.id,
             "caller": appointment.staff_id == current_user.id,
-            "iceServers": current_app.config["APPOINTMENT_ICE_SERVERS"],
+            "iceServers": service.ice_servers(
+                current_user,
+                servers=current_app.config["APPOINTMENT_ICE_SERVERS"],
+                secret=current_app.config["APPOINTMENT_TURN_SECRET"],
+                ttl=current_app.config["APPOINTMENT_TURN_TTL"],
+                now=utcnow(),
+            ),
         },
     )

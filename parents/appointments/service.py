@@ -14,7 +14,11 @@ again.
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 from datetime import datetime, timedelta
+from typing import Any
 
 from flask_babel import gettext as _
 from sqlalchemy import select, update
@@ -344,6 +348,28 @@ def may_call(actor: User, appointment: Appointment, now: datetime | None = None)
 
 def peer_of(actor: User, appointment: Appointment) -> int:
     return appointment.staff_id if actor.id == appointment.guardian_id else appointment.guardian_id
+
+
+def ice_servers(
+    actor: User, *, servers: list[dict[str, Any]], secret: str | None, ttl: int, now: datetime
+) -> list[dict[str, Any]]:
+    """The STUN/TURN servers a call page uses: as configured, and a TURN server that names no
+    username gets short-lived credentials signed with coturn's shared secret (the TURN REST
+    API: the username is the expiry time and the user's id, the password its HMAC-SHA1)."""
+    found = []
+    for server in servers:
+        urls = server["urls"] if isinstance(server["urls"], list) else [server["urls"]]
+        is_turn = any(str(url).startswith(("turn:", "turns:")) for url in urls)
+        if secret and is_turn and "username" not in server:
+            username = f"{int(now.timestamp()) + ttl}:{actor.id}"
+            digest = hmac.new(secret.encode(), username.encode(), hashlib.sha1).digest()
+            server = {
+                **server,
+                "username": username,
+                "credential": base64.b64encode(digest).decode(),
+            }
+        found.append(server)
+    return found
 
 
 # --- reminders -------------------------------------------------------------------------------------
