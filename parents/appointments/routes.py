@@ -80,11 +80,52 @@ def slots():
     page = render_template(
         "appointments/slots.html",
         rows=queries.staff_slots(current_user),
+        guardians=queries.invitable_guardians(current_user),
         error=error,
         form=request.form,
         when=service.when,
+        max_reason=MAX_REASON,
     )
     return page, status
+
+
+def _own_slot(slot_id: int) -> AppointmentSlot:
+    slot = db.session.get(AppointmentSlot, slot_id)
+    if slot is None or slot.staff_id != current_user.id:
+        abort(404)
+    return slot
+
+
+@bp.route("/appointments/slots/<int:slot_id>/invite", methods=["POST"])
+@login_required
+def invite(slot_id: int):
+    """The staff member books one of their open slots for a guardian they may message."""
+    slot = _own_slot(slot_id)
+    guardian_id = request.form.get("guardian_id", "")
+    guardian = db.session.get(User, int(guardian_id)) if guardian_id.isdigit() else None
+    try:
+        if guardian is None:
+            raise ServiceError(_("You can only invite guardians you may message."), status=404)
+        with uow.savepoint():
+            appointment = service.invite(
+                actor=current_user,
+                slot=slot,
+                guardian=guardian,
+                reason=request.form.get("reason", ""),
+            )
+    except ServiceError as refused:
+        flash(refused.message, "error")
+        return redirect(url_for("appointments.slots"))
+    flash(_("Invited. %(name)s is told.", name=guardian.display_name), "success")
+    return redirect(url_for("appointments.detail", appointment_id=appointment.id))
+
+
+@bp.route("/appointments/slots/<int:slot_id>/withdraw", methods=["POST"])
+@login_required
+def withdraw(slot_id: int):
+    service.withdraw_slot(actor=current_user, slot=_own_slot(slot_id))
+    flash(_("The slot is withdrawn."), "success")
+    return redirect(url_for("appointments.slots"))
 
 
 @bp.route("/appointments/book")

@@ -217,6 +217,17 @@ APPOINTMENT_RULES = {
         method="POST",
         data=lambda ids: {"reason": "访问规则"},
     ),
+    "appointments.invite": Rule(
+        lambda ids: f"/appointments/slots/{_open_slot(ids)}/invite",
+        frozenset({"teacher1"}),
+        method="POST",
+        data=lambda ids: {"guardian_id": "1", "reason": "访问规则"},
+    ),
+    "appointments.withdraw": Rule(
+        lambda ids: f"/appointments/slots/{_open_slot(ids)}/withdraw",
+        frozenset({"teacher1"}),
+        method="POST",
+    ),
     "appointments.detail": Rule(lambda ids: f"/appointments/{_appointment(ids)}", PARTIES),
     "appointments.cancel": Rule(
         lambda ids: f"/appointments/{_appointment(ids)}/cancel", PARTIES, method="POST"

@@ -175,3 +175,43 @@ def test_the_ice_servers_setting_takes_a_json_list_of_servers():
                 '[{"urls": "x", "password": "p"}]'):  # fmt: skip
         with pytest.raises(ValueError, match="iceServers"):
             parents._ice_servers(bad)
+
+
+def test_a_teacher_invites_a_guardian_and_withdraws_a_slot_from_the_page(app, signed_in):
+    teacher = signed_in("teacher1")
+    for days in (6, 7):
+        start = local(days, 15)
+        post_form(teacher, "/appointments/slots",
+                  {"starts_at": field(start), "ends_at": field(start + timedelta(minutes=20)),
+                   "mode": "video"})  # fmt: skip
+    first, second = sorted(slots_of(app, "teacher1"), key=lambda s: s.starts_at)
+    page = teacher.get("/appointments/slots").get_data(as_text=True)
+    assert "邀请家长" in page and "王爸爸" in page  # parent1, a guardian of the class
+    with app.app_context():
+        parent_id, stranger_id = user("parent1").id, user("g_S0102_7_01").id
+    refused = post_form(teacher, f"/appointments/slots/{first.id}/invite",
+                        {"guardian_id": str(stranger_id), "reason": "期中"})  # fmt: skip
+    assert refused.status_code == 302 and refused.headers["Location"] == "/appointments/slots"
+    invited = post_form(teacher, f"/appointments/slots/{first.id}/invite",
+                        {"guardian_id": str(parent_id), "reason": "期中成绩"})  # fmt: skip
+    assert invited.status_code == 302
+    parent_page = signed_in("parent1").get(invited.headers["Location"]).get_data(as_text=True)
+    assert "老师邀请" in parent_page and "期中成绩" in parent_page
+    other = signed_in("t_S0101_5")
+    assert post_form(other, f"/appointments/slots/{second.id}/withdraw").status_code == 404
+    assert post_form(teacher, f"/appointments/slots/{second.id}/withdraw").status_code == 302
+    assert [s.id for s in slots_of(app, "teacher1") if s.withdrawn_at is None] == [first.id]
+
+
+def test_the_reminder_task_reminds_once(app, ctx):
+    from parents.appointments import tasks
+
+    start = datetime.now(UTC) + timedelta(minutes=40)
+    slot = service.publish_slot(
+        actor=user("teacher1"), starts_at=start, ends_at=start + timedelta(minutes=30),
+        mode="video",
+    )  # fmt: skip
+    service.book(actor=user("parent1"), slot=slot, reason="提醒")
+    assert tasks.send_reminders.apply().get() == 1
+    assert tasks.send_reminders.apply().get() == 0
+    assert "parents.appointment_reminders" in app.config["CELERY"]["beat_schedule"]
