@@ -176,8 +176,8 @@ def slots() -> dict[str, Any]:
 @bp.response(201, AppointmentCreated)
 @refuses(400, 401, 403, 409)
 def create_slot(body: dict[str, Any]) -> dict[str, int]:
-    """Publish a slot (teachers and school staff). 422: in the past, end before start, too
-    long, no place; 409: overlaps a slot of mine."""
+    """Publish a slot (teachers and school staff). 400: in the past, end before start, too
+    long, no place for one in person; 409: overlaps a slot of mine."""
     slot = service.publish_slot(
         actor=current_user,
         starts_at=body["starts_at"],

@@ -12,7 +12,7 @@ from flask_login import current_user, login_required
 from elearn import localtime, uow
 from elearn.extensions import db
 from elearn.models import Role, User
-from elearn.models._types import utcnow
+from elearn.models._types import INT_MAX, utcnow
 from elearn.service.errors import ServiceError
 from parents.appointments import queries, service
 from parents.appointments.models import MAX_REASON, AppointmentSlot, SlotMode
@@ -40,7 +40,7 @@ def _local(name: str) -> datetime:
     try:
         return localtime.from_local(datetime.strptime(raw[:16], LOCAL_FORMAT))
     except ValueError:
-        raise ServiceError(_("Give the date and time of the slot."), status=422) from None
+        raise ServiceError(_("Give the date and time of the slot.")) from None
 
 
 @bp.route("/appointments")
@@ -102,7 +102,8 @@ def invite(slot_id: int):
     """The staff member books one of their open slots for a guardian they may message."""
     slot = _own_slot(slot_id)
     guardian_id = request.form.get("guardian_id", "")
-    guardian = db.session.get(User, int(guardian_id)) if guardian_id.isdigit() else None
+    valid = guardian_id.isdigit() and 1 <= int(guardian_id) <= INT_MAX
+    guardian = db.session.get(User, int(guardian_id)) if valid else None
     try:
         if guardian is None:
             raise ServiceError(_("You can only invite guardians you may message."), status=404)

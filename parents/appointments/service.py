@@ -63,11 +63,11 @@ def is_staff(user: User) -> bool:
 def _text(value: str | None, limit: int, *, message: str | None = None) -> str:
     value = (value or "").strip()
     if "\x00" in value:
-        raise ServiceError(_("Text may not contain the NUL character."), status=422)
+        raise ServiceError(_("Text may not contain the NUL character."))
     if message and not value:
-        raise ServiceError(message, status=422)
+        raise ServiceError(message)
     if len(value) > limit:
-        raise ServiceError(_("Keep it under %(n)d characters.", n=limit), status=422)
+        raise ServiceError(_("Keep it under %(n)d characters.", n=limit))
     return value
 
 
@@ -90,20 +90,19 @@ def publish_slot(
     now = now or utcnow()
     starts_at, ends_at = aware(starts_at), aware(ends_at)
     if starts_at is None or ends_at is None:
-        raise ServiceError(_("Give the start and the end of the slot."), status=422)
+        raise ServiceError(_("Give the start and the end of the slot."))
     if mode not in (SlotMode.IN_PERSON, SlotMode.VIDEO):
-        raise ServiceError(_("Choose in person or video."), status=422)
+        raise ServiceError(_("Choose in person or video."))
     if starts_at <= now:
-        raise ServiceError(_("The slot must start in the future."), status=422)
+        raise ServiceError(_("The slot must start in the future."))
     if ends_at <= starts_at:
-        raise ServiceError(_("The slot must end after it starts."), status=422)
+        raise ServiceError(_("The slot must end after it starts."))
     if ends_at - starts_at < MIN_DURATION or ends_at - starts_at > MAX_DURATION:
         raise ServiceError(
             _("A slot lasts from 5 minutes to %(n)d hours.", n=MAX_DURATION.seconds // 3600),
-            status=422,
         )
     if starts_at - now > MAX_AHEAD:
-        raise ServiceError(_("Publish slots at most half a year ahead."), status=422)
+        raise ServiceError(_("Publish slots at most half a year ahead."))
     place = _text(
         place,
         MAX_PLACE,

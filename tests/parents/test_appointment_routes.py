@@ -80,7 +80,7 @@ def test_a_bad_slot_is_refused_on_the_form_and_nothing_is_written(
         "/appointments/slots",
         {"starts_at": starts, "ends_at": ends, "mode": "video"},
     )
-    assert refused.status_code == 422
+    assert refused.status_code == 400
     assert message in refused.get_data(as_text=True)
     assert slots_of(app, "teacher1") == []
 
