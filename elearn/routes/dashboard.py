@@ -16,6 +16,7 @@ from elearn import permissions
 from elearn.extensions import db
 from elearn.forms import ConfirmForm
 from elearn.models import Term, Unit
+from elearn.request_args import row_id
 from elearn.service import coverage, dashboard, org
 from elearn.service.coverage import Metric
 
@@ -34,7 +35,7 @@ def home():
 
 
 def _term() -> Term:
-    term_id = request.args.get("term", type=int)
+    term_id = row_id("term")
     term = db.session.get(Term, term_id) if term_id else org.current_term()
     if term is None:
         abort(404)
