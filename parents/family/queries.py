@@ -2,8 +2,8 @@
 
 Nothing here counts progress or grades anew: course progress comes from the courses package's
 queries (``my_courses``, ``outline``: the server-credited watch time and completion), results from
-the quizzes package's record, shown only as each quiz's review policy allows
-(``review_allowed``), lectures from the ``elearn.person_agenda`` extension point.
+the quizzes package's record as a guardian sees it (``assessment_record(policy_at=…)``: each
+score only as its quiz's review policy allows), lectures from the ``elearn.person_agenda`` extension point.
 """
 
 from __future__ import annotations
@@ -25,7 +25,6 @@ from parents.family.models import GuardianInvite, InviteStatus
 from parents.family.service import may_manage, student_class
 from quizzes import queries as quiz_queries
 from quizzes.models import AttemptState, Quiz, QuizAttempt, QuizKind
-from quizzes.service.attempt_views import review_allowed
 
 MANAGING_ROLES = frozenset(ADMIN_ROLES | {Role.TEACHER})
 #: how many of the school's announcements and due quizzes the child view lists
@@ -84,33 +83,23 @@ class Assessment:
 
 
 def assessments(child: User, now: datetime) -> list[Assessment]:
-    """The child's quiz and exam results (the quizzes package's record), each score shown only
-    when the quiz's review policy allows its review now; never an answer."""
-    rows = [row for row in quiz_queries.assessment_record(child) if row["kind"] != QuizKind.SURVEY]
-    attempts = {
-        attempt.id: attempt
-        for attempt in db.session.scalars(
-            select(QuizAttempt).where(QuizAttempt.id.in_([row["attempt_id"] for row in rows]))
+    """The child's quiz and exam results (the quizzes package's record, as a guardian sees it:
+    each score only when the quiz's review policy allows its review now; never an answer)."""
+    return [
+        Assessment(
+            quiz_id=row["quiz_id"],
+            title=row["title"],
+            kind=row["kind"],
+            term=row["term"],
+            finished_at=row["finished_at"],
+            shown=row["result_shown"],
+            score=row["score"],
+            max_score=row["max_score"] if row["result_shown"] else None,
+            passed=row["passed"],
         )
-    }
-    found = []
-    for row in rows:
-        attempt = attempts[row["attempt_id"]]
-        shown = review_allowed(attempt, now)
-        found.append(
-            Assessment(
-                quiz_id=row["quiz_id"],
-                title=row["title"],
-                kind=row["kind"],
-                term=row["term"],
-                finished_at=row["finished_at"],
-                shown=shown,
-                score=row["score"] if shown else None,
-                max_score=row["max_score"] if shown else None,
-                passed=row["passed"] if shown else None,
-            )
-        )
-    return found
+        for row in quiz_queries.assessment_record(child, policy_at=now)
+        if row["kind"] != QuizKind.SURVEY
+    ]
 
 
 def due_quizzes(child: User, now: datetime) -> list[tuple[Quiz, bool]]:

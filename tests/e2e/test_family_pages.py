@@ -33,10 +33,16 @@ def _get(base_url: str, path: str, headers: dict[str, str]) -> Any:
     return response.json()
 
 
+def _student1(base_url: str, parent: dict[str, str]) -> dict:
+    """student1 (王小明) as parent1's ``GET /me/children`` gives them."""
+    children = _get(base_url, "/me/children", parent)
+    return next(child for child in children if child["name"] == "王小明")
+
+
 def _video_lesson(base_url: str, student: dict[str, str], parent: dict[str, str]) -> tuple:
     """A course of student1's with a playable video lesson not completed yet: (course id,
     lesson id, duration)."""
-    [child] = _get(base_url, "/me/children", parent)
+    child = _student1(base_url, parent)
     for course in child["courses"]:
         detail = _get(base_url, f"/courses/{course['course_id']}", student)
         for unit in detail["units"]:
@@ -73,7 +79,7 @@ def test_parent_sees_the_childs_progress_rise_on_a_phone(new_page, shot, live_ur
     student = _token(live_url, "student1")
     parent_api = _token(live_url, "parent1")
     course_id, lesson_id, duration = _video_lesson(live_url, student, parent_api)
-    child_id = _get(live_url, "/me/children", parent_api)[0]["id"]
+    child_id = _student1(live_url, parent_api)["id"]
 
     parent = new_page(viewport=PHONE)
     sign_in(parent, "parent1")
@@ -104,3 +110,48 @@ def test_parent_sees_the_childs_progress_rise_on_a_phone(new_page, shot, live_ur
     assert f"已完成 {before + 1} /" in parent.inner_text("main")
     assert_fits(parent)
     shot(parent, "course-page")
+
+
+def test_teacher_issues_a_code_and_a_parent_redeems_it_on_a_phone(new_page, shot, live_url):
+    teacher = new_page(viewport=PHONE)
+    sign_in(teacher, "teacher1")
+    teacher.goto("/family/invites")
+    with teacher.expect_navigation():
+        teacher.click("form[method=get] button[type=submit]")
+    # a classmate of student1's (parent1 is not their guardian)
+    row = teacher.locator("ul.list li a").filter(has_not_text="王小明").first
+    name = row.inner_text().strip()
+    with teacher.expect_navigation():
+        row.click()
+    with teacher.expect_navigation():
+        teacher.click("form.card button[type=submit]")
+    code = teacher.inner_text(".invite-code .code").strip()
+    assert re.fullmatch(r"[2-9A-HJKMNP-Z]{4}-[2-9A-HJKMNP-Z]{4}", code), code
+    assert teacher.locator(".invite-code .qr svg").count() == 1
+    assert_fits(teacher)
+    shot(teacher, "invite-code")
+
+    parent = new_page(viewport=PHONE)
+    sign_in(parent, "parent1")
+    parent.goto(f"/family/link?code={code}")
+    parent.fill("input[name=child_name]", "别人家的孩子")
+    parent.select_option("select[name=relation]", "母亲")
+    parent.click("form.card button[type=submit]")
+    parent.wait_for_selector("p.error")
+    assert "孩子姓名与邀请码不符" in parent.inner_text("p.error")
+    shot(parent, "name-mismatch")
+    parent.fill("input[name=child_name]", name)
+    parent.select_option("select[name=relation]", "母亲")
+    with parent.expect_navigation():
+        parent.click("form.card button[type=submit]")
+    assert parent.url.endswith("/family")
+    assert "等待学校确认" in parent.inner_text("main")
+
+    teacher.goto("/family/invites")
+    assert name in teacher.inner_text("main")
+    with teacher.expect_navigation():
+        teacher.locator("li", has_text=name).locator("button.primary").click()
+    parent.goto("/family")
+    assert name in parent.inner_text("main")
+    assert_fits(parent)
+    shot(parent, "two-children")

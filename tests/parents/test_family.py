@@ -267,6 +267,12 @@ def test_results_follow_each_quizs_review_policy(client, ctx, quiz_factory):  # 
     body = str(child) + page
     assert "SECRET" not in body
     assert "从不公布的测验" in page
+    # the quizzes package's record page, to the guardian, follows the same policy
+    record = page_client.get(f"/quizzes/record/{student_id}").get_data(as_text=True)
+    assert record.count("按该测验的公布设置暂不显示") == 2
+    teacher = signed_in_client(client.application, "teacher1")
+    staff_record = teacher.get(f"/quizzes/record/{student_id}").get_data(as_text=True)
+    assert "按该测验的公布设置暂不显示" not in staff_record
 
 
 def _video_lesson(student: User) -> Lesson:
