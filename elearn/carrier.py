@@ -7,7 +7,7 @@ from __future__ import annotations
 from elearn import permissions
 from elearn.config import CARRIER_SETTINGS
 from elearn.features import Feature
-from elearn.routes import admin, auth, home, notifications, ops, rosters, slips
+from elearn.routes import admin, auth, dashboard, home, notifications, ops, rosters, slips
 from elearn.service import audit
 
 #: read notices are purged daily (``elearn.tasks.purge_read_notifications``)
@@ -19,7 +19,16 @@ DELIVER_SECONDS = 30.0
 def feature() -> Feature:
     return Feature(
         name="elearn",
-        blueprints=(auth.bp, home.bp, admin.bp, ops.bp, rosters.bp, notifications.bp, slips.bp),
+        blueprints=(
+            auth.bp,
+            home.bp,
+            admin.bp,
+            dashboard.bp,
+            ops.bp,
+            rosters.bp,
+            notifications.bp,
+            slips.bp,
+        ),
         rules=permissions.CARRIER_RULES,
         audit_actions=audit.ACTIONS,
         audit_targets=audit.TARGETS,

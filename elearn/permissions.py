@@ -95,7 +95,13 @@ def _unit_rule(actor: User, action: str, unit: Unit) -> bool:
     if action == "view":
         return _within(unit, scope_paths(actor))
     administered = _admin_level(actor, unit)
-    if action in {"view_coverage", "read_audit", "view_members"}:
+    if action == "view_coverage":
+        # a class's teachers follow their class's coverage (and its pupils) too
+        return administered is not None or (
+            unit.type == "class"
+            and any(a.role == Role.TEACHER and a.unit_id == unit.id for a in actor.roles)
+        )
+    if action in {"read_audit", "view_members"}:
         return administered is not None
     if action in {"edit", "create_child", "manage_members"}:
         return administered is not None

@@ -17,7 +17,7 @@ from werkzeug.exceptions import HTTPException
 from elearn import auth, features, headers, uow
 from elearn.extensions import limiter, login_manager
 from elearn.models.accounts import ADMIN_ROLES
-from elearn.service import notifications
+from elearn.service import dashboard, notifications
 from elearn.service.errors import ServiceError, Unauthenticated
 
 
@@ -143,6 +143,8 @@ def nav_items() -> list[tuple[str, str]]:
             _("Messages (%(count)d)", count=unread) if unread else _("Messages"),
         )
     )
+    if dashboard.home_unit(current_user) is not None:
+        items.append(("dashboard.home", _("Dashboard")))
     if current_user.has_role(*ADMIN_ROLES):
         items += [
             ("admin.units", _("Units")),

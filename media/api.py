@@ -43,6 +43,15 @@ class UploadRequest(Body):
         metadata={"description": "bytes", "minimum": 1},
     )
     content_type = Text(255, required=True, metadata={"example": "video/mp4"})
+    purpose = Choice(
+        ["media", "attachment"],
+        load_default="media",
+        metadata={
+            "description": "attachment: a message's picture, PDF/EPUB file or voice recording "
+            "(every role, smaller limits: ELEARN_MEDIA_ATTACHMENT_LIMIT_FAMILY for guardians and "
+            "students, ..._STAFF for staff; no video)"
+        },
+    )
 
 
 class UploadPart(Out):
@@ -116,6 +125,7 @@ def upload_create(body: dict[str, Any]) -> dict[str, Any]:
         filename=body["filename"],
         size=body["size"],
         content_type=body["content_type"],
+        purpose=body["purpose"],
     )
     return _upload_status(asset)
 

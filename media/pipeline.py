@@ -29,6 +29,7 @@ CONTENT_TYPES = {
     ".ts": "video/mp2t",
     ".jpg": "image/jpeg",
     ".png": "image/png",
+    ".m4a": "audio/mp4",
 }
 
 
@@ -138,6 +139,8 @@ def publish(asset: Asset, outputs: runner.Outputs, out_dir: Path, *, storage: St
     meta = dict(outputs.meta)
     if outputs.image:
         meta["image_key"] = prefix + outputs.image
+    if outputs.audio:
+        meta["audio_key"] = prefix + outputs.audio
     asset.meta = meta
     asset.ladder_version = version
     asset.status = AssetStatus.READY

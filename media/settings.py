@@ -21,6 +21,17 @@ SETTINGS = (
     ),
     Setting.integer("MEDIA_UPLOAD_LIMIT_EXPERT", 2048 * MB, "of an expert", minimum=1),
     Setting.integer("MEDIA_UPLOAD_LIMIT_ADMIN", 2048 * MB, "of an admin", minimum=1),
+    # attachments (a message's picture, file or voice recording: ``purpose`` "attachment"): every
+    # role may send them, families smaller ones than staff
+    Setting.integer(
+        "MEDIA_ATTACHMENT_LIMIT_FAMILY",
+        20 * MB,
+        "largest attachment of a guardian or student",
+        minimum=1,
+    ),
+    Setting.integer(
+        "MEDIA_ATTACHMENT_LIMIT_STAFF", 100 * MB, "of a teacher, expert or admin", minimum=1
+    ),
     Setting.integer("MEDIA_PART_SIZE", 8 * MB, "size of an upload's parts", minimum=5 * MB),
     Setting.integer("MEDIA_UPLOAD_URL_MINUTES", 60, "lifetime of upload URLs", minimum=1),
     # an upload that received no part for this long is aborted and its asset marked failed

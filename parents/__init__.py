@@ -1,6 +1,10 @@
 """The `parents` feature package: families and community (guardians and their children,
 messaging, announcements, letters, outreach, care files; see docs/architecture.md). Its
-applications arrive as sub-packages: ``parents.interaction`` (messages) so far."""
+applications arrive as sub-packages: ``parents.interaction`` (messages),
+``parents.announcements`` and ``parents.appointments`` (约谈) so far."""
+
+import json
+from typing import Any
 
 from flask import Flask
 from flask_babel import lazy_gettext as _l
@@ -11,13 +15,66 @@ from elearn.config import Setting
 from elearn.features import Feature
 
 
+def _ice_servers(raw: str) -> list[dict[str, Any]]:
+    """The STUN/TURN servers a video appointment's browsers use (RTCPeerConnection's
+    ``iceServers``): a JSON list such as
+    ``[{"urls": "turn:turn.example.org:3478", "username": "u", "credential": "p"}]``."""
+    try:
+        servers = json.loads(raw)
+    except ValueError:
+        servers = None
+    if not isinstance(servers, list) or not all(
+        isinstance(server, dict)
+        and isinstance(server.get("urls"), str | list)
+        and set(server) <= {"urls", "username", "credential"}
+        for server in servers
+    ):
+        raise ValueError(
+            'a JSON list of {"urls", "username"?, "credential"?} objects '
+            "(RTCPeerConnection's iceServers)"
+        )
+    return servers
+
+
+SETTINGS = (
+    # none by default: browsers on one network (or loopback) connect directly; deploy/ runs coturn
+    Setting(
+        "APPOINTMENT_ICE_SERVERS",
+        [],
+        "STUN/TURN servers of video appointments (JSON)",
+        _ice_servers,
+    ),
+    # coturn's --static-auth-secret: each call page gets short-lived TURN credentials signed
+    # with it (the TURN REST API), for the servers above that name no username of their own
+    Setting("APPOINTMENT_TURN_SECRET", None, "shared secret of the TURN server", str),
+    Setting.integer(
+        "APPOINTMENT_TURN_TTL", 6 * 3600, "lifetime of TURN credentials, seconds", minimum=60
+    ),
+)
+
+
+def _nav(user: Any) -> list[tuple[str, str]]:
+    from parents.appointments import routes as appointments
+    from parents.family import routes as family
+    from parents.interaction import routes as interaction
+
+    return interaction.nav_items(user) + appointments.nav_items(user) + family.nav_items(user)
+
+
 def feature() -> Feature:
-    """What families and community add to the carrier: interaction (messages) and
-    announcements."""
+    """What families and community add to the carrier: interaction (messages), announcements,
+    appointments (约谈) and the family pages (guardians and their children)."""
     # the sub-packages' rooms load when the package is registered, not when it is imported (as
     # live's): the migrations and the composition root import parents without registering it
     from parents.announcements import api as announcements_api
     from parents.announcements import routes as announcements
+    from parents.appointments import api as appointments_api
+    from parents.appointments import (  # noqa: F401 - the events and the task register on import
+        events as appointments_events,
+    )
+    from parents.appointments import models as appointments_models  # noqa: F401
+    from parents.appointments import routes as appointments
+    from parents.appointments import tasks as appointments_tasks  # noqa: F401
     from parents.family import api as family_api
     from parents.family import queries as family_queries
     from parents.family import routes as family
@@ -35,9 +92,9 @@ def feature() -> Feature:
 
     return Feature(
         name="parents",
-        blueprints=(routes.bp, announcements.bp, family.bp),
-        api=(api.bp, office_api.bp, announcements_api.bp, family_api.bp),
-        nav=lambda user: routes.nav_items(user) + family.nav_items(user),
+        blueprints=(routes.bp, announcements.bp, appointments.bp, family.bp),
+        api=(api.bp, office_api.bp, announcements_api.bp, appointments_api.bp, family_api.bp),
+        nav=_nav,
         rules={
             models.Conversation: rules.conversation_rule,
             models.Message: rules.message_rule,
@@ -52,6 +109,7 @@ def feature() -> Feature:
             "parents.guardian_link_refused": _l("Guardian link refused"),
         },
         settings=(
+            *SETTINGS,
             Setting(
                 "MESSAGES_QUIET_HOURS",
                 (quiet.DEFAULT.starts, quiet.DEFAULT.ends),
@@ -69,6 +127,10 @@ def feature() -> Feature:
             "parents.deliver_waiting_messages": {
                 "task": "parents.deliver_waiting_messages",
                 "schedule": tasks.WAITING_SECONDS,
+            },
+            "parents.appointment_reminders": {
+                "task": "parents.appointment_reminders",
+                "schedule": 60.0,
             },
             "parents.family_weekly_digest": {
                 "task": "parents.family_weekly_digest",

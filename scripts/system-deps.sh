@@ -12,6 +12,9 @@ need=()
 command -v ffmpeg >/dev/null && command -v ffprobe >/dev/null || need+=(ffmpeg)
 if [ "$mode" != "--runtime" ] && [ "$mode" != "--serve" ]; then
   [ -x /usr/bin/chromium ] || need+=(chromium)
+  # the video appointment's browser test runs Chromium in a loopback-only network namespace
+  command -v unshare >/dev/null || need+=(util-linux)
+  command -v ip >/dev/null || need+=(iproute2)
 fi
 command -v pdftoppm >/dev/null || need+=(poppler-utils)
 command -v wrk >/dev/null || need+=(wrk)  # the HTTP load generator of `make bench`

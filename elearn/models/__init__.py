@@ -9,7 +9,13 @@ from elearn.models.accounts import (
     UserSession,
 )
 from elearn.models.audit import AuditEvent
-from elearn.models.coverage import CoverageFact, CoverageRollup, FactKind, UnitPopulation
+from elearn.models.coverage import (
+    CoverageFact,
+    CoverageRollup,
+    CoverageWeekly,
+    FactKind,
+    UnitPopulation,
+)
 from elearn.models.jobs import Job, JobStatus
 from elearn.models.notifications import (
     Notification,
@@ -26,6 +32,7 @@ __all__ = [
     "AuditEvent",
     "CoverageFact",
     "CoverageRollup",
+    "CoverageWeekly",
     "FactKind",
     "GuardianLink",
     "Job",

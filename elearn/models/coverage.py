@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import enum
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import Date, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from elearn.extensions import Model
@@ -52,6 +52,19 @@ class CoverageRollup(Model):
     unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), primary_key=True)
     term_id: Mapped[int] = mapped_column(ForeignKey("terms.id"), primary_key=True)
     kind: Mapped[str] = mapped_column(String(40), primary_key=True)
+    count: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class CoverageWeekly(Model):
+    """How many facts of a kind were seen under a unit in one week of a term (the week's Monday
+    on the installation's clock): the dashboards' trend within a term, read without the facts."""
+
+    __tablename__ = "coverage_weekly"
+
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), primary_key=True)
+    term_id: Mapped[int] = mapped_column(ForeignKey("terms.id"), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(40), primary_key=True)
+    week: Mapped[date] = mapped_column(Date, primary_key=True)
     count: Mapped[int] = mapped_column(Integer, default=0)
 
 

@@ -9,14 +9,17 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
 
 from elearn.extensions import db
+from elearn.localtime import to_local
 from elearn.models import (
     CoverageFact,
     CoverageRollup,
+    CoverageWeekly,
     FactKind,
     Role,
     RoleAssignment,
@@ -24,6 +27,7 @@ from elearn.models import (
     Unit,
     UnitPopulation,
 )
+from elearn.models._types import utcnow
 from elearn.models.coverage import CUMULATIVE_KINDS
 from elearn.models.org import path_ids
 from elearn.service.sql import insert_on_conflict
@@ -61,6 +65,7 @@ def record_fact(kind: FactKind | str, subject_id: int, unit: Unit, term: Term) -
     if inserted is None:
         return False
     keys = [kind.value] + ([f"{kind.value}:rural"] if rural else [])
+    week = week_of(utcnow())
     for unit_id in unit.ancestor_ids:
         for key in keys:
             statement = insert_on_conflict(CoverageRollup).values(
@@ -72,7 +77,24 @@ def record_fact(kind: FactKind | str, subject_id: int, unit: Unit, term: Term) -
                     set_={"count": CoverageRollup.count + 1},
                 )
             )
+            weekly = insert_on_conflict(CoverageWeekly).values(
+                unit_id=unit_id, term_id=term.id, kind=key, week=week, count=1
+            )
+            db.session.execute(
+                weekly.on_conflict_do_update(
+                    index_elements=["unit_id", "term_id", "kind", "week"],
+                    set_={"count": CoverageWeekly.count + 1},
+                )
+            )
     return True
+
+
+def week_of(moment: datetime) -> date:
+    """The Monday (on the installation's clock) of the week ``moment`` falls in."""
+    local = to_local(moment)
+    assert local is not None
+    day = local.date()
+    return day - timedelta(days=day.weekday())
 
 
 def has_fact(kind: FactKind | str, subject_id: int, term: Term) -> bool:
@@ -121,6 +143,12 @@ def coverage_many(units: list[Unit], term: Term) -> dict[int, dict[str, Metric]]
         row.unit_id: row
         for row in db.session.scalars(select(UnitPopulation).where(UnitPopulation.unit_id.in_(ids)))
     }
+    counts = _rollup_counts(ids, term)
+    return {unit_id: _metrics(populations.get(unit_id), counts[unit_id]) for unit_id in ids}
+
+
+def _rollup_counts(ids: list[int], term: Term) -> dict[int, dict[str, int]]:
+    """The rollups' counts of each unit in a term, by kind (``kind:rural`` too)."""
     earlier = select(Term.id).where(Term.starts_on <= term.starts_on).scalar_subquery()
     counts: dict[int, dict[str, int]] = {unit_id: defaultdict(int) for unit_id in ids}
     rows = db.session.execute(
@@ -135,7 +163,12 @@ def coverage_many(units: list[Unit], term: Term) -> dict[int, dict[str, Metric]]
         # cumulative kinds (a school stays connected) count from earlier terms too
         if term_id == term.id or kind.split(":", 1)[0] in CUMULATIVE_KINDS:
             counts[unit_id][kind] += count
-    return {unit_id: _metrics(populations.get(unit_id), counts[unit_id]) for unit_id in ids}
+    return counts
+
+
+def rollup_counts(unit: Unit, term: Term) -> dict[str, int]:
+    """One unit's counts in a term, by kind (``kind:rural`` for its rural schools' share)."""
+    return dict(_rollup_counts([unit.id], term)[unit.id])
 
 
 def _metrics(population: UnitPopulation | None, counts: dict[str, int]) -> dict[str, Metric]:

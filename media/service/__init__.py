@@ -11,6 +11,7 @@ from media.service.abandoned import (
 from media.service.playback import (
     DOCUMENT_TYPES,
     asset_json,
+    audio_url,
     document_context,
     document_download_url,
     image_url,
@@ -23,11 +24,13 @@ from media.service.playback import (
     signed_variant_playlist,
 )
 from media.service.uploads import (
+    ATTACHMENT_KINDS,
     LIMITS,
     REASONS,
     abort_upload,
     accept_source,
     asset_rule,
+    attachment_limit,
     check_declared,
     complete_upload,
     create_upload,
@@ -39,6 +42,7 @@ from media.service.uploads import (
 )
 
 __all__ = [
+    "ATTACHMENT_KINDS",
     "DOCUMENT_TYPES",
     "LIMITS",
     "REASONS",
@@ -48,6 +52,8 @@ __all__ = [
     "accept_source",
     "asset_json",
     "asset_rule",
+    "attachment_limit",
+    "audio_url",
     "check_declared",
     "complete_upload",
     "create_upload",

@@ -82,6 +82,18 @@ def image_url(asset: Asset, *, minutes: int | None = None) -> str | None:
     return get_storage().presigned_get(key, ttl)
 
 
+def audio_url(asset: Asset, *, minutes: int | None = None) -> str | None:
+    """A short-lived signed URL of a ready audio asset's single AAC-in-MP4 file, for a plain
+    <audio> element (call after your own permission check); None before processing made it."""
+    key = (asset.meta or {}).get("audio_key")
+    if not asset.is_ready or asset.kind != AssetKind.AUDIO or not key:
+        return None
+    ttl = timedelta(
+        minutes=int(minutes if minutes is not None else setting("MEDIA_PLAYBACK_MINUTES"))
+    )
+    return get_storage().presigned_get(key, ttl, content_type="audio/mp4")
+
+
 DOCUMENT_TYPES = {"pdf": "application/pdf", "epub": "application/epub+zip"}
 
 

@@ -93,6 +93,20 @@ def upload_limit(actor: User) -> int | None:
     return max(limits) if limits else None
 
 
+#: what an attachment (``purpose="attachment"``: a message's picture, file or voice) may be
+ATTACHMENT_KINDS = (AssetKind.IMAGE, AssetKind.DOCUMENT, AssetKind.AUDIO)
+PURPOSES = ("media", "attachment")
+
+
+def attachment_limit(actor: User) -> int | None:
+    """The largest attachment this actor may send (staff more than families), or None."""
+    if actor.has_role(*ADMIN_ROLES, Role.EXPERT, Role.TEACHER):
+        return int(setting("MEDIA_ATTACHMENT_LIMIT_STAFF"))
+    if actor.has_role(Role.GUARDIAN, Role.STUDENT):
+        return int(setting("MEDIA_ATTACHMENT_LIMIT_FAMILY"))
+    return None
+
+
 def _home_unit(actor: User) -> Unit | None:
     order = [Role.PREFECTURE_ADMIN, Role.COUNTY_ADMIN, Role.SCHOOL_ADMIN, Role.EXPERT, Role.TEACHER]
     for role in order:
@@ -118,9 +132,13 @@ def _part_size(size: int) -> int:
 
 
 def check_declared(*, actor: User, filename: str, size: int, content_type: str,
-                   ) -> tuple[str, str]:  # fmt: skip
-    """The declared name, size and type against the actor's limit: (clean name, asset kind)."""
-    limit = upload_limit(actor)
+                   purpose: str = "media") -> tuple[str, str]:  # fmt: skip
+    """The declared name, size and type against the actor's limit: (clean name, asset kind).
+
+    ``purpose`` "attachment" (a message's picture, file or voice) has its own, smaller limits
+    that families have too, and takes no video."""
+    attachment = purpose == "attachment"
+    limit = attachment_limit(actor) if attachment else upload_limit(actor)
     if limit is None:
         raise Forbidden(_("Your role cannot upload media."))
     filename = (filename or "").strip().replace("\\", "/").rsplit("/", 1)[-1][:255]
@@ -141,13 +159,20 @@ def check_declared(*, actor: User, filename: str, size: int, content_type: str,
     kind = ACCEPTED_TYPES.get(content_type)
     if kind is None:
         raise ServiceError(str(REASONS["unsupported_format"]), status=415, field="content_type")
+    if attachment and kind not in ATTACHMENT_KINDS:
+        raise ServiceError(
+            _("Send a picture, a PDF or EPUB file, or a voice recording."),
+            status=415,
+            field="content_type",
+        )
     return filename, kind
 
 
-def new_asset(*, actor: User, filename: str, size: int, content_type: str) -> Asset:
+def new_asset(*, actor: User, filename: str, size: int, content_type: str,
+              purpose: str = "media") -> Asset:  # fmt: skip
     """An asset row for a file about to arrive (status uploading), after the declared checks."""
     filename, kind = check_declared(actor=actor, filename=filename, size=size,
-                                    content_type=content_type)  # fmt: skip
+                                    content_type=content_type, purpose=purpose)  # fmt: skip
     unit = _home_unit(actor)
     asset = Asset(
         owner_id=actor.id,
@@ -169,9 +194,10 @@ def new_asset(*, actor: User, filename: str, size: int, content_type: str) -> As
 
 
 def create_upload(*, actor: User, filename: str, size: int, content_type: str,
-                  storage: Storage | None = None) -> Asset:  # fmt: skip
+                  storage: Storage | None = None, purpose: str = "media") -> Asset:  # fmt: skip
     """Check the declared size and type against the actor's limit, open a multipart upload."""
-    asset = new_asset(actor=actor, filename=filename, size=size, content_type=content_type)
+    asset = new_asset(actor=actor, filename=filename, size=size, content_type=content_type,
+                      purpose=purpose)  # fmt: skip
     storage = storage or get_storage()
     try:
         asset.upload_id = storage.create_multipart(asset.source_key, "application/octet-stream")

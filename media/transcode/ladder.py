@@ -36,9 +36,12 @@ class Rung:
 
 
 #: the ladder recipe; bump LADDER_VERSION when it changes so outputs land under new keys
-LADDER_VERSION = 1
+LADDER_VERSION = 2
 VIDEO_RUNGS = (Rung("360p", 360, 600_000, 96_000), Rung("720p", 720, 2_500_000, 128_000))
 AUDIO_BITRATE = 64_000
+#: an audio-only source (a voice message, a recording) is also one AAC file in MP4, played by a
+#: plain <audio> element (no HLS player needed); its name under the version's prefix
+AUDIO_FILE = "audio.m4a"
 SEGMENT_SECONDS = 2
 OUTPUT_FPS_CAP = 30.0
 THUMB_WIDTH = 160
@@ -191,6 +194,14 @@ def build_ladder_argv(plan: LadderPlan, out_dir: str) -> list[str]:
         for i, rung in enumerate(plan.rungs if plan.has_video else ()):
             options[f"b:a:{i}"] = rung.audio_bitrate
         options[f"b:a:{audio_index}"] = AUDIO_BITRATE
+    if plan.has_audio and not plan.has_video:
+        # the same decoded audio, once more as AAC in MP4 (moov first: plays while it loads)
+        extra_outputs.append(ffmpeg.output(
+            audio, f"{out_dir}/{AUDIO_FILE}", f="mp4", movflags="+faststart",
+            **{"c:a": "aac", "b:a": AUDIO_BITRATE, "ac": 2, "ar": 48000, "vn": None,
+               "t": f"{plan.max_duration:g}", "map_metadata": -1, "map_chapters": -1},
+            **({"threads": plan.threads} if plan.threads else {}), **NO_SIDE_STREAMS,
+        ))  # fmt: skip
     hls = ffmpeg.output(
         *hls_streams, f"{out_dir}/%v/index.m3u8",
         f="hls", hls_time=SEGMENT_SECONDS, hls_playlist_type="vod",
@@ -229,6 +240,10 @@ def _check_ladder_output(out_dir: Path, plan: LadderPlan) -> None:
             "#EXT-X-ENDLIST" not in text
             or seconds < min(plan.duration, plan.max_duration) * 0.9 - 0.5
         ):
+            raise MediaRejected("corrupt_media")
+    if plan.has_audio and not plan.has_video:
+        single = out_dir / AUDIO_FILE
+        if not single.is_file() or not single.stat().st_size:
             raise MediaRejected("corrupt_media")
 
 
@@ -270,6 +285,8 @@ def process_media(src: Path, sniffed: Sniffed, out_dir: Path, limits: Limits,
         })  # fmt: skip
     outputs = Outputs(kind=kind, files=output_files(out_dir), duration=plan.duration,
                       width=info.width, height=info.height, renditions=renditions)  # fmt: skip
+    if plan.has_audio and not plan.has_video:
+        outputs.audio = AUDIO_FILE
     if plan.has_video:
         outputs.poster = "poster.jpg" if (out_dir / "poster.jpg").is_file() else None
         if (out_dir / "thumbs.jpg").is_file():

@@ -195,6 +195,8 @@ class Outputs:
     poster: str | None = None
     thumbs: str | None = None
     image: str | None = None
+    #: an audio-only source's single AAC-in-MP4 file
+    audio: str | None = None
     meta: dict[str, Any] = field(default_factory=dict)
 
 

@@ -19,7 +19,7 @@ from elearn.models import Unit, User
 from elearn.models._types import BIGINT_MAX
 from elearn.models.accounts import ADMIN_ROLES
 from elearn.service.errors import NotFound
-from parents.interaction import delivery, queries, rules, safety, service
+from parents.interaction import attachments, delivery, queries, rules, safety, service
 from parents.interaction.models import (
     MAX_TEXT,
     MAX_TITLE,
@@ -94,6 +94,22 @@ class ConversationInbox(Out):
     unread = fields.Integer()
 
 
+class AttachmentOut(Out):
+    kind = Choice(["image", "audio", "document"])
+    name = fields.String(metadata={"description": "the file's name as uploaded (display only)"})
+    url = fields.String(
+        allow_none=True,
+        metadata={
+            "description": "signed, expires in minutes (ELEARN_MEDIA_PLAYBACK_MINUTES): the "
+            "picture's web copy, the voice recording as AAC in MP4, the file's download"
+        },
+    )
+    width = fields.Integer(allow_none=True)
+    height = fields.Integer(allow_none=True)
+    duration = fields.Float(allow_none=True, metadata={"description": "seconds (voice)"})
+    pages = fields.Integer(allow_none=True)
+
+
 class ConversationMessageOut(Out):
     id = fields.Integer()
     conversation_id = fields.Integer()
@@ -102,7 +118,14 @@ class ConversationMessageOut(Out):
     text = fields.String(
         allow_none=True, metadata={"description": "null for a recalled message (but its sender's)"}
     )
-    asset_id = fields.Integer(allow_none=True)
+    asset_id = fields.String(
+        allow_none=True, metadata={"description": "its attachment's media asset (null if none)"}
+    )
+    attachment = fields.Nested(
+        AttachmentOut,
+        allow_none=True,
+        metadata={"description": "null without one, and for a recalled one's recipients"},
+    )
     status = Choice(STATUSES)
     automatic = fields.Boolean(
         metadata={"description": "an automatic reply of a recipient in their quiet hours"}
@@ -130,7 +153,18 @@ class MessagesQuery(Query):
 
 
 class MessageCreate(Body):
-    text = Text(MAX_TEXT, min_length=1, required=True)
+    ONE_OF = ("text", "asset_id")
+    ONE_OF_MESSAGE = _l("Write a message first.")
+
+    text = Text(MAX_TEXT, min_length=1)
+    asset_id = Text(
+        32,
+        min_length=1,
+        metadata={
+            "description": "a picture, PDF/EPUB file or voice recording you uploaded "
+            "(POST /api/v1/media/uploads with purpose attachment), ready, not sent before"
+        },
+    )
 
 
 class MessagePosted(Out):
@@ -302,13 +336,23 @@ def delivered(body: dict[str, Any], conversation_id: int) -> dict[str, int]:
 @login_required
 @bp.arguments(MessageCreate)
 @bp.response(201, MessagePosted)
-@refuses(400, 401, 403, 404)
+@refuses(400, 401, 403, 404, 409, 413, 415)
 def post_message(body: dict[str, Any], conversation_id: int) -> dict[str, Any]:
-    """Send a message (at most 2,000 characters): `delivered`; `held` for a school admin's
-    review when it matches the prefecture's keyword list; or `waiting` until `deliver_at` when
-    every recipient is staff in their quiet hours (you get their automatic reply)."""
+    """Send a message: text (at most 2,000 characters), an attachment (`asset_id`), or both;
+    `delivered`; `held` for a school admin's review when it matches the prefecture's keyword
+    list; or `waiting` until `deliver_at` when every recipient is staff in their quiet hours
+    (you get their automatic reply).
+
+    The attachment must be the caller's own upload, ready (409 while it is processing), a
+    picture, PDF/EPUB file or voice recording (415 otherwise), within the role's attachment
+    limit (413) and not sent before (409); a failed (hostile, damaged) upload is a 422."""
     conversation = permissions.get_or_404(Conversation, conversation_id, current_user, "post")
-    message = service.post_message(actor=current_user, conversation=conversation, text=body["text"])
+    message = service.post_message(
+        actor=current_user,
+        conversation=conversation,
+        text=body.get("text") or "",
+        asset=attachments.find(body.get("asset_id")),
+    )
     return {
         "id": message.id,
         "status": message.status,

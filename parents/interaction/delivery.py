@@ -15,6 +15,7 @@ from typing import Any
 from elearn import uow
 from elearn.models import User
 from elearn.models._types import aware
+from parents.interaction import attachments
 from parents.interaction.models import Conversation, Message, MessageStatus
 
 NAMESPACE = "/messages"
@@ -25,15 +26,18 @@ def user_room(user_id: int) -> str:
 
 
 def payload(message: Message, *, show_text: bool) -> dict[str, Any]:
-    """A message as a client sees it; ``show_text`` False for a recalled one's recipients."""
+    """A message as a client sees it; ``show_text`` False for a recalled one's recipients, who
+    get neither its text nor its attachment. The attachment's URL is signed and short-lived."""
     created = aware(message.created_at)
+    shown = attachments.view(message.asset) if show_text and message.asset_id else None
     return {
         "id": message.id,
         "conversation_id": message.conversation_id,
         "sender_id": message.sender_id,
         "sender_name": message.sender.display_name,
         "text": message.text if show_text else None,
-        "asset_id": message.asset_id,
+        "asset_id": message.asset_id if show_text else None,
+        "attachment": shown,
         "status": message.status,
         "automatic": message.is_automatic,
         "deliver_at": _iso(message.deliver_at) if message.status == MessageStatus.WAITING else None,

@@ -30,7 +30,7 @@ from elearn.models import User
 from elearn.models._types import BIGINT_MAX
 from elearn.service import accounts
 from elearn.service.errors import NotFound, ServiceError
-from parents.interaction import delivery, service, sockets
+from parents.interaction import attachments, delivery, service, sockets
 from parents.interaction.delivery import NAMESPACE, user_room
 from parents.interaction.models import Conversation, Message
 
@@ -133,7 +133,11 @@ def _handler(name: str) -> Callable[..., Any]:
     return decorate
 
 
-def _row_id(data: dict[str, Any], key: str) -> int:
+#: for the other sub-packages' events on this namespace (parents.appointments.events)
+client_event = _handler
+
+
+def row_id(data: dict[str, Any], key: str) -> int:
     value = data.get(key)
     if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= BIGINT_MAX:
         raise ServiceError(_("Give the id of a %(what)s.", what=key), status=422)
@@ -149,12 +153,15 @@ def _visible(model: type, ident: int, actor: User, action: str = "view") -> Any:
 
 @_handler("send")
 def on_send(actor: User, data: dict[str, Any]) -> dict[str, Any]:
-    """``{"conversation_id", "text"}`` → ``{"id", "status", "conversation_id"}``."""
-    conversation = _visible(Conversation, _row_id(data, "conversation_id"), actor, "post")
-    text = data.get("text")
-    if not isinstance(text, str):
+    """``{"conversation_id", "text"?, "asset_id"?}`` → ``{"id", "status", "conversation_id"}``."""
+    conversation = _visible(Conversation, row_id(data, "conversation_id"), actor, "post")
+    text = data.get("text", "")
+    asset_id = data.get("asset_id")
+    if not isinstance(text, str) or not (asset_id is None or isinstance(asset_id, str)):
         raise ServiceError(_("Write a message first."), status=422)
-    message = service.post_message(actor=actor, conversation=conversation, text=text)
+    message = service.post_message(
+        actor=actor, conversation=conversation, text=text, asset=attachments.find(asset_id)
+    )
     return {
         "id": message.id,
         "status": message.status,
@@ -166,7 +173,7 @@ def on_send(actor: User, data: dict[str, Any]) -> dict[str, Any]:
 @_handler("read")
 def on_read(actor: User, data: dict[str, Any]) -> dict[str, Any]:
     """``{"message_id"}`` → ``{"last_read_message_id", "unread"}``."""
-    message = _visible(Message, _row_id(data, "message_id"), actor)
+    message = _visible(Message, row_id(data, "message_id"), actor)
     member = service.mark_read(actor=actor, message=message)
     return {
         "last_read_message_id": member.last_read_message_id,
@@ -178,9 +185,9 @@ def on_read(actor: User, data: dict[str, Any]) -> dict[str, Any]:
 def on_delivered(actor: User, data: dict[str, Any]) -> dict[str, Any]:
     """``{"conversation_id", "message_id"}`` (the newest message this device received) →
     ``{"last_delivered_message_id"}``; the senders get a ``delivered`` receipt."""
-    conversation = _visible(Conversation, _row_id(data, "conversation_id"), actor, "post")
+    conversation = _visible(Conversation, row_id(data, "conversation_id"), actor, "post")
     mark = service.mark_delivered(
-        actor=actor, conversation=conversation, message_id=_row_id(data, "message_id")
+        actor=actor, conversation=conversation, message_id=row_id(data, "message_id")
     )
     return {"last_delivered_message_id": mark}
 

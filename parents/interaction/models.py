@@ -27,6 +27,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from elearn.extensions import Model
 from elearn.models import Unit, User
 from elearn.models._types import UTCDateTime, utcnow
+from media.models import Asset
 
 #: the longest message, in characters
 MAX_TEXT = 2000
@@ -123,8 +124,8 @@ class Message(Model):
     conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id"))
     sender_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     text: Mapped[str] = mapped_column(Text, default="")
-    #: a picture, file or voice message (media's asset), for a later step
-    asset_id: Mapped[int | None] = mapped_column(Integer)
+    #: a picture, file or voice message (media's asset, uploaded by the sender), sent once
+    asset_id: Mapped[str | None] = mapped_column(ForeignKey("assets.id"), index=True, unique=True)
     status: Mapped[str] = mapped_column(String(16), default=MessageStatus.DELIVERED)
     #: what the keyword list matched, for the reviewer
     held_reason: Mapped[str | None] = mapped_column(String(200))
@@ -139,6 +140,7 @@ class Message(Model):
 
     conversation: Mapped[Conversation] = relationship()
     sender: Mapped[User] = relationship(foreign_keys=[sender_id], lazy="joined")
+    asset: Mapped[Asset | None] = relationship(lazy="selectin")
 
 
 class MessageReport(Model):

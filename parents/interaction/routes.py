@@ -14,7 +14,17 @@ from elearn.extensions import db
 from elearn.models import Unit, User
 from elearn.models.accounts import ADMIN_ROLES
 from elearn.service.errors import ServiceError
-from parents.interaction import contacts, delivery, export, queries, quiet, rules, service
+from media import service as media_service
+from parents.interaction import (
+    attachments,
+    contacts,
+    delivery,
+    export,
+    queries,
+    quiet,
+    rules,
+    service,
+)
 from parents.interaction.forms import (
     ExportForm,
     MessageForm,
@@ -49,6 +59,7 @@ def _name(conversation: Conversation, viewer: User) -> str:
 def _bubble(message: Message, viewer: User, reviewer: bool) -> dict[str, Any]:
     shown = delivery.shows_text(message, viewer, is_reviewer=reviewer)
     return {
+        "attachment": attachments.view(message.asset) if shown and message.asset_id else None,
         "id": message.id,
         "mine": message.sender_id == viewer.id,
         "sender": message.sender.display_name,
@@ -136,6 +147,7 @@ def conversation(conversation_id: int):
         form=form if may_post else None,
         export_form=ExportForm() if reviewer else None,
         office=not quiet.is_staff(current_user) and bool(service.office_schools(current_user)),
+        attachment_limit=media_service.attachment_limit(current_user) if may_post else None,
     ), status
 
 
@@ -255,6 +267,7 @@ def review():
                 "conversation_id": m.conversation_id,
                 "sender": m.sender.display_name,
                 "text": m.text,
+                "attachment": attachments.view(m.asset) if m.asset_id else None,
                 "reason": m.held_reason,
                 "created_at": m.created_at,
             }

@@ -23,7 +23,8 @@ from elearn.models.accounts import ADMIN_ROLES
 from elearn.models.org import SCHOOL_LEVEL
 from elearn.service import notifications
 from elearn.service.errors import Forbidden, NotFound, ServiceError
-from parents.interaction import delivery, quiet, rules, safety
+from media.models import Asset
+from parents.interaction import attachments, delivery, quiet, rules, safety
 from parents.interaction.models import (
     MAX_TEXT,
     Conversation,
@@ -206,9 +207,9 @@ def reviewer_ids(conversation: Conversation) -> list[int]:
     )
 
 
-def _check_text(text: str) -> str:
+def _check_text(text: str, *, required: bool = True) -> str:
     text = text.strip()
-    if not text:
+    if not text and required:
         raise ServiceError(_("Write a message first."), status=422, field="text")
     if len(text) > MAX_TEXT:
         raise ServiceError(
@@ -239,11 +240,19 @@ def _still_allowed(actor: User, conversation: Conversation) -> bool:
 
 
 def post_message(
-    *, actor: User, conversation: Conversation, text: str, now: datetime | None = None
+    *,
+    actor: User,
+    conversation: Conversation,
+    text: str = "",
+    now: datetime | None = None,
+    asset: Asset | None = None,
 ) -> Message:
     """Post a message: delivered, or held for review when it matches the keyword list. A
-    guardian's message in a class broadcast goes to a private thread back to its sender."""
-    text = _check_text(text)
+    guardian's message in a class broadcast goes to a private thread back to its sender. Text,
+    an attachment (``asset``: ``attachments.check_attachment``), or both."""
+    text = _check_text(text, required=asset is None)
+    if asset is not None:
+        attachments.check_attachment(actor, asset)
     member = conversation.member(actor)
     if member is None:
         raise NotFound(_("This conversation does not exist, or is not yours."))
@@ -268,6 +277,7 @@ def post_message(
         conversation_id=conversation.id,
         sender_id=actor.id,
         text=text,
+        asset_id=asset.id if asset is not None else None,
         status=status,
         held_reason=reason[:200] if reason else None,
         deliver_at=wait.until if wait else None,
@@ -426,7 +436,7 @@ def _alert_office(actor: User, conversation: Conversation, text: str) -> None:
         [m.user_id for m in conversation.members if m.user_id != actor.id],
         kind="safety.urgent_message",
         title=_("Urgent message from %(name)s", name=actor.display_name),
-        body=text[:200],
+        body=text[:200] or _("A picture, a file or a voice message: open the conversation."),
         link=f"/messages/{conversation.id}",
     )
 

@@ -143,6 +143,21 @@ RULES = {
     "api.unit": Rule(lambda ids: f"/api/v1/units/{ids['school']}", SCHOOL_SIGHT),
     "api.unit_children": Rule(lambda ids: f"/api/v1/units/{ids['school']}/children", SCHOOL_SIGHT),
     "api.coverage_of_unit": Rule(lambda ids: f"/api/v1/coverage?unit={ids['school']}", ADMINS),
+    "api.coverage_of_children": Rule(
+        lambda ids: f"/api/v1/coverage/children?unit={ids['school']}", ADMINS
+    ),
+    # a class's teachers follow their class's coverage too
+    "api.coverage_trend": Rule(
+        lambda ids: f"/api/v1/coverage/trend?unit={ids['class']}", ADMINS | {"teacher1"}
+    ),
+    "api.coverage_ledger": Rule(
+        lambda ids: f"/api/v1/ledgers/coverage?unit={ids['school']}", ADMINS
+    ),
+    "dashboard.home": Rule(lambda ids: "/dashboard", ADMINS | {"teacher1"}),
+    "dashboard.unit": Rule(lambda ids: f"/dashboard/{ids['class']}", ADMINS | {"teacher1"}),
+    "dashboard.remind": Rule(
+        lambda ids: f"/dashboard/{ids['school']}/remind", ADMINS, method="POST"
+    ),
     "api-docs.openapi_json": Rule(lambda ids: "/api/v1/openapi.json", EVERYONE),
     "rosters.upload": Rule(lambda ids: f"/admin/units/{ids['school']}/roster", ADMINS),
     "rosters.job": Rule(lambda ids: f"/admin/jobs/{_job_of_school_admin(ids)}", {"school_admin"}),

@@ -31,12 +31,12 @@ def test_video_becomes_ready_with_ladder_poster_and_thumbs(ctx, media_files):
     assert abs(asset.duration_seconds - 3.0) < 0.2
     assert (asset.width, asset.height) == (640, 360)
     storage = get_storage()
-    keys = storage.list_keys(f"assets/{asset.id}/v1/")
+    keys = storage.list_keys(f"assets/{asset.id}/v{asset.ladder_version}/")
     assert asset.master_key in keys and asset.poster_key in keys and asset.thumbs_key in keys
     assert all(not k.endswith("lesson.mp4") for k in storage.list_keys(f"assets/{asset.id}/"))
     master = storage.get(asset.master_key).decode()
     assert "360p/index.m3u8" in master and "audio/index.m3u8" in master
-    playlist = storage.get(f"assets/{asset.id}/v1/360p/index.m3u8").decode()
+    playlist = storage.get(f"assets/{asset.id}/v{asset.ladder_version}/360p/index.m3u8").decode()
     assert "#EXT-X-TARGETDURATION:2" in playlist and "#EXT-X-ENDLIST" in playlist
     assert asset.meta["thumbs"]["count"] >= 1
     assert asset.lock_owner is None and asset.locked_until is None
@@ -110,7 +110,10 @@ def test_rerun_replaces_outputs_and_never_duplicates(ctx, media_files):
     # an explicit reprocess writes the same keys again
     asset = _reload(asset_id)
     asset.status = "processing"
-    storage.put(f"assets/{asset_id}/v1/360p/seg_99999.ts", b"stale leftover of a crashed run")
+    storage.put(
+        f"assets/{asset_id}/v{asset.ladder_version}/360p/seg_99999.ts",
+        b"stale leftover of a crashed run",
+    )
     db.session.flush()
     assert tasks.process_asset(asset_id) == "ready"
     assert storage.list_keys(f"assets/{asset_id}/") == first
@@ -152,7 +155,7 @@ def test_ffmpeg_crashing_every_time_fails_after_max_attempts(
     asset = _reload(asset_id)
     assert asset.status == "failed" and asset.attempts == 3
     assert asset.reason == "processing_failed"
-    assert not get_storage().list_keys(f"assets/{asset.id}/v1/")
+    assert not get_storage().list_keys(f"assets/{asset.id}/v{asset.ladder_version}/")
 
 
 def test_progress_is_reported_while_transcoding(ctx, media_files, monkeypatch):

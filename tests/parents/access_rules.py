@@ -299,3 +299,119 @@ def _parent1_id() -> int:
 
 
 RULES.update(FAMILY_RULES)
+
+
+STAFF = ADMINS | frozenset({"teacher1"})
+PARTIES = frozenset({"teacher1", "parent1"})
+
+
+def _open_slot(_ids: dict, hours: int = 72) -> int:
+    """An open video slot of teacher1's, rolled back with the request."""
+    from datetime import timedelta
+
+    from elearn.extensions import db
+    from elearn.models._types import utcnow
+    from parents.appointments import service
+    from tests.conftest import user
+
+    start = utcnow().replace(microsecond=0) + timedelta(hours=hours)
+    slot = service.publish_slot(
+        actor=user("teacher1"), starts_at=start, ends_at=start + timedelta(minutes=30), mode="video"
+    )
+    db.session.commit()
+    return slot.id
+
+
+def _appointment(ids: dict) -> int:
+    """parent1's booking of a video slot of teacher1's, rolled back with the request."""
+    from elearn.extensions import db
+    from parents.appointments import service
+    from parents.appointments.models import AppointmentSlot
+    from tests.conftest import user
+
+    slot = db.session.get(AppointmentSlot, _open_slot(ids, hours=96))
+    appointment = service.book(actor=user("parent1"), slot=slot, reason="访问规则")
+    db.session.commit()
+    return appointment.id
+
+
+APPOINTMENT_RULES = {
+    "appointments.index": Rule(lambda ids: "/appointments", SIGNED_IN),
+    "appointments.slots": Rule(lambda ids: "/appointments/slots", STAFF),
+    "appointments.book": Rule(lambda ids: "/appointments/book", frozenset({"parent1"})),
+    "appointments.book_slot": Rule(
+        lambda ids: f"/appointments/book/{_open_slot(ids)}",
+        frozenset({"parent1"}),
+        method="POST",
+        data=lambda ids: {"reason": "访问规则"},
+    ),
+    "appointments.invite": Rule(
+        lambda ids: f"/appointments/slots/{_open_slot(ids)}/invite",
+        frozenset({"teacher1"}),
+        method="POST",
+        data=lambda ids: {"guardian_id": "1", "reason": "访问规则"},
+    ),
+    "appointments.withdraw": Rule(
+        lambda ids: f"/appointments/slots/{_open_slot(ids)}/withdraw",
+        frozenset({"teacher1"}),
+        method="POST",
+    ),
+    "appointments.detail": Rule(lambda ids: f"/appointments/{_appointment(ids)}", PARTIES),
+    "appointments.cancel": Rule(
+        lambda ids: f"/appointments/{_appointment(ids)}/cancel", PARTIES, method="POST"
+    ),
+    "appointments.notes": Rule(
+        lambda ids: f"/appointments/{_appointment(ids)}/notes",
+        frozenset({"teacher1"}),
+        method="POST",
+        data=lambda ids: {"notes": "记录"},
+    ),
+    "appointments.call": Rule(lambda ids: f"/appointments/{_appointment(ids)}/call", PARTIES),
+    "appointments_api.slots": Rule(lambda ids: "/api/v1/appointment-slots", SIGNED_IN),
+    # staff publish; teacher1's slot overlaps nothing (each role's request is rolled back)
+    "appointments_api.create_slot": Rule(
+        lambda ids: "/api/v1/appointment-slots",
+        STAFF,
+        method="POST",
+        json=True,
+        data=lambda ids: {
+            "starts_at": "2099-01-01T09:00:00+08:00",
+            "ends_at": "2099-01-01T09:30:00+08:00",
+            "mode": "video",
+        },
+    ),
+    "appointments_api.withdraw_slot": Rule(
+        lambda ids: f"/api/v1/appointment-slots/{_open_slot(ids)}/withdraw",
+        frozenset({"teacher1"}),
+        method="POST",
+        json=True,
+    ),
+    # only a guardian who may message teacher1 books teacher1's slot; staff and strangers: 404
+    "appointments_api.book": Rule(
+        lambda ids: "/api/v1/appointments",
+        frozenset({"parent1"}),
+        method="POST",
+        json=True,
+        data=lambda ids: {"slot_id": _open_slot(ids), "reason": "访问规则"},
+    ),
+    "appointments_api.mine": Rule(lambda ids: "/api/v1/appointments", SIGNED_IN),
+    "appointments_api.one": Rule(lambda ids: f"/api/v1/appointments/{_appointment(ids)}", PARTIES),
+    "appointments_api.cancel": Rule(
+        lambda ids: f"/api/v1/appointments/{_appointment(ids)}/cancel",
+        PARTIES,
+        method="POST",
+        json=True,
+    ),
+    "appointments_api.notes": Rule(
+        lambda ids: f"/api/v1/appointments/{_appointment(ids)}/notes", frozenset({"teacher1"})
+    ),
+    "appointments_api.save_notes": Rule(
+        lambda ids: f"/api/v1/appointments/{_appointment(ids)}/notes",
+        frozenset({"teacher1"}),
+        method="PUT",
+        json=True,
+        data=lambda ids: {"notes": "记录"},
+    ),
+}
+
+RULES.update(APPOINTMENT_RULES)

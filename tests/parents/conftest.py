@@ -25,6 +25,7 @@ new_page = e2e.new_page
 csp_violations = e2e.csp_violations
 shot = e2e.shot
 second_live_url = e2e.second_live_url
+e2e_worker = e2e.e2e_worker
 
 NAMESPACE = "/messages"
 PASSWORD = "demo1234"

@@ -191,3 +191,50 @@ def test_logout_on_one_process_closes_that_sessions_sockets_on_another(
     ] == "您已退出登录。"
     # the phone signed in with its own token: it stays
     assert phone.client.connected and not phone.disconnected
+
+
+def test_an_attachment_sent_over_the_socket_reaches_the_members(live_url, peers, e2e_worker,
+                                                                tmp_path):  # fmt: skip
+    """A picture uploaded through media's API as an attachment (bearer token, as the phone app
+    does), processed by the worker, then sent with ``send``: the members hear it with its signed
+    URL; someone else's upload is refused over the socket and nothing is sent."""
+    import subprocess
+    import time
+
+    teacher, parent = Api(live_url, "teacher1"), Api(live_url, "parent1")
+    conversation_id = conversation(teacher, parent)
+    picture = tmp_path / "作业.png"
+    subprocess.run(
+        ["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", "testsrc2=size=320x240",
+         "-frames:v", "1", str(picture)],
+        check=True, timeout=60,
+    )  # fmt: skip
+    data = picture.read_bytes()
+    made = parent.call("POST", "/media/uploads", {"filename": picture.name, "size": len(data),
+                       "content_type": "image/png", "purpose": "attachment"})  # fmt: skip
+    assert made.status_code == 201, made.text
+    asset_id, plan = made.json()["asset_id"], made.json()["upload"]
+    for part in plan["parts"]:
+        url = part["url"] if part["url"].startswith("http") else live_url + part["url"]
+        sent = requests.put(url, data=data[part["offset"] : part["offset"] + part["size"]],
+                            headers=plan["headers"], timeout=30)  # fmt: skip
+        assert sent.status_code == 200, sent.text
+    assert parent.call("POST", f"/media/uploads/{asset_id}/complete").status_code == 202
+    deadline = time.monotonic() + 120
+    while parent.call("GET", f"/media/assets/{asset_id}").json()["status"] != "ready":
+        assert time.monotonic() < deadline, "the worker did not process the picture"
+        time.sleep(0.3)
+
+    teacher_socket = peers(live_url).connect(token=teacher.token)
+    parent_socket = peers(live_url).connect(token=parent.token)
+    theirs = teacher_socket.call("send", {"conversation_id": conversation_id, "asset_id": asset_id})
+    assert theirs["ok"] is False and theirs["error"], theirs
+    ack = parent_socket.call("send", {"conversation_id": conversation_id, "asset_id": asset_id})
+    assert ack["ok"] is True and ack["status"] == "delivered", ack
+    event = teacher_socket.wait_for_message(ack["id"])
+    shown = event["message"]["attachment"]
+    assert shown["kind"] == "image" and shown["name"] == "作业.png"
+    image = requests.get(shown["url"] if shown["url"].startswith("http") else live_url + shown["url"],
+                         timeout=30)  # fmt: skip
+    assert image.status_code == 200 and image.headers["Content-Type"].startswith("image/")
+    assert not [m for m in teacher_socket.messages() if m["message"]["id"] != ack["id"]]

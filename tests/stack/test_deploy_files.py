@@ -139,6 +139,25 @@ def test_the_compose_file_runs_every_process_type():
     assert any(m.endswith("/elearn.conf:/etc/nginx/conf.d/elearn.conf:ro") for m in mounts)
 
 
+def test_coturn_takes_its_configuration_and_the_app_its_secret():
+    compose = _compose()
+    coturn = compose["services"]["coturn"]
+    assert "./turnserver.conf:/etc/coturn/turnserver.conf:ro" in coturn["volumes"]
+    assert coturn["command"][:2] == ["-c", "/etc/coturn/turnserver.conf"]
+    assert "--static-auth-secret=${TURN_SECRET:-}" in coturn["command"]
+    env = compose["x-app-env"]
+    assert env["ELEARN_APPOINTMENT_TURN_SECRET"] == "${TURN_SECRET:-}"
+    assert "ELEARN_APPOINTMENT_ICE_SERVERS" in env
+    lines = {
+        line.strip()
+        for line in (DEPLOY / "turnserver.conf").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    }
+    assert {"use-auth-secret", "listening-port=3478", "fingerprint", "no-cli"} <= lines
+    assert "denied-peer-ip=127.0.0.0-127.255.255.255" in lines  # no relaying into the host
+    assert not any(line.startswith(("static-auth-secret", "user=")) for line in lines)
+
+
 def test_the_compose_file_takes_its_secrets_from_the_environment():
     """No secret is written in the file: each is required from the environment (`${X:?…}`)."""
     environment = _compose()["x-app-env"]

@@ -20,6 +20,47 @@
     });
   }
 
+  // a picture as a thumbnail (opens full size), a voice message as an inline player, a file as
+  // a link; the URLs are signed and short-lived (parents/EVENTS.md)
+  function attachment(shown) {
+    var box = document.createElement("div");
+    box.className = "attachment attachment-" + shown.kind;
+    if (shown.kind === "image") {
+      var link = document.createElement("a");
+      link.href = shown.url;
+      link.target = "_blank";
+      link.rel = "noopener";
+      var image = document.createElement("img");
+      image.className = "attachment-image";
+      image.src = shown.url;
+      image.alt = shown.name || "";
+      link.appendChild(image);
+      box.appendChild(link);
+    } else if (shown.kind === "audio") {
+      var audio = document.createElement("audio");
+      audio.className = "attachment-audio";
+      audio.controls = true;
+      audio.preload = "metadata";
+      audio.src = shown.url;
+      audio.setAttribute("aria-label", strings.voice);
+      box.appendChild(audio);
+      if (shown.duration) {
+        var length = document.createElement("span");
+        length.className = "duration";
+        length.textContent = Math.round(shown.duration) + "″";
+        box.appendChild(length);
+      }
+    } else {
+      var file = document.createElement("a");
+      file.className = "attachment-file";
+      file.href = shown.url;
+      file.download = shown.name || "";
+      file.textContent = shown.name || "";
+      box.appendChild(file);
+    }
+    return box;
+  }
+
   function bubble(message) {
     var item = document.createElement("li");
     var mine = message.sender_id === me;
@@ -41,7 +82,11 @@
       body.className = "text";
       body.textContent = message.text;
     }
-    item.appendChild(body);
+    if (body.textContent) item.appendChild(body);
+    var shown = message.attachment;
+    if (shown && shown.url && !(message.status === "recalled" && message.text === null)) {
+      item.appendChild(attachment(shown));
+    }
     var meta = document.createElement("span");
     meta.className = "meta";
     meta.textContent = when(message.created_at) +
