@@ -128,6 +128,8 @@ def feature() -> Feature:
             (signals.user_logged_out, events.on_logout),
             (signals.password_changed, events.on_password_changed),
         ),
+        # what is coming for a person (a guardian's view of their child lists their lectures)
+        hooks={"elearn.person_agenda": (service.agenda_items,)},
         setup=_setup,
     )
 

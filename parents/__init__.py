@@ -8,6 +8,7 @@ from typing import Any
 
 from flask import Flask
 from flask_babel import lazy_gettext as _l
+from limits import parse_many
 
 from elearn import features, signals
 from elearn.config import Setting
@@ -54,14 +55,15 @@ SETTINGS = (
 
 def _nav(user: Any) -> list[tuple[str, str]]:
     from parents.appointments import routes as appointments
+    from parents.family import routes as family
     from parents.interaction import routes as interaction
 
-    return interaction.nav_items(user) + appointments.nav_items(user)
+    return interaction.nav_items(user) + appointments.nav_items(user) + family.nav_items(user)
 
 
 def feature() -> Feature:
-    """What families and community add to the carrier: interaction (messages), announcements
-    and appointments (约谈)."""
+    """What families and community add to the carrier: interaction (messages), announcements,
+    appointments (约谈) and the family pages (guardians and their children)."""
     # the sub-packages' rooms load when the package is registered, not when it is imported (as
     # live's): the migrations and the composition root import parents without registering it
     from parents.announcements import api as announcements_api
@@ -73,6 +75,10 @@ def feature() -> Feature:
     from parents.appointments import models as appointments_models  # noqa: F401
     from parents.appointments import routes as appointments
     from parents.appointments import tasks as appointments_tasks  # noqa: F401
+    from parents.family import api as family_api
+    from parents.family import queries as family_queries
+    from parents.family import routes as family
+    from parents.family import tasks as family_tasks
     from parents.interaction import (  # noqa: F401 - the Socket.IO events register on import
         api,
         events,
@@ -86,8 +92,8 @@ def feature() -> Feature:
 
     return Feature(
         name="parents",
-        blueprints=(routes.bp, announcements.bp, appointments.bp),
-        api=(api.bp, office_api.bp, announcements_api.bp, appointments_api.bp),
+        blueprints=(routes.bp, announcements.bp, appointments.bp, family.bp),
+        api=(api.bp, office_api.bp, announcements_api.bp, appointments_api.bp, family_api.bp),
         nav=_nav,
         rules={
             models.Conversation: rules.conversation_rule,
@@ -98,6 +104,9 @@ def feature() -> Feature:
             "parents": _l("Families and community (all)"),
             "parents.keywords_changed": _l("Message keyword list changed"),
             "parents.conversation_exported": _l("Conversation record exported"),
+            "parents.guardian_unlinked": _l("Guardian unlinked from a student"),
+            "parents.guardian_link_confirmed": _l("Guardian link confirmed"),
+            "parents.guardian_link_refused": _l("Guardian link refused"),
         },
         settings=(
             *SETTINGS,
@@ -106,6 +115,12 @@ def feature() -> Feature:
                 (quiet.DEFAULT.starts, quiet.DEFAULT.ends),
                 "staff's quiet hours unless they set their own: HH:MM-HH:MM local, or off",
                 quiet.parse_default,
+            ),
+            Setting(
+                "FAMILY_REDEEM_LIMIT",
+                "10 per hour",
+                "invite codes a guardian's account may try to redeem (a Flask-Limiter limit)",
+                _limit,
             ),
         ),
         beat={
@@ -117,6 +132,16 @@ def feature() -> Feature:
                 "task": "parents.appointment_reminders",
                 "schedule": 60.0,
             },
+            "parents.family_weekly_digest": {
+                "task": "parents.family_weekly_digest",
+                "schedule": family_tasks.WEEKLY,
+            },
+        },
+        hooks={
+            # a guardian opening their child's course sees the child's progress, read-only
+            "courses.progress_viewers": (family_queries.children_for_course,),
+            # the home page's "my children" panel links to the child view
+            "elearn.children_panel": (family.children_panel_links,),
         },
         signals=(
             (signals.user_logged_out, events.on_logout),
@@ -124,6 +149,12 @@ def feature() -> Feature:
         ),
         setup=events.setup,
     )
+
+
+def _limit(raw: str) -> str:
+    """A Flask-Limiter limit ("10 per hour", "5/minute"), checked at start-up."""
+    parse_many(raw)  # raises ValueError with what is wrong
+    return raw
 
 
 def init_app(app: Flask) -> None:

@@ -155,17 +155,19 @@ def attempt_rule(actor: User, action: str, attempt: QuizAttempt) -> bool:
     return False
 
 
-def may_view_record(actor: User, student: User) -> bool:
-    """A student's assessment record: the student, their guardians, their school's teachers, admins."""
-    if actor.id == student.id:
-        return True
-    linked = db.session.scalar(
-        select(GuardianLink.id).where(
-            GuardianLink.guardian_id == actor.id, GuardianLink.student_id == student.id
+def _linked(actor: User, student: User) -> bool:
+    return (
+        db.session.scalar(
+            select(GuardianLink.id).where(
+                GuardianLink.guardian_id == actor.id, GuardianLink.student_id == student.id
+            )
         )
+        is not None
     )
-    if linked is not None:
-        return True
+
+
+def _staff_over(actor: User, student: User) -> bool:
+    """A teacher of the student's school or an admin over their class."""
     classes = [a.unit for a in student.roles if a.role == Role.STUDENT]
     for a in actor.roles:
         if a.role in ADMIN_ROLES and any(c.path.startswith(a.unit.path) for c in classes):
@@ -173,3 +175,16 @@ def may_view_record(actor: User, student: User) -> bool:
         if a.role == Role.TEACHER and any(c.path.startswith(a.unit.school_path) for c in classes):
             return True
     return False
+
+
+def may_view_record(actor: User, student: User) -> bool:
+    """A student's assessment record: the student, their guardians, their school's teachers, admins."""
+    if actor.id == student.id:
+        return True
+    return _linked(actor, student) or _staff_over(actor, student)
+
+
+def views_as_guardian(actor: User, student: User) -> bool:
+    """Whether ``actor`` reads the student's record only as their guardian: then each result is
+    shown only as its quiz's review policy allows (never an answer)."""
+    return actor.id != student.id and not _staff_over(actor, student) and _linked(actor, student)

@@ -272,8 +272,14 @@ def chosen_questions(banks: list[QuestionBank], ids: Collection[int]) -> list[Qu
     return [found[i] for i in ids if i in found]
 
 
-def assessment_record(student: User) -> list[dict]:
-    """The student's best finished attempt at each quiz, newest first, with the term it fell in."""
+def assessment_record(student: User, *, policy_at: datetime | None = None) -> list[dict]:
+    """The student's best finished attempt at each quiz, newest first, with the term it fell in.
+
+    ``policy_at`` (for a guardian's eyes): each result only as its quiz's review policy allows
+    at that moment (``result_shown``; the score, maximum and pass are None otherwise)."""
+    # the service imports this module (through analysis): import it when asked
+    from quizzes.service.attempt_views import review_allowed
+
     attempts = db.session.scalars(
         select(QuizAttempt)
         .where(QuizAttempt.user_id == student.id, QuizAttempt.state == "finished")
@@ -301,8 +307,11 @@ def assessment_record(student: User) -> list[dict]:
                 "passed": attempt.passed,
                 "finished_at": finished,
                 "attempt_id": attempt.id,
+                "result_shown": True,
             }
         )
+        if policy_at is not None and not review_allowed(attempt, policy_at):
+            rows[-1].update(result_shown=False, score=None, max_score=None, passed=None)
     return rows
 
 

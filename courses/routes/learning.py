@@ -7,9 +7,9 @@ from flask_login import current_user, login_required
 
 from courses import queries, service
 from courses.forms import ReviewForm
-from courses.models import Course, CourseStatus, Lesson, LessonKind
+from courses.models import Audience, Course, CourseStatus, Lesson, LessonKind
 from courses.routes.blueprint import bp
-from courses.service import playback
+from courses.service import access, playback
 from elearn import permissions
 from elearn.request_args import page_number
 
@@ -43,18 +43,33 @@ def course_detail(course_id: int):
     course = permissions.get_or_404(Course, course_id, current_user, "view")
     can_edit = permissions.can(current_user, "edit", course)
     authoring = can_edit and (not course.is_live or request.args.get("draft") == "1")
-    units = queries.outline(course, user=current_user, authoring=authoring)
+    # a guardian sees their child's progress (read-only): ?learner=<id>, or by default on a
+    # course of the students' track
+    learners = (
+        [] if authoring or not course.is_live else access.learners_shown(current_user, course)
+    )
+    learner = None
+    wanted = request.args.get("learner", type=int)
+    if wanted is not None:
+        learner = next((person for person in learners if person.id == wanted), None)
+        if learner is None:
+            abort(404)
+    elif learners and course.audience == Audience.STUDENT:
+        learner = learners[0]
+    units = queries.outline(course, user=learner or current_user, authoring=authoring)
     return render_template(
         "courses/course.html",
         course=course,
         units=units,
-        next_lesson=None if authoring else queries.next_lesson(units),
+        learner=learner,
+        learners=learners,
+        next_lesson=None if authoring or learner else queries.next_lesson(units),
         can_archive=permissions.can(current_user, "archive", course)
         and course.status != CourseStatus.ARCHIVED,
         archive_form=ReviewForm(),
         authoring=authoring,
         can_edit=can_edit,
-        progress=queries.progress_of(current_user, course) if course.is_live else None,
+        progress=queries.progress_of(learner or current_user, course) if course.is_live else None,
     )
 
 

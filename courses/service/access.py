@@ -15,6 +15,7 @@ from sqlalchemy import ColumnElement, and_, false, or_, select
 from courses.models import Audience, Course, CourseStatus, CourseUnit, GradeBand, Lesson
 from elearn import permissions
 from elearn.extensions import db
+from elearn.features import ExtensionPoint, hooks
 from elearn.models import Role, Unit, User
 from elearn.models.accounts import ADMIN_ROLES
 
@@ -32,6 +33,24 @@ ROLE_AUDIENCES: dict[str, frozenset[str]] = {
 
 #: roles that may author courses (at the units returned by ``authoring_units``)
 AUTHOR_ROLES = frozenset(ADMIN_ROLES | {Role.TEACHER, Role.EXPERT})
+
+
+#: learners whose progress a viewer may read on a course's page, read-only; parents contributes
+#: "a guardian's linked children" (courses knows no guardians)
+PROGRESS_VIEWERS = ExtensionPoint(
+    "courses.progress_viewers",
+    "(viewer, course) -> [User]: learners whose progress the viewer may read on the course page",
+)
+
+
+def learners_shown(viewer: User, course: Course) -> list[User]:
+    """The learners (not the viewer) whose progress ``viewer`` may read on ``course``'s page."""
+    found: dict[int, User] = {}
+    for hook in hooks(PROGRESS_VIEWERS.name):
+        for learner in hook(viewer, course):
+            if learner.id != viewer.id:
+                found.setdefault(learner.id, learner)
+    return list(found.values())
 
 
 def audiences_for(actor: User) -> set[str]:

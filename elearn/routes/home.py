@@ -8,6 +8,7 @@ from flask import Blueprint, render_template
 from flask_login import current_user, login_required
 
 from elearn import features
+from elearn.features import ExtensionPoint, hooks
 from elearn.models import Role, User
 from elearn.models.accounts import ADMIN_ROLES
 from elearn.queries import children_of_guardian
@@ -15,6 +16,12 @@ from elearn.routes.notifications import home_panel as notifications_panel
 from elearn.service import coverage, org
 
 bp = Blueprint("home", __name__)
+
+#: what the "my children" panel links to (parents' child view and its invite-code page)
+CHILDREN_PANEL = ExtensionPoint(
+    "elearn.children_panel",
+    "(guardian, children) -> {'links': {child_id: url}, 'actions': [(label, url)]}",
+)
 
 ROLE_ORDER = [
     Role.PREFECTURE_ADMIN,
@@ -46,7 +53,19 @@ def _carrier_panels(user: User) -> list[tuple[str, dict[str, Any]]]:
             )
         )
     if user.has_role(Role.GUARDIAN):
-        panels.append(("elearn/_children_panel.html", {"children": children_of_guardian(user)}))
+        children = children_of_guardian(user)
+        links: dict[int, str] = {}
+        actions: list[tuple[str, str]] = []
+        for hook in hooks(CHILDREN_PANEL.name):
+            found = hook(user, [child for child, _relation in children])
+            links.update(found.get("links", {}))
+            actions.extend(found.get("actions", []))
+        panels.append(
+            (
+                "elearn/_children_panel.html",
+                {"children": children, "links": links, "actions": actions},
+            )
+        )
     return panels
 
 

@@ -19,6 +19,7 @@ from live.service.attendance import (
     watching_now,
 )
 from live.service.audience import (
+    agenda_items,
     create_lecture,
     in_audience,
     is_banned,
@@ -82,6 +83,7 @@ from live.service.room import (
 )
 
 __all__ = [
+    "agenda_items",
     "expiry_seconds",
     "heartbeat_seconds",
     "record_beat",

@@ -15,6 +15,7 @@ from elearn import permissions
 from elearn.extensions import db
 from elearn.models import Unit, User
 from elearn.permissions import admin_paths, scope_paths
+from elearn.service.agenda import AgendaItem
 from elearn.service.errors import Forbidden, NotFound, ServiceError
 from live.models import (
     Lecture,
@@ -279,6 +280,35 @@ def upcoming_for(user: User, *, now: datetime | None = None, limit: int = 5) -> 
         Lecture.status != LectureStatus.ENDED, Lecture.starts_at >= now - timedelta(hours=6)
     )
     return list(db.session.scalars(query.limit(limit)))
+
+
+def agenda_items(person: User, now: datetime) -> list[AgendaItem]:
+    """The lectures coming for ``person`` as their audience (not those they host or oversee),
+    for the ``elearn.person_agenda`` extension point (a guardian's view of their child)."""
+    audience_ids = (
+        select(LectureAudience.lecture_id)
+        .join(Unit, Unit.id == LectureAudience.unit_id)
+        .where(_audience_clause(person))
+    )
+    query = (
+        select(Lecture)
+        .where(
+            Lecture.id.in_(audience_ids),
+            Lecture.status != LectureStatus.ENDED,
+            Lecture.starts_at >= now - timedelta(hours=6),
+        )
+        .order_by(Lecture.starts_at)
+        .limit(10)
+    )
+    return [
+        AgendaItem(
+            kind=_("Live lecture"),
+            title=lecture.title,
+            starts_at=lecture.starts_at,
+            is_live=lecture.status == LectureStatus.LIVE,
+        )
+        for lecture in db.session.scalars(query)
+    ]
 
 
 def lecture_json(lecture: Lecture, viewer: User | None = None) -> dict[str, Any]:

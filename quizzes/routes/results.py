@@ -3,6 +3,8 @@ record, grading the hand-graded answers of an attempt."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -15,7 +17,7 @@ from elearn.models._types import INT_MAX
 from elearn.request_args import page_number
 from elearn.service.errors import ServiceError
 from quizzes import analysis, queries, service, workbook
-from quizzes.access import ResultsScope, may_view_record, results_scope
+from quizzes.access import ResultsScope, may_view_record, results_scope, views_as_guardian
 from quizzes.forms import MODES, REVIEW_POLICIES
 from quizzes.models import Quiz, QuizAttempt
 from quizzes.routes.blueprint import bp
@@ -88,8 +90,12 @@ def record(user_id: int):
     student = db.session.get(User, user_id)
     if student is None or not may_view_record(current_user, student):
         abort(404)
+    # a guardian sees each result only as its quiz's review policy allows
+    policy_at = datetime.now(UTC) if views_as_guardian(current_user, student) else None
     return render_template(
-        "quizzes/record.html", student=student, rows=queries.assessment_record(student)
+        "quizzes/record.html",
+        student=student,
+        rows=queries.assessment_record(student, policy_at=policy_at),
     )
 
 

@@ -1,4 +1,4 @@
-"""Access rules of the families-and-community endpoints: messages and announcements (see
+"""Access rules of the families-and-community endpoints: messages, announcements and the family pages (see
 tests/access.py)."""
 
 from __future__ import annotations
@@ -203,6 +203,102 @@ ANNOUNCEMENT_RULES = {
 }
 
 RULES.update(ANNOUNCEMENT_RULES)
+
+
+def _classmate_of_student1():
+    """A student of student1's class not linked to parent1."""
+    from elearn.extensions import db
+    from elearn.models import User
+    from parents.family.service import student_class
+    from tests.conftest import user
+
+    klass = student_class(user("student1"))
+    return db.session.scalar(
+        select(User)
+        .where(User.username != "student1", User.roles.any(unit_id=klass.id, role="student"))
+        .order_by(User.id)
+        .limit(1)
+    )
+
+
+def _invite_code(_ids: dict) -> str:
+    """An open invite code teacher1 issued for a classmate of student1 (rolled back with the
+    request)."""
+    from elearn.extensions import db
+    from parents.family import service
+    from tests.conftest import user
+
+    issued = service.issue_invite(actor=user("teacher1"), student=_classmate_of_student1())
+    db.session.commit()
+    return issued.display
+
+
+def _pending_request(_ids: dict) -> int:
+    """parent1's redeemed code for a classmate of student1, waiting for the school."""
+    from elearn.extensions import db
+    from parents.family import service
+    from tests.conftest import user
+
+    student = _classmate_of_student1()
+    issued = service.issue_invite(actor=user("teacher1"), student=student)
+    invite = service.redeem(
+        actor=user("parent1"), code=issued.code, child_name=student.display_name, relation="母亲"
+    )
+    invite_id = invite.id
+    db.session.commit()
+    return invite_id
+
+
+GUARDIAN = frozenset({"parent1"})
+
+FAMILY_RULES = {
+    "family.index": Rule(lambda ids: "/family", GUARDIAN),
+    "family.child": Rule(lambda ids: f"/family/children/{ids['student1']}", GUARDIAN),
+    "family.link": Rule(lambda ids: "/family/link", GUARDIAN),
+    "family.invites": Rule(lambda ids: "/family/invites", STAFF),
+    "family.student": Rule(lambda ids: f"/family/students/{ids['student1']}", STAFF),
+    "family.decide": Rule(
+        lambda ids: f"/family/requests/{_pending_request(ids)}/confirm", STAFF, method="POST"
+    ),
+    "family.unlink": Rule(
+        lambda ids: f"/family/students/{ids['student1']}/unlink/{_parent1_id()}",
+        ADMINS,
+        method="POST",
+    ),
+    "family_api.my_children": Rule(lambda ids: "/api/v1/me/children", SIGNED_IN),
+    "family_api.create_invite": Rule(
+        lambda ids: "/api/v1/guardian-invites",
+        STAFF,
+        method="POST",
+        json=True,
+        data=lambda ids: {"student_id": ids["student1"]},
+    ),
+    # a name that does not match: a 400 for parent1 (allowed to ask), nothing written
+    "family_api.redeem": Rule(
+        lambda ids: "/api/v1/guardian-invites/redeem",
+        GUARDIAN,
+        method="POST",
+        json=True,
+        data=lambda ids: {"code": _invite_code(ids), "child_name": "不对", "relation": "母亲"},
+    ),
+    "family_api.requests_pending": Rule(lambda ids: "/api/v1/guardian-invites/requests", SIGNED_IN),
+    "family_api.decide": Rule(
+        lambda ids: f"/api/v1/guardian-invites/{_pending_request(ids)}/decision",
+        STAFF,
+        method="POST",
+        json=True,
+        data=lambda ids: {"decision": "refuse"},
+    ),
+}
+
+
+def _parent1_id() -> int:
+    from tests.conftest import user
+
+    return user("parent1").id
+
+
+RULES.update(FAMILY_RULES)
 
 
 STAFF = ADMINS | frozenset({"teacher1"})
