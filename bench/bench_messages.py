@@ -43,8 +43,9 @@ from bench import (  # noqa: E402
 )
 
 GUARDIANS = int(os.environ.get("ELEARN_BENCH_MESSAGES_GUARDIANS", "2000"))
-MESSAGES = int(os.environ.get("ELEARN_BENCH_MESSAGES_MESSAGES", "5"))
-ROUNDS = int(os.environ.get("ELEARN_BENCH_MESSAGES_ROUNDS", "5"))
+#: a teacher posts one message at a time: ROUNDS messages, each a second after the last arrived
+MESSAGES = int(os.environ.get("ELEARN_BENCH_MESSAGES_MESSAGES", "1"))
+ROUNDS = int(os.environ.get("ELEARN_BENCH_MESSAGES_ROUNDS", "10"))
 TARGET_P95_MS = 1000.0
 TARGET_RATIO = 0.9
 NS = "/messages"
