@@ -6,8 +6,9 @@ students with two guardians each (users, roles, guardian links and API tokens wr
 set-based SQL), and teacher1 starts the class's broadcast (``service.start_class_broadcast``).
 The server runs as production does (gunicorn with ``deploy/gunicorn.conf.py``: gevent, one
 process, the Redis message queue); ``bench.socketload``'s load generator connects one socket per
-guardian to ``/messages`` with their token, and the teacher's socket sends ROUNDS bursts of
-MESSAGES ``send`` events a second apart; every message is stored, and each reaches every
+guardian to ``/messages`` with their token, and the teacher's socket sends ROUNDS rounds of
+MESSAGES ``send`` events (one, by default: a teacher posts one message at a time), each round a
+second after the last one arrived everywhere; every message is stored, and each reaches every
 guardian's room as a ``message`` event. Printed: p50/p95 delivery latency (target p95 ≤ 1 s)
 and the median round's deliveries/s, then the same load against a bare python-socketio server
 (one room per connected user, each message emitted to all of them: the fan-out ours does, without
@@ -270,8 +271,8 @@ def _line(name: str, result: dict[str, Any]) -> str:
 
 def run() -> list[str]:
     lines = [
-        f"{GUARDIANS:,} guardians' sockets on {NS}, {ROUNDS} rounds of {MESSAGES} messages sent "
-        "back to back by the teacher's socket (gevent, one process)"
+        f"{GUARDIANS:,} guardians' sockets on {NS}, {ROUNDS} rounds of {MESSAGES} message(s) "
+        "sent back to back by the teacher's socket (gevent, one process)"
     ]
     with throwaway_database("bench_messages") as url:
         os.environ["ELEARN_DB_POOL_SIZE"] = "8"  # PostgreSQL's 100 connections are shared

@@ -119,13 +119,21 @@ def load(config: dict[str, Any]) -> dict[str, Any]:
                 if counts[round_] >= expected["per_round"]:
                     dones[round_].set()
 
+    #: per round: when the server acknowledged its first line (its handler returned)
+    acks: dict[int, float] = {}
+
     def pong(ws: Any) -> None:
         while True:
             try:
-                if ws.recv() == "2":
-                    ws.send("3")
+                message = ws.recv()
             except Exception:  # noqa: BLE001 - the socket closed at the end
                 return
+            if message == "2":
+                ws.send("3")
+            elif message.startswith(f"43{ns},"):
+                ack_id = message[len(f"43{ns},") :].split("[", 1)[0]
+                if ack_id.isdigit():
+                    acks.setdefault(int(ack_id) - 1, time.time())
 
     listeners: list[Any] = []
     failures: list[str] = []
@@ -153,17 +161,21 @@ def load(config: dict[str, Any]) -> dict[str, Any]:
     sender = open_socket(base, ns, config["sender"], join)
     listeners.append(gevent.spawn(pong, sender))  # its own copies of the lines are not counted
     rates: list[float] = []
+    handled: list[float] = []
     seconds = 0.0
     for round_ in range(rounds):
         time.sleep(1.0)
         first = time.time()
         for n in range(messages):
             text = f"r{round_} line {n} ts={time.time():.6f}"
-            sender.send(f"42{ns}," + json.dumps([send_event, {**send_data, "text": text}]))
+            ack = str(round_ + 1) if n == 0 else ""  # the round's first line asks for an answer
+            sender.send(f"42{ns},{ack}" + json.dumps([send_event, {**send_data, "text": text}]))
         dones[round_].wait(timeout=120)
         last = lasts[round_] if counts[round_] else time.time()
         seconds += last - first
         rates.append(counts[round_] / (last - first) if last > first else 0.0)
+        if round_ in acks:
+            handled.append(acks[round_] - first)
     for ws in [*sockets, sender]:
         ws.close()
     gevent.killall(listeners, timeout=5)
@@ -179,6 +191,8 @@ def load(config: dict[str, Any]) -> dict[str, Any]:
         "rounds": [round(rate) for rate in rates],
         "p50_ms": 1000 * latencies[count // 2] if count else None,
         "p95_ms": 1000 * latencies[int(count * 0.95) - 1] if count else None,
+        #: from a round's first send to the server's answer to it (the handler's own time)
+        "answered_ms": 1000 * statistics.median(handled) if handled else None,
     }
 
 
@@ -207,6 +221,11 @@ def result_line(name: str, result: dict[str, Any]) -> str:
         f"(median of rounds {', '.join(f'{rate:,}' for rate in result['rounds'])}), "
         f"{result['failed_joins']} joins failed, "
         f"p50 {result['p50_ms']:.0f} ms, p95 {result['p95_ms']:.0f} ms"
+        + (
+            f", first line answered in {result['answered_ms']:.0f} ms (median)"
+            if result.get("answered_ms") is not None
+            else ""
+        )
     )
 
 
