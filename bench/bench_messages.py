@@ -86,6 +86,7 @@ def bare(port: int) -> None:
             "sender_name": "王老师",
             "text": data["text"],
             "asset_id": None,
+            "attachment": None,
             "status": "delivered",
             "automatic": False,
             "deliver_at": None,
