@@ -18,7 +18,7 @@ from bench import REPO, app_env, build_app, load, throwaway_database
 TARGET_SECONDS = 600
 
 
-def _seed(url: str, env: dict[str, str]) -> tuple[float, float, list[str]]:
+def run_seed(url: str, env: dict[str, str]) -> tuple[float, float, list[str]]:
     """Run the seed command; returns (seconds, peak RSS in MB, its output lines)."""
     started = time.monotonic()
     child = subprocess.Popen(
@@ -58,7 +58,7 @@ def run() -> list[str]:
     with throwaway_database("bench_seed") as url:
         build_app(url)  # migrations at heads
         env = app_env(url)
-        seconds, rss, _ = _seed(url, env)
+        seconds, rss, _ = run_seed(url, env)
         users, units, roles, links = _counts(url)
         verdict = "ok" if seconds <= TARGET_SECONDS else "OVER TARGET"
         lines.append(
@@ -67,7 +67,7 @@ def run() -> list[str]:
         )
         lines.append(f"  {roles:,} role assignments, {links:,} guardian links")
         lines.append(f"  peak RSS of the seed process: {rss:.0f} MB; load average now {load()}")
-        again, again_rss, _ = _seed(url, env)
+        again, again_rss, _ = run_seed(url, env)
         unchanged = _counts(url) == (users, units, roles, links)
         lines.append(
             f"second run: {again:.1f} s, {'nothing changed' if unchanged else 'COUNTS CHANGED'} "

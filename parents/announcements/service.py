@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from flask_babel import gettext as _
-from sqlalchemy import Select, func, insert, literal, or_, select, union_all, update
+from sqlalchemy import Select, func, insert, literal, or_, select, text, union_all, update
 
 from elearn.extensions import db
 from elearn.models import RoleAssignment, Unit, User
@@ -33,6 +33,8 @@ MAX_TITLE = 200
 MAX_BODY = 5000
 MAX_NOTE = 1000
 MAX_AUDIENCE = 200
+#: a send to this many recipients or more refreshes the receipts' planner statistics at once
+ANALYZE_AFTER = 50_000
 #: reminders to those who have not read an announcement: at most one in this many hours
 REMIND_HOURS = 6
 
@@ -156,6 +158,10 @@ def send(
         .execution_options(preserve_rowcount=True)
     )
     announcement.recipients = int(result.rowcount or 0)  # type: ignore[attr-defined]  # an INSERT returns a CursorResult; Session.execute is typed as Result
+    if announcement.recipients >= ANALYZE_AFTER and db.engine.dialect.name == "postgresql":
+        # The planner must know the table grew before the receipts are asked for (a county's
+        # dashboard right after a prefecture-wide send), not when autovacuum next passes.
+        db.session.execute(text("ANALYZE announcement_receipts"))
     notifications.notify(
         select(AnnouncementReceipt.user_id).where(
             AnnouncementReceipt.announcement_id == announcement.id

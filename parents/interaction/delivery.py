@@ -12,11 +12,14 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import or_, select
+
 from elearn import uow
+from elearn.extensions import db
 from elearn.models import User
 from elearn.models._types import aware
 from parents.interaction import attachments
-from parents.interaction.models import Conversation, Message, MessageStatus
+from parents.interaction.models import Conversation, ConversationMember, Message, MessageStatus
 
 NAMESPACE = "/messages"
 
@@ -79,12 +82,17 @@ def announce(message: Message, conversation: Conversation, reviewer_ids: Iterabl
         others = [m.user_id for m in conversation.members if m.user_id != message.sender_id]
         emit_to(others, conversation, payload(message, show_text=False))
         return
-    # a member who blocked the conversation hears no more of it (the record keeps the message)
-    hearing = [
-        m.user_id
-        for m in conversation.members
-        if not m.is_blocked or m.user_id == message.sender_id
-    ]
+    # a member who blocked the conversation hears no more of it (the record keeps the message);
+    # their ids only: a class broadcast's thousands of members are never loaded as objects
+    hearing = db.session.scalars(
+        select(ConversationMember.user_id).where(
+            ConversationMember.conversation_id == conversation.id,
+            or_(
+                ConversationMember.is_blocked.is_(False),
+                ConversationMember.user_id == message.sender_id,
+            ),
+        )
+    )
     emit_to(hearing, conversation, full)
 
 

@@ -20,9 +20,10 @@ from sqlalchemy import (
     Text,
     Time,
     UniqueConstraint,
+    select,
     text,
 )
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, object_session, relationship
 
 from elearn.extensions import Model
 from elearn.models import Unit, User
@@ -82,7 +83,19 @@ class Conversation(Model):
     )
 
     def member(self, user: User) -> ConversationMember | None:
-        return next((m for m in self.members if m.user_id == user.id), None)
+        """The user's membership: from ``members`` if loaded, else one row (a class broadcast
+        has thousands of members; posting to it never loads them all)."""
+        if "members" in self.__dict__ or self.id is None:
+            return next((m for m in self.members if m.user_id == user.id), None)
+        session = object_session(self)
+        if session is None:
+            return next((m for m in self.members if m.user_id == user.id), None)
+        return session.scalar(
+            select(ConversationMember).where(
+                ConversationMember.conversation_id == self.id,
+                ConversationMember.user_id == user.id,
+            )
+        )
 
     def __repr__(self) -> str:
         return f"<Conversation {self.id} {self.kind}>"

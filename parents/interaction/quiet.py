@@ -18,10 +18,11 @@ from datetime import UTC, datetime, time, timedelta
 from flask import current_app
 from flask_babel import format_time
 from flask_babel import gettext as _
+from sqlalchemy import select
 
 from elearn.extensions import db
 from elearn.localtime import to_local, zone
-from elearn.models import User
+from elearn.models import RoleAssignment, User
 from elearn.service.errors import ServiceError
 from parents.interaction import rules
 from parents.interaction.models import (
@@ -29,6 +30,7 @@ from parents.interaction.models import (
     DEFAULT_QUIET_START,
     Conversation,
     ConversationKind,
+    ConversationMember,
     QuietHours,
 )
 
@@ -125,9 +127,31 @@ def wait_for(sender: User, conversation: Conversation, moment: datetime) -> Wait
     every recipient (but those who blocked it) is staff in their quiet hours; else None."""
     if conversation.kind == ConversationKind.OFFICE:
         return None
-    recipients = [
-        m.user for m in conversation.members if m.user_id != sender.id and not m.is_blocked
-    ]
+    hearing = select(ConversationMember.user_id).where(
+        ConversationMember.conversation_id == conversation.id,
+        ConversationMember.user_id != sender.id,
+        ConversationMember.is_blocked.is_(False),
+    )
+    family = hearing.where(
+        ~select(RoleAssignment.id)
+        .where(
+            RoleAssignment.user_id == ConversationMember.user_id,
+            RoleAssignment.role.in_(sorted(rules.STAFF_ROLES)),
+        )
+        .exists()
+    )
+    if db.session.scalar(select(family.exists())):  # families have no quiet hours: now
+        return None
+    recipients = db.session.scalars(
+        select(User)
+        .join(ConversationMember, ConversationMember.user_id == User.id)
+        .where(
+            ConversationMember.conversation_id == conversation.id,
+            ConversationMember.user_id != sender.id,
+            ConversationMember.is_blocked.is_(False),
+        )
+        .order_by(ConversationMember.id)
+    ).all()
     sleepers = []
     for person in recipients:
         hours = hours_of(person)

@@ -221,8 +221,13 @@ def _check_text(text: str, *, required: bool = True) -> str:
 
 
 def _blocked_by_all(actor: User, conversation: Conversation) -> bool:
-    others = [m for m in conversation.members if m.user_id != actor.id]
-    return bool(others) and all(m.is_blocked for m in others)
+    others, open_ = db.session.execute(
+        select(func.count(), func.count().filter(ConversationMember.is_blocked.is_(False))).where(
+            ConversationMember.conversation_id == conversation.id,
+            ConversationMember.user_id != actor.id,
+        )
+    ).one()
+    return bool(others) and not open_
 
 
 def _still_allowed(actor: User, conversation: Conversation) -> bool:
