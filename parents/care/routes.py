@@ -235,6 +235,8 @@ def consent(file_id: int):
 @bp.route("/care/files/<int:file_id>/handover", methods=["POST"])
 @login_required
 def handover(file_id: int):
+    if not service.is_designated(current_user, _file(file_id).school_id):
+        abort(403)
     return _act(
         file_id,
         lambda found: service.hand_over(current_user, found),
@@ -246,6 +248,8 @@ def handover(file_id: int):
 @login_required
 def close(file_id: int):
     reason = request.form.get("reason", "")
+    if not service.may_manage(current_user, _file(file_id)):
+        abort(403)
     return _act(
         file_id, lambda found: service.close(current_user, found, reason), _("The file is closed.")
     )
@@ -353,6 +357,8 @@ def _export(export_id: int) -> CareExport:
 @login_required
 def approve_export(export_id: int):
     export = _export(export_id)
+    if not service.may_approve(current_user, export):
+        abort(403)  # the requester: a second admin approves
     try:
         with uow.savepoint():
             service.approve_export(current_user, export)
@@ -367,6 +373,8 @@ def approve_export(export_id: int):
 @login_required
 def download_export(export_id: int):
     export = _export(export_id)
+    if export.requested_by_id != current_user.id:
+        abort(404)
     try:
         with uow.savepoint():
             content = service.download_export(current_user, export)
