@@ -89,8 +89,15 @@ def feature() -> Feature:
             (signals.user_logged_out, events.on_logout),
             (signals.password_changed, events.on_password_changed),
         ),
-        setup=lambda app: (events.setup(app), care_setup(app)),
+        setup=_setup,
     )
+
+
+def _setup(app: Flask) -> None:
+    from parents.interaction import events
+
+    events.setup(app)
+    care_setup(app)
 
 
 def care_setup(app: Flask) -> None:

@@ -57,7 +57,8 @@ class CareFileCreate(Body):
     narrative = Text(service.MAX_TEXT, metadata={"description": "the risk narrative"})
     birth_date = fields.Date(metadata={"description": "unknown counts as under 14"})
     consent = fields.Nested(
-        CareConsentIn, metadata={"description": "the guardian's consent (needed under 14 for notes)"}
+        CareConsentIn,
+        metadata={"description": "the guardian's consent (needed under 14 for notes)"},
     )
 
 

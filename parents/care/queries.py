@@ -34,8 +34,9 @@ def _rows(column: Any, unit: Unit) -> list[dict[str, Any]]:
     )
     screened = (
         select(
-            (CareScreening.county_id if column is CareFile.county_id else CareScreening.school_id)
-            .label("unit_id"),
+            (
+                CareScreening.county_id if column is CareFile.county_id else CareScreening.school_id
+            ).label("unit_id"),
             func.count(CareScreeningEntry.id).label("n"),
         )
         .join(CareScreeningEntry, CareScreeningEntry.screening_id == CareScreening.id)

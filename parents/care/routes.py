@@ -178,7 +178,7 @@ def file(file_id: int):
     )
 
 
-def _act(file_id: int, action: Any, done: str) -> Response:
+def _act(file_id: int, action: Any, done: str) -> Any:
     found = _file(file_id)
     try:
         with uow.savepoint():

@@ -51,8 +51,8 @@ from parents.care.models import (
     CareFollowup,
     CareScreening,
     CareScreeningEntry,
-    CaseworkerKind,
     CareStatus,
+    CaseworkerKind,
 )
 
 #: the screening criteria (排查摸底) and a file's risk factors: one list
@@ -80,7 +80,7 @@ CONSENT_METHODS: dict[str, Any] = {
 STATUS_LABELS: dict[str, Any] = {
     CareStatus.OPEN: _l("Open"),
     CareStatus.HANDED_OVER: _l("Handed over to the county office"),
-    CareStatus.CLOSED: _l("Closed"),
+    CareStatus.CLOSED: _l("Case closed"),
 }
 #: access log actions
 ACTIONS: dict[str, Any] = {
@@ -259,7 +259,9 @@ def access_log(actor: User, file: CareFile) -> list[tuple[CareAccessLog, str]]:
     """The file's access log, oldest first, with each actor's name: for the designated admin
     (the reading itself logged first)."""
     if not is_designated(actor, file.school_id):
-        raise Forbidden(_("Only the school's designated admin for care files reads the access log."))
+        raise Forbidden(
+            _("Only the school's designated admin for care files reads the access log.")
+        )
     log(file, actor, "log_read")
     db.session.flush()
     rows = db.session.scalars(
@@ -308,7 +310,9 @@ def _caseworkers(
         if user.id in seen:
             raise ServiceError(_("Each caseworker once."))
         seen.add(user.id)
-        if not (is_staff_of(user, school) or (after_handover and is_county_office(user, county_id))):
+        if not (
+            is_staff_of(user, school) or (after_handover and is_county_office(user, county_id))
+        ):
             raise ServiceError(
                 _(
                     "%(name)s is not staff of this school: caseworkers are its teachers and "
@@ -417,7 +421,10 @@ def _consent(actor: User, data: dict[str, Any]) -> CareConsent:
     if given_on > date.today():
         raise ServiceError(_("The consent cannot be given in the future."))
     return CareConsent(
-        given_by=given_by, relation=relation, method=method, given_on=given_on,
+        given_by=given_by,
+        relation=relation,
+        method=method,
+        given_on=given_on,
         recorded_by_id=actor.id,
     )
 
@@ -551,7 +558,10 @@ def designate(actor: User, school: Unit, user: User) -> CareDesignation:
     else:
         current.user_id, current.set_by_id, current.set_at = user.id, actor.id, utcnow()
     audit.record(
-        "parents.care_designated", actor=actor, unit_id=school.id, target_type="user",
+        "parents.care_designated",
+        actor=actor,
+        unit_id=school.id,
+        target_type="user",
         target_id=user.id,
     )
     db.session.flush()
@@ -579,7 +589,9 @@ def screening_for(actor: User, school: Unit, *, create: bool = False) -> CareScr
     if found is None and create:
         assert school.parent_id is not None
         found = CareScreening(
-            school_id=school.id, county_id=school.parent_id, term_id=term.id,
+            school_id=school.id,
+            county_id=school.parent_id,
+            term_id=term.id,
             created_by_id=actor.id,
         )
         db.session.add(found)
@@ -624,8 +636,11 @@ def request_export(actor: User, school: Unit, reason: str) -> CareExport:
     db.session.add(export)
     db.session.flush()
     audit.record(
-        "parents.care_export_requested", actor=actor, unit_id=school.id,
-        target_type="care_export", target_id=export.id,
+        "parents.care_export_requested",
+        actor=actor,
+        unit_id=school.id,
+        target_type="care_export",
+        target_id=export.id,
     )
     return export
 
@@ -654,8 +669,11 @@ def approve_export(actor: User, export: CareExport) -> CareExport:
         raise ServiceError(_("This export is approved already."), status=409)
     db.session.refresh(export)
     audit.record(
-        "parents.care_export_approved", actor=actor, unit_id=export.school_id,
-        target_type="care_export", target_id=export.id,
+        "parents.care_export_approved",
+        actor=actor,
+        unit_id=export.school_id,
+        target_type="care_export",
+        target_id=export.id,
     )
     return export
 
@@ -685,29 +703,64 @@ def download_export(actor: User, export: CareExport) -> bytes:
     )
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet(str(_("Care files")))
-    sheet.append([str(h) for h in (
-        _("File"), _("Student"), _("Status"), _("Risk factors"), _("Caseworkers"),
-        _("Opened"), _("Narrative"), _("Notes"), _("Follow-ups"),
-    )])
+    sheet.append(
+        [
+            str(h)
+            for h in (
+                _("File no."),
+                _("Student"),
+                _("Status"),
+                _("Risk factors"),
+                _("Caseworkers"),
+                _("Opened"),
+                _("Narrative"),
+                _("Notes"),
+                _("Follow-ups"),
+            )
+        ]
+    )
     talks = workbook.create_sheet(str(_("Follow-ups")))
-    talks.append([str(h) for h in (_("File"), _("When"), _("Who"), _("Notes"), _("Next step"))])
+    talks.append(
+        [str(h) for h in (_("File no."), _("When"), _("By whom"), _("Notes"), _("Next step"))]
+    )
     for file in files:
-        sheet.append([_cell(v) for v in (
-            file.id, file.subject.display_name, str(STATUS_LABELS[file.status]),
-            "、".join(str(CRITERIA[c]) for c in file.risk_factors if c in CRITERIA),
-            "、".join(c.user.display_name for c in file.caseworkers),
-            _when(file.created_at), crypto.decrypt(file.narrative_enc),
-            crypto.decrypt(file.notes_enc), len(file.followups),
-        )])
+        sheet.append(
+            [
+                _cell(v)
+                for v in (
+                    file.id,
+                    file.subject.display_name,
+                    str(STATUS_LABELS[file.status]),
+                    "、".join(str(CRITERIA[c]) for c in file.risk_factors if c in CRITERIA),
+                    "、".join(c.user.display_name for c in file.caseworkers),
+                    _when(file.created_at),
+                    crypto.decrypt(file.narrative_enc),
+                    crypto.decrypt(file.notes_enc),
+                    len(file.followups),
+                )
+            ]
+        )
         for f in file.followups:
-            talks.append([_cell(v) for v in (
-                file.id, _when(f.held_at), f.author.display_name,
-                crypto.decrypt(f.notes_enc), crypto.decrypt(f.next_step_enc),
-            )])
+            talks.append(
+                [
+                    _cell(v)
+                    for v in (
+                        file.id,
+                        _when(f.held_at),
+                        f.author.display_name,
+                        crypto.decrypt(f.notes_enc),
+                        crypto.decrypt(f.next_step_enc),
+                    )
+                ]
+            )
         log(file, actor, "exported", f"export {export.id}")
     audit.record(
-        "parents.care_exported", actor=actor, unit_id=export.school_id,
-        target_type="care_export", target_id=export.id, files=len(files),
+        "parents.care_exported",
+        actor=actor,
+        unit_id=export.school_id,
+        target_type="care_export",
+        target_id=export.id,
+        files=len(files),
     )
     db.session.flush()
     buffer = io.BytesIO()

@@ -162,7 +162,6 @@ RULES = {
         lambda ids: f"/api/v1/care-exports/{care_export(ids, approved=True)}/download",
         SCHOOL_ADMIN,
     ),
-
     "interaction_api.conversations": Rule(lambda ids: "/api/v1/conversations", SIGNED_IN),
     # teacher1 names themselves only (a 400): allowed to ask; pref and county admins may not
     # write to a teacher, nor an expert
