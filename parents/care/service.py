@@ -362,9 +362,9 @@ def create_file(
     """Open a file for a student of the actor's school (the designated admin's)."""
     school = subject_school(actor, subject)
     assert subject is not None and school.parent_id is not None
-    _designate_or_refuse(actor, school)
     if not crypto.configured():
         raise crypto.KeysMissing()
+    _designate_or_refuse(actor, school)
     factors = _factors(risk_factors)
     workers = _caseworkers(caseworkers, school, school.parent_id, after_handover=False)
     notes, narrative = _text(notes), _text(narrative)

@@ -375,3 +375,23 @@ def test_pages_for_the_designated_admin_and_the_caseworker(client, ctx):
     index = client.get("/care", headers=bearer("school_admin")).get_data(as_text=True)
     assert "王小明" in index
     assert client.get("/care", headers=bearer("parent1")).status_code == 404
+
+
+def test_the_terms_screening_is_counted_without_names(client, ctx):
+    from parents.care.models import CareScreeningEntry
+
+    found = service.screen(user("school_admin"), user("s_S0101_5_02"), ["dropout", "left_behind"])
+    again = service.screen(user("school_admin"), user("s_S0101_5_02"), ["dropout"])
+    assert again.id == found.id and again.criteria == ["dropout"]  # one entry per student a term
+    # a teacher screens nobody; a student of another school is not found
+    from elearn.service.errors import Forbidden, NotFound
+
+    with pytest.raises(Forbidden):
+        service.screen(user("teacher1"), user("s_S0101_5_03"), ["dropout"])
+    with pytest.raises(NotFound):
+        service.screen(user("school_admin"), user("s_S0102_7_01"), ["dropout"])
+    assert _count(CareScreeningEntry) == 1
+    counts = _get(client, "/api/v1/care-files/counts", "county_admin").get_json()
+    assert (counts["screened"], counts["total"]) == (1, 0)
+    page = client.get("/care/screening", headers=bearer("school_admin")).get_data(as_text=True)
+    assert user("s_S0101_5_02").display_name in page
