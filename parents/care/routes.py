@@ -13,8 +13,9 @@ from sqlalchemy import select
 
 from elearn import uow
 from elearn.extensions import db
-from elearn.localtime import from_local
+from elearn.localtime import from_local, wall_clock
 from elearn.models import RoleAssignment, Unit, User
+from elearn.models._types import utcnow
 from elearn.models.accounts import ADMIN_ROLES, Role
 from elearn.service.errors import NotFound, ServiceError
 from parents.care import queries, service
@@ -173,9 +174,15 @@ def file(file_id: int):
         may_manage=service.may_manage(current_user, found),
         designated=service.is_designated(current_user, found.school_id),
         consent_missing=service.consent_missing(found),
-        now=datetime.now().strftime("%Y-%m-%dT%H:%M"),
+        # the form's default: now on the installation's clock (from_local reads it back)
+        now=_wall_now(),
         **_labels(),
     )
+
+
+def _wall_now() -> str:
+    local = wall_clock(utcnow())
+    return local.strftime("%Y-%m-%dT%H:%M") if local else ""
 
 
 def _act(file_id: int, action: Any, done: str) -> Any:
