@@ -378,3 +378,32 @@ def download_export(export_id: int) -> Response:
     )
     response.headers["Content-Disposition"] = f'attachment; filename="care-{export_id}.xlsx"'
     return response
+
+
+class CareDesignationIn(Body):
+    user_id = RowId(required=True, metadata={"description": "a school admin of the school"})
+
+
+class CareDesignationOut(Out):
+    school_id = fields.Integer()
+    user_id = fields.Integer()
+    name = fields.String()
+
+
+@bp.route("/care-designations/<int:school_id>", methods=["PUT"], tags=["care"])
+@login_required
+@bp.arguments(CareDesignationIn)
+@bp.response(200, CareDesignationOut)
+@refuses(400, 401, 403, 404)
+def designate(body: dict[str, Any], school_id: int) -> dict[str, Any]:
+    """Set the school's designated admin for care files (one of its school admins): by the
+    current one, or the county office. They open every file of the school and read its access
+    logs; the one replaced no longer does (unless a caseworker)."""
+    school = db.session.get(Unit, school_id) if school_id < 2**31 else None
+    chosen = db.session.get(User, body["user_id"])
+    if school is None or school.school_id != school.id:
+        raise NotFound(_("That unit does not exist."))
+    if chosen is None:
+        raise ServiceError(_("There is no such person."), field="user_id")
+    found = service.designate(current_user, school, chosen)
+    return {"school_id": school.id, "user_id": found.user_id, "name": chosen.display_name}

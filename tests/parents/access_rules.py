@@ -158,6 +158,15 @@ RULES = {
         method="POST",
         json=True,
     ),
+    # school_admin (of a school with none designated yet) and the county office may choose (teacher1,
+    # not a school admin, is a 400); everyone else is refused
+    "care_api.designate": Rule(
+        lambda ids: f"/api/v1/care-designations/{ids['school']}",
+        frozenset({"school_admin", "county_admin"}),
+        method="PUT",
+        json=True,
+        data=lambda ids: {"user_id": ids["teacher1"]},
+    ),
     "care_api.download_export": Rule(
         lambda ids: f"/api/v1/care-exports/{care_export(ids, approved=True)}/download",
         SCHOOL_ADMIN,

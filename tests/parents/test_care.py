@@ -395,3 +395,29 @@ def test_the_terms_screening_is_counted_without_names(client, ctx):
     assert (counts["screened"], counts["total"]) == (1, 0)
     page = client.get("/care/screening", headers=bearer("school_admin")).get_data(as_text=True)
     assert user("s_S0101_5_02").display_name in page
+
+
+def test_the_designated_admin_is_explicit_and_can_be_handed_on(client, ctx):
+    from elearn.service import accounts
+
+    file_id = _open(client)
+    school = unit_by_code("S0101")
+    second = accounts.create_user(
+        username="school_admin2", display_name="第一小学副校长", password=None
+    )
+    accounts.assign_role(actor=None, user=second, role="school_admin", unit=school)
+    db.session.commit()
+    path = f"/api/v1/care-designations/{school.id}"
+    # not a school admin of the school; not by a teacher or the prefecture admin
+    assert client.put(path, json={"user_id": user("teacher1").id},
+                      headers=bearer("school_admin")).status_code == 400  # fmt: skip
+    for username in ["teacher1", "pref_admin", "school_admin2"]:
+        refused = client.put(path, json={"user_id": second.id}, headers=bearer(username))
+        assert refused.status_code == 403, username
+    # the county office hands it on
+    moved = client.put(path, json={"user_id": second.id}, headers=bearer("county_admin"))
+    assert moved.status_code == 200 and moved.get_json()["name"] == "第一小学副校长"
+    assert _get(client, f"/api/v1/care-files/{file_id}", "school_admin").status_code == 404
+    assert (
+        _get(client, f"/api/v1/care-files/{file_id}/access-log", "school_admin2").status_code == 200
+    )
