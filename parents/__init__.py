@@ -55,15 +55,21 @@ SETTINGS = (
 
 def _nav(user: Any) -> list[tuple[str, str]]:
     from parents.appointments import routes as appointments
+    from parents.care import routes as care
     from parents.family import routes as family
     from parents.interaction import routes as interaction
 
-    return interaction.nav_items(user) + appointments.nav_items(user) + family.nav_items(user)
+    return (
+        interaction.nav_items(user)
+        + appointments.nav_items(user)
+        + family.nav_items(user)
+        + care.nav_items(user)
+    )
 
 
 def feature() -> Feature:
     """What families and community add to the carrier: interaction (messages), announcements,
-    appointments (约谈) and the family pages (guardians and their children)."""
+    appointments (约谈), the family pages (guardians and their children) and care files."""
     # the sub-packages' rooms load when the package is registered, not when it is imported (as
     # live's): the migrations and the composition root import parents without registering it
     from parents.announcements import api as announcements_api
@@ -79,6 +85,12 @@ def feature() -> Feature:
     from parents.family import queries as family_queries
     from parents.family import routes as family
     from parents.family import tasks as family_tasks
+    from parents.care import api as care_api
+    from parents.care import crypto as care_crypto
+    from parents.care import models as care_models
+    from parents.care import routes as care
+    from parents.care import service as care_service
+    from parents.care import tasks as care_tasks
     from parents.interaction import (  # noqa: F401 - the Socket.IO events register on import
         api,
         events,
@@ -92,13 +104,21 @@ def feature() -> Feature:
 
     return Feature(
         name="parents",
-        blueprints=(routes.bp, announcements.bp, appointments.bp, family.bp),
-        api=(api.bp, office_api.bp, announcements_api.bp, appointments_api.bp, family_api.bp),
+        blueprints=(routes.bp, announcements.bp, appointments.bp, family.bp, care.bp),
+        api=(
+            api.bp,
+            office_api.bp,
+            announcements_api.bp,
+            appointments_api.bp,
+            family_api.bp,
+            care_api.bp,
+        ),
         nav=_nav,
         rules={
             models.Conversation: rules.conversation_rule,
             models.Message: rules.message_rule,
             rules.Contact: rules.contact_rule,
+            care_models.CareFile: care_service.file_rule,
         },
         audit_actions={
             "parents": _l("Families and community (all)"),
@@ -107,6 +127,10 @@ def feature() -> Feature:
             "parents.guardian_unlinked": _l("Guardian unlinked from a student"),
             "parents.guardian_link_confirmed": _l("Guardian link confirmed"),
             "parents.guardian_link_refused": _l("Guardian link refused"),
+            "parents.care_designated": _l("Designated admin for care files set"),
+            "parents.care_export_requested": _l("Care file export requested"),
+            "parents.care_export_approved": _l("Care file export approved"),
+            "parents.care_exported": _l("Care files exported"),
         },
         settings=(
             *SETTINGS,
@@ -122,6 +146,19 @@ def feature() -> Feature:
                 "invite codes a guardian's account may try to redeem (a Flask-Limiter limit)",
                 _limit,
             ),
+            Setting(
+                "CARE_KEYS",
+                (),
+                "care files' encryption keys: comma-separated Fernet keys, the current first",
+                care_crypto.parse_keys,
+            ),
+            Setting.integer(
+                "CARE_PURGE_DAYS",
+                1095,
+                "days after closure when a care file is purged",
+                minimum=1,
+                maximum=36500,
+            ),
         ),
         beat={
             "parents.deliver_waiting_messages": {
@@ -136,6 +173,10 @@ def feature() -> Feature:
                 "task": "parents.family_weekly_digest",
                 "schedule": family_tasks.WEEKLY,
             },
+            "parents.purge_care_files": {
+                "task": "parents.purge_care_files",
+                "schedule": care_tasks.PURGE_SECONDS,
+            },
         },
         hooks={
             # a guardian opening their child's course sees the child's progress, read-only
@@ -147,7 +188,7 @@ def feature() -> Feature:
             (signals.user_logged_out, events.on_logout),
             (signals.password_changed, events.on_password_changed),
         ),
-        setup=events.setup,
+        setup=_setup,
     )
 
 
@@ -155,6 +196,23 @@ def _limit(raw: str) -> str:
     """A Flask-Limiter limit ("10 per hour", "5/minute"), checked at start-up."""
     parse_many(raw)  # raises ValueError with what is wrong
     return raw
+
+
+def _setup(app: Flask) -> None:
+    from parents.interaction import events
+
+    events.setup(app)
+    care_setup(app)
+
+
+def care_setup(app: Flask) -> None:
+    """The embedded demo's care key (generated into its instance folder, as its secret key is)
+    when none is configured; the ``flask care rotate-keys`` command."""
+    from parents.care import cli, crypto
+
+    if not app.config.get("CARE_KEYS") and app.config.get("ELEARN_DEMO"):
+        app.config["CARE_KEYS"] = (crypto.demo_key(app.instance_path),)
+    app.cli.add_command(cli.group)
 
 
 def init_app(app: Flask) -> None:

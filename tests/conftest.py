@@ -79,6 +79,10 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+#: a Fernet key for the suite only (tests/parents/test_care.py rotates to another)
+CARE_KEY = "-QbYfwBlFRBNwRPydHv8a5srY_tb4YNLaqP4Splu4fU="
+
+
 def app_env(database_url: str) -> dict[str, str]:
     """The environment a test app (in this process or a subprocess) is configured from."""
     return {
@@ -92,6 +96,8 @@ def app_env(database_url: str) -> dict[str, str]:
         "ELEARN_MESSAGES_QUIET_HOURS": "off",
         # overlapping runs share one Redis: keep anonymous survey sessions and pools apart
         "ELEARN_QUIZ_KEY_PREFIX": f"elearn-quiz-test-{os.getpid()}",
+        # care files' notes are encrypted at rest (parents/care/crypto.py): the suite's own key
+        "ELEARN_CARE_KEYS": CARE_KEY,
     }
 
 

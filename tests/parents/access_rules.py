@@ -29,7 +29,148 @@ def thread(_ids: dict) -> tuple[int, int]:
     return ids
 
 
+def care_file(_ids: dict, *, consent: bool = True) -> int:
+    """A care file of student1 opened by school_admin (the designated admin) with teacher1 as
+    caseworker, rolled back with the request."""
+    from elearn.extensions import db
+    from parents.care import service as care
+    from tests.conftest import user
+
+    file = care.create_file(
+        actor=user("school_admin"),
+        subject=user("student1"),
+        risk_factors=["long_absence"],
+        caseworkers=[(user("teacher1"), "teacher")],
+        notes="家访记录" if consent else "",
+        consent={"given_by": "王爸爸", "relation": "父亲", "method": "written"}
+        if consent
+        else None,
+    )
+    db.session.commit()
+    return file.id
+
+
+def care_export(ids: dict, *, approved: bool = False) -> int:
+    """An export of school1's files requested by school_admin (approved by county_admin)."""
+    from elearn.extensions import db
+    from parents.care import service as care
+    from tests.conftest import unit_by_code, user
+
+    care_file(ids)
+    export = care.request_export(user("school_admin"), unit_by_code("S0101"), "年度台账")
+    if approved:
+        care.approve_export(user("county_admin"), export)
+    db.session.commit()
+    return export.id
+
+
+SCHOOL_ADMIN = frozenset({"school_admin"})
+#: a care file's readers: its designated admin and its caseworker (before handover)
+CARE_READERS = frozenset({"school_admin", "teacher1"})
+
 RULES = {
+    # care files: everyone else gets a 404 (the prefecture admin included)
+    "care.index": Rule(lambda ids: "/care", STAFF),
+    "care.new_file": Rule(lambda ids: "/care/files/new", SCHOOL_ADMIN),
+    "care.file": Rule(lambda ids: f"/care/files/{care_file(ids)}", CARE_READERS),
+    "care.add_followup": Rule(
+        lambda ids: f"/care/files/{care_file(ids)}/followups",
+        CARE_READERS,
+        method="POST",
+        data=lambda ids: {"notes": "谈心谈话", "next_step": "下周家访"},
+    ),
+    "care.consent": Rule(
+        lambda ids: f"/care/files/{care_file(ids, consent=False)}/consent",
+        CARE_READERS,
+        method="POST",
+        data=lambda ids: {"given_by": "王爸爸", "relation": "父亲", "method": "written"},
+    ),
+    "care.handover": Rule(
+        lambda ids: f"/care/files/{care_file(ids)}/handover", SCHOOL_ADMIN, method="POST"
+    ),
+    "care.close": Rule(
+        lambda ids: f"/care/files/{care_file(ids)}/close",
+        SCHOOL_ADMIN,
+        method="POST",
+        data=lambda ids: {"reason": "已返校"},
+    ),
+    "care.access_log": Rule(lambda ids: f"/care/files/{care_file(ids)}/log", SCHOOL_ADMIN),
+    "care.counts": Rule(lambda ids: "/care/counts", ADMINS),
+    "care.screening": Rule(lambda ids: "/care/screening", SCHOOL_ADMIN),
+    "care.exports": Rule(lambda ids: "/care/exports", ADMINS),
+    "care.approve_export": Rule(
+        lambda ids: f"/care/exports/{care_export(ids)}/approve",
+        frozenset({"county_admin"}),
+        method="POST",
+    ),
+    "care.download_export": Rule(
+        lambda ids: f"/care/exports/{care_export(ids, approved=True)}/download", SCHOOL_ADMIN
+    ),
+    "care_api.create": Rule(
+        lambda ids: "/api/v1/care-files",
+        SCHOOL_ADMIN,
+        method="POST",
+        json=True,
+        data=lambda ids: {"subject_id": ids["student1"], "risk_factors": ["dropout"]},
+    ),
+    "care_api.detail": Rule(lambda ids: f"/api/v1/care-files/{care_file(ids)}", CARE_READERS),
+    "care_api.add_followup": Rule(
+        lambda ids: f"/api/v1/care-files/{care_file(ids)}/followups",
+        CARE_READERS,
+        method="POST",
+        json=True,
+        data=lambda ids: {"notes": "谈心谈话"},
+    ),
+    "care_api.access_log": Rule(
+        lambda ids: f"/api/v1/care-files/{care_file(ids)}/access-log", SCHOOL_ADMIN
+    ),
+    "care_api.consent": Rule(
+        lambda ids: f"/api/v1/care-files/{care_file(ids, consent=False)}/consent",
+        CARE_READERS,
+        method="POST",
+        json=True,
+        data=lambda ids: {"given_by": "王爸爸", "relation": "父亲", "method": "written"},
+    ),
+    "care_api.handover": Rule(
+        lambda ids: f"/api/v1/care-files/{care_file(ids)}/handover",
+        SCHOOL_ADMIN,
+        method="POST",
+        json=True,
+    ),
+    "care_api.close": Rule(
+        lambda ids: f"/api/v1/care-files/{care_file(ids)}/close",
+        SCHOOL_ADMIN,
+        method="POST",
+        json=True,
+        data=lambda ids: {"reason": "已返校"},
+    ),
+    "care_api.counts": Rule(lambda ids: "/api/v1/care-files/counts", ADMINS),
+    "care_api.request_export": Rule(
+        lambda ids: (care_file(ids), "/api/v1/care-exports")[1],
+        SCHOOL_ADMIN,
+        method="POST",
+        json=True,
+        data=lambda ids: {"school_id": ids["school"], "reason": "年度台账"},
+    ),
+    "care_api.approve_export": Rule(
+        lambda ids: f"/api/v1/care-exports/{care_export(ids)}/approve",
+        frozenset({"county_admin"}),
+        method="POST",
+        json=True,
+    ),
+    # school_admin (of a school with none designated yet) and the county office may choose (teacher1,
+    # not a school admin, is a 400); everyone else is refused
+    "care_api.designate": Rule(
+        lambda ids: f"/api/v1/care-designations/{ids['school']}",
+        frozenset({"school_admin", "county_admin"}),
+        method="PUT",
+        json=True,
+        data=lambda ids: {"user_id": ids["teacher1"]},
+    ),
+    "care_api.download_export": Rule(
+        lambda ids: f"/api/v1/care-exports/{care_export(ids, approved=True)}/download",
+        SCHOOL_ADMIN,
+    ),
     "interaction_api.conversations": Rule(lambda ids: "/api/v1/conversations", SIGNED_IN),
     # teacher1 names themselves only (a 400): allowed to ask; pref and county admins may not
     # write to a teacher, nor an expert
