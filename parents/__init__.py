@@ -81,16 +81,16 @@ def feature() -> Feature:
     from parents.appointments import models as appointments_models  # noqa: F401
     from parents.appointments import routes as appointments
     from parents.appointments import tasks as appointments_tasks  # noqa: F401
-    from parents.family import api as family_api
-    from parents.family import queries as family_queries
-    from parents.family import routes as family
-    from parents.family import tasks as family_tasks
     from parents.care import api as care_api
     from parents.care import crypto as care_crypto
     from parents.care import models as care_models
     from parents.care import routes as care
     from parents.care import service as care_service
     from parents.care import tasks as care_tasks
+    from parents.family import api as family_api
+    from parents.family import queries as family_queries
+    from parents.family import routes as family
+    from parents.family import tasks as family_tasks
     from parents.interaction import (  # noqa: F401 - the Socket.IO events register on import
         api,
         events,
