@@ -278,7 +278,7 @@ def assessment_record(student: User, *, policy_at: datetime | None = None) -> li
     ``policy_at`` (for a guardian's eyes): each result only as its quiz's review policy allows
     at that moment (``result_shown``; the score, maximum and pass are None otherwise)."""
     # the service imports this module (through analysis): import it when asked
-    from quizzes.service.attempt_views import review_allowed
+    from quizzes.rules import review_allowed
 
     attempts = db.session.scalars(
         select(QuizAttempt)

@@ -35,7 +35,7 @@ from elearn.models import RoleAssignment, Unit
 from elearn.models._types import INT_MAX, aware
 from elearn.service.errors import NotFound, ServiceError
 from quizzes.access import may_take
-from quizzes.models import AttemptState, Quiz, QuizAttempt, QuizAudience
+from quizzes.models import AttemptState, Quiz, QuizAttempt, QuizAudience, ReviewPolicy
 
 # --- refusals: what a caller hears, through either door ------------------------------------
 
@@ -148,6 +148,19 @@ def window_refusal(
     if has_closed(closes_at, now):
         return closed()
     return None
+
+
+def review_allowed(attempt: QuizAttempt, now: datetime) -> bool:
+    """Whether a finished attempt's review (answers, and for a guardian its score) may be shown
+    ``now``, by its quiz's review policy."""
+    if attempt.state != AttemptState.FINISHED:
+        return False
+    policy = attempt.quiz.review_policy
+    if policy == ReviewPolicy.IMMEDIATELY:
+        return True
+    if policy == ReviewPolicy.AFTER_CLOSE:
+        return has_closed(attempt.quiz.closes_at, now)
+    return False
 
 
 def not_closed_sql(now: Any) -> ColumnElement[bool]:

@@ -16,10 +16,10 @@ from flask_babel import gettext as _
 
 from elearn.models._types import aware
 from quizzes import richtext
-from quizzes.models import AttemptState, QuizAttempt, QuizMode, ReviewPolicy
+from quizzes.models import QuizAttempt, QuizMode
 from quizzes.qtypes import get_type
+from quizzes.rules import review_allowed
 from quizzes.service.attachments import question_media
-from quizzes.service.quizzes import has_closed
 
 
 def _now(now: datetime | None) -> datetime:
@@ -143,17 +143,6 @@ def attempt_clock(attempt: QuizAttempt, *, now: datetime | None = None) -> dict[
     """The attempt's state and time left (the page asks now and then: a quiz closed early
     ends the attempts in progress sooner)."""
     return {"state": attempt.state, **clock_fields(aware(attempt.deadline_at), _now(now))}
-
-
-def review_allowed(attempt: QuizAttempt, now: datetime) -> bool:
-    quiz = attempt.quiz
-    if attempt.state != AttemptState.FINISHED:
-        return False
-    if quiz.review_policy == ReviewPolicy.IMMEDIATELY:
-        return True
-    if quiz.review_policy == ReviewPolicy.AFTER_CLOSE:
-        return has_closed(quiz, now)
-    return False
 
 
 def review_view(attempt: QuizAttempt, *, now: datetime | None = None) -> dict[str, Any]:

@@ -28,6 +28,7 @@ import psycopg
 import pytest
 from celery import Celery
 
+from media.transcode.ladder import LADDER_VERSION
 from tests.conftest import PG_ADMIN_URL
 from tests.e2e import conftest as e2e
 
@@ -186,9 +187,9 @@ def test_a_worker_killed_mid_transcode_is_finished_by_another_once(
         # one output set: each rendition's playlist names segments that all exist, none twice
         outputs = Path(env["ELEARN_MEDIA_DIR"]) / "objects" / "assets" / asset_id
         versions = sorted(p.name for p in outputs.iterdir() if p.is_dir())
-        assert versions == ["v1"], versions
+        assert versions == [f"v{LADDER_VERSION}"], versions
         for rendition in done["renditions"]:
-            folder = outputs / "v1" / rendition["name"]
+            folder = outputs / f"v{LADDER_VERSION}" / rendition["name"]
             listed = re.findall(r"^(?!#)(\S+)$", (folder / "index.m3u8").read_text(), re.M)
             assert listed and len(listed) == len(set(listed)), listed
             on_disk = sorted(p.name for p in folder.iterdir() if p.name != "index.m3u8")
